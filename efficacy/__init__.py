@@ -1,0 +1,65 @@
+"""efficacy: validate, analyse and report cosmetic efficacy trials.
+
+The public API is the names in ``__all__``; everything else is private. Names are
+imported lazily (PEP 562) so that ``import efficacy`` stays fast and the CLI starts
+quickly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "EfficacyError": "efficacy.errors",
+    "EfficacyWarning": "efficacy.errors",
+    "Trial": "efficacy.trial",
+    "read_trial": "efficacy.io",
+    "read_adam": "efficacy.io",
+    "Protocol": "efficacy.protocol",
+    "load_protocol": "efficacy.protocol",
+    "validate": "efficacy.validate",
+    "ValidationReport": "efficacy.validate",
+    "fit_mmrm": "efficacy.mmrm",
+    "MMRMResult": "efficacy.mmrm",
+    "FitControl": "efficacy.mmrm",
+}
+
+__all__ = [
+    "EfficacyError",
+    "EfficacyWarning",
+    "FitControl",
+    "MMRMResult",
+    "Protocol",
+    "Trial",
+    "ValidationReport",
+    "__version__",
+    "fit_mmrm",
+    "load_protocol",
+    "read_adam",
+    "read_trial",
+    "validate",
+]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from efficacy.errors import EfficacyError, EfficacyWarning
+    from efficacy.io import read_adam, read_trial
+    from efficacy.mmrm import FitControl, MMRMResult, fit_mmrm
+    from efficacy.protocol import Protocol, load_protocol
+    from efficacy.trial import Trial
+    from efficacy.validate import ValidationReport, validate
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'efficacy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
