@@ -1,0 +1,25 @@
+"""The standard as data: :class:`Protocol` specs and their TOML loader.
+
+>>> from efficacy.protocol import load_protocol
+>>> p = load_protocol("iso-efficacy-2025")
+>>> p.requirement_ids
+('ISO-DUR', 'ISO-ELAST', 'ISO-HYD', 'ISO-WRINKLE', 'ISO-FACEQ', 'ISO-SKINDEX', 'ISO-RCT')
+"""
+
+from __future__ import annotations
+
+from efficacy.protocol.loader import DEFAULT_PROTOCOL, list_protocols, load_protocol
+from efficacy.protocol.model import InvalidProtocolError, Protocol, Requirement
+from efficacy.protocol.params import CHECKS, SEVERITIES, VALIDATION_PARAMETERS
+
+__all__ = [
+    "CHECKS",
+    "DEFAULT_PROTOCOL",
+    "SEVERITIES",
+    "VALIDATION_PARAMETERS",
+    "InvalidProtocolError",
+    "Protocol",
+    "Requirement",
+    "list_protocols",
+    "load_protocol",
+]

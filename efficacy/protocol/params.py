@@ -1,0 +1,291 @@
+"""Parameter schemas: what each requirement *check* and the ``[validation]`` section accept.
+
+A protocol is data, but the code that evaluates it needs typed, known parameters: a
+misspelt key must be an error, never a silently weakened check. Each requirement names a
+``check`` (the family of code that evaluates it) and that check's :class:`ParamSpec`
+table lists the parameters it accepts, their types, limits and defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from efficacy.instruments.catalogue import ENDPOINTS, MODALITIES
+
+__all__ = [
+    "CHECKS",
+    "CONSORT_ITEMS",
+    "PRO_INSTRUMENTS",
+    "SEVERITIES",
+    "VALIDATION_PARAMETERS",
+    "ParamSpec",
+    "normalise_parameters",
+]
+
+#: Finding severities, most severe first.
+SEVERITIES: tuple[str, ...] = ("error", "warning", "notice")
+
+#: PRO instruments the package knows (FACTS.md sections 2 and 3).
+PRO_INSTRUMENTS: tuple[str, ...] = ("skindex16", "faceq")
+
+ParamType = Literal["number", "int", "bool", "str", "str_list", "range"]
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One accepted parameter.
+
+    Parameters
+    ----------
+    type : {"number", "int", "bool", "str", "str_list", "range"}
+        ``number`` accepts int or float; ``range`` is a two-number list ``[low, high]``
+        with ``low <= high``; ``str_list`` a list of strings.
+    default : Any
+        Value used when the protocol omits the parameter; ``None`` makes it required.
+    description : str
+        One line for ``efficacy protocols show`` and the README.
+    minimum, maximum : float, optional
+        Inclusive bounds for numbers.
+    choices : tuple of str, optional
+        Allowed values for ``str`` (and for each element of ``str_list``).
+    """
+
+    type: ParamType
+    default: Any
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_value(name: str, spec: ParamSpec, value: Any) -> tuple[Any, list[str]]:
+    """Return (normalised value, problems) for one parameter value."""
+    t = spec.type
+    if t == "bool":
+        return value, ([] if isinstance(value, bool) else [f"{name} must be true or false"])
+    if t == "str":
+        if not isinstance(value, str) or not value.strip():
+            return value, [f"{name} must be a non-empty string"]
+        if spec.choices and value not in spec.choices:
+            return value, [f"{name} = {value!r} is not one of {', '.join(spec.choices)}"]
+        return value, []
+    if t == "str_list":
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            return value, [f"{name} must be a list of strings"]
+        bad = [v for v in value if spec.choices and v not in spec.choices]
+        if bad:
+            return value, [f"{name} has unknown values {bad}; allowed: {', '.join(spec.choices)}"]
+        return tuple(value), []
+    if t == "range":
+        ok = isinstance(value, list | tuple) and len(value) == 2 and all(map(_is_number, value))
+        if not ok or value[0] > value[1]:
+            return value, [f"{name} must be a list [low, high] of two numbers with low <= high"]
+        return (float(value[0]), float(value[1])), []
+    if t == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
+        return value, [f"{name} must be an integer"]
+    if not _is_number(value):
+        return value, [f"{name} must be a number"]
+    if spec.minimum is not None and value < spec.minimum:
+        return value, [f"{name} = {value} is below its minimum {spec.minimum}"]
+    if spec.maximum is not None and value > spec.maximum:
+        return value, [f"{name} = {value} is above its maximum {spec.maximum}"]
+    return value, []
+
+
+def normalise_parameters(
+    where: str, specs: Mapping[str, ParamSpec], given: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Check `given` against `specs`, fill defaults, and return (values, problems).
+
+    Every problem is collected (unknown keys, wrong types, missing required values);
+    `where` prefixes each message (e.g. ``"requirement ISO-DUR parameter"``).
+    """
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for key in given:
+        if key not in specs:
+            problems.append(
+                f"{where} {key!r} is unknown; known: {', '.join(sorted(specs)) or 'none'}"
+            )
+    for key, spec in specs.items():
+        if key not in given:
+            if spec.default is None:
+                problems.append(f"{where} {key!r} is required ({spec.description})")
+            else:
+                values[key] = spec.default
+            continue
+        value, errs = _check_value(f"{where} {key!r}", spec, given[key])
+        problems.extend(errs)
+        values[key] = value
+    return values, problems
+
+
+def _endpoints_of(modality: str) -> tuple[str, ...]:
+    return tuple(e.id for e in ENDPOINTS.values() if e.modality == modality)
+
+
+def _check_instrumental(values: Mapping[str, Any]) -> list[str]:
+    """Cross-parameter checks of an ``instrumental`` requirement."""
+    modality = values.get("modality")
+    if modality not in MODALITIES:
+        return []
+    allowed = _endpoints_of(modality)
+    wrong = [e for e in values.get("endpoints", ()) if e not in allowed]
+    if wrong:
+        return [
+            f"endpoints {wrong} do not measure modality {modality!r}; "
+            f"choose among {', '.join(allowed)}"
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    """A family of requirement checks: accepted parameters plus cross-checks."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, ParamSpec]
+    cross_check: Callable[[Mapping[str, Any]], list[str]] | None = None
+
+
+_ENDPOINT_IDS = tuple(ENDPOINTS)
+
+#: Requirement check families and the parameters each accepts.
+CHECKS: Mapping[str, CheckKind] = {
+    "duration": CheckKind(
+        "duration",
+        "Planned and observed follow-up of at least min_weeks.",
+        {
+            "min_weeks": ParamSpec("number", None, "Minimum follow-up in weeks.", minimum=0),
+            "check_observed": ParamSpec(
+                "bool",
+                True,
+                "Also require completers' observed follow-up (median last measurement day "
+                "minus baseline day) to reach min_weeks.",
+            ),
+            "observed_tolerance_days": ParamSpec(
+                "number",
+                7,
+                "Days the median observed follow-up may fall short of min_weeks * 7 "
+                "(visit windows make a 12-week visit happen on day 77-91).",
+                minimum=0,
+            ),
+        },
+    ),
+    "instrumental": CheckKind(
+        "instrumental",
+        "An instrumental modality measured at baseline and the final visit, with the "
+        "device and its settings named.",
+        {
+            "modality": ParamSpec(
+                "str", None, "Catalogue modality the endpoints measure.", choices=MODALITIES
+            ),
+            "endpoints": ParamSpec(
+                "str_list",
+                (),
+                "Catalogue endpoint ids that satisfy the requirement (empty: every "
+                "endpoint of the modality).",
+                choices=_ENDPOINT_IDS,
+            ),
+            "require_device": ParamSpec(
+                "bool", True, "Every counted measurement names its device."
+            ),
+            "require_settings": ParamSpec(
+                "bool", True, "Every counted measurement names its device settings."
+            ),
+            "exclude_devices": ParamSpec(
+                "str_list",
+                (),
+                "Device names (case-insensitive substrings) that cannot satisfy the "
+                "requirement, e.g. 2D imaging systems for 3D wrinkle depth.",
+            ),
+        },
+        _check_instrumental,
+    ),
+    "pro": CheckKind(
+        "pro",
+        "A validated patient-reported outcome answered at baseline and the final visit.",
+        {
+            "instrument": ParamSpec("str", None, "PRO instrument id.", choices=PRO_INSTRUMENTS),
+            "scales": ParamSpec(
+                "str_list",
+                (),
+                "Scales that must be answered (empty: any scale of the instrument).",
+            ),
+        },
+    ),
+    "controlled": CheckKind(
+        "controlled",
+        "Randomised with a concurrent control arm or control body site.",
+        {
+            "require_randomised": ParamSpec(
+                "bool", True, "At least one randomised participant in each arm."
+            ),
+            "control": ParamSpec(
+                "str",
+                "arm_or_body_site",
+                "Which control counts: a control arm (parallel), a control body site "
+                "(split-face) or either.",
+                choices=("arm_or_body_site", "arm", "body_site"),
+            ),
+        },
+    ),
+}
+
+#: Default items of ``[consort]`` that CON-005 expects (contract, CON-005).
+CONSORT_ITEMS: tuple[str, ...] = (
+    "registration_id",
+    "registration_registry",
+    "registration_date",
+    "protocol_location",
+    "sap_location",
+    "blinding",
+    "randomisation_method",
+    "allocation_concealment",
+    "funding",
+    "data_sharing",
+)
+
+#: Parameters of the ``[validation]`` section, used by the non-requirement rules.
+VALIDATION_PARAMETERS: Mapping[str, ParamSpec] = {
+    "pro_min_answered_fraction": ParamSpec(
+        "number",
+        0.5,
+        "PRO-004: smallest share of a scale's items answered at a subject/visit for the "
+        "scale to be scorable (project convention, FACTS.md 2 and 3).",
+        minimum=0,
+        maximum=1,
+    ),
+    "temperature_c": ParamSpec(
+        "range",
+        (18.0, 26.0),
+        "INT-011: room temperature window in degrees C (QB/T 4256 asks 20-22; the wider "
+        "window is a project heuristic).",
+    ),
+    "humidity_pct": ParamSpec(
+        "range",
+        (30.0, 70.0),
+        "INT-011: room relative humidity window in % (QB/T 4256 asks 40-60; the wider "
+        "window is a project heuristic).",
+    ),
+    "cutometer_rel_tol": ParamSpec(
+        "number",
+        0.01,
+        "INT-008: relative tolerance when comparing Cutometer parameters with their amplitudes.",
+        minimum=0,
+        maximum=1,
+    ),
+    "consort_items": ParamSpec(
+        "str_list",
+        CONSORT_ITEMS,
+        "CON-005: [consort] items that must be attested.",
+    ),
+}
