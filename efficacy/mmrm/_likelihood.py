@@ -1,0 +1,271 @@
+"""(RE)ML log-likelihood of the MMRM with analytic gradient and Hessian, by pattern.
+
+Subjects are grouped by (covariance group, set of observed visits). For a pattern
+``P`` the sufficient statistics of the augmented rows ``Z_s = [X_s, y_s]`` (padded to
+all ``m`` visits, scaled by ``sqrt(w)``) are the cross-product tensor
+
+    T_P[a, b, s, t] = sum_{subjects in P} Z_s[a, s] Z_s[b, t],
+
+stored once (symmetrised halves). Every quantity of an iteration is then a contraction
+of ``T_P`` with ``Sigma_P^{-1}``: the cost of an evaluation does not grow with the
+number of subjects.
+
+Notes
+-----
+With ``S_P`` the pattern's covariance and ``n`` observations, ``p`` coefficients,
+weights ``w`` (``V_i = W_i^{-1/2} S_P W_i^{-1/2}``)::
+
+    -2 l_ML   = sum_i log|S_P(i)| - sum log w + r' V^{-1} r + n log(2 pi)
+    -2 l_REML = -2 l_ML(beta_hat) + log|X' V^{-1} X| - p log(2 pi)
+
+(SAS PROC MIXED, "Estimating Covariance Parameters in the Mixed Model"). With
+``M = X'V^{-1}X``, ``r`` the GLS residuals and ``B_P = sum_s (X_s M^{-1} X_s' + r_s r_s')``
+(REML; ML drops the first term), the gradient of ``-2 l`` in the matrix ``Sigma`` is
+
+    G = sum_P n_P S_P^{-1} - S_P^{-1} B_P S_P^{-1}
+
+and, for parameters with ``E_i = dSigma/dtheta_i``, the Hessian is
+
+    H_ij = tr(G E_ij) + sum_P tr(E_i S_P^{-1} E_j Omega_P)
+           - tr(M^{-1} P_i M^{-1} P_j) [REML only] - 2 b_i' M^{-1} b_j
+
+with ``Omega_P = n_P S_P^{-1} - 2 G_P``, ``P_i = -X'V^{-1}E_iV^{-1}X`` and
+``b_i = X'V^{-1}E_iV^{-1}r``. ``P_i`` is also ``d M / d theta_i``, used by
+Satterthwaite and Kenward-Roger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+@dataclass(frozen=True)
+class PatternData:
+    """Precomputed, parameter-free summaries of the data (see module notes)."""
+
+    m: int
+    p: int
+    n_groups: int
+    n_obs: int
+    n_subjects: int
+    sum_log_w: float
+    pat_group: np.ndarray  # (n_pat,)
+    pat_mask: np.ndarray  # (n_pat, m) bool
+    pat_count: np.ndarray  # (n_pat,) float
+    pat_outer: np.ndarray  # (n_pat, m, m) observed-pair mask
+    pat_fill: np.ndarray  # (n_pat, m, m) identity on unobserved visits
+    y3: np.ndarray  # (n_pat * nh_m, nh_q) symmetrised halves of T_P
+    z_pad: np.ndarray  # (N, m, q) scaled [X, y], zero at missing visits
+    subj_pattern: np.ndarray  # (N,)
+    group_subjects: tuple[np.ndarray, ...]  # subject indices per group
+    iu_m: tuple[np.ndarray, np.ndarray]
+    iu_q: tuple[np.ndarray, np.ndarray]
+    cm: np.ndarray  # (nh_m,) 1 on diagonal, 2 off
+    cq: np.ndarray  # (nh_q,)
+
+
+def build_patterns(
+    x: np.ndarray,
+    y: np.ndarray,
+    subject: np.ndarray,
+    visit: np.ndarray,
+    m: int,
+    group: np.ndarray,
+    n_groups: int,
+    weights: np.ndarray | None,
+) -> PatternData:
+    """Group subjects by pattern and precompute the cross-product tensors.
+
+    Inputs are assumed validated (see ``engine._validate``); nothing is modified.
+    """
+    n, p = x.shape
+    q = p + 1
+    n_subj = int(subject.max()) + 1
+    sw = np.ones(n) if weights is None else np.sqrt(weights)
+    z_pad = np.zeros((n_subj, m, q))
+    z_pad[subject, visit, :p] = x * sw[:, None]
+    z_pad[subject, visit, p] = y * sw
+    obs = np.zeros((n_subj, m), dtype=bool)
+    obs[subject, visit] = True
+    keys = np.column_stack([group, obs.astype(np.int64)])
+    uniq, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    pat_mask = uniq[:, 1:].astype(bool)
+    iu_m = np.triu_indices(m)
+    iu_q = np.triu_indices(q)
+    y3 = np.empty((uniq.shape[0], iu_m[0].size, iu_q[0].size))
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    diag_q = (iu_q[0] == iu_q[1]).astype(float)
+    for k in range(uniq.shape[0]):
+        zk = z_pad[order[bounds[k] : bounds[k + 1]]].reshape(-1, m * q)
+        t4 = (zk.T @ zk).reshape(m, q, m, q)
+        sym = t4.transpose(0, 2, 1, 3) + t4.transpose(0, 2, 3, 1)
+        y3[k] = sym[iu_m][:, iu_q[0], iu_q[1]] / (1.0 + diag_q)
+    pat_outer = (pat_mask[:, :, None] & pat_mask[:, None, :]).astype(float)
+    eye = np.eye(m)
+    return PatternData(
+        m=m,
+        p=p,
+        n_groups=n_groups,
+        n_obs=n,
+        n_subjects=n_subj,
+        sum_log_w=0.0 if weights is None else float(np.sum(np.log(weights))),
+        pat_group=uniq[:, 0].astype(np.int64),
+        pat_mask=pat_mask,
+        pat_count=counts.astype(float),
+        pat_outer=pat_outer,
+        pat_fill=eye * (~pat_mask)[:, :, None],
+        y3=y3.reshape(-1, iu_q[0].size),
+        z_pad=z_pad,
+        subj_pattern=inverse,
+        group_subjects=tuple(np.flatnonzero(group == g) for g in range(n_groups)),
+        iu_m=iu_m,
+        iu_q=iu_q,
+        cm=np.where(iu_m[0] == iu_m[1], 1.0, 2.0),
+        cq=np.where(iu_q[0] == iu_q[1], 1.0, 2.0),
+    )
+
+
+def _unpack(half: np.ndarray, iu: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:
+    """Symmetric matrices from their upper-triangle halves (last axis)."""
+    out = np.zeros((*half.shape[:-1], size, size))
+    out[..., iu[0], iu[1]] = half
+    out[..., iu[1], iu[0]] = half
+    return out
+
+
+@dataclass
+class Evaluation:
+    """Results of one likelihood evaluation (internal; fields filled by order)."""
+
+    value: float
+    beta: np.ndarray
+    m_inv: np.ndarray  # (X'V^{-1}X)^{-1}
+    sinv: np.ndarray  # (n_pat, m, m), zero outside the pattern
+    grad_sigma: np.ndarray | None = None  # (G, m, m)
+    g_pat: np.ndarray | None = None  # (n_pat, m, m)
+    grad: np.ndarray | None = None
+    hess: np.ndarray | None = None
+    p_mats: np.ndarray | None = None  # (k, p, p) = d(X'V^{-1}X)/d theta_i
+    tx: np.ndarray | None = None  # (G, m, q, m, q) transformed cross-products
+
+
+def factorize(data: PatternData, sigma: np.ndarray):
+    """Inverse and log-determinant of every pattern's covariance; None if not PD."""
+    s = sigma[data.pat_group] * data.pat_outer + data.pat_fill
+    try:
+        low = np.linalg.cholesky(s)
+    except np.linalg.LinAlgError:
+        return None
+    logdet = 2.0 * np.log(np.diagonal(low, axis1=1, axis2=2)).sum(axis=1)
+    linv = np.linalg.inv(low)
+    sinv = np.matmul(linv.transpose(0, 2, 1), linv) * data.pat_outer
+    return sinv, logdet
+
+
+def evaluate(
+    data: PatternData,
+    sigma: np.ndarray,
+    reml: bool,
+    d1: np.ndarray | None = None,
+    d2: np.ndarray | None = None,
+) -> Evaluation | None:
+    """-2 log-likelihood (and gradient if ``d1``, Hessian if ``d2`` is given).
+
+    Returns None when a pattern covariance is not positive definite.
+    """
+    fac = factorize(data, sigma)
+    if fac is None:
+        return None
+    sinv, logdet = fac
+    p, q = data.p, data.p + 1
+    s_half = sinv[:, data.iu_m[0], data.iu_m[1]] * data.cm
+    a = _unpack((s_half.ravel() @ data.y3) / data.cq, data.iu_q, q)
+    mm = a[:p, :p]
+    try:
+        low_m = np.linalg.cholesky(mm)
+    except np.linalg.LinAlgError:
+        return None
+    m_inv = _chol_inverse(low_m)
+    beta = m_inv @ a[:p, p]
+    quad = float(a[p, p] - a[:p, p] @ beta)
+    n_eff = data.n_obs - p if reml else data.n_obs
+    value = float(data.pat_count @ logdet) + quad + n_eff * LOG_2PI - data.sum_log_w
+    if reml:
+        value += 2.0 * float(np.log(np.diag(low_m)).sum())
+    ev = Evaluation(value=value, beta=beta, m_inv=m_inv, sinv=sinv)
+    if d1 is not None:
+        _gradient(data, ev, reml, d1)
+    if d2 is not None and d1 is not None:
+        _hessian(data, ev, reml, d1, d2)
+    return ev
+
+
+def _chol_inverse(low: np.ndarray) -> np.ndarray:
+    linv = np.linalg.inv(low)
+    out = linv.T @ linv
+    return 0.5 * (out + out.T)
+
+
+def _gradient(data: PatternData, ev: Evaluation, reml: bool, d1: np.ndarray) -> None:
+    p, q, m = data.p, data.p + 1, data.m
+    gamma = np.zeros((q, q))
+    gamma[:p, :p] = np.outer(ev.beta, ev.beta) + (ev.m_inv if reml else 0.0)
+    gamma[:p, p] = gamma[p, :p] = -ev.beta
+    gamma[p, p] = 1.0
+    b_half = (data.y3 @ gamma[data.iu_q]).reshape(-1, data.iu_m[0].size)
+    b_pat = _unpack(b_half, data.iu_m, m)
+    g_pat = data.pat_count[:, None, None] * ev.sinv - ev.sinv @ b_pat @ ev.sinv
+    grad_sigma = np.zeros((data.n_groups, m, m))
+    np.add.at(grad_sigma, data.pat_group, g_pat)
+    ev.g_pat = g_pat
+    ev.grad_sigma = grad_sigma
+    ev.grad = np.einsum("gab,igab->i", grad_sigma, d1)
+
+
+def transformed_crossproducts(data: PatternData, ev: Evaluation) -> np.ndarray:
+    """Tx[g, a, s, b, t] = sum_s U_s[a, s] U_s[b, t], U_s = S^{-1} [X_s, r_s] per group."""
+    p, q, m = data.p, data.p + 1, data.m
+    lz = np.eye(q)
+    lz[:p, p] = -ev.beta
+    tx = np.empty((data.n_groups, m, q, m, q))
+    for g, subj in enumerate(data.group_subjects):
+        u = ev.sinv[data.subj_pattern[subj]] @ (data.z_pad[subj] @ lz)
+        uf = u.reshape(subj.size, m * q)
+        tx[g] = (uf.T @ uf).reshape(m, q, m, q)
+    return tx
+
+
+def contract_tx(tx: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """C_i = sum_g sum_ab E_i[g, a, b] Tx[g, a, :, b, :] for E of shape (k, G, m, m)."""
+    return np.einsum("igab,gasbt->ist", e, tx, optimize=True)
+
+
+def _hessian(data: PatternData, ev: Evaluation, reml: bool, d1, d2) -> None:
+    p, m = data.p, data.m
+    k = d1.shape[0]
+    omega = data.pat_count[:, None, None] * ev.sinv - 2.0 * ev.g_pat
+    hess = np.einsum("gab,ijgab->ij", ev.grad_sigma, d2)
+    for g in range(data.n_groups):
+        sel = data.pat_group == g
+        lam = ev.sinv[sel].reshape(-1, m * m).T @ omega[sel].reshape(-1, m * m)
+        # lam[(b, c), (d, a)] -> [(a, b), (c, d)]
+        lam4 = lam.reshape(m, m, m, m).transpose(3, 0, 1, 2).reshape(m * m, m * m)
+        eg = d1[:, g].reshape(k, m * m)
+        hess += (eg @ lam4) @ eg.T
+    tx = transformed_crossproducts(data, ev)
+    cmat = contract_tx(tx, d1)
+    p_mats = -cmat[:, :p, :p]
+    b_vec = cmat[:, :p, p]
+    hess -= 2.0 * b_vec @ ev.m_inv @ b_vec.T
+    if reml:
+        mp = ev.m_inv @ p_mats  # (k, p, p)
+        hess -= np.einsum("iab,jba->ij", mp, mp)
+    ev.hess = 0.5 * (hess + hess.T)
+    ev.p_mats = p_mats
+    ev.tx = tx
