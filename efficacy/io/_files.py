@@ -1,0 +1,258 @@
+"""Read CSV, Parquet and Excel files as text (:class:`TextTable`), or fail clearly.
+
+Any file that cannot be used at all raises :class:`~efficacy.errors.InputError` with one
+line naming the file (and the line where known) and saying how to fix it. Files are only
+ever opened for reading.
+
+Format notes
+------------
+* CSV: UTF-8 (a byte-order mark is allowed), comma-separated, ``"`` quoting (values
+  may contain commas and line breaks when quoted). Blank lines are skipped and not
+  counted as data rows. Read with Arrow's multithreaded parser.
+* Parquet: columns of any plain type; values are cast to text (floats round-trip
+  exactly, NaN counts as missing) and then read like CSV cells.
+* Excel (.xlsx): the first sheet, or the sheet named after ``#`` in the manifest
+  (``"data.xlsx#Measurements"``). The header is the first non-empty row; a data row's
+  number is its sheet row minus the header's sheet row, so blank rows inside the data
+  keep the numbering a user sees in Excel (blank rows themselves are skipped).
+"""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from efficacy.errors import InputError
+from efficacy.io._convert import TextTable, clean_text
+
+__all__ = ["FORMATS", "read_text"]
+
+#: Supported file extensions -> format name.
+FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
+_UTF8_FIX = "re-save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')"
+
+
+def read_text(path: Path, sheet: str | None = None) -> tuple[TextTable, str]:
+    """Read a table file as text; return it with its format name.
+
+    Raises
+    ------
+    InputError
+        Unsupported extension, unreadable or malformed file, duplicate or empty header
+        names (with data beneath), a sheet that does not exist.
+    """
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"{path}: unsupported file type {path.suffix!r}; save the table as "
+            ".csv, .parquet or .xlsx"
+        )
+    if sheet is not None and fmt != "xlsx":
+        raise InputError(f"{path}: '#{sheet}' names a sheet, but only .xlsx files have sheets")
+    if fmt == "csv":
+        names, columns = _read_csv(path)
+        rows = None
+    elif fmt == "parquet":
+        names, columns = _read_parquet(path)
+        rows = None
+    else:
+        names, columns, rows = _read_xlsx(path, sheet)
+    names, columns = _check_header(path, names, columns)
+    return TextTable(tuple(names), tuple(columns), rows), fmt
+
+
+def _check_header(
+    path: Path, names: list[str], columns: list[pa.ChunkedArray]
+) -> tuple[list[str], list[pa.ChunkedArray]]:
+    """Strip names; drop nameless empty columns; refuse nameless data and duplicates."""
+    out_names: list[str] = []
+    out_cols: list[pa.ChunkedArray] = []
+    seen: dict[str, int] = {}
+    for position, (raw, col) in enumerate(zip(names, columns, strict=True), start=1):
+        name = str(raw).strip()
+        if not name:
+            if clean_text(col).null_count == len(col):
+                continue  # a nameless, empty column (e.g. a trailing comma): nothing lost
+            raise InputError(
+                f"{path}: header cell {position} is empty but its column holds data; "
+                "name the column or delete it"
+            )
+        if name in seen:
+            raise InputError(
+                f"{path}: columns {seen[name]} and {position} are both named {name!r}; "
+                "rename or delete one"
+            )
+        seen[name] = position
+        out_names.append(name)
+        out_cols.append(col)
+    return out_names, out_cols
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def _read_header(path: Path) -> list[str]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except UnicodeDecodeError:
+        if path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise InputError(f"{path}: the file is UTF-16 text; {_UTF8_FIX}") from None
+        line, reason = _first_non_utf8_line(path)
+        raise InputError(f"{path} line {line}: not UTF-8 text ({reason}); {_UTF8_FIX}") from None
+    except csv.Error as exc:
+        raise InputError(f"{path} line 1: the header cannot be read as CSV ({exc})") from None
+    if not header or all(not h.strip() for h in header):
+        raise InputError(
+            f"{path}: the file is empty or its first line is blank; "
+            "put the column names on the first line"
+        )
+    if len(header) == 1 and ";" in header[0]:
+        raise InputError(
+            f"{path} line 1: the header looks semicolon-separated; save the file "
+            "comma-separated (CSV) with '.' as decimal separator"
+        )
+    return header
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[pa.ChunkedArray]]:
+    header = _read_header(path)
+    names = [f"f{i}" for i in range(len(header))]
+    try:
+        table = pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _csv_error(path, len(header), exc) from None
+    return header, [table.column(i) for i in range(table.num_columns)]
+
+
+def _csv_error(path: Path, n_fields: int, exc: Exception) -> InputError:
+    """Locate the first bad line with the (slow) standard csv module; error path only."""
+    message = str(exc)
+    if "UTF8" in message or "UTF-8" in message:
+        line, reason = _first_non_utf8_line(path)
+        return InputError(f"{path} line {line}: not UTF-8 text ({reason}); {_UTF8_FIX}")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            for record in reader:
+                if record and len(record) != n_fields and reader.line_num > 1:
+                    return InputError(
+                        f"{path} line {reader.line_num}: {len(record)} fields where the "
+                        f"header has {n_fields}; give every row {n_fields} fields "
+                        "(quote values that contain commas)"
+                    )
+        except csv.Error as err:
+            return InputError(f"{path} line {reader.line_num}: {err}; fix the quoting")
+    first = message.splitlines()[0] if message else type(exc).__name__
+    return InputError(f"{path}: cannot be read as CSV ({first}); check it opens in a spreadsheet")
+
+
+def _first_non_utf8_line(path: Path) -> tuple[int, str]:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return line, f"byte 0x{data[exc.start]:02x}"
+    return 1, "invalid bytes"
+
+
+# --- Parquet ---------------------------------------------------------------------------
+
+
+def _as_text(path: Path, name: str, col: pa.ChunkedArray) -> pa.ChunkedArray:
+    kind = col.type
+    if pa.types.is_dictionary(kind):
+        col = col.cast(kind.value_type)
+        kind = col.type
+    if pa.types.is_floating(kind):
+        col = pc.if_else(pc.is_nan(col), pa.scalar(None, kind), col)
+    if pa.types.is_nested(kind):
+        raise InputError(
+            f"{path}: column {name!r} holds nested values ({kind}); store one plain value per cell"
+        )
+    try:
+        return col.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(
+            f"{path}: column {name!r} of type {kind} cannot be read as text ({exc}); "
+            "store numbers, text, booleans or dates"
+        ) from None
+
+
+def _read_parquet(path: Path) -> tuple[list[str], list[pa.ChunkedArray]]:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(
+            f"{path}: not a readable Parquet file ({first}); re-export the table"
+        ) from None
+    names = list(table.column_names)
+    return names, [_as_text(path, n, table.column(i)) for i, n in enumerate(names)]
+
+
+# --- Excel -----------------------------------------------------------------------------
+
+
+def _open_sheet(path: Path, sheet: str | None) -> pd.DataFrame:
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+        raise InputError(
+            f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); "
+            "re-save it from Excel as .xlsx"
+        ) from None
+    with book:
+        if sheet is not None and sheet not in book.sheet_names:
+            raise InputError(
+                f"{path}: no sheet named {sheet!r}; the workbook has {book.sheet_names}"
+            )
+        try:
+            return pd.read_excel(
+                book, sheet if sheet is not None else 0, header=None, dtype=str, na_filter=False
+            )
+        except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+            raise InputError(
+                f"{path}: the sheet cannot be read ({type(exc).__name__}: {exc}); "
+                "re-save the workbook from Excel"
+            ) from None
+
+
+def _read_xlsx(
+    path: Path, sheet: str | None
+) -> tuple[list[str], list[pa.ChunkedArray], np.ndarray]:
+    raw = _open_sheet(path, sheet)
+    if raw.empty:
+        raise InputError(f"{path}: the sheet is empty; put the column names in the first row")
+    cells = raw.to_numpy(dtype=object)
+    filled = np.char.str_len(np.char.strip(cells.astype(str))) > 0
+    nonblank = filled.any(axis=1)
+    first = int(np.argmax(nonblank)) if nonblank.any() else 0
+    if not nonblank.any():
+        raise InputError(f"{path}: the sheet is empty; put the column names in the first row")
+    header = [str(v) for v in cells[first]]
+    keep = np.flatnonzero(nonblank[first + 1 :]) + first + 1
+    data = cells[keep]
+    columns = [
+        pa.chunked_array([pa.array(data[:, j].astype(str), pa.string())])
+        for j in range(len(header))
+    ]
+    return header, columns, (keep - first).astype(np.int64)

@@ -1,0 +1,241 @@
+"""Parse ``trial.toml`` into a :class:`~efficacy.trial.Manifest`, collecting problems.
+
+Syntax errors (not TOML at all) raise :class:`~efficacy.errors.InputError`; semantic
+problems never raise. The loader keeps what it can (defaults: empty strings, NaN, 0) and
+records each problem as an issue with ``table = "manifest"`` and ``column`` = the key
+path: ``trial.design``, ``arms[2].id``, ``visits[3].day``, ``tables.subjects``,
+``consort.flow.randomised``. Array entries are numbered from 1 in the order written
+(``visits[3]`` is the third ``[[visits]]`` block).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from efficacy.errors import InputError
+from efficacy.io._convert import concat_issues, issues_frame
+from efficacy.trial import DESIGNS, TABLE_SCHEMAS, Arm, Manifest, Visit
+
+__all__ = ["load_toml", "parse_manifest"]
+
+
+class _Problems:
+    """Collects manifest issues as rows of the issues frame."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+
+    def add(self, column: str, value: object, problem: str) -> None:
+        shown = None if value is None else str(value)
+        self.rows.append(
+            {"table": "manifest", "column": column, "row": None, "value": shown, "problem": problem}
+        )
+
+    def frame(self) -> pd.DataFrame:
+        parts = [
+            issues_frame("manifest", r["column"], [None], [r["value"]], str(r["problem"]))
+            for r in self.rows
+        ]
+        return concat_issues(parts)
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Read and parse a TOML file; InputError if it is missing or not valid TOML."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: invalid TOML: {exc}; fix the syntax") from None
+
+
+def _text(p: _Problems, where: Mapping[str, Any], key: str, path: str, required: bool) -> str:
+    value = where.get(key)
+    if value is None:
+        if required:
+            p.add(path, None, f'missing {key!r}: add {key} = "..."')
+        return ""
+    if not isinstance(value, str):
+        p.add(path, value, f"{key!r} must be a quoted string, got {type(value).__name__}")
+        return ""
+    if required and not value.strip():
+        p.add(path, value, f"{key!r} is empty")
+    return value.strip()
+
+
+def _number(p: _Problems, where: Mapping[str, Any], key: str, path: str, whole: bool) -> float:
+    """Read a number (``whole``: an integer); NaN and an issue when missing or wrong."""
+    value = where.get(key)
+    what = "a whole number" if whole else "a number"
+    if value is None:
+        p.add(path, None, f"missing {key!r}: add {key} = <{what}>")
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        p.add(path, value, f"{key!r} must be {what}, got {value!r}")
+        return math.nan
+    if whole and value != int(value):
+        p.add(path, value, f"{key!r} must be {what}, got {value!r}")
+        return math.nan
+    return float(value)
+
+
+def _section(p: _Problems, raw: Mapping[str, Any], key: str, required: bool) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        if required:
+            p.add(key, None, f"missing [{key}] section")
+        return {}
+    if not isinstance(value, dict):
+        p.add(key, value, f"{key!r} must be a [{key}] table, got {type(value).__name__}")
+        return {}
+    return value
+
+
+def _entries(p: _Problems, raw: Mapping[str, Any], key: str) -> list[tuple[str, dict[str, Any]]]:
+    value = raw.get(key)
+    if value is None or value == []:
+        p.add(key, None, f"no [[{key}]] entries: declare at least one")
+        return []
+    if not isinstance(value, list):
+        p.add(key, value, f"{key!r} must be an array of tables ([[{key}]] blocks)")
+        return []
+    out = []
+    for i, entry in enumerate(value, start=1):
+        if isinstance(entry, dict):
+            out.append((f"{key}[{i}]", entry))
+        else:
+            p.add(f"{key}[{i}]", entry, f"[[{key}]] entry {i} must be a table of keys")
+    return out
+
+
+def _parse_arms(p: _Problems, raw: Mapping[str, Any]) -> tuple[Arm, ...]:
+    arms: list[Arm] = []
+    for path, entry in _entries(p, raw, "arms"):
+        arm_id = _text(p, entry, "id", f"{path}.id", required=True)
+        label = _text(p, entry, "label", f"{path}.label", required=True) or arm_id
+        control = entry.get("control", False)
+        if not isinstance(control, bool):
+            p.add(f"{path}.control", control, "'control' must be true or false")
+            control = False
+        if arm_id and any(a.id == arm_id for a in arms):
+            p.add(f"{path}.id", arm_id, f"arm id {arm_id!r} is declared twice")
+        arms.append(Arm(id=arm_id, label=label, control=control))
+    return tuple(arms)
+
+
+def _parse_visit(p: _Problems, path: str, entry: Mapping[str, Any], base_day: int) -> Visit:
+    visit_id = _text(p, entry, "id", f"{path}.id", required=True)
+    week = _number(p, entry, "week", f"{path}.week", whole=False)
+    if "day" not in entry and not math.isnan(week):
+        day: float = round(week * 7) + base_day
+        p.add(f"{path}.day", None, f"missing 'day': assumed {int(day)} from week {week:g}")
+    else:
+        day = _number(p, entry, "day", f"{path}.day", whole=True)
+    window = 0.0
+    if "window_days" not in entry:
+        p.add(f"{path}.window_days", None, "missing 'window_days': assumed 0 (no window)")
+    else:
+        window = _number(p, entry, "window_days", f"{path}.window_days", whole=True)
+        if math.isnan(window):
+            window = 0.0
+        elif window < 0:
+            p.add(f"{path}.window_days", int(window), "'window_days' must be 0 or more")
+            window = 0.0
+    return Visit(
+        id=visit_id,
+        week=week,
+        day=day if math.isnan(day) else int(day),  # type: ignore[arg-type]
+        window_days=int(window),
+    )
+
+
+def _parse_visits(p: _Problems, raw: Mapping[str, Any], base_day: int) -> tuple[Visit, ...]:
+    visits: list[Visit] = []
+    for path, entry in _entries(p, raw, "visits"):
+        visit = _parse_visit(p, path, entry, base_day)
+        if visit.id and any(v.id == visit.id for v in visits):
+            p.add(f"{path}.id", visit.id, f"visit id {visit.id!r} is declared twice")
+        visits.append(visit)
+    return tuple(visits)
+
+
+def _parse_tables(p: _Problems, raw: Mapping[str, Any]) -> dict[str, str]:
+    tables: dict[str, str] = {}
+    for key, value in _section(p, raw, "tables", required=True).items():
+        if key not in TABLE_SCHEMAS:
+            p.add(
+                f"tables.{key}",
+                value,
+                f"unknown table {key!r} ignored; known: " + ", ".join(TABLE_SCHEMAS),
+            )
+        elif not isinstance(value, str) or not value.strip():
+            p.add(f"tables.{key}", value, f"'{key}' must be a file name such as \"{key}.csv\"")
+        else:
+            tables[key] = value.strip()
+    return tables
+
+
+def _parse_consort(p: _Problems, raw: Mapping[str, Any]) -> dict[str, Any]:
+    consort = _section(p, raw, "consort", required=False)
+    flow = consort.get("flow", {})
+    if not isinstance(flow, dict):
+        p.add("consort.flow", flow, "'flow' must be a [consort.flow] table of counts")
+        return consort
+    for key, value in flow.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            p.add(f"consort.flow.{key}", value, f"{key!r} must be a count (0 or more)")
+    return consort
+
+
+def _parse_trial(p: _Problems, raw: Mapping[str, Any]) -> tuple[dict[str, str], int]:
+    """Read ``[trial]``: id, title, design, baseline_visit (unchecked) and baseline_day."""
+    has_section = isinstance(raw.get("trial"), dict)
+    trial = _section(p, raw, "trial", required=True)
+    keys = p if has_section else _Problems()  # no [trial]: one issue, not one per key
+    out = {
+        key: _text(keys, trial, key, f"trial.{key}", required=True)
+        for key in ("id", "title", "design", "baseline_visit")
+    }
+    if out["design"] and out["design"] not in DESIGNS:
+        p.add("trial.design", out["design"], "'design' must be one of: " + " | ".join(DESIGNS))
+    base_day = trial.get("baseline_day", 0)
+    if isinstance(base_day, bool) or base_day not in (0, 1):
+        p.add("trial.baseline_day", base_day, "'baseline_day' must be 0 or 1")
+        base_day = 0
+    return out, int(base_day)
+
+
+def parse_manifest(raw: Mapping[str, Any], path: Path | None) -> tuple[Manifest, pd.DataFrame]:
+    """Build a :class:`Manifest` from parsed TOML; return it with its issues frame."""
+    p = _Problems()
+    trial, base_day = _parse_trial(p, raw)
+    arms = _parse_arms(p, raw)
+    visits = _parse_visits(p, raw, base_day)
+    baseline = trial["baseline_visit"]
+    if baseline and visits and baseline not in {v.id for v in visits}:
+        p.add(
+            "trial.baseline_visit", baseline, f"baseline_visit {baseline!r} is not a [[visits]] id"
+        )
+    manifest = Manifest(
+        id=trial["id"],
+        title=trial["title"],
+        design=trial["design"],
+        baseline_visit=baseline,
+        arms=arms,
+        visits=visits,
+        tables=_parse_tables(p, raw),
+        consort=_parse_consort(p, raw),
+        path=path,
+        raw=dict(raw),
+    )
+    return manifest, p.frame()
