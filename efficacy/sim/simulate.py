@@ -286,7 +286,7 @@ def simulate_split_face(
     *,
     n_screen_failures: int | None = None,
     weeks: Sequence[int] = (0, 2, 4, 8, 12),
-    dropout_rate: float = 0.08,
+    dropout_rate: float = 0.10,
     effect_size: float = 1.0,
     wrinkle_device: str = "Antera 3D",
     trial_id: str = "SIM-SPLITFACE-12W",
