@@ -53,6 +53,7 @@ __all__ = [
     "start_theta",
     "theta_from_natural",
     "theta_names",
+    "zero_correlation",
 ]
 
 COVARIANCE_STRUCTURES: tuple[str, ...] = (
@@ -450,6 +451,19 @@ def sigma_derivatives(
         if d2 is not None:
             d2[sl, sl, g] = b
     return SigmaDerivatives(sigma=sigma, d1=d1, d2=d2)
+
+
+def zero_correlation(structure: str, theta: np.ndarray, m: int, n_groups: int = 1):
+    """Copy of ``theta`` with every correlation parameter set to 0 (mmrm's default start).
+
+    For ``us`` the off-diagonal Cholesky entries are zeroed (a diagonal Sigma).
+    """
+    out = np.array(theta, dtype=float).reshape(n_groups, -1)
+    if structure == "us":
+        out[:, m:] = 0.0
+    else:
+        out[:, m if _HETERO.get(structure, False) else 1 :] = 0.0
+    return out.ravel()
 
 
 def start_theta(structure: str, cov: np.ndarray) -> np.ndarray:

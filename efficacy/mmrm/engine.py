@@ -17,7 +17,7 @@ as SAS prints it (``-2 Res Log Likelihood`` = ``-2 * loglik``), including the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -26,7 +26,14 @@ from efficacy.mmrm import _optim
 from efficacy.mmrm import covariance as cov
 from efficacy.mmrm._likelihood import PatternData, build_patterns
 
-__all__ = ["EngineControl", "EngineFit", "ModelArrays", "fit_engine", "pattern_data"]
+__all__ = [
+    "EngineControl",
+    "EngineFit",
+    "ModelArrays",
+    "evaluate_at",
+    "fit_engine",
+    "pattern_data",
+]
 
 OPTIMIZERS: tuple[str, ...] = ("newton", "l-bfgs-b", "bfgs", "nelder-mead")
 
@@ -84,12 +91,17 @@ class EngineControl:
     start : tuple of float, optional
         Starting ``theta`` in the optimiser parameterisation (see `covariance`);
         default: the structure projected from the covariance of OLS residuals.
+    second_start : bool
+        For structures other than ``us`` (whose likelihood can have several local
+        maxima, e.g. ``ad`` on fev_data grouped by ARMCD), also run Newton from the
+        zero-correlation start (mmrm's default) and keep the higher likelihood.
     """
 
     optimizers: tuple[str, ...] = OPTIMIZERS
     max_iter: int = 100
     decrement_tol: float = 1e-10
     start: tuple[float, ...] | None = None
+    second_start: bool = True
 
     def __post_init__(self) -> None:
         problems = []
@@ -364,6 +376,28 @@ def fit_engine(
     return _run(obj, x0, control, method)
 
 
+def evaluate_at(arrays: ModelArrays, covariance: str, theta, method: str = "reml") -> EngineFit:
+    """Build an `EngineFit` at given covariance parameters, without optimising.
+
+    For comparisons at another program's estimates (e.g. SAS's printed covariance
+    parameters, mapped with `covariance.theta_from_natural`). The result has
+    ``converged=False``, ``optimizer="none (fixed theta)"`` and the gradient shows how
+    far ``theta`` is from the optimum.
+    """
+    cov.check_structure(covariance)
+    if method not in ("reml", "ml"):
+        raise ModelSpecError(f"method must be 'reml' or 'ml', got {method!r}")
+    data = pattern_data(arrays)
+    k = cov.n_theta_per_group(covariance, data.m) * data.n_groups
+    theta = np.array(theta, dtype=float)
+    if theta.shape != (k,) or not np.all(np.isfinite(theta)):
+        raise ModelSpecError(f"theta must hold {k} finite values for {covariance}")
+    obj = _optim.Objective(data, covariance, method == "reml")
+    fixed = _optim.OptimOutcome("none (fixed theta)", theta, np.nan, False, 0, "not optimised")
+    fit = _assemble(obj, fixed, [("none (fixed theta)", "not optimised")], 0, method)
+    return replace(fit, warnings=("covariance parameters fixed, not estimated",))
+
+
 def _run(obj: _optim.Objective, x0, control: EngineControl, method: str) -> EngineFit:
     tried: list[tuple[str, str]] = []
     best: _optim.OptimOutcome | None = None
@@ -380,6 +414,16 @@ def _run(obj: _optim.Objective, x0, control: EngineControl, method: str) -> Engi
         if out.converged:
             best = out
             break
+    if control.second_start and obj.structure != "us" and best.converged:
+        d = obj.data
+        x1 = cov.zero_correlation(obj.structure, x0, d.m, d.n_groups)
+        alt = _optim.newton(obj, x1, control.max_iter, control.decrement_tol)
+        total_its += alt.iterations
+        better = alt.converged and alt.value < best.value - 1e-9 * abs(best.value)
+        verdict = "kept (higher likelihood)" if better else "not better"
+        tried.append(("newton/zero-correlation start", f"{alt.message}; {verdict}"))
+        if better:
+            best = alt
     return _assemble(obj, best, tried, total_its, method)
 
 
