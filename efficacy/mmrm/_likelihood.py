@@ -225,7 +225,7 @@ def _gradient(data: PatternData, ev: Evaluation, reml: bool, d1: np.ndarray) -> 
     np.add.at(grad_sigma, data.pat_group, g_pat)
     ev.g_pat = g_pat
     ev.grad_sigma = grad_sigma
-    ev.grad = np.einsum("gab,igab->i", grad_sigma, d1)
+    ev.grad = d1.reshape(d1.shape[0], -1) @ grad_sigma.ravel()
 
 
 def transformed_crossproducts(data: PatternData, ev: Evaluation) -> np.ndarray:
@@ -250,7 +250,7 @@ def _hessian(data: PatternData, ev: Evaluation, reml: bool, d1, d2) -> None:
     p, m = data.p, data.m
     k = d1.shape[0]
     omega = data.pat_count[:, None, None] * ev.sinv - 2.0 * ev.g_pat
-    hess = np.einsum("gab,ijgab->ij", ev.grad_sigma, d2)
+    hess = (d2.reshape(k * k, -1) @ ev.grad_sigma.ravel()).reshape(k, k)
     for g in range(data.n_groups):
         sel = data.pat_group == g
         lam = ev.sinv[sel].reshape(-1, m * m).T @ omega[sel].reshape(-1, m * m)
@@ -265,7 +265,7 @@ def _hessian(data: PatternData, ev: Evaluation, reml: bool, d1, d2) -> None:
     hess -= 2.0 * b_vec @ ev.m_inv @ b_vec.T
     if reml:
         mp = ev.m_inv @ p_mats  # (k, p, p)
-        hess -= np.einsum("iab,jba->ij", mp, mp)
+        hess -= mp.reshape(k, -1) @ mp.transpose(0, 2, 1).reshape(k, -1).T
     ev.hess = 0.5 * (hess + hess.T)
     ev.p_mats = p_mats
     ev.tx = tx

@@ -303,7 +303,9 @@ def _us_theta(theta: np.ndarray, m: int, order: int):
     t_idx = m + np.arange(il.size)
     d2l[il, t_idx, il, jl] = sd[il]
     d2l[t_idx, il, il, jl] = sd[il]
-    a = d2l @ low.T + np.einsum("iab,jcb->ijac", dl, dl)
+    flat = dl.reshape(k * m, m)
+    outer = (flat @ flat.T).reshape(k, m, k, m).transpose(0, 2, 1, 3)  # dL_i dL_j'
+    a = d2l @ low.T + outer
     d2 = a + a.transpose(0, 1, 3, 2)
     return sigma, d1, d2
 

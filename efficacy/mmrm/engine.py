@@ -450,7 +450,7 @@ def _assemble(obj, best, tried, iterations, method) -> EngineFit:
         theta_vcov = np.full_like(ev.hess, np.nan)
         warn.append("Hessian of the variance parameters is not positive definite")
     phi = ev.m_inv
-    jac = -np.einsum("ab,kbc,cd->kad", phi, ev.p_mats, phi)
+    jac = -(phi @ ev.p_mats @ phi)
     return EngineFit(
         beta=ev.beta.copy(),
         cov_beta=phi.copy(),
