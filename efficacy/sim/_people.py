@@ -153,8 +153,9 @@ def simulate_cohort(
             "site_id": site_id,
         }
     )
-    if design == "parallel":
-        subjects = subjects.drop(columns="allocation")
+    # Each design carries only its own allocation column (contract: split-face subjects
+    # have `allocation` instead of `arm`).
+    subjects = subjects.drop(columns="allocation" if design == "parallel" else "arm")
     return Cohort(subjects=subjects, rand_ids=ids[randomised], active=active, last_visit=last)
 
 

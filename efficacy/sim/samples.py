@@ -223,7 +223,7 @@ Trial id: {m["trial"]["id"]}.
         lines = "\n".join(f"- `[tables] {k} = {v!r}`" for k, v in tables.items())
         return head + f"\nReading this bundle must raise `{fb.raises}`:\n\n{lines}\n"
     rows = pd.DataFrame(
-        [
+        data=[
             {
                 "#": i,
                 "rule_id": f.rule_id,
@@ -236,7 +236,8 @@ Trial id: {m["trial"]["id"]}.
                 "defect": f.what,
             }
             for i, f in enumerate(fb.expected, start=1)
-        ]
+        ],
+        dtype=object,
     )
     return (
         head
@@ -246,7 +247,7 @@ Trial id: {m["trial"]["id"]}.
 Notices listed here must be among the notices reported.
 
 """
-        + _md_table(rows.astype(object).where(rows.notna(), None))
+        + _md_table(rows)
         + "\n"
     )
 
