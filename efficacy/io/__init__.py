@@ -7,6 +7,7 @@ same :class:`~efficacy.trial.Trial` model.
 
 from __future__ import annotations
 
+from efficacy.io.adam import read_adam
 from efficacy.io.bundle import read_trial
 
 __all__ = ["read_adam", "read_trial"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from efficacy.trial import ISSUE_COLUMNS, TABLE_SCHEMAS, Column, TableSource, empty_issues
+from efficacy.trial import (
+    ISSUE_COLUMNS,
+    TABLE_SCHEMAS,
+    Column,
+    ColumnKind,
+    TableSource,
+    empty_issues,
+)
 
 __all__ = [
     "DATE_DTYPE",
@@ -247,7 +254,11 @@ def empty_table(table: str) -> pd.DataFrame:
 
 
 def build_table(
-    table: str, text: TextTable, path: object = None, fmt: str | None = None
+    table: str,
+    text: TextTable,
+    path: object = None,
+    fmt: str | None = None,
+    extra_kinds: Mapping[str, ColumnKind] | None = None,
 ) -> tuple[pd.DataFrame, TableSource, pd.DataFrame]:
     """Turn a text table into a canonical frame, its source record and its issues.
 
@@ -261,12 +272,16 @@ def build_table(
         Source file, recorded in the returned :class:`~efficacy.trial.TableSource`.
     fmt : str or None
         Source format ("csv", "parquet", "xlsx", "xport").
+    extra_kinds : mapping, optional
+        Kinds for extra columns the caller knows (ADaM BASE, CHG ...); other extra
+        columns stay text.
 
     Returns
     -------
     frame : pandas.DataFrame
         Schema columns first (schema order, dtypes per kind), then extra columns in
-        file order as text (string dtype); index ``row`` = 1-based data row.
+        file order as text (string dtype) unless `extra_kinds` types them; index
+        ``row`` = 1-based data row.
     source : TableSource
         With ``missing_columns`` (schema columns absent from the header) and
         ``extra_columns``.
@@ -291,8 +306,12 @@ def build_table(
             data[col.name] = _missing_column(col.kind, n)
     missing = tuple(c.name for c in schema if c.name not in by_name)
     extra = tuple(h for h in text.names if h not in schema_names)
+    kinds = dict(extra_kinds or {})
     for name in extra:
-        data[name] = pd.array(clean_text(by_name[name]), dtype=STRING_DTYPE)
+        column = Column(name, kinds.get(name, "str"), False, "")
+        data[name], bad = _convert(table, column, clean_text(by_name[name]), rows)
+        if bad is not None:
+            issues.append(bad)
     renames = [
         issues_frame(
             table, column, [None], [header], f"column {header!r} looks like {column!r}: rename it"

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from efficacy.errors import InputError
 from efficacy.io._convert import TextTable, clean_text
 
-__all__ = ["FORMATS", "read_text"]
+__all__ = ["FORMATS", "as_text", "read_text"]
 
 #: Supported file extensions -> format name.
 FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
@@ -177,7 +177,8 @@ def _first_non_utf8_line(path: Path) -> tuple[int, str]:
 # --- Parquet ---------------------------------------------------------------------------
 
 
-def _as_text(path: Path, name: str, col: pa.ChunkedArray) -> pa.ChunkedArray:
+def as_text(path: Path, name: str, col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Cast a typed Arrow column to text (NaN -> null); InputError for nested types."""
     kind = col.type
     if pa.types.is_dictionary(kind):
         col = col.cast(kind.value_type)
@@ -206,7 +207,7 @@ def _read_parquet(path: Path) -> tuple[list[str], list[pa.ChunkedArray]]:
             f"{path}: not a readable Parquet file ({first}); re-export the table"
         ) from None
     names = list(table.column_names)
-    return names, [_as_text(path, n, table.column(i)) for i, n in enumerate(names)]
+    return names, [as_text(path, n, table.column(i)) for i, n in enumerate(names)]
 
 
 # --- Excel -----------------------------------------------------------------------------
