@@ -1,0 +1,259 @@
+"""What the rules share: the trial, the protocol and derived data computed once.
+
+Derived data (canonical measurement values, subject lookups, parsed split-face
+allocations) is computed lazily on first use and cached for the run, so each rule pays
+only for what it reads. Nothing here modifies the trial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from efficacy.instruments.catalogue import ENDPOINTS, normalise_unit, unit_factor
+from efficacy.protocol import Protocol
+from efficacy.trial import TABLE_SCHEMAS, Trial, Visit
+from efficacy.validate.findings import CouldNotRun, NotApplicable
+
+__all__ = ["Context", "MeasurementInfo", "blank", "flag", "lookup"]
+
+
+def blank(values: pd.Series) -> pd.Series:
+    """Return True where a text cell is missing or empty (boolean Series, no NA)."""
+    empty = values.eq("")
+    if empty.dtype != bool:
+        empty = empty.fillna(False).astype(bool)
+    return values.isna() | empty
+
+
+def lookup(values: pd.Series, mapping: Mapping[Any, Any], default: Any, dtype: Any) -> np.ndarray:
+    """``mapping[value]`` for every element, via factorize (fast on long columns)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.array([mapping.get(u, default) for u in uniques] + [default], dtype=dtype)
+    return table[codes]
+
+
+def flag(values: pd.Series, state: bool) -> pd.Series:
+    """Return True where a flag column equals `state` (missing counts as neither)."""
+    known = values.notna()
+    return known & (values.where(known, not state).astype(bool) == state)
+
+
+@dataclass(frozen=True)
+class MeasurementInfo:
+    """Per-row catalogue lookups for the measurements table (numpy arrays, row order).
+
+    Attributes
+    ----------
+    known : ndarray of bool
+        Endpoint is in the catalogue.
+    unit : ndarray of object
+        Canonical spelling of the row's unit, None if unknown or blank.
+    target_unit : ndarray of object
+        The endpoint's canonical unit, None for unknown endpoints.
+    factor : ndarray of float
+        Factor converting the row's unit to the endpoint's unit; NaN if not convertible.
+    value : ndarray of float
+        Value in the endpoint's canonical unit; NaN if missing or not convertible.
+    physical, plausible : ndarray of float, shape (n, 2)
+        The endpoint's limits per row (NaN for unknown endpoints).
+    """
+
+    known: np.ndarray
+    unit: np.ndarray
+    target_unit: np.ndarray
+    factor: np.ndarray
+    value: np.ndarray
+    physical: np.ndarray
+    plausible: np.ndarray
+
+
+class Context:
+    """The trial and protocol under validation, with lazily derived lookups."""
+
+    def __init__(self, trial: Trial, protocol: Protocol) -> None:
+        self.trial = trial
+        self.protocol = protocol
+        self.params: Mapping[str, Any] = protocol.parameters
+        self.manifest = trial.manifest
+
+    # -- tables -----------------------------------------------------------------------
+    def table(self, name: str) -> pd.DataFrame:
+        """Return the canonical table `name`."""
+        return self.trial.table(name)
+
+    def present(self, name: str) -> bool:
+        """Whether the bundle has table `name` (a file, or rows built in memory)."""
+        source = self.trial.sources.get(name)
+        return (source is not None and source.path is not None) or len(self.table(name)) > 0
+
+    def missing(self, name: str) -> frozenset[str]:
+        """Return the schema columns of `name` the file lacked (or the frame lacks)."""
+        source = self.trial.sources.get(name)
+        listed = set(source.missing_columns) if source is not None else set()
+        frame = self.table(name)
+        absent = {c.name for c in TABLE_SCHEMAS[name] if c.name not in frame.columns}
+        return frozenset(listed | absent)
+
+    def need(self, name: str, *columns: str) -> pd.DataFrame:
+        """Return table `name`, or skip the rule if it or one of `columns` is missing.
+
+        Raises
+        ------
+        NotApplicable
+            If the bundle has no such table.
+        CouldNotRun
+            If a needed column is missing from the file.
+        """
+        if not self.present(name):
+            raise NotApplicable(f"the {name} table is absent from the bundle")
+        lacking = [c for c in columns if c in self.missing(name)]
+        if lacking:
+            raise CouldNotRun(f"{name} lacks column(s) {', '.join(lacking)}")
+        return self.table(name)
+
+    # -- manifest ---------------------------------------------------------------------
+    @cached_property
+    def visits(self) -> Mapping[str, Visit]:
+        """Scheduled visits by id (first of duplicates; blank ids dropped)."""
+        out: dict[str, Visit] = {}
+        for v in self.manifest.visits:
+            if isinstance(v.id, str) and v.id and v.id not in out:
+                out[v.id] = v
+        return out
+
+    @cached_property
+    def arm_ids(self) -> frozenset[str]:
+        """Arm ids of the manifest."""
+        return frozenset(a.id for a in self.manifest.arms if isinstance(a.id, str) and a.id)
+
+    @cached_property
+    def control_ids(self) -> frozenset[str]:
+        """Ids of arms marked control."""
+        return frozenset(a.id for a in self.manifest.control_arms if a.id)
+
+    @property
+    def split_face(self) -> bool:
+        """Whether the design is split-face (within-person)."""
+        return self.manifest.design == "split_face"
+
+    @cached_property
+    def baseline(self) -> Visit | None:
+        """The baseline visit, or None if the manifest's baseline_visit is unknown."""
+        return self.visits.get(self.manifest.baseline_visit)
+
+    @cached_property
+    def final(self) -> Visit | None:
+        """The scheduled visit with the latest target day."""
+        days = [v for v in self.visits.values() if pd.notna(v.day)]
+        return max(days, key=lambda v: v.day) if days else None
+
+    # -- load issues ------------------------------------------------------------------
+    @cached_property
+    def issues(self) -> pd.DataFrame:
+        """``trial.issues`` with ``row`` as nullable integers."""
+        issues = self.trial.issues.copy()
+        issues["row"] = pd.to_numeric(issues["row"], errors="coerce").astype("Int64")
+        return issues
+
+    def issue_rows(self, table: str, column: str) -> pd.Index:
+        """Rows of `table` whose `column` cell could not be read (SCH-004 reports them)."""
+        i = self.issues
+        sel = (i["table"] == table) & (i["column"] == column) & i["row"].notna()
+        return pd.Index(i.loc[sel, "row"].astype("int64").unique())
+
+    # -- subjects ---------------------------------------------------------------------
+    @cached_property
+    def subject_ids(self) -> pd.Index:
+        """Non-blank subject ids of the subjects table (unique)."""
+        ids = self.table("subjects")["subject_id"]
+        return pd.Index(ids[~blank(ids)].unique())
+
+    @cached_property
+    def subjects_first(self) -> pd.DataFrame:
+        """Subjects table, first row per subject id, indexed by subject_id (row kept)."""
+        s = self.table("subjects")
+        s = s[~blank(s["subject_id"])]
+        s = s[~s["subject_id"].duplicated()]
+        return s.reset_index().set_index("subject_id")
+
+    @cached_property
+    def randomised_ids(self) -> pd.Index:
+        """Ids of subjects flagged randomized = true (first row per subject)."""
+        first = self.subjects_first
+        return first.index[flag(first["randomized"], True).to_numpy()]
+
+    @cached_property
+    def allocation(self) -> pd.DataFrame:
+        """Split-face allocations parsed to one row per ``site=ARM`` pair.
+
+        Columns: ``row`` (subjects file row), ``subject_id``, ``pair`` (the raw text),
+        ``site``, ``arm`` and ``ok`` (the pair has the ``site=ARM`` form with both parts).
+        Subjects with a blank allocation have no rows.
+        """
+        s = self.table("subjects")
+        alloc = s["allocation"]
+        s = s[~blank(alloc)]
+        pairs = s["allocation"].astype(str).str.split(";").explode().str.strip()
+        pairs = pairs[pairs != ""]
+        parts = pairs.str.split("=", n=1, expand=True).reindex(columns=[0, 1])
+        site = parts[0].astype(object).str.strip()
+        arm = parts[1].astype(object).str.strip()
+        ok = site.fillna("").ne("") & arm.fillna("").ne("")
+        out = pd.DataFrame(
+            {
+                "row": pairs.index.to_numpy(),
+                "subject_id": s["subject_id"].reindex(pairs.index).to_numpy(dtype=object),
+                "pair": pairs.to_numpy(dtype=object),
+                "site": site.to_numpy(dtype=object),
+                "arm": arm.to_numpy(dtype=object),
+                "ok": ok.to_numpy(dtype=bool),
+            }
+        )
+        return out
+
+    # -- measurements -----------------------------------------------------------------
+    @cached_property
+    def meas(self) -> MeasurementInfo:
+        """Catalogue lookups and canonical values for every measurement row."""
+        m = self.table("measurements")
+        ep_codes, ep_uniques = pd.factorize(m["endpoint"].astype(object), use_na_sentinel=True)
+        un_codes, un_uniques = pd.factorize(m["unit"].astype(object), use_na_sentinel=True)
+        eps = [ENDPOINTS.get(e) if isinstance(e, str) else None for e in ep_uniques]
+        units = [normalise_unit(u) for u in un_uniques]
+        n_e, n_u = len(eps) + 1, len(units) + 1  # last slot = missing (code -1)
+        known = np.array([e is not None for e in eps] + [False])
+        target = np.array([e.unit if e else None for e in eps] + [None], dtype=object)
+        lims = np.full((n_e, 4), np.nan)
+        for i, e in enumerate(eps):
+            if e is not None:
+                lims[i] = (*e.physical, *e.plausible)
+        fac = np.full((n_e, n_u), np.nan)
+        for i, e in enumerate(eps):
+            for j, u in enumerate(units):
+                if e is not None and u is not None:
+                    f = unit_factor(u, e.unit)
+                    fac[i, j] = np.nan if f is None else f
+        unit_arr = np.array([*units, None], dtype=object)
+        factor = fac[ep_codes, un_codes]
+        value = pd.to_numeric(m["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return MeasurementInfo(
+            known=known[ep_codes],
+            unit=unit_arr[un_codes],
+            target_unit=target[ep_codes],
+            factor=factor,
+            value=value * factor,
+            physical=lims[ep_codes, :2],
+            plausible=lims[ep_codes, 2:],
+        )
+
+    @cached_property
+    def meas_day(self) -> np.ndarray:
+        """Measurement study days as floats (NaN where missing)."""
+        day = self.table("measurements")["day"]
+        return pd.to_numeric(day, errors="coerce").to_numpy(dtype=float, na_value=np.nan)

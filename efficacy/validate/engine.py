@@ -1,0 +1,159 @@
+"""Run every rule over a trial and collect the findings into a report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from efficacy.errors import EfficacyError
+from efficacy.protocol import DEFAULT_PROTOCOL, Protocol, load_protocol
+from efficacy.trial import Trial
+from efficacy.validate.context import Context
+from efficacy.validate.findings import FINDING_COLUMNS, CouldNotRun, NotApplicable, Part
+from efficacy.validate.registry import Rule, rules_for
+from efficacy.validate.report import RuleStatus, ValidationReport, empty_frame
+
+__all__ = ["validate"]
+
+
+def validate(
+    trial: Trial,
+    protocol: Protocol | str | None = None,
+    *,
+    max_findings_per_rule: int | None = None,
+) -> ValidationReport:
+    """Validate `trial` against `protocol` and return every finding.
+
+    Never raises on problems in the data: each problem is a finding, and every rule ends
+    with a status (passed, failed, not_applicable, could_not_run). A rule that crashes is
+    reported as could_not_run with the exception text, and the other rules still run.
+
+    Parameters
+    ----------
+    trial : Trial
+        The trial, from :func:`efficacy.read_trial` (or built in memory).
+    protocol : Protocol, str or None
+        A protocol, a built-in id or a protocol TOML path; default the built-in
+        proposed standard ``"iso-efficacy-2025"``.
+    max_findings_per_rule : int, optional
+        Keep at most this many findings per rule and replace the rest by one summarising
+        finding (same rule and severity, ``row`` None, message "... N more ..."). Counts
+        in :attr:`ValidationReport.rules` and :attr:`ValidationReport.counts` always
+        include every finding. Default: keep all (findings are stored column-wise, so a
+        million of them cost one DataFrame, not a million objects).
+
+    Returns
+    -------
+    ValidationReport
+
+    Raises
+    ------
+    efficacy.errors.EfficacyError
+        Misuse only: `trial` is not a Trial, the protocol cannot be loaded
+        (:class:`~efficacy.errors.ProtocolError`), or `max_findings_per_rule` < 1.
+    """
+    if not isinstance(trial, Trial):
+        raise EfficacyError(
+            f"trial= must be an efficacy Trial (from efficacy.read_trial), "
+            f"not {type(trial).__name__}"
+        )
+    if max_findings_per_rule is not None and (
+        isinstance(max_findings_per_rule, bool)
+        or not isinstance(max_findings_per_rule, int)
+        or max_findings_per_rule < 1
+    ):
+        raise EfficacyError(
+            f"max_findings_per_rule={max_findings_per_rule!r} must be a positive integer or None"
+        )
+    proto = load_protocol(protocol if protocol is not None else DEFAULT_PROTOCOL)
+    ctx = Context(trial, proto)
+    statuses: dict[str, RuleStatus] = {}
+    frames: list[pd.DataFrame] = []
+    for rule in rules_for(proto):
+        status, frame = _run(rule, ctx, max_findings_per_rule)
+        statuses[rule.id] = status
+        if frame is not None and len(frame):
+            frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
+    frame["row"] = frame["row"].astype("Int64")
+    return ValidationReport(
+        trial_id=str(trial.manifest.id or ""),
+        protocol_id=proto.id,
+        protocol_version=proto.version,
+        rules=statuses,
+        frame=frame[list(FINDING_COLUMNS)],
+        max_findings_per_rule=max_findings_per_rule,
+    )
+
+
+def _run(rule: Rule, ctx: Context, cap: int | None) -> tuple[RuleStatus, pd.DataFrame | None]:
+    def status(state: str, reason: str = "", **counts: int) -> RuleStatus:
+        return RuleStatus(
+            rule.id,
+            rule.title,
+            rule.category,
+            rule.severity,
+            rule.source,
+            state,  # type: ignore[arg-type]
+            reason,
+            **counts,
+        )
+
+    try:
+        frame = _collect(rule, rule.check(ctx))
+    except NotApplicable as exc:
+        return status("not_applicable", str(exc)), None
+    except CouldNotRun as exc:
+        return status("could_not_run", str(exc)), None
+    except Exception as exc:
+        return status("could_not_run", f"rule crashed: {type(exc).__name__}: {exc}"), None
+    if frame is None or frame.empty:
+        return status("passed"), None
+    sev = frame["severity"].value_counts()
+    counts = {f"n_{s}": int(sev.get(s, 0)) for s in ("error", "warning", "notice")}
+    if cap is not None and len(frame) > cap:
+        frame = _capped(rule, frame, cap)
+    return status("failed", n_listed=len(frame), **counts), frame
+
+
+def _collect(rule: Rule, parts: Iterable[Part]) -> pd.DataFrame | None:
+    frames: list[pd.DataFrame] = []
+    singles: list[dict] = []
+    for part in parts or ():
+        if isinstance(part, pd.DataFrame):
+            if len(part):
+                frames.append(part)
+        else:
+            singles.append(part)
+    if singles:
+        frames.append(pd.DataFrame.from_records(singles))
+    if not frames:
+        return None
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame = frame.assign(rule_id=rule.id, category=rule.category)
+    frame["severity"] = frame["severity"].fillna(rule.severity).astype(object)
+    return frame
+
+
+def _capped(rule: Rule, frame: pd.DataFrame, cap: int) -> pd.DataFrame:
+    """Keep the first `cap` findings and add one that says how many were left out."""
+    rest = frame.iloc[cap:]
+    worst = next(s for s in ("error", "warning", "notice") if (rest["severity"] == s).any())
+    tables = ", ".join(sorted(rest["table"].dropna().unique()))
+    summary = {
+        "rule_id": rule.id,
+        "severity": worst,
+        "category": rule.category,
+        "table": tables,
+        "column": None,
+        "subject_id": None,
+        "visit": None,
+        "row": None,
+        "value": None,
+        "message": (
+            f"... and {len(rest)} more {rule.id} findings not listed "
+            f"(max_findings_per_rule={cap}); rerun without the cap to list them all"
+        ),
+    }
+    return pd.concat([frame.iloc[:cap], pd.DataFrame([summary])], ignore_index=True)

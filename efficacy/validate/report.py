@@ -1,0 +1,193 @@
+"""The result of a validation: every finding and a status for every rule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import pandas as pd
+
+from efficacy.errors import EfficacyError
+from efficacy.protocol.params import SEVERITIES
+from efficacy.validate.findings import FINDING_COLUMNS, Finding
+
+__all__ = ["STATUSES", "RuleStatus", "ValidationFailedError", "ValidationReport"]
+
+Status = Literal["passed", "failed", "not_applicable", "could_not_run"]
+
+#: Rule statuses: a rule that was skipped is never reported as passed.
+STATUSES: tuple[str, ...] = ("passed", "failed", "not_applicable", "could_not_run")
+
+
+class ValidationFailedError(EfficacyError):
+    """Raised by :meth:`ValidationReport.raise_for_errors` when there are error findings."""
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    """How one rule ended.
+
+    Attributes
+    ----------
+    rule_id, title, category, severity, source : str
+        The rule (severity as run: a protocol may override a requirement's).
+    status : {"passed", "failed", "not_applicable", "could_not_run"}
+        ``failed`` when it produced at least one finding, whatever the severity.
+    reason : str
+        Why it did not apply or could not run (the exception text for a crash); empty
+        otherwise.
+    n_error, n_warning, n_notice : int
+        Findings by severity (all of them, also those left out by a cap).
+    n_listed : int
+        Findings kept in the report (less than the total when a cap applied).
+    """
+
+    rule_id: str
+    title: str
+    category: str
+    severity: str
+    source: str
+    status: Status
+    reason: str = ""
+    n_error: int = 0
+    n_warning: int = 0
+    n_notice: int = 0
+    n_listed: int = 0
+
+    @property
+    def n_findings(self) -> int:
+        """Total findings of this rule."""
+        return self.n_error + self.n_warning + self.n_notice
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (JSON-serialisable)."""
+        return {
+            "title": self.title,
+            "category": self.category,
+            "severity": self.severity,
+            "source": self.source,
+            "status": self.status,
+            "reason": self.reason,
+            "n_findings": self.n_findings,
+            "n_listed": self.n_listed,
+            "counts": {"error": self.n_error, "warning": self.n_warning, "notice": self.n_notice},
+        }
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Every finding of a validation run, and the status of every rule.
+
+    Build one with :func:`efficacy.validate`. Findings are stored column-wise; the
+    :attr:`findings` tuple of :class:`Finding` objects is made on first access.
+
+    Attributes
+    ----------
+    trial_id : str
+    protocol_id, protocol_version : str
+        The protocol validated against.
+    rules : Mapping[str, RuleStatus]
+        Status of every rule run, by rule id, in run order.
+    max_findings_per_rule : int or None
+        The cap in force (None: every finding is listed).
+    """
+
+    trial_id: str
+    protocol_id: str
+    protocol_version: str
+    rules: Mapping[str, RuleStatus]
+    frame: pd.DataFrame = field(repr=False)
+    max_findings_per_rule: int | None = None
+
+    @cached_property
+    def findings(self) -> tuple[Finding, ...]:
+        """All listed findings, in rule order then row order."""
+        records = _records(self.frame)
+        return tuple(Finding(**r) for r in records)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of findings per severity (``error``, ``warning``, ``notice``)."""
+        return {
+            "error": sum(s.n_error for s in self.rules.values()),
+            "warning": sum(s.n_warning for s in self.rules.values()),
+            "notice": sum(s.n_notice for s in self.rules.values()),
+        }
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error finding (warnings and notices allowed)."""
+        return self.counts["error"] == 0
+
+    def worst(self) -> str | None:
+        """Return the most severe severity found, or None when there are no findings."""
+        counts = self.counts
+        return next((s for s in SEVERITIES if counts[s]), None)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the findings as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per listed finding with the fixed columns ``rule_id, severity,
+            category, table, column, subject_id, visit, row, value, message`` (``row`` is
+            a nullable integer: the 1-based data row in the table's file).
+        """
+        return self.frame.copy()
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`ValidationFailedError` if there is any error finding."""
+        if self.ok:
+            return
+        errors = self.frame[self.frame["severity"] == "error"]
+        first = "; ".join(f"{r.rule_id}: {r.message}" for r in errors.head(3).itertuples())
+        n = self.counts["error"]
+        raise ValidationFailedError(
+            f"trial {self.trial_id!r} has {n} error finding{'s' if n != 1 else ''} against "
+            f"{self.protocol_id} {self.protocol_version} (first: {first}); "
+            "see report.to_frame()"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``ok``, trial id, protocol, counts, ``rules`` and ``findings``."""
+        return {
+            "ok": self.ok,
+            "trial_id": self.trial_id,
+            "protocol": {"id": self.protocol_id, "version": self.protocol_version},
+            "counts": self.counts,
+            "max_findings_per_rule": self.max_findings_per_rule,
+            "rules": {rid: s.to_dict() for rid, s in self.rules.items()},
+            "findings": _records(self.frame),
+        }
+
+    def summary(self, max_per_rule: int = 10) -> str:
+        """Plain-text summary: verdict, counts, failing or skipped rules, first findings."""
+        from efficacy.validate.render import summary_text
+
+        return summary_text(self, max_per_rule=max_per_rule)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Convert a findings frame to plain dicts (None for missing, int rows)."""
+    if frame.empty:
+        return []
+    obj = frame.astype(object)
+    obj = obj.where(frame.notna(), None)
+    records = obj.to_dict("records")
+    for r in records:
+        if r["row"] is not None:
+            r["row"] = int(r["row"])
+    return records
+
+
+def empty_frame() -> pd.DataFrame:
+    """Return a findings frame with no rows and the fixed columns."""
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS})
+    frame["row"] = frame["row"].astype("Int64")
+    return frame

@@ -1,0 +1,185 @@
+"""Design rules (DES-*): control arm, baselines, split-face allocation and body sites."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+
+from efficacy.validate.context import Context, blank, flag
+from efficacy.validate.findings import CouldNotRun, NotApplicable, Part, at_rows, at_trial
+from efficacy.validate.registry import rule
+
+_WITHIN = "CONSORT within-person extension (FACTS.md 1.4)"
+
+
+def arm_members(ctx: Context) -> pd.DataFrame:
+    """Randomised subjects and the arms they are in (parallel: arm; split-face: sites).
+
+    Returns a frame with columns ``subject_id`` and ``arm`` (one row per subject and arm;
+    first subjects row per subject).
+    """
+    first = ctx.subjects_first
+    rand = first[flag(first["randomized"], True).to_numpy()]
+    if ctx.split_face:
+        if "allocation" in ctx.missing("subjects"):
+            raise CouldNotRun("subjects lacks column allocation (split-face design)")
+        a = ctx.allocation
+        a = a[a["ok"] & a["subject_id"].isin(rand.index)]
+        return a[["subject_id", "arm"]].drop_duplicates()
+    if "arm" in ctx.missing("subjects"):
+        raise CouldNotRun("subjects lacks column arm (parallel design)")
+    arms = rand["arm"][~blank(rand["arm"])]
+    return pd.DataFrame({"subject_id": arms.index.to_numpy(), "arm": arms.to_numpy(dtype=object)})
+
+
+@rule(
+    "DES-001",
+    "Control arm declared and used",
+    "design",
+    "error",
+    "CONSORT 2010 items 2b, 8-10; FACTS.md 1.3, 1.4",
+    "The manifest declares a control arm (parallel) or control product for a body site "
+    "(split-face), and randomised subjects are allocated to it.",
+)
+def check_control(ctx: Context) -> Iterator[Part]:
+    """Require a declared control with randomised subjects (sites) allocated to it."""
+    if not ctx.arm_ids:
+        raise NotApplicable("the manifest declares no arms (see SCH-001)")
+    where = "body site" if ctx.split_face else "arm"
+    if not ctx.control_ids:
+        yield at_trial(
+            table="manifest",
+            message=f"no arm has control = true; mark the control {where}'s arm in [[arms]]",
+        )
+        return
+    ctx.need("subjects", "subject_id", "randomized")
+    members = arm_members(ctx)
+    used = ctx.control_ids & set(members["arm"])
+    if not used:
+        controls = ", ".join(sorted(ctx.control_ids))
+        yield at_trial(
+            table="subjects",
+            column="allocation" if ctx.split_face else "arm",
+            value=controls,
+            message=f"no randomised subject is allocated to the control {where} ({controls}); "
+            "check subjects.arm / allocation",
+        )
+
+
+@rule(
+    "DES-002",
+    "Baseline measured",
+    "design",
+    "warning",
+    "change-from-baseline analysis (DESIGN.md: Statistics)",
+    "Every randomised subject has a baseline-visit measurement row for every endpoint "
+    "measured in the trial (a row with an empty value is INT-009's).",
+)
+def check_baselines(ctx: Context) -> Iterator[Part]:
+    """Randomised subject x endpoint pairs without a baseline row."""
+    m = ctx.need("measurements", "subject_id", "visit", "endpoint")
+    ctx.need("subjects", "subject_id", "randomized")
+    if ctx.baseline is None:
+        raise CouldNotRun("baseline_visit is not a declared visit (see SCH-001)")
+    known = ctx.meas.known
+    endpoints = pd.Index(m["endpoint"][known].unique()).sort_values()
+    subjects = ctx.randomised_ids.sort_values()
+    if len(endpoints) == 0 or len(subjects) == 0:
+        return
+    at_base = m[(m["visit"] == ctx.baseline.id).to_numpy() & known]
+    have = pd.MultiIndex.from_frame(
+        at_base[["subject_id", "endpoint"]].astype(object).drop_duplicates()
+    )
+    want = pd.MultiIndex.from_product([subjects, endpoints], names=["subject_id", "endpoint"])
+    lacking = want[~want.isin(have)]
+    base = ctx.baseline.id
+    for sid, endpoint in lacking:
+        yield at_trial(
+            table="measurements",
+            subject_id=sid,
+            visit=base,
+            value=endpoint,
+            message=f"randomised subject has no baseline ({base}) {endpoint} reading; "
+            "add it, or record why it is missing",
+        )
+
+
+@rule(
+    "DES-003",
+    "Split-face allocation well formed",
+    "design",
+    "error",
+    _WITHIN,
+    "Each randomised split-face subject's allocation is a list of site=ARM pairs giving "
+    "every declared arm its own body site (a site given twice is INT-003; an empty "
+    "allocation is CON-002; an unknown arm SCH-008).",
+)
+def check_allocation(ctx: Context) -> Iterator[Part]:
+    """Malformed pairs, and arms missing from a subject's allocation."""
+    if not ctx.split_face:
+        raise NotApplicable("not a split-face design")
+    s = ctx.need("subjects", "subject_id", "randomized", "allocation")
+    a = ctx.allocation
+    rand_rows = s.index[flag(s["randomized"], True).to_numpy()]
+    a = a[a["row"].isin(rand_rows)]
+    bad = a[~a["ok"]].drop_duplicates("row").set_index("row")
+    if len(bad):
+        rows = s.loc[bad.index]
+        yield at_rows(
+            rows,
+            table="subjects",
+            column="allocation",
+            message="allocation part " + bad["pair"].map(repr) + " is not of the form site=ARM",
+        )
+    arms = sorted(ctx.arm_ids)
+    ok = a[a["ok"]]
+    given = ok.groupby("row")["arm"].agg(lambda x: set(x))
+    alloc_rows = rand_rows.intersection(pd.Index(a["row"].unique()))
+    lacking = {
+        row: [x for x in arms if x not in given.get(row, set())]
+        for row in alloc_rows
+        if not set(arms) <= given.get(row, set())
+    }
+    if lacking:
+        rows = s.loc[list(lacking)]
+        texts = [f"allocation lacks arm(s) {', '.join(v)}" for v in lacking.values()]
+        msg = pd.Series(texts, index=rows.index) + "; give every arm its own body site"
+        yield at_rows(rows, table="subjects", column="allocation", message=msg)
+
+
+@rule(
+    "DES-004",
+    "Measured body site allocated",
+    "design",
+    "error",
+    _WITHIN,
+    "Split-face: a randomised subject's measurement is at a body site that the "
+    "subject's allocation does not name, so its arm is unknown.",
+)
+def check_measured_sites(ctx: Context) -> Iterator[Part]:
+    """Split-face measurements at body sites outside the subject's allocation."""
+    if not ctx.split_face:
+        raise NotApplicable("not a split-face design")
+    m = ctx.need("measurements", "subject_id", "body_site")
+    ctx.need("subjects", "subject_id", "randomized", "allocation")
+    a = ctx.allocation
+    a = a[a["ok"] & a["subject_id"].isin(ctx.randomised_ids)]
+    known = pd.MultiIndex.from_frame(a[["subject_id", "site"]].drop_duplicates())
+    allocated_subjects = pd.Index(a["subject_id"].unique())
+    check = m["subject_id"].isin(allocated_subjects) & ~blank(m["body_site"])
+    sub = m.loc[check, ["subject_id", "body_site"]]
+    pairs = pd.MultiIndex.from_arrays(
+        [sub["subject_id"].astype(object), sub["body_site"].astype(object)]
+    )
+    bad_idx = sub.index[~pairs.isin(known)]
+    if len(bad_idx):
+        rows = m.loc[bad_idx]
+        yield at_rows(
+            rows,
+            table="measurements",
+            column="body_site",
+            message="body site "
+            + rows["body_site"].astype(str).map(repr)
+            + " is not in this subject's allocation; use an allocated site",
+        )

@@ -1,0 +1,381 @@
+"""Integrity rules (INT-*): duplicates, arms, visit days, value ranges, Cutometer, rooms.
+
+All checks are vectorised over whole columns (factorize, groupby, masks); there is no
+Python loop over measurement rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from efficacy.validate.context import Context, blank, flag, lookup
+from efficacy.validate.findings import NotApplicable, Part, as_text, at_rows
+from efficacy.validate.registry import rule
+
+_INTEGRITY = "data integrity"
+_CUTO = "FACTS.md 4.1 (Cutometer: Uf = Ue + Uv; R0 = Uf, R2 = Ua/Uf, R5 = Ur/Ue, ...)"
+_RECORD_TABLES = ("measurements", "pro_responses", "adverse_events")
+
+
+def _repeats(df: pd.DataFrame, key: list[str]) -> tuple[pd.Series, np.ndarray]:
+    """Rows repeating an earlier row's `key`, and the file row of that first row."""
+    dup = df.duplicated(key, keep="first")
+    if not dup.any():
+        return dup, np.empty(0, dtype=np.int64)
+    first = df[~dup].reset_index().set_index(key)["row" if df.index.name == "row" else "index"]
+    idx = pd.MultiIndex.from_frame(df.loc[dup, key]) if len(key) > 1 else df.loc[dup, key[0]]
+    return dup, first.reindex(idx).to_numpy()
+
+
+@rule(
+    "INT-001",
+    "Subject listed once",
+    "integrity",
+    "error",
+    _INTEGRITY,
+    "A subject_id appears on more than one row of subjects (every repeat is reported).",
+)
+def check_duplicate_subjects(ctx: Context) -> Iterator[Part]:
+    """Repeated subject ids in subjects."""
+    s = ctx.need("subjects", "subject_id")
+    s = s[~blank(s["subject_id"])]
+    dup, first = _repeats(s, ["subject_id"])
+    if dup.any():
+        rows = s[dup]
+        msg = (
+            "subject_id "
+            + rows["subject_id"].astype(str).map(repr)
+            + " appears again (first at row "
+            + pd.Series(first, index=rows.index).astype(str)
+            + "); keep one row per subject"
+        )
+        yield at_rows(rows, table="subjects", column="subject_id", message=msg)
+
+
+@rule(
+    "INT-002",
+    "Measurement recorded once",
+    "integrity",
+    "error",
+    _INTEGRITY,
+    "Two measurement rows share subject, visit, endpoint and body_site (and replicate, "
+    "when a `replicate` column is present); every repeat is reported.",
+)
+def check_duplicate_measurements(ctx: Context) -> Iterator[Part]:
+    """Repeated (subject, visit, endpoint, body_site[, replicate]) measurement keys."""
+    m = ctx.need("measurements", "subject_id", "visit", "endpoint", "body_site")
+    key = ["subject_id", "visit", "endpoint", "body_site"]
+    if "replicate" in m.columns:
+        key.append("replicate")
+    usable = ~(blank(m["subject_id"]) | blank(m["visit"]) | blank(m["endpoint"]))
+    sub = m.loc[usable, key]
+    dup, first = _repeats(sub, key)
+    if dup.any():
+        rows = m.loc[dup[dup].index]
+        msg = (
+            rows["endpoint"].astype(str)
+            + " at "
+            + rows["body_site"].astype(str)
+            + " repeats row "
+            + pd.Series(first, index=rows.index).astype(str)
+            + " (same subject and visit); remove the copy or add a `replicate` column"
+        )
+        yield at_rows(rows, table="measurements", column=None, value=None, message=msg)
+
+
+@rule(
+    "INT-003",
+    "Subject in one arm",
+    "integrity",
+    "error",
+    _INTEGRITY,
+    "A subject's rows name different arms (parallel), or a split-face allocation gives "
+    "one body site twice.",
+)
+def check_two_arms(ctx: Context) -> Iterator[Part]:
+    """Conflicting arms across a subject's rows; body sites allocated twice."""
+    s = ctx.need("subjects", "subject_id")
+    if "arm" not in ctx.missing("subjects"):
+        has = s[~blank(s["subject_id"]) & ~blank(s["arm"])]
+        first = has.drop_duplicates("subject_id").set_index("subject_id")["arm"]
+        other = has["subject_id"].map(first)
+        bad = has["arm"].astype(object).to_numpy() != other.astype(object).to_numpy()
+        if bad.any():
+            rows = has[bad]
+            msg = (
+                "subject "
+                + rows["subject_id"].astype(str)
+                + " is in arm "
+                + rows["arm"].astype(str)
+                + " here but in "
+                + other[bad].astype(str)
+                + " on an earlier row; a subject belongs to one arm"
+            )
+            yield at_rows(rows, table="subjects", column="arm", message=msg)
+    if "allocation" in ctx.missing("subjects"):
+        return
+    a = ctx.allocation
+    a = a[a["ok"]]
+    twice = a.duplicated(["row", "site"], keep="first")
+    if twice.any():
+        bad = a[twice].drop_duplicates(["row", "site"]).set_index("row")
+        rows = s.loc[bad.index]
+        yield at_rows(
+            rows,
+            table="subjects",
+            column="allocation",
+            message="body site "
+            + bad["site"].map(repr)
+            + " is allocated more than once; give each site one arm",
+        )
+
+
+def _window_rows(ctx: Context, table: str) -> Iterator[Part]:
+    df = ctx.table(table)
+    target = lookup(df["visit"], {k: v.day for k, v in ctx.visits.items()}, np.nan, float)
+    window = lookup(df["visit"], {k: v.window_days for k, v in ctx.visits.items()}, np.nan, float)
+    day = pd.to_numeric(df["day"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = np.abs(day - target) > window
+    if bad.any():
+        rows = df[bad]
+        t = pd.Series(target[bad], index=rows.index).map(lambda x: f"{x:g}")
+        w = pd.Series(window[bad], index=rows.index).map(lambda x: f"{x:g}")
+        msg = (
+            "day "
+            + as_text(rows["day"]).astype(str)
+            + " is outside the "
+            + rows["visit"].astype(str)
+            + " window "
+            + t
+            + " ± "
+            + w
+            + "; check the day or the visit"
+        )
+        yield at_rows(rows, table=table, column="day", message=msg)
+
+
+@rule(
+    "INT-004",
+    "Visit day inside its window",
+    "integrity",
+    "warning",
+    "visit schedule in trial.toml ([[visits]] day and window_days)",
+    "A measurement's or PRO's study day is outside its visit's target day ± window_days.",
+)
+def check_windows(ctx: Context) -> Iterator[Part]:
+    """Days outside the visit window, in measurements and pro_responses."""
+    if not ctx.visits:
+        raise NotApplicable("the manifest declares no visits (see SCH-001)")
+    ctx.need("measurements", "visit", "day")
+    yield from _window_rows(ctx, "measurements")
+    if ctx.present("pro_responses") and not ({"visit", "day"} & ctx.missing("pro_responses")):
+        yield from _window_rows(ctx, "pro_responses")
+
+
+def _order_rows(ctx: Context, table: str) -> Iterator[Part]:
+    df = ctx.table(table)
+    order = {vid: i for i, vid in enumerate(sorted(ctx.visits, key=lambda k: ctx.visits[k].day))}
+    rank = lookup(df["visit"], order, -1, np.int64)
+    day = pd.to_numeric(df["day"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    subj, _ = pd.factorize(df["subject_id"], use_na_sentinel=True)
+    ok = (rank >= 0) & ~np.isnan(day) & (subj >= 0)
+    g = pd.DataFrame({"s": subj[ok], "r": rank[ok], "d": day[ok]})
+    per_visit = g.groupby(["s", "r"], sort=True)["d"].max()
+    earlier = per_visit.groupby(level="s").cummax().groupby(level="s").shift(1)
+    where = earlier.index.get_indexer(pd.MultiIndex.from_arrays([g["s"], g["r"]]))
+    before = earlier.to_numpy()[where]
+    bad = np.zeros(len(df), dtype=bool)
+    bad[np.flatnonzero(ok)] = g["d"].to_numpy() < before
+    if bad.any():
+        rows = df[bad]
+        prior = pd.Series(before[g["d"].to_numpy() < before], index=rows.index)
+        msg = (
+            "day "
+            + as_text(rows["day"]).astype(str)
+            + " of visit "
+            + rows["visit"].astype(str)
+            + " is before day "
+            + prior.map(lambda x: f"{x:g}")
+            + " recorded at an earlier visit of this subject; check the day or the visit"
+        )
+        yield at_rows(rows, table=table, column="day", message=msg)
+
+
+@rule(
+    "INT-005",
+    "Days follow the visit order",
+    "integrity",
+    "error",
+    _INTEGRITY,
+    "Within a subject, a visit's study day is earlier than a day recorded at a visit "
+    "scheduled before it.",
+)
+def check_day_order(ctx: Context) -> Iterator[Part]:
+    """Days that go back in time across a subject's visits."""
+    if not ctx.visits:
+        raise NotApplicable("the manifest declares no visits (see SCH-001)")
+    ctx.need("measurements", "subject_id", "visit", "day")
+    yield from _order_rows(ctx, "measurements")
+    needed = {"subject_id", "visit", "day"}
+    if ctx.present("pro_responses") and not (needed & ctx.missing("pro_responses")):
+        yield from _order_rows(ctx, "pro_responses")
+
+
+def _range_rows(ctx: Context, which: str, word: str, extra: np.ndarray | None) -> Iterator[Part]:
+    m = ctx.need("measurements", "endpoint", "value", "unit")
+    info = ctx.meas
+    lims = info.physical if which == "physical" else info.plausible
+    v = info.value
+    with np.errstate(invalid="ignore"):
+        bad = (v < lims[:, 0]) | (v > lims[:, 1])
+    if extra is not None:
+        bad &= extra
+    if not bad.any():
+        return
+    rows = m[bad]
+    idx = rows.index
+
+    def num(a: np.ndarray) -> pd.Series:
+        return pd.Series(a, index=idx).map(lambda x: f"{x:g}")
+
+    converted = pd.Series(info.factor[bad] != 1.0, index=idx)
+    canon = " (= " + num(v[bad]) + " " + pd.Series(info.target_unit[bad], index=idx) + ")"
+    msg = (
+        rows["endpoint"].astype(str)
+        + " "
+        + as_text(rows["value"]).astype(str)
+        + " "
+        + rows["unit"].astype(str)
+        + canon.where(converted, "")
+        + f" is outside the {word} "
+        + num(lims[bad, 0])
+        + "-"
+        + num(lims[bad, 1])
+        + " "
+        + pd.Series(info.target_unit[bad], index=idx)
+        + "; check the value and its unit"
+    )
+    yield at_rows(rows, table="measurements", column="value", message=msg)
+
+
+@rule(
+    "INT-006",
+    "Value within physical limits",
+    "integrity",
+    "error",
+    "endpoint catalogue: physical limits (FACTS.md 4)",
+    "A measurement, converted to its endpoint's unit, is beyond what the instrument can "
+    "physically produce.",
+)
+def check_physical(ctx: Context) -> Iterator[Part]:
+    """Values beyond the endpoint's physical limits."""
+    return _range_rows(ctx, "physical", "physical limits", None)
+
+
+@rule(
+    "INT-007",
+    "Value within the plausible range",
+    "integrity",
+    "warning",
+    "endpoint catalogue: plausible windows (FACTS.md 4; project heuristics)",
+    "A measurement within the physical limits but outside the plausible window: probably "
+    "a transcription or device problem.",
+)
+def check_plausible(ctx: Context) -> Iterator[Part]:
+    """Values outside the plausible window (physical violations are INT-006 only)."""
+    ctx.need("measurements", "endpoint", "value", "unit")
+    info = ctx.meas
+    with np.errstate(invalid="ignore"):
+        physical_ok = (info.value >= info.physical[:, 0]) & (info.value <= info.physical[:, 1])
+    return _range_rows(ctx, "plausible", "plausible range", physical_ok)
+
+
+@rule(
+    "INT-009",
+    "Measurement value present",
+    "integrity",
+    "warning",
+    _INTEGRITY,
+    "A measurement row has an empty value (a value that could not be read is SCH-004).",
+)
+def check_missing_values(ctx: Context) -> Iterator[Part]:
+    """Empty measurement values."""
+    m = ctx.need("measurements", "value")
+    empty = m["value"].isna()
+    if empty.any():
+        empty &= ~m.index.isin(ctx.issue_rows("measurements", "value"))
+        if empty.any():
+            yield at_rows(
+                m[empty],
+                table="measurements",
+                column="value",
+                value=None,
+                message="value is empty; enter the reading or remove the row "
+                "(missing visits need no row)",
+            )
+
+
+@rule(
+    "INT-010",
+    "No data for people not randomised",
+    "integrity",
+    "error",
+    "CONSORT 2010 flow diagram (FACTS.md 1.3)",
+    "Measurements, PRO responses or adverse events recorded for a subject flagged "
+    "randomized = false (a screen failure).",
+)
+def check_unrandomised_data(ctx: Context) -> Iterator[Part]:
+    """Find records of subjects who were not randomised."""
+    ctx.need("subjects", "subject_id", "randomized")
+    first = ctx.subjects_first
+    not_rand = first.index[flag(first["randomized"], False).to_numpy()]
+    if len(not_rand) == 0:
+        return
+    for table in _RECORD_TABLES:
+        if not ctx.present(table) or "subject_id" in ctx.missing(table):
+            continue
+        df = ctx.table(table)
+        bad = df["subject_id"].isin(not_rand)
+        if bad.any():
+            yield at_rows(
+                df[bad],
+                table=table,
+                column=None,
+                value=None,
+                message="subject was not randomised (screen failure) but has data here; "
+                "remove the row or correct the subject's randomized flag",
+            )
+
+
+@rule(
+    "INT-011",
+    "Measurement room conditions",
+    "integrity",
+    "notice",
+    "FACTS.md 4.2 (QB/T 4256: 20-22 °C, 40-60% RH); wider window: project heuristic",
+    "Room temperature or relative humidity, where recorded, outside the protocol's "
+    "[validation] temperature_c / humidity_pct windows (default 18-26 °C, 30-70 %).",
+)
+def check_environment(ctx: Context) -> Iterator[Part]:
+    """Temperature and humidity outside their windows."""
+    m = ctx.need("measurements")
+    cols = [c for c in ("temperature_c", "humidity_pct") if c not in ctx.missing("measurements")]
+    if not cols:
+        raise NotApplicable("no temperature_c or humidity_pct column recorded")
+    units = {"temperature_c": "°C", "humidity_pct": "% RH"}
+    for col in cols:
+        lo, hi = ctx.params[col]
+        x = pd.to_numeric(m[col], errors="coerce")
+        bad = (x < lo) | (x > hi)
+        if bad.any():
+            rows = m[bad.fillna(False).astype(bool)]
+            msg = (
+                f"{col} "
+                + as_text(rows[col]).astype(str)
+                + f" {units[col]} is outside {lo:g}-{hi:g} {units[col]}; "
+                "measure in a conditioned room (or tighten/loosen [validation] " + col + ")"
+            )
+            yield at_rows(rows, table="measurements", column=col, message=msg)

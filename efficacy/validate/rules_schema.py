@@ -1,0 +1,506 @@
+"""Schema rules (SCH-*): the manifest, tables, columns, cell types and coded values.
+
+Every check is vectorised over the table: boolean masks select the offending rows and
+:func:`~efficacy.validate.findings.at_rows` turns them into findings in one step.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterator
+
+import pandas as pd
+
+from efficacy.instruments.catalogue import CANONICAL_UNITS, ENDPOINTS
+from efficacy.trial import DESIGNS, DISPOSITIONS, TABLE_SCHEMAS
+from efficacy.validate.context import Context, blank
+from efficacy.validate.findings import CouldNotRun, NotApplicable, Part, at_rows, at_trial
+from efficacy.validate.registry import rule
+
+_INTEGRITY = "data integrity"
+_CONTRACT = "bundle format (README, trial.py TABLE_SCHEMAS)"
+_REQUIRED_TABLES = {"subjects": "error", "measurements": "error"}
+_RECORD_TABLES = ("measurements", "pro_responses", "adverse_events")
+_AE_SEVERITIES = ("mild", "moderate", "severe")
+
+
+def _suggest(value: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _manifest_direct(ctx: Context) -> list[dict]:
+    """Manifest problems visible on the parsed Manifest (column = manifest key)."""
+    m = ctx.manifest
+    out: list[dict] = []
+
+    def add(column: str, value: object, message: str) -> None:
+        out.append(at_trial(table="manifest", column=column, value=value, message=message))
+
+    for key in ("id", "title"):
+        if not isinstance(getattr(m, key), str) or not getattr(m, key).strip():
+            add(key, None, f"[trial] {key} is empty; set it in trial.toml")
+    if m.design not in DESIGNS:
+        add(
+            "design",
+            m.design,
+            f"[trial] design {m.design!r} is not one of {', '.join(DESIGNS)}"
+            f"{_suggest(m.design, DESIGNS)}; set it in trial.toml",
+        )
+    if not m.arms:
+        add("arms", None, "trial.toml has no [[arms]]; declare each arm with id, label, control")
+    arm_ids = [a.id for a in m.arms]
+    for i, a in enumerate(m.arms, start=1):
+        if not isinstance(a.id, str) or not a.id.strip():
+            add("arms", None, f"[[arms]] number {i} has no id; give every arm an id")
+    for dup in sorted({a for a in arm_ids if a and arm_ids.count(a) > 1}):
+        add("arms", dup, f"arm id {dup!r} is declared more than once in [[arms]]; make ids unique")
+    out += _manifest_visits(ctx)
+    if m.visits and m.baseline_visit not in ctx.visits:
+        add(
+            "baseline_visit",
+            m.baseline_visit,
+            f"[trial] baseline_visit {m.baseline_visit!r} is not a [[visits]] id"
+            f"{_suggest(m.baseline_visit or '', list(ctx.visits))}; use one of "
+            f"{', '.join(ctx.visits)}",
+        )
+    return out
+
+
+def _manifest_visits(ctx: Context) -> list[dict]:
+    m = ctx.manifest
+    if not m.visits:
+        return [
+            at_trial(
+                table="manifest",
+                column="visits",
+                message="trial.toml has no [[visits]]; declare id, week, day, window_days",
+            )
+        ]
+    out = []
+    ids = [v.id for v in m.visits]
+    for i, v in enumerate(m.visits, start=1):
+        bad = [
+            name
+            for name, val in (("week", v.week), ("day", v.day), ("window_days", v.window_days))
+            if not isinstance(val, int | float) or isinstance(val, bool) or math.isnan(val)
+        ]
+        if isinstance(v.window_days, int | float) and v.window_days < 0:
+            bad.append("window_days (negative)")
+        if not isinstance(v.id, str) or not v.id.strip():
+            bad.insert(0, "id")
+        if bad:
+            out.append(
+                at_trial(
+                    table="manifest",
+                    column="visits",
+                    value=v.id or None,
+                    message=f"[[visits]] number {i} ({v.id or 'no id'}) has a missing or "
+                    f"invalid {', '.join(bad)}; give numbers for week, day, window_days >= 0",
+                )
+            )
+    for dup in sorted({x for x in ids if x and ids.count(x) > 1}):
+        out.append(
+            at_trial(
+                table="manifest",
+                column="visits",
+                value=dup,
+                message=f"visit id {dup!r} is declared more than once in [[visits]]",
+            )
+        )
+    return out
+
+
+def _key(column: object) -> str:
+    text = str(column or "")
+    for sep in ("[", "."):
+        text = text.split(sep)[0]
+    return text
+
+
+@rule(
+    "SCH-001",
+    "Manifest well formed",
+    "schema",
+    "error",
+    _CONTRACT,
+    "trial.toml problems: design value, baseline_visit not among the visits, arms or "
+    "visits missing or malformed, and every manifest problem the reader recorded.",
+)
+def check_manifest(ctx: Context) -> Iterator[Part]:
+    """Manifest problems recorded by the reader, plus those visible on the Manifest.
+
+    A direct check is dropped when the reader already recorded an issue for the same
+    manifest key (e.g. ``visits``), so one defect gives one finding.
+    """
+    issues = ctx.issues[ctx.issues["table"] == "manifest"]
+    recorded = {_key(c) for c in issues["column"]}
+    for r in issues.itertuples(index=False):
+        yield at_trial(
+            table="manifest",
+            column=r.column,
+            value=r.value,
+            message=f"trial.toml: {r.problem}",
+        )
+    for f in _manifest_direct(ctx):
+        if _key(f["column"]) not in recorded:
+            yield f
+
+
+def _header_hints(ctx: Context) -> dict[tuple[str, str], str]:
+    """Reader issues about a header (row missing) keyed by (table, column)."""
+    i = ctx.issues
+    sel = i["row"].isna() & i["table"].isin(list(TABLE_SCHEMAS))
+    return {(r.table, r.column): str(r.problem) for r in i[sel].itertuples(index=False)}
+
+
+def _is_required(ctx: Context, table: str, column: str, required: bool) -> bool | None:
+    """Whether a column counts as required in this design (None: not reported at all).
+
+    ``subjects.arm`` is required in a parallel design and irrelevant in a split-face
+    one; ``subjects.allocation`` the other way round.
+    """
+    if table == "subjects" and column in ("arm", "allocation"):
+        wanted = "allocation" if ctx.split_face else "arm"
+        return True if column == wanted else None
+    return required
+
+
+def _missing_columns(ctx: Context, required: bool) -> Iterator[Part]:
+    hints = _header_hints(ctx)
+    for name, cols in TABLE_SCHEMAS.items():
+        if not ctx.present(name):
+            continue
+        missing = ctx.missing(name)
+        for c in cols:
+            if _is_required(ctx, name, c.name, c.required) is required and c.name in missing:
+                hint = hints.get((name, c.name))
+                kind = "required" if required else "optional"
+                fix = f"; {hint}" if hint else f"; add a column headed {c.name!r}"
+                yield at_trial(
+                    table=name,
+                    column=c.name,
+                    message=f"{name} has no {kind} column {c.name!r} "
+                    f"({c.description.rstrip('.')}){fix}",
+                )
+
+
+@rule(
+    "SCH-002",
+    "Required column present",
+    "schema",
+    "error",
+    _CONTRACT,
+    "A required column is missing from a table's header (a near-miss header is not "
+    "renamed silently: the message suggests the rename). subjects.arm is required in a "
+    "parallel design, subjects.allocation in a split-face one.",
+)
+def check_required_columns(ctx: Context) -> Iterator[Part]:
+    """Find required schema columns missing from present tables."""
+    return _missing_columns(ctx, True)
+
+
+@rule(
+    "SCH-003",
+    "Optional column present",
+    "schema",
+    "notice",
+    _CONTRACT,
+    "An optional column is missing; rules that need it report could_not_run.",
+)
+def check_optional_columns(ctx: Context) -> Iterator[Part]:
+    """Find optional schema columns missing from present tables."""
+    return _missing_columns(ctx, False)
+
+
+@rule(
+    "SCH-004",
+    "Cells readable as their type",
+    "schema",
+    "error",
+    _CONTRACT,
+    "A cell could not be read as its column's type (number, integer, flag, date, "
+    "Fitzpatrick type); the reader kept it as missing and recorded it.",
+)
+def check_cell_types(ctx: Context) -> Iterator[Part]:
+    """Reader issues about cells (and other non-manifest issues not about a header).
+
+    A header issue about a column that is missing is reported by SCH-002/003 (with the
+    reader's rename hint), not here.
+    """
+    i = ctx.issues
+    hints = _header_hints(ctx)
+    for name, group in i[i["table"] != "manifest"].groupby("table", sort=False):
+        name = str(name)
+        subj = visit = None
+        if name in TABLE_SCHEMAS:
+            missing = ctx.missing(name)
+            header = [
+                pd.isna(r) and (name, c) in hints and c in missing
+                for r, c in zip(group["row"], group["column"], strict=True)
+            ]
+            group = group[~pd.Series(header, index=group.index, dtype=bool)]
+            table = ctx.table(name)
+            subj = group["row"].map(table["subject_id"]).astype(object).to_numpy()
+            if "visit" in table.columns:
+                visit = group["row"].map(table["visit"]).astype(object).to_numpy()
+        if group.empty:
+            continue
+        frame = pd.DataFrame(
+            {
+                "severity": None,
+                "table": name,
+                "column": group["column"].astype(object).to_numpy(),
+                "subject_id": subj,
+                "visit": visit,
+                "row": group["row"].to_numpy(),
+                "value": group["value"].astype(object).to_numpy(),
+                "message": (f"{name}: " + group["problem"].astype(str) + "; correct the cell")
+                .astype(object)
+                .to_numpy(),
+            }
+        )
+        yield frame.astype(object).where(frame.notna(), None)
+
+
+def _unknown_values(
+    ctx: Context, table: str, column: str, allowed: pd.Index | list[str], what: str, fix: str
+) -> Iterator[Part]:
+    df = ctx.need(table, column)
+    values = df[column]
+    bad = ~blank(values) & ~values.isin(allowed)
+    if not bad.any():
+        return
+    rows = df[bad]
+    uniques = rows[column].astype(str).unique()
+    hint = {u: _suggest(u, list(allowed)) for u in uniques}
+    msg = rows[column].astype(str).map(lambda u: f"{what} {u!r} is not {fix}{hint[u]}")
+    yield at_rows(rows, table=table, column=column, message=msg)
+
+
+@rule(
+    "SCH-005",
+    "Endpoint in the catalogue",
+    "schema",
+    "error",
+    "endpoint catalogue (efficacy.instruments.catalogue)",
+    "measurements.endpoint is not a catalogue endpoint id.",
+)
+def check_endpoints(ctx: Context) -> Iterator[Part]:
+    """Unknown endpoint ids."""
+    yield from _unknown_values(
+        ctx,
+        "measurements",
+        "endpoint",
+        list(ENDPOINTS),
+        "endpoint",
+        "a catalogue endpoint id; use one of efficacy's endpoint ids",
+    )
+
+
+@rule(
+    "SCH-006",
+    "Unit known and convertible",
+    "schema",
+    "error",
+    "endpoint catalogue (units and conversions)",
+    "measurements.unit is unknown, or cannot be converted to the endpoint's canonical "
+    "unit (mm and um are converted; a.u. and ratio are not convertible).",
+)
+def check_units(ctx: Context) -> Iterator[Part]:
+    """Unknown units, and known units not convertible to the endpoint's unit."""
+    m = ctx.need("measurements", "unit")
+    info = ctx.meas
+    unit = m["unit"]
+    given = ~blank(unit).to_numpy()
+    unknown = given & pd.isna(info.unit)
+    if unknown.any():
+        rows = m[unknown]
+        yield at_rows(
+            rows,
+            table="measurements",
+            column="unit",
+            message=rows["unit"]
+            .astype(str)
+            .map(lambda u: f"unit {u!r} is not known; use one of {', '.join(CANONICAL_UNITS)}"),
+        )
+    wrong = given & ~unknown & info.known & pd.isna(info.factor)
+    if wrong.any():
+        rows = m[wrong]
+        target = pd.Series(info.target_unit[wrong], index=rows.index)
+        msg = (
+            "unit "
+            + rows["unit"].astype(str).map(repr)
+            + " cannot be converted to "
+            + rows["endpoint"].astype(str)
+            + "'s unit "
+            + target.map(repr)
+            + "; record the value in "
+            + target.astype(str)
+        )
+        yield at_rows(rows, table="measurements", column="unit", message=msg)
+
+
+@rule(
+    "SCH-007",
+    "Visit declared in the manifest",
+    "schema",
+    "error",
+    _CONTRACT,
+    "A measurement or PRO visit id is not among the manifest's [[visits]].",
+)
+def check_visits(ctx: Context) -> Iterator[Part]:
+    """Visit ids absent from the schedule."""
+    if not ctx.visits:
+        raise NotApplicable("the manifest declares no visits (see SCH-001)")
+    fix = f"one of the scheduled visits ({', '.join(ctx.visits)})"
+    for table in ("measurements", "pro_responses"):
+        if ctx.present(table):
+            yield from _unknown_values(ctx, table, "visit", list(ctx.visits), "visit", fix)
+
+
+@rule(
+    "SCH-008",
+    "Arm declared in the manifest",
+    "schema",
+    "error",
+    _CONTRACT,
+    "subjects.arm, or an arm in a split-face allocation, is not among the manifest's [[arms]].",
+)
+def check_arms(ctx: Context) -> Iterator[Part]:
+    """Unknown arm ids in subjects.arm and in split-face allocations."""
+    if not ctx.arm_ids:
+        raise NotApplicable("the manifest declares no arms (see SCH-001)")
+    arms = sorted(ctx.arm_ids)
+    fix = f"a declared arm ({', '.join(arms)})"
+    s = ctx.need("subjects")
+    if "arm" not in ctx.missing("subjects"):
+        yield from _unknown_values(ctx, "subjects", "arm", arms, "arm", fix)
+    if "allocation" in ctx.missing("subjects"):
+        return
+    a = ctx.allocation
+    bad = a[a["ok"] & ~a["arm"].isin(arms)]
+    if len(bad):
+        rows = bad.set_index("row")
+        rows = rows.assign(subject_id=s["subject_id"].reindex(rows.index).to_numpy(dtype=object))
+        yield at_rows(
+            rows,
+            table="subjects",
+            column="allocation",
+            value=rows["pair"],
+            message="allocation names arm " + rows["arm"].map(repr) + f", which is not {fix}",
+        )
+
+
+@rule(
+    "SCH-009",
+    "Record belongs to a listed subject",
+    "schema",
+    "error",
+    _INTEGRITY,
+    "A measurement, PRO response or adverse event names a subject_id absent from the "
+    "subjects table.",
+)
+def check_subject_refs(ctx: Context) -> Iterator[Part]:
+    """Find records whose subject is not in subjects."""
+    if not ctx.present("subjects"):
+        raise CouldNotRun("the subjects table is absent (see SCH-010)")
+    if "subject_id" in ctx.missing("subjects"):
+        raise CouldNotRun("subjects lacks column subject_id")
+    known = ctx.subject_ids
+    for table in _RECORD_TABLES:
+        if not ctx.present(table) or "subject_id" in ctx.missing(table):
+            continue
+        df = ctx.table(table)
+        ids = df["subject_id"]
+        bad = ~blank(ids) & ~ids.isin(known)
+        if bad.any():
+            rows = df[bad]
+            yield at_rows(
+                rows,
+                table=table,
+                column="subject_id",
+                message="subject_id "
+                + rows["subject_id"].astype(str).map(repr)
+                + " is not in the subjects table; add the subject or correct the id",
+            )
+
+
+@rule(
+    "SCH-010",
+    "Table present",
+    "schema",
+    "error",
+    _CONTRACT,
+    "A table is absent from the bundle: subjects and measurements are errors, "
+    "pro_responses and adverse_events warnings.",
+)
+def check_tables(ctx: Context) -> Iterator[Part]:
+    """Tables absent from the bundle."""
+    for name in TABLE_SCHEMAS:
+        if not ctx.present(name):
+            yield at_trial(
+                table=name,
+                severity=_REQUIRED_TABLES.get(name, "warning"),
+                message=f"the bundle has no {name} table; add it to [tables] in trial.toml",
+            )
+
+
+@rule(
+    "SCH-011",
+    "Required cell filled",
+    "schema",
+    "error",
+    _CONTRACT,
+    "A cell of a required column is empty (measurements.value is INT-009; cells the "
+    "reader could not convert are SCH-004).",
+)
+def check_required_cells(ctx: Context) -> Iterator[Part]:
+    """Empty cells in required columns."""
+    for name, cols in TABLE_SCHEMAS.items():
+        if not ctx.present(name):
+            continue
+        df = ctx.table(name)
+        missing = ctx.missing(name)
+        for c in cols:
+            if not c.required or c.name in missing or (name, c.name) == ("measurements", "value"):
+                continue
+            empty = blank(df[c.name]) if c.kind == "str" else df[c.name].isna()
+            if not empty.any():
+                continue
+            empty &= ~df.index.isin(ctx.issue_rows(name, c.name))
+            if empty.any():
+                yield at_rows(
+                    df[empty],
+                    table=name,
+                    column=c.name,
+                    value=None,
+                    message=f"required {c.name} is empty; fill it in ({c.description})",
+                )
+
+
+@rule(
+    "SCH-012",
+    "Coded value allowed",
+    "schema",
+    "error",
+    _CONTRACT,
+    "subjects.disposition is not completed, discontinued, lost_to_follow_up or "
+    "screen_failure; adverse_events.severity is not mild, moderate or severe.",
+)
+def check_codes(ctx: Context) -> Iterator[Part]:
+    """Values outside the code lists of disposition and AE severity."""
+    checks = (
+        ("subjects", "disposition", DISPOSITIONS),
+        ("adverse_events", "severity", _AE_SEVERITIES),
+    )
+    ran = False
+    for table, column, codes in checks:
+        if ctx.present(table) and column not in ctx.missing(table):
+            ran = True
+            yield from _unknown_values(
+                ctx, table, column, list(codes), column, f"one of {', '.join(codes)}"
+            )
+    if not ran:
+        raise NotApplicable("no disposition or adverse-event severity column to check")

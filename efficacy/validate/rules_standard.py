@@ -1,0 +1,256 @@
+"""The standard's requirements (ISO-* and user additions), one check per ``check`` family.
+
+A requirement's parameters come from the protocol (e.g. ``min_weeks``), so a user
+protocol that tightens them tightens the check. Findings are about the trial as a whole
+(``row`` None): a requirement is met or not by the trial, and row-level problems are
+the data rules' job. Each check reports one finding per unmet aspect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+
+from efficacy.instruments.catalogue import ENDPOINTS
+from efficacy.protocol import Requirement
+from efficacy.validate.context import Context, blank, flag
+from efficacy.validate.findings import CouldNotRun, Part, at_trial
+from efficacy.validate.rules_design import arm_members
+
+__all__ = ["STANDARD_CHECKS"]
+
+_PRO_LABELS = {"skindex16": "Skindex-16", "faceq": "FACE-Q"}
+
+
+def _observed_days(ctx: Context) -> tuple[float, int] | None:
+    """Median follow-up (days after baseline) of completers with dated measurements."""
+    if ctx.baseline is None or not ctx.present("subjects") or not ctx.present("measurements"):
+        return None
+    first = ctx.subjects_first
+    done = flag(first["randomized"], True) & (first["disposition"] == "completed").fillna(False)
+    completers = first.index[done.to_numpy(dtype=bool)]
+    m = ctx.table("measurements")
+    day = pd.Series(ctx.meas_day, index=m.index)
+    mine = m["subject_id"].isin(completers).to_numpy() & ~np.isnan(ctx.meas_day)
+    last = day[mine].groupby(m.loc[mine, "subject_id"].to_numpy()).max()
+    if last.empty:
+        return None
+    return float((last - ctx.baseline.day).median()), len(last)
+
+
+def check_duration(ctx: Context, req: Requirement) -> Iterator[Part]:
+    """Planned (schedule) and observed (completers' median) follow-up >= min_weeks."""
+    p = req.parameters
+    weeks = float(p["min_weeks"])
+    base, final = ctx.baseline, ctx.final
+    if base is None or final is None or pd.isna(base.week) or pd.isna(final.week):
+        yield at_trial(
+            table="manifest",
+            message="the planned follow-up cannot be computed: declare the baseline_visit "
+            "and [[visits]] with weeks",
+        )
+        return
+    planned = float(final.week - base.week)
+    observed = _observed_days(ctx) if p["check_observed"] else None
+    seen = (
+        ""
+        if observed is None
+        else f"; completers' median observed follow-up is {observed[0] / 7:.1f} weeks "
+        f"(n = {observed[1]})"
+    )
+    if planned < weeks:
+        yield at_trial(
+            table="manifest",
+            value=f"{planned:g}",
+            message=f"planned follow-up is {planned:g} weeks ({base.id} to {final.id}), "
+            f"below the {weeks:g} weeks {req.id} requires{seen}; extend the schedule",
+        )
+        return
+    if not p["check_observed"]:
+        return
+    if observed is None:
+        yield at_trial(
+            table="measurements",
+            message="no completer has dated measurements, so the observed follow-up "
+            f"cannot be shown to reach {weeks:g} weeks",
+        )
+    elif observed[0] < weeks * 7 - float(p["observed_tolerance_days"]):
+        yield at_trial(
+            table="measurements",
+            value=f"{observed[0] / 7:.1f}",
+            message=f"completers' median observed follow-up is {observed[0] / 7:.1f} weeks "
+            f"(n = {observed[1]}), below the {weeks:g} weeks {req.id} requires",
+        )
+
+
+def _coverage(
+    ctx: Context, req: Requirement, rows: pd.DataFrame, what: str, key: str, table: str
+) -> Iterator[Part]:
+    """Yield findings when no `key` value is present at both baseline and final visit."""
+    base, final = ctx.baseline, ctx.final
+    if base is None or final is None:
+        raise CouldNotRun("baseline or final visit unknown (see SCH-001)")
+    at = {
+        v.id: set(rows.loc[(rows["visit"] == v.id).fillna(False).to_numpy(dtype=bool), key])
+        for v in (base, final)
+    }
+    if at[base.id] & at[final.id]:
+        return
+    lacking = [v for v in (base, final) if not at[v.id]]
+    if lacking:
+        for v in lacking:
+            yield at_trial(
+                table=table,
+                visit=v.id,
+                message=f"no {what} at the {'baseline' if v is base else 'final'} visit "
+                f"{v.id}; {req.id} needs it at baseline and at the final visit",
+            )
+    else:
+        yield at_trial(
+            table=table,
+            message=f"no {what} is the same at baseline {base.id} and final visit {final.id}"
+            f" ({', '.join(sorted(map(str, at[base.id])))} vs "
+            f"{', '.join(sorted(map(str, at[final.id])))}); {req.id} needs a change from "
+            "baseline",
+        )
+
+
+def _named(rows: pd.DataFrame, column: str, what: str, req: Requirement) -> Iterator[Part]:
+    empty = blank(rows[column])
+    if empty.any():
+        first = ", ".join(map(str, rows.index[empty.to_numpy()][:5]))
+        yield at_trial(
+            table="measurements",
+            column=column,
+            message=f"{column} is empty on {int(empty.sum())} of {len(rows)} {what} rows "
+            f"(first rows {first}); {req.id} needs it named on every reading",
+        )
+
+
+def check_instrumental(ctx: Context, req: Requirement) -> Iterator[Part]:
+    """Require the endpoints at baseline and final visit, with device and settings."""
+    p = req.parameters
+    endpoints = p["endpoints"] or tuple(
+        e.id for e in ENDPOINTS.values() if e.modality == p["modality"]
+    )
+    what = f"{p['modality']} endpoint ({', '.join(endpoints)})"
+    if not ctx.present("measurements"):
+        yield at_trial(table="measurements", message=f"no measurements table: no {what}")
+        return
+    m = ctx.need("measurements", "visit", "endpoint")
+    rows = m[m["endpoint"].isin(endpoints).to_numpy() & ~np.isnan(ctx.meas.value)]
+    excluded = p["exclude_devices"]
+    if excluded and "device" not in ctx.missing("measurements") and len(rows):
+        dev = rows["device"].astype(object).fillna("").str.lower()
+        out = np.zeros(len(rows), dtype=bool)
+        for name in excluded:
+            out |= dev.str.contains(name.lower(), regex=False).to_numpy(dtype=bool)
+        if out.any():
+            first = ", ".join(map(str, rows.index[out][:5]))
+            yield at_trial(
+                table="measurements",
+                column="device",
+                value=", ".join(sorted(set(rows.loc[out, "device"].astype(str)))),
+                message=f"{int(out.sum())} {p['modality']} rows come from devices that "
+                f"cannot satisfy {req.id} ({', '.join(excluded)}; first rows {first}); "
+                "they are not counted",
+            )
+            rows = rows[~out]
+    if rows.empty:
+        yield at_trial(table="measurements", message=f"no {what} is measured")
+        return
+    yield from _coverage(ctx, req, rows, what, "endpoint", "measurements")
+    needs = (("device", "require_device"), ("device_settings", "require_settings"))
+    for column, flag_name in needs:
+        if not p[flag_name]:
+            continue
+        if column in ctx.missing("measurements"):
+            yield at_trial(
+                table="measurements",
+                column=column,
+                message=f"measurements has no {column} column; {req.id} needs it named",
+            )
+        else:
+            yield from _named(rows, column, p["modality"], req)
+
+
+def check_pro(ctx: Context, req: Requirement) -> Iterator[Part]:
+    """Require the PRO (and its required scales) at baseline and final visit."""
+    p = req.parameters
+    label = _PRO_LABELS.get(p["instrument"], p["instrument"])
+    if not ctx.present("pro_responses"):
+        yield at_trial(table="pro_responses", message=f"no pro_responses table: no {label}")
+        return
+    r = ctx.need("pro_responses", "visit", "instrument", "scale", "response")
+    rows = r[(r["instrument"] == p["instrument"]).fillna(False).to_numpy(dtype=bool)]
+    rows = rows[rows["response"].notna().to_numpy()]
+    if rows.empty:
+        yield at_trial(table="pro_responses", message=f"no {label} responses are recorded")
+        return
+    if not p["scales"]:
+        yield from _coverage(
+            ctx, req, rows.assign(k=p["instrument"]), f"{label} response", "k", "pro_responses"
+        )
+        return
+    for scale in p["scales"]:
+        mine = rows[(rows["scale"] == scale).to_numpy(dtype=bool)]
+        if mine.empty:
+            yield at_trial(
+                table="pro_responses",
+                column="scale",
+                value=scale,
+                message=f"no {label} {scale} responses are recorded",
+            )
+        else:
+            yield from _coverage(
+                ctx, req, mine.assign(k=scale), f"{label} {scale}", "k", "pro_responses"
+            )
+
+
+def check_controlled(ctx: Context, req: Requirement) -> Iterator[Part]:
+    """Randomised, with a concurrent control arm or control body site."""
+    p = req.parameters
+    wanted = p["control"]
+    if (wanted == "arm" and ctx.split_face) or (wanted == "body_site" and not ctx.split_face):
+        need = "a control arm (parallel)" if wanted == "arm" else "a control body site (split-face)"
+        yield at_trial(
+            table="manifest",
+            column="design",
+            value=ctx.manifest.design,
+            message=f"{req.id} asks for {need}; this trial's design is {ctx.manifest.design}",
+        )
+    where = "body site" if ctx.split_face else "arm"
+    if not ctx.control_ids:
+        yield at_trial(
+            table="manifest",
+            message=f"no concurrent control: no arm has control = true, so there is no "
+            f"control {where}",
+        )
+        return
+    ctx.need("subjects", "subject_id", "randomized")
+    if len(ctx.randomised_ids) == 0:
+        yield at_trial(table="subjects", column="randomized", message="no subject is randomised")
+        return
+    members = arm_members(ctx)
+    counts = members.groupby("arm").size()
+    arms = sorted(ctx.arm_ids) if p["require_randomised"] else sorted(ctx.control_ids)
+    for arm in arms:
+        if counts.get(arm, 0) == 0:
+            kind = "control " if arm in ctx.control_ids else ""
+            yield at_trial(
+                table="subjects",
+                column="allocation" if ctx.split_face else "arm",
+                value=arm,
+                message=f"no randomised subject is allocated to the {kind}{where} {arm}",
+            )
+
+
+#: The code evaluating each requirement ``check`` family.
+STANDARD_CHECKS: Mapping[str, Callable[[Context, Requirement], Iterator[Part]]] = {
+    "duration": check_duration,
+    "instrumental": check_instrumental,
+    "pro": check_pro,
+    "controlled": check_controlled,
+}
