@@ -1,0 +1,143 @@
+"""Estimates, standard errors, degrees of freedom and tests for linear functions of beta.
+
+One object per fit dispatches on the df method:
+
+* ``satterthwaite``: `efficacy.mmrm.ddf.satterthwaite` (1 row) and
+  `efficacy.mmrm.ddf.satterthwaite_f` (several rows), SAS ``DDFM=SATTERTHWAITE``;
+* ``kenward-roger`` / ``kenward-roger-linear``: the Kenward-Roger adjusted covariance
+  and df of `efficacy.mmrm.ddf.kenward_roger`, SAS ``DDFM=KR`` / ``KR(LINEAR)``; F tests
+  are the scaled ``lambda F`` referred to ``F(q, m)``;
+* ``residual``: ``n - rank(X)`` (SAS ``DDFM=RESIDUAL``);
+* ``between-within``: `efficacy.mmrm.hypotheses.design_df` (SAS ``DDFM=BETWITHIN``).
+
+All matrices ``L`` here are over the kept (non-aliased) coefficients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from efficacy.mmrm import ddf
+from efficacy.mmrm.design import Design
+from efficacy.mmrm.engine import EngineFit, ModelArrays
+from efficacy.mmrm.hypotheses import DesignDF, design_df
+from efficacy.mmrm.modelmatrix import TermSpec
+
+__all__ = ["Inference", "make_inference"]
+
+
+@dataclass(frozen=True)
+class Inference:
+    """Tests of linear functions of the kept coefficients for one fit."""
+
+    df_method: str
+    fit: EngineFit
+    arrays: ModelArrays
+    design: Design
+    design_df: DesignDF | None
+    kr: ddf.KRAdjustment | None
+    usable: bool
+
+    @property
+    def beta(self) -> np.ndarray:
+        """Kept coefficients (NaN when the fit is not usable)."""
+        return self.fit.beta if self.usable else np.full_like(self.fit.beta, np.nan)
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Coefficient covariance: Kenward-Roger adjusted under ``kenward-roger``."""
+        c = self.kr.cov_beta if self.kr is not None else self.fit.cov_beta
+        return c if self.usable else np.full_like(c, np.nan)
+
+    def t_rows(
+        self, L: np.ndarray, term: TermSpec | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Estimate, standard error and df of each row of ``L`` (k, p_kept)."""
+        L = np.atleast_2d(np.asarray(L, dtype=float))
+        k = L.shape[0]
+        if not self.usable:
+            nan = np.full(k, np.nan)
+            return nan, nan.copy(), nan.copy()
+        est = L @ self.beta
+        se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", L, self.cov, L), 0.0))
+        df = np.empty(k)
+        for i in range(k):
+            df[i] = self._df_row(L[i], term) if se[i] > 0 else np.nan
+        return est, se, df
+
+    def _df_row(self, row: np.ndarray, term: TermSpec | None) -> float:
+        method = self.df_method
+        if method == "satterthwaite":
+            return ddf.satterthwaite(self.fit, self.arrays, row)[2]
+        if self.kr is not None:
+            return self.kr.test(row)[2]
+        dd = self._dd()
+        return dd.residual if method == "residual" else dd.bw_for(self.design, row, term)
+
+    def _dd(self) -> DesignDF:
+        if self.design_df is None:  # only residual / between-within use it
+            raise RuntimeError("design df not prepared")
+        return self.design_df
+
+    def f_test(
+        self, L: np.ndarray, term: TermSpec | None = None
+    ) -> tuple[float, float, float, float]:
+        """F statistic, numerator df, denominator df and p value of ``L beta = 0``."""
+        L = np.atleast_2d(np.asarray(L, dtype=float))
+        if not self.usable or L.shape[0] == 0:
+            return np.nan, float(L.shape[0]), np.nan, np.nan
+        method = self.df_method
+        if method == "satterthwaite":
+            f, q, den = ddf.satterthwaite_f(self.fit, self.arrays, L)
+        elif self.kr is not None:
+            f, q, den, _ = self.kr.f_test(L)
+        else:
+            est = L @ self.beta
+            q = float(L.shape[0])
+            f = float(est @ np.linalg.solve(L @ self.cov @ L.T, est)) / q
+            dd = self._dd()
+            den = dd.residual if method == "residual" else dd.bw_for(self.design, L, term)
+        p = float(stats.f.sf(f, q, den)) if np.isfinite(den) else np.nan
+        return float(f), float(q), float(den), p
+
+
+def make_inference(
+    df_method: str, fit: EngineFit, arrays: ModelArrays, design: Design
+) -> Inference:
+    """Prepare the df machinery of ``df_method`` for a fit."""
+    usable = bool(fit.converged)
+    kr = None
+    if usable and df_method in ("kenward-roger", "kenward-roger-linear"):
+        kr = ddf.kenward_roger(fit, arrays, linear=df_method == "kenward-roger-linear")
+    return Inference(
+        df_method=df_method,
+        fit=fit,
+        arrays=arrays,
+        design=design,
+        design_df=(
+            design_df(design, fit.covariance)
+            if df_method in ("residual", "between-within")
+            else None
+        ),
+        kr=kr,
+        usable=usable,
+    )
+
+
+def t_columns(
+    est: np.ndarray, se: np.ndarray, df: np.ndarray, level: float
+) -> dict[str, np.ndarray]:
+    """Statistic, two-sided p value and t-based confidence limits."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = est / se
+        p = 2.0 * stats.t.sf(np.abs(t), df)
+        q = stats.t.ppf(0.5 + level / 2.0, df)
+    return {
+        "statistic": t,
+        "p_value": p,
+        "conf_low": est - q * se,
+        "conf_high": est + q * se,
+    }
