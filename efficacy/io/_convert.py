@@ -99,7 +99,7 @@ def clean_text(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     if values.type != pa.string():
         values = values.cast(pa.string())
     trimmed = pc.utf8_trim_whitespace(values)
-    return pc.if_else(pc.equal(trimmed, ""), _NULL_STR, trimmed)
+    return pc.if_else(pc.equal(pc.binary_length(trimmed), 0), _NULL_STR, trimmed)
 
 
 def issues_frame(
