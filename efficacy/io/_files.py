@@ -154,7 +154,8 @@ def _csv_error(path: Path, n_fields: int, exc: Exception) -> InputError:
             for record in reader:
                 if record and len(record) != n_fields and reader.line_num > 1:
                     return InputError(
-                        f"{path} line {reader.line_num}: {len(record)} fields where the "
+                        f"{path} line {reader.line_num}: {len(record)} "
+                        f"field{'s' if len(record) != 1 else ''} where the "
                         f"header has {n_fields}; give every row {n_fields} fields "
                         "(quote values that contain commas)"
                     )
