@@ -99,10 +99,13 @@ def _check_header(
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _read_header(path: Path) -> list[str]:
+def _read_header(path: Path) -> tuple[list[str], int]:
+    """Return the header cells and the number of physical lines they span."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            lines = reader.line_num
     except UnicodeDecodeError:
         if path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff"):
             raise InputError(f"{path}: the file is UTF-16 text; {_UTF8_FIX}") from None
@@ -120,16 +123,16 @@ def _read_header(path: Path) -> list[str]:
             f"{path} line 1: the header looks semicolon-separated; save the file "
             "comma-separated (CSV) with '.' as decimal separator"
         )
-    return header
+    return header, lines
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[pa.ChunkedArray]]:
-    header = _read_header(path)
+    header, header_lines = _read_header(path)
     names = [f"f{i}" for i in range(len(header))]
     try:
         table = pcsv.read_csv(
             path,
-            read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
+            read_options=pcsv.ReadOptions(column_names=names, skip_rows=header_lines),
             parse_options=pcsv.ParseOptions(newlines_in_values=True),
             convert_options=pcsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},

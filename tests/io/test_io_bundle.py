@@ -285,3 +285,31 @@ def test_subfolder_paths_and_dotdot_inside_bundle(tmp_path: Path) -> None:
     (tmp_path / "data" / "subjects.csv").write_text(SUBJECTS_CSV)
     write_manifest(tmp_path, {"subjects": "data/../data/subjects.csv"})
     assert len(read_trial(tmp_path).subjects) == 3
+
+
+def test_header_only_and_multiline_header(tmp_path: Path) -> None:
+    write_bundle(tmp_path, texts={"subjects": "subject_id,randomized\n"})
+    trial = read_trial(tmp_path)
+    assert trial.subjects.empty and trial.sources["subjects"].n_rows == 0
+    assert str(trial.subjects["randomized"].dtype) == "boolean"
+    # a quoted header cell spanning two lines: the data start after it
+    write_bundle(tmp_path, texts={"subjects": '"subject_id\n",randomized\nS1,true\nS2,n\n'})
+    trial = read_trial(tmp_path)
+    assert trial.subjects["subject_id"].tolist() == ["S1", "S2"]
+    assert trial.subjects["randomized"].tolist() == [True, False]
+    assert trial.subjects.index.tolist() == [1, 2]
+
+
+def test_quoted_cells_with_commas_and_newlines(tmp_path: Path) -> None:
+    subjects = (
+        "subject_id,randomized,itt,disposition,discontinuation_reason\n"
+        'S1,true,true,discontinued,"moved, abroad"\n'
+        'S2,true,true,discontinued,"line one\nline two"\n'
+        "S3,true,maybe,completed,\n"
+    )
+    write_bundle(tmp_path, texts={"subjects": subjects})
+    trial = read_trial(tmp_path)
+    reasons = trial.subjects["discontinuation_reason"].tolist()
+    assert reasons == ["moved, abroad", "line one\nline two", pd.NA]
+    # row numbers count records, not physical lines
+    assert trial.issues[["column", "row", "value"]].values.tolist() == [["itt", 3, "maybe"]]
