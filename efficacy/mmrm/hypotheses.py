@@ -20,7 +20,7 @@ import numpy as np
 
 from efficacy.errors import ModelSpecError
 from efficacy.mmrm.design import Design
-from efficacy.mmrm.modelmatrix import INTERCEPT, TermSpec, build_columns
+from efficacy.mmrm.modelmatrix import INTERCEPT, TermSpec, build_columns, find_aliased
 
 __all__ = [
     "DesignDF",
@@ -66,29 +66,36 @@ def type3_matrix(design: Design, term: TermSpec) -> np.ndarray:
     identity, which gives the rows SAS prints (e.g. RACE: the two treatment contrasts;
     ARMCD with an ARMCD*AVISIT interaction: TRT - PBO averaged over visits).
 
+    With aliased columns, the sum-coded columns are pruned by the same rule as the
+    model's (later columns in the span of earlier ones are dropped), so a term entirely
+    aliased with earlier terms has nothing to test (``r = 0``, reported with NaN).
+
     Returns
     -------
     numpy.ndarray
         ``(r, p_kept)`` matrix of full row rank ``r`` (``r = 0`` when nothing about the
-        term is estimable).
+        term is estimable beyond earlier terms).
     """
     mm = design.mm
     X_sum = build_columns(mm.terms, mm.factors, mm.inputs, mm.X.shape[0], coding="sum")
+    kept_sum, _ = find_aliased(X_sum)
     X_kept = design.x_kept
-    M, *_ = np.linalg.lstsq(X_sum, X_kept, rcond=None)  # beta_sum = M beta_kept
-    rows = M[term.start : term.stop, :]
+    # gamma (kept sum-coded coefficients) = M beta (kept model coefficients); both
+    # matrices span the same space with full column rank, so M is square and invertible
+    M, *_ = np.linalg.lstsq(X_sum[:, kept_sum], X_kept, rcond=None)
+    sum_idx = np.flatnonzero(kept_sum)
+    rows = M[(sum_idx >= term.start) & (sum_idx < term.stop)]
+    if rows.shape[0] == 0:  # no columns, or all aliased with earlier terms: nothing to test
+        return rows
     kept_idx = np.flatnonzero(design.kept)
     own = np.flatnonzero((kept_idx >= term.start) & (kept_idx < term.stop))
-    if own.size == rows.shape[0] and own.size > 0:
+    if own.size == rows.shape[0]:
         block = rows[:, own]
         if np.linalg.cond(block) < 1e10:
             L = np.linalg.solve(block, rows)
             L[np.abs(L) < 1e-12] = 0.0
             return L
-    # rank-deficient term: an orthonormal basis of the estimable part
-    _, s, vt = np.linalg.svd(rows, full_matrices=False)
-    r = int(np.sum(s > _TOL * max(1.0, s.max(initial=0.0))))
-    return vt[:r]
+    return rows
 
 
 @dataclass(frozen=True)

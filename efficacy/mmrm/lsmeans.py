@@ -215,6 +215,12 @@ def contrast_rows(
             rows.append(weights @ grid.L[idx])
             out_labels.append(name)
             anchor.append(int(idx[0]))
+    if not rows:
+        levels = {c: list(grid.cells[c].cat.categories) for c in spec_names}
+        raise ModelSpecError(
+            f"contrast: nothing to compare, {spec_names} has a single cell {levels} among "
+            "the analysed rows (other levels had no data; see MMRMResult.warnings)"
+        )
     return out_labels, np.vstack(rows), np.asarray(anchor, dtype=np.intp)
 
 
