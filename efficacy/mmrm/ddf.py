@@ -23,6 +23,7 @@ import numpy as np
 from efficacy.errors import ModelSpecError
 from efficacy.mmrm import covariance as cov
 from efficacy.mmrm._likelihood import PatternData, contract_tx, evaluate
+from efficacy.mmrm._threads import blas_threads
 from efficacy.mmrm.engine import EngineFit, ModelArrays, pattern_data
 
 __all__ = ["KRAdjustment", "kenward_roger", "satterthwaite", "satterthwaite_f"]
@@ -217,10 +218,12 @@ def kr_df(phi: np.ndarray, lmat: np.ndarray, w: np.ndarray, p_mats: np.ndarray):
     """
     q = lmat.shape[0]
     theta = lmat.T @ np.linalg.solve(lmat @ phi @ lmat.T, lmat)
-    t = np.einsum("ab,bc,kcd,de->kae", theta, phi, p_mats, phi)
-    tr = np.einsum("kaa->k", t)
+    t = (theta @ phi) @ p_mats @ phi  # (k, p, p): Theta Phi P_i Phi
+    k = t.shape[0]
+    tr = np.trace(t, axis1=1, axis2=2)
     a1 = float(tr @ w @ tr)
-    a2 = float(np.einsum("ij,iab,jba->", w, t, t))
+    tt = t.reshape(k, -1) @ t.transpose(0, 2, 1).reshape(k, -1).T  # tr(T_i T_j)
+    a2 = float(np.sum(w * tt))
     b = (a1 + 6.0 * a2) / (2.0 * q)
     g = ((q + 1.0) * a1 - (q + 4.0) * a2) / ((q + 2.0) * a2)
     denom = 3.0 * q + 2.0 * (1.0 - g)
@@ -249,7 +252,8 @@ def _sum_wq(data: PatternData, sinv: np.ndarray, d1: np.ndarray, w: np.ndarray) 
         kp = np.zeros((data.pat_group.size, m, m))
         kp[sel] = np.einsum("abcd,nbc->nad", wg, sinv[sel])
         u = _subject_u(data, sinv, subj)
-        out += np.einsum("nap,nab,nbq->pq", u, kp[data.subj_pattern[subj]], u, optimize=True)
+        ku = kp[data.subj_pattern[subj]] @ u  # (n, m, p)
+        out += u.reshape(-1, data.p).T @ ku.reshape(-1, data.p)
     return out
 
 
@@ -282,6 +286,11 @@ def kenward_roger(fit: EngineFit, arrays: ModelArrays, linear: bool = False) -> 
     if fit.method != "reml":
         raise ModelSpecError("Kenward-Roger needs a REML fit (method='reml')")
     _check_arrays(fit, arrays)
+    with blas_threads(1):
+        return _kenward_roger(fit, arrays, linear)
+
+
+def _kenward_roger(fit: EngineFit, arrays: ModelArrays, linear: bool) -> KRAdjustment:
     data = pattern_data(arrays)
     struct, m, n_g = fit.covariance, fit.n_visits, fit.n_groups
     phi = cov.natural_from_theta(struct, fit.theta, m, n_g)
@@ -299,7 +308,9 @@ def kenward_roger(fit: EngineFit, arrays: ModelArrays, linear: bool = False) -> 
     w = 2.0 * (linv.T @ linv)
     p_mats, m_inv = ev.p_mats, ev.m_inv
     p_bar = np.einsum("ij,jab->iab", w, p_mats)
-    inner = _sum_wq(data, ev.sinv, sd.d1, w) - np.einsum("iab,bc,icd->ad", p_mats, m_inv, p_bar)
+    k = p_mats.shape[0]
+    pmp = (p_mats @ m_inv).transpose(1, 0, 2).reshape(data.p, -1)  # [a, (i, c)]
+    inner = _sum_wq(data, ev.sinv, sd.d1, w) - pmp @ p_bar.reshape(k * data.p, data.p)
     if not linear:
         wr = np.einsum("ij,ijgab->gab", w, sd.d2)
         inner -= 0.25 * contract_tx(ev.tx, wr[None])[0][: data.p, : data.p]

@@ -25,6 +25,7 @@ from efficacy.errors import ModelSpecError
 from efficacy.mmrm import _optim
 from efficacy.mmrm import covariance as cov
 from efficacy.mmrm._likelihood import PatternData, build_patterns
+from efficacy.mmrm._threads import blas_threads
 
 __all__ = [
     "EngineControl",
@@ -95,6 +96,9 @@ class EngineControl:
         For structures other than ``us`` (whose likelihood can have several local
         maxima, e.g. ``ad`` on fev_data grouped by ARMCD), also run Newton from the
         zero-correlation start (mmrm's default) and keep the higher likelihood.
+    blas_threads : int or None
+        BLAS threads during the fit (restored afterwards). The engine works on small
+        matrices, where one thread is fastest; ``None`` leaves the setting alone.
     """
 
     optimizers: tuple[str, ...] = OPTIMIZERS
@@ -102,6 +106,7 @@ class EngineControl:
     decrement_tol: float = 1e-10
     start: tuple[float, ...] | None = None
     second_start: bool = True
+    blas_threads: int | None = 1
 
     def __post_init__(self) -> None:
         problems = []
@@ -110,6 +115,8 @@ class EngineControl:
             problems.append(f"optimizers must be a non-empty subset of {OPTIMIZERS}, got {bad}")
         if self.max_iter < 1:
             problems.append(f"max_iter must be >= 1, got {self.max_iter}")
+        if self.blas_threads is not None and self.blas_threads < 1:
+            problems.append(f"blas_threads must be None or >= 1, got {self.blas_threads}")
         if not self.decrement_tol > 0:
             problems.append(f"decrement_tol must be > 0, got {self.decrement_tol}")
         if problems:
@@ -357,6 +364,11 @@ def fit_engine(
     if method not in ("reml", "ml"):
         raise ModelSpecError(f"method must be 'reml' or 'ml', got {method!r}")
     control = control or EngineControl()
+    with blas_threads(control.blas_threads):
+        return _fit(arrays, covariance, method, control)
+
+
+def _fit(arrays: ModelArrays, covariance: str, method: str, control: EngineControl):
     data = pattern_data(arrays)
     _check_identifiable(data, covariance)
     k = cov.n_theta_per_group(covariance, data.m) * data.n_groups
