@@ -31,8 +31,9 @@
 ## numDeriv (Richardson) gradient and Hessian until the Newton step is < 1e-10.
 ## Inference at the optimum:
 ##   Phi = (X' V^-1 X)^-1 (model-based covariance of beta, as gls/SAS/mmrm);
-##   W   = 2 H^-1, H = numDeriv Hessian of -2 logLik w.r.t. psi (observed information);
-##   Satterthwaite df of l'beta: 2 (l' Phi l)^2 / (g' W g), g_k = l' dPhi/dpsi_k l
+##   W   = 2 H^-1, H = numDeriv Hessian of -2 logLik (observed information), computed in
+##     theta and mapped to psi by the delta method;
+##   Satterthwaite df of l'beta: 2 (l' Phi l)^2 / (g' W g), g_k = l' dPhi/dtheta_k l
 ##     (numDeriv Jacobian of Phi); invariant to the parameterisation at the optimum;
 ##   Kenward-Roger (1997): Phi_A = Phi + 2 Phi [sum_kl W_kl (Q_kl - P_k Phi P_l - R_kl/4)] Phi
 ##     P_k = -X'V^-1 V_k V^-1 X, Q_kl = X'V^-1 V_k V^-1 V_l V^-1 X, R_kl = X'V^-1 V_kl V^-1 X,
@@ -43,6 +44,11 @@
 ##     unadjusted in Theta = L'(L Phi L')^-1 L), as SAS / pbkrtest / mmrm.
 
 suppressPackageStartupMessages(library(numDeriv))
+
+# numDeriv's default Richardson settings (first step 10% of each parameter, 4 halvings) are
+# the most accurate here; they are only used in the unconstrained parameters theta, where
+# every step gives a valid covariance matrix.
+rm_hessian <- function(f, x) numDeriv::hessian(f, x)
 
 ## ---------------------------------------------------------------------------------
 ## Covariance structures
@@ -331,11 +337,11 @@ rm_sig_nat <- function(st, G, psi) {
 }
 
 rm_psi <- function(st, G, theta) {
-  unlist(lapply(rm_blocks(st, G), function(b) st$to_nat(theta[b])))
+  unname(unlist(lapply(rm_blocks(st, G), function(b) st$to_nat(theta[b]))))
 }
 
 rm_theta <- function(st, G, psi) {
-  unlist(lapply(rm_blocks(st, G), function(b) st$from_nat(psi[b])))
+  unname(unlist(lapply(rm_blocks(st, G), function(b) st$from_nat(psi[b]))))
 }
 
 ## ---------------------------------------------------------------------------------
@@ -366,7 +372,7 @@ rm_start_sigma <- function(dat) {
 
 rm_newton <- function(f, theta, max_iter = 20, tol = 1e-10) {
   # Newton polishing with Richardson-extrapolated numerical derivatives.
-  H <- numDeriv::hessian(f, theta)
+  H <- rm_hessian(f, theta)
   steps <- 0
   for (it in seq_len(max_iter)) {
     g <- numDeriv::grad(f, theta)
@@ -384,7 +390,7 @@ rm_newton <- function(f, theta, max_iter = 20, tol = 1e-10) {
     theta <- cand
     steps <- steps + 1
     if (max(abs(t * step)) < tol || f0 - f(theta) < 1e-11) break
-    if (it %% 4 == 0) H <- numDeriv::hessian(f, theta)
+    if (it %% 4 == 0) H <- rm_hessian(f, theta)
   }
   list(theta = theta, steps = steps)
 }
@@ -445,27 +451,29 @@ rm_f_psi <- function(fit) {
 }
 
 rm_inference <- function(fit) {
-  f <- rm_f_psi(fit)
-  H <- numDeriv::hessian(f, fit$psi)
-  H <- (H + t(H)) / 2
-  fit$W_obs <- 2 * solve(H)
-  k <- fit$dat$k
-  phi_fun <- function(psi) {
-    core <- rm_core(fit$dat, rm_sig_nat(fit$st, fit$G, psi))
-    as.vector(core$Phi)
-  }
-  J <- numDeriv::jacobian(phi_fun, fit$psi)
-  fit$dPhi <- lapply(seq_len(ncol(J)), function(j) matrix(J[, j], k, k))
+  # Derivatives are taken in theta (unconstrained; numDeriv's large Richardson steps stay
+  # valid) and mapped to psi by the delta method: W_psi = J W_theta J', J = dpsi/dtheta
+  # (exact for the inverse Hessian at a stationary point).
+  st <- fit$st
+  G <- fit$G
+  dat <- fit$dat
+  k <- dat$k
+  f <- function(theta) rm_m2ll(rm_core(dat, rm_sig_nat(st, G, rm_psi(st, G, theta))), dat, fit$reml)
+  H <- rm_hessian(f, fit$theta)
+  fit$W_theta <- 2 * solve((H + t(H)) / 2)
+  Jpsi <- numDeriv::jacobian(function(th) rm_psi(st, G, th), fit$theta)
+  fit$W_obs <- Jpsi %*% fit$W_theta %*% t(Jpsi)
+  phi_fun <- function(theta) as.vector(rm_core(dat, rm_sig_nat(st, G, rm_psi(st, G, theta)))$Phi)
+  J <- numDeriv::jacobian(phi_fun, fit$theta)
+  fit$dPhi_theta <- lapply(seq_len(ncol(J)), function(j) matrix(J[, j], k, k))
   fit
 }
 
-rm_sat_1d <- function(fit, l, W = fit$W_obs, Phi = fit$Phi) {
+rm_sat_1d <- function(fit, l) {
+  # Satterthwaite df of l'beta: 2 (l' Phi l)^2 / (g' W g), g = d(l' Phi l)/dtheta.
   v <- sum(l * (fit$Phi %*% l))
-  g <- vapply(fit$dPhi, function(D) sum(l * (D %*% l)), 0)
-  list(
-    estimate = sum(l * fit$beta), std_error = sqrt(sum(l * (Phi %*% l))),
-    df = 2 * v^2 / sum(g * (W %*% g))
-  )
+  g <- vapply(fit$dPhi_theta, function(D) sum(l * (D %*% l)), 0)
+  list(estimate = sum(l * fit$beta), std_error = sqrt(v), df = 2 * v^2 / sum(g * (fit$W_theta %*% g)))
 }
 
 rm_sat_md <- function(fit, L) {
