@@ -129,9 +129,7 @@ def lsmeans_grid(
         inputs[f.name] = np.full((n, len(f.levels)), 1.0 / len(f.levels))
     codes = np.asarray(combos, dtype=np.intp).reshape(n, len(order))
     for j, f in enumerate(order):
-        ind = np.zeros((n, len(f.levels)))
-        ind[np.arange(n), codes[:, j]] = 1.0
-        inputs[f.name] = ind
+        inputs[f.name] = codes[:, j].copy()
     L = build_columns(design.mm.terms, design.mm.factors, inputs, n)
     names = spec_names + by_names
     cells = pd.DataFrame(

@@ -248,9 +248,9 @@ def build_columns(
     terms, specs
         The term and factor structure of a `ModelMatrix`.
     inputs
-        Per factor: for a categorical factor an ``(n_rows, n_levels)`` matrix of level
-        indicators (or level weights, for reference-grid rows); for a numerical factor
-        its ``(n_rows, num_columns)`` values.
+        Per factor: for a categorical factor its ``(n_rows,)`` level codes, or an
+        ``(n_rows, n_levels)`` matrix of level weights (reference-grid rows); for a
+        numerical factor its ``(n_rows, num_columns)`` values.
     n_rows
         Number of rows to build.
     coding
@@ -274,7 +274,11 @@ def build_columns(
                     mat = contrasts[fname]
                     if coding == "sum" and mat.shape[1] == mat.shape[0] - 1:
                         mat = _sum_contrast(mat.shape[0])
-                    part = inputs[fname] if coding == "full" else inputs[fname] @ mat
+                    given = inputs[fname]
+                    if coding == "full":
+                        mat = np.eye(mat.shape[0])
+                    # level codes (the data) gather rows; level weights (grids) multiply
+                    part = mat[given] if given.ndim == 1 else given @ mat
                 else:
                     part = inputs[fname]
                 # first factor varies fastest: new index = old + n_old * new_part
@@ -286,7 +290,7 @@ def build_columns(
 def factor_inputs(
     specs: dict[str, FactorSpec], frame: Any, row_index: pd.Index, na_action: Any
 ) -> dict[str, np.ndarray]:
-    """Evaluate every factor on ``frame``: indicators (categorical) or values (numerical).
+    """Evaluate every factor on ``frame``: level codes (categorical) or values (numerical).
 
     ``frame`` is a mapping of column name to array (a DataFrame or a dict); ``row_index``
     labels its rows in error messages.
@@ -296,10 +300,8 @@ def factor_inputs(
     for name, spec in specs.items():
         raw = spec.factor.eval(spec.state, frame)
         if spec.kind == "categorical":
-            codes = np.asarray(categorical_to_int(raw, spec.levels, na_action, origin=spec.factor))
-            ind = np.zeros((n, len(spec.levels)))
-            ind[np.arange(n), codes] = 1.0
-            inputs[name] = ind
+            codes = categorical_to_int(raw, spec.levels, na_action, origin=spec.factor)
+            inputs[name] = np.asarray(codes, dtype=np.intp)
         else:
             values = np.asarray(raw, dtype=float).reshape(n, -1)
             if not np.all(np.isfinite(values)):
@@ -391,28 +393,31 @@ def find_aliased(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ``j``, the vector ``e_j - c`` where ``X[:, kept] c = X[:, j]``. A linear function
         ``L beta`` is estimable iff ``L @ null_basis`` is zero.
     """
-    n, p = X.shape
-    kept = np.zeros(p, dtype=bool)
-    basis = np.empty((n, p))
-    k = 0
+    p = X.shape[1]
+    norms = np.linalg.norm(X, axis=0)
+    kept = norms > 0.0
+    # Householder QR without pivoting: |R_jj| is the norm of column j's residual after
+    # projection on the earlier columns. An aliased column would leave an arbitrary
+    # reflector behind, so (as dqrdc2 moves it to the end) drop the first one found and
+    # factorise again; the columns before it are unaffected.
+    while True:
+        idx = np.flatnonzero(kept)
+        if idx.size == 0:
+            break
+        diag = np.zeros(idx.size)  # more columns than rows: the last ones are aliased
+        r_diag = np.abs(np.diag(np.linalg.qr(X[:, idx], mode="r")))
+        diag[: r_diag.size] = r_diag
+        small = np.flatnonzero(diag <= _RANK_TOL * norms[idx])
+        if small.size == 0:
+            break
+        kept[idx[small[0]]] = False
     null_vectors = []
-    for j in range(p):
-        x = X[:, j]
-        norm0 = float(np.linalg.norm(x))
-        q = basis[:, :k]
-        r = x - q @ (q.T @ x)
-        r = r - q @ (q.T @ r)
-        norm_r = float(np.linalg.norm(r))
-        if norm0 > 0.0 and norm_r > _RANK_TOL * norm0:
-            kept[j] = True
-            basis[:, k] = r / norm_r
-            k += 1
-            continue
+    for j in np.flatnonzero(~kept):
         v = np.zeros(p)
         v[j] = 1.0
-        idx = np.flatnonzero(kept)
-        if idx.size and norm0 > 0.0:
-            coef, *_ = np.linalg.lstsq(X[:, idx], x, rcond=None)
+        idx = np.flatnonzero(kept[:j])
+        if idx.size and norms[j] > 0.0:
+            coef, *_ = np.linalg.lstsq(X[:, idx], X[:, j], rcond=None)
             v[idx] = -coef
         null_vectors.append(v)
     null_basis = np.column_stack(null_vectors) if null_vectors else np.zeros((p, 0))
