@@ -263,6 +263,11 @@ def _validate_weights(a: ModelArrays, n: int) -> np.ndarray | None:
 def _check_identifiable(data: PatternData, structure: str) -> None:
     """Raise if a covariance parameter has no data to inform it (per group)."""
     m = data.m
+    if m == 1 and structure in ("cs", "csh", "ar1", "ar1h"):
+        raise ModelSpecError(
+            f"{structure} covariance needs at least two visits (its correlation cannot "
+            "be estimated from one); use us"
+        )
     lag_of = np.abs(np.subtract.outer(np.arange(m), np.arange(m)))
     for g in range(data.n_groups):
         covered = data.pat_outer[data.pat_group == g].sum(axis=0) > 0
@@ -302,9 +307,14 @@ def _uncovered(structure: str, covered: np.ndarray, lag_of: np.ndarray) -> str:
 
 def pattern_data(arrays: ModelArrays) -> PatternData:
     """Validate ``arrays`` and build its pattern summaries (for `fit_engine`, ``ddf``)."""
-    x, y, subject, visit, group, weights, m, n_groups, p = _validate(arrays)
-    xtx = x.T @ x
-    if np.linalg.matrix_rank(xtx) < p:
+    x, y, subject, visit, group, weights, m, n_groups, _ = _validate(arrays)
+    # rank on unit-norm columns, tolerance 1e-7 on singular-value ratios (R's qr())
+    norms = np.sqrt(np.einsum("ij,ij->j", x, x))
+    if np.any(norms == 0):
+        raise ModelSpecError("ModelArrays.X has an all-zero column; remove it")
+    xs = x / norms
+    eig = np.linalg.eigvalsh(xs.T @ xs)
+    if eig[0] <= 1e-14 * eig[-1]:
         raise ModelSpecError(
             "ModelArrays.X is not of full column rank; remove aliased columns first"
         )

@@ -418,3 +418,29 @@ def test_unidentifiable_covariance_raises():
     assert fit_engine(sub, "ar1").converged  # a structured covariance is estimable
     with pytest.raises(ModelSpecError, match="method must be"):
         fit_engine(sub, "ar1", "mle")
+
+
+def test_single_visit_data():
+    # one visit: us / toep / ad reduce to one variance; cs, ar1 have no estimable rho
+    a = fev_arrays("armcd", visits=("VIS3",))
+    us = fit_engine(a, "us", "reml")
+    assert us.converged and us.sigma.shape == (1, 1, 1)
+    assert fit_engine(a, "toep", "reml").deviance == pytest.approx(us.deviance, rel=1e-12)
+    # closed form: one observation per subject -> OLS; REML variance = RSS / (n - p)
+    beta, rss, *_ = np.linalg.lstsq(a.X, a.y, rcond=None)
+    np.testing.assert_allclose(us.beta, beta, rtol=1e-10)
+    # (to the optimiser precision: Newton decrement <= 1e-10)
+    assert us.sigma[0, 0, 0] == pytest.approx(rss[0] / (a.y.size - 2), rel=1e-7)
+    with pytest.raises(ModelSpecError, match="at least two visits"):
+        fit_engine(a, "ar1", "reml")
+
+
+def test_badly_scaled_covariate_is_not_called_aliased():
+    # a covariate 1e5 + N(0, 1) is nearly parallel to the intercept but of full rank
+    # (R's qr(): tolerance 1e-7); an exact copy of a column is aliased.
+    a = fev_arrays("armcd")
+    extra = 1e5 + np.random.default_rng(0).normal(0, 1, a.y.size)
+    fit = fit_engine(_arrays(X=np.column_stack([a.X, extra])), "us")
+    assert fit.converged
+    with pytest.raises(ModelSpecError, match="full column rank"):
+        fit_engine(_arrays(X=np.column_stack([a.X, 3 * a.X[:, 1]])), "us")
