@@ -1,5 +1,104 @@
-"""Instruments: the endpoint catalogue (units, directions, limits) and PRO metadata."""
+"""Instruments: the endpoint catalogue (units, directions, limits) and PRO metadata.
+
+Also PRO scoring (Skindex-16, FACE-Q with a user-supplied conversion table), instrument
+endpoint preparation (units, replicates, Cutometer R-parameters) and derivation
+(baseline, change, percent change, responders). Those names are imported lazily
+(PEP 562): :mod:`efficacy.protocol` imports the catalogue from here, and must not pull
+in pandas or the scorers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from efficacy.instruments.catalogue import ENDPOINTS, Endpoint, get_endpoint, normalise_unit
 
-__all__ = ["ENDPOINTS", "Endpoint", "get_endpoint", "normalise_unit"]
+_LAZY: dict[str, str] = {
+    "score_skindex16": "efficacy.instruments.skindex16",
+    "SKINDEX16_DOMAINS": "efficacy.instruments.skindex16",
+    "score_faceq": "efficacy.instruments.faceq",
+    "FACEQ_SCALES": "efficacy.instruments.faceq_tables",
+    "FaceQScale": "efficacy.instruments.faceq_tables",
+    "FaceQConversion": "efficacy.instruments.faceq_tables",
+    "load_faceq_conversion": "efficacy.instruments.faceq_tables",
+    "load_faceq_scales": "efficacy.instruments.faceq_tables",
+    "prepare_measurements": "efficacy.instruments.measures",
+    "SUPPORTIVE_ENDPOINTS": "efficacy.instruments.supportive",
+    "derive_endpoints": "efficacy.instruments.derive",
+    "pro_values": "efficacy.instruments.derive",
+    "DERIVED_COLUMNS": "efficacy.instruments.derive",
+    "ResponderRule": "efficacy.instruments.derive",
+    "ScoringOptions": "efficacy.instruments.options",
+    "ScoredTrial": "efficacy.instruments.pipeline",
+    "score_trial": "efficacy.instruments.pipeline",
+    "ScoringError": "efficacy.instruments._errors",
+    "ConversionTableError": "efficacy.instruments._errors",
+    "UnconvertedScoreWarning": "efficacy.instruments._errors",
+}
+
+__all__ = [
+    "DERIVED_COLUMNS",
+    "ENDPOINTS",
+    "FACEQ_SCALES",
+    "SKINDEX16_DOMAINS",
+    "SUPPORTIVE_ENDPOINTS",
+    "ConversionTableError",
+    "Endpoint",
+    "FaceQConversion",
+    "FaceQScale",
+    "ResponderRule",
+    "ScoredTrial",
+    "ScoringError",
+    "ScoringOptions",
+    "UnconvertedScoreWarning",
+    "derive_endpoints",
+    "get_endpoint",
+    "load_faceq_conversion",
+    "load_faceq_scales",
+    "normalise_unit",
+    "prepare_measurements",
+    "pro_values",
+    "score_faceq",
+    "score_skindex16",
+    "score_trial",
+]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from efficacy.instruments._errors import (
+        ConversionTableError,
+        ScoringError,
+        UnconvertedScoreWarning,
+    )
+    from efficacy.instruments.derive import (
+        DERIVED_COLUMNS,
+        ResponderRule,
+        derive_endpoints,
+        pro_values,
+    )
+    from efficacy.instruments.faceq import score_faceq
+    from efficacy.instruments.faceq_tables import (
+        FACEQ_SCALES,
+        FaceQConversion,
+        FaceQScale,
+        load_faceq_conversion,
+        load_faceq_scales,
+    )
+    from efficacy.instruments.measures import prepare_measurements
+    from efficacy.instruments.options import ScoringOptions
+    from efficacy.instruments.pipeline import ScoredTrial, score_trial
+    from efficacy.instruments.skindex16 import SKINDEX16_DOMAINS, score_skindex16
+    from efficacy.instruments.supportive import SUPPORTIVE_ENDPOINTS
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'efficacy.instruments' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -328,8 +328,9 @@ def derive_endpoints(
         raise EfficacyError(f"values lacks column(s) {', '.join(lacking)}")
     if not isinstance(baseline_visit, str) or not baseline_visit:
         raise EfficacyError(f"baseline_visit={baseline_visit!r} must be a visit id, e.g. 'W0'")
-    v = values.reset_index(drop=True).astype({"day": "Float64", "value": float}, copy=True)
-    v["day"] = v["day"].to_numpy(float, na_value=np.nan)
+    v = values.reset_index(drop=True)
+    v["day"] = pd.to_numeric(v["day"], errors="coerce").to_numpy(float, na_value=np.nan)
+    v["value"] = pd.to_numeric(v["value"], errors="coerce").to_numpy(float, na_value=np.nan)
     for col, default in _OPTIONAL_DEFAULTS.items():
         if col not in v.columns:
             v[col] = default

@@ -302,8 +302,16 @@ def _row_problems(
     out = score.notna() & ((score < 0) | (score > 100))
     for i, v in zip(rows[out], score[out], strict=True):
         problems.append(f"row {i}: rasch_score {v:g} is outside 0-100; fix it")
-    keep = scale.isin(list(registry)) & ~bad_raw & ~bad_score
-    parsed = pd.DataFrame({"scale": scale, "raw_sum": raw, "rasch_score": score, "row": rows})[keep]
+    keep = scale.isin(list(registry)) & ~bad_raw
+    parsed = pd.DataFrame(
+        {
+            "scale": scale,
+            "raw_sum": raw,
+            "rasch_score": score,
+            "row": rows,
+            "score_ok": ~bad_score & ~out,
+        }
+    )[keep]
     return problems, parsed
 
 
@@ -332,6 +340,7 @@ def _scale_problems(parsed: pd.DataFrame, registry: Mapping[str, FaceQScale]) ->
                 "needs a rasch_score); add them from your user guide"
             )
         ok = sub[(raw >= lo) & (raw <= hi)].drop_duplicates("raw_sum")
+        ok = ok[ok["score_ok"]]
         ok = ok.sort_values("raw_sum", kind="stable")
         s, r, n = ok["rasch_score"].to_numpy(), ok["raw_sum"].to_numpy(), ok["row"].to_numpy()
         for k in np.flatnonzero(np.diff(s) < 0) + 1:

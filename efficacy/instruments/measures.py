@@ -313,6 +313,11 @@ def prepare_measurements(
                 f"cutometer_curves={cutometer_curves!r} must be whole replicate numbers, "
                 "e.g. (2, 3, 4)"
             )
+    if curves is not None and "replicate" not in measurements.columns:
+        raise EfficacyError(
+            f"cutometer_curves={curves!r} needs a replicate column in measurements (the curve "
+            "number of each reading); add it or leave cutometer_curves unset"
+        )
     readings = _readings(measurements)
     _refuse_2d(readings, tuple(exclude_2d_devices))
     readings = derive_r_parameters(readings)

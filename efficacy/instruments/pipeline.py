@@ -1,0 +1,211 @@
+"""Score a whole trial: PRO scale scores and the derived endpoint table."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from efficacy.errors import EfficacyError
+from efficacy.instruments._pro_common import empty_scores
+from efficacy.instruments.derive import derive_endpoints, pro_values
+from efficacy.instruments.faceq import score_faceq
+from efficacy.instruments.faceq_tables import FaceQConversion, load_faceq_conversion
+from efficacy.instruments.measures import VALUE_COLUMNS, prepare_measurements
+from efficacy.instruments.options import ScoringOptions
+from efficacy.instruments.skindex16 import score_skindex16
+
+if TYPE_CHECKING:
+    from efficacy.trial import Trial
+
+__all__ = ["ScoredTrial", "records", "score_trial"]
+
+
+@dataclass(frozen=True)
+class ScoredTrial:
+    """Result of :func:`score_trial`.
+
+    Attributes
+    ----------
+    trial_id : str
+    pro : pandas.DataFrame
+        Scored PRO scales, Skindex-16 then FACE-Q (columns
+        :data:`~efficacy.instruments._pro_common.PRO_COLUMNS`, see
+        :func:`~efficacy.instruments.score_skindex16`).
+    endpoints : pandas.DataFrame
+        Derived endpoint table (columns :data:`~efficacy.instruments.DERIVED_COLUMNS`,
+        see :func:`~efficacy.instruments.derive_endpoints`): instrument endpoints, then
+        PRO endpoints.
+    options : ScoringOptions
+    conversion_source : str or None
+        The FACE-Q conversion table used, if any.
+    warnings : tuple of str
+        Warnings issued while scoring (e.g. FACE-Q scales left as raw sums).
+    """
+
+    trial_id: str
+    pro: pd.DataFrame
+    endpoints: pd.DataFrame
+    options: ScoringOptions
+    conversion_source: str | None
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (JSON-serialisable; missing values are None)."""
+        return {
+            "trial_id": self.trial_id,
+            "options": self.options.to_dict(),
+            "faceq_conversion": self.conversion_source,
+            "warnings": list(self.warnings),
+            "pro_scores": records(self.pro),
+            "endpoints": records(self.endpoints),
+        }
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values (NaN / <NA> -> None), full float precision."""
+    cols = {}
+    for c in frame.columns:
+        arr = frame[c].to_numpy(dtype=object)
+        cols[c] = [_plain(x) for x in arr]
+    return [dict(zip(cols, vals, strict=True)) for vals in zip(*cols.values(), strict=True)]
+
+
+def _plain(x: Any) -> Any:
+    if x is None or x is pd.NA:
+        return None
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _cell_reasons(values: pd.DataFrame, trial: Trial) -> pd.DataFrame:
+    """Replace 'value missing' by the load problem where the cell could not be read."""
+    issues = trial.issues
+    if issues.empty:
+        return values
+    mine = issues[(issues["table"] == "measurements") & (issues["column"] == "value")]
+    if mine.empty:
+        return values
+    text = {
+        str(r): f"value {v!r} could not be read ({p})"
+        for r, v, p in zip(mine["row"], mine["value"], mine["problem"], strict=True)
+    }
+    hit = values["reason"].eq("value missing") & values["source_rows"].isin(list(text))
+    if not hit.any():
+        return values
+    out = values.copy()
+    out.loc[hit, "reason"] = out.loc[hit, "source_rows"].map(text)
+    return out
+
+
+def _schedule(trial: Trial) -> tuple[str, float | None, dict[str, float]]:
+    m = trial.manifest
+    if not isinstance(m.baseline_visit, str) or not m.baseline_visit:
+        raise EfficacyError(
+            f"{m.path or 'trial.toml'}: [trial] baseline_visit is missing; name the baseline "
+            "visit so that change from baseline can be derived"
+        )
+    schedule = {v.id: float(v.day) for v in m.visits if isinstance(v.id, str) and v.id}
+    schedule = {k: d for k, d in schedule.items() if math.isfinite(d)}
+    return m.baseline_visit, schedule.get(m.baseline_visit), schedule
+
+
+def score_trial(
+    trial: Trial,
+    *,
+    protocol: Any = None,
+    conversion: str | os.PathLike[str] | pd.DataFrame | FaceQConversion | None = None,
+    options: ScoringOptions | None = None,
+) -> ScoredTrial:
+    """Score the PROs and derive every endpoint of a trial.
+
+    Parameters
+    ----------
+    trial : Trial
+        From :func:`efficacy.read_trial`. Not modified.
+    protocol : Protocol, optional
+        Source of the parameters when `options` is not given
+        (:meth:`ScoringOptions.from_protocol`); without either, the defaults.
+    conversion : path, DataFrame or FaceQConversion, optional
+        FACE-Q raw-sum -> Rasch table from the user's licensed guide.
+    options : ScoringOptions, optional
+        Used as given (the protocol is then not read).
+
+    Returns
+    -------
+    ScoredTrial
+
+    Raises
+    ------
+    EfficacyError
+        No baseline visit in the manifest; a bad responder rule.
+    ScoringError
+        Mixed probe apertures, or 2D imaging recorded as wrinkle depth.
+    ConversionTableError
+        An invalid conversion table (every problem listed).
+    """
+    if options is None:
+        options = (
+            ScoringOptions.from_protocol(protocol) if protocol is not None else ScoringOptions()
+        )
+    baseline_visit, baseline_day, schedule = _schedule(trial)
+    table = None
+    if conversion is not None:
+        table = load_faceq_conversion(conversion, scales=options.faceq_scales)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pro = [
+            score_skindex16(
+                trial.pro_responses,
+                min_answered_fraction=options.min_answered_fraction,
+                overall=options.skindex16_overall,
+            ),
+            score_faceq(
+                trial.pro_responses,
+                conversion=table,
+                min_answered_fraction=options.min_answered_fraction,
+                scales=options.faceq_scales,
+            ),
+        ]
+    messages = tuple(str(w.message) for w in caught)
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    scores = (
+        pd.concat([p for p in pro if len(p)], ignore_index=True)
+        if any(len(p) for p in pro)
+        else empty_scores()
+    )
+    measured = prepare_measurements(
+        trial.measurements,
+        cutometer_curves=options.cutometer_curves,
+        exclude_2d_devices=options.exclude_2d_devices,
+    )
+    measured = _cell_reasons(measured, trial)
+    values = (
+        pd.concat([f for f in (measured, pro_values(scores)) if len(f)], ignore_index=True)
+        if len(measured) or len(scores)
+        else measured.loc[:, list(VALUE_COLUMNS)]
+    )
+    endpoints = derive_endpoints(
+        values,
+        baseline_visit=baseline_visit,
+        baseline_day=baseline_day,
+        schedule=schedule,
+        responders=options.responders,
+    )
+    return ScoredTrial(
+        trial_id=str(trial.manifest.id or ""),
+        pro=scores,
+        endpoints=endpoints,
+        options=options,
+        conversion_source=table.source if table is not None else None,
+        warnings=messages,
+    )
