@@ -1,0 +1,143 @@
+"""The committed sample bundles: clean ones validate clean, flawed ones give exactly
+their planted findings, and sample_data/ equals what the simulator produces now."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from efficacy.errors import InputError
+from efficacy.io import read_trial
+from efficacy.sim.samples import CLEAN_BUNDLES, build_samples, flawed_bundles
+from efficacy.validate import validate
+
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
+FLAWED = {fb.name: fb for fb in flawed_bundles()}
+ISO_IDS = ("ISO-DUR", "ISO-ELAST", "ISO-HYD", "ISO-WRINKLE", "ISO-FACEQ", "ISO-SKINDEX", "ISO-RCT")
+
+#: Notices the clean bundles are allowed to give (rule_id, table); none at present.
+CLEAN_NOTICES: dict[str, set[tuple[str, str]]] = {"parallel_12wk": set(), "split_face_12wk": set()}
+
+
+def _none(value):
+    if value is None or (isinstance(value, str) and value == "") or pd.isna(value):
+        return None
+    return value
+
+
+def _key(rule_id, severity, row, subject_id):
+    row = _none(row)
+    return (rule_id, severity, None if row is None else int(row), _none(subject_id))
+
+
+@pytest.fixture(scope="module")
+def reports():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = validate(read_trial(SAMPLE_DATA / name))
+        return cache[name]
+
+    return get
+
+
+# -- clean bundles ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(CLEAN_BUNDLES))
+def test_clean_bundle_has_no_errors_or_warnings(name, reports):
+    report = reports(name)
+    frame = report.to_frame()
+    serious = frame[frame["severity"].isin(["error", "warning"])]
+    assert serious.empty, serious[["rule_id", "row", "subject_id", "message"]].to_string()
+    assert report.ok
+    notices = set(zip(frame["rule_id"], frame["table"], strict=True))
+    assert notices == CLEAN_NOTICES[name]
+
+
+@pytest.mark.parametrize("name", sorted(CLEAN_BUNDLES))
+def test_clean_bundle_passes_every_iso_requirement(name, reports):
+    statuses = {rule_id: r.status for rule_id, r in reports(name).rules.items()}
+    assert {i: statuses.get(i) for i in ISO_IDS} == dict.fromkeys(ISO_IDS, "passed")
+    # no rule is left unrun on complete data
+    assert not [rid for rid, s in statuses.items() if s == "could_not_run"]
+
+
+@pytest.mark.parametrize("name", sorted(CLEAN_BUNDLES))
+def test_clean_bundle_reads_without_issues(name):
+    trial = read_trial(SAMPLE_DATA / name)
+    assert trial.issues.empty
+    missing = {t: src.missing_columns for t, src in trial.sources.items() if src.missing_columns}
+    # each design has only its own allocation column (arm / allocation)
+    expected = {"parallel_12wk": ("allocation",), "split_face_12wk": ("arm",)}[name]
+    assert missing == {"subjects": expected}
+
+
+# -- flawed bundles -----------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(n for n, fb in FLAWED.items() if not fb.raises))
+def test_flawed_bundle_gives_exactly_the_planted_findings(name, reports):
+    fb = FLAWED[name]
+    frame = reports(name).to_frame()
+    got = Counter(
+        _key(r.rule_id, r.severity, r.row, r.subject_id)
+        for r in frame.itertuples()
+        if r.severity in ("error", "warning")
+    )
+    want = Counter(
+        _key(f.rule_id, f.severity, f.row, f.subject_id)
+        for f in fb.expected
+        if f.severity in ("error", "warning")
+    )
+    assert got == want, f"missing: {sorted(want - got)}\nunexpected: {sorted(got - want)}"
+    notices = Counter(
+        _key(r.rule_id, r.severity, r.row, r.subject_id)
+        for r in frame.itertuples()
+        if r.severity == "notice"
+    )
+    planted = Counter(
+        _key(f.rule_id, f.severity, f.row, f.subject_id)
+        for f in fb.expected
+        if f.severity == "notice"
+    )
+    assert not planted - notices
+
+
+@pytest.mark.parametrize("name", sorted(n for n, fb in FLAWED.items() if not fb.raises))
+def test_flawed_bundle_findings_carry_table_and_visit(name, reports):
+    frame = reports(name).to_frame()
+    for f in FLAWED[name].expected:
+        if f.row is None:
+            continue
+        hit = frame[(frame["rule_id"] == f.rule_id) & (frame["row"] == f.row)]
+        assert len(hit) == 1, (f.rule_id, f.row)
+        assert hit["table"].iloc[0] == f.table
+        if f.visit is not None:
+            assert hit["visit"].iloc[0] == f.visit
+
+
+def test_flawed_manifest_is_unusable_input():
+    fb = FLAWED["flawed_manifest"]
+    assert fb.raises == "InputError"
+    with pytest.raises(InputError, match="leaves the bundle"):
+        read_trial(SAMPLE_DATA / "flawed_manifest")
+
+
+def test_every_flawed_readme_lists_every_expected_finding():
+    for name, fb in FLAWED.items():
+        text = (SAMPLE_DATA / name / "README.md").read_text(encoding="utf-8")
+        for f in fb.expected:
+            assert f"| {f.rule_id} | {f.severity} | {f.table} | {f.row or ''} |" in text
+
+
+# -- reproducibility ----------------------------------------------------------------------
+def test_sample_data_equals_simulator_output(tmp_path):
+    build_samples(tmp_path)
+    made = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    committed = {
+        p.relative_to(SAMPLE_DATA): p.read_bytes() for p in SAMPLE_DATA.rglob("*") if p.is_file()
+    }
+    assert sorted(made) == sorted(committed)
+    differing = [str(k) for k in made if made[k] != committed[k]]
+    assert not differing, f"regenerate with `python -m efficacy.sim sample_data`: {differing}"
