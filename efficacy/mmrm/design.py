@@ -436,6 +436,30 @@ def _read_all(
     }
 
 
+def _analysed_frame(cols: dict[str, _Column], rows: np.ndarray, notes: list[str]) -> dict[str, Any]:
+    """Return the formula's columns on the analysed rows (factors over used levels)."""
+    frame: dict[str, Any] = {}
+    for name, col in cols.items():
+        if col.levels is None:
+            frame[name] = col.values[rows]
+        else:
+            codes, levels = _compact_levels(col, rows, notes, "factor")
+            dtype = pd.CategoricalDtype(levels)
+            frame[name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+    return frame
+
+
+def _aliasing(mm: ModelMatrix, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    kept, null_basis = find_aliased(mm.X)
+    if not kept.all():
+        names = [n for n, k in zip(mm.column_names, kept, strict=True) if not k]
+        notes.append(
+            f"aliased (linearly dependent) fixed-effect column(s) dropped: {', '.join(names)}; "
+            "their estimates are reported as NaN"
+        )
+    return kept, null_basis
+
+
 def build_design(
     data: pd.DataFrame,
     formula: str,
@@ -481,24 +505,11 @@ def build_design(
     visit_codes, visit_levels = _compact_levels(vis, rows, notes, "visit")
     order = np.lexsort((visit_codes, subj_codes))
     rows, subj_codes, visit_codes = rows[order], subj_codes[order], visit_codes[order]
-    frame: dict[str, Any] = {}
-    for name, col in got["cols"].items():
-        if col.levels is None:
-            frame[name] = col.values[rows]
-        else:
-            codes, levels = _compact_levels(col, rows, notes, "factor")
-            dtype = pd.CategoricalDtype(levels)
-            frame[name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+    frame = _analysed_frame(got["cols"], rows, notes)
     row_index = index[rows]
     y = _response(roles, got["resp"], rows, frame, index)
     mm = make_model_matrix(roles.rhs_terms, frame, row_index, data.columns)
-    kept, null_basis = find_aliased(mm.X)
-    if not kept.all():
-        names = [n for n, k in zip(mm.column_names, kept, strict=True) if not k]
-        notes.append(
-            f"aliased (linearly dependent) fixed-effect column(s) dropped: {', '.join(names)}; "
-            "their estimates are reported as NaN"
-        )
+    kept, null_basis = _aliasing(mm, notes)
     group_codes = group_levels = None
     if got["grp"] is not None:
         group_codes, group_levels = _group_per_subject(

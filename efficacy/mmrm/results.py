@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from efficacy.errors import ModelSpecError
+from efficacy.mmrm import covariance as cov_mod
 from efficacy.mmrm import lsmeans as lsm
 from efficacy.mmrm._render import render_html, render_text
 from efficacy.mmrm.design import Design
@@ -147,6 +148,36 @@ class MMRMResult:
         if self._design.group_levels is None:
             return frames[0]
         return dict(zip(self._design.group_levels, frames, strict=True))
+
+    def covariance_parameters(self) -> pd.DataFrame:
+        """Covariance parameters as SAS lists them ("Covariance Parameter Estimates").
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``group`` (the group level, or None without ``group=``), ``name``
+            (SAS's label: ``UN(i,j)``, ``CS``/``Residual``, ``Var(i)``/``Corr``...) and
+            ``estimate``. Indices ``i, j`` count visits in this fit's visit order; SAS
+            numbers them in its own CLASS order (with ``ref='VIS1'``: VIS2, VIS3, VIS4,
+            VIS1).
+        """
+        fit = self._inference.fit
+        groups = self._design.group_levels
+        n_groups = len(groups) if groups is not None else 1
+        values = cov_mod.natural_from_theta(
+            fit.covariance, fit.theta, len(self._design.visit_levels), n_groups
+        )
+        names = cov_mod.natural_names(fit.covariance, len(self._design.visit_levels), n_groups)
+        if not self.converged:
+            values = np.full(len(names), np.nan)
+        group_col: list[Any] = [None] * len(names)
+        if groups is not None:
+            per = len(names) // n_groups
+            group_col = [groups[i // per] for i in range(len(names))]
+            names = tuple(n.split(":", 1)[1] if ":" in n else n for n in names)
+        return pd.DataFrame(
+            {"group": group_col, "name": list(names), "estimate": np.asarray(values, float)}
+        )
 
     @property
     def terms(self) -> tuple[str, ...]:

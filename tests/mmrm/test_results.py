@@ -252,3 +252,17 @@ def test_string_columns_fit_like_categoricals(fev_data, res):
     b = res.to_frame().set_index("term")
     np.testing.assert_allclose(a.loc[b.index, "estimate"], b["estimate"], rtol=1e-7)
     assert isinstance(r.covariance, pd.DataFrame)
+
+
+def test_covariance_parameters_sas_labels(res, fev_data):
+    cp = res.covariance_parameters()
+    assert list(cp.columns) == ["group", "name", "estimate"]
+    assert cp["name"].tolist()[:3] == ["UN(1,1)", "UN(2,1)", "UN(2,2)"]
+    cov = res.covariance.to_numpy()
+    est = dict(zip(cp["name"], cp["estimate"], strict=True))
+    # UN(i,j) is the (i, j) element of the covariance matrix in this fit's visit order
+    assert est["UN(4,2)"] == pytest.approx(cov[3, 1], rel=1e-12)
+    assert est["UN(4,4)"] == pytest.approx(cov[3, 3], rel=1e-12)
+    grouped = fit(fev_data, "FEV1 ~ 1", covariance="cs", group="ARMCD").covariance_parameters()
+    assert grouped["group"].tolist() == ["PBO", "PBO", "TRT", "TRT"]
+    assert grouped["name"].tolist() == ["CS", "Residual"] * 2
