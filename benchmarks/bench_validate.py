@@ -1,0 +1,136 @@
+"""Benchmark: read_trial + validate on simulated bundles of 100k and 1M measurement rows.
+
+Usage::
+
+    python benchmarks/bench_validate.py            # 100k and 1M rows, median of 3
+    python benchmarks/bench_validate.py --profile  # also time each rule on the 1M bundle
+    python benchmarks/bench_validate.py --sizes 100000 --repeat 5
+
+Prints, per size: measurement rows, median seconds of ``read_trial`` and of
+``validate``, their sum, rows per second, and the 1M/100k time ratio (linear scaling
+gives ~10). Goal (issue 2): 1M rows read and fully validated in under 10 s on the
+2-core CI machine.
+
+The bundles are parallel-group trials from ``efficacy.sim.simulate_parallel`` with as
+many subjects as needed (85 measurement rows per completer: 17 endpoints x 5 visits),
+written as CSV to a temporary folder that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import math
+import pstats
+import shutil
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from efficacy.io import read_trial
+from efficacy.sim import simulate_parallel, write_bundle
+from efficacy.validate import validate
+
+ROWS_PER_SUBJECT = 85
+
+
+def build(rows: int, folder: Path) -> tuple[int, int]:
+    """Write a bundle with about `rows` measurement rows; return measurement and PRO rows."""
+    n = 4 * math.ceil(rows / ROWS_PER_SUBJECT / 0.97 / 4)  # ~3% rows lost to dropout
+    bundle = simulate_parallel(2025, n, dropout_rate=0.05)
+    write_bundle(bundle, folder)
+    return len(bundle.tables["measurements"]), len(bundle.tables["pro_responses"])
+
+
+def run_once(folder: Path) -> tuple[float, float, int]:
+    t0 = time.perf_counter()
+    trial = read_trial(folder)
+    t1 = time.perf_counter()
+    report = validate(trial)
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, len(report.findings)
+
+
+def time_rules(folder: Path, top: int = 12) -> None:
+    """Time every rule once on the largest bundle (in run order; Context caches lookups,
+    so a rule that first factorizes a column pays for it), and the reader's stages."""
+    from efficacy.protocol import load_protocol
+    from efficacy.validate.context import Context
+    from efficacy.validate.engine import DEFAULT_PROTOCOL, _collect
+    from efficacy.validate.registry import rules_for
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    trial = read_trial(folder)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    reader: dict[str, float] = defaultdict(float)
+    for (file, _line, func), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        reader[f"{Path(file).name}:{func}"] += tt
+    print("\nread_trial self time by function (cProfile, top 8):")
+    for name, secs in sorted(reader.items(), key=lambda kv: -kv[1])[:8]:
+        print(f"  {secs:7.3f}  {name}")
+    proto = load_protocol(DEFAULT_PROTOCOL)
+    ctx = Context(trial, proto)
+    timings = []
+    for rule in rules_for(proto):
+        t0 = time.perf_counter()
+        # not applicable / could not run end a rule with an exception: the time counts
+        with contextlib.suppress(Exception):
+            _collect(rule, rule.check(ctx))
+        timings.append((time.perf_counter() - t0, rule.id))
+    total = sum(t for t, _ in timings)
+    print(f"\nvalidate: time per rule (total {total:.2f} s, top {top}):")
+    for secs, rule_id in sorted(timings, reverse=True)[:top]:
+        print(f"  {secs:7.3f}  {rule_id}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="time each rule and the reader once on the largest bundle",
+    )
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
+    results: dict[int, float] = {}
+    try:
+        print(
+            f"{'target':>9} {'rows':>9} {'read_s':>8} {'validate_s':>10} {'total_s':>8} "
+            f"{'rows/s':>10} findings"
+        )
+        for size in args.sizes:
+            folder = work / f"rows_{size}"
+            t0 = time.perf_counter()
+            rows, pro_rows = build(size, folder)
+            build_s = time.perf_counter() - t0
+            runs = [run_once(folder) for _ in range(args.repeat)]
+            read_s = statistics.median(r[0] for r in runs)
+            val_s = statistics.median(r[1] for r in runs)
+            total = statistics.median(r[0] + r[1] for r in runs)
+            results[size] = total
+            print(
+                f"{size:>9} {rows:>9} {read_s:>8.3f} {val_s:>10.3f} {total:>8.3f} "
+                f"{rows / total:>10.0f} {runs[0][2]:>8}  (+{pro_rows} PRO rows; "
+                f"simulate+write {build_s:.1f} s)"
+            )
+        if len(results) >= 2:
+            small, large = min(results), max(results)
+            print(
+                f"ratio {large}/{small} rows: {results[large] / results[small]:.2f} "
+                f"(linear = {large / small:.0f})"
+            )
+        if args.profile:
+            time_rules(work / f"rows_{max(args.sizes)}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
