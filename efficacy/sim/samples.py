@@ -108,6 +108,21 @@ _FLAWED: tuple[_FlawSpec, ...] = (
         ),
     ),
     _FlawSpec(
+        "flawed_split_face",
+        "Split-face allocation defects: a site given twice, no control site, an unknown "
+        "arm, an empty allocation, a measurement at an unallocated site.",
+        lambda: simulate_split_face(
+            SEED_FLAWED, 12, dropout_rate=0.2, trial_id="SIM-FLAWED-SPLIT-FACE"
+        ),
+        (
+            d.plant_site_allocated_twice,
+            d.plant_same_product_both_sides,
+            d.plant_unknown_arm_in_allocation,
+            d.plant_randomised_without_allocation,
+            d.plant_unallocated_site,
+        ),
+    ),
+    _FlawSpec(
         "flawed_manifest",
         "trial.toml names a table outside the bundle folder: unusable input "
         "(InputError; `efficacy validate` exits 2).",

@@ -49,6 +49,13 @@ from efficacy.sim.defects.pro import (
     plant_skindex_out_of_range,
     plant_unknown_instrument,
 )
+from efficacy.sim.defects.split_face import (
+    plant_randomised_without_allocation,
+    plant_same_product_both_sides,
+    plant_site_allocated_twice,
+    plant_unallocated_site,
+    plant_unknown_arm_in_allocation,
+)
 
 __all__ = [
     "ExpectedFinding",
@@ -73,12 +80,17 @@ __all__ = [
     "plant_non_numeric",
     "plant_per_protocol_not_itt",
     "plant_physical_limit",
+    "plant_randomised_without_allocation",
     "plant_room_too_warm",
+    "plant_same_product_both_sides",
     "plant_screen_failure_data",
     "plant_screen_failure_without_reason",
     "plant_short_follow_up",
+    "plant_site_allocated_twice",
     "plant_skindex_out_of_range",
     "plant_subject_two_arms",
+    "plant_unallocated_site",
+    "plant_unknown_arm_in_allocation",
     "plant_unknown_endpoint",
     "plant_unknown_instrument",
     "plant_unknown_subject",
