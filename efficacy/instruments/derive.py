@@ -163,7 +163,7 @@ def _changes(v: pd.DataFrame, baseline_visit: str) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(post & (base != 0), 100.0 * change / base, np.nan)
     reason = v["reason"].astype(object).where(v["reason"].notna(), "").to_numpy().copy()
-    reason[post & np.isnan(value) & (reason == "")] = "value missing"
+    reason[np.isnan(value) & (reason == "")] = "value missing"
     cut = v["_cut"].to_numpy(float)
     no_base = post & np.isnan(base)
     zero = post & (base == 0) & ~np.isnan(value)

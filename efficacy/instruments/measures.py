@@ -143,99 +143,119 @@ def _refuse_2d(readings: pd.DataFrame, devices: Sequence[str]) -> None:
         )
 
 
-def _group_reasons(r: pd.DataFrame, agg: pd.DataFrame, curves: str) -> pd.Series:
+def _unique_join(values: list[object], sep: str) -> str:
+    seen: list[str] = []
+    for x in values:
+        if x is not None and x == x and x != "" and str(x) not in seen:
+            seen.append(str(x))
+    return sep.join(seen)
+
+
+def _joins(r: pd.DataFrame, gid: np.ndarray, multi: np.ndarray) -> dict[str, dict[int, str]]:
+    """Text columns of the groups with several readings, joined (per group id)."""
+    pos = np.flatnonzero(multi[gid])
+    pos = pos[np.argsort(gid[pos], kind="stable")]
+    cols = {
+        c: r[c].to_numpy(dtype=object)
+        for c in ("source_rows", "device", "device_settings", "derivation", "reason")
+    }
+    used = r["rep_used"].to_numpy(float)
+    out: dict[str, dict[int, str]] = {c: {} for c in (*cols, "replicates")}
+    bounds = np.flatnonzero(np.diff(gid[pos])) + 1
+    for chunk in np.split(pos, bounds) if len(pos) else ():
+        g = int(gid[chunk[0]])
+        out["source_rows"][g] = ";".join(str(x) for x in cols["source_rows"][chunk])
+        for c, sep in (
+            ("device", " | "),
+            ("device_settings", " | "),
+            ("derivation", " | "),
+            ("reason", "; "),
+        ):
+            out[c][g] = _unique_join(list(cols[c][chunk]), sep)
+        reps = used[chunk]
+        out["replicates"][g] = ",".join(f"{x:g}" for x in np.sort(reps[~np.isnan(reps)]))
+    return out
+
+
+def _group_reasons(a: pd.DataFrame, curves: str) -> np.ndarray:
     """Reason per group whose value cannot be formed ('' elsewhere)."""
-    reason = pd.Series("", index=agg.index, dtype=object)
-    dup = (agg["n_rows"] > 1) & ((agg["rep_na"] > 0) | (agg["n_rep"] < agg["n_rows"]))
-    days = agg["day_min"].notna() & (agg["day_min"] != agg["day_max"])
-    none_sel = agg["n_sel"] == 0
-    empty = (agg["n_val"] == 0) & ~none_sel
-    for g in agg.index[dup | days | none_sel | empty]:
-        a = agg.loc[g]
-        rows = a["rows"]
-        if dup[g]:
+    reason = np.full(len(a), "", dtype=object)
+    dup = (a["n_rows"] > 1) & ((a["rep_na"] > 0) | (a["n_rep"] < a["n_rows"]))
+    days = a["day_min"].notna() & (a["day_min"] != a["day_max"])
+    none_sel = a["n_sel"] == 0
+    empty = (a["n_val"] == 0) & ~none_sel
+    for g in np.flatnonzero((dup | days | none_sel | empty).to_numpy()):
+        rows = a["rows"].iat[g]
+        if dup.iat[g]:
             reason[g] = (
-                f"{a['n_rows']} readings (rows {rows}) share this subject, visit, endpoint "
-                "and body site without distinct replicate numbers (INT-002): remove the "
-                "copy or number the replicates"
+                f"{a['n_rows'].iat[g]} readings (rows {rows}) share this subject, visit, "
+                "endpoint and body site without distinct replicate numbers (INT-002): "
+                "remove the copy or number the replicates"
             )
-        elif days[g]:
+        elif days.iat[g]:
             reason[g] = (
-                f"readings on days {a['day_min']:g} and {a['day_max']:g} (rows {rows}) "
-                "share one visit: give them distinct visit ids"
+                f"readings on days {a['day_min'].iat[g]:g} and {a['day_max'].iat[g]:g} "
+                f"(rows {rows}) share one visit: give them distinct visit ids"
             )
-        elif none_sel[g]:
+        elif none_sel.iat[g]:
             reason[g] = f"no reading among replicates {curves} (rows {rows})"
         else:
-            reason[g] = a["reasons"]
+            reason[g] = a["reasons"].iat[g]
     return reason
 
 
 def _average(readings: pd.DataFrame, curves: tuple[int, ...] | None) -> pd.DataFrame:
     """Average replicate readings per subject, visit, endpoint and body site."""
     r = readings.reset_index(drop=True)
+    gid = r.groupby(_KEY, dropna=False, sort=False).ngroup().to_numpy()
+    n = int(gid.max()) + 1
     sel = np.ones(len(r), dtype=bool)
     if curves is not None:
         cut = r["endpoint"].str.startswith("cutometer_").to_numpy(dtype=bool)
         sel = ~cut | r["replicate"].isin(curves).to_numpy()
     ok = sel & r["reason"].eq("").to_numpy()
-    r = r.assign(
-        sel=sel,
-        v=r["value"].where(ok),
-        rep_na=r["replicate"].isna(),
-        rep_used=r["replicate"].where(ok),
-        pos=np.arange(len(r)),
+    v = np.where(ok, r["value"].to_numpy(float), np.nan)
+    rep = r["replicate"].to_numpy(float)
+    r["rep_used"] = np.where(ok, rep, np.nan)
+    has = ~np.isnan(v)
+    distinct = pd.DataFrame({"g": gid, "rep": rep}).dropna().drop_duplicates()
+    day = pd.Series(r["day"].to_numpy(float))
+    a = pd.DataFrame(
+        {
+            "n_rows": np.bincount(gid, minlength=n),
+            "n_sel": np.bincount(gid, weights=sel, minlength=n),
+            "n_val": np.bincount(gid, weights=has, minlength=n).astype(np.int64),
+            "v_sum": np.bincount(gid, weights=np.where(has, v, 0.0), minlength=n),
+            "n_rep": np.bincount(distinct["g"].to_numpy(), minlength=n),
+            "rep_na": np.bincount(gid, weights=np.isnan(rep), minlength=n),
+            "day_min": day.groupby(gid).min().reindex(range(n)).to_numpy(),
+            "day_max": day.groupby(gid).max().reindex(range(n)).to_numpy(),
+        }
     )
-    g = r.groupby(_KEY, dropna=False, sort=False)
-    agg = g.agg(
-        n_rows=("sel", "size"),
-        n_sel=("sel", "sum"),
-        n_val=("v", "count"),
-        v_sum=("v", "sum"),
-        n_rep=("replicate", "nunique"),
-        rep_na=("rep_na", "sum"),
-        day_min=("day", "min"),
-        day_max=("day", "max"),
-        first=("pos", "min"),
-    )
-    multi = agg["n_rows"] > 1
-    first = r.loc[agg["first"].to_numpy()].set_index(agg.index)
-    out = first.copy()
+    first = np.unique(gid, return_index=True)[1]  # ngroup(sort=False): ids in first-seen order
+    out = r.iloc[first].reset_index(drop=True)
+    multi = a["n_rows"].to_numpy() > 1
+    single_rep = out["replicate"].map(lambda x: "" if x != x else f"{x:g}")
+    out["replicates"] = single_rep.where(out["reason"].eq("") & a["n_sel"].gt(0), "")
     if multi.any():
-        m = r[g["sel"].transform("size").to_numpy() > 1]
-        gm = m.groupby(_KEY, dropna=False, sort=False)
-        joins = gm.agg(
-            source_rows=("source_rows", ";".join),
-            device=("device", lambda s: " | ".join(pd.unique(s.dropna().astype(str)))),
-            device_settings=(
-                "device_settings",
-                lambda s: " | ".join(pd.unique(s.dropna().astype(str))),
-            ),
-            derivation=("derivation", lambda s: " | ".join(x for x in pd.unique(s) if x)),
-            reasons=("reason", lambda s: "; ".join(x for x in pd.unique(s) if x)),
-            replicates=("rep_used", lambda s: ",".join(f"{x:g}" for x in sorted(s.dropna()))),
-        )
-        out.loc[joins.index, joins.columns.drop("reasons")] = joins.drop(columns="reasons")
-    agg["rows"] = out["source_rows"].str.replace(";", ", ")
-    agg["reasons"] = out["reason"]
-    if multi.any():
-        agg.loc[joins.index, "reasons"] = joins["reasons"]
+        joins = _joins(r, gid, multi)
+        for c, by_group in joins.items():
+            at = np.fromiter(by_group, dtype=np.int64)
+            out.loc[at, c] = list(by_group.values())
+    a["rows"] = out["source_rows"].str.replace(";", ", ")
+    a["reasons"] = out["reason"]
     label = "any" if curves is None else ",".join(str(c) for c in curves)
-    reason = _group_reasons(r, agg, label)
-    single_reason = (~multi) & (agg["n_sel"] > 0)
-    reason[single_reason & reason.eq("")] = out.loc[single_reason, "reason"]
-    bad = reason.ne("")
-    out["value"] = np.where(bad, np.nan, agg["v_sum"] / agg["n_val"].where(agg["n_val"] > 0))
-    out["n_replicates"] = np.where(bad, 0, agg["n_val"])
-    if not multi.any():
-        out["replicates"] = ""
-    single = ~multi & out["replicate"].notna() & ~bad
-    out["replicates"] = out.get("replicates", pd.Series("", index=out.index)).fillna("")
-    out.loc[single, "replicates"] = out.loc[single, "replicate"].map(lambda x: f"{x:g}")
+    reason = _group_reasons(a, label)
+    single = ~multi & (a["n_sel"].to_numpy() > 0) & (reason == "")
+    reason[single] = out["reason"].to_numpy(dtype=object)[single]
+    bad = reason != ""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["value"] = np.where(bad, np.nan, a["v_sum"] / a["n_val"])
+    out["n_replicates"] = np.where(bad, 0, a["n_val"])
     out.loc[bad, "replicates"] = ""
-    out["day"] = agg["day_min"]
+    out["day"] = a["day_min"].to_numpy()
     out["reason"] = reason
-    return out.reset_index(drop=True)
+    return out
 
 
 def prepare_measurements(
