@@ -41,6 +41,9 @@ from dataclasses import dataclass
 import numpy as np
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+# Pattern tensors are used while no larger than this many times the padded data; beyond
+# (many visits, patterns and columns) evaluations work subject by subject (batched).
+TENSOR_RATIO = 4.0
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,19 @@ class PatternData:
     n_obs: int
     n_subjects: int
     sum_log_w: float
+    r_mat: np.ndarray  # (p, p) upper triangular, X = Q R (Q used internally)
+    beta_shift: np.ndarray  # (p,) OLS coefficients removed from y before fitting
+    logdet_r2: float  # log|R'R|, the REML constant of working with Q
     pat_group: np.ndarray  # (n_pat,)
     pat_mask: np.ndarray  # (n_pat, m) bool
     pat_count: np.ndarray  # (n_pat,) float
     pat_outer: np.ndarray  # (n_pat, m, m) observed-pair mask
     pat_fill: np.ndarray  # (n_pat, m, m) identity on unobserved visits
-    y3: np.ndarray  # (n_pat * nh_m, nh_q) symmetrised halves of T_P
+    y3: np.ndarray | None  # (n_pat * nh_m, nh_q) symmetrised halves of T_P, or None
     z_pad: np.ndarray  # (N, m, q) scaled [X, y], zero at missing visits
     subj_pattern: np.ndarray  # (N,)
+    by_pattern: np.ndarray  # (N,) subjects sorted by pattern
+    pat_start: np.ndarray  # (n_pat,) first position of each pattern in by_pattern
     group_subjects: tuple[np.ndarray, ...]  # subject indices per group
     iu_m: tuple[np.ndarray, np.ndarray]
     iu_q: tuple[np.ndarray, np.ndarray]
@@ -81,8 +89,20 @@ def build_patterns(
     """Group subjects by pattern and precompute the cross-product tensors.
 
     Inputs are assumed validated (see ``engine._validate``); nothing is modified.
+    Preconditioning: with the thin QR decomposition ``X = Q R`` (``Q`` scaled to unit
+    mean square) and ``b`` the OLS coefficients, the model is fitted to ``y - X b`` on
+    ``Q``; `x_beta`, `x_cov` and `x_pmats` map results back. The likelihood in theta is
+    unchanged (REML up to ``log|R'R|``, added to the value), but cancellation between
+    large, collinear columns (e.g. a covariate 1e5 + N(0, 1) beside the intercept) is
+    avoided.
     """
     n, p = x.shape
+    q_mat, r_mat = np.linalg.qr(x)
+    scale = np.sqrt(n)
+    q_mat, r_mat = q_mat * scale, r_mat / scale
+    qty = q_mat.T @ y / n
+    beta_shift = np.linalg.solve(r_mat, qty)
+    x, y = q_mat, y - q_mat @ qty
     q = p + 1
     n_subj = int(subject.max()) + 1
     sw = np.ones(n) if weights is None else np.sqrt(weights)
@@ -91,21 +111,15 @@ def build_patterns(
     z_pad[subject, visit, p] = y * sw
     obs = np.zeros((n_subj, m), dtype=bool)
     obs[subject, visit] = True
-    keys = np.column_stack([group, obs.astype(np.int64)])
-    uniq, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
+    uniq, inverse, counts = _pattern_keys(group, obs)
     pat_mask = uniq[:, 1:].astype(bool)
     iu_m = np.triu_indices(m)
     iu_q = np.triu_indices(q)
-    y3 = np.empty((uniq.shape[0], iu_m[0].size, iu_q[0].size))
     order = np.argsort(inverse, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(counts)])
-    diag_q = (iu_q[0] == iu_q[1]).astype(float)
-    for k in range(uniq.shape[0]):
-        zk = z_pad[order[bounds[k] : bounds[k + 1]]].reshape(-1, m * q)
-        t4 = (zk.T @ zk).reshape(m, q, m, q)
-        sym = t4.transpose(0, 2, 1, 3) + t4.transpose(0, 2, 3, 1)
-        y3[k] = sym[iu_m][:, iu_q[0], iu_q[1]] / (1.0 + diag_q)
+    y3 = None
+    if uniq.shape[0] * iu_m[0].size * iu_q[0].size <= TENSOR_RATIO * z_pad.size:
+        y3 = _pattern_tensors(z_pad, order, bounds, iu_m, iu_q)
     pat_outer = (pat_mask[:, :, None] & pat_mask[:, None, :]).astype(float)
     eye = np.eye(m)
     return PatternData(
@@ -115,20 +129,100 @@ def build_patterns(
         n_obs=n,
         n_subjects=n_subj,
         sum_log_w=0.0 if weights is None else float(np.sum(np.log(weights))),
+        r_mat=r_mat,
+        beta_shift=beta_shift,
+        logdet_r2=2.0 * float(np.sum(np.log(np.abs(np.diag(r_mat))))),
         pat_group=uniq[:, 0].astype(np.int64),
         pat_mask=pat_mask,
         pat_count=counts.astype(float),
         pat_outer=pat_outer,
         pat_fill=eye * (~pat_mask)[:, :, None],
-        y3=y3.reshape(-1, iu_q[0].size),
+        y3=y3,
         z_pad=z_pad,
         subj_pattern=inverse,
+        by_pattern=order,
+        pat_start=bounds[:-1],
         group_subjects=tuple(np.flatnonzero(group == g) for g in range(n_groups)),
         iu_m=iu_m,
         iu_q=iu_q,
         cm=np.where(iu_m[0] == iu_m[1], 1.0, 2.0),
         cq=np.where(iu_q[0] == iu_q[1], 1.0, 2.0),
     )
+
+
+def _pattern_keys(group: np.ndarray, obs: np.ndarray):
+    """Find the unique (group, observed visits) rows, each subject's pattern, counts."""
+    m = obs.shape[1]
+    if m <= 40:  # exact integer code: group * 2^m + bits
+        code = group.astype(np.int64) * (1 << m) + obs.astype(np.int64) @ (1 << np.arange(m))
+        _, first, inverse, counts = np.unique(
+            code, return_index=True, return_inverse=True, return_counts=True
+        )
+        uniq = np.column_stack([group[first], obs[first].astype(np.int64)])
+        return uniq, inverse.ravel(), counts
+    keys = np.column_stack([group, obs.astype(np.int64)])
+    uniq, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    return uniq, inverse.ravel(), counts
+
+
+def _pattern_tensors(z_pad, order, bounds, iu_m, iu_q) -> np.ndarray:
+    """Symmetrised halves of T_P for every pattern, shape (n_pat * nh_m, nh_q)."""
+    _, m, q = z_pad.shape
+    n_pat = bounds.size - 1
+    y3 = np.empty((n_pat, iu_m[0].size, iu_q[0].size))
+    diag_q = (iu_q[0] == iu_q[1]).astype(float)
+    for k in range(n_pat):
+        zk = z_pad[order[bounds[k] : bounds[k + 1]]].reshape(-1, m * q)
+        t4 = (zk.T @ zk).reshape(m, q, m, q)
+        sym = t4.transpose(0, 2, 1, 3) + t4.transpose(0, 2, 3, 1)
+        y3[k] = sym[iu_m][:, iu_q[0], iu_q[1]] / (1.0 + diag_q)
+    return y3.reshape(-1, iu_q[0].size)
+
+
+def augmented_matrix(data: PatternData, sinv: np.ndarray) -> np.ndarray:
+    """Compute A = sum_s Z_s' S_P^{-1} Z_s = [[X'V^-1X, X'V^-1y], [., y'V^-1y]]."""
+    q = data.p + 1
+    if data.y3 is not None:
+        s_half = sinv[:, data.iu_m[0], data.iu_m[1]] * data.cm
+        return _unpack((s_half.ravel() @ data.y3) / data.cq, data.iu_q, q)
+    z = data.z_pad
+    u = sinv[data.subj_pattern] @ z
+    a = z.reshape(-1, q).T @ u.reshape(-1, q)
+    return 0.5 * (a + a.T)
+
+
+def pattern_outer(data: PatternData, gamma: np.ndarray) -> np.ndarray:
+    """B_P = sum_{s in P} Z_s Gamma Z_s' for every pattern, (n_pat, m, m)."""
+    m = data.m
+    if data.y3 is not None:
+        b_half = (data.y3 @ gamma[data.iu_q]).reshape(-1, data.iu_m[0].size)
+        return _unpack(b_half, data.iu_m, m)
+    z = data.z_pad[data.by_pattern]
+    per_subject = (z @ gamma) @ z.transpose(0, 2, 1)
+    return np.add.reduceat(per_subject, data.pat_start, axis=0)
+
+
+def group_sum(data: PatternData, per_pattern: np.ndarray) -> np.ndarray:
+    """Sum an array over the patterns of each group (patterns are sorted by group)."""
+    starts = np.searchsorted(data.pat_group, np.arange(data.n_groups))
+    return np.add.reduceat(per_pattern, starts, axis=0)
+
+
+def x_beta(data: PatternData, beta_q: np.ndarray) -> np.ndarray:
+    """Coefficients of the original ``X`` from those of the working ``Q``."""
+    return np.linalg.solve(data.r_mat, beta_q) + data.beta_shift
+
+
+def x_cov(data: PatternData, cov_q: np.ndarray) -> np.ndarray:
+    """``R^{-1} C R^{-T}``: a covariance of ``Q``-coefficients in ``X``-coefficients."""
+    rinv = np.linalg.inv(data.r_mat)
+    out = rinv @ cov_q @ rinv.T
+    return 0.5 * (out + np.swapaxes(out, -1, -2))
+
+
+def x_pmats(data: PatternData, p_q: np.ndarray) -> np.ndarray:
+    """``R' P R``: derivatives of ``Q'V^{-1}Q`` as derivatives of ``X'V^{-1}X``."""
+    return data.r_mat.T @ p_q @ data.r_mat
 
 
 def _unpack(half: np.ndarray, iu: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:
@@ -152,7 +246,7 @@ class Evaluation:
     grad: np.ndarray | None = None
     hess: np.ndarray | None = None
     p_mats: np.ndarray | None = None  # (k, p, p) = d(X'V^{-1}X)/d theta_i
-    tx: np.ndarray | None = None  # (G, m, q, m, q) transformed cross-products
+    tx: np.ndarray | None = None  # (G, m, m, q, q) subject cross-products (cache)
 
 
 def factorize(data: PatternData, sigma: np.ndarray):
@@ -183,9 +277,8 @@ def evaluate(
     if fac is None:
         return None
     sinv, logdet = fac
-    p, q = data.p, data.p + 1
-    s_half = sinv[:, data.iu_m[0], data.iu_m[1]] * data.cm
-    a = _unpack((s_half.ravel() @ data.y3) / data.cq, data.iu_q, q)
+    p = data.p
+    a = augmented_matrix(data, sinv)
     mm = a[:p, :p]
     try:
         low_m = np.linalg.cholesky(mm)
@@ -197,7 +290,7 @@ def evaluate(
     n_eff = data.n_obs - p if reml else data.n_obs
     value = float(data.pat_count @ logdet) + quad + n_eff * LOG_2PI - data.sum_log_w
     if reml:
-        value += 2.0 * float(np.log(np.diag(low_m)).sum())
+        value += 2.0 * float(np.log(np.diag(low_m)).sum()) + data.logdet_r2
     ev = Evaluation(value=value, beta=beta, m_inv=m_inv, sinv=sinv)
     if d1 is not None:
         _gradient(data, ev, reml, d1)
@@ -213,37 +306,74 @@ def _chol_inverse(low: np.ndarray) -> np.ndarray:
 
 
 def _gradient(data: PatternData, ev: Evaluation, reml: bool, d1: np.ndarray) -> None:
-    p, q, m = data.p, data.p + 1, data.m
+    p, q = data.p, data.p + 1
     gamma = np.zeros((q, q))
     gamma[:p, :p] = np.outer(ev.beta, ev.beta) + (ev.m_inv if reml else 0.0)
     gamma[:p, p] = gamma[p, :p] = -ev.beta
     gamma[p, p] = 1.0
-    b_half = (data.y3 @ gamma[data.iu_q]).reshape(-1, data.iu_m[0].size)
-    b_pat = _unpack(b_half, data.iu_m, m)
+    b_pat = pattern_outer(data, gamma)
     g_pat = data.pat_count[:, None, None] * ev.sinv - ev.sinv @ b_pat @ ev.sinv
-    grad_sigma = np.zeros((data.n_groups, m, m))
-    np.add.at(grad_sigma, data.pat_group, g_pat)
+    grad_sigma = group_sum(data, g_pat)
     ev.g_pat = g_pat
     ev.grad_sigma = grad_sigma
     ev.grad = d1.reshape(d1.shape[0], -1) @ grad_sigma.ravel()
 
 
-def transformed_crossproducts(data: PatternData, ev: Evaluation) -> np.ndarray:
-    """Tx[g, a, s, b, t] = sum_s U_s[a, s] U_s[b, t], U_s = S^{-1} [X_s, r_s] per group."""
-    p, q, m = data.p, data.p + 1, data.m
-    lz = np.eye(q)
-    lz[:p, p] = -ev.beta
-    tx = np.empty((data.n_groups, m, q, m, q))
-    for g, subj in enumerate(data.group_subjects):
-        u = ev.sinv[data.subj_pattern[subj]] @ (data.z_pad[subj] @ lz)
-        uf = u.reshape(subj.size, m * q)
-        tx[g] = (uf.T @ uf).reshape(m, q, m, q)
-    return tx
+def _lz(data: PatternData, beta: np.ndarray) -> np.ndarray:
+    """Map ``[X, y]`` to ``[X, r]`` (``r = y - X beta``) on the last axis: ``Z @ Lz``."""
+    lz = np.eye(data.p + 1)
+    lz[: data.p, data.p] = -beta
+    return lz
 
 
-def contract_tx(tx: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """C_i = sum_g sum_ab E_i[g, a, b] Tx[g, a, :, b, :] for E of shape (k, G, m, m)."""
-    return np.einsum("igab,gasbt->ist", e, tx, optimize=True)
+def _subject_tx(data: PatternData, ev: Evaluation) -> np.ndarray:
+    """Tx[g, a, b, s, t] = sum_s (U_s[a, s] U_s[b, t] + U_s[a, t] U_s[b, s]) / 2, per group.
+
+    ``U_s = S_P^{-1} [X_s, r_s]``; symmetric in ``(a, b)`` and ``(s, t)``, which is all
+    that contractions with symmetric matrices need. Subject mode; cached on ``ev``.
+    """
+    if ev.tx is None:
+        q, m = data.p + 1, data.m
+        lz = _lz(data, ev.beta)
+        tx = np.empty((data.n_groups, m, m, q, q))
+        for g, subj in enumerate(data.group_subjects):
+            u = ev.sinv[data.subj_pattern[subj]] @ (data.z_pad[subj] @ lz)
+            uf = u.reshape(subj.size, m * q)
+            t4 = (uf.T @ uf).reshape(m, q, m, q).transpose(0, 2, 1, 3)  # [a, b, s, t]
+            tx[g] = 0.5 * (t4 + t4.transpose(0, 1, 3, 2))
+        ev.tx = tx
+    return ev.tx
+
+
+def contract_sandwich(
+    data: PatternData, ev: Evaluation, mats: np.ndarray, per_pattern: bool = False
+) -> np.ndarray:
+    """C_i = sum_s [X_s, r_s]' S_P^{-1} A_iP S_P^{-1} [X_s, r_s] for symmetric A, (k, q, q).
+
+    ``mats`` is ``(k, G, m, m)`` (one matrix per group, e.g. ``dSigma/dtheta_i``) or, with
+    ``per_pattern``, ``(k, n_pat, m, m)``. In tensor mode this is one GEMM of
+    ``S_P^{-1} A S_P^{-1}`` with the pattern tensors (no cost in the number of
+    subjects); in subject mode a contraction with the subject cross-products.
+    """
+    k, q = mats.shape[0], data.p + 1
+    lz = _lz(data, ev.beta)
+    if data.y3 is not None:
+        a = mats if per_pattern else mats[:, data.pat_group]
+        f = ev.sinv @ a @ ev.sinv  # (k, n_pat, m, m)
+        f_half = (f[..., data.iu_m[0], data.iu_m[1]] * data.cm).reshape(k, -1)
+        c = _unpack((f_half @ data.y3) / data.cq, data.iu_q, q)
+        return lz.T @ c @ lz
+    if not per_pattern:
+        tx = _subject_tx(data, ev)
+        return (mats.reshape(k, -1) @ tx.reshape(-1, q * q)).reshape(k, q, q)
+    out = np.zeros((k, q, q))
+    for subj in data.group_subjects:
+        pat = data.subj_pattern[subj]
+        u = ev.sinv[pat] @ (data.z_pad[subj] @ lz)  # (n, m, q)
+        for i in range(k):
+            au = mats[i, pat] @ u
+            out[i] += u.reshape(-1, q).T @ au.reshape(-1, q)
+    return out
 
 
 def _hessian(data: PatternData, ev: Evaluation, reml: bool, d1, d2) -> None:
@@ -258,8 +388,7 @@ def _hessian(data: PatternData, ev: Evaluation, reml: bool, d1, d2) -> None:
         lam4 = lam.reshape(m, m, m, m).transpose(3, 0, 1, 2).reshape(m * m, m * m)
         eg = d1[:, g].reshape(k, m * m)
         hess += (eg @ lam4) @ eg.T
-    tx = transformed_crossproducts(data, ev)
-    cmat = contract_tx(tx, d1)
+    cmat = contract_sandwich(data, ev, d1)
     p_mats = -cmat[:, :p, :p]
     b_vec = cmat[:, :p, p]
     hess -= 2.0 * b_vec @ ev.m_inv @ b_vec.T
@@ -268,4 +397,3 @@ def _hessian(data: PatternData, ev: Evaluation, reml: bool, d1, d2) -> None:
         hess -= mp.reshape(k, -1) @ mp.transpose(0, 2, 1).reshape(k, -1).T
     ev.hess = 0.5 * (hess + hess.T)
     ev.p_mats = p_mats
-    ev.tx = tx

@@ -22,7 +22,14 @@ import numpy as np
 
 from efficacy.errors import ModelSpecError
 from efficacy.mmrm import covariance as cov
-from efficacy.mmrm._likelihood import PatternData, contract_tx, evaluate
+from efficacy.mmrm._likelihood import (
+    PatternData,
+    contract_sandwich,
+    evaluate,
+    x_beta,
+    x_cov,
+    x_pmats,
+)
 from efficacy.mmrm._threads import blas_threads
 from efficacy.mmrm.engine import EngineFit, ModelArrays, pattern_data
 
@@ -236,25 +243,20 @@ def kr_df(phi: np.ndarray, lmat: np.ndarray, w: np.ndarray, p_mats: np.ndarray):
     return float(lam), float(m)
 
 
-def _subject_u(data: PatternData, sinv: np.ndarray, subj: np.ndarray) -> np.ndarray:
-    """U_s = S_P^{-1} X_s for the subjects ``subj`` (scaled rows), shape (n, m, p)."""
-    return sinv[data.subj_pattern[subj]] @ data.z_pad[subj][:, :, : data.p]
+def _sum_wq(data: PatternData, ev, d1: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """sum_ij W_ij Q_ij with Q_ij = X'V^{-1}V_iV^{-1}V_jV^{-1}X, by pattern.
 
-
-def _sum_wq(data: PatternData, sinv: np.ndarray, d1: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """sum_ij W_ij Q_ij with Q_ij = X'V^{-1}V_iV^{-1}V_jV^{-1}X, by pattern."""
+    ``Q_ij = sum_s X_s' S^{-1} E_i S^{-1} E_j S^{-1} X_s``, so the sum is the sandwich of
+    ``K_P = sum_ij W_ij E_i S_P^{-1} E_j`` (symmetric) for each pattern.
+    """
     m, k = data.m, d1.shape[0]
-    out = np.zeros((data.p, data.p))
-    for g, subj in enumerate(data.group_subjects):
+    kp = np.zeros((data.pat_group.size, m, m))
+    for g in range(data.n_groups):
         eg = d1[:, g].reshape(k, m * m)
         wg = (eg.T @ w @ eg).reshape(m, m, m, m)  # [(a, b), (c, d)]
         sel = np.flatnonzero(data.pat_group == g)
-        kp = np.zeros((data.pat_group.size, m, m))
-        kp[sel] = np.einsum("abcd,nbc->nad", wg, sinv[sel])
-        u = _subject_u(data, sinv, subj)
-        ku = kp[data.subj_pattern[subj]] @ u  # (n, m, p)
-        out += u.reshape(-1, data.p).T @ ku.reshape(-1, data.p)
-    return out
+        kp[sel] = np.einsum("abcd,nbc->nad", wg, ev.sinv[sel], optimize=True)
+    return contract_sandwich(data, ev, kp[None], per_pattern=True)[0][: data.p, : data.p]
 
 
 def kenward_roger(fit: EngineFit, arrays: ModelArrays, linear: bool = False) -> KRAdjustment:
@@ -310,18 +312,18 @@ def _kenward_roger(fit: EngineFit, arrays: ModelArrays, linear: bool) -> KRAdjus
     p_bar = np.einsum("ij,jab->iab", w, p_mats)
     k = p_mats.shape[0]
     pmp = (p_mats @ m_inv).transpose(1, 0, 2).reshape(data.p, -1)  # [a, (i, c)]
-    inner = _sum_wq(data, ev.sinv, sd.d1, w) - pmp @ p_bar.reshape(k * data.p, data.p)
+    inner = _sum_wq(data, ev, sd.d1, w) - pmp @ p_bar.reshape(k * data.p, data.p)
     if not linear:
         wr = np.einsum("ij,ijgab->gab", w, sd.d2)
-        inner -= 0.25 * contract_tx(ev.tx, wr[None])[0][: data.p, : data.p]
-    adj = m_inv + 2.0 * m_inv @ inner @ m_inv
+        inner -= 0.25 * contract_sandwich(data, ev, wr[None])[0][: data.p, : data.p]
+    adj = m_inv + 2.0 * m_inv @ inner @ m_inv  # in the working Q-coefficients
     return KRAdjustment(
-        cov_beta=0.5 * (adj + adj.T),
-        cov_beta_unadjusted=m_inv,
-        beta=ev.beta,
+        cov_beta=x_cov(data, adj),
+        cov_beta_unadjusted=x_cov(data, m_inv),
+        beta=x_beta(data, ev.beta),
         linear=linear,
         phi=phi,
         phi_names=cov.natural_names(struct, m, n_g),
         phi_vcov=w,
-        p_matrices=p_mats,
+        p_matrices=x_pmats(data, p_mats),
     )

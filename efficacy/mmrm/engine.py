@@ -24,7 +24,7 @@ import numpy as np
 from efficacy.errors import ModelSpecError
 from efficacy.mmrm import _optim
 from efficacy.mmrm import covariance as cov
-from efficacy.mmrm._likelihood import PatternData, build_patterns
+from efficacy.mmrm._likelihood import PatternData, build_patterns, x_beta, x_cov, x_pmats
 from efficacy.mmrm._threads import blas_threads
 
 __all__ = [
@@ -327,7 +327,7 @@ def _start(data: PatternData, structure: str) -> np.ndarray:
     p = data.p
     obs = data.pat_mask[data.subj_pattern]
     xs = z[:, :, :p][obs]
-    beta, *_ = np.linalg.lstsq(xs, z[:, :, p][obs], rcond=None)
+    beta = np.linalg.solve(xs.T @ xs, xs.T @ z[:, :, p][obs])  # OLS (X has full rank)
     res = (z[:, :, p] - z[:, :, :p] @ beta) * obs
     emp = np.empty((data.n_groups, data.m, data.m))
     for g, subj in enumerate(data.group_subjects):
@@ -471,11 +471,12 @@ def _assemble(obj, best, tried, iterations, method) -> EngineFit:
     except np.linalg.LinAlgError:
         theta_vcov = np.full_like(ev.hess, np.nan)
         warn.append("Hessian of the variance parameters is not positive definite")
-    phi = ev.m_inv
-    jac = -(phi @ ev.p_mats @ phi)
+    phi = x_cov(data, ev.m_inv)
+    p_mats = x_pmats(data, ev.p_mats)
+    jac = -(phi @ p_mats @ phi)
     return EngineFit(
-        beta=ev.beta.copy(),
-        cov_beta=phi.copy(),
+        beta=x_beta(data, ev.beta),
+        cov_beta=phi,
         theta=theta,
         theta_names=cov.theta_names(structure, data.m, data.n_groups),
         sigma=sd.sigma,
@@ -492,7 +493,7 @@ def _assemble(obj, best, tried, iterations, method) -> EngineFit:
         hessian=ev.hess.copy(),
         theta_vcov=theta_vcov,
         dsigma=sd.d1,
-        p_matrices=ev.p_mats.copy(),
+        p_matrices=p_mats,
         cov_beta_jac=jac,
         n_obs=data.n_obs,
         n_subjects=data.n_subjects,

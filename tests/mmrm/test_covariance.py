@@ -190,3 +190,29 @@ def test_loglik_gradient_and_hessian_match_finite_differences(structure, reml, g
     np.testing.assert_allclose(grad, fd_g, atol=1e-6 * np.abs(grad).max() + 5e-3)
     np.testing.assert_allclose(hess, fd_h, atol=1e-7 * np.abs(hess).max())
     np.testing.assert_allclose(hess, hess.T, rtol=1e-12)
+
+
+# ------------------------------------------ pattern-tensor and subject modes agree exactly
+
+
+@pytest.mark.parametrize(("structure", "grouped", "weighted"), [("us", True, True), ("toeph", False, True), ("adh", True, False)])  # fmt: skip  # noqa: E501
+def test_tensor_and_subject_modes_agree(monkeypatch, structure, grouped, weighted):
+    # The engine evaluates the likelihood from per-pattern cross-product tensors while
+    # they are small, else subject by subject; both must give the same numbers.
+    from efficacy.mmrm import _likelihood
+    from efficacy.mmrm.ddf import kenward_roger
+    from efficacy.mmrm.engine import fit_engine
+
+    arrays = fev_arrays("main", group="ARMCD" if grouped else None, weighted=weighted)
+    out = []
+    for ratio in (1e12, 0.0):
+        monkeypatch.setattr(_likelihood, "TENSOR_RATIO", ratio)
+        assert (pattern_data(arrays).y3 is None) == (ratio == 0.0)
+        fit = fit_engine(arrays, structure, "reml")
+        kr = kenward_roger(fit, arrays)
+        out.append((fit, kr))
+    (f1, k1), (f2, k2) = out
+    assert f1.deviance == pytest.approx(f2.deviance, rel=1e-12)
+    np.testing.assert_allclose(f1.beta, f2.beta, rtol=1e-9)
+    np.testing.assert_allclose(f1.hessian, f2.hessian, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(k1.cov_beta, k2.cov_beta, rtol=1e-8)
