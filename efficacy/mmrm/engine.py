@@ -13,6 +13,16 @@ for subject ``i`` of covariance group ``g`` observed at visits ``P_i`` with weig
 ``W_i`` (SAS ``WEIGHT`` semantics). ``loglik`` is the REML or ML log-likelihood exactly
 as SAS prints it (``-2 Res Log Likelihood`` = ``-2 * loglik``), including the
 ``log(2 pi)`` constant; checked against SAS for fev_data in ``tests/mmrm``.
+
+Interface notes (for the front end): the agreed contract (`ModelArrays`, `fit_engine`,
+`EngineFit` fields) is implemented as specified. Additions: `EngineControl` has
+``optimizers``, ``max_iter``, ``decrement_tol`` (convergence = positive definite
+Hessian and Newton decrement below it), ``start``, ``second_start`` and
+``blas_threads``; `EngineFit` adds ``gradient``, ``hessian``, ``theta_vcov``,
+``dsigma``, ``p_matrices``, ``cov_beta_jac``, sizes and ``deviance``; `evaluate_at`
+builds a fit at fixed covariance parameters (e.g. another program's estimates).
+``theta`` uses mmrm's parameterisation (comparable with mmrm's ``theta_est``);
+`covariance.natural_from_theta` gives SAS's covariance parameters.
 """
 
 from __future__ import annotations
