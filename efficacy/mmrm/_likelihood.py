@@ -97,12 +97,7 @@ def build_patterns(
     avoided.
     """
     n, p = x.shape
-    q_mat, r_mat = np.linalg.qr(x)
-    scale = np.sqrt(n)
-    q_mat, r_mat = q_mat * scale, r_mat / scale
-    qty = q_mat.T @ y / n
-    beta_shift = np.linalg.solve(r_mat, qty)
-    x, y = q_mat, y - q_mat @ qty
+    x, y, r_mat, beta_shift = _precondition(x, y)
     q = p + 1
     n_subj = int(subject.max()) + 1
     sw = np.ones(n) if weights is None else np.sqrt(weights)
@@ -148,6 +143,16 @@ def build_patterns(
         cm=np.where(iu_m[0] == iu_m[1], 1.0, 2.0),
         cq=np.where(iu_q[0] == iu_q[1], 1.0, 2.0),
     )
+
+
+def _precondition(x: np.ndarray, y: np.ndarray):
+    """``X = Q R`` with ``Q'Q = n I``; return ``Q``, ``y - X b_ols``, ``R`` and ``b_ols``."""
+    n = x.shape[0]
+    q_mat, r_mat = np.linalg.qr(x)
+    scale = np.sqrt(n)
+    q_mat, r_mat = q_mat * scale, r_mat / scale
+    qty = q_mat.T @ y / n
+    return q_mat, y - q_mat @ qty, r_mat, np.linalg.solve(r_mat, qty)
 
 
 def _pattern_keys(group: np.ndarray, obs: np.ndarray):
