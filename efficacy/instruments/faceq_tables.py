@@ -336,7 +336,8 @@ def _scale_problems(parsed: pd.DataFrame, registry: Mapping[str, FaceQScale]) ->
         gaps = sorted(set(range(lo, hi + 1)) - set(raw))
         if gaps:
             problems.append(
-                f"{sid}: raw sums {_ranges(gaps)} are missing (every raw sum {lo}-{hi} "
+                f"{sid}: raw {'sum' if len(gaps) == 1 else 'sums'} {_ranges(gaps)} "
+                f"{'is' if len(gaps) == 1 else 'are'} missing (every raw sum {lo}-{hi} "
                 "needs a rasch_score); add them from your user guide"
             )
         ok = sub[(raw >= lo) & (raw <= hi)].drop_duplicates("raw_sum")
