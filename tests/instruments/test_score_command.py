@@ -139,7 +139,7 @@ def test_json_stdout_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "raw sums" in doc["warnings"][0] and captured.err.startswith("warning: FACE-Q scales")
     first = doc["endpoints"][0]
     assert first["change"] is None and first["responder"] is None  # baseline row: NaN/NA -> null
-    w12 = [r for r in doc["pro_scores"] if r["visit"] == "W12" and r["scale"] == "symptoms"][0]
+    w12 = next(r for r in doc["pro_scores"] if r["visit"] == "W12" and r["scale"] == "symptoms")
     assert w12["score"] == 100 * 4 / 6  # full float precision
     path = tmp_path / "out.json"
     assert main(["score", str(bundle), "--format", "json", "--out", str(path)]) == 0
@@ -158,9 +158,9 @@ def test_invalid_table_exit_2_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err == (
-        f"error: {bad}: invalid FACE-Q conversion table, 1 problem: satisfaction_facial_appearance: "
-        "raw sum 25 is missing (every raw sum 10-40 needs a rasch_score); add them from your "
-        "user guide\n"
+        f"error: {bad}: invalid FACE-Q conversion table, 1 problem: "
+        "satisfaction_facial_appearance: raw sum 25 is missing (every raw sum 10-40 needs a "
+        "rasch_score); add them from your user guide\n"
     )
     assert not out.exists()
 
