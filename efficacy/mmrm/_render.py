@@ -48,7 +48,7 @@ def _header(res: MMRMResult) -> list[tuple[str, str]]:
             else f"{res.covariance_structure} (ML)",
         ),
         ("Degrees of freedom", _DF_LABEL.get(res.df_method, res.df_method)),
-        ("Observations", f"{res.n_obs} ({len(res._design.excluded)} rows excluded)"),
+        ("Observations", f"{res.n_obs} ({len(res._design.exclusions)} rows excluded)"),
         ("Subjects", str(res.n_subjects)),
         (
             "Converged",

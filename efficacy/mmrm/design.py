@@ -82,13 +82,18 @@ class Design:
     subject_levels: tuple[Any, ...]
     visit_levels: tuple[Any, ...]
     group_levels: tuple[Any, ...] | None
-    excluded: pd.DataFrame
+    exclusions: Exclusions
     warnings: tuple[str, ...]
     n_subjects_read: int
     numeric_means: dict[str, float]
     subject_col: str
     visit_col: str
     group_col: str | None
+
+    @property
+    def excluded(self) -> pd.DataFrame:
+        """Rows left out (columns ``row``, ``columns``, ``reason``); a new frame."""
+        return self.exclusions.table()
 
     @property
     def x_kept(self) -> np.ndarray:
@@ -115,6 +120,7 @@ class _Column:
     levels: list[Any] | None
     missing: np.ndarray
     categorical_input: bool
+    dtype: Any = None  # the CategoricalDtype of the levels, built once
 
 
 def _head(items: list[Any], k: int = 10) -> str:
@@ -140,7 +146,7 @@ def _read_factor(series: pd.Series) -> tuple[np.ndarray, list[Any], bool]:
     """Return codes (-1 = missing), levels and whether the column was a Categorical."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         return series.cat.codes.to_numpy(dtype=np.intp), list(series.cat.categories), True
-    if series.dtype == np.bool_:
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind == "b":
         return series.to_numpy(dtype=np.intp), [False, True], False
     codes, levels = _sorted_codes(series)
     return codes, levels, False
@@ -155,7 +161,8 @@ def _read_column(series: pd.Series, as_factor: bool) -> _Column:
         values = series.to_numpy(dtype=float, na_value=np.nan)
         return _Column(name, values, None, ~np.isfinite(values), False)
     codes, levels, was_cat = _read_factor(series)
-    return _Column(name, codes, levels, codes < 0, was_cat)
+    dtype = series.dtype if was_cat else None
+    return _Column(name, codes, levels, codes < 0, was_cat, dtype)
 
 
 def _natural_key(text: str) -> list[Any]:
@@ -246,9 +253,34 @@ def _check_columns(data: Any, subject: Any, visit: Any, group: Any, weights: Any
         raise ModelSpecError("; ".join(problems) + f" (columns: {list(data.columns)})")
 
 
+@dataclass(frozen=True)
+class Exclusions:
+    """Rows left out of a fit, compactly; `table` builds the documented DataFrame."""
+
+    rows: pd.Index
+    pattern: np.ndarray
+    texts: tuple[tuple[str, str], ...]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def table(self) -> pd.DataFrame:
+        """Columns ``row`` (index label), ``columns`` (at fault) and ``reason``."""
+        cols = np.asarray([t[0] for t in self.texts] or [""], dtype=object)
+        why = np.asarray([t[1] for t in self.texts] or [""], dtype=object)
+        return pd.DataFrame(
+            {
+                "row": self.rows,
+                "columns": cols[self.pattern].tolist(),
+                "reason": why[self.pattern].tolist(),
+            },
+            columns=list(EXCLUDED_COLUMNS),
+        )
+
+
 def _exclusions(
     index: pd.Index, checks: list[tuple[_Column, str]]
-) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+) -> tuple[np.ndarray, Exclusions, np.ndarray]:
     """Flag rows with a missing value in any role; return (excluded, table, read)."""
     n = len(index)
     excluded = np.zeros(n, dtype=bool)
@@ -264,19 +296,16 @@ def _exclusions(
             flagged.append((col.name, role))
     idx = np.flatnonzero(excluded)
     uniq, inverse = np.unique(pattern[idx], return_inverse=True)
-    col_text, reason_text = [], []
+    texts = []
     for code in uniq.tolist():
         hits = [flagged[k] for k in range(len(flagged)) if code >> k & 1]
-        col_text.append(", ".join(dict.fromkeys(c for c, _ in hits)))
-        reason_text.append("; ".join(dict.fromkeys(f"missing {r}" for _, r in hits)))
-    table = pd.DataFrame(
-        {
-            "row": index[idx],
-            "columns": np.asarray(col_text, dtype=object)[inverse].tolist(),
-            "reason": np.asarray(reason_text, dtype=object)[inverse].tolist(),
-        },
-        columns=list(EXCLUDED_COLUMNS),
-    )
+        texts.append(
+            (
+                ", ".join(dict.fromkeys(c for c, _ in hits)),
+                "; ".join(dict.fromkeys(f"missing {r}" for _, r in hits)),
+            )
+        )
+    table = Exclusions(index[idx], np.asarray(inverse).reshape(-1), tuple(texts))
     return excluded, table, read
 
 
@@ -444,7 +473,8 @@ def _analysed_frame(cols: dict[str, _Column], rows: np.ndarray, notes: list[str]
             frame[name] = col.values[rows]
         else:
             codes, levels = _compact_levels(col, rows, notes, "factor")
-            dtype = pd.CategoricalDtype(levels)
+            same = levels is col.levels and col.dtype is not None
+            dtype = col.dtype if same else pd.CategoricalDtype(levels)
             frame[name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
     return frame
 
@@ -530,7 +560,7 @@ def build_design(
         subject_levels=tuple(subject_levels),
         visit_levels=tuple(visit_levels),
         group_levels=tuple(group_levels) if group_levels is not None else None,
-        excluded=table,
+        exclusions=table,
         warnings=tuple(notes),
         n_subjects_read=n_read,
         numeric_means=_numeric_means(mm, frame),

@@ -320,6 +320,53 @@ def _head(items: list[Any], k: int = 10) -> str:
     return f"[{shown}{', ...' if len(items) > k else ''}] ({len(items)} in all)"
 
 
+_NA_ACTION = patsy.NAAction(on_NA="raise", NA_types=["None", "NaN"])
+_STRUCTURES: dict[Any, tuple[dict[str, FactorSpec], tuple[TermSpec, ...]]] = {}
+_MAX_STRUCTURES = 32
+
+
+def _structure(
+    rhs_terms: list[Any], frame: Any, columns: pd.Index
+) -> tuple[dict[str, FactorSpec], tuple[TermSpec, ...]]:
+    """Let patsy memorise the factors and choose every term's coding."""
+    env = patsy.EvalEnvironment([{"np": np}])
+    try:
+        (design_info,) = patsy.design_matrix_builders(
+            [rhs_terms], lambda: iter([frame]), env, NA_action=_NA_ACTION
+        )
+    except patsy.PatsyError as exc:
+        raise ModelSpecError(f"formula: {exc.message}") from None
+    specs = _factor_specs(design_info, columns)
+    return specs, _term_specs(design_info, rhs_terms, specs)
+
+
+def _plain_signature(rhs_terms: list[Any], frame: Any) -> tuple[Any, ...] | None:
+    """Cache key of a formula made only of plain column names, else None.
+
+    Such a formula's structure (codings, names) depends on nothing but its terms, which
+    columns are factors and their levels: no stateful transform memorises data.
+    """
+    names = {f.code.strip() for term in rhs_terms for f in term.factors}
+    sig = []
+    for name in sorted(names):
+        if not name.isidentifier() or name not in frame:
+            return None
+        values = frame[name]
+        if isinstance(values, pd.Categorical):
+            sig.append((name, tuple(values.categories)))
+        elif isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind == "f":
+            sig.append((name, None))
+        else:
+            return None
+    return (tuple(rhs_terms), tuple(sig))
+
+
+def _remember(key: Any, value: tuple[dict[str, FactorSpec], tuple[TermSpec, ...]]) -> None:
+    if len(_STRUCTURES) >= _MAX_STRUCTURES:
+        _STRUCTURES.pop(next(iter(_STRUCTURES)))
+    _STRUCTURES[key] = value
+
+
 def make_model_matrix(
     rhs_terms: list[Any], frame: Any, row_index: pd.Index, columns: pd.Index
 ) -> ModelMatrix:
@@ -341,21 +388,34 @@ def make_model_matrix(
     -------
     ModelMatrix
         Columns with R names, in R's order; all columns, aliased ones included.
+
+    Notes
+    -----
+    The structure of a formula made of plain column names is cached (at most 32) by its
+    terms and its factors' levels; everything else is recomputed on every call.
     """
-    env = patsy.EvalEnvironment([{"np": np}])
-    na_action = patsy.NAAction(on_NA="raise", NA_types=["None", "NaN"])
-    try:
-        (design_info,) = patsy.design_matrix_builders(
-            [rhs_terms], lambda: iter([frame]), env, NA_action=na_action
-        )
-    except patsy.PatsyError as exc:
-        raise ModelSpecError(f"formula: {exc.message}") from None
-    specs = _factor_specs(design_info, columns)
-    terms = _term_specs(design_info, rhs_terms, specs)
-    try:
-        inputs = factor_inputs(specs, frame, row_index, na_action)
-    except patsy.PatsyError as exc:
-        raise ModelSpecError(f"formula: {exc.message}") from None
+    key = _plain_signature(rhs_terms, frame)
+    cached = _STRUCTURES.get(key) if key is not None else None
+    if cached is None:
+        specs, terms = _structure(rhs_terms, frame, columns)
+        if key is not None:
+            _remember(key, (specs, terms))
+    else:
+        specs, terms = cached
+    if key is not None:  # plain column names: the inputs are the columns themselves
+        inputs = {
+            name: (
+                np.asarray(frame[name].codes, dtype=np.intp)
+                if spec.kind == "categorical"
+                else np.asarray(frame[name], dtype=float).reshape(-1, 1)
+            )
+            for name, spec in specs.items()
+        }
+    else:
+        try:
+            inputs = factor_inputs(specs, frame, row_index, _NA_ACTION)
+        except patsy.PatsyError as exc:
+            raise ModelSpecError(f"formula: {exc.message}") from None
     X = build_columns(terms, specs, inputs, len(row_index))
     names: list[str] = []
     for term in terms:

@@ -129,7 +129,7 @@ class MMRMResult:
         Columns: ``row`` (the caller's index label), ``columns`` (the columns with a
         missing value, comma-separated) and ``reason`` (e.g. ``"missing outcome"``).
         """
-        return self._design.excluded.copy()
+        return self._design.excluded
 
     @property
     def covariance(self) -> pd.DataFrame | dict[Any, pd.DataFrame]:
