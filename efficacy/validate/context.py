@@ -20,7 +20,16 @@ from efficacy.protocol import Protocol
 from efficacy.trial import TABLE_SCHEMAS, Trial, Visit
 from efficacy.validate.findings import CouldNotRun, NotApplicable
 
-__all__ = ["Context", "MeasurementInfo", "blank", "flag", "lookup"]
+__all__ = [
+    "Context",
+    "MeasurementInfo",
+    "blank",
+    "combine",
+    "eq",
+    "first_positions",
+    "flag",
+    "lookup",
+]
 
 
 def blank(values: pd.Series) -> pd.Series:
@@ -29,6 +38,39 @@ def blank(values: pd.Series) -> pd.Series:
     if empty.dtype != bool:
         empty = empty.fillna(False).astype(bool)
     return values.isna() | empty
+
+
+def eq(values: pd.Series, value: Any) -> np.ndarray:
+    """Boolean array: the cell equals `value` (missing cells do not)."""
+    out = values == value
+    return np.asarray(out.fillna(False) if out.dtype != bool else out, dtype=bool)
+
+
+def combine(*codes: np.ndarray) -> np.ndarray:
+    """One int64 key per row from several factorize code arrays (-1 allowed).
+
+    Equal keys mean equal tuples of codes; used for fast duplicate and group lookups.
+    """
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c in codes:
+        width = int(c.max(initial=-1)) + 2
+        if width > 1 and int(key.max(initial=0)) > (2**62) // width:
+            key, _ = pd.factorize(key)  # re-densify before it could overflow
+            key = np.asarray(key, dtype=np.int64)
+        key = key * width + (c + 1)
+    return key
+
+
+def first_positions(group: np.ndarray) -> np.ndarray:
+    """Position of the first row of each group, for ids from :func:`pandas.factorize`.
+
+    factorize numbers groups in order of first appearance, so a group's first row is
+    where the running maximum of the ids grows.
+    """
+    if len(group) == 0:
+        return np.empty(0, dtype=np.int64)
+    running = np.maximum.accumulate(group)
+    return np.flatnonzero(np.r_[True, running[1:] > running[:-1]])
 
 
 def lookup(values: pd.Series, mapping: Mapping[Any, Any], default: Any, dtype: Any) -> np.ndarray:
@@ -81,6 +123,38 @@ class Context:
         self.protocol = protocol
         self.params: Mapping[str, Any] = protocol.parameters
         self.manifest = trial.manifest
+        self._codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]] = {}
+
+    # -- fast column lookups (factorize once per column, then work on the uniques) ----
+    def codes(self, table: str, column: str) -> tuple[np.ndarray, pd.Index]:
+        """Factorized `column` of `table`: integer codes (-1 = missing) and uniques."""
+        key = (table, column)
+        if key not in self._codes:
+            codes, uniques = pd.factorize(self.table(table)[column], use_na_sentinel=True)
+            uniques = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
+            self._codes[key] = (np.asarray(codes, dtype=np.int64), uniques)
+        return self._codes[key]
+
+    def map(
+        self, table: str, column: str, mapping: Mapping[Any, Any], default: Any, dtype: Any
+    ) -> np.ndarray:
+        """``mapping[value]`` for every cell of `column` (`default` where absent/missing)."""
+        codes, uniques = self.codes(table, column)
+        values = np.array([mapping.get(u, default) for u in uniques] + [default], dtype=dtype)
+        return values[codes]
+
+    def isin(self, table: str, column: str, values: Any) -> np.ndarray:
+        """Boolean array: the cell is one of `values` (missing cells are not)."""
+        codes, uniques = self.codes(table, column)
+        wanted = set(values)
+        hit = np.fromiter((u in wanted for u in uniques), dtype=bool, count=len(uniques))
+        return np.append(hit, False)[codes]
+
+    def blank(self, table: str, column: str) -> np.ndarray:
+        """Boolean array: the text cell is missing or empty."""
+        codes, uniques = self.codes(table, column)
+        empty = np.append(np.asarray(uniques.astype(str) == "", dtype=bool), True)
+        return empty[codes]
 
     # -- tables -----------------------------------------------------------------------
     def table(self, name: str) -> pd.DataFrame:
@@ -172,7 +246,7 @@ class Context:
     def subject_ids(self) -> pd.Index:
         """Non-blank subject ids of the subjects table (unique)."""
         ids = self.table("subjects")["subject_id"]
-        return pd.Index(ids[~blank(ids)].unique())
+        return pd.Index(ids[~blank(ids)].unique().astype(object))
 
     @cached_property
     def subjects_first(self) -> pd.DataFrame:
@@ -180,7 +254,9 @@ class Context:
         s = self.table("subjects")
         s = s[~blank(s["subject_id"])]
         s = s[~s["subject_id"].duplicated()]
-        return s.reset_index().set_index("subject_id")
+        s = s.reset_index()
+        s.index = pd.Index(s["subject_id"].astype(object), name="subject_id")
+        return s.drop(columns="subject_id")
 
     @cached_property
     def randomised_ids(self) -> pd.Index:
@@ -222,8 +298,8 @@ class Context:
     def meas(self) -> MeasurementInfo:
         """Catalogue lookups and canonical values for every measurement row."""
         m = self.table("measurements")
-        ep_codes, ep_uniques = pd.factorize(m["endpoint"].astype(object), use_na_sentinel=True)
-        un_codes, un_uniques = pd.factorize(m["unit"].astype(object), use_na_sentinel=True)
+        ep_codes, ep_uniques = self.codes("measurements", "endpoint")
+        un_codes, un_uniques = self.codes("measurements", "unit")
         eps = [ENDPOINTS.get(e) if isinstance(e, str) else None for e in ep_uniques]
         units = [normalise_unit(u) for u in un_uniques]
         n_e, n_u = len(eps) + 1, len(units) + 1  # last slot = missing (code -1)

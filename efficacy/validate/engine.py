@@ -10,7 +10,7 @@ from efficacy.errors import EfficacyError
 from efficacy.protocol import DEFAULT_PROTOCOL, Protocol, load_protocol
 from efficacy.trial import Trial
 from efficacy.validate.context import Context
-from efficacy.validate.findings import FINDING_COLUMNS, CouldNotRun, NotApplicable, Part
+from efficacy.validate.findings import FINDING_COLUMNS, TEXT, CouldNotRun, NotApplicable, Part
 from efficacy.validate.registry import Rule, rules_for
 from efficacy.validate.report import RuleStatus, ValidationReport, empty_frame
 
@@ -76,13 +76,12 @@ def validate(
         if frame is not None and len(frame):
             frames.append(frame)
     frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
-    frame["row"] = frame["row"].astype("Int64")
     return ValidationReport(
         trial_id=str(trial.manifest.id or ""),
         protocol_id=proto.id,
         protocol_version=proto.version,
         rules=statuses,
-        frame=frame[list(FINDING_COLUMNS)],
+        frame=_typed(frame),
         max_findings_per_rule=max_findings_per_rule,
     )
 
@@ -132,8 +131,13 @@ def _collect(rule: Rule, parts: Iterable[Part]) -> pd.DataFrame | None:
         return None
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     frame = frame.assign(rule_id=rule.id, category=rule.category)
-    frame["severity"] = frame["severity"].fillna(rule.severity).astype(object)
-    return frame
+    return _typed(frame.assign(severity=frame["severity"].fillna(rule.severity)))
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Select the findings columns in order: Arrow-backed text, nullable-integer row."""
+    types = {c: ("Int64" if c == "row" else TEXT) for c in FINDING_COLUMNS}
+    return frame[list(FINDING_COLUMNS)].astype(types)
 
 
 def _capped(rule: Rule, frame: pd.DataFrame, cap: int) -> pd.DataFrame:
@@ -156,4 +160,4 @@ def _capped(rule: Rule, frame: pd.DataFrame, cap: int) -> pd.DataFrame:
             f"(max_findings_per_rule={cap}); rerun without the cap to list them all"
         ),
     }
-    return pd.concat([frame.iloc[:cap], pd.DataFrame([summary])], ignore_index=True)
+    return pd.concat([frame.iloc[:cap], _typed(pd.DataFrame([summary]))], ignore_index=True)

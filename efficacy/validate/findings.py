@@ -9,14 +9,15 @@ boolean mask and turns that sub-frame into a findings frame in one vectorised st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = [
     "FINDING_COLUMNS",
+    "TEXT",
     "CouldNotRun",
     "Finding",
     "NotApplicable",
@@ -24,6 +25,7 @@ __all__ = [
     "as_text",
     "at_rows",
     "at_trial",
+    "text_by",
 ]
 
 #: Columns of :meth:`ValidationReport.to_frame`, in order (fixed, whatever the options).
@@ -53,9 +55,11 @@ class CouldNotRun(Exception):  # noqa: N818 - control flow, not an error
     """Raised by a check when data it needs is missing (reason in args)."""
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One problem found by a validation rule.
+class Finding(NamedTuple):
+    """One problem found by a validation rule (immutable).
+
+    A named tuple rather than a dataclass so that a report with millions of findings can
+    materialise them quickly; compare and hash like tuples.
 
     Attributes
     ----------
@@ -93,26 +97,60 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-serialisable)."""
-        return {c: getattr(self, c) for c in FINDING_COLUMNS}
+        return dict(zip(FINDING_COLUMNS, self, strict=True))
+
+
+TEXT = pd.StringDtype("pyarrow")
+
+
+def _text_array(texts: list[Any], codes: np.ndarray) -> Any:
+    """Arrow string array ``texts[code]`` per code (code -1 = the last entry)."""
+    idx = np.where(codes < 0, len(texts) - 1, codes)
+    taken = pa.array(texts, type=pa.large_string()).take(pa.array(idx))
+    return pd.array(taken.cast(pa.large_string()), dtype=TEXT)
 
 
 def as_text(values: pd.Series) -> pd.Series:
-    """Values as text (object dtype), missing values as None; floats print like ``repr``."""
-    out = values.astype(object)
-    missing = values.isna().to_numpy()
-    if values.dtype.kind == "f":
-        out = pd.Series(
-            np.where(missing, None, values.map(_num_text).to_numpy(dtype=object)),
-            index=values.index,
-            dtype=object,
-        )
-        return out
-    out = out.map(str, na_action="ignore")
-    return out.where(~missing, None)
+    """Values as (Arrow-backed) text, missing as NA; numbers print like ``repr``.
+
+    Each distinct value is formatted once (factorize, format the uniques, take), so a
+    million rows holding a few distinct values cost a few string conversions.
+    """
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.astype(TEXT)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [_value_text(u) for u in uniques]
+    return pd.Series(_text_array([*texts, None], codes), index=values.index)
 
 
 def _num_text(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
+
+
+def _value_text(x: Any) -> str:
+    if isinstance(x, float | np.floating):
+        return _num_text(float(x))
+    if isinstance(x, np.integer):
+        return str(int(x))
+    return str(x)
+
+
+def text_by(values: pd.Series, render: Any, na_text: str = "(empty)") -> pd.Series:
+    """``render(value)`` for every element, computed once per distinct value.
+
+    Missing values become `na_text` (`render` is not called for them). The result is an
+    Arrow-backed string Series, so concatenating it with other pieces is vectorised.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [*(render(u) for u in uniques), na_text]
+    return pd.Series(_text_array(texts, codes), index=values.index)
+
+
+def _text_column(x: Any, n: int) -> Any:
+    """Build a findings column from a scalar, None or a Series (by position)."""
+    if isinstance(x, pd.Series):
+        return as_text(x).array
+    return _text_array([x], np.zeros(n, dtype=np.int64))
 
 
 def at_rows(
@@ -134,7 +172,7 @@ def at_rows(
     table, column : str
         Where the problem is.
     message : str or pandas.Series
-        One message for all rows, or one per row (aligned on the index).
+        One message for all rows, or one per row (aligned by position).
     value : pandas.Series, str or None, optional
         Offending values; by default ``rows[column]`` as text.
     severity : str, optional
@@ -143,27 +181,22 @@ def at_rows(
     Returns
     -------
     pandas.DataFrame
-        Columns ``severity, table, column, subject_id, visit, row, value, message``.
+        Columns ``severity, table, column, subject_id, visit, row, value, message``
+        (Arrow-backed text and a nullable-integer ``row``).
     """
     n = len(rows)
     if value is ...:
-        value = as_text(rows[column]) if column in rows.columns else None
-    elif isinstance(value, pd.Series):
-        value = as_text(value)
-
-    def col(name: str) -> Any:
-        return as_text(rows[name]).to_numpy() if name in rows.columns else None
-
+        value = rows[column] if column in rows.columns else None
     return pd.DataFrame(
         {
-            "severity": severity,
-            "table": table,
-            "column": column,
-            "subject_id": col("subject_id"),
-            "visit": col("visit"),
+            "severity": _text_column(severity, n),
+            "table": _text_column(table, n),
+            "column": _text_column(column, n),
+            "subject_id": _text_column(rows.get("subject_id"), n),
+            "visit": _text_column(rows.get("visit"), n),
             "row": pd.array(rows.index.to_numpy(), dtype="Int64"),
-            "value": value.to_numpy() if isinstance(value, pd.Series) else value,
-            "message": message.to_numpy() if isinstance(message, pd.Series) else message,
+            "value": _text_column(value, n),
+            "message": _text_column(message, n),
         },
         index=pd.RangeIndex(n),
     )

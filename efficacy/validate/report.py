@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,7 +12,7 @@ import pandas as pd
 
 from efficacy.errors import EfficacyError
 from efficacy.protocol.params import SEVERITIES
-from efficacy.validate.findings import FINDING_COLUMNS, Finding
+from efficacy.validate.findings import FINDING_COLUMNS, TEXT, Finding
 
 __all__ = ["STATUSES", "RuleStatus", "ValidationFailedError", "ValidationReport"]
 
@@ -104,8 +105,16 @@ class ValidationReport:
     @cached_property
     def findings(self) -> tuple[Finding, ...]:
         """All listed findings, in rule order then row order."""
-        records = _records(self.frame)
-        return tuple(Finding(**r) for r in records)
+        if self.frame.empty:
+            return ()
+        columns = _columns(self.frame)
+        enabled = gc.isenabled()
+        gc.disable()  # millions of small tuples: avoid repeated full collections
+        try:
+            return tuple(map(Finding._make, zip(*columns, strict=True)))
+        finally:
+            if enabled:
+                gc.enable()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -173,21 +182,27 @@ class ValidationReport:
         return self.summary()
 
 
+def _columns(frame: pd.DataFrame) -> list[list[Any]]:
+    """Columns of a findings frame as Python lists (None for missing, int rows)."""
+    return [frame[c].to_numpy(dtype=object, na_value=None).tolist() for c in FINDING_COLUMNS]
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Convert a findings frame to plain dicts (None for missing, int rows)."""
     if frame.empty:
         return []
-    obj = frame.astype(object)
-    obj = obj.where(frame.notna(), None)
-    records = obj.to_dict("records")
-    for r in records:
-        if r["row"] is not None:
-            r["row"] = int(r["row"])
-    return records
+    columns = _columns(frame)
+    enabled = gc.isenabled()
+    gc.disable()  # millions of small dicts: avoid repeated full collections
+    try:
+        return [dict(zip(FINDING_COLUMNS, v, strict=True)) for v in zip(*columns, strict=True)]
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def empty_frame() -> pd.DataFrame:
     """Return a findings frame with no rows and the fixed columns."""
-    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS})
-    frame["row"] = frame["row"].astype("Int64")
-    return frame
+    return pd.DataFrame(
+        {c: pd.Series(dtype="Int64" if c == "row" else TEXT) for c in FINDING_COLUMNS}
+    )

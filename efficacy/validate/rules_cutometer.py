@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from efficacy.validate.context import Context, lookup
-from efficacy.validate.findings import NotApplicable, Part, as_text, at_rows
+from efficacy.validate.context import Context, combine
+from efficacy.validate.findings import NotApplicable, Part, as_text, at_rows, text_by
 from efficacy.validate.registry import rule
 
 _NAMES = ("uf", "ue", "uv", "ur", "ua", "r0", "r2", "r5", "r6", "r7", "r8")
@@ -28,15 +28,12 @@ _IDS = {f"cutometer_{n}": i for i, n in enumerate(_NAMES)}
 def _grid(ctx: Context) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Values (groups x 11) and measurement rows (-1 where absent) of Cutometer readings."""
     m = ctx.need("measurements", "subject_id", "visit", "endpoint", "value", "body_site")
-    code = lookup(m["endpoint"], _IDS, -1, np.int64)
+    code = ctx.map("measurements", "endpoint", _IDS, -1, np.int64)
     sel = (code >= 0) & ~np.isnan(ctx.meas.value)
     if not sel.any():
         raise NotApplicable("no Cutometer readings")
     key = ["subject_id", "visit", "body_site"] + (["replicate"] if "replicate" in m else [])
-    group = np.zeros(int(sel.sum()), dtype=np.int64)
-    for k in key:
-        codes, uniques = pd.factorize(m[k][sel])
-        group = group * (len(uniques) + 1) + (codes + 1)
+    group = combine(*(ctx.codes("measurements", k)[0][sel] for k in key))
     gid, _ = pd.factorize(group)
     n = int(gid.max()) + 1
     values = np.full((n, len(_NAMES)), np.nan)
@@ -104,7 +101,7 @@ def check_cutometer(ctx: Context) -> Iterator[Part]:
         if not bad.any():
             continue
         found = m.loc[at[bad]]
-        expected = pd.Series(exp[bad], index=found.index).map(lambda v: f"{v:.4g}")
+        expected = text_by(pd.Series(exp[bad], index=found.index), lambda v: f"{v:.4g}")
         msg = (
             found["endpoint"].astype(str)
             + " "

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 
-from efficacy.validate.context import Context, blank, flag
-from efficacy.validate.findings import CouldNotRun, NotApplicable, Part, at_rows, at_trial
+from efficacy.validate.context import Context, blank, combine, flag
+from efficacy.validate.findings import (
+    CouldNotRun,
+    NotApplicable,
+    Part,
+    at_rows,
+    at_trial,
+    text_by,
+)
 from efficacy.validate.registry import rule
 
 _WITHIN = "CONSORT within-person extension (FACTS.md 1.4)"
@@ -78,31 +86,45 @@ def check_control(ctx: Context) -> Iterator[Part]:
 )
 def check_baselines(ctx: Context) -> Iterator[Part]:
     """Randomised subject x endpoint pairs without a baseline row."""
-    m = ctx.need("measurements", "subject_id", "visit", "endpoint")
+    ctx.need("measurements", "subject_id", "visit", "endpoint")
     ctx.need("subjects", "subject_id", "randomized")
     if ctx.baseline is None:
         raise CouldNotRun("baseline_visit is not a declared visit (see SCH-001)")
+    t = "measurements"
     known = ctx.meas.known
-    endpoints = pd.Index(m["endpoint"][known].unique()).sort_values()
+    s_codes, s_uni = ctx.codes(t, "subject_id")
+    e_codes, e_uni = ctx.codes(t, "endpoint")
+    endpoints = pd.Index(e_uni[pd.unique(e_codes[known])].astype(object)).sort_values()
     subjects = ctx.randomised_ids.sort_values()
     if len(endpoints) == 0 or len(subjects) == 0:
         return
-    at_base = m[(m["visit"] == ctx.baseline.id).to_numpy() & known]
-    have = pd.MultiIndex.from_frame(
-        at_base[["subject_id", "endpoint"]].astype(object).drop_duplicates()
+    at_base = ctx.isin(t, "visit", [ctx.baseline.id]) & known & (s_codes >= 0)
+    pairs = pd.DataFrame({"s": s_codes[at_base], "e": e_codes[at_base]}).drop_duplicates()
+    have = pd.MultiIndex.from_arrays(
+        [s_uni.take(pairs["s"]).astype(object), e_uni.take(pairs["e"]).astype(object)]
     )
     want = pd.MultiIndex.from_product([subjects, endpoints], names=["subject_id", "endpoint"])
     lacking = want[~want.isin(have)]
+    if len(lacking) == 0:
+        return
     base = ctx.baseline.id
-    for sid, endpoint in lacking:
-        yield at_trial(
-            table="measurements",
-            subject_id=sid,
-            visit=base,
-            value=endpoint,
-            message=f"randomised subject has no baseline ({base}) {endpoint} reading; "
-            "add it, or record why it is missing",
-        )
+    endpoint = pd.Series(lacking.get_level_values("endpoint"), dtype=object)
+    yield pd.DataFrame(
+        {
+            "severity": None,
+            "table": "measurements",
+            "column": None,
+            "subject_id": lacking.get_level_values("subject_id").astype(object),
+            "visit": base,
+            "row": None,
+            "value": endpoint.to_numpy(),
+            "message": (
+                f"randomised subject has no baseline ({base}) "
+                + endpoint
+                + " reading; add it, or record why it is missing"
+            ).to_numpy(),
+        }
+    )
 
 
 @rule(
@@ -165,21 +187,24 @@ def check_measured_sites(ctx: Context) -> Iterator[Part]:
     ctx.need("subjects", "subject_id", "randomized", "allocation")
     a = ctx.allocation
     a = a[a["ok"] & a["subject_id"].isin(ctx.randomised_ids)]
-    known = pd.MultiIndex.from_frame(a[["subject_id", "site"]].drop_duplicates())
-    allocated_subjects = pd.Index(a["subject_id"].unique())
-    check = m["subject_id"].isin(allocated_subjects) & ~blank(m["body_site"])
-    sub = m.loc[check, ["subject_id", "body_site"]]
-    pairs = pd.MultiIndex.from_arrays(
-        [sub["subject_id"].astype(object), sub["body_site"].astype(object)]
-    )
-    bad_idx = sub.index[~pairs.isin(known)]
-    if len(bad_idx):
-        rows = m.loc[bad_idx]
+    t = "measurements"
+    s_codes, s_uni = ctx.codes(t, "subject_id")
+    b_codes, b_uni = ctx.codes(t, "body_site")
+    check = ctx.isin(t, "subject_id", a["subject_id"].unique()) & (b_codes >= 0)
+    key = combine(s_codes, b_codes)
+    pairs = pd.DataFrame({"k": key[check], "s": s_codes[check], "b": b_codes[check]})
+    pairs = pairs.drop_duplicates("k")
+    allocated = set(zip(a["subject_id"], a["site"], strict=True))
+    names = zip(s_uni.take(pairs["s"]), b_uni.take(pairs["b"]), strict=True)
+    bad_keys = pairs["k"][[name not in allocated for name in names]]
+    bad = check & np.isin(key, bad_keys.to_numpy())
+    if bad.any():
+        rows = m[bad]
         yield at_rows(
             rows,
             table="measurements",
             column="body_site",
             message="body site "
-            + rows["body_site"].astype(str).map(repr)
+            + text_by(rows["body_site"], repr)
             + " is not in this subject's allocation; use an allocated site",
         )

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from efficacy.validate.context import Context, blank, flag, lookup
-from efficacy.validate.findings import NotApplicable, Part, as_text, at_rows
+from efficacy.validate.context import Context, blank, combine, flag
+from efficacy.validate.findings import NotApplicable, Part, as_text, at_rows, text_by
 from efficacy.validate.registry import rule
 
 _INTEGRITY = "data integrity"
@@ -47,7 +47,7 @@ def check_duplicate_subjects(ctx: Context) -> Iterator[Part]:
         rows = s[dup]
         msg = (
             "subject_id "
-            + rows["subject_id"].astype(str).map(repr)
+            + text_by(rows["subject_id"], repr)
             + " appears again (first at row "
             + pd.Series(first, index=rows.index).astype(str)
             + "); keep one row per subject"
@@ -70,20 +70,26 @@ def check_duplicate_measurements(ctx: Context) -> Iterator[Part]:
     key = ["subject_id", "visit", "endpoint", "body_site"]
     if "replicate" in m.columns:
         key.append("replicate")
-    usable = ~(blank(m["subject_id"]) | blank(m["visit"]) | blank(m["endpoint"]))
-    sub = m.loc[usable, key]
-    dup, first = _repeats(sub, key)
-    if dup.any():
-        rows = m.loc[dup[dup].index]
-        msg = (
-            rows["endpoint"].astype(str)
-            + " at "
-            + rows["body_site"].astype(str)
-            + " repeats row "
-            + pd.Series(first, index=rows.index).astype(str)
-            + " (same subject and visit); remove the copy or add a `replicate` column"
-        )
-        yield at_rows(rows, table="measurements", column=None, value=None, message=msg)
+    t = "measurements"
+    usable = ~(ctx.blank(t, "subject_id") | ctx.blank(t, "visit") | ctx.blank(t, "endpoint"))
+    keys = combine(*(ctx.codes(t, k)[0] for k in key))[usable]
+    dup = pd.Series(keys).duplicated().to_numpy()
+    if not dup.any():
+        return
+    positions = np.flatnonzero(usable)
+    repeated = np.isin(keys, keys[dup])
+    first = pd.Series(positions[repeated]).groupby(keys[repeated], sort=False).first()
+    rows = m.iloc[positions[dup]]
+    first_row = m.index.to_numpy()[first.reindex(keys[dup]).to_numpy()]
+    msg = (
+        rows["endpoint"].astype(str)
+        + " at "
+        + rows["body_site"].astype(str)
+        + " repeats row "
+        + pd.Series(first_row, index=rows.index).astype(str)
+        + " (same subject and visit); remove the copy or add a `replicate` column"
+    )
+    yield at_rows(rows, table=t, column=None, value=None, message=msg)
 
 
 @rule(
@@ -135,14 +141,15 @@ def check_two_arms(ctx: Context) -> Iterator[Part]:
 
 def _window_rows(ctx: Context, table: str) -> Iterator[Part]:
     df = ctx.table(table)
-    target = lookup(df["visit"], {k: v.day for k, v in ctx.visits.items()}, np.nan, float)
-    window = lookup(df["visit"], {k: v.window_days for k, v in ctx.visits.items()}, np.nan, float)
+    target = ctx.map(table, "visit", {k: v.day for k, v in ctx.visits.items()}, np.nan, float)
+    days = {k: v.window_days for k, v in ctx.visits.items()}
+    window = ctx.map(table, "visit", days, np.nan, float)
     day = pd.to_numeric(df["day"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     bad = np.abs(day - target) > window
     if bad.any():
         rows = df[bad]
-        t = pd.Series(target[bad], index=rows.index).map(lambda x: f"{x:g}")
-        w = pd.Series(window[bad], index=rows.index).map(lambda x: f"{x:g}")
+        t = text_by(pd.Series(target[bad], index=rows.index), lambda x: f"{x:g}")
+        w = text_by(pd.Series(window[bad], index=rows.index), lambda x: f"{x:g}")
         msg = (
             "day "
             + as_text(rows["day"]).astype(str)
@@ -178,27 +185,34 @@ def check_windows(ctx: Context) -> Iterator[Part]:
 def _order_rows(ctx: Context, table: str) -> Iterator[Part]:
     df = ctx.table(table)
     order = {vid: i for i, vid in enumerate(sorted(ctx.visits, key=lambda k: ctx.visits[k].day))}
-    rank = lookup(df["visit"], order, -1, np.int64)
+    rank = ctx.map(table, "visit", order, -1, np.int64)
     day = pd.to_numeric(df["day"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    subj, _ = pd.factorize(df["subject_id"], use_na_sentinel=True)
+    subj = ctx.codes(table, "subject_id")[0]
     ok = (rank >= 0) & ~np.isnan(day) & (subj >= 0)
-    g = pd.DataFrame({"s": subj[ok], "r": rank[ok], "d": day[ok]})
-    per_visit = g.groupby(["s", "r"], sort=True)["d"].max()
-    earlier = per_visit.groupby(level="s").cummax().groupby(level="s").shift(1)
-    where = earlier.index.get_indexer(pd.MultiIndex.from_arrays([g["s"], g["r"]]))
-    before = earlier.to_numpy()[where]
+    n_visits = len(order)
+    key = subj[ok] * n_visits + rank[ok]
+    d = day[ok]
+    # latest day per (subject, visit), in (subject, visit order) order
+    per_visit = pd.Series(d).groupby(key, sort=True).max()
+    keys = per_visit.index.to_numpy()
+    owner = keys // n_visits
+    latest = per_visit.groupby(owner).cummax()
+    earlier = latest.groupby(owner).shift(1).to_numpy()  # max day of earlier visits
+    before = earlier[np.searchsorted(keys, key)]
     bad = np.zeros(len(df), dtype=bool)
-    bad[np.flatnonzero(ok)] = g["d"].to_numpy() < before
+    with np.errstate(invalid="ignore"):
+        bad[np.flatnonzero(ok)] = d < before
     if bad.any():
         rows = df[bad]
-        prior = pd.Series(before[g["d"].to_numpy() < before], index=rows.index)
+        with np.errstate(invalid="ignore"):
+            prior = pd.Series(before[d < before], index=rows.index)
         msg = (
             "day "
             + as_text(rows["day"]).astype(str)
             + " of visit "
             + rows["visit"].astype(str)
             + " is before day "
-            + prior.map(lambda x: f"{x:g}")
+            + text_by(prior, lambda x: f"{x:g}")
             + " recorded at an earlier visit of this subject; check the day or the visit"
         )
         yield at_rows(rows, table=table, column="day", message=msg)
@@ -239,7 +253,7 @@ def _range_rows(ctx: Context, which: str, word: str, extra: np.ndarray | None) -
     idx = rows.index
 
     def num(a: np.ndarray) -> pd.Series:
-        return pd.Series(a, index=idx).map(lambda x: f"{x:g}")
+        return text_by(pd.Series(a, index=idx), lambda x: f"{x:g}")
 
     converted = pd.Series(info.factor[bad] != 1.0, index=idx)
     canon = " (= " + num(v[bad]) + " " + pd.Series(info.target_unit[bad], index=idx) + ")"
@@ -304,9 +318,9 @@ def check_plausible(ctx: Context) -> Iterator[Part]:
 def check_missing_values(ctx: Context) -> Iterator[Part]:
     """Empty measurement values."""
     m = ctx.need("measurements", "value")
-    empty = m["value"].isna()
+    empty = m["value"].isna().to_numpy()
     if empty.any():
-        empty &= ~m.index.isin(ctx.issue_rows("measurements", "value"))
+        empty = empty & ~m.index.isin(ctx.issue_rows("measurements", "value"))
         if empty.any():
             yield at_rows(
                 m[empty],
@@ -338,7 +352,7 @@ def check_unrandomised_data(ctx: Context) -> Iterator[Part]:
         if not ctx.present(table) or "subject_id" in ctx.missing(table):
             continue
         df = ctx.table(table)
-        bad = df["subject_id"].isin(not_rand)
+        bad = ctx.isin(table, "subject_id", not_rand)
         if bad.any():
             yield at_rows(
                 df[bad],

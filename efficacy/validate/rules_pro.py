@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from efficacy.protocol.params import PRO_INSTRUMENTS
-from efficacy.validate.context import Context, blank
-from efficacy.validate.findings import Part, as_text, at_rows, at_trial
+from efficacy.validate.context import Context, combine, first_positions
+from efficacy.validate.findings import Part, as_text, at_rows, at_trial, text_by
 from efficacy.validate.registry import rule
 
 _SKINDEX = "FACTS.md 2 (Skindex-16: 16 items, responses 0-6; Chren et al. 2001)"
@@ -23,9 +23,10 @@ _N_SKINDEX_ITEMS = 16
 
 def _responses(ctx: Context, instrument: str, low: int, high: int, label: str) -> Iterator[Part]:
     p = ctx.need("pro_responses", "instrument", "response")
-    r = pd.to_numeric(p["response"], errors="coerce")
-    mine = (p["instrument"] == instrument).fillna(False).astype(bool)
-    bad = mine & r.notna() & ((r < low) | (r > high) | (r != np.round(r)))
+    r = pd.to_numeric(p["response"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    mine = ctx.isin("pro_responses", "instrument", [instrument])
+    with np.errstate(invalid="ignore"):
+        bad = mine & ~np.isnan(r) & ((r < low) | (r > high) | (r != np.round(r)))
     if bad.any():
         rows = p[bad]
         yield at_rows(
@@ -64,63 +65,67 @@ def check_skindex_responses(ctx: Context) -> Iterator[Part]:
 )
 def check_items(ctx: Context) -> Iterator[Part]:
     """Item numbers out of range, repeated items, and incomplete Skindex-16 sets."""
-    p = ctx.need("pro_responses", "subject_id", "visit", "instrument", "scale", "item")
-    item = pd.to_numeric(p["item"], errors="coerce")
-    sk = (p["instrument"] == "skindex16").fillna(False).astype(bool)
-    out_of_range = sk & item.notna() & ((item < 1) | (item > _N_SKINDEX_ITEMS))
+    t = "pro_responses"
+    p = ctx.need(t, "subject_id", "visit", "instrument", "scale", "item")
+    item = pd.to_numeric(p["item"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    sk = ctx.isin(t, "instrument", ["skindex16"])
+    with np.errstate(invalid="ignore"):
+        out_of_range = sk & ~np.isnan(item) & ((item < 1) | (item > _N_SKINDEX_ITEMS))
     if out_of_range.any():
         rows = p[out_of_range]
         yield at_rows(
             rows,
-            table="pro_responses",
+            table=t,
             column="item",
             message="item "
             + as_text(rows["item"]).astype(str)
             + " is not a Skindex-16 item (1-16)",
         )
-    known = p["instrument"].isin(PRO_INSTRUMENTS) & item.notna() & ~blank(p["subject_id"])
-    key = ["subject_id", "visit", "instrument", "item"]
-    key_df = p.loc[known, key].assign(
-        scale=p.loc[known, "scale"].where(~sk[known], "").astype(object).fillna("")
-    )
-    dup = key_df.duplicated(keep="first")
+    known = ctx.isin(t, "instrument", PRO_INSTRUMENTS) & ~np.isnan(item)
+    known &= ~ctx.blank(t, "subject_id")
+    # Skindex-16 items are numbered across scales; FACE-Q items within each scale
+    scale = np.where(sk, -1, ctx.codes(t, "scale")[0])
+    codes = [ctx.codes(t, c)[0] for c in ("subject_id", "visit", "instrument", "item")]
+    key = combine(*codes, scale)
+    dup = np.zeros(len(p), dtype=bool)
+    dup[known] = pd.Series(key[known]).duplicated().to_numpy()
     if dup.any():
-        rows = p.loc[dup[dup].index]
+        rows = p[dup]
         yield at_rows(
             rows,
-            table="pro_responses",
+            table=t,
             column="item",
             message=rows["instrument"].astype(str)
             + " item "
             + as_text(rows["item"]).astype(str)
             + " is entered more than once at this visit; keep one row per item",
         )
-    yield from _incomplete_skindex(p[sk & ~out_of_range & item.notna()])
+    yield from _incomplete_skindex(ctx, sk & ~out_of_range & ~np.isnan(item), item)
 
 
-def _incomplete_skindex(sk: pd.DataFrame) -> Iterator[Part]:
+def _incomplete_skindex(ctx: Context, sk: np.ndarray, item: np.ndarray) -> Iterator[Part]:
     """Subject/visits with fewer than 16 distinct Skindex-16 items (valid numbers only)."""
-    frame = pd.DataFrame(
-        {
-            "s": sk["subject_id"].astype(object),
-            "v": sk["visit"].astype(object),
-            "i": pd.to_numeric(sk["item"], errors="coerce").astype("int64"),
-        }
-    ).drop_duplicates()
-    counts = frame.groupby(["s", "v"], sort=False, dropna=False).size()
-    short = counts[counts < _N_SKINDEX_ITEMS]
-    if short.empty:
+    t = "pro_responses"
+    visit = combine(ctx.codes(t, "subject_id")[0], ctx.codes(t, "visit")[0])[sk]
+    group, first = pd.factorize(visit)
+    present = np.zeros((len(first), _N_SKINDEX_ITEMS + 1), dtype=bool)
+    present[group, item[sk].astype(np.int64)] = True
+    counts = present.sum(axis=1)
+    short = np.flatnonzero(counts < _N_SKINDEX_ITEMS)
+    if len(short) == 0:
         return
-    sub = frame.set_index(["s", "v"]).loc[short.index]
-    present = sub.groupby(level=[0, 1], sort=False, dropna=False)["i"].agg(frozenset)
-    everything = frozenset(range(1, _N_SKINDEX_ITEMS + 1))
-    for (sid, visit), items in present.items():
+    rows = ctx.table(t)[sk]
+    first_pos = first_positions(group)
+    everything = set(range(1, _N_SKINDEX_ITEMS + 1))
+    for g in short:
+        items = set(np.flatnonzero(present[g]).tolist())
         lacking = ", ".join(map(str, sorted(everything - items)))
+        at = rows.iloc[first_pos[g]]
         yield at_trial(
-            table="pro_responses",
+            table=t,
             column="item",
-            subject_id=sid,
-            visit=visit,
+            subject_id=at["subject_id"],
+            visit=at["visit"],
             value=lacking,
             message=f"only {len(items)} of the 16 Skindex-16 items are present "
             f"(missing items {lacking}); add a row per item, with an empty response "
@@ -152,24 +157,31 @@ def check_faceq_responses(ctx: Context) -> Iterator[Part]:
 )
 def check_missing_share(ctx: Context) -> Iterator[Part]:
     """Scales with too few answered items at a subject/visit."""
-    p = ctx.need("pro_responses", "subject_id", "visit", "instrument", "scale", "response")
+    t = "pro_responses"
+    p = ctx.need(t, "subject_id", "visit", "instrument", "scale", "response")
     minimum = float(ctx.params["pro_min_answered_fraction"])
-    keep = p["instrument"].isin(PRO_INSTRUMENTS) & ~blank(p["subject_id"])
-    p = p[keep]
-    answered = p["response"].notna()
-    keys = [p["subject_id"], p["visit"], p["instrument"], p["scale"]]
-    g = answered.groupby(keys, sort=False, dropna=False).agg(["sum", "size"])
-    low = g[g["sum"] < minimum * g["size"]]
-    for (sid, visit, instrument, scale), n_ans, n in low.itertuples(name=None):
-        missing = n - n_ans
+    keep = ctx.isin(t, "instrument", PRO_INSTRUMENTS) & ~ctx.blank(t, "subject_id")
+    cols = ("subject_id", "visit", "instrument", "scale")
+    group, _ = pd.factorize(combine(*(ctx.codes(t, c)[0] for c in cols))[keep])
+    answered = p["response"].notna().to_numpy()[keep]
+    n = np.bincount(group)
+    n_ans = np.bincount(group, weights=answered)
+    low = np.flatnonzero(n_ans < minimum * n)
+    if len(low) == 0:
+        return
+    first_pos = first_positions(group)
+    rows = p[keep]
+    for g in low:
+        at = rows.iloc[first_pos[g]]
+        missing = int(n[g] - n_ans[g])
         yield at_trial(
-            table="pro_responses",
+            table=t,
             column="response",
-            subject_id=sid,
-            visit=visit,
-            value=scale,
-            message=f"{missing} of {n} {instrument} {scale} items unanswered "
-            f"({missing / n:.0%} missing; at least {minimum:.0%} must be answered): "
+            subject_id=at["subject_id"],
+            visit=at["visit"],
+            value=at["scale"],
+            message=f"{missing} of {n[g]} {at['instrument']} {at['scale']} items unanswered "
+            f"({missing / n[g]:.0%} missing; at least {minimum:.0%} must be answered): "
             "the scale cannot be scored at this visit",
         )
 
@@ -185,7 +197,8 @@ def check_missing_share(ctx: Context) -> Iterator[Part]:
 def check_instruments(ctx: Context) -> Iterator[Part]:
     """Unknown instrument ids."""
     p = ctx.need("pro_responses", "instrument")
-    bad = ~blank(p["instrument"]) & ~p["instrument"].isin(PRO_INSTRUMENTS)
+    t = "pro_responses"
+    bad = ~ctx.blank(t, "instrument") & ~ctx.isin(t, "instrument", PRO_INSTRUMENTS)
     if bad.any():
         rows = p[bad]
         yield at_rows(
@@ -193,6 +206,6 @@ def check_instruments(ctx: Context) -> Iterator[Part]:
             table="pro_responses",
             column="instrument",
             message="instrument "
-            + rows["instrument"].astype(str).map(repr)
+            + text_by(rows["instrument"], repr)
             + f" is not one of {', '.join(PRO_INSTRUMENTS)}; use a known instrument id",
         )

@@ -14,8 +14,15 @@ import pandas as pd
 
 from efficacy.instruments.catalogue import CANONICAL_UNITS, ENDPOINTS
 from efficacy.trial import DESIGNS, DISPOSITIONS, TABLE_SCHEMAS
-from efficacy.validate.context import Context, blank
-from efficacy.validate.findings import CouldNotRun, NotApplicable, Part, at_rows, at_trial
+from efficacy.validate.context import Context
+from efficacy.validate.findings import (
+    CouldNotRun,
+    NotApplicable,
+    Part,
+    at_rows,
+    at_trial,
+    text_by,
+)
 from efficacy.validate.registry import rule
 
 _INTEGRITY = "data integrity"
@@ -268,14 +275,12 @@ def _unknown_values(
     ctx: Context, table: str, column: str, allowed: pd.Index | list[str], what: str, fix: str
 ) -> Iterator[Part]:
     df = ctx.need(table, column)
-    values = df[column]
-    bad = ~blank(values) & ~values.isin(allowed)
+    bad = ~ctx.blank(table, column) & ~ctx.isin(table, column, allowed)
     if not bad.any():
         return
     rows = df[bad]
-    uniques = rows[column].astype(str).unique()
-    hint = {u: _suggest(u, list(allowed)) for u in uniques}
-    msg = rows[column].astype(str).map(lambda u: f"{what} {u!r} is not {fix}{hint[u]}")
+    hint = {u: _suggest(u, list(allowed)) for u in pd.unique(rows[column].astype(object))}
+    msg = text_by(rows[column], lambda u: f"{what} {u!r} is not {fix}{hint.get(u, '')}")
     yield at_rows(rows, table=table, column=column, message=msg)
 
 
@@ -312,8 +317,7 @@ def check_units(ctx: Context) -> Iterator[Part]:
     """Unknown units, and known units not convertible to the endpoint's unit."""
     m = ctx.need("measurements", "unit")
     info = ctx.meas
-    unit = m["unit"]
-    given = ~blank(unit).to_numpy()
+    given = ~ctx.blank("measurements", "unit")
     unknown = given & pd.isna(info.unit)
     if unknown.any():
         rows = m[unknown]
@@ -321,9 +325,10 @@ def check_units(ctx: Context) -> Iterator[Part]:
             rows,
             table="measurements",
             column="unit",
-            message=rows["unit"]
-            .astype(str)
-            .map(lambda u: f"unit {u!r} is not known; use one of {', '.join(CANONICAL_UNITS)}"),
+            message=text_by(
+                rows["unit"],
+                lambda u: f"unit {u!r} is not known; use one of {', '.join(CANONICAL_UNITS)}",
+            ),
         )
     wrong = given & ~unknown & info.known & pd.isna(info.factor)
     if wrong.any():
@@ -331,11 +336,11 @@ def check_units(ctx: Context) -> Iterator[Part]:
         target = pd.Series(info.target_unit[wrong], index=rows.index)
         msg = (
             "unit "
-            + rows["unit"].astype(str).map(repr)
+            + text_by(rows["unit"], repr)
             + " cannot be converted to "
             + rows["endpoint"].astype(str)
             + "'s unit "
-            + target.map(repr)
+            + text_by(target, repr)
             + "; record the value in "
             + target.astype(str)
         )
@@ -413,8 +418,7 @@ def check_subject_refs(ctx: Context) -> Iterator[Part]:
         if not ctx.present(table) or "subject_id" in ctx.missing(table):
             continue
         df = ctx.table(table)
-        ids = df["subject_id"]
-        bad = ~blank(ids) & ~ids.isin(known)
+        bad = ~ctx.blank(table, "subject_id") & ~ctx.isin(table, "subject_id", known)
         if bad.any():
             rows = df[bad]
             yield at_rows(
@@ -422,7 +426,7 @@ def check_subject_refs(ctx: Context) -> Iterator[Part]:
                 table=table,
                 column="subject_id",
                 message="subject_id "
-                + rows["subject_id"].astype(str).map(repr)
+                + text_by(rows["subject_id"], repr)
                 + " is not in the subjects table; add the subject or correct the id",
             )
 
@@ -466,10 +470,10 @@ def check_required_cells(ctx: Context) -> Iterator[Part]:
         for c in cols:
             if not c.required or c.name in missing or (name, c.name) == ("measurements", "value"):
                 continue
-            empty = blank(df[c.name]) if c.kind == "str" else df[c.name].isna()
+            empty = ctx.blank(name, c.name) if c.kind == "str" else df[c.name].isna().to_numpy()
             if not empty.any():
                 continue
-            empty &= ~df.index.isin(ctx.issue_rows(name, c.name))
+            empty = empty & ~df.index.isin(ctx.issue_rows(name, c.name))
             if empty.any():
                 yield at_rows(
                     df[empty],

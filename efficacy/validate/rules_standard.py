@@ -15,7 +15,7 @@ import pandas as pd
 
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.protocol import Requirement
-from efficacy.validate.context import Context, blank, flag
+from efficacy.validate.context import Context, flag
 from efficacy.validate.findings import CouldNotRun, Part, at_trial
 from efficacy.validate.rules_design import arm_members
 
@@ -31,10 +31,9 @@ def _observed_days(ctx: Context) -> tuple[float, int] | None:
     first = ctx.subjects_first
     done = flag(first["randomized"], True) & (first["disposition"] == "completed").fillna(False)
     completers = first.index[done.to_numpy(dtype=bool)]
-    m = ctx.table("measurements")
-    day = pd.Series(ctx.meas_day, index=m.index)
-    mine = m["subject_id"].isin(completers).to_numpy() & ~np.isnan(ctx.meas_day)
-    last = day[mine].groupby(m.loc[mine, "subject_id"].to_numpy()).max()
+    s_codes = ctx.codes("measurements", "subject_id")[0]
+    mine = ctx.isin("measurements", "subject_id", completers) & ~np.isnan(ctx.meas_day)
+    last = pd.Series(ctx.meas_day[mine]).groupby(s_codes[mine]).max()
     if last.empty:
         return None
     return float((last - ctx.baseline.day).median()), len(last)
@@ -86,47 +85,76 @@ def check_duration(ctx: Context, req: Requirement) -> Iterator[Part]:
 
 
 def _coverage(
-    ctx: Context, req: Requirement, rows: pd.DataFrame, what: str, key: str, table: str
+    ctx: Context, req: Requirement, table: str, mask: np.ndarray, key: np.ndarray, what: str
 ) -> Iterator[Part]:
-    """Yield findings when no `key` value is present at both baseline and final visit."""
+    """Yield findings when no `key` value of the `mask` rows is at both baseline and final.
+
+    `key` holds one code per row of `table` (e.g. endpoint codes); the requirement is met
+    when some key is present at the baseline visit and at the final visit.
+    """
     base, final = ctx.baseline, ctx.final
     if base is None or final is None:
         raise CouldNotRun("baseline or final visit unknown (see SCH-001)")
     at = {
-        v.id: set(rows.loc[(rows["visit"] == v.id).fillna(False).to_numpy(dtype=bool), key])
+        v.id: set(pd.unique(key[mask & ctx.isin(table, "visit", [v.id])]).tolist())
         for v in (base, final)
     }
     if at[base.id] & at[final.id]:
         return
     lacking = [v for v in (base, final) if not at[v.id]]
-    if lacking:
-        for v in lacking:
-            yield at_trial(
-                table=table,
-                visit=v.id,
-                message=f"no {what} at the {'baseline' if v is base else 'final'} visit "
-                f"{v.id}; {req.id} needs it at baseline and at the final visit",
-            )
-    else:
+    for v in lacking:
         yield at_trial(
             table=table,
-            message=f"no {what} is the same at baseline {base.id} and final visit {final.id}"
-            f" ({', '.join(sorted(map(str, at[base.id])))} vs "
-            f"{', '.join(sorted(map(str, at[final.id])))}); {req.id} needs a change from "
-            "baseline",
+            visit=v.id,
+            message=f"no {what} at the {'baseline' if v is base else 'final'} visit "
+            f"{v.id}; {req.id} needs it at baseline and at the final visit",
+        )
+    if not lacking:
+        yield at_trial(
+            table=table,
+            message=f"no {what} is measured at both baseline {base.id} and the final visit "
+            f"{final.id}; {req.id} needs the same measure at both (a change from baseline)",
         )
 
 
-def _named(rows: pd.DataFrame, column: str, what: str, req: Requirement) -> Iterator[Part]:
-    empty = blank(rows[column])
+def _named(
+    ctx: Context, mask: np.ndarray, column: str, modality: str, req: Requirement
+) -> Iterator[Part]:
+    empty = mask & ctx.blank("measurements", column)
     if empty.any():
-        first = ", ".join(map(str, rows.index[empty.to_numpy()][:5]))
+        first = ", ".join(map(str, ctx.table("measurements").index[empty][:5]))
         yield at_trial(
             table="measurements",
             column=column,
-            message=f"{column} is empty on {int(empty.sum())} of {len(rows)} {what} rows "
-            f"(first rows {first}); {req.id} needs it named on every reading",
+            message=f"{column} is empty on {int(empty.sum())} of {int(mask.sum())} {modality} "
+            f"rows (first rows {first}); {req.id} needs it named on every reading",
         )
+
+
+def _excluded_devices(
+    ctx: Context, req: Requirement, mask: np.ndarray
+) -> Iterator[Part | np.ndarray]:
+    """Yield a finding for rows from excluded devices, then the mask without them."""
+    excluded = req.parameters["exclude_devices"]
+    if not excluded or "device" in ctx.missing("measurements") or not mask.any():
+        yield mask
+        return
+    codes, uniques = ctx.codes("measurements", "device")
+    names = [str(u).lower() for u in uniques]
+    hit = [any(x.lower() in n for x in excluded) for n in names]
+    out = mask & np.append(np.asarray(hit, dtype=bool), False)[codes]
+    if out.any():
+        m = ctx.table("measurements")
+        first = ", ".join(map(str, m.index[out][:5]))
+        yield at_trial(
+            table="measurements",
+            column="device",
+            value=", ".join(sorted(set(uniques[pd.unique(codes[out])].astype(str)))),
+            message=f"{int(out.sum())} {req.parameters['modality']} rows come from devices "
+            f"that cannot satisfy {req.id} ({', '.join(excluded)}; first rows {first}); "
+            "they are not counted",
+        )
+    yield mask & ~out
 
 
 def check_instrumental(ctx: Context, req: Requirement) -> Iterator[Part]:
@@ -139,29 +167,18 @@ def check_instrumental(ctx: Context, req: Requirement) -> Iterator[Part]:
     if not ctx.present("measurements"):
         yield at_trial(table="measurements", message=f"no measurements table: no {what}")
         return
-    m = ctx.need("measurements", "visit", "endpoint")
-    rows = m[m["endpoint"].isin(endpoints).to_numpy() & ~np.isnan(ctx.meas.value)]
-    excluded = p["exclude_devices"]
-    if excluded and "device" not in ctx.missing("measurements") and len(rows):
-        dev = rows["device"].astype(object).fillna("").str.lower()
-        out = np.zeros(len(rows), dtype=bool)
-        for name in excluded:
-            out |= dev.str.contains(name.lower(), regex=False).to_numpy(dtype=bool)
-        if out.any():
-            first = ", ".join(map(str, rows.index[out][:5]))
-            yield at_trial(
-                table="measurements",
-                column="device",
-                value=", ".join(sorted(set(rows.loc[out, "device"].astype(str)))),
-                message=f"{int(out.sum())} {p['modality']} rows come from devices that "
-                f"cannot satisfy {req.id} ({', '.join(excluded)}; first rows {first}); "
-                "they are not counted",
-            )
-            rows = rows[~out]
-    if rows.empty:
+    ctx.need("measurements", "visit", "endpoint")
+    mask = ctx.isin("measurements", "endpoint", endpoints) & ~np.isnan(ctx.meas.value)
+    for part in _excluded_devices(ctx, req, mask):
+        if isinstance(part, np.ndarray):
+            mask = part
+        else:
+            yield part
+    if not mask.any():
         yield at_trial(table="measurements", message=f"no {what} is measured")
         return
-    yield from _coverage(ctx, req, rows, what, "endpoint", "measurements")
+    codes = ctx.codes("measurements", "endpoint")[0]
+    yield from _coverage(ctx, req, "measurements", mask, codes, what)
     needs = (("device", "require_device"), ("device_settings", "require_settings"))
     for column, flag_name in needs:
         if not p[flag_name]:
@@ -173,40 +190,37 @@ def check_instrumental(ctx: Context, req: Requirement) -> Iterator[Part]:
                 message=f"measurements has no {column} column; {req.id} needs it named",
             )
         else:
-            yield from _named(rows, column, p["modality"], req)
+            yield from _named(ctx, mask, column, p["modality"], req)
 
 
 def check_pro(ctx: Context, req: Requirement) -> Iterator[Part]:
     """Require the PRO (and its required scales) at baseline and final visit."""
     p = req.parameters
+    t = "pro_responses"
     label = _PRO_LABELS.get(p["instrument"], p["instrument"])
-    if not ctx.present("pro_responses"):
-        yield at_trial(table="pro_responses", message=f"no pro_responses table: no {label}")
+    if not ctx.present(t):
+        yield at_trial(table=t, message=f"no pro_responses table: no {label}")
         return
-    r = ctx.need("pro_responses", "visit", "instrument", "scale", "response")
-    rows = r[(r["instrument"] == p["instrument"]).fillna(False).to_numpy(dtype=bool)]
-    rows = rows[rows["response"].notna().to_numpy()]
-    if rows.empty:
-        yield at_trial(table="pro_responses", message=f"no {label} responses are recorded")
+    r = ctx.need(t, "visit", "instrument", "scale", "response")
+    mask = ctx.isin(t, "instrument", [p["instrument"]]) & r["response"].notna().to_numpy()
+    if not mask.any():
+        yield at_trial(table=t, message=f"no {label} responses are recorded")
         return
     if not p["scales"]:
-        yield from _coverage(
-            ctx, req, rows.assign(k=p["instrument"]), f"{label} response", "k", "pro_responses"
-        )
+        yield from _coverage(ctx, req, t, mask, np.zeros(len(r), dtype=np.int64), label)
         return
     for scale in p["scales"]:
-        mine = rows[(rows["scale"] == scale).to_numpy(dtype=bool)]
-        if mine.empty:
+        mine = mask & ctx.isin(t, "scale", [scale])
+        if not mine.any():
             yield at_trial(
-                table="pro_responses",
+                table=t,
                 column="scale",
                 value=scale,
                 message=f"no {label} {scale} responses are recorded",
             )
         else:
-            yield from _coverage(
-                ctx, req, mine.assign(k=scale), f"{label} {scale}", "k", "pro_responses"
-            )
+            key = np.zeros(len(r), dtype=np.int64)
+            yield from _coverage(ctx, req, t, mine, key, f"{label} {scale}")
 
 
 def check_controlled(ctx: Context, req: Requirement) -> Iterator[Part]:
