@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from efficacy.errors import InputError
 from efficacy.io import read_trial
-from efficacy.sim import simulate_parallel, write_bundle
+from efficacy.sim import simulate_parallel, simulate_split_face, write_bundle
 from efficacy.sim._toml import dumps
 from efficacy.trial import TABLE_SCHEMAS
 from efficacy.validate import validate
@@ -61,9 +61,19 @@ SETTINGS = settings(
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
-    bundle = simulate_parallel(3, 4, n_screen_failures=2, dropout_rate=0.3)
-    return write_bundle(bundle, tmp_path_factory.mktemp("robust") / "base")
+def bases(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("robust")
+    par = simulate_parallel(3, 4, n_screen_failures=2, dropout_rate=0.3)
+    split = simulate_split_face(4, 4, n_screen_failures=1, dropout_rate=0.3)
+    return {
+        "parallel": write_bundle(par, root / "parallel"),
+        "split_face": write_bundle(split, root / "split_face"),
+    }
+
+
+@pytest.fixture(scope="module")
+def base(bases) -> Path:
+    return bases["parallel"]
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -126,8 +136,8 @@ _junk = st.one_of(
     data=st.data(),
     n_cells=st.integers(min_value=1, max_value=12),
 )
-def test_junk_cells(base, data, n_cells):
-    folder = _copy(base)
+def test_junk_cells(bases, data, n_cells):
+    folder = _copy(bases[data.draw(st.sampled_from(sorted(bases)), label="design")])
     table = data.draw(st.sampled_from(TABLES), label="table")
     path = folder / f"{table}.csv"
     rows = _read(path)
@@ -271,12 +281,13 @@ def _set_path(doc, path, value, delete):
         st.tuples(st.sampled_from(_KEY_PATHS), _toml_value, st.booleans()),
         min_size=1,
         max_size=4,
-    )
+    ),
+    design=st.sampled_from(["parallel", "split_face"]),
 )
-def test_random_manifest_keys_and_values(base, edits):
+def test_random_manifest_keys_and_values(bases, design, edits):
     import tomllib
 
-    folder = _copy(base)
+    folder = _copy(bases[design])
     doc = tomllib.loads((folder / "trial.toml").read_text(encoding="utf-8"))
     for path, value, delete in edits:
         _set_path(doc, path, value, delete)
