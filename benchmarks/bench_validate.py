@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import cProfile
 import math
+import os
 import pstats
 import shutil
 import statistics
@@ -99,6 +100,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
+    print(f"cpus {os.cpu_count()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     results: dict[int, float] = {}
     try:
         print(
@@ -114,11 +117,12 @@ def main() -> None:
             read_s = statistics.median(r[0] for r in runs)
             val_s = statistics.median(r[1] for r in runs)
             total = statistics.median(r[0] + r[1] for r in runs)
+            best = min(r[0] + r[1] for r in runs)
             results[size] = total
             print(
                 f"{size:>9} {rows:>9} {read_s:>8.3f} {val_s:>10.3f} {total:>8.3f} "
-                f"{rows / total:>10.0f} {runs[0][2]:>8}  (+{pro_rows} PRO rows; "
-                f"simulate+write {build_s:.1f} s)"
+                f"{rows / total:>10.0f} {runs[0][2]:>8}  (min {best:.3f} s; +{pro_rows} PRO "
+                f"rows; simulate+write {build_s:.1f} s)"
             )
         if len(results) >= 2:
             small, large = min(results), max(results)
