@@ -361,3 +361,14 @@ def test_formats_read_back_equal_to_csv(tmp_path, fmt):
     for name in TABLE_SCHEMAS:
         pd.testing.assert_frame_equal(csv.table(name), other.table(name), check_dtype=False)
     assert csv.issues.empty and other.issues.empty
+
+
+def test_module_main_reports_unusable_outdir(tmp_path, capsys):
+    from efficacy.sim.__main__ import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main([str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("efficacy.sim: ") and err.count("\n") == 1
+    assert blocker.read_text() == "not a folder"
