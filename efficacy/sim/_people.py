@@ -118,23 +118,13 @@ def simulate_cohort(
     sf_reason = rng.choice(np.asarray(_SCREEN_FAIL_REASONS), n_all, p=(0.3, 0.25, 0.2, 0.25))
     fitz = np.where(~randomised & (sf_reason == _SCREEN_FAIL_REASONS[0]), "VI", fitz)
 
-    arm = np.full(n_all, "", dtype=object)
-    allocation = np.full(n_all, "", dtype=object)
-    if design == "parallel":
-        arm[randomised] = np.where(active, "ACTIVE", "VEHICLE")
-    else:
-        left, right = sites
-        allocation[randomised] = np.where(
-            active, f"{left}=ACTIVE;{right}=VEHICLE", f"{left}=VEHICLE;{right}=ACTIVE"
-        )
+    arm, allocation = _allocation_columns(design, sites, randomised, active)
     disp_all = np.full(n_all, "screen_failure", dtype=object)
     disp_all[randomised] = disposition
     reason_all = sf_reason.astype(object)
     reason_all[randomised] = reason
     pp_all = np.zeros(n_all, dtype=bool)
     pp_all[randomised] = per_protocol
-    date_all = np.where(randomised, np.datetime_as_string(rand_date, unit="D"), "")
-
     subjects = pd.DataFrame(
         {
             "subject_id": ids,
@@ -149,7 +139,9 @@ def simulate_cohort(
             "age": age.astype(int),
             "sex": sex,
             "fitzpatrick": fitz,
-            "randomization_date": date_all,
+            "randomization_date": np.where(
+                randomised, np.datetime_as_string(rand_date, unit="D"), ""
+            ),
             "site_id": site_id,
         }
     )
@@ -157,6 +149,22 @@ def simulate_cohort(
     # have `allocation` instead of `arm`).
     subjects = subjects.drop(columns="allocation" if design == "parallel" else "arm")
     return Cohort(subjects=subjects, rand_ids=ids[randomised], active=active, last_visit=last)
+
+
+def _allocation_columns(
+    design: str, sites: tuple[str, str], randomised: np.ndarray, active: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``arm`` (parallel) and ``allocation`` (split-face) for every screened person."""
+    arm = np.full(randomised.size, "", dtype=object)
+    allocation = np.full(randomised.size, "", dtype=object)
+    if design == "parallel":
+        arm[randomised] = np.where(active, "ACTIVE", "VEHICLE")
+    else:
+        left, right = sites
+        allocation[randomised] = np.where(
+            active, f"{left}=ACTIVE;{right}=VEHICLE", f"{left}=VEHICLE;{right}=ACTIVE"
+        )
+    return arm, allocation
 
 
 def visit_days(
@@ -171,22 +179,15 @@ def visit_days(
     return (target + np.clip(jitter, -window, window)).astype(np.int64)
 
 
-def simulate_adverse_events(
+def _local_events(
     rng: np.random.Generator,
     cohort: Cohort,
     last_day: np.ndarray,
-    *,
     design: str,
     sites: tuple[str, str],
 ) -> pd.DataFrame:
-    """Adverse events of randomised people (the ``adverse_events`` table).
-
-    Local reactions are more frequent on the active product (rate 0.22 vs 0.12 per
-    person or treated site); headache and nasopharyngitis are unrelated background
-    events; a discontinuation for contact dermatitis carries its adverse event.
-    """
+    """Local reactions: Poisson counts per person (parallel) or per treated site."""
     n = cohort.rand_ids.size
-    rows: list[pd.DataFrame] = []
     if design == "parallel":
         units_subj = np.arange(n)
         units_active = cohort.active
@@ -198,28 +199,33 @@ def simulate_adverse_events(
     counts = rng.poisson(np.where(units_active, 0.22, 0.12))
     subj = np.repeat(units_subj, counts)
     k = subj.size
-    rows.append(
-        pd.DataFrame(
-            {
-                "subject_id": cohort.rand_ids[subj],
-                "term": rng.choice(np.asarray(_LOCAL_TERMS), k, p=_LOCAL_P),
-                "severity": np.where(rng.random(k) < 0.85, "mild", "moderate"),
-                "serious": np.zeros(k, dtype=bool),
-                "related": rng.random(k) < 0.85,
-                "onset_day": rng.integers(1, np.maximum(last_day[subj], 1) + 1),
-                "body_site": np.repeat(units_site, counts),
-            }
-        )
+    return pd.DataFrame(
+        {
+            "subject_id": cohort.rand_ids[subj],
+            "term": rng.choice(np.asarray(_LOCAL_TERMS), k, p=_LOCAL_P),
+            "severity": np.where(rng.random(k) < 0.85, "mild", "moderate"),
+            "serious": np.zeros(k, dtype=bool),
+            "related": rng.random(k) < 0.85,
+            "onset_day": rng.integers(1, np.maximum(last_day[subj], 1) + 1),
+            "body_site": np.repeat(units_site, counts),
+        }
     )
-    systemic = rng.random((n, 3)) < np.array([0.05, 0.06, 0.008])
+
+
+def _background_events(
+    rng: np.random.Generator, cohort: Cohort, last_day: np.ndarray
+) -> list[pd.DataFrame]:
+    """Unrelated events: headache, nasopharyngitis, and a rare serious appendicitis."""
     background = (
-        ("headache", "mild", False),
-        ("nasopharyngitis", "mild", False),
-        ("appendicitis", "severe", True),
+        ("headache", "mild", False, 0.05),
+        ("nasopharyngitis", "mild", False, 0.06),
+        ("appendicitis", "severe", True, 0.008),
     )
-    for j, (term, sev, serious) in enumerate(background):
+    systemic = rng.random((cohort.rand_ids.size, 3)) < np.array([b[3] for b in background])
+    out = []
+    for j, (term, sev, serious, _rate) in enumerate(background):
         who = np.flatnonzero(systemic[:, j])
-        rows.append(
+        out.append(
             pd.DataFrame(
                 {
                     "subject_id": cohort.rand_ids[who],
@@ -232,26 +238,53 @@ def simulate_adverse_events(
                 }
             )
         )
+    return out
+
+
+def _dropout_events(
+    cohort: Cohort, last_day: np.ndarray, design: str, sites: tuple[str, str]
+) -> pd.DataFrame:
+    """Return the contact dermatitis behind each discontinuation for an adverse event."""
     reasons = cohort.subjects.loc[cohort.subjects["randomized"], "discontinuation_reason"]
     who = np.flatnonzero(reasons.to_numpy() == _DISCONTINUED_REASONS[1])
-    rows.append(
-        pd.DataFrame(
-            {
-                "subject_id": cohort.rand_ids[who],
-                "term": "contact dermatitis",
-                "severity": "moderate",
-                "serious": False,
-                "related": True,
-                "onset_day": last_day[who],
-                "body_site": (
-                    "face"
-                    if design == "parallel"
-                    else np.where(cohort.active[who], sites[0], sites[1]).astype(object)
-                ),
-            }
-        )
+    if design == "parallel":
+        site: object = "face"
+    else:
+        site = np.where(cohort.active[who], sites[0], sites[1]).astype(object)
+    return pd.DataFrame(
+        {
+            "subject_id": cohort.rand_ids[who],
+            "term": "contact dermatitis",
+            "severity": "moderate",
+            "serious": False,
+            "related": True,
+            "onset_day": last_day[who],
+            "body_site": site,
+        }
     )
-    aes = pd.concat(rows, ignore_index=True)
+
+
+def simulate_adverse_events(
+    rng: np.random.Generator,
+    cohort: Cohort,
+    last_day: np.ndarray,
+    *,
+    design: str,
+    sites: tuple[str, str],
+) -> pd.DataFrame:
+    """Adverse events of randomised people (the ``adverse_events`` table).
+
+    Local reactions are more frequent on the active product (rate 0.22 vs 0.12 per
+    person or treated site); headache and nasopharyngitis are unrelated background
+    events; a discontinuation for contact dermatitis carries its adverse event. Rows
+    are sorted by subject, then onset day.
+    """
+    parts = [
+        _local_events(rng, cohort, last_day, design, sites),
+        *_background_events(rng, cohort, last_day),
+        _dropout_events(cohort, last_day, design, sites),
+    ]
+    aes = pd.concat(parts, ignore_index=True)
     order = np.lexsort((aes["onset_day"].to_numpy(), aes["subject_id"].to_numpy().astype(str)))
     aes = aes.iloc[order].reset_index(drop=True)
     aes["serious"] = aes["serious"].astype(bool)

@@ -146,6 +146,25 @@ def _pro_visits(weeks: tuple[int, ...]) -> list[int]:
     return idx
 
 
+def _pro_table(spec: _Spec, cohort: Cohort, visit_ids: list[str], days: np.ndarray) -> pd.DataFrame:
+    """PRO responses at baseline, week 4 and the final visit (attended visits only)."""
+    pv = _pro_visits(spec.weeks)
+    attended = np.arange(len(visit_ids))[None, :] <= cohort.last_visit[:, None]
+    if spec.design == "parallel":
+        share = np.where(cohort.active, 1.0, 0.25) * spec.effect_size
+    else:
+        share = np.full(spec.n, 0.6 * spec.effect_size)
+    return simulate_pro(
+        spec.seed,
+        rand_ids=cohort.rand_ids,
+        active_share=share,
+        visit_ids=[visit_ids[i] for i in pv],
+        visit_f=effect_curve(np.asarray([spec.weeks[i] for i in pv], dtype=float)),
+        days=days[:, pv],
+        attended=attended[:, pv],
+    )
+
+
 def _simulate(spec: _Spec) -> SimulatedBundle:
     _check(spec)
     visits = schedule(spec.weeks)
@@ -167,21 +186,7 @@ def _simulate(spec: _Spec) -> SimulatedBundle:
         np.asarray([v.window_days for v in visits]),
     )
     measurements = _measurements(spec, cohort, visit_ids, days, sites)
-    pv = _pro_visits(spec.weeks)
-    attended = np.arange(len(visits))[None, :] <= cohort.last_visit[:, None]
-    if spec.design == "parallel":
-        share = np.where(cohort.active, 1.0, 0.25) * spec.effect_size
-    else:
-        share = np.full(spec.n, 0.6 * spec.effect_size)
-    pro = simulate_pro(
-        spec.seed,
-        rand_ids=cohort.rand_ids,
-        active_share=share,
-        visit_ids=[visit_ids[i] for i in pv],
-        visit_f=effect_curve(np.asarray([spec.weeks[i] for i in pv], dtype=float)),
-        days=days[:, pv],
-        attended=attended[:, pv],
-    )
+    pro = _pro_table(spec, cohort, visit_ids, days)
     last_day = days[np.arange(spec.n), cohort.last_visit]
     aes = simulate_adverse_events(
         np.random.default_rng([spec.seed, 4]),
