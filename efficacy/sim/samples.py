@@ -68,6 +68,7 @@ _FLAWED: tuple[_FlawSpec, ...] = (
             d.plant_non_numeric,
             d.plant_missing_value,
             d.plant_room_too_warm,
+            d.plant_convertible_units,
         ),
     ),
     _FlawSpec(
@@ -251,9 +252,31 @@ Trial id: {m["trial"]["id"]}.
                 "defect": f.what,
             }
             for i, f in enumerate(fb.expected, start=1)
+            if f.severity != "none"
         ],
         dtype=object,
     )
+    decoys = [f for f in fb.expected if f.severity == "none"]
+    decoy_text = ""
+    if decoys:
+        table = pd.DataFrame(
+            [
+                {
+                    "table": f.table,
+                    "row": f.row,
+                    "subject_id": f.subject_id,
+                    "visit": f.visit,
+                    "column": f.column,
+                    "legitimate variation": f.what,
+                }
+                for f in decoys
+            ],
+            dtype=object,
+        )
+        decoy_text = (
+            "\nDecoys: legitimate variations planted beside the defects; no rule may "
+            "report them.\n\n" + _md_table(table) + "\n"
+        )
     return (
         head
         + """
@@ -264,6 +287,7 @@ Notices listed here must be among the notices reported.
 """
         + _md_table(rows)
         + "\n"
+        + decoy_text
     )
 
 

@@ -108,13 +108,22 @@ def test_flawed_bundle_gives_exactly_the_planted_findings(name, reports):
 def test_flawed_bundle_findings_carry_table_and_visit(name, reports):
     frame = reports(name).to_frame()
     for f in FLAWED[name].expected:
-        if f.row is None:
+        if f.row is None or f.severity == "none":
             continue
         hit = frame[(frame["rule_id"] == f.rule_id) & (frame["row"] == f.row)]
         assert len(hit) == 1, (f.rule_id, f.row)
         assert hit["table"].iloc[0] == f.table
         if f.visit is not None:
             assert hit["visit"].iloc[0] == f.visit
+
+
+@pytest.mark.parametrize("name", sorted(n for n, fb in FLAWED.items() if not fb.raises))
+def test_decoys_are_not_reported(name, reports):
+    frame = reports(name).to_frame()
+    for f in FLAWED[name].expected:
+        if f.severity == "none":
+            hits = frame[(frame["table"] == f.table) & (frame["row"] == f.row)]
+            assert hits.empty, hits[["rule_id", "message"]].to_string()
 
 
 def test_flawed_manifest_is_unusable_input():
@@ -128,7 +137,10 @@ def test_every_flawed_readme_lists_every_expected_finding():
     for name, fb in FLAWED.items():
         text = (SAMPLE_DATA / name / "README.md").read_text(encoding="utf-8")
         for f in fb.expected:
-            assert f"| {f.rule_id} | {f.severity} | {f.table} | {f.row or ''} |" in text
+            if f.severity == "none":
+                assert f"| {f.table} | {f.row} | {f.subject_id} |" in text
+            else:
+                assert f"| {f.rule_id} | {f.severity} | {f.table} | {f.row or ''} |" in text
 
 
 # -- reproducibility ----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from efficacy.sim.defects.design import (
     plant_wrinkle_settings_missing,
 )
 from efficacy.sim.defects.integrity import (
+    plant_convertible_units,
     plant_cutometer_inconsistent,
     plant_day_order_reversed,
     plant_day_outside_window,
@@ -61,6 +62,7 @@ __all__ = [
     "ExpectedFinding",
     "FlawedBundle",
     "Planter",
+    "plant_convertible_units",
     "plant_cutometer_inconsistent",
     "plant_day_order_reversed",
     "plant_day_outside_window",

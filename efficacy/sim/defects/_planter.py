@@ -30,7 +30,9 @@ class ExpectedFinding:
     """A finding the validator must report for a planted defect.
 
     ``row`` is the 1-based data row in the table's file (None for table- or trial-level
-    findings); ``table`` is a canonical table name or ``"manifest"``.
+    findings); ``table`` is a canonical table name or ``"manifest"``. A record with
+    ``severity == "none"`` (and an empty ``rule_id``) marks a *legitimate* variation
+    planted as a decoy: no rule may report anything at that row.
     """
 
     rule_id: str
@@ -176,6 +178,19 @@ class Planter:
         self.pending.append(
             _Pending(rule_id, severity, table, label, subject_id, visit, column, what)
         )
+
+    def allow(
+        self,
+        table: str,
+        label: Hashable,
+        *,
+        subject_id: str | None = None,
+        visit: str | None = None,
+        column: str | None = None,
+        what: str,
+    ) -> None:
+        """Record a legitimate variation (a decoy) that no rule may report."""
+        self.pending.append(_Pending("", "none", table, label, subject_id, visit, column, what))
 
     def finish(self) -> tuple[SimulatedBundle, tuple[ExpectedFinding, ...]]:
         """Return the flawed bundle and its expected findings with 1-based file rows."""

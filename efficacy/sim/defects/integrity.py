@@ -278,3 +278,34 @@ def plant_room_too_warm(p: Planter) -> None:
         column="temperature_c",
         what="27.5 °C outside 18-26 °C",
     )
+
+
+def plant_convertible_units(p: Planter) -> None:
+    """Decoys: a wrinkle depth recorded in mm, a Ra recorded in 'µm' (both legitimate).
+
+    The catalogue converts mm to um and accepts the micro sign, so neither may be
+    reported (a validator comparing raw mm values with um limits would flag INT-007).
+    """
+    sid = p.subject()
+    label = _meas(p, sid, "W4", "wrinkle_depth_max")
+    um = float(p.table(_M).at[label, "value"])
+    p.set_cell(_M, label, "value", round(um / 1000.0, 4))
+    p.set_cell(_M, label, "unit", "mm")
+    p.allow(
+        _M,
+        label,
+        subject_id=sid,
+        visit="W4",
+        column="unit",
+        what=f"{um / 1000.0:.4f} mm = {um} um: converted, not flagged",
+    )
+    label = _meas(p, sid, "W4", "wrinkle_ra")
+    p.set_cell(_M, label, "unit", "µm")
+    p.allow(
+        _M,
+        label,
+        subject_id=sid,
+        visit="W4",
+        column="unit",
+        what="'µm' (micro sign) is an accepted spelling of um",
+    )
