@@ -290,3 +290,21 @@ def with_cell(frame: pd.DataFrame, row: int, column: str, value: Any) -> pd.Data
     out = frame.copy()
     out.loc[row, column] = value
     return out
+
+
+def failed(report: Any) -> set[str]:
+    """Ids of the rules that produced findings."""
+    return {rid for rid, s in report.rules.items() if s.status == "failed"}
+
+
+def of(report: Any, rule_id: str) -> list[Any]:
+    """The findings of one rule."""
+    return [f for f in report.findings if f.rule_id == rule_id]
+
+
+def one(report: Any, rule_id: str) -> Any:
+    """The single finding of `rule_id` (fails the test if there are 0 or several)."""
+    found = of(report, rule_id)
+    if len(found) != 1:
+        raise AssertionError(f"{rule_id}: expected 1 finding, got {found}")
+    return found[0]
