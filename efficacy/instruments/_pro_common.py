@@ -6,11 +6,16 @@ answered with a valid response, and lists every structural problem (an item that
 not belong to the scale, an item entered twice, a response outside the range or not a
 whole number). A scale with a problem is never scored: the score would rest on data
 validation reports as an error (PRO-001 to PRO-003).
+
+Everything runs on integer codes (questionnaire x scale) with ``numpy.bincount``; only
+the rows with a problem are formatted in Python.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,19 +23,18 @@ import pandas as pd
 from efficacy.errors import EfficacyError
 
 __all__ = [
-    "KEYS",
     "PRO_COLUMNS",
+    "ProRows",
+    "Tally",
     "check_fraction",
-    "day_of",
     "empty_scores",
-    "finish_scores",
     "items_needed",
+    "number_text",
     "pro_rows",
+    "rule_reasons",
+    "scores_frame",
     "tally",
 ]
-
-#: Questionnaire key.
-KEYS: list[str] = ["subject_id", "visit"]
 
 #: Columns of every scored PRO table (score_skindex16, score_faceq), in order.
 PRO_COLUMNS: tuple[str, ...] = (
@@ -70,28 +74,61 @@ def items_needed(fraction: float, n_items: np.ndarray | int) -> np.ndarray:
     return np.ceil(fraction * np.asarray(n_items, dtype=float) - 1e-9).astype(np.int64)
 
 
-def _text(values: pd.Series) -> pd.Series:
-    """Strings for messages: whole numbers without '.0', others as written."""
-    num = pd.to_numeric(values, errors="coerce")
-    whole = num.notna() & (num == np.round(num))
-    out = values.astype(object).astype(str)
-    out[whole] = num[whole].astype(np.int64).astype(str)
-    return out
+def number_text(x: object) -> str:
+    """Format a value for a message: whole numbers without '.0', '(missing)' for NA."""
+    if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
+        return "(missing)"
+    if isinstance(x, int | float | np.integer | np.floating) and float(x).is_integer():
+        return str(int(x))
+    return str(x)
 
 
-def pro_rows(responses: pd.DataFrame, instrument: str, *, need_scale: bool) -> pd.DataFrame:
-    """Rows of `instrument` as a fresh frame: keys, day, scale, item, response, bad_text.
+@dataclass(frozen=True)
+class ProRows:
+    """Rows of one instrument as arrays, with questionnaire codes.
 
-    Parameters
+    Attributes
     ----------
-    responses : pandas.DataFrame
-        Long PRO table (``pro_responses`` schema). Rows of other instruments are
-        ignored when an ``instrument`` column is present; without it every row is taken
-        to belong to `instrument`.
-    instrument : str
-        ``"skindex16"`` or ``"faceq"``.
-    need_scale : bool
-        Whether a ``scale`` column is required (FACE-Q: items are numbered per scale).
+    subject_id, visit : ndarray of object
+        One entry per questionnaire (first-seen order).
+    day : ndarray of float
+        Earliest day recorded per questionnaire (NaN if none).
+    q : ndarray of int
+        Questionnaire code of each row.
+    scale : ndarray of object or None
+        The ``scale`` column per row (FACE-Q).
+    item, response : ndarray of float
+    bad_text : ndarray of bool
+        A response that is neither blank nor a number.
+    raw : ndarray of object
+        The response cells as given (for messages).
+    """
+
+    subject_id: np.ndarray
+    visit: np.ndarray
+    day: np.ndarray
+    q: np.ndarray
+    scale: np.ndarray | None
+    item: np.ndarray
+    response: np.ndarray
+    bad_text: np.ndarray
+    raw: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of questionnaires."""
+        return len(self.subject_id)
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    return pd.factorize(values, use_na_sentinel=False)[0].astype(np.int64)
+
+
+def pro_rows(responses: pd.DataFrame, instrument: str, *, need_scale: bool) -> ProRows:
+    """Rows of `instrument` as :class:`ProRows`.
+
+    Rows of other instruments are ignored when an ``instrument`` column is present;
+    without it every row is taken to belong to `instrument`.
 
     Raises
     ------
@@ -110,140 +147,158 @@ def pro_rows(responses: pd.DataFrame, instrument: str, *, need_scale: bool) -> p
             f"responses lacks column(s) {', '.join(lacking)}; give the pro_responses table "
             f"({', '.join(required)})"
         )
-    frame = responses
-    if "instrument" in frame.columns:
-        mine = (frame["instrument"] == instrument).fillna(False).astype(bool)
-        frame = frame[mine.to_numpy()]
-    raw = frame["response"]
-    response = pd.to_numeric(raw, errors="coerce").astype(float)
-    blank = raw.isna() | raw.astype(object).astype(str).str.strip().eq("")
-    day = frame["day"] if "day" in frame.columns else pd.Series(pd.NA, index=frame.index)
-    out = pd.DataFrame(
-        {
-            "subject_id": frame["subject_id"].astype(object).to_numpy(),
-            "visit": frame["visit"].astype(object).to_numpy(),
-            "day": pd.to_numeric(day, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
-            "scale": frame["scale"].astype(object).to_numpy() if need_scale else None,
-            "item": pd.to_numeric(frame["item"], errors="coerce").astype(float).to_numpy(),
-            "response": response.to_numpy(),
-            "bad_text": (~blank & response.isna()).to_numpy(),
-            "raw": raw.astype(object).to_numpy(),
-        }
+    f = responses
+    if "instrument" in f.columns:
+        f = f[(f["instrument"] == instrument).fillna(False).to_numpy(dtype=bool)]
+    raw = f["response"]
+    response = pd.to_numeric(raw, errors="coerce").to_numpy(float, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        bad_text = np.zeros(len(f), dtype=bool)
+    else:
+        blank = raw.isna() | raw.astype(object).astype(str).str.strip().eq("")
+        bad_text = (~blank).to_numpy(dtype=bool) & np.isnan(response)
+    s, v = _codes(f["subject_id"]), _codes(f["visit"])
+    pair = s * (int(v.max(initial=0)) + 1) + v
+    _, first, q = np.unique(pair, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # questionnaire codes in first-seen order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    q = rank[q]
+    first = first[order]
+    day = f["day"] if "day" in f.columns else pd.Series(np.nan, index=f.index)
+    day = pd.to_numeric(day, errors="coerce").to_numpy(float, na_value=np.nan)
+    day_min = pd.Series(day).groupby(q).min().reindex(range(len(first))).to_numpy(float)
+    return ProRows(
+        subject_id=f["subject_id"].to_numpy(dtype=object)[first],
+        visit=f["visit"].to_numpy(dtype=object)[first],
+        day=day_min,
+        q=q.astype(np.int64),
+        scale=f["scale"].to_numpy(dtype=object) if need_scale else None,
+        item=pd.to_numeric(f["item"], errors="coerce").to_numpy(float, na_value=np.nan),
+        response=response,
+        bad_text=bad_text,
+        raw=raw.to_numpy(dtype=object),
     )
-    return out
 
 
-def _problems(r: pd.DataFrame, group: list[str]) -> pd.Series:
-    """One '; '-joined problem string per (group) with at least one problem."""
-    stray = ~r["item_ok"]
-    first_dup = r["dup"] & ~r.duplicated([*group, "item"], keep="first")
-    bad = r["item_ok"] & r["response"].notna() & ~r["valid"]
-    flagged = stray | first_dup | bad | r["bad_text"]
-    if not flagged.any():
-        return pd.Series(dtype=object)
-    f = r[flagged]
-    item = _text(f["item"]).where(f["item"].notna(), "(missing)")
-    raw = _text(f["raw"])
-    dup_n = r.groupby([*group, "item"], dropna=False)["item"].transform("size")[flagged]
-    lo, hi = f["low"].astype(np.int64).astype(str), f["high"].astype(np.int64).astype(str)
-    parts = [
-        ("item " + item + " is not an item of " + f["label"])[stray[flagged]],
-        ("item " + item + " appears " + dup_n.astype(str) + " times")[first_dup[flagged]],
-        ("item " + item + ": response " + raw + " is not a whole number " + lo + "-" + hi)[
-            bad[flagged]
-        ],
-        ("item " + item + ": response " + raw + " is not a number")[f["bad_text"]],
-    ]
-    probs = pd.concat(parts).sort_index(kind="stable")
-    keyed = r.loc[probs.index, group].assign(problem=probs.to_numpy())
-    return keyed.groupby(group, dropna=False, sort=False)["problem"].agg("; ".join)
+@dataclass(frozen=True)
+class Tally:
+    """Per group (questionnaire x scale, ``g = q * n_scales + s``): counts and problems."""
+
+    rows: np.ndarray  # rows per group
+    n_answered: np.ndarray
+    item_sum: np.ndarray
+    first_row: np.ndarray  # first row position per group (len(rows) if none)
+    problems: dict[int, list[str]]
 
 
-def tally(rows: pd.DataFrame) -> pd.DataFrame:
-    """Count answered items per questionnaire and scale, and list structural problems.
+def tally(
+    rows: ProRows,
+    scale: np.ndarray,
+    n_scales: int,
+    item_ok: np.ndarray,
+    low: Sequence[int],
+    high: Sequence[int],
+    label: Sequence[str],
+) -> Tally:
+    """Count answered items per questionnaire and scale; list structural problems.
 
     Parameters
     ----------
-    rows : pandas.DataFrame
-        From :func:`pro_rows`, with the scale assigned and columns ``item_ok`` (the item
-        belongs to the scale), ``low`` and ``high`` (response range) and ``label`` (for
-        messages, e.g. ``"symptoms (items 1-4)"``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (subject_id, visit, scale) present in `rows`: ``n_answered``,
-        ``item_sum`` (sum of the answered responses), ``problems`` ('' if none).
+    rows : ProRows
+    scale : ndarray of int
+        Scale code per row; -1 leaves the row out.
+    n_scales : int
+    item_ok : ndarray of bool
+        The row's item belongs to its scale.
+    low, high, label : sequences indexed by scale code
+        Response range and message label (e.g. ``"satisfaction_temples (items 1-12)"``).
     """
-    group = [*KEYS, "scale"]
-    r = rows.reset_index(drop=True)
-    lo, hi = r["low"], r["high"]
-    resp = r["response"]
-    r["valid"] = resp.notna() & (resp == np.round(resp)) & (resp >= lo) & (resp <= hi)
-    r["dup"] = r["item_ok"] & r.duplicated([*group, "item"], keep=False)
-    r["answered"] = r["item_ok"] & ~r["dup"] & r["valid"]
-    r["kept"] = resp.where(r["answered"], 0.0)
-    agg = r.groupby(group, dropna=False, sort=False).agg(
-        n_answered=("answered", "sum"), item_sum=("kept", "sum")
+    keep = scale >= 0
+    idx = np.flatnonzero(keep)
+    g = rows.q[idx] * n_scales + scale[idx]
+    size = rows.n * n_scales
+    resp, item, ok = rows.response[idx], rows.item[idx], item_ok[idx]
+    lo, hi = np.asarray(low, float)[scale[idx]], np.asarray(high, float)[scale[idx]]
+    with np.errstate(invalid="ignore"):
+        valid = ~np.isnan(resp) & (resp == np.round(resp)) & (resp >= lo) & (resp <= hi)
+    key = g * 1_000_003 + np.where(ok, item, -1).astype(np.int64)
+    _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+    dup = ok & (counts[inv] > 1)
+    answered = ok & ~dup & valid
+    first = np.full(size, len(rows.q), dtype=np.int64)
+    np.minimum.at(first, g, idx)
+    problems: dict[int, list[str]] = {}
+    flagged = np.flatnonzero(~ok | dup | (ok & ~np.isnan(resp) & ~valid) | rows.bad_text[idx])
+    seen_dup: set[int] = set()
+    for k in flagged:
+        gi, it = int(g[k]), number_text(item[k])
+        if not ok[k]:
+            text = f"item {it} is not an item of {label[scale[idx[k]]]}"
+        elif dup[k]:
+            if key[k] in seen_dup:
+                continue
+            seen_dup.add(int(key[k]))
+            text = f"item {it} appears {counts[inv[k]]} times"
+        elif rows.bad_text[idx[k]]:
+            text = f"item {it}: response {rows.raw[idx[k]]!r} is not a number"
+        else:
+            text = (
+                f"item {it}: response {number_text(rows.raw[idx[k]])} is not a whole number "
+                f"{int(lo[k])}-{int(hi[k])}"
+            )
+        problems.setdefault(gi, []).append(text)
+    return Tally(
+        rows=np.bincount(g, minlength=size),
+        n_answered=np.bincount(g[answered], minlength=size),
+        item_sum=np.bincount(g, weights=np.where(answered, resp, 0.0), minlength=size),
+        first_row=first,
+        problems=problems,
     )
-    probs = _problems(r, group)
-    agg["problems"] = probs.reindex(agg.index).fillna("") if len(probs) else ""
-    return agg.reset_index()
 
 
-def finish_scores(
-    frame: pd.DataFrame, fraction: float, noun: str = "items"
-) -> tuple[np.ndarray, pd.Series]:
-    """Apply the missing-item rule: (scorable mask, reason per row).
+def rule_reasons(
+    n_items: np.ndarray,
+    n_answered: np.ndarray,
+    problems: Sequence[str],
+    names: Sequence[str],
+    fraction: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the missing-item rule: (scorable mask, reason per group).
 
-    `frame` needs ``n_items``, ``n_answered``, ``problems`` and ``scale``. A scale is
-    scorable when it has no structural problem and ``n_answered >= ceil(f * n_items)``.
-    The reason of an unscorable scale states the count and the rule, e.g.
-    ``"1 of 4 symptoms items answered; at least 2 needed (min_answered_fraction 0.5)"``.
+    A scale is scorable when it has no structural problem and ``n_answered >=
+    ceil(f * n_items)``. The reason of an unscorable scale states the count and the
+    rule, e.g. ``"1 of 4 symptoms items answered; at least 2 needed
+    (min_answered_fraction 0.5)"``, after any structural problems.
     """
-    n = frame["n_items"].to_numpy(dtype=np.int64)
-    k = frame["n_answered"].to_numpy(dtype=np.int64)
-    needed = items_needed(fraction, n)
-    short = k < needed
-    clean = frame["problems"].eq("").to_numpy()
-    reason = frame["problems"].astype(object).copy()
-    text = (
-        pd.Series(k, index=frame.index).astype(str)
-        + " of "
-        + pd.Series(n, index=frame.index).astype(str)
-        + " "
-        + frame["scale"].astype(str)
-        + f" {noun} answered; at least "
-        + pd.Series(needed, index=frame.index).astype(str)
-        + f" needed (min_answered_fraction {fraction:g})"
-    )
-    both = short & ~clean
-    reason[short & clean] = text[short & clean]
-    reason[both] = reason[both] + "; " + text[both]
-    return clean & ~short, reason.astype(str)
+    needed = items_needed(fraction, n_items)
+    short = n_answered < needed
+    probs = np.asarray(problems, dtype=object)
+    clean = probs == ""
+    reason = probs.copy()
+    for i in np.flatnonzero(short):
+        text = (
+            f"{n_answered[i]} of {n_items[i]} {names[i]} items answered; at least "
+            f"{needed[i]} needed (min_answered_fraction {fraction:g})"
+        )
+        reason[i] = text if clean[i] else f"{reason[i]}; {text}"
+    return clean & ~short, reason
+
+
+def scores_frame(columns: dict[str, object]) -> pd.DataFrame:
+    """Assemble a scored-PRO frame with :data:`PRO_COLUMNS` and their dtypes."""
+    out = pd.DataFrame(columns)
+    day = np.round(np.asarray(out["day"], dtype=float))
+    out["day"] = pd.array(day, dtype="Float64").astype("Int64")
+    for c in ("n_items", "n_answered"):
+        out[c] = pd.array(np.asarray(out[c], dtype=float), dtype="Float64").astype("Int64")
+    for c in ("subject_id", "visit", "instrument", "scale", "metric", "direction", "reason"):
+        out[c] = out[c].astype("str")
+    for c in ("item_mean", "raw_sum", "score"):
+        out[c] = out[c].astype(float)
+    return out.loc[:, list(PRO_COLUMNS)]
 
 
 def empty_scores() -> pd.DataFrame:
     """Return an empty scored-PRO frame with :data:`PRO_COLUMNS` and their dtypes."""
-    return pd.DataFrame(
-        {
-            "subject_id": pd.Series(dtype="str"),
-            "visit": pd.Series(dtype="str"),
-            "day": pd.Series(dtype="Int64"),
-            "instrument": pd.Series(dtype="str"),
-            "scale": pd.Series(dtype="str"),
-            "n_items": pd.Series(dtype="Int64"),
-            "n_answered": pd.Series(dtype="Int64"),
-            "item_mean": pd.Series(dtype="float64"),
-            "raw_sum": pd.Series(dtype="float64"),
-            "score": pd.Series(dtype="float64"),
-            "metric": pd.Series(dtype="str"),
-            "direction": pd.Series(dtype="str"),
-            "reason": pd.Series(dtype="str"),
-        }
-    )
-
-
-def day_of(rows: pd.DataFrame) -> pd.DataFrame:
-    """Completion day per questionnaire: the earliest day recorded on its rows."""
-    return rows.groupby(KEYS, dropna=False, sort=False)["day"].min().reset_index()
+    return scores_frame({c: [] for c in PRO_COLUMNS})

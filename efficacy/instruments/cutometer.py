@@ -1,8 +1,8 @@
 """Cutometer: device settings, probe apertures and R-parameters from curve amplitudes.
 
-Works on *readings*: one row per subject, visit, body site, endpoint and replicate
-(curve), values already in the catalogue's canonical unit (see
-:func:`efficacy.instruments.prepare_measurements`).
+The checks and the derivation work on *readings* (one row per subject, visit, body
+site, endpoint and replicate (curve), values in the catalogue's canonical unit), the
+internal form :func:`efficacy.instruments.prepare_measurements` builds.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from efficacy.instruments._errors import ScoringError
-from efficacy.instruments.catalogue import ENDPOINTS
+from efficacy.instruments._readings import Readings, group_ids
 
 __all__ = [
     "APERTURE_KEYS",
@@ -44,7 +44,7 @@ R_PARAMETERS: Mapping[str, tuple[str, tuple[str, ...], _Formula]] = MappingProxy
     }
 )
 
-_READING = ["subject_id", "visit", "body_site", "replicate"]
+_AMPLITUDES = ("uf", "ue", "uv", "ur", "ua")
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(mm)?\s*$", re.IGNORECASE)
 
 
@@ -80,7 +80,7 @@ def probe_aperture(text: object) -> str | None:
     return None
 
 
-def check_apertures(readings: pd.DataFrame) -> None:
+def check_apertures(readings: Readings) -> None:
     """Refuse a Cutometer endpoint whose readings use more than one probe aperture.
 
     Values from different apertures are not interchangeable (the 2 mm probe measures
@@ -94,24 +94,28 @@ def check_apertures(readings: pd.DataFrame) -> None:
         Naming the endpoint, each aperture with its count and first source rows, and
         the fix.
     """
-    cut = readings[readings["endpoint"].isin([e for e in ENDPOINTS if e.startswith("cutometer_")])]
-    if cut.empty:
+    names = readings.vocab["endpoint"]
+    cut = np.array([str(e).startswith("cutometer_") for e in names] + [False])
+    rows = np.flatnonzero(cut[readings.endpoint])
+    if rows.size == 0:
         return
-    settings = cut["device_settings"].astype(object)
-    codes, uniques = pd.factorize(settings, use_na_sentinel=True)
-    labels = np.array([probe_aperture(u) for u in uniques] + [None], dtype=object)[codes]
-    frame = cut.assign(aperture=labels)
-    frame = frame[frame["aperture"].notna()]
+    labels = [probe_aperture(s) for s in readings.vocab["device_settings"]]
+    ap_codes, ap_names = pd.factorize(pd.Series([*labels, None], dtype=object))
+    aperture = ap_codes[
+        np.where(readings.device_settings < 0, len(labels), readings.device_settings)
+    ]
+    rows = rows[aperture[rows] >= 0]
     problems = []
-    for endpoint, sub in frame.groupby("endpoint", sort=True):
-        counts = sub["aperture"].value_counts()
-        if len(counts) < 2:
+    for ep in np.unique(readings.endpoint[rows]):
+        at = rows[readings.endpoint[rows] == ep]
+        found, count = np.unique(aperture[at], return_counts=True)
+        if len(found) < 2:
             continue
         parts = []
-        for ap, n in counts.items():
-            rows = sub.loc[sub["aperture"] == ap, "source_rows"].head(3)
-            parts.append(f"{ap} ({n} readings; rows {', '.join(rows)})")
-        problems.append(f"{endpoint} mixes probe apertures " + " and ".join(parts))
+        for a, n in zip(found, count, strict=True):
+            src = readings.source_rows[at[aperture[at] == a][:3]]
+            parts.append(f"{ap_names[a]} ({n} readings; rows {', '.join(src)})")
+        problems.append(f"{names[ep]} mixes probe apertures " + " and ".join(parts))
     if problems:
         raise ScoringError(
             "measurements: "
@@ -121,123 +125,114 @@ def check_apertures(readings: pd.DataFrame) -> None:
         )
 
 
-def _wide(amp: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Per reading key: amplitude counts, and value/day/device/settings/rows per amplitude."""
-    amp = amp.assign(name=amp["endpoint"].str.removeprefix("cutometer_"))
-    keys = [*_READING, "name"]
-    counts = amp.groupby(keys, dropna=False, sort=False).size().unstack("name")
-    first = amp.drop_duplicates(keys, keep="first").set_index(keys)
-    cols = ("value", "day", "device", "device_settings", "source_rows")
-    wide = {c: first[c].unstack("name").reindex(counts.index) for c in cols}
-    return counts.fillna(0).astype(np.int64), wide
+def _amplitudes(r: Readings, rid: np.ndarray, n: int) -> dict[str, dict[str, np.ndarray]]:
+    """Per reading id and amplitude: count, value and position of the first row."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for name in _AMPLITUDES:
+        code = r.codes_of("endpoint", [f"cutometer_{name}"])[0]
+        at = np.flatnonzero(r.endpoint == code) if code >= 0 else np.zeros(0, np.int64)
+        first = np.full(n, r.n, dtype=np.int64)
+        np.minimum.at(first, rid[at], at)
+        have = first < r.n
+        value = np.full(n, np.nan)
+        value[have] = r.value[first[have]]
+        out[name] = {"count": np.bincount(rid[at], minlength=n), "value": value, "first": first}
+    return out
 
 
-def _pick(frame: pd.DataFrame, name: str, fill: object) -> np.ndarray:
-    if name in frame.columns:
-        return frame[name].to_numpy(dtype=object if fill is None else float)
-    return np.full(len(frame), fill, dtype=object if fill is None else float)
+def _reasons(
+    amps: dict[str, dict[str, np.ndarray]], needs: tuple[str, ...], v: np.ndarray, text: str
+) -> np.ndarray:
+    reason = np.full(len(v), "", dtype=object)
+    for name in needs:
+        label = name.capitalize()
+        dup = f"{label} recorded more than once at this reading (INT-002)"
+        reason = np.where((reason == "") & (amps[name]["count"] > 1), dup, reason)
+        missing = np.isnan(amps[name]["value"])
+        reason = np.where((reason == "") & missing, f"{label} missing", reason)
+    undefined = f"{text} undefined (zero denominator)"
+    return np.where((reason == "") & ~np.isfinite(v), undefined, reason)
 
 
-def _derived_rows(amp: pd.DataFrame) -> pd.DataFrame:
-    """One derived reading per R-parameter where all its amplitudes were recorded."""
-    counts, wide = _wide(amp)
-    names = ("uf", "ue", "uv", "ur", "ua")
-    vals = {n: _pick(wide["value"], n, np.nan) for n in names}
-    cnt = {n: _pick(counts, n, 0.0) for n in names}
-    keys = counts.index.to_frame(index=False)
-    out = []
-    for endpoint, (text, needs, fn) in R_PARAMETERS.items():
-        have = np.logical_and.reduce([cnt[n] >= 1 for n in needs])
-        if not have.any():
-            continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.asarray(fn(vals), dtype=float)
-        reason = np.full(len(v), "", dtype=object)
-        for n in needs:
-            label = n.capitalize()
-            dup = f"{label} recorded more than once at this reading (INT-002)"
-            reason = np.where((reason == "") & (cnt[n] > 1), dup, reason)
-            reason = np.where((reason == "") & np.isnan(vals[n]), f"{label} missing", reason)
-        undefined = f"{text} undefined (zero denominator)"
-        reason = np.where((reason == "") & ~np.isfinite(v), undefined, reason)
-        main = needs[-1] if len(needs) > 1 else needs[0]
-        rows = pd.Series(_pick(wide["source_rows"], needs[0], None)).astype(str)
-        for n in needs[1:]:
-            rows = rows + ";" + pd.Series(_pick(wide["source_rows"], n, None)).astype(str)
-        day = np.fmax.reduce([_pick(wide["day"], n, np.nan) for n in needs])
-        block = keys.assign(
-            endpoint=endpoint,
-            value=np.where(reason == "", v, np.nan),
-            day=day,
-            device=_pick(wide["device"], main, None),
-            device_settings=_pick(wide["device_settings"], main, None),
-            source_rows=rows.to_numpy(),
-            derivation=f"{text} from amplitudes",
-            reason=reason,
-        )
-        out.append(block[have])
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+def _derive_one(
+    r: Readings,
+    rid: np.ndarray,
+    amps: dict[str, dict[str, np.ndarray]],
+    endpoint: str,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Return the derived rows of one R-parameter and the reported rows they replace."""
+    text, needs, fn = R_PARAMETERS[endpoint]
+    have = np.logical_and.reduce([amps[a]["count"] >= 1 for a in needs])
+    code = r.code("endpoint", endpoint)
+    at = np.flatnonzero(r.endpoint == code)
+    n = len(have)
+    reported = np.bincount(rid[at], minlength=n)
+    valued = np.bincount(rid[at[~np.isnan(r.value[at])]], minlength=n)
+    keep = have & (valued == 0) & (reported <= 1)
+    ids = np.flatnonzero(keep)
+    vals = {a: amps[a]["value"][ids] for a in _AMPLITUDES}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.asarray(fn(vals), dtype=float)
+    sub = {a: {k: x[ids] for k, x in amps[a].items()} for a in _AMPLITUDES}
+    reason = _reasons(sub, needs, v, text)
+    main = sub[needs[-1]]["first"]
+    src = r.source_rows[sub[needs[0]]["first"]].astype(object)
+    for a in needs[1:]:
+        src = src + ";" + r.source_rows[sub[a]["first"]].astype(object)
+    replaced = at[keep[rid[at]]]  # reported-but-empty rows (at most one per reading)
+    if replaced.size:
+        pos = np.searchsorted(ids, rid[replaced])
+        src[pos] = r.source_rows[replaced].astype(object) + ";" + src[pos]
+    rows = {
+        "subject_id": r.subject_id[main],
+        "visit": r.visit[main],
+        "body_site": r.body_site[main],
+        "endpoint": np.full(ids.size, code, dtype=np.int64),
+        "device": r.device[main],
+        "device_settings": r.device_settings[main],
+        "day": np.fmax.reduce([r.day[sub[a]["first"]] for a in needs]),
+        "replicate": r.replicate[main],
+        "value": np.where(reason == "", v, np.nan),
+        "derivation": np.full(ids.size, f"{text} from amplitudes", dtype=object),
+        "reason": reason,
+        "source_rows": src,
+    }
+    return rows, replaced
 
 
-def derive_r_parameters(readings: pd.DataFrame) -> pd.DataFrame:
+def derive_r_parameters(readings: Readings) -> Readings:
     """Add Cutometer R-parameters derived from curve amplitudes where not reported.
 
-    Parameters
-    ----------
-    readings : pandas.DataFrame
-        Reading-level rows (see module docstring) with columns ``subject_id``,
-        ``visit``, ``body_site``, ``replicate``, ``day``, ``endpoint``, ``value`` (mm
-        for amplitudes), ``unit``, ``device``, ``device_settings``, ``source_rows``,
-        ``derivation``, ``reason``. Not modified.
-
-    Returns
-    -------
-    pandas.DataFrame
-        `readings` plus a row per derived R-parameter reading. A reported value is kept
-        as measured; where the R-parameter was not reported, or reported empty, it is
-        computed from the amplitudes of the same reading (same subject, visit, body site
-        and replicate) and ``derivation`` says so (e.g. ``"R2 = Ua/Uf from
-        amplitudes"``); ``source_rows`` then lists the amplitude rows.
+    A reported value is kept as measured. Where an R-parameter was not reported, or was
+    reported empty, it is computed from the amplitudes of the same reading (same
+    subject, visit, body site and replicate); ``derivation`` then says so (e.g. ``"R2 =
+    Ua/Uf from amplitudes"``) and ``source_rows`` lists the amplitude rows (after the
+    empty reported row, which the derived reading replaces).
 
     Notes
     -----
     R0 = Uf, R2 = Ua/Uf, R5 = Ur/Ue, R6 = Uv/Ue, R7 = Ur/Uf, R8 = Ua (FACTS.md 4.1).
-    Parameters are computed per curve, before replicates are averaged (so an averaged
-    ratio is the mean of the per-curve ratios, as the device software reports them).
-    A zero denominator or a missing or duplicated amplitude leaves the value missing
-    with the reason.
+    Parameters are computed per curve, before replicates are averaged, so an averaged
+    ratio is the mean of the per-curve ratios (as the device software reports them per
+    curve). A zero denominator, or a missing or duplicated amplitude, leaves the value
+    missing with the reason.
     """
-    amp_ids = ["cutometer_uf", "cutometer_ue", "cutometer_uv", "cutometer_ur", "cutometer_ua"]
-    amp = readings[readings["endpoint"].isin(amp_ids)]
-    if amp.empty:
-        return readings
-    # Missing keys become sentinels so that reshaping matches them (restored below).
-    amp = amp.fillna({"replicate": -1.0, "body_site": "\x00", "visit": "\x00"})
-    derived = _derived_rows(amp)
-    if not derived.empty:
-        derived["replicate"] = derived["replicate"].replace(-1.0, np.nan)
-        for col in ("body_site", "visit"):
-            derived[col] = derived[col].replace("\x00", None)
-    if derived.empty:
-        return readings
-    key = [*_READING, "endpoint"]
-    reported = readings[readings["endpoint"].isin(list(R_PARAMETERS))]
-    counts = reported.groupby(key, dropna=False).size().rename("n_reported").reset_index()
-    good = reported[reported["value"].notna()][key].drop_duplicates().assign(has_value=True)
-    d = derived.merge(counts, on=key, how="left").merge(good, on=key, how="left")
-    d = d[d["has_value"].isna() & ~(d["n_reported"] > 1)]
-    # Reported-but-empty readings are replaced by the derived one (their rows cited).
-    empty = reported[reported["value"].isna()]
-    hit = empty.assign(_at=empty.index).merge(d[key], on=key, how="inner")
-    d = d.merge(
-        hit[[*key, "source_rows"]].rename(columns={"source_rows": "_cited"}), on=key, how="left"
-    )
-    cited = d["_cited"].notna()
-    d.loc[cited, "source_rows"] = d.loc[cited, "_cited"] + ";" + d.loc[cited, "source_rows"]
-    d["unit"] = d["endpoint"].map({e: ENDPOINTS[e].unit for e in R_PARAMETERS})
-    d["modality"] = d["endpoint"].map({e: ENDPOINTS[e].modality for e in R_PARAMETERS})
-    d["direction"] = d["endpoint"].map({e: ENDPOINTS[e].direction for e in R_PARAMETERS})
-    if d.empty:
-        return readings
-    kept = readings.drop(index=hit["_at"])
-    return pd.concat([kept, d[readings.columns]], ignore_index=True)
+    r = readings
+    if not any(f"cutometer_{a}" in r.vocab["endpoint"] for a in _AMPLITUDES):
+        return r
+    rep = pd.factorize(pd.Series(r.replicate), use_na_sentinel=True)[0]
+    rid = group_ids(r.subject_id, r.visit, r.body_site, rep)
+    n = int(rid.max()) + 1 if rid.size else 0
+    amps = _amplitudes(r, rid, n)
+    added, dropped = [], []
+    for endpoint in R_PARAMETERS:
+        rows, replaced = _derive_one(r, rid, amps, endpoint)
+        if len(rows["value"]):
+            added.append(rows)
+            dropped.append(replaced)
+    if not added:
+        return r
+    keep = np.ones(r.n, dtype=bool)
+    keep[np.concatenate(dropped)] = False
+    extra = {k: np.concatenate([a[k] for a in added]) for k in added[0]}
+    return r.take(np.flatnonzero(keep)).append(extra)

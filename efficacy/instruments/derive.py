@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from efficacy.errors import EfficacyError
+from efficacy.instruments._frames import as_int, as_str
 
 __all__ = ["DERIVED_COLUMNS", "ResponderRule", "derive_endpoints", "pro_values"]
 
@@ -353,12 +354,10 @@ def _typed(v: pd.DataFrame) -> pd.DataFrame:
     for c in DERIVED_COLUMNS:
         if c in floats:
             out[c] = out[c].astype(float)
-        elif c in ("day", "baseline_day"):
-            out[c] = pd.array(np.round(out[c].astype(float)), dtype="Float64").astype("Int64")
-        elif c == "n_replicates":
-            out[c] = out[c].astype("Int64")
+        elif c in ("day", "baseline_day", "n_replicates"):
+            out[c] = as_int(out[c])
         elif c != "responder":
-            out[c] = out[c].astype(object).where(out[c].notna(), None).astype("str")
+            out[c] = as_str(out[c])
     return out
 
 

@@ -15,13 +15,12 @@ import pandas as pd
 
 from efficacy.instruments._errors import UnconvertedScoreWarning
 from efficacy.instruments._pro_common import (
-    KEYS,
-    PRO_COLUMNS,
+    ProRows,
     check_fraction,
-    day_of,
     empty_scores,
-    finish_scores,
     pro_rows,
+    rule_reasons,
+    scores_frame,
     tally,
 )
 from efficacy.instruments.faceq_tables import (
@@ -37,61 +36,81 @@ _RASCH = "rasch_0_100"
 _RAW = "raw_sum"
 
 
-def _known_rows(rows: pd.DataFrame, registry: dict[str, FaceQScale]) -> pd.DataFrame:
-    """Rows of registered scales with item_ok, low, high and label for the tally."""
-    meta = pd.DataFrame(
-        {
-            "scale": list(registry),
-            "n_items": [s.n_items for s in registry.values()],
-            "low": [s.response_range[0] for s in registry.values()],
-            "high": [s.response_range[1] for s in registry.values()],
+def _groups(rows: ProRows, registry: dict[str, FaceQScale]) -> dict[str, np.ndarray]:
+    """Per questionnaire x scale present, in first-seen order: counts and problems.
+
+    Unregistered scales get ``n_items`` NaN and the reason that they are unregistered.
+    """
+    ids = list(registry)
+    code = pd.Series(rows.scale).map({k: i for i, k in enumerate(ids)})
+    code = code.to_numpy(float, na_value=np.nan)
+    known = ~np.isnan(code)
+    scale = np.where(known, code, -1).astype(np.int64)
+    n_of = np.array([registry[k].n_items for k in ids] + [0])
+    item = rows.item
+    with np.errstate(invalid="ignore"):
+        item_ok = known & (item == np.round(item)) & (item >= 1) & (item <= n_of[scale])
+    lows = [registry[k].response_range[0] for k in ids]
+    highs = [registry[k].response_range[1] for k in ids]
+    labels = [f"{k} (items 1-{registry[k].n_items})" for k in ids]
+    t = tally(rows, scale, len(ids), item_ok, lows, highs, labels)
+    g = np.flatnonzero(t.rows)
+    q, s = g // max(len(ids), 1), g % max(len(ids), 1)
+    names = np.asarray(ids, dtype=object)[s] if len(ids) else np.array([], dtype=object)
+    problems = ["; ".join(t.problems.get(int(x), [])) for x in g]
+    out = {
+        "q": q,
+        "first": t.first_row[g],
+        "scale": names,
+        "n_items": n_of[s].astype(float),
+        "n_answered": t.n_answered[g].astype(float),
+        "item_sum": t.item_sum[g],
+        "problems": np.asarray(problems, dtype=object),
+    }
+    if (~known).any():
+        bad = pd.DataFrame({"q": rows.q, "scale": rows.scale, "pos": np.arange(len(rows.q))})
+        bad = bad[~known].drop_duplicates(["q", "scale"])
+        text = [
+            f"scale {'(missing)' if pd.isna(v) else repr(v)} is not a registered FACE-Q "
+            "scale; register it with its item count from your licensed user guide "
+            "(scales=[FaceQScale(...)]) or fix the scale id"
+            for v in bad["scale"]
+        ]
+        extra = {
+            "q": bad["q"].to_numpy(),
+            "first": bad["pos"].to_numpy(),
+            "scale": bad["scale"].to_numpy(dtype=object),
+            "n_items": np.full(len(bad), np.nan),
+            "n_answered": np.full(len(bad), np.nan),
+            "item_sum": np.full(len(bad), np.nan),
+            "problems": np.asarray(text, dtype=object),
         }
-    )
-    known = rows.merge(meta, on="scale", how="inner", sort=False)
-    item = known["item"]
-    known["item_ok"] = item.notna() & (item == np.round(item)) & item.between(1, known["n_items"])
-    known["label"] = known["scale"].astype(str) + " (items 1-" + known["n_items"].astype(str) + ")"
-    return known
-
-
-def _unknown(rows: pd.DataFrame, registry: dict[str, FaceQScale]) -> pd.DataFrame:
-    """One row per questionnaire and unregistered scale, with the reason."""
-    bad = rows[~rows["scale"].isin(list(registry))]
-    grid = bad[[*KEYS, "scale"]].drop_duplicates()
-    name = grid["scale"].astype(object).where(grid["scale"].notna(), "(missing)")
-    grid = grid.assign(
-        n_items=pd.NA,
-        n_answered=pd.NA,
-        item_sum=np.nan,
-        problems="scale "
-        + name.map(repr)
-        + " is not a registered FACE-Q scale; register it with its item count from "
-        "your licensed user guide (scales=[FaceQScale(...)]) or fix the scale id",
-    )
-    return grid
+        out = {k: np.concatenate([out[k], extra[k]]) for k in out}
+    order = np.argsort(out["first"], kind="stable")
+    return {k: v[order] for k, v in out.items()}
 
 
 def _convert(
-    frame: pd.DataFrame, raw: np.ndarray, scored: np.ndarray, conversion: FaceQConversion | None
+    scale: np.ndarray, raw: np.ndarray, scored: np.ndarray, conversion: FaceQConversion | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(score, metric) per row: Rasch where the table covers the scale, else the raw sum."""
+    """(score, metric) per group: Rasch where the table covers the scale, else the raw sum."""
     score = np.where(scored, raw, np.nan)
-    metric = np.full(len(frame), _RAW, dtype=object)
+    metric = np.full(len(raw), _RAW, dtype=object)
     if conversion is None:
         return score, metric
     key = np.floor(raw + 0.5 + 1e-9)
-    scales = frame["scale"].to_numpy(dtype=object)
     for sid in conversion.scales:
-        at = scales == sid
+        at = scale == sid
         if at.any():
             score[at] = np.where(scored[at], conversion.lookup(sid, key[at]), np.nan)
             metric[at] = _RASCH
     return score, metric
 
 
-def _warn_unconverted(frame: pd.DataFrame, metric: np.ndarray, has_table: bool) -> None:
-    known = frame["n_items"].notna().to_numpy()
-    left = sorted(set(frame["scale"].to_numpy(dtype=object)[(metric == _RAW) & known]))
+def _warn_unconverted(
+    scale: np.ndarray, known: np.ndarray, metric: np.ndarray, has_table: bool
+) -> None:
+    left = sorted({str(x) for x in scale[(metric == _RAW) & known]})
     if left:
         why = "the conversion table has no rows for them" if has_table else "no conversion table"
         warnings.warn(
@@ -185,54 +204,43 @@ def score_faceq(
     registry = dict(faceq_registry(scales))
     table = None if conversion is None else load_faceq_conversion(conversion, scales=scales)
     rows = pro_rows(responses, "faceq", need_scale=True)
-    if rows.empty:
+    if rows.n == 0:
         return empty_scores()
-    known = _known_rows(rows, registry)
-    parts = []
-    if len(known):
-        counted = tally(known)
-        counted["n_items"] = counted["scale"].map({k: s.n_items for k, s in registry.items()})
-        parts.append(counted)
-    unknown = _unknown(rows, registry)
-    if len(unknown):
-        parts.append(unknown)
-    grid = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    order = rows[[*KEYS, "scale"]].drop_duplicates().reset_index(drop=True)
-    grid = order.merge(grid, on=[*KEYS, "scale"], how="left").merge(day_of(rows), on=KEYS)
-    is_known = grid["n_items"].notna().to_numpy()
-    scorable = np.zeros(len(grid), dtype=bool)
-    reason = grid["problems"].astype(object).to_numpy().copy()
-    if is_known.any():
-        sub = grid[is_known].astype({"n_items": np.int64, "n_answered": np.int64})
-        ok, why = finish_scores(sub, fraction)
-        scorable[is_known] = ok
-        reason[is_known] = why.to_numpy()
-    n = grid["n_items"].to_numpy(dtype=float, na_value=np.nan)
-    k = grid["n_answered"].to_numpy(dtype=float, na_value=np.nan)
-    total = grid["item_sum"].to_numpy(float)
+    c = _groups(rows, registry)
+    known = ~np.isnan(c["n_items"])
+    scorable = np.zeros(len(known), dtype=bool)
+    reason = c["problems"].copy()
+    if known.any():
+        ok, why = rule_reasons(
+            c["n_items"][known].astype(np.int64),
+            c["n_answered"][known].astype(np.int64),
+            c["problems"][known],
+            c["scale"][known],
+            fraction,
+        )
+        scorable[known], reason[known] = ok, why
+    n, k, total = c["n_items"], c["n_answered"], c["item_sum"]
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(scorable, total / k, np.nan)
         raw = np.where(scorable, total * n / k, np.nan)
-    score, metric = _convert(grid, raw, scorable, table)
-    _warn_unconverted(grid, metric, table is not None)
-    direction = grid["scale"].map({k: s.direction for k, s in registry.items()})
-    out = pd.DataFrame(
+    score, metric = _convert(c["scale"], raw, scorable, table)
+    _warn_unconverted(c["scale"], known, metric, table is not None)
+    direction = [registry[x].direction if x in registry else "none" for x in c["scale"]]
+    q = c["q"]
+    return scores_frame(
         {
-            "subject_id": grid["subject_id"].astype("str"),
-            "visit": grid["visit"].astype("str"),
-            "day": pd.array(np.round(grid["day"].to_numpy(float)), dtype="Float64").astype("Int64"),
+            "subject_id": rows.subject_id[q],
+            "visit": rows.visit[q],
+            "day": rows.day[q],
             "instrument": "faceq",
-            "scale": grid["scale"].astype("str"),
-            "n_items": grid["n_items"].astype("Int64"),
-            "n_answered": grid["n_answered"].astype("Int64"),
+            "scale": c["scale"],
+            "n_items": n,
+            "n_answered": k,
             "item_mean": mean,
             "raw_sum": raw,
             "score": score,
             "metric": metric,
-            "direction": direction.fillna("none").astype(object),
+            "direction": direction,
             "reason": reason,
         }
-    )
-    return out.loc[:, list(PRO_COLUMNS)].astype(
-        {"instrument": "str", "metric": "str", "direction": "str", "reason": "str"}
     )

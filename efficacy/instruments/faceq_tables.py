@@ -253,13 +253,18 @@ class FaceQConversion:
     def lookup(self, scale: str, raw_sums: np.ndarray) -> np.ndarray:
         """Rasch scores for integer `raw_sums` of `scale` (NaN where absent)."""
         sub = self.table[self.table["scale"] == scale]
-        mapping = dict(zip(sub["raw_sum"].to_numpy(), sub["rasch_score"].to_numpy(), strict=True))
-        return np.array(
-            [
-                mapping.get(int(v), np.nan) if np.isfinite(v) else np.nan
-                for v in np.asarray(raw_sums, dtype=float)
-            ]
-        )
+        raw = sub["raw_sum"].to_numpy(np.int64)
+        x = np.asarray(raw_sums, dtype=float)
+        out = np.full(x.shape, np.nan)
+        if raw.size == 0:
+            return out
+        lo = int(raw.min())
+        dense = np.full(int(raw.max()) - lo + 1, np.nan)
+        dense[raw - lo] = sub["rasch_score"].to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(x) & (x == np.round(x)) & (x >= lo) & (x < lo + dense.size)
+        out[ok] = dense[x[ok].astype(np.int64) - lo]
+        return out
 
 
 def _ranges(values: Iterable[int]) -> str:

@@ -16,6 +16,8 @@ import pandas as pd
 
 from efficacy.errors import EfficacyError
 from efficacy.instruments._errors import ScoringError
+from efficacy.instruments._frames import as_int
+from efficacy.instruments._readings import TEXT, Readings, encode, group_ids, text_array
 from efficacy.instruments.catalogue import ENDPOINTS, normalise_unit, unit_factor
 from efficacy.instruments.cutometer import check_apertures, derive_r_parameters
 from efficacy.instruments.supportive import SUPPORTIVE_2D_DEVICES, SUPPORTIVE_ENDPOINTS
@@ -79,71 +81,77 @@ def _unit_of(endpoint: str, unit: object) -> tuple[float, str, str]:
     return factor, target, ""
 
 
-def _readings(measurements: pd.DataFrame) -> pd.DataFrame:
-    """Per input row: canonical value, unit, modality, direction, source row, reason."""
-    m = measurements
-    endpoint = m["endpoint"].astype(object).where(m["endpoint"].notna(), "")
-    pairs = pd.MultiIndex.from_arrays([endpoint, m["unit"].astype(object)])
-    codes, uniques = pd.factorize(pairs)
-    looked = [_unit_of(e, u) for e, u in uniques]
-    factor = np.array([x[0] for x in looked] + [np.nan])[codes]
-    unit = np.array([x[1] for x in looked] + [""], dtype=object)[codes]
-    reason = np.array([x[2] for x in looked] + [""], dtype=object)[codes]
+def _readings(m: pd.DataFrame) -> Readings:
+    """Per input row: coded text, canonical value, source row and reason."""
+    codes, vocab = {}, {}
+    for col in TEXT:
+        if col in m.columns:
+            codes[col], vocab[col] = encode(m[col])
+        else:
+            codes[col], vocab[col] = np.full(len(m), -1, dtype=np.int64), []
+    unit_codes, units = encode(m["unit"])
+    pair = codes["endpoint"] * (len(units) + 1) + (unit_codes + 1)
+    _, first, pair_ids = np.unique(pair, return_index=True, return_inverse=True)
+    looked = [
+        _unit_of(
+            vocab["endpoint"][codes["endpoint"][f]] if codes["endpoint"][f] >= 0 else "",
+            units[unit_codes[f]] if unit_codes[f] >= 0 else None,
+        )
+        for f in first
+    ]
+    factor = np.array([x[0] for x in looked])[pair_ids]
+    reason = np.array([x[2] for x in looked], dtype=object)[pair_ids]
     value = pd.to_numeric(m["value"], errors="coerce").to_numpy(float, na_value=np.nan)
     reason = np.where((reason == "") & np.isnan(value), "value missing", reason)
-    info = [endpoint_info(e) or ("", "", "none") for e in pd.unique(endpoint)]
-    modality = dict(zip(pd.unique(endpoint), [i[1] for i in info], strict=True))
-    direction = dict(zip(pd.unique(endpoint), [i[2] for i in info], strict=True))
     rep = m["replicate"] if "replicate" in m.columns else pd.Series(np.nan, index=m.index)
-
-    def text(col: str) -> np.ndarray:
-        if col not in m.columns:
-            return np.full(len(m), None, dtype=object)
-        return m[col].astype(object).where(m[col].notna(), None).to_numpy()
-
-    return pd.DataFrame(
-        {
-            "subject_id": m["subject_id"].astype(object).to_numpy(),
-            "visit": m["visit"].astype(object).to_numpy(),
-            "day": pd.to_numeric(m["day"], errors="coerce").to_numpy(float, na_value=np.nan),
-            "endpoint": endpoint.to_numpy(),
-            "body_site": m["body_site"].astype(object).to_numpy(),
-            "replicate": pd.to_numeric(rep, errors="coerce").to_numpy(float, na_value=np.nan),
-            "value": value * factor,
-            "unit": unit,
-            "modality": endpoint.map(modality).to_numpy(),
-            "direction": endpoint.map(direction).to_numpy(),
-            "derivation": "",
-            "device": text("device"),
-            "device_settings": text("device_settings"),
-            "source_rows": m.index.astype(str).to_numpy(),
-            "reason": reason,
-        }
+    return Readings(
+        vocab=vocab,
+        **codes,
+        day=pd.to_numeric(m["day"], errors="coerce").to_numpy(float, na_value=np.nan),
+        replicate=pd.to_numeric(rep, errors="coerce").to_numpy(float, na_value=np.nan),
+        value=value * factor,
+        derivation=np.full(len(m), "", dtype=object),
+        reason=reason,
+        source_rows=np.asarray(m.index.astype(str), dtype=object),
     )
 
 
-def _refuse_2d(readings: pd.DataFrame, devices: Sequence[str]) -> None:
+def _endpoint_table(r: Readings, position: int) -> np.ndarray:
+    """Per endpoint code (+1 slot for -1): unit / modality / direction (by position)."""
+    values = []
+    for e in r.vocab["endpoint"]:
+        info = endpoint_info(str(e))
+        values.append(info[position] if info else ("none" if position == 2 else ""))
+    values.append("none" if position == 2 else "")
+    return np.array(values, dtype=object)
+
+
+def _lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    return table[np.where(codes < 0, len(table) - 1, codes)]
+
+
+def _refuse_2d(r: Readings, devices: Sequence[str]) -> None:
     """Raise if a wrinkle-depth endpoint was measured with a 2D imaging device."""
     if not devices:
         return
-    dev = readings["device"].astype(str).str.lower()
-    hit = np.zeros(len(readings), dtype=bool)
-    for d in devices:
-        hit |= dev.str.contains(d.lower(), regex=False).to_numpy()
-    hit &= (readings["modality"] == "wrinkle_depth").to_numpy() & readings["device"].notna()
+    wanted = [d.lower() for d in devices]
+    flat = np.array([any(w in str(d).lower() for w in wanted) for d in r.vocab["device"]] + [False])
+    modality = _lookup(_endpoint_table(r, 1), r.endpoint)
+    hit = _lookup(flat, r.device) & (modality == "wrinkle_depth")
     if hit.any():
-        bad = readings[hit]
-        rows = ", ".join(bad["source_rows"].head(5)) + (", ..." if len(bad) > 5 else "")
+        at = np.flatnonzero(hit)
+        rows = ", ".join(r.source_rows[at[:5]]) + (", ..." if len(at) > 5 else "")
+        eps = sorted({str(x) for x in text_array(r.vocab["endpoint"], r.endpoint[at])})
+        devs = sorted({str(x) for x in text_array(r.vocab["device"], r.device[at])})
         raise ScoringError(
-            f"measurements rows {rows}: {len(bad)} wrinkle-depth readings "
-            f"({', '.join(sorted(set(bad['endpoint'])))}) come from 2D complexion imaging "
-            f"({', '.join(sorted(set(bad['device'])))}), which is not 3D profilometry "
-            "(FACTS.md 4.4): record them as supportive endpoints "
+            f"measurements rows {rows}: {len(at)} wrinkle-depth readings ({', '.join(eps)}) "
+            f"come from 2D complexion imaging ({', '.join(devs)}), which is not 3D "
+            "profilometry (FACTS.md 4.4): record them as supportive endpoints "
             f"({', '.join(SUPPORTIVE_ENDPOINTS)}) instead"
         )
 
 
-def _unique_join(values: list[object], sep: str) -> str:
+def _unique_join(values: Sequence[object], sep: str) -> str:
     seen: list[str] = []
     for x in values:
         if x is not None and x == x and x != "" and str(x) not in seen:
@@ -151,109 +159,110 @@ def _unique_join(values: list[object], sep: str) -> str:
     return sep.join(seen)
 
 
-def _joins(r: pd.DataFrame, gid: np.ndarray, multi: np.ndarray) -> dict[str, dict[int, str]]:
-    """Text columns of the groups with several readings, joined (per group id)."""
+def _multi(r: Readings, gid: np.ndarray, multi: np.ndarray, used: np.ndarray) -> dict:
+    """Join the text of the groups with several readings (by group id)."""
     pos = np.flatnonzero(multi[gid])
     pos = pos[np.argsort(gid[pos], kind="stable")]
-    cols = {
-        c: r[c].to_numpy(dtype=object)
-        for c in ("source_rows", "device", "device_settings", "derivation", "reason")
+    device, settings = r.text("device"), r.text("device_settings")
+    out: dict[str, dict[int, object]] = {
+        c: {}
+        for c in ("source_rows", "device", "device_settings", "derivation", "reason", "replicates")
     }
-    used = r["rep_used"].to_numpy(float)
-    out: dict[str, dict[int, str]] = {c: {} for c in (*cols, "replicates")}
     bounds = np.flatnonzero(np.diff(gid[pos])) + 1
     for chunk in np.split(pos, bounds) if len(pos) else ():
         g = int(gid[chunk[0]])
-        out["source_rows"][g] = ";".join(str(x) for x in cols["source_rows"][chunk])
-        for c, sep in (
-            ("device", " | "),
-            ("device_settings", " | "),
-            ("derivation", " | "),
-            ("reason", "; "),
-        ):
-            out[c][g] = _unique_join(list(cols[c][chunk]), sep)
+        out["source_rows"][g] = ";".join(r.source_rows[chunk])
+        out["device"][g] = _unique_join(device[chunk], " | ")
+        out["device_settings"][g] = _unique_join(settings[chunk], " | ")
+        out["derivation"][g] = _unique_join(r.derivation[chunk], " | ")
+        out["reason"][g] = _unique_join(r.reason[chunk], "; ")
         reps = used[chunk]
         out["replicates"][g] = ",".join(f"{x:g}" for x in np.sort(reps[~np.isnan(reps)]))
     return out
 
 
-def _group_reasons(a: pd.DataFrame, curves: str) -> np.ndarray:
+def _group_reasons(
+    a: dict[str, np.ndarray], rows: np.ndarray, own: np.ndarray, curves: str
+) -> np.ndarray:
     """Reason per group whose value cannot be formed ('' elsewhere)."""
-    reason = np.full(len(a), "", dtype=object)
+    reason = np.full(len(rows), "", dtype=object)
     dup = (a["n_rows"] > 1) & ((a["rep_na"] > 0) | (a["n_rep"] < a["n_rows"]))
-    days = a["day_min"].notna() & (a["day_min"] != a["day_max"])
+    with np.errstate(invalid="ignore"):
+        days = ~np.isnan(a["day_min"]) & (a["day_min"] != a["day_max"])
     none_sel = a["n_sel"] == 0
     empty = (a["n_val"] == 0) & ~none_sel
-    for g in np.flatnonzero((dup | days | none_sel | empty).to_numpy()):
-        rows = a["rows"].iat[g]
-        if dup.iat[g]:
+    for g in np.flatnonzero(dup | days | none_sel | empty):
+        where = rows[g].replace(";", ", ")
+        if dup[g]:
             reason[g] = (
-                f"{a['n_rows'].iat[g]} readings (rows {rows}) share this subject, visit, "
+                f"{a['n_rows'][g]} readings (rows {where}) share this subject, visit, "
                 "endpoint and body site without distinct replicate numbers (INT-002): "
                 "remove the copy or number the replicates"
             )
-        elif days.iat[g]:
+        elif days[g]:
             reason[g] = (
-                f"readings on days {a['day_min'].iat[g]:g} and {a['day_max'].iat[g]:g} "
-                f"(rows {rows}) share one visit: give them distinct visit ids"
+                f"readings on days {a['day_min'][g]:g} and {a['day_max'][g]:g} "
+                f"(rows {where}) share one visit: give them distinct visit ids"
             )
-        elif none_sel.iat[g]:
-            reason[g] = f"no reading among replicates {curves} (rows {rows})"
+        elif none_sel[g]:
+            reason[g] = f"no reading among replicates {curves} (rows {where})"
         else:
-            reason[g] = a["reasons"].iat[g]
+            reason[g] = own[g]
     return reason
 
 
-def _average(readings: pd.DataFrame, curves: tuple[int, ...] | None) -> pd.DataFrame:
-    """Average replicate readings per subject, visit, endpoint and body site."""
-    r = readings.reset_index(drop=True)
-    gid = r.groupby(_KEY, dropna=False, sort=False).ngroup().to_numpy()
+def _tallies(r: Readings, gid: np.ndarray, sel: np.ndarray, ok: np.ndarray) -> dict:
     n = int(gid.max()) + 1
-    sel = np.ones(len(r), dtype=bool)
-    if curves is not None:
-        cut = r["endpoint"].str.startswith("cutometer_").to_numpy(dtype=bool)
-        sel = ~cut | r["replicate"].isin(curves).to_numpy()
-    ok = sel & r["reason"].eq("").to_numpy()
-    v = np.where(ok, r["value"].to_numpy(float), np.nan)
-    rep = r["replicate"].to_numpy(float)
-    r["rep_used"] = np.where(ok, rep, np.nan)
+    v = np.where(ok, r.value, np.nan)
     has = ~np.isnan(v)
+    rep = r.replicate
     distinct = pd.DataFrame({"g": gid, "rep": rep}).dropna().drop_duplicates()
-    day = pd.Series(r["day"].to_numpy(float))
-    a = pd.DataFrame(
-        {
-            "n_rows": np.bincount(gid, minlength=n),
-            "n_sel": np.bincount(gid, weights=sel, minlength=n),
-            "n_val": np.bincount(gid, weights=has, minlength=n).astype(np.int64),
-            "v_sum": np.bincount(gid, weights=np.where(has, v, 0.0), minlength=n),
-            "n_rep": np.bincount(distinct["g"].to_numpy(), minlength=n),
-            "rep_na": np.bincount(gid, weights=np.isnan(rep), minlength=n),
-            "day_min": day.groupby(gid).min().reindex(range(n)).to_numpy(),
-            "day_max": day.groupby(gid).max().reindex(range(n)).to_numpy(),
-        }
+    day = pd.Series(r.day)
+    return {
+        "n_rows": np.bincount(gid, minlength=n),
+        "n_sel": np.bincount(gid, weights=sel, minlength=n),
+        "n_val": np.bincount(gid, weights=has, minlength=n).astype(np.int64),
+        "v_sum": np.bincount(gid, weights=np.where(has, v, 0.0), minlength=n),
+        "n_rep": np.bincount(distinct["g"].to_numpy(), minlength=n),
+        "rep_na": np.bincount(gid, weights=np.isnan(rep), minlength=n),
+        "day_min": day.groupby(gid).min().reindex(range(n)).to_numpy(float),
+        "day_max": day.groupby(gid).max().reindex(range(n)).to_numpy(float),
+    }
+
+
+def _average(r: Readings, curves: tuple[int, ...] | None) -> dict[str, np.ndarray]:
+    """Average replicate readings per subject, visit, endpoint and body site."""
+    gid = group_ids(r.subject_id, r.visit, r.endpoint, r.body_site)
+    sel = np.ones(r.n, dtype=bool)
+    if curves is not None:
+        cut = np.array([str(e).startswith("cutometer_") for e in r.vocab["endpoint"]] + [False])
+        sel = ~_lookup(cut, r.endpoint) | np.isin(r.replicate, curves)
+    ok = sel & (r.reason == "")
+    used = np.where(ok, r.replicate, np.nan)
+    a = _tallies(r, gid, sel, ok)
+    first = np.unique(gid, return_index=True)[1]  # group ids are in first-seen order
+    out: dict[str, np.ndarray] = {k: v[first] for k, v in r.arrays().items()}
+    out["device"], out["device_settings"] = (
+        r.text("device")[first],
+        r.text("device_settings")[first],
     )
-    first = np.unique(gid, return_index=True)[1]  # ngroup(sort=False): ids in first-seen order
-    out = r.iloc[first].reset_index(drop=True)
-    multi = a["n_rows"].to_numpy() > 1
-    single_rep = out["replicate"].map(lambda x: "" if x != x else f"{x:g}")
-    out["replicates"] = single_rep.where(out["reason"].eq("") & a["n_sel"].gt(0), "")
+    rep1 = used[first]
+    out["replicates"] = np.array(["" if x != x else f"{x:g}" for x in rep1], dtype=object)
+    multi = a["n_rows"] > 1
     if multi.any():
-        joins = _joins(r, gid, multi)
-        for c, by_group in joins.items():
-            at = np.fromiter(by_group, dtype=np.int64)
-            out.loc[at, c] = list(by_group.values())
-    a["rows"] = out["source_rows"].str.replace(";", ", ")
-    a["reasons"] = out["reason"]
+        for col, by_group in _multi(r, gid, multi, used).items():
+            at = np.fromiter(by_group, dtype=np.int64, count=len(by_group))
+            out[col][at] = list(by_group.values())
     label = "any" if curves is None else ",".join(str(c) for c in curves)
-    reason = _group_reasons(a, label)
-    single = ~multi & (a["n_sel"].to_numpy() > 0) & (reason == "")
-    reason[single] = out["reason"].to_numpy(dtype=object)[single]
+    reason = _group_reasons(a, out["source_rows"], out["reason"], label)
+    single = ~multi & (a["n_sel"] > 0) & (reason == "")
+    reason[single] = out["reason"][single]
     bad = reason != ""
     with np.errstate(invalid="ignore", divide="ignore"):
         out["value"] = np.where(bad, np.nan, a["v_sum"] / a["n_val"])
     out["n_replicates"] = np.where(bad, 0, a["n_val"])
-    out.loc[bad, "replicates"] = ""
-    out["day"] = a["day_min"].to_numpy()
+    out["replicates"][bad] = ""
+    out["day"] = a["day_min"]
     out["reason"] = reason
     return out
 
@@ -290,7 +299,8 @@ def prepare_measurements(
         - ``day`` (Int64): study day of the reading(s)
         - ``value`` (float): in ``unit``; the mean of the replicate readings; NaN when
           it cannot be formed (see ``reason``)
-        - ``unit`` (str): the endpoint's canonical unit (catalogue or supportive)
+        - ``unit`` (str): the endpoint's canonical unit (catalogue or supportive; ''
+          for an endpoint outside both)
         - ``modality`` (str): catalogue modality, ``"supportive_2d"``, or '' if unknown
         - ``direction`` (str): direction of improvement (higher / lower / none)
         - ``n_replicates`` (Int64): readings averaged (0 when ``value`` is missing)
@@ -342,19 +352,50 @@ def prepare_measurements(
     _refuse_2d(readings, tuple(exclude_2d_devices))
     readings = derive_r_parameters(readings)
     check_apertures(readings)
-    if readings.empty:
-        out = pd.DataFrame({c: pd.Series(dtype=object) for c in VALUE_COLUMNS})
-    else:
-        out = _average(readings, curves)
-    return _typed(out)
+    if readings.n == 0:
+        return _frame(
+            readings,
+            {k: v[:0] for k, v in readings.arrays().items()}
+            | {
+                "n_replicates": np.zeros(0),
+                "replicates": np.zeros(0, dtype=object),
+                "device": np.zeros(0, dtype=object),
+                "device_settings": np.zeros(0, dtype=object),
+            },
+        )
+    return _frame(readings, _average(readings, curves))
 
 
-def _typed(out: pd.DataFrame) -> pd.DataFrame:
-    out = out.loc[:, list(VALUE_COLUMNS)]
-    text = [c for c in VALUE_COLUMNS if c not in ("day", "value", "n_replicates")]
-    for c in text:
-        out[c] = out[c].astype(object).where(out[c].notna(), None).astype("str")
-    out["day"] = pd.array(np.round(out["day"].astype(float)), dtype="Float64").astype("Int64")
-    out["value"] = out["value"].astype(float)
-    out["n_replicates"] = out["n_replicates"].astype("Int64")
-    return out
+def _frame(r: Readings, out: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Build the result frame: text decoded once, fixed columns and dtypes."""
+
+    def text(values: object) -> pd.Series:
+        return pd.Series(values, dtype=object).astype("str")
+
+    def decode(column: str) -> pd.Series:
+        vocab = pd.array([*r.vocab[column], None], dtype="str")
+        codes = out[column]
+        return pd.Series(vocab.take(np.where(codes < 0, len(vocab) - 1, codes)))
+
+    ep = out["endpoint"]
+    frame = pd.DataFrame(
+        {
+            "subject_id": decode("subject_id"),
+            "visit": decode("visit"),
+            "day": as_int(pd.Series(out["day"])),
+            "endpoint": decode("endpoint"),
+            "body_site": decode("body_site"),
+            "value": out["value"].astype(float),
+            "unit": text(_lookup(_endpoint_table(r, 0), ep)),
+            "modality": text(_lookup(_endpoint_table(r, 1), ep)),
+            "direction": text(_lookup(_endpoint_table(r, 2), ep)),
+            "n_replicates": as_int(pd.Series(out["n_replicates"], dtype=float)),
+            "replicates": text(out["replicates"]),
+            "derivation": text(out["derivation"]),
+            "device": text(out["device"]),
+            "device_settings": text(out["device_settings"]),
+            "source_rows": text(out["source_rows"]),
+            "reason": text(out["reason"]),
+        }
+    )
+    return frame.loc[:, list(VALUE_COLUMNS)]

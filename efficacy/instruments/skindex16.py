@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from efficacy.instruments._pro_common import (
-    KEYS,
-    PRO_COLUMNS,
+    ProRows,
     check_fraction,
-    day_of,
     empty_scores,
-    finish_scores,
+    number_text,
     pro_rows,
+    rule_reasons,
+    scores_frame,
     tally,
 )
 
@@ -39,53 +39,58 @@ SKINDEX16_DOMAINS: Mapping[str, tuple[int, ...]] = MappingProxyType(
 SKINDEX16_RANGE: tuple[int, int] = (0, 6)
 
 _METRIC = "skindex_0_100"
-_DOMAIN_OF = {i: d for d, items in SKINDEX16_DOMAINS.items() for i in items}
+_NAMES = (*SKINDEX16_DOMAINS, "overall")
+_N_ITEMS = np.array([len(i) for i in SKINDEX16_DOMAINS.values()] + [16])
+_DOMAIN_CODE = np.full(17, -1, dtype=np.int64)
+for _code, _items in enumerate(SKINDEX16_DOMAINS.values()):
+    _DOMAIN_CODE[list(_items)] = _code
 
 
-def _questionnaire_problems(rows: pd.DataFrame) -> pd.Series:
-    """'; '-joined problems per questionnaire from items outside 1-16."""
-    stray = rows[rows["domain"].isna()]
-    if stray.empty:
-        return pd.Series(dtype=object)
-    item = stray["item"]
-    whole = item.notna() & (item == np.round(item))
-    label = item.astype(object).astype(str)
-    label[whole] = item[whole].astype(np.int64).astype(str)
-    label[item.isna()] = "(missing)"
-    text = "item " + label + " is not a Skindex-16 item (1-16)"
-    return stray.assign(p=text).groupby(KEYS, dropna=False, sort=False)["p"].agg("; ".join)
+def _stray(rows: ProRows, domain: np.ndarray) -> dict[int, list[str]]:
+    """Problems per questionnaire from rows whose item is not 1-16."""
+    out: dict[int, list[str]] = {}
+    for k in np.flatnonzero(domain < 0):
+        text = f"item {number_text(rows.item[k])} is not a Skindex-16 item (1-16)"
+        out.setdefault(int(rows.q[k]), []).append(text)
+    return out
 
 
-def _tallies(rows: pd.DataFrame, overall: bool) -> pd.DataFrame:
-    """Domain (and overall) tallies for every questionnaire, including empty domains."""
-    mine = rows[rows["domain"].notna()].assign(
-        scale=lambda f: f["domain"], item_ok=True, low=0, high=6, label=""
-    )
-    parts = [mine]
-    scales = list(SKINDEX16_DOMAINS)
+def _counts(rows: ProRows, overall: bool) -> dict[str, np.ndarray]:
+    """n_answered, item_sum and problem text per questionnaire x scale (q-major)."""
+    item = rows.item
+    with np.errstate(invalid="ignore"):
+        whole = ~np.isnan(item) & (item == np.round(item)) & (item >= 1) & (item <= 16)
+    domain = np.full(len(item), -1, dtype=np.int64)
+    domain[whole] = _DOMAIN_CODE[item[whole].astype(np.int64)]
+    tallies = [tally(rows, domain, 3, whole, [0] * 3, [6] * 3, _NAMES[:3])]
     if overall:
-        parts.append(mine.assign(scale="overall"))
-        scales.append("overall")
-    counted = tally(pd.concat(parts, ignore_index=True)) if len(mine) else None
-    quest = rows[KEYS].drop_duplicates()
-    grid = quest.merge(pd.DataFrame({"scale": scales}), how="cross")
-    if counted is None:
-        grid = grid.assign(n_answered=0, item_sum=0.0, problems="")
-    else:
-        grid = grid.merge(counted, on=[*KEYS, "scale"], how="left")
-        grid = grid.fillna({"n_answered": 0, "item_sum": 0.0, "problems": ""})
-    n_items = {d: len(i) for d, i in SKINDEX16_DOMAINS.items()} | {"overall": 16}
-    grid["n_items"] = grid["scale"].map(n_items).astype(np.int64)
-    grid["n_answered"] = grid["n_answered"].astype(np.int64)
-    quest_probs = _questionnaire_problems(rows)
-    if len(quest_probs):
-        extra = grid.set_index(KEYS).index.map(quest_probs.to_dict()).to_series().fillna("")
-        extra = extra.to_numpy(dtype=object)
-        has = extra != ""
-        sep = np.where(grid["problems"].to_numpy() != "", "; ", "")
-        joined = grid["problems"].to_numpy(dtype=object) + sep + extra
-        grid["problems"] = np.where(has, joined, grid["problems"].to_numpy(dtype=object))
-    return grid
+        tallies.append(tally(rows, np.where(whole, 0, -1), 1, whole, [0], [6], ["overall"]))
+    width = 3 + int(overall)
+    q = np.repeat(np.arange(rows.n), width)
+    s = np.tile(np.arange(width), rows.n)
+    g = np.where(s < 3, q * 3 + np.minimum(s, 2), q)
+    which = (s >= 3).astype(np.int64)
+    n_answered = np.where(which == 0, tallies[0].n_answered[np.where(which == 0, g, 0)], 0)
+    item_sum = np.where(which == 0, tallies[0].item_sum[np.where(which == 0, g, 0)], 0.0)
+    if overall:
+        n_answered = np.where(which == 1, tallies[1].n_answered[q], n_answered)
+        item_sum = np.where(which == 1, tallies[1].item_sum[q], item_sum)
+    stray = _stray(rows, domain)
+    problems = (
+        [
+            "; ".join(tallies[w].problems.get(int(gi), []) + stray.get(int(qi), []))
+            for qi, gi, w in zip(q, g, which, strict=True)
+        ]
+        if (stray or any(t.problems for t in tallies))
+        else [""] * len(q)
+    )
+    return {
+        "q": q,
+        "s": s,
+        "n_answered": n_answered,
+        "item_sum": item_sum,
+        "problems": np.asarray(problems, dtype=object),
+    }
 
 
 def score_skindex16(
@@ -160,31 +165,29 @@ def score_skindex16(
     """
     fraction = check_fraction(min_answered_fraction)
     rows = pro_rows(responses, "skindex16", need_scale=False)
-    if rows.empty:
+    if rows.n == 0:
         return empty_scores()
-    whole = rows["item"].notna() & (rows["item"] == np.round(rows["item"]))
-    rows["domain"] = rows["item"].where(whole).map(_DOMAIN_OF)
-    grid = _tallies(rows, bool(overall))
-    grid = grid.merge(day_of(rows), on=KEYS, how="left")
-    scorable, reason = finish_scores(grid, fraction)
+    c = _counts(rows, bool(overall))
+    n_items = _N_ITEMS[c["s"]]
+    names = np.asarray(_NAMES, dtype=object)[c["s"]]
+    scorable, reason = rule_reasons(n_items, c["n_answered"], c["problems"], names, fraction)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = grid["item_sum"].to_numpy(float) / grid["n_answered"].to_numpy(float)
-    mean = np.where(scorable, mean, np.nan)
-    out = pd.DataFrame(
+        mean = np.where(scorable, c["item_sum"] / c["n_answered"], np.nan)
+    q = c["q"]
+    return scores_frame(
         {
-            "subject_id": grid["subject_id"].astype("str"),
-            "visit": grid["visit"].astype("str"),
-            "day": pd.array(np.round(grid["day"].to_numpy(float)), dtype="Float64").astype("Int64"),
+            "subject_id": rows.subject_id[q],
+            "visit": rows.visit[q],
+            "day": rows.day[q],
             "instrument": "skindex16",
-            "scale": grid["scale"].astype("str"),
-            "n_items": grid["n_items"].astype("Int64"),
-            "n_answered": grid["n_answered"].astype("Int64"),
+            "scale": names,
+            "n_items": n_items,
+            "n_answered": c["n_answered"],
             "item_mean": mean,
             "raw_sum": np.nan,
             "score": mean * 100.0 / 6.0,
             "metric": _METRIC,
             "direction": "lower",
-            "reason": reason.to_numpy(),
+            "reason": reason,
         }
     )
-    return out.loc[:, list(PRO_COLUMNS)].astype({"instrument": "str", "metric": "str"})

@@ -1,0 +1,121 @@
+"""Measurement readings as integer-coded numpy arrays (the fast internal form).
+
+Text columns (subject, visit, body site, endpoint, device, settings) are held as codes
+into a per-column vocabulary (-1 = missing), so grouping, reshaping and filtering are
+integer operations; the result gets its text back once, at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["TEXT", "Readings", "encode", "group_ids", "text_array"]
+
+#: Coded text columns.
+TEXT: tuple[str, ...] = (
+    "subject_id",
+    "visit",
+    "body_site",
+    "endpoint",
+    "device",
+    "device_settings",
+)
+
+
+@dataclass
+class Readings:
+    """One row per reading; text columns as codes into ``vocab``.
+
+    Attributes
+    ----------
+    vocab : dict of str to list
+        Values of each coded column (code = position).
+    subject_id, visit, body_site, endpoint, device, device_settings : ndarray of int64
+        Codes (-1 = missing).
+    day, replicate, value : ndarray of float
+        Study day, replicate number and value in the canonical unit (NaN = missing).
+    derivation, reason, source_rows : ndarray of object
+        Formula of a derived value (''), why the value is missing (''), source rows.
+    """
+
+    vocab: dict[str, list[object]]
+    subject_id: np.ndarray
+    visit: np.ndarray
+    body_site: np.ndarray
+    endpoint: np.ndarray
+    device: np.ndarray
+    device_settings: np.ndarray
+    day: np.ndarray
+    replicate: np.ndarray
+    value: np.ndarray
+    derivation: np.ndarray
+    reason: np.ndarray
+    source_rows: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of readings."""
+        return len(self.value)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Return the per-row arrays by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "vocab"}
+
+    def take(self, idx: np.ndarray) -> Readings:
+        """Return rows `idx` (same vocabulary)."""
+        return Readings(self.vocab, **{k: v[idx] for k, v in self.arrays().items()})
+
+    def append(self, other: dict[str, np.ndarray]) -> Readings:
+        """Return these rows followed by `other` (arrays by name, same vocabulary)."""
+        return Readings(
+            self.vocab, **{k: np.concatenate([v, other[k]]) for k, v in self.arrays().items()}
+        )
+
+    def code(self, column: str, value: object) -> int:
+        """Code of `value` in `column`'s vocabulary, added if absent."""
+        values = self.vocab[column]
+        try:
+            return values.index(value)
+        except ValueError:
+            values.append(value)
+            return len(values) - 1
+
+    def codes_of(self, column: str, values: Sequence[object]) -> np.ndarray:
+        """Codes of several values (-1 where absent; nothing is added)."""
+        index = {v: i for i, v in enumerate(self.vocab[column])}
+        return np.array([index.get(v, -1) for v in values], dtype=np.int64)
+
+    def text(self, column: str) -> np.ndarray:
+        """Values of a coded column as an object array (None where missing)."""
+        return text_array(self.vocab[column], getattr(self, column))
+
+
+def text_array(vocab: Sequence[object], codes: np.ndarray) -> np.ndarray:
+    """``vocab[code]`` for every code, None for -1."""
+    table = np.empty(len(vocab) + 1, dtype=object)
+    table[: len(vocab)] = list(vocab)
+    table[len(vocab)] = None
+    return table[np.where(codes < 0, len(vocab), codes)]
+
+
+def group_ids(*codes: np.ndarray) -> np.ndarray:
+    """Dense group id (first-seen order) of the rows' tuples of integer codes."""
+    if not codes or len(codes[0]) == 0:
+        return np.zeros(0, dtype=np.int64)
+    frame = pd.DataFrame({f"c{i}": c for i, c in enumerate(codes)})
+    return frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy(np.int64)
+
+
+def encode(values: pd.Series) -> tuple[np.ndarray, list[object]]:
+    """(codes, vocabulary) of a text column; missing and blank cells get -1."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    vocab = list(uniques)
+    blank = [i for i, v in enumerate(vocab) if isinstance(v, str) and not v.strip()]
+    codes = codes.astype(np.int64)
+    if blank:
+        codes[np.isin(codes, blank)] = -1
+    return codes, vocab
