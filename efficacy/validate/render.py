@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from efficacy.validate.report import ValidationReport
 
-__all__ = ["finding_line", "summary_text", "verdict"]
+__all__ = ["finding_line", "print_rich", "summary_text", "verdict"]
+
+_STYLE = {"error": "bold red", "warning": "yellow", "notice": "cyan"}
+_STATUS_STYLE = {"failed": "red", "could_not_run": "magenta", "not_applicable": "dim"}
 
 
 def verdict(report: ValidationReport) -> str:
@@ -80,3 +83,54 @@ def report_records(frame: object) -> list[dict]:
     from efficacy.validate.report import _records
 
     return _records(frame)  # type: ignore[arg-type]
+
+
+def print_rich(report: ValidationReport, max_per_rule: int = 20, console: object = None) -> None:
+    """Print the report as rich tables (for a terminal).
+
+    A verdict line, a table of the rules that failed or did not run (with counts or the
+    reason), and a table of findings (at most `max_per_rule` per rule; the rest counted).
+    """
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    out: Any = console if console is not None else Console()
+    out.print(Text(verdict(report), style="bold green" if report.ok else "bold red"))
+    notable = [s for s in report.rules.values() if s.status != "passed"]
+    if notable:
+        rules = Table("rule", "status", "severity", "title", "findings / reason", title="Rules")
+        for s in notable:
+            detail = str(s.n_findings) if s.status == "failed" else s.reason
+            rules.add_row(
+                Text(s.rule_id),
+                Text(s.status, style=_STATUS_STYLE.get(s.status, "")),
+                Text(s.severity),
+                Text(s.title),
+                Text(detail),
+            )
+        out.print(rules)
+    if report.frame.empty:
+        return
+    table = Table("severity", "rule", "table", "row", "subject", "visit", "column", "message")
+    table.title = "Findings"
+    hidden = 0
+    for rule_id, group in report.frame.groupby("rule_id", sort=False):
+        shown = report_records(group.head(max_per_rule))
+        hidden += report.rules[str(rule_id)].n_findings - len(shown)
+        for f in shown:
+            cells = [
+                f["rule_id"],
+                f["table"] or "",
+                "" if f["row"] is None else str(f["row"]),
+                f["subject_id"] or "",
+                f["visit"] or "",
+                f["column"] or "",
+                f["message"],
+            ]
+            table.add_row(
+                Text(f["severity"], style=_STYLE.get(f["severity"], "")), *map(Text, cells)
+            )
+    out.print(table)
+    if hidden > 0:
+        out.print(Text(f"{hidden} more finding(s) not shown; use --format json for all"))
