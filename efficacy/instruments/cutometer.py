@@ -17,14 +17,7 @@ import pandas as pd
 from efficacy.instruments._errors import ScoringError
 from efficacy.instruments._readings import Readings, group_ids
 
-__all__ = [
-    "APERTURE_KEYS",
-    "R_PARAMETERS",
-    "check_apertures",
-    "derive_r_parameters",
-    "parse_device_settings",
-    "probe_aperture",
-]
+__all__ = ["APERTURE_KEYS", "R_PARAMETERS", "parse_device_settings", "probe_aperture"]
 
 #: Keys of ``device_settings`` that name the probe aperture, e.g. ``probe=2mm``.
 APERTURE_KEYS: tuple[str, ...] = ("probe", "aperture", "probe_aperture", "probe_mm")
