@@ -220,6 +220,7 @@ def _responders(v: pd.DataFrame, rules: Iterable[ResponderRule]) -> pd.DataFrame
     thr = np.full(len(v), np.nan)
     flag = pd.array([pd.NA] * len(v), dtype="boolean")
     post = (v["phase"] == "post_baseline").to_numpy()
+    reason = v["reason"].to_numpy(dtype=object).copy()
     seen: set[str] = set()
     for rule in rules:
         if not isinstance(rule, ResponderRule):
@@ -233,9 +234,13 @@ def _responders(v: pd.DataFrame, rules: Iterable[ResponderRule]) -> pd.DataFrame
         ok = rows & post & ~np.isnan(gain) & np.isfinite(threshold)
         rule_txt[rows] = text
         thr[rows] = threshold
-        hit = gain[ok] >= threshold - _TOL * max(1.0, abs(threshold))
-        flag[ok] = hit
-    return v.assign(responder_rule=rule_txt, responder_threshold=thr, responder=flag)
+        if np.isfinite(threshold):
+            flag[ok] = gain[ok] >= threshold - _TOL * max(1.0, abs(threshold))
+        else:  # half_baseline_sd with fewer than two baselines
+            why = "fewer than 2 baselines: 0.5 x baseline SD undefined"
+            at = rows & post
+            reason[at] = [why if not r else f"{r}; {why}" for r in reason[at]]
+    return v.assign(responder_rule=rule_txt, responder_threshold=thr, responder=flag, reason=reason)
 
 
 _OPTIONAL_DEFAULTS: Mapping[str, object] = {
@@ -301,7 +306,8 @@ def derive_endpoints(
           a rule, off post-baseline rows, or where the change is missing
         - ``reason`` (str): why the value or change is missing ('' otherwise): the
           value's own reason, ``"no non-missing value at or before baseline visit W0
-          (day <= 0)"``, ``"baseline is 0: percent change undefined"``
+          (day <= 0)"``, ``"baseline is 0: percent change undefined"``, ``"fewer than 2
+          baselines: 0.5 x baseline SD undefined"``
 
     Raises
     ------

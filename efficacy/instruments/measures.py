@@ -45,7 +45,6 @@ VALUE_COLUMNS: tuple[str, ...] = (
 )
 
 _REQUIRED = ("subject_id", "visit", "day", "endpoint", "value", "unit", "body_site")
-_KEY = ["subject_id", "visit", "endpoint", "body_site"]
 
 
 def endpoint_info(endpoint: str) -> tuple[str, str, str] | None:
@@ -63,11 +62,12 @@ def _unit_of(endpoint: str, unit: object) -> tuple[float, str, str]:
     """(factor, canonical unit, reason) converting `unit` for `endpoint`."""
     info = endpoint_info(endpoint)
     if info is None:
-        return (
-            np.nan,
-            "" if pd.isna(unit) else str(unit),
-            (f"endpoint {endpoint!r} is not in the catalogue (SCH-005)"),
+        why = (
+            f"endpoint {endpoint!r} is not in the catalogue (SCH-005)"
+            if endpoint
+            else ("endpoint missing")
         )
+        return np.nan, "" if pd.isna(unit) else str(unit), why
     target = info[0]
     if endpoint in SUPPORTIVE_ENDPOINTS:
         ok = not pd.isna(unit) and str(unit).strip().lower() == target
@@ -273,7 +273,7 @@ def prepare_measurements(
     cutometer_curves: Iterable[int] | None = None,
     exclude_2d_devices: Sequence[str] = SUPPORTIVE_2D_DEVICES,
 ) -> pd.DataFrame:
-    """One canonical value per subject, visit, endpoint and body site.
+    """Return one canonical value per subject, visit, endpoint and body site.
 
     Parameters
     ----------
@@ -309,7 +309,8 @@ def prepare_measurements(
         - ``derivation`` (str): e.g. ``"R2 = Ua/Uf from amplitudes"``; '' if measured
         - ``device``, ``device_settings`` (str): as recorded (distinct values joined
           with " | ")
-        - ``source_rows`` (str): measurement rows used, joined with ";"
+        - ``source_rows`` (str): the measurement rows of the key (all replicates, also
+          those left out), joined with ";"
         - ``reason`` (str): why ``value`` is missing, '' otherwise (value missing,
           unknown or unconvertible unit, unknown endpoint, duplicated readings, readings
           on different days at one visit, no reading among the chosen curves, a
@@ -322,11 +323,14 @@ def prepare_measurements(
         numbers.
     ScoringError
         Probe apertures mixed within a Cutometer endpoint, or 2D imaging recorded as
-        wrinkle depth (see :func:`~efficacy.instruments.cutometer.check_apertures`).
+        wrinkle depth.
 
     Notes
     -----
-    Unit factors come from the catalogue (mm -> um x 1000). Derived R-parameters are
+    ``value = mean of the usable replicate readings``: readings outside
+    `cutometer_curves`, and readings that are themselves unusable (empty, unknown unit),
+    are left out; ``n_replicates`` and ``replicates`` say which were averaged. Unit
+    factors come from the catalogue (mm -> um x 1000). Derived R-parameters are
     computed per curve, then averaged (see
     :func:`~efficacy.instruments.cutometer.derive_r_parameters`).
     """

@@ -186,6 +186,14 @@ def test_percent_and_half_sd_responders() -> None:
     assert post["responder_rule"].iloc[0] == "change >= 0.5 x baseline SD (6.45497)"
 
 
+def test_half_sd_needs_two_baselines() -> None:
+    v = _values([("S1", "W0", 0, 40.0), ("S1", "W12", 84, 44.0)])
+    out = _derive(v, responders=[ResponderRule("corneometer", "half_baseline_sd")])
+    w12 = out.iloc[1]
+    assert pd.isna(w12.responder) and np.isnan(w12.responder_threshold)
+    assert w12.reason == "fewer than 2 baselines: 0.5 x baseline SD undefined"
+
+
 def test_responder_misuse() -> None:
     v = _values([("S1", "W0", 0, 40.0), ("S1", "W12", 84, 44.0)])
     with pytest.raises(EfficacyError, match="has no values; known: corneometer"):
