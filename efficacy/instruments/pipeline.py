@@ -16,7 +16,7 @@ from efficacy.instruments._pro_common import empty_scores
 from efficacy.instruments.derive import derive_endpoints, pro_values
 from efficacy.instruments.faceq import score_faceq
 from efficacy.instruments.faceq_tables import FaceQConversion, load_faceq_conversion
-from efficacy.instruments.measures import VALUE_COLUMNS, prepare_measurements
+from efficacy.instruments.measures import prepare_measurements
 from efficacy.instruments.options import ScoringOptions
 from efficacy.instruments.skindex16 import score_skindex16
 
@@ -160,6 +160,40 @@ def score_trial(
     table = None
     if conversion is not None:
         table = load_faceq_conversion(conversion, scales=options.faceq_scales)
+    scores, messages = _score_pros(trial, options, table)
+    measured = prepare_measurements(
+        trial.measurements,
+        cutometer_curves=options.cutometer_curves,
+        exclude_2d_devices=options.exclude_2d_devices,
+    )
+    measured = _cell_reasons(measured, trial)
+    endpoints = derive_endpoints(
+        _concat([measured, pro_values(scores)], measured.iloc[:0]),
+        baseline_visit=baseline_visit,
+        baseline_day=baseline_day,
+        schedule=schedule,
+        responders=options.responders,
+    )
+    return ScoredTrial(
+        trial_id=str(trial.manifest.id or ""),
+        pro=scores,
+        endpoints=endpoints,
+        options=options,
+        conversion_source=table.source if table is not None else None,
+        warnings=messages,
+    )
+
+
+def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
+    """Concatenate the non-empty frames (pandas warns about empty ones), else `empty`."""
+    full = [f for f in frames if len(f)]
+    return pd.concat(full, ignore_index=True) if full else empty
+
+
+def _score_pros(
+    trial: Trial, options: ScoringOptions, table: FaceQConversion | None
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Skindex-16 then FACE-Q scores, and the warnings issued (also re-issued)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         pro = [
@@ -175,37 +209,6 @@ def score_trial(
                 scales=options.faceq_scales,
             ),
         ]
-    messages = tuple(str(w.message) for w in caught)
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    scores = (
-        pd.concat([p for p in pro if len(p)], ignore_index=True)
-        if any(len(p) for p in pro)
-        else empty_scores()
-    )
-    measured = prepare_measurements(
-        trial.measurements,
-        cutometer_curves=options.cutometer_curves,
-        exclude_2d_devices=options.exclude_2d_devices,
-    )
-    measured = _cell_reasons(measured, trial)
-    values = (
-        pd.concat([f for f in (measured, pro_values(scores)) if len(f)], ignore_index=True)
-        if len(measured) or len(scores)
-        else measured.loc[:, list(VALUE_COLUMNS)]
-    )
-    endpoints = derive_endpoints(
-        values,
-        baseline_visit=baseline_visit,
-        baseline_day=baseline_day,
-        schedule=schedule,
-        responders=options.responders,
-    )
-    return ScoredTrial(
-        trial_id=str(trial.manifest.id or ""),
-        pro=scores,
-        endpoints=endpoints,
-        options=options,
-        conversion_source=table.source if table is not None else None,
-        warnings=messages,
-    )
+    return _concat(pro, empty_scores()), tuple(str(w.message) for w in caught)
