@@ -164,3 +164,16 @@ def test_input_not_modified() -> None:
     before = frame.copy(deep=True)
     score_faceq(frame, conversion=TABLE)
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_scales_file_problems_listed(tmp_path: Path) -> None:
+    from efficacy.errors import InputError
+
+    path = tmp_path / "scales.csv"
+    path.write_text("id,name,n_items,direction\na,A,ten,higher\nb,B,0,higher\nc,C,5,sideways\n")
+    with pytest.raises(InputError) as info:
+        load_faceq_scales(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: invalid FACE-Q scales file: row 1: n_items")
+    assert "row 2: FaceQScale 'b': n_items=0 must be a whole number >= 1" in msg
+    assert "row 3: FaceQScale 'c': direction='sideways' must be 'higher' or 'lower'" in msg
