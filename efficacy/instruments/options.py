@@ -88,8 +88,11 @@ class ScoringOptions:
 
         Reads ``[validation] pro_min_answered_fraction`` and the ``exclude_devices``
         of every ``instrumental`` requirement with ``modality = "wrinkle_depth"``
-        (always joined with the built-in 2D devices). Keyword `overrides` name fields
-        of this class.
+        (always joined with the built-in 2D devices). When the protocol object carries a
+        ``scoring`` mapping (a proposed ``[scoring]`` TOML section, not yet read by the
+        loader), its ``skindex16_overall``, ``cutometer_curves`` and ``responders``
+        (a list of ``{endpoint, kind, threshold, direction}`` tables) are used too.
+        Keyword `overrides` name fields of this class and win over the protocol.
         """
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(overrides) - known)
@@ -107,6 +110,7 @@ class ScoringOptions:
             if req.check == "instrumental" and p.get("modality") == "wrinkle_depth":
                 devices += [d for d in p.get("exclude_devices", ()) if d not in devices]
         base["exclude_2d_devices"] = tuple(devices)
+        base |= _scoring_section(getattr(protocol, "scoring", None) or {})
         return cls(**(base | overrides))
 
     def with_(self, **changes: Any) -> ScoringOptions:
@@ -140,3 +144,32 @@ class ScoringOptions:
                 for s in self.faceq_scales
             ],
         }
+
+
+_SCORING_KEYS = ("skindex16_overall", "cutometer_curves", "responders")
+
+
+def _scoring_section(section: Any) -> dict[str, Any]:
+    """Options from a ``[scoring]`` mapping; unknown keys and bad rules are errors."""
+    unknown = sorted(set(section) - set(_SCORING_KEYS))
+    if unknown:
+        raise EfficacyError(
+            f"[scoring] keys {unknown} are unknown; known: {', '.join(_SCORING_KEYS)}"
+        )
+    out: dict[str, Any] = {k: section[k] for k in _SCORING_KEYS[:2] if k in section}
+    rules = []
+    for i, rule in enumerate(section.get("responders", ()), start=1):
+        extra = set(rule) - {"endpoint", "kind", "threshold", "direction"}
+        if extra:
+            raise EfficacyError(f"[scoring] responders #{i}: unknown keys {sorted(extra)}")
+        rules.append(
+            ResponderRule(
+                rule.get("endpoint", ""),
+                rule.get("kind", ""),
+                rule.get("threshold"),
+                rule.get("direction"),
+            )
+        )
+    if rules:
+        out["responders"] = tuple(rules)
+    return out

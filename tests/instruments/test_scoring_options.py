@@ -57,3 +57,25 @@ def test_problems_listed_together() -> None:
     assert "responders must hold ResponderRule objects" in msg
     with pytest.raises(EfficacyError, match="unknown ScoringOptions field"):
         ScoringOptions.from_protocol(load_protocol("iso-efficacy-2025"), overall=True)
+
+
+def test_forward_compatible_scoring_section() -> None:
+    """A protocol object with a ``scoring`` mapping (proposed [scoring] TOML section)."""
+    from types import SimpleNamespace
+
+    base = load_protocol("iso-efficacy-2025")
+    proto = SimpleNamespace(
+        parameters=base.parameters,
+        requirements=base.requirements,
+        scoring={
+            "skindex16_overall": True,
+            "cutometer_curves": [2, 3, 4],
+            "responders": [{"endpoint": "tewl", "kind": "percent", "threshold": 15}],
+        },
+    )
+    opts = ScoringOptions.from_protocol(proto, skindex16_overall=False)
+    assert opts.cutometer_curves == (2, 3, 4) and not opts.skindex16_overall
+    assert opts.responders == (ResponderRule("tewl", "percent", 15),)
+    proto.scoring = {"mcid": 3}
+    with pytest.raises(EfficacyError, match=r"\[scoring\] keys \['mcid'\] are unknown"):
+        ScoringOptions.from_protocol(proto)
