@@ -181,6 +181,19 @@ class ValidationReport:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Notebook view: the verdict, then the first 200 findings as a table."""
+        from html import escape
+
+        from efficacy.validate.render import verdict
+
+        head = f"<p><b>{escape(verdict(self))}</b></p>"
+        if self.frame.empty:
+            return head
+        more = len(self.frame) - 200
+        tail = f"<p>... {more} more (see .to_frame())</p>" if more > 0 else ""
+        return head + self.frame.head(200).to_html(index=False, na_rep="") + tail
+
 
 def _columns(frame: pd.DataFrame) -> list[list[Any]]:
     """Columns of a findings frame as Python lists (None for missing, int rows)."""

@@ -182,3 +182,10 @@ def test_requirement_id_clash_with_data_rule_is_misuse(tmp_path: Path) -> None:
     )
     with pytest.raises(EfficacyError, match="collide with data rule ids"):
         validate(make_trial(), path)
+
+
+def test_repr_html_escapes_and_lists_findings() -> None:
+    trial, _ = flawed_trial()
+    html = validate(trial)._repr_html_()
+    assert html.startswith("<p><b>Trial EFF-TEST against iso-efficacy-2025 1.0: FAILED")
+    assert html.count("<tr") == 4  # header + 3 findings
