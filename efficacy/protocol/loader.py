@@ -18,14 +18,14 @@ from typing import Any
 
 from efficacy.errors import ProtocolError
 from efficacy.protocol.model import InvalidProtocolError, Protocol, Requirement
-from efficacy.protocol.params import VALIDATION_PARAMETERS, normalise_parameters
+from efficacy.protocol.params import VALIDATION_PARAMETERS, check_scoring, normalise_parameters
 
 __all__ = ["DEFAULT_PROTOCOL", "list_protocols", "load_protocol"]
 
 #: Id of the protocol :func:`efficacy.validate` uses when none is given.
 DEFAULT_PROTOCOL = "iso-efficacy-2025"
 
-_TOP_KEYS = ("protocol", "extends", "validation", "requirements")
+_TOP_KEYS = ("protocol", "extends", "validation", "scoring", "requirements")
 _PROTOCOL_KEYS = ("id", "version", "title", "source", "description", "extends")
 _REQ_KEYS = ("title", "text", "check", "parameters", "severity", "source")
 _MAX_DEPTH = 8
@@ -83,8 +83,8 @@ def load_protocol(id_or_path: str | Path | Protocol) -> Protocol:
         ``extends = "<id or path>"`` (top level or in ``[protocol]``) to start from
         another protocol, then override any requirement's ``parameters``, ``severity``,
         ``title``, ``text`` or ``source``, add requirements (which must name their
-        ``check``), and override ``[validation]`` parameters. A Protocol is returned as
-        is.
+        ``check``), and override ``[validation]`` parameters and ``[scoring]`` keys. A
+        Protocol is returned as is.
 
     Returns
     -------
@@ -163,7 +163,7 @@ def _shape_problems(data: Mapping[str, Any]) -> tuple[list[str], bool]:
     meta = data.get("protocol", {})
     fatal = [
         f"[{name}] must be a table"
-        for name in ("protocol", "validation", "requirements")
+        for name in ("protocol", "validation", "scoring", "requirements")
         if not isinstance(data.get(name, {}), Mapping)
     ]
     if fatal:
@@ -200,6 +200,8 @@ def _build(
             problems += [f"requirement {rid}: {p}" for p in exc.problems]
     params = {**(base.parameters if base else {}), **data.get("validation", {})}
     problems += normalise_parameters("[validation]", VALIDATION_PARAMETERS, params)[1]
+    scoring = {**(base.scoring if base else {}), **data.get("scoring", {})}
+    problems += check_scoring(scoring)[1]
     stem = path.stem if path is not None else "protocol"
     defaults: dict[str, Any] = (
         {
@@ -226,6 +228,7 @@ def _build(
             requirements=tuple(reqs.values()),
             parameters=params,
             description=fields.get("description", ""),
+            scoring=scoring,
             extends=f"{base.id}@{base.version}" if base else None,
             path=path,
         )

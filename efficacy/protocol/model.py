@@ -18,6 +18,7 @@ from efficacy.protocol.params import (
     CHECKS,
     SEVERITIES,
     VALIDATION_PARAMETERS,
+    check_scoring,
     normalise_parameters,
 )
 
@@ -160,6 +161,10 @@ class Protocol:
         defaults, unknown keys are errors.
     description : str
         Optional longer description.
+    scoring : Mapping[str, Any]
+        The optional ``[scoring]`` section (``skindex16_overall``, ``cutometer_curves``,
+        ``responders``) read by :meth:`efficacy.instruments.ScoringOptions.from_protocol`;
+        omitted keys stay omitted.
     extends : str or None
         ``"id@version"`` of the protocol this one was built on, if any.
     path : pathlib.Path or None
@@ -178,6 +183,7 @@ class Protocol:
     requirements: tuple[Requirement, ...] = ()
     parameters: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    scoring: Mapping[str, Any] = field(default_factory=dict)
     extends: str | None = None
     path: Path | None = field(default=None, compare=False)
 
@@ -201,10 +207,13 @@ class Protocol:
                 "[validation]", VALIDATION_PARAMETERS, self.parameters
             )
             problems.extend(errs)
+        scoring, errs = check_scoring(self.scoring)
+        problems.extend(errs)
         if problems:
             raise InvalidProtocolError(f"protocol {self.id!r}", problems)
         object.__setattr__(self, "requirements", reqs)
         object.__setattr__(self, "parameters", MappingProxyType(params))
+        object.__setattr__(self, "scoring", MappingProxyType(scoring))
 
     @property
     def requirement_ids(self) -> tuple[str, ...]:
@@ -238,5 +247,6 @@ class Protocol:
             "extends": self.extends,
             "path": str(self.path) if self.path is not None else None,
             "parameters": {k: _plain(v) for k, v in self.parameters.items()},
+            "scoring": {k: _plain(v) for k, v in self.scoring.items()},
             "requirements": [r.to_dict() for r in self.requirements],
         }

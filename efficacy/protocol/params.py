@@ -19,9 +19,11 @@ __all__ = [
     "CHECKS",
     "CONSORT_ITEMS",
     "PRO_INSTRUMENTS",
+    "SCORING_KEYS",
     "SEVERITIES",
     "VALIDATION_PARAMETERS",
     "ParamSpec",
+    "check_scoring",
     "normalise_parameters",
 ]
 
@@ -289,3 +291,78 @@ VALIDATION_PARAMETERS: Mapping[str, ParamSpec] = {
         "CON-005: [consort] items that must be attested.",
     ),
 }
+
+
+#: Keys of the optional ``[scoring]`` section (read by
+#: :meth:`efficacy.instruments.ScoringOptions.from_protocol`).
+SCORING_KEYS: tuple[str, ...] = ("skindex16_overall", "cutometer_curves", "responders")
+_RESPONDER_KEYS = ("endpoint", "kind", "threshold", "direction")
+
+
+def check_scoring(section: Any) -> tuple[dict[str, Any], list[str]]:
+    """Check a ``[scoring]`` table; return (normalised values, every problem).
+
+    ``skindex16_overall`` is a flag; ``cutometer_curves`` a list of positive whole
+    numbers (the replicate curves averaged); ``responders`` a list of tables with
+    ``endpoint``, ``kind``, ``threshold``, ``direction`` checked as
+    :class:`efficacy.instruments.derive.ResponderRule` checks them. Omitted keys stay
+    omitted (the scorer's defaults apply).
+    """
+    if not isinstance(section, Mapping):
+        return {}, ["[scoring] must be a table"]
+    problems = [
+        f"[scoring] key {k!r} is unknown; known: {', '.join(SCORING_KEYS)}"
+        for k in section
+        if k not in SCORING_KEYS
+    ]
+    out: dict[str, Any] = {}
+    if "skindex16_overall" in section:
+        value, errs = _check_value(
+            "[scoring] 'skindex16_overall'",
+            ParamSpec("bool", False, ""),
+            section["skindex16_overall"],
+        )
+        problems += errs
+        out["skindex16_overall"] = value
+    if "cutometer_curves" in section:
+        curves = section["cutometer_curves"]
+        ok = isinstance(curves, list | tuple) and all(
+            isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in curves
+        )
+        if not ok or not curves:
+            problems.append("[scoring] 'cutometer_curves' must be a list of whole numbers >= 1")
+        out["cutometer_curves"] = tuple(curves) if ok else curves
+    if "responders" in section:
+        rules, errs = _check_responders(section["responders"])
+        problems += errs
+        out["responders"] = rules
+    return out, problems
+
+
+def _check_responders(rules: Any) -> tuple[tuple[dict[str, Any], ...], list[str]]:
+    from efficacy.errors import EfficacyError
+    from efficacy.instruments.derive import ResponderRule
+
+    if not isinstance(rules, list | tuple):
+        return (), ["[scoring] 'responders' must be a list of tables ([[scoring.responders]])"]
+    problems: list[str] = []
+    out = []
+    for i, rule in enumerate(rules, start=1):
+        where = f"[scoring] responders #{i}"
+        if not isinstance(rule, Mapping):
+            problems.append(f"{where} must be a table")
+            continue
+        extra = sorted(set(rule) - set(_RESPONDER_KEYS))
+        if extra:
+            problems.append(f"{where}: unknown keys {extra}; known: {', '.join(_RESPONDER_KEYS)}")
+        try:
+            ResponderRule(
+                rule.get("endpoint", ""),
+                rule.get("kind", ""),
+                rule.get("threshold"),
+                rule.get("direction"),
+            )
+        except EfficacyError as exc:
+            problems.append(f"{where}: {exc}")
+        out.append(dict(rule))
+    return tuple(out), problems

@@ -227,3 +227,48 @@ def test_protocol_post_init_lists_every_problem() -> None:
             parameters={"nope": 1},
         )
     assert len(info.value.problems) == 4, info.value.problems
+
+
+def test_scoring_section_read_checked_and_merged(tmp_path: Path) -> None:
+    base = write(
+        tmp_path,
+        'extends = "iso-efficacy-2025"\n'
+        "[scoring]\nskindex16_overall = true\ncutometer_curves = [2, 3, 4]\n"
+        "[[scoring.responders]]\n"
+        'endpoint = "corneometer"\nkind = "absolute"\nthreshold = 5.0\n',
+        "base.toml",
+    )
+    p = load_protocol(base)
+    assert p.scoring["skindex16_overall"] is True
+    assert p.scoring["cutometer_curves"] == (2, 3, 4)
+    assert p.scoring["responders"][0]["threshold"] == 5.0
+    assert load_protocol("iso-efficacy-2025").scoring == {}
+    child = write(tmp_path, 'extends = "base.toml"\n[scoring]\nskindex16_overall = false\n')
+    merged = load_protocol(child)
+    assert merged.scoring["skindex16_overall"] is False
+    assert merged.scoring["cutometer_curves"] == (2, 3, 4)
+    assert merged.to_dict()["scoring"]["cutometer_curves"] == [2, 3, 4]
+    # the scorer reads it (efficacy.instruments.ScoringOptions.from_protocol)
+    from efficacy.instruments.options import ScoringOptions
+
+    options = ScoringOptions.from_protocol(p)
+    assert options.skindex16_overall is True
+    assert options.cutometer_curves == (2, 3, 4)
+    assert options.responders[0].endpoint == "corneometer"
+
+
+def test_scoring_section_problems_all_listed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'extends = "iso-efficacy-2025"\n'
+        "[scoring]\nskindex16_overal = true\ncutometer_curves = [0]\n"
+        '[[scoring.responders]]\nendpoint = "corneometer"\nkind = "huge"\ncolour = 1\n',
+    )
+    with pytest.raises(InvalidProtocolError) as info:
+        load_protocol(path)
+    problems = info.value.problems
+    assert len(problems) == 4, problems
+    assert any("'skindex16_overal' is unknown" in p for p in problems)
+    assert any("cutometer_curves" in p for p in problems)
+    assert any("unknown keys ['colour']" in p for p in problems)
+    assert any("kind='huge'" in p for p in problems)
