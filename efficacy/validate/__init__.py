@@ -25,6 +25,10 @@ on clean data and about 4 s with 2.5M findings.
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
 from efficacy.validate import (  # noqa: F401 - importing registers the data rules
     rules_consort,
     rules_cutometer,
@@ -56,3 +60,19 @@ __all__ = [
     "rules_for",
     "validate",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """Make the package callable as :func:`validate`.
+
+    ``efficacy.validate`` names both this subpackage and the exported function. Once the
+    subpackage has been imported (``from efficacy.validate import ValidationReport``),
+    Python binds the attribute ``efficacy.validate`` to the module, so calling the module
+    must do what calling the function does.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ValidationReport:
+        return validate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -189,3 +189,12 @@ def test_repr_html_escapes_and_lists_findings() -> None:
     html = validate(trial)._repr_html_()
     assert html.startswith("<p><b>Trial EFF-TEST against iso-efficacy-2025 1.0: FAILED")
     assert html.count("<tr") == 4  # header + 3 findings
+
+
+def test_efficacy_validate_is_callable_even_as_the_subpackage() -> None:
+    import efficacy
+    import efficacy.validate as package
+
+    assert callable(package)
+    assert package(make_trial()).ok
+    assert efficacy.validate(make_trial()).ok
