@@ -95,8 +95,10 @@ class ProRows:
         Earliest day recorded per questionnaire (NaN if none).
     q : ndarray of int
         Questionnaire code of each row.
-    scale : ndarray of object or None
-        The ``scale`` column per row (FACE-Q).
+    scale : ndarray of int or None
+        Code of the ``scale`` column per row (FACE-Q; -1 = missing or blank).
+    scale_names : list
+        The scale names the codes index.
     item, response : ndarray of float
     bad_text : ndarray of bool
         A response that is neither blank nor a number.
@@ -109,6 +111,7 @@ class ProRows:
     day: np.ndarray
     q: np.ndarray
     scale: np.ndarray | None
+    scale_names: list[object]
     item: np.ndarray
     response: np.ndarray
     bad_text: np.ndarray
@@ -165,6 +168,12 @@ def pro_rows(responses: pd.DataFrame, instrument: str, *, need_scale: bool) -> P
     rank[order] = np.arange(len(order))
     q = rank[q]
     first = first[order]
+    scale_codes, scale_names = None, []
+    if need_scale:
+        codes, uniques = pd.factorize(f["scale"], use_na_sentinel=True)
+        scale_names = list(uniques)
+        blank = [i for i, v in enumerate(scale_names) if isinstance(v, str) and not v.strip()]
+        scale_codes = np.where(np.isin(codes, blank), -1, codes).astype(np.int64)
     day = f["day"] if "day" in f.columns else pd.Series(np.nan, index=f.index)
     day = pd.to_numeric(day, errors="coerce").to_numpy(float, na_value=np.nan)
     day_min = pd.Series(day).groupby(q).min().reindex(range(len(first))).to_numpy(float)
@@ -173,7 +182,8 @@ def pro_rows(responses: pd.DataFrame, instrument: str, *, need_scale: bool) -> P
         visit=f["visit"].to_numpy(dtype=object)[first],
         day=day_min,
         q=q.astype(np.int64),
-        scale=f["scale"].to_numpy(dtype=object) if need_scale else None,
+        scale=scale_codes,
+        scale_names=scale_names,
         item=pd.to_numeric(f["item"], errors="coerce").to_numpy(float, na_value=np.nan),
         response=response,
         bad_text=bad_text,

@@ -42,10 +42,11 @@ def _groups(rows: ProRows, registry: dict[str, FaceQScale]) -> dict[str, np.ndar
     Unregistered scales get ``n_items`` NaN and the reason that they are unregistered.
     """
     ids = list(registry)
-    code = pd.Series(rows.scale).map({k: i for i, k in enumerate(ids)})
-    code = code.to_numpy(float, na_value=np.nan)
-    known = ~np.isnan(code)
-    scale = np.where(known, code, -1).astype(np.int64)
+    index = {k: i for i, k in enumerate(ids)}
+    table = np.array([index.get(str(v), -1) for v in rows.scale_names] + [-1], dtype=np.int64)
+    given = rows.scale if rows.scale is not None else np.zeros(0, dtype=np.int64)
+    scale = table[np.where(given < 0, len(table) - 1, given)]
+    known = scale >= 0
     n_of = np.array([registry[k].n_items for k in ids] + [0])
     item = rows.item
     with np.errstate(invalid="ignore"):
@@ -68,8 +69,10 @@ def _groups(rows: ProRows, registry: dict[str, FaceQScale]) -> dict[str, np.ndar
         "problems": np.asarray(problems, dtype=object),
     }
     if (~known).any():
-        bad = pd.DataFrame({"q": rows.q, "scale": rows.scale, "pos": np.arange(len(rows.q))})
-        bad = bad[~known].drop_duplicates(["q", "scale"])
+        bad = pd.DataFrame({"q": rows.q, "code": given, "pos": np.arange(len(rows.q))})
+        bad = bad[~known].drop_duplicates(["q", "code"])
+        names = np.array([*rows.scale_names, None], dtype=object)
+        bad["scale"] = names[np.where(bad["code"] < 0, len(names) - 1, bad["code"])]
         text = [
             f"scale {'(missing)' if pd.isna(v) else repr(v)} is not a registered FACE-Q "
             "scale; register it with its item count from your licensed user guide "
