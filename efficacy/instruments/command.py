@@ -15,7 +15,8 @@ Output
 Exit codes (house convention): 0 scored; 2 unusable input or usage (a bundle that
 cannot be read, an invalid conversion table, mixed probe apertures, 2D imaging as
 wrinkle depth, a bad option), with one line on standard error and no traceback.
-Warnings (e.g. FACE-Q left as raw sums) go to standard error as ``warning: ...``.
+Warnings (e.g. FACE-Q left as raw sums) go to standard error as ``efficacy: warning:
+...``; errors as ``efficacy: error: ...`` (the house CLI's prefix).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_score_command", "main", "parse_responder", "run_score"]
+__all__ = ["HELP", "add_arguments", "add_score_command", "main", "parse_responder", "run_score"]
 
 PRO_FILE = "pro_scores.csv"
 ENDPOINTS_FILE = "endpoints.csv"
@@ -79,24 +80,18 @@ def _curves(text: str) -> tuple[int, ...]:
     return values
 
 
-def add_score_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``score`` to an argparse subparsers object; the handler is ``args.handler``.
+#: One-line help of the sub-command.
+HELP = "score PROs and derive endpoints (baseline, change, responders)"
 
-    The handler (:func:`run_score`) takes the parsed namespace and returns the exit code.
-    """
-    p = subparsers.add_parser(
-        "score",
-        help="score PROs and derive endpoints (baseline, change, responders)",
-        description="Score Skindex-16 and FACE-Q, derive instrument endpoints and "
-        "change from baseline, and write the scored PRO table and the derived endpoint "
-        "table.",
-    )
-    p.add_argument("bundle", help="trial bundle folder (or its trial.toml)")
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the ``score`` arguments to `p` (for ``efficacy.cli.Command``)."""
+    p.add_argument("bundle", metavar="BUNDLE", help="trial bundle folder (or its trial.toml)")
     p.add_argument(
         "--faceq-table",
         metavar="FILE",
-        help="FACE-Q raw-sum -> Rasch CSV (scale,raw_sum,rasch_score) from your "
-        "licensed user guide; without it FACE-Q scores are raw sums",
+        help="FACE-Q raw-sum -> Rasch CSV (scale,raw_sum,rasch_score) from your licensed "
+        "user guide; without it FACE-Q scores are raw sums",
     )
     p.add_argument(
         "--faceq-scales",
@@ -105,7 +100,7 @@ def add_score_command(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--protocol",
-        metavar="ID_OR_FILE",
+        metavar="ID|FILE",
         default=None,
         help="protocol id or TOML file (default: the built-in standard)",
     )
@@ -131,10 +126,25 @@ def add_score_command(subparsers: Any) -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ENDPOINT:KIND[:THRESHOLD][:DIRECTION]",
-        help="protocol-declared responder rule (repeatable); KIND is absolute, "
-        "percent or half_baseline_sd",
+        help="protocol-declared responder rule (repeatable); KIND is absolute, percent or "
+        "half_baseline_sd",
     )
     p.set_defaults(handler=run_score)
+
+
+def add_score_command(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``score`` to an argparse subparsers object; the handler is ``args.handler``.
+
+    The handler (:func:`run_score`) takes the parsed namespace and returns the exit code.
+    With ``efficacy.cli.COMMANDS`` use ``Command(HELP, add_arguments, run_score)``.
+    """
+    p = subparsers.add_parser(
+        "score",
+        help=HELP,
+        description="Score Skindex-16 and FACE-Q, derive instrument endpoints and change "
+        "from baseline, and write the scored PRO table and the derived endpoint table.",
+    )
+    add_arguments(p)
     return p
 
 
@@ -219,7 +229,7 @@ def run_score(args: argparse.Namespace) -> int:
             warnings.simplefilter("always")
             result = score_trial(trial, conversion=args.faceq_table, options=options)
         for w in caught:
-            print(f"warning: {_one_line(str(w.message))}", file=sys.stderr)
+            print(f"efficacy: warning: {_one_line(str(w.message))}", file=sys.stderr)
         write = _write_json if args.format == "json" else _write_csv
         summary = write(result, args.out)
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
@@ -227,7 +237,7 @@ def run_score(args: argparse.Namespace) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except (EfficacyError, _UsageError, OSError) as exc:
-        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        print(f"efficacy: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     if summary:
         print(summary)

@@ -136,7 +136,9 @@ def test_json_stdout_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         "endpoints",
     }
     assert doc["trial_id"] == "T-SCORE" and doc["faceq_conversion"] is None
-    assert "raw sums" in doc["warnings"][0] and captured.err.startswith("warning: FACE-Q scales")
+    assert "raw sums" in doc["warnings"][0] and captured.err.startswith(
+        "efficacy: warning: FACE-Q scales"
+    )
     first = doc["endpoints"][0]
     assert first["change"] is None and first["responder"] is None  # baseline row: NaN/NA -> null
     w12 = next(r for r in doc["pro_scores"] if r["visit"] == "W12" and r["scale"] == "symptoms")
@@ -158,7 +160,7 @@ def test_invalid_table_exit_2_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err == (
-        f"error: {bad}: invalid FACE-Q conversion table, 1 problem: "
+        f"efficacy: error: {bad}: invalid FACE-Q conversion table, 1 problem: "
         "satisfaction_facial_appearance: raw sum 25 is missing (every raw sum 10-40 needs a "
         "rasch_score); add them from your user guide\n"
     )
@@ -170,7 +172,7 @@ def test_mixed_apertures_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["score", str(bundle), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(
-        "error: measurements: cutometer_r2 mixes probe apertures 2 mm "
+        "efficacy: error: measurements: cutometer_r2 mixes probe apertures 2 mm "
         "(1 readings; rows 5) and 8 mm (1 readings; rows 6)"
     )
     assert err.count("\n") == 1
@@ -191,6 +193,21 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         == 2
     )
     assert "responder rule endpoint 'tewl' has no values" in capsys.readouterr().err
+
+
+def test_wiring_with_the_house_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """How the lead wires it: efficacy.cli.COMMANDS["score"] = Command(HELP, ...)."""
+    from efficacy import cli
+    from efficacy.instruments.command import HELP, add_arguments
+
+    monkeypatch.setitem(cli.COMMANDS, "score", cli.Command(HELP, add_arguments, run_score))
+    out = tmp_path / "o"
+    assert cli.main(["score", str(_bundle(tmp_path)), "--out", str(out)]) == 0
+    assert (out / "endpoints.csv").is_file()
+    assert cli.main(["score", str(tmp_path / "missing")]) == 2
+    assert capsys.readouterr().err.startswith("efficacy: error: ")
 
 
 def test_subcommand_wiring(tmp_path: Path) -> None:
