@@ -206,6 +206,7 @@ def test_wiring_with_the_house_cli(
     out = tmp_path / "o"
     assert cli.main(["score", str(_bundle(tmp_path)), "--out", str(out)]) == 0
     assert (out / "endpoints.csv").is_file()
+    assert capsys.readouterr().err.startswith("efficacy: warning: FACE-Q scales")
     assert cli.main(["score", str(tmp_path / "missing")]) == 2
     assert capsys.readouterr().err.startswith("efficacy: error: ")
 
