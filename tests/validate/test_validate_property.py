@@ -112,7 +112,7 @@ def apply(tables: dict[str, pd.DataFrame], changes) -> dict[str, pd.DataFrame]:
     return out
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     changes=edits(),
     manifest=MANIFESTS,
