@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "load_protocol": "efficacy.protocol",
     "validate": "efficacy.validate",
     "ValidationReport": "efficacy.validate",
+    "score_skindex16": "efficacy.instruments",
+    "score_faceq": "efficacy.instruments",
     "fit_mmrm": "efficacy.mmrm",
     "MMRMResult": "efficacy.mmrm",
     "FitControl": "efficacy.mmrm",
@@ -40,11 +42,14 @@ __all__ = [
     "load_protocol",
     "read_adam",
     "read_trial",
+    "score_faceq",
+    "score_skindex16",
     "validate",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.errors import EfficacyError, EfficacyWarning
+    from efficacy.instruments import score_faceq, score_skindex16
     from efficacy.io import read_adam, read_trial
     from efficacy.mmrm import FitControl, MMRMResult, fit_mmrm
     from efficacy.protocol import Protocol, load_protocol

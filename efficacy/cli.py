@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TextIO
 
 from efficacy import __version__
 from efficacy.errors import EfficacyError
+from efficacy.instruments import command as _score
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
@@ -209,6 +210,7 @@ COMMANDS: dict[str, Command] = {
         "validate a trial bundle against a protocol", _validate_arguments, _run_validate
     ),
     "protocols": Command("list or show protocols", _protocols_arguments, _run_protocols),
+    "score": Command(_score.HELP, _score.add_arguments, _score.run_score),
 }
 
 
