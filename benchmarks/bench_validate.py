@@ -33,7 +33,7 @@ from pathlib import Path
 
 from efficacy.io import read_trial
 from efficacy.sim import simulate_parallel, write_bundle
-from efficacy.validate import validate
+from efficacy.validation import validate
 
 ROWS_PER_SUBJECT = 85
 
@@ -59,9 +59,9 @@ def time_rules(folder: Path, top: int = 12) -> None:
     """Time every rule once on the largest bundle (in run order; Context caches lookups,
     so a rule that first factorizes a column pays for it), and the reader's stages."""
     from efficacy.protocol import load_protocol
-    from efficacy.validate.context import Context
-    from efficacy.validate.engine import DEFAULT_PROTOCOL, _collect
-    from efficacy.validate.registry import rules_for
+    from efficacy.validation.context import Context
+    from efficacy.validation.engine import DEFAULT_PROTOCOL, _collect
+    from efficacy.validation.registry import rules_for
 
     profiler = cProfile.Profile()
     profiler.enable()

@@ -20,8 +20,8 @@ _EXPORTS: dict[str, str] = {
     "read_adam": "efficacy.io",
     "Protocol": "efficacy.protocol",
     "load_protocol": "efficacy.protocol",
-    "validate": "efficacy.validate",
-    "ValidationReport": "efficacy.validate",
+    "validate": "efficacy.validation",
+    "ValidationReport": "efficacy.validation",
     "score_skindex16": "efficacy.instruments",
     "score_faceq": "efficacy.instruments",
     "fit_mmrm": "efficacy.mmrm",
@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.mmrm import FitControl, MMRMResult, fit_mmrm
     from efficacy.protocol import Protocol, load_protocol
     from efficacy.trial import Trial
-    from efficacy.validate import ValidationReport, validate
+    from efficacy.validation import ValidationReport, validate
 
 
 def __getattr__(name: str) -> Any:

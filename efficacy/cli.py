@@ -89,7 +89,7 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
 
 def _run_validate(args: argparse.Namespace) -> int:
     from efficacy.io import read_trial
-    from efficacy.validate import validate
+    from efficacy.validation import validate
 
     if args.max_findings is not None and args.max_findings < 1:
         raise EfficacyError(f"--max-findings {args.max_findings}: give a positive number")
@@ -99,7 +99,7 @@ def _run_validate(args: argparse.Namespace) -> int:
     if args.format == "json":
         _emit_json({"bundle": str(args.bundle), **report.to_dict()})
     elif _is_tty(sys.stdout):
-        from efficacy.validate.render import print_rich
+        from efficacy.validation.render import print_rich
 
         print_rich(report, max_per_rule=args.max_findings or 20)
     else:

@@ -33,7 +33,7 @@ from efficacy.io import read_trial
 from efficacy.sim import simulate_parallel, simulate_split_face, write_bundle
 from efficacy.sim._toml import dumps
 from efficacy.trial import TABLE_SCHEMAS
-from efficacy.validate import validate
+from efficacy.validation import validate
 
 TABLES = tuple(TABLE_SCHEMAS)
 FINDING_COLUMNS = [

@@ -54,6 +54,10 @@ _UNIT_ALIASES: Mapping[str, str] = {
     "g/(m2*h)": "g/m2/h",
     "g/(m2·h)": "g/m2/h",
     "g/h/m2": "g/m2/h",
+    "g/h/m²": "g/m2/h",
+    "g/(m²·h)": "g/m2/h",
+    "g/(m²*h)": "g/m2/h",
+    "g·m⁻²·h⁻¹": "g/m2/h",
 }
 
 # Multiplicative factors between convertible canonical units: value_in_to = value * f.

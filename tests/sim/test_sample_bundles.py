@@ -12,7 +12,7 @@ import pytest
 from efficacy.errors import InputError
 from efficacy.io import read_trial
 from efficacy.sim.samples import CLEAN_BUNDLES, build_samples, flawed_bundles
-from efficacy.validate import validate
+from efficacy.validation import validate
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 FLAWED = {fb.name: fb for fb in flawed_bundles()}

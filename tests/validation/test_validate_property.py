@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from efficacy.trial import TABLE_SCHEMAS, Arm, Visit
-from efficacy.validate import validate
-from tests.validate.trial_factory import DTYPES, clean_tables, make_manifest, make_trial
+from efficacy.validation import validate
+from tests.validation.trial_factory import DTYPES, clean_tables, make_manifest, make_trial
 
 TEXTS = st.one_of(
     st.none(),

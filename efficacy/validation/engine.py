@@ -9,10 +9,10 @@ import pandas as pd
 from efficacy.errors import EfficacyError
 from efficacy.protocol import DEFAULT_PROTOCOL, Protocol, load_protocol
 from efficacy.trial import Trial
-from efficacy.validate.context import Context
-from efficacy.validate.findings import FINDING_COLUMNS, TEXT, CouldNotRun, NotApplicable, Part
-from efficacy.validate.registry import Rule, rules_for
-from efficacy.validate.report import RuleStatus, ValidationReport, empty_frame
+from efficacy.validation.context import Context
+from efficacy.validation.findings import FINDING_COLUMNS, TEXT, CouldNotRun, NotApplicable, Part
+from efficacy.validation.registry import Rule, rules_for
+from efficacy.validation.report import RuleStatus, ValidationReport, empty_frame
 
 __all__ = ["validate"]
 

@@ -19,8 +19,8 @@ from efficacy.protocol.params import SEVERITIES
 
 if TYPE_CHECKING:
     from efficacy.protocol import Protocol, Requirement
-    from efficacy.validate.context import Context
-    from efficacy.validate.findings import Part
+    from efficacy.validation.context import Context
+    from efficacy.validation.findings import Part
 
 __all__ = ["CATEGORIES", "RULES", "Rule", "rule", "rules_for"]
 
@@ -50,8 +50,8 @@ class Rule:
         Where the rule comes from (FACTS.md section, CONSORT, data integrity...).
     check : callable
         ``check(context) -> iterable of findings parts``; raises
-        :class:`~efficacy.validate.findings.NotApplicable` or
-        :class:`~efficacy.validate.findings.CouldNotRun` to skip with a reason.
+        :class:`~efficacy.validation.findings.NotApplicable` or
+        :class:`~efficacy.validation.findings.CouldNotRun` to skip with a reason.
     """
 
     id: str
@@ -111,7 +111,7 @@ def rule(
 
 
 def _requirement_rule(req: Requirement) -> Rule:
-    from efficacy.validate.rules_standard import STANDARD_CHECKS
+    from efficacy.validation.rules_standard import STANDARD_CHECKS
 
     impl = STANDARD_CHECKS[req.check]
 
@@ -129,7 +129,7 @@ def rules_for(protocol: Protocol) -> tuple[Rule, ...]:
     efficacy.errors.EfficacyError
         If a protocol requirement id collides with a data rule id.
     """
-    from efficacy.validate import (  # noqa: F401 - registers the data rules
+    from efficacy.validation import (  # noqa: F401 - registers the data rules
         rules_consort,
         rules_cutometer,
         rules_design,

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from efficacy.protocol.params import PRO_INSTRUMENTS
-from efficacy.validate.context import Context, combine, first_positions
-from efficacy.validate.findings import Part, as_text, at_rows, at_trial, text_by
-from efficacy.validate.registry import rule
+from efficacy.validation.context import Context, combine, first_positions
+from efficacy.validation.findings import Part, as_text, at_rows, at_trial, text_by
+from efficacy.validation.registry import rule
 
 _SKINDEX = "FACTS.md 2 (Skindex-16: 16 items, responses 0-6; Chren et al. 2001)"
 _FACEQ = "FACTS.md 3 (FACE-Q Aesthetics: responses 1-4)"

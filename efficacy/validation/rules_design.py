@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from efficacy.validate.context import Context, blank, combine, flag
-from efficacy.validate.findings import (
+from efficacy.validation.context import Context, blank, combine, flag
+from efficacy.validation.findings import (
     CouldNotRun,
     NotApplicable,
     Part,
@@ -16,7 +16,7 @@ from efficacy.validate.findings import (
     at_trial,
     text_by,
 )
-from efficacy.validate.registry import rule
+from efficacy.validation.registry import rule
 
 _WITHIN = "CONSORT within-person extension (FACTS.md 1.4)"
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from efficacy.validate.context import Context, blank, flag
-from efficacy.validate.findings import CouldNotRun, NotApplicable, Part, at_rows, at_trial
-from efficacy.validate.registry import rule
-from efficacy.validate.rules_design import arm_members
+from efficacy.validation.context import Context, blank, flag
+from efficacy.validation.findings import CouldNotRun, NotApplicable, Part, at_rows, at_trial
+from efficacy.validation.registry import rule
+from efficacy.validation.rules_design import arm_members
 
 _FLOW = "CONSORT 2010 flow diagram (FACTS.md 1.3)"
 _TOTALS = {

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from efficacy.trial import Visit
-from efficacy.validate import validate
-from tests.validate.trial_factory import (
+from efficacy.validation import validate
+from tests.validation.trial_factory import (
     canonical,
     clean_tables,
     failed,

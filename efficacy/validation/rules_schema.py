@@ -1,7 +1,7 @@
 """Schema rules (SCH-*): the manifest, tables, columns, cell types and coded values.
 
 Every check is vectorised over the table: boolean masks select the offending rows and
-:func:`~efficacy.validate.findings.at_rows` turns them into findings in one step.
+:func:`~efficacy.validation.findings.at_rows` turns them into findings in one step.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pandas as pd
 
 from efficacy.instruments.catalogue import CANONICAL_UNITS, ENDPOINTS
 from efficacy.trial import DESIGNS, DISPOSITIONS, TABLE_SCHEMAS
-from efficacy.validate.context import Context
-from efficacy.validate.findings import (
+from efficacy.validation.context import Context
+from efficacy.validation.findings import (
     CouldNotRun,
     NotApplicable,
     Part,
@@ -23,7 +23,7 @@ from efficacy.validate.findings import (
     at_trial,
     text_by,
 )
-from efficacy.validate.registry import rule
+from efficacy.validation.registry import rule
 
 _INTEGRITY = "data integrity"
 _CONTRACT = "bundle format (README, trial.py TABLE_SCHEMAS)"

@@ -25,11 +25,7 @@ on clean data and about 4 s with 2.5M findings.
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
-from efficacy.validate import (  # noqa: F401 - importing registers the data rules
+from efficacy.validation import (  # noqa: F401 - importing registers the data rules
     rules_consort,
     rules_cutometer,
     rules_design,
@@ -37,10 +33,10 @@ from efficacy.validate import (  # noqa: F401 - importing registers the data rul
     rules_pro,
     rules_schema,
 )
-from efficacy.validate.engine import validate
-from efficacy.validate.findings import FINDING_COLUMNS, Finding
-from efficacy.validate.registry import CATEGORIES, RULES, Rule, rules_for
-from efficacy.validate.report import (
+from efficacy.validation.engine import validate
+from efficacy.validation.findings import FINDING_COLUMNS, Finding
+from efficacy.validation.registry import CATEGORIES, RULES, Rule, rules_for
+from efficacy.validation.report import (
     STATUSES,
     RuleStatus,
     ValidationFailedError,
@@ -60,19 +56,3 @@ __all__ = [
     "rules_for",
     "validate",
 ]
-
-
-class _CallableModule(types.ModuleType):
-    """Make the package callable as :func:`validate`.
-
-    ``efficacy.validate`` names both this subpackage and the exported function. Once the
-    subpackage has been imported (``from efficacy.validate import ValidationReport``),
-    Python binds the attribute ``efficacy.validate`` to the module, so calling the module
-    must do what calling the function does.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> ValidationReport:
-        return validate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

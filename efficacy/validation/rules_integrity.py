@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from efficacy.validate.context import Context, blank, combine, flag
-from efficacy.validate.findings import NotApplicable, Part, as_text, at_rows, text_by
-from efficacy.validate.registry import rule
+from efficacy.validation.context import Context, blank, combine, flag
+from efficacy.validation.findings import NotApplicable, Part, as_text, at_rows, text_by
+from efficacy.validation.registry import rule
 
 _INTEGRITY = "data integrity"
 _CUTO = "FACTS.md 4.1 (Cutometer: Uf = Ue + Uv; R0 = Uf, R2 = Ua/Uf, R5 = Ur/Ue, ...)"

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from efficacy.validate import validate
-from tests.validate.trial_factory import (
+from efficacy.validation import validate
+from tests.validation.trial_factory import (
     canonical,
     clean_tables,
     failed,

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from efficacy.validate.context import Context, combine
-from efficacy.validate.findings import NotApplicable, Part, as_text, at_rows, text_by
-from efficacy.validate.registry import rule
+from efficacy.validation.context import Context, combine
+from efficacy.validation.findings import NotApplicable, Part, as_text, at_rows, text_by
+from efficacy.validation.registry import rule
 
 _NAMES = ("uf", "ue", "uv", "ur", "ua", "r0", "r2", "r5", "r6", "r7", "r8")
 _COL = {n: i for i, n in enumerate(_NAMES)}

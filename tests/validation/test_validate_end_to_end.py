@@ -9,7 +9,7 @@ import pytest
 
 from efficacy.io import read_trial
 from efficacy.sim import simulate_parallel, simulate_split_face, write_bundle
-from efficacy.validate import validate
+from efficacy.validation import validate
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from efficacy.errors import EfficacyError, ProtocolError
 from efficacy.protocol import load_protocol
-from efficacy.validate import (
+from efficacy.validation import (
     FINDING_COLUMNS,
     RULES,
     Finding,
@@ -18,8 +18,8 @@ from efficacy.validate import (
     rules_for,
     validate,
 )
-from efficacy.validate import registry as registry_module
-from tests.validate.trial_factory import clean_tables, make_trial, one, row_of, with_cell
+from efficacy.validation import registry as registry_module
+from tests.validation.trial_factory import clean_tables, make_trial, one, row_of, with_cell
 
 M = "measurements"
 
@@ -191,10 +191,9 @@ def test_repr_html_escapes_and_lists_findings() -> None:
     assert html.count("<tr") == 4  # header + 3 findings
 
 
-def test_efficacy_validate_is_callable_even_as_the_subpackage() -> None:
+def test_efficacy_validate_is_the_function_after_the_subpackage_is_imported() -> None:
     import efficacy
-    import efficacy.validate as package
+    import efficacy.validation.registry
 
-    assert callable(package)
-    assert package(make_trial()).ok
+    assert efficacy.validate is efficacy.validation.validate
     assert efficacy.validate(make_trial()).ok

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from efficacy.trial import Arm, Visit
-from efficacy.validate import validate
-from tests.validate.trial_factory import (
+from efficacy.validation import validate
+from tests.validation.trial_factory import (
     clean_tables,
     failed,
     make_manifest,

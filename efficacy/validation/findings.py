@@ -4,7 +4,7 @@ Rules build findings **column-wise**: a check selects the offending rows of a ta
 boolean mask and turns that sub-frame into a findings frame in one vectorised step
 (:func:`at_rows`), so a million bad rows cost one frame, not a million Python objects.
 :class:`Finding` objects are only made when a caller asks for them
-(:attr:`efficacy.validate.ValidationReport.findings`).
+(:attr:`efficacy.validation.ValidationReport.findings`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import pandas as pd
 
 from efficacy.errors import EfficacyError
 from efficacy.protocol.params import SEVERITIES
-from efficacy.validate.findings import FINDING_COLUMNS, TEXT, Finding
+from efficacy.validation.findings import FINDING_COLUMNS, TEXT, Finding
 
 __all__ = ["STATUSES", "RuleStatus", "ValidationFailedError", "ValidationReport"]
 
@@ -174,7 +174,7 @@ class ValidationReport:
 
     def summary(self, max_per_rule: int = 10) -> str:
         """Plain-text summary: verdict, counts, failing or skipped rules, first findings."""
-        from efficacy.validate.render import summary_text
+        from efficacy.validation.render import summary_text
 
         return summary_text(self, max_per_rule=max_per_rule)
 
@@ -185,7 +185,7 @@ class ValidationReport:
         """Notebook view: the verdict, then the first 200 findings as a table."""
         from html import escape
 
-        from efficacy.validate.render import verdict
+        from efficacy.validation.render import verdict
 
         head = f"<p><b>{escape(verdict(self))}</b></p>"
         if self.frame.empty:

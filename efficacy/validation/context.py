@@ -18,7 +18,7 @@ import pandas as pd
 from efficacy.instruments.catalogue import ENDPOINTS, normalise_unit, unit_factor
 from efficacy.protocol import Protocol
 from efficacy.trial import TABLE_SCHEMAS, Trial, Visit
-from efficacy.validate.findings import CouldNotRun, NotApplicable
+from efficacy.validation.findings import CouldNotRun, NotApplicable
 
 __all__ = [
     "Context",

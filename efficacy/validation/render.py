@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from efficacy.validate.report import ValidationReport
+    from efficacy.validation.report import ValidationReport
 
 __all__ = ["finding_line", "print_rich", "summary_text", "verdict"]
 
@@ -80,7 +80,7 @@ def summary_text(report: ValidationReport, max_per_rule: int = 10) -> str:
 
 def report_records(frame: object) -> list[dict]:
     """Return findings frame rows as plain dicts."""
-    from efficacy.validate.report import _records
+    from efficacy.validation.report import _records
 
     return _records(frame)  # type: ignore[arg-type]
 

@@ -1,0 +1,1 @@
+"""Tests for efficacy.validation."""
