@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from efficacy.errors import ProtocolError
+from efficacy.protocol.analysis_params import check_analysis, merge_analysis
 from efficacy.protocol.model import InvalidProtocolError, Protocol, Requirement
 from efficacy.protocol.params import VALIDATION_PARAMETERS, check_scoring, normalise_parameters
 
@@ -25,7 +26,7 @@ __all__ = ["DEFAULT_PROTOCOL", "list_protocols", "load_protocol"]
 #: Id of the protocol :func:`efficacy.validate` uses when none is given.
 DEFAULT_PROTOCOL = "iso-efficacy-2025"
 
-_TOP_KEYS = ("protocol", "extends", "validation", "scoring", "requirements")
+_TOP_KEYS = ("protocol", "extends", "validation", "scoring", "analysis", "requirements")
 _PROTOCOL_KEYS = ("id", "version", "title", "source", "description", "extends")
 _REQ_KEYS = ("title", "text", "check", "parameters", "severity", "source")
 _MAX_DEPTH = 8
@@ -83,7 +84,8 @@ def load_protocol(id_or_path: str | Path | Protocol) -> Protocol:
         ``extends = "<id or path>"`` (top level or in ``[protocol]``) to start from
         another protocol, then override any requirement's ``parameters``, ``severity``,
         ``title``, ``text`` or ``source``, add requirements (which must name their
-        ``check``), and override ``[validation]`` parameters and ``[scoring]`` keys. A
+        ``check``), and override ``[validation]`` parameters, ``[scoring]`` keys and
+        ``[analysis]`` keys (sub-tables key by key). A
         Protocol is returned as is.
 
     Returns
@@ -163,7 +165,7 @@ def _shape_problems(data: Mapping[str, Any]) -> tuple[list[str], bool]:
     meta = data.get("protocol", {})
     fatal = [
         f"[{name}] must be a table"
-        for name in ("protocol", "validation", "scoring", "requirements")
+        for name in ("protocol", "validation", "scoring", "analysis", "requirements")
         if not isinstance(data.get(name, {}), Mapping)
     ]
     if fatal:
@@ -202,6 +204,8 @@ def _build(
     problems += normalise_parameters("[validation]", VALIDATION_PARAMETERS, params)[1]
     scoring = {**(base.scoring if base else {}), **data.get("scoring", {})}
     problems += check_scoring(scoring)[1]
+    analysis = merge_analysis(base.analysis if base else {}, data.get("analysis", {}))
+    problems += check_analysis(analysis)[1]
     stem = path.stem if path is not None else "protocol"
     defaults: dict[str, Any] = (
         {
@@ -229,6 +233,7 @@ def _build(
             parameters=params,
             description=fields.get("description", ""),
             scoring=scoring,
+            analysis=analysis,
             extends=f"{base.id}@{base.version}" if base else None,
             path=path,
         )

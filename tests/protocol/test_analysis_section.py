@@ -1,0 +1,99 @@
+"""The [analysis] section of a protocol: defaults, overrides via extends, every problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from efficacy.protocol import InvalidProtocolError, load_protocol
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "mine.toml"
+    path.write_text('extends = "iso-efficacy-2025"\n' + text, encoding="utf-8")
+    return path
+
+
+def test_builtin_plan_defaults() -> None:
+    plan = load_protocol("iso-efficacy-2025").analysis
+    assert plan["primary"] == "cutometer_r2"
+    assert plan["key_secondary"][0] == "corneometer"
+    assert plan["multiplicity"] == "holm"
+    assert plan["parallel"]["covariance"] == "us"
+    assert plan["parallel"]["fallback"] == ("toeph", "ar1h", "cs")
+    assert plan["parallel"]["df"] == "kenward-roger"
+    assert plan["sensitivity"]["imputations"] == 50
+    assert plan["populations"] == ("itt", "per_protocol")
+    assert plan["responders"] == ()
+
+
+def test_override_merges_key_by_key(tmp_path) -> None:
+    path = _write(
+        tmp_path,
+        """
+[analysis]
+primary = "corneometer"
+key_secondary = ["cutometer_r2"]
+multiplicity = "fixed-sequence"
+[analysis.parallel]
+fallback = ["cs"]
+[[analysis.responders]]
+endpoint = "corneometer"
+kind = "percent"
+threshold = 10
+logistic = true
+""",
+    )
+    plan = load_protocol(path).analysis
+    assert plan["primary"] == "corneometer"
+    assert plan["multiplicity"] == "fixed-sequence"
+    assert plan["parallel"]["fallback"] == ("cs",)
+    assert plan["parallel"]["covariance"] == "us"  # kept from the base
+    assert plan["secondary"][0] == "cutometer_r5"  # kept from the base
+    assert plan["responders"][0]["threshold"] == 10
+    assert plan["responders"][0]["logistic"] is True
+
+
+def test_every_problem_at_once(tmp_path) -> None:
+    path = _write(
+        tmp_path,
+        """
+[analysis]
+multiplicity = "bonferroni"
+alpha = 2
+bogus = 1
+[analysis.parallel]
+covariance = "un"
+[analysis.sensitivity]
+imputations = 1
+[[analysis.responders]]
+endpoint = "corneometer"
+kind = "percent"
+""",
+    )
+    with pytest.raises(InvalidProtocolError) as info:
+        load_protocol(path)
+    text = " | ".join(info.value.problems)
+    for needle in ("bonferroni", "alpha", "bogus", "'covariance'", "imputations", "threshold"):
+        assert needle in text, needle
+    assert len(info.value.problems) >= 6
+
+
+def test_unknown_and_duplicate_endpoints(tmp_path) -> None:
+    path = _write(
+        tmp_path,
+        '[analysis]\nprimary = "elasticity"\nkey_secondary = ["corneometer", "corneometer"]\n',
+    )
+    with pytest.raises(InvalidProtocolError) as info:
+        load_protocol(path)
+    text = " | ".join(info.value.problems)
+    assert "elasticity" in text and "more than once" in text
+
+
+def test_plan_is_read_only_and_serialisable() -> None:
+    import json
+
+    p = load_protocol("iso-efficacy-2025")
+    with pytest.raises(TypeError):
+        p.analysis["parallel"]["covariance"] = "cs"  # type: ignore[index]
+    data = json.loads(json.dumps(p.to_dict()))
+    assert data["analysis"]["parallel"]["fallback"] == ["toeph", "ar1h", "cs"]
