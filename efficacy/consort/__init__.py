@@ -1,0 +1,13 @@
+"""CONSORT: participant and body-site flow from the data, and the 2025 checklist.
+
+:func:`consort_flow` counts the flow diagram from the subjects table;
+:func:`evaluate_checklist` says, for each CONSORT 2025 entry (and the within-person and
+PRO extension items where they apply), whether the data or the bundle's attested
+``[consort]`` metadata covers it, and where.
+"""
+
+from __future__ import annotations
+
+from efficacy.consort.flow import DEFINITIONS, ArmFlow, Check, Flow, Tally, consort_flow
+
+__all__ = ["DEFINITIONS", "ArmFlow", "Check", "Flow", "Tally", "consort_flow"]

@@ -1,0 +1,177 @@
+"""The units a CONSORT flow counts: people, and (split-face) their allocated body sites."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from efficacy.protocol import Protocol
+from efficacy.trial import Arm, Trial
+
+__all__ = ["Units", "primary_endpoint", "units_frame"]
+
+
+@dataclass(frozen=True)
+class Units:
+    """People and allocated units of a trial, with what the flow needs per unit.
+
+    Attributes
+    ----------
+    people : DataFrame
+        One row per distinct subject id (first row wins): ``subject_id``, ``randomized``
+        (True/False/None), ``reason``, ``disposition``.
+    frame : DataFrame
+        One row per allocated unit (parallel: randomised person with an arm; split-face:
+        randomised person x body site): ``subject_id``, ``arm``, ``site``,
+        ``disposition``, ``reason``, ``itt`` (bool), ``safety`` (True/False/None),
+        ``analysed`` (bool).
+    """
+
+    people: pd.DataFrame
+    frame: pd.DataFrame
+    arms: Mapping[str, Arm]
+    arm_order: tuple[str, ...]
+    split_face: bool
+    unknown_randomised: int
+    unallocated_detail: str
+    paired_subjects: frozenset[str]
+
+    @property
+    def total_sites(self) -> int | None:
+        """Allocated body sites (split-face), None for parallel designs."""
+        return len(self.frame) if self.split_face else None
+
+
+def primary_endpoint(protocol: Protocol | None) -> str | None:
+    """Return the protocol's ``[analysis] primary`` endpoint, or None."""
+    if protocol is None:
+        return None
+    analysis = getattr(protocol, "analysis", None) or {}
+    value = analysis.get("primary") if isinstance(analysis, Mapping) else None
+    return str(value) if value else None
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Object series: stripped text, None for missing or empty cells."""
+    out = values.astype(object).where(values.notna(), None)
+    out = out.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
+    return out.astype(object)
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    """Object series of True / False / None."""
+    return (
+        values.astype(object)
+        .where(values.notna(), None)
+        .map(lambda v: None if v is None else bool(v))
+        .astype(object)
+    )
+
+
+def _people(trial: Trial) -> pd.DataFrame:
+    s = trial.subjects
+    ids = _text(s["subject_id"])
+    keep = ids.notna() & ~ids.duplicated()
+    s = s[keep.to_numpy(dtype=bool)]
+    return pd.DataFrame(
+        {
+            "subject_id": ids[keep].to_numpy(dtype=object),
+            "randomized": _flag(s["randomized"]).to_numpy(dtype=object),
+            "reason": _text(s["discontinuation_reason"]).to_numpy(dtype=object),
+            "disposition": _text(s["disposition"]).to_numpy(dtype=object),
+            "itt": _flag(s["itt"]).eq(True).to_numpy(dtype=bool),
+            "safety": _flag(s["safety"]).to_numpy(dtype=object),
+            "arm": _text(s["arm"]).to_numpy(dtype=object),
+            "allocation": _text(s["allocation"]).to_numpy(dtype=object),
+        }
+    )
+
+
+def _split_allocation(rand: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``site=ARM`` pair of each randomised person's allocation."""
+    rows = []
+    for rec in rand.itertuples(index=False):
+        for pair in str(rec.allocation or "").split(";"):
+            site, _, arm = pair.partition("=")
+            if site.strip() and arm.strip():
+                rows.append((rec.subject_id, site.strip(), arm.strip()))
+    pairs = pd.DataFrame(rows, columns=["subject_id", "site", "arm"], dtype=object)
+    return pairs.drop_duplicates(["subject_id", "site"])
+
+
+def _measured(trial: Trial, endpoint: str | None) -> pd.DataFrame:
+    """Post-baseline non-missing measurements of `endpoint` (any when None)."""
+    m = trial.measurements
+    visits = {v.id: v.day for v in trial.manifest.visits}
+    base = visits.get(trial.manifest.baseline_visit)
+    post = [v for v, d in visits.items() if base is not None and d > base]
+    keep = m["value"].notna() & m["visit"].isin(post)
+    if endpoint is not None:
+        keep &= m["endpoint"].eq(endpoint).fillna(False)
+    sel = m[keep.fillna(False).astype(bool)]
+    return pd.DataFrame(
+        {
+            "subject_id": _text(sel["subject_id"]).to_numpy(dtype=object),
+            "site": _text(sel["body_site"]).to_numpy(dtype=object),
+            "visit": _text(sel["visit"]).to_numpy(dtype=object),
+        }
+    )
+
+
+def units_frame(trial: Trial, endpoint: str | None) -> Units:
+    """Build the :class:`Units` of `trial` ("analysed" from `endpoint`)."""
+    people = _people(trial)
+    rand = people[people["randomized"].eq(True).fillna(False).astype(bool)]
+    split = trial.manifest.design == "split_face"
+    measured = _measured(trial, endpoint)
+    if split:
+        pairs = _split_allocation(rand)
+        units = pairs.merge(rand.drop(columns=["arm"]), on="subject_id", how="left")
+        seen = set(zip(measured["subject_id"], measured["site"], strict=True))
+        hit = [(s, b) in seen for s, b in zip(units["subject_id"], units["site"], strict=True)]
+        no_alloc = rand["subject_id"][~rand["subject_id"].isin(pairs["subject_id"])]
+    else:
+        units = rand[rand["arm"].notna()].assign(site=None)
+        hit = units["subject_id"].isin(set(measured["subject_id"])).tolist()
+        no_alloc = rand["subject_id"][rand["arm"].isna()]
+    units = units.assign(analysed=pd.Series(hit, index=units.index, dtype=bool) & units["itt"])
+    units = units[
+        ["subject_id", "arm", "site", "disposition", "reason", "itt", "safety", "analysed"]
+    ].reset_index(drop=True)
+    declared = {a.id: a for a in trial.manifest.arms}
+    extra = sorted(set(units["arm"]) - set(declared))
+    detail = (
+        f"{len(no_alloc)} randomised without an {'allocation' if split else 'arm'}: "
+        + ", ".join(map(str, no_alloc.head(5)))
+        + (" ..." if len(no_alloc) > 5 else "")
+        if len(no_alloc)
+        else ""
+    )
+    return Units(
+        people=people,
+        frame=units,
+        arms=declared,
+        arm_order=(*declared, *extra),
+        split_face=split,
+        unknown_randomised=int(people["randomized"].isna().sum()),
+        unallocated_detail=detail,
+        paired_subjects=_paired_subjects(units, measured, declared) if split else frozenset(),
+    )
+
+
+def _paired_subjects(
+    units: pd.DataFrame, measured: pd.DataFrame, arms: Mapping[str, Arm]
+) -> frozenset[str]:
+    """ITT participants with a site of every declared arm measured at one visit."""
+    itt = units[units["itt"]][["subject_id", "site", "arm"]]
+    m = measured.merge(itt, on=["subject_id", "site"], how="inner")
+    if m.empty or not arms:
+        return frozenset()
+    n_arms = (
+        m.drop_duplicates(["subject_id", "visit", "arm"])
+        .groupby(["subject_id", "visit"])["arm"]
+        .agg(lambda a: set(a) >= set(arms))
+    )
+    return frozenset(n_arms[n_arms].index.get_level_values("subject_id").unique().tolist())
