@@ -30,6 +30,7 @@ __all__ = [
     "DESIGNS",
     "DISPOSITIONS",
     "ISSUE_COLUMNS",
+    "ISSUE_KINDS",
     "TABLE_SCHEMAS",
     "Arm",
     "Column",
@@ -144,8 +145,14 @@ TABLE_SCHEMAS: Mapping[str, tuple[Column, ...]] = {
     ),
 }
 
-#: Columns of :attr:`Trial.issues` (load-time cell and file problems).
-ISSUE_COLUMNS: tuple[str, ...] = ("table", "column", "row", "value", "problem")
+#: Columns of :attr:`Trial.issues`. ``kind`` is ``"problem"`` for something wrong in the
+#: input (a cell that cannot be read, a malformed manifest entry) and ``"excluded"`` for
+#: records a reader deliberately left out (e.g. imputed ADaM rows), which validation
+#: reports as a notice so that nothing disappears silently.
+ISSUE_COLUMNS: tuple[str, ...] = ("table", "column", "row", "value", "problem", "kind")
+
+#: Allowed values of the ``kind`` column of :attr:`Trial.issues`.
+ISSUE_KINDS: tuple[str, ...] = ("problem", "excluded")
 
 
 def empty_issues() -> pd.DataFrame:
@@ -244,8 +251,9 @@ class Trial:
     sources : Mapping[str, TableSource]
         One entry per table name.
     issues : pandas.DataFrame
-        Load-time problems with columns :data:`ISSUE_COLUMNS` (e.g. an unparseable
-        number, an unknown flag spelling); validation turns them into findings.
+        Load-time problems and exclusions with columns :data:`ISSUE_COLUMNS` (e.g. an
+        unparseable number, an unknown flag spelling, imputed records left out);
+        validation turns them into findings.
     """
 
     manifest: Manifest

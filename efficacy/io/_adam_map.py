@@ -202,7 +202,7 @@ def exclusion_issue(dataset: str, counts: Mapping[str, int]) -> pd.DataFrame:
         f"{total} derived records in {dataset} (DTYPE {detail}) excluded: imputed, not "
         "observed; pass include_derived=True to keep them"
     )
-    return issues_frame("measurements", "DTYPE", [None], [detail], problem)
+    return issues_frame("measurements", "DTYPE", [None], [detail], problem, kind="excluded")
 
 
 def concat_text(tables: Sequence[TextTable]) -> TextTable:

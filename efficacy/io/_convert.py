@@ -103,9 +103,17 @@ def clean_text(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
 
 
 def issues_frame(
-    table: str, column: str | None, rows: Sequence[object], values: Sequence[object], problem: str
+    table: str,
+    column: str | None,
+    rows: Sequence[object],
+    values: Sequence[object],
+    problem: str,
+    kind: str = "problem",
 ) -> pd.DataFrame:
-    """Return an issues frame (:data:`efficacy.trial.ISSUE_COLUMNS`, object dtype)."""
+    """Return an issues frame (:data:`efficacy.trial.ISSUE_COLUMNS`, object dtype).
+
+    `kind` is ``"problem"`` or ``"excluded"`` (see :data:`efficacy.trial.ISSUE_KINDS`).
+    """
     n = len(rows)
     data = {
         "table": np.full(n, table, dtype=object),
@@ -113,6 +121,7 @@ def issues_frame(
         "row": np.asarray(rows, dtype=object) if n else np.empty(0, dtype=object),
         "value": np.asarray(values, dtype=object) if n else np.empty(0, dtype=object),
         "problem": np.full(n, problem, dtype=object),
+        "kind": np.full(n, kind, dtype=object),
     }
     return pd.DataFrame(data, columns=list(ISSUE_COLUMNS))
 

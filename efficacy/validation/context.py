@@ -229,11 +229,24 @@ class Context:
 
     # -- load issues ------------------------------------------------------------------
     @cached_property
-    def issues(self) -> pd.DataFrame:
-        """``trial.issues`` with ``row`` as nullable integers."""
+    def _all_issues(self) -> pd.DataFrame:
         issues = self.trial.issues.copy()
         issues["row"] = pd.to_numeric(issues["row"], errors="coerce").astype("Int64")
+        if "kind" not in issues.columns:
+            issues["kind"] = "problem"
         return issues
+
+    @cached_property
+    def issues(self) -> pd.DataFrame:
+        """Problems in ``trial.issues`` (kind ``problem``), ``row`` as nullable integers."""
+        i = self._all_issues
+        return i[i["kind"] != "excluded"]
+
+    @cached_property
+    def exclusions(self) -> pd.DataFrame:
+        """Records a reader deliberately left out (``trial.issues`` kind ``excluded``)."""
+        i = self._all_issues
+        return i[i["kind"] == "excluded"]
 
     def issue_rows(self, table: str, column: str) -> pd.Index:
         """Rows of `table` whose `column` cell could not be read (SCH-004 reports them)."""

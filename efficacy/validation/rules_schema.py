@@ -271,6 +271,21 @@ def check_cell_types(ctx: Context) -> Iterator[Part]:
         yield frame.astype(object).where(frame.notna(), None)
 
 
+@rule(
+    "SCH-013",
+    "Records left out on reading",
+    "schema",
+    "notice",
+    _CONTRACT,
+    "A reader deliberately left records out (e.g. imputed ADaM rows with DTYPE LOCF); "
+    "listed so that nothing disappears silently.",
+)
+def check_excluded_records(ctx: Context) -> Iterator[Part]:
+    """Report each reader exclusion recorded in ``trial.issues`` (kind ``excluded``)."""
+    for r in ctx.exclusions.itertuples(index=False):
+        yield at_trial(table=str(r.table), column=r.column, value=r.value, message=r.problem)
+
+
 def _unknown_values(
     ctx: Context, table: str, column: str, allowed: pd.Index | list[str], what: str, fix: str
 ) -> Iterator[Part]:

@@ -94,6 +94,7 @@ def test_pilot_measurements_exclude_locf(pilot, raw_cibc) -> None:
     issue = pilot.issues[pilot.issues["column"] == "DTYPE"]
     assert len(issue) == 1
     assert issue.iloc[0]["problem"].startswith("168 derived records in ADQSCIBC (DTYPE LOCF: 168)")
+    assert issue.iloc[0]["kind"] == "excluded"  # reported by SCH-013 as a notice, not an error
     assert issue.iloc[0]["row"] is None
     assert pilot.manifest.raw["adam"]["excluded_derived"] == {"ADQSCIBC": 168}
     assert pilot.sources["measurements"].n_rows == 562

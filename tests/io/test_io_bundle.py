@@ -196,7 +196,8 @@ def test_bad_cells_recorded_at_their_rows(tmp_path: Path) -> None:
     assert m["value"].isna().tolist() == [False, True, True, True, True, True]
     assert m["day"].isna().tolist() == [False, True, False, True, False, False]
     assert trial.subjects["fitzpatrick"].tolist() == [pd.NA, "III"]
-    assert list(trial.issues.columns) == ["table", "column", "row", "value", "problem"]
+    assert list(trial.issues.columns) == ["table", "column", "row", "value", "problem", "kind"]
+    assert set(trial.issues["kind"]) == {"problem"}
 
 
 def test_whitespace_stripped_and_extra_columns_kept(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -263,3 +264,16 @@ def test_manifest_arm_without_control_keeps_other_rules_running() -> None:
     report = validate(make_trial(manifest=manifest))
     assert failed(report) == {"DES-001", "ISO-RCT"}
     assert dataclasses.asdict(report.rules["DES-001"])["n_error"] == 1
+
+
+def test_reader_exclusions_are_a_notice_not_a_cell_error() -> None:
+    """Records a reader left out on purpose (imputed ADaM rows) -> SCH-013 notice only."""
+    from efficacy.io import read_adam
+
+    adam = Path(__file__).resolve().parents[1] / "reference" / "adam"
+    trial = read_adam(adam / "cdiscpilot01_adsl.xpt", adam / "cdiscpilot01_adqscibc.xpt")
+    frame = validate(trial).to_frame()
+    sch013 = frame[frame["rule_id"] == "SCH-013"]
+    assert sch013["severity"].tolist() == ["notice"]
+    assert sch013["message"].iloc[0].startswith("168 derived records in ADQSCIBC")
+    assert not (frame["rule_id"] == "SCH-004").any()
