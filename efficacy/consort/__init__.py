@@ -8,6 +8,25 @@ PRO extension items where they apply), whether the data or the bundle's attested
 
 from __future__ import annotations
 
+from efficacy.consort.checklist import (
+    STATUSES,
+    Checklist,
+    ChecklistEntry,
+    checklist_items,
+    evaluate_checklist,
+)
 from efficacy.consort.flow import DEFINITIONS, ArmFlow, Check, Flow, Tally, consort_flow
 
-__all__ = ["DEFINITIONS", "ArmFlow", "Check", "Flow", "Tally", "consort_flow"]
+__all__ = [
+    "DEFINITIONS",
+    "STATUSES",
+    "ArmFlow",
+    "Check",
+    "Checklist",
+    "ChecklistEntry",
+    "Flow",
+    "Tally",
+    "checklist_items",
+    "consort_flow",
+    "evaluate_checklist",
+]
