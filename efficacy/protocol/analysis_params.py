@@ -48,9 +48,7 @@ ANALYSIS_PARAMETERS: Mapping[str, ParamSpec] = {
     "harms_population": ParamSpec(
         "str", "safety", "Population for harms (adverse events).", choices=("safety",)
     ),
-    "alpha": ParamSpec(
-        "number", 0.05, "Two-sided significance level.", minimum=1e-6, maximum=0.5
-    ),
+    "alpha": ParamSpec("number", 0.05, "Two-sided significance level.", minimum=1e-6, maximum=0.5),
     "multiplicity": ParamSpec(
         "str", "holm", "Procedure for the key secondary family.", choices=MULTIPLICITY_METHODS
     ),
@@ -79,6 +77,9 @@ MODEL_PARAMETERS: Mapping[str, ParamSpec] = {
     ),
     "df": ParamSpec("str", "kenward-roger", "Denominator degrees of freedom.", choices=_DF),
     "method": ParamSpec("str", "reml", "Estimation method.", choices=("reml", "ml")),
+    "adjust_baseline": ParamSpec(
+        "bool", True, "Adjust for the baseline value (split-face: baseline difference)."
+    ),
 }
 
 #: Keys of ``[analysis.sensitivity]`` (missing-data sensitivity of the primary endpoint).

@@ -1,0 +1,194 @@
+"""Analysis data sets: populations, and one model frame per endpoint and population.
+
+Parallel design: one row per subject and post-baseline visit with ``arm``, ``baseline``
+and ``change``. Split-face design: one row per subject and visit with the within-subject
+differences (treated site minus control site) of change (``change``) and of baseline
+(``baseline``); the two body sites of a person are never rows of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from efficacy.analysis.plan import TrialPlan
+from efficacy.errors import EfficacyError
+from efficacy.trial import Trial
+
+__all__ = ["ModelData", "model_data", "population"]
+
+#: Columns of :attr:`ModelData.frame`.
+FRAME_COLUMNS: tuple[str, ...] = ("subject_id", "arm", "visit", "baseline", "change")
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """The data of one endpoint in one population, ready for the MMRM.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        :data:`FRAME_COLUMNS` plus the declared covariates; ``arm`` and ``visit`` are
+        Categoricals (control first; schedule order). Split-face: ``arm`` is the active
+        arm whose site is the treated one.
+    baseline : pandas.DataFrame
+        ``subject_id``, ``arm``, ``baseline`` of every population subject with a baseline
+        value (split-face: a baseline difference), including those without post-baseline
+        data (the multiple imputation uses them).
+    notes : tuple of str
+        What was left out or combined, and why.
+    """
+
+    frame: pd.DataFrame
+    baseline: pd.DataFrame
+    notes: tuple[str, ...]
+
+
+def population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
+    """Subjects of an efficacy population and a one-line definition.
+
+    ``itt``: every randomised person (``randomized`` true); ``per_protocol``: randomised
+    and ``per_protocol`` true. Returns ``subject_id``, ``arm``, ``allocation`` and every
+    other subjects column (covariates).
+    """
+    s = trial.subjects
+    randomised = s["randomized"].fillna(False).astype(bool).to_numpy()
+    if name == "itt":
+        keep, text = randomised, "ITT: all randomised participants with data"
+    elif name == "per_protocol":
+        pp = s["per_protocol"] if "per_protocol" in s else pd.Series(False, index=s.index)
+        keep = randomised & pp.fillna(False).astype(bool).to_numpy()
+        text = "per protocol: randomised participants flagged per_protocol, with data"
+    else:
+        raise EfficacyError(f"population={name!r}: use 'itt' or 'per_protocol'")
+    return s.loc[keep].reset_index(drop=True), text
+
+
+def _endpoint_rows(derived: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    rows = derived.loc[derived["endpoint"] == endpoint]
+    return rows[["subject_id", "visit", "body_site", "phase", "value", "baseline", "change"]]
+
+
+def _combine_sites(rows: pd.DataFrame, notes: list[str], endpoint: str) -> pd.DataFrame:
+    """Average several body sites of one subject and visit (parallel design), noted."""
+    keys = ["subject_id", "visit", "phase"]
+    n_sites = rows.groupby(keys, sort=False)["value"].transform("size")
+    if (n_sites > 1).any():
+        notes.append(
+            f"{endpoint}: {int(rows.loc[n_sites > 1, 'subject_id'].nunique())} subjects have "
+            "several body sites at a visit; their values were averaged per subject and visit"
+        )
+        return rows.groupby(keys, sort=False, as_index=False)[
+            ["value", "baseline", "change"]
+        ].mean()
+    return rows.drop(columns="body_site")
+
+
+def _covariates(subjects: pd.DataFrame, covariates: tuple[str, ...]) -> list[str]:
+    missing = [c for c in covariates if c not in subjects.columns]
+    if missing:
+        raise EfficacyError(
+            f"[analysis] covariates {missing} are not columns of the subjects table; "
+            f"use some of {', '.join(subjects.columns)}"
+        )
+    return list(covariates)
+
+
+def _parallel(
+    rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan, notes: list[str], endpoint: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = _combine_sites(rows, notes, endpoint)
+    arms = [plan.control, *plan.actives]
+    subj = subj.loc[subj["arm"].isin(arms)]
+    merged = rows.merge(subj, on="subject_id", how="inner")
+    merged["arm"] = pd.Categorical(merged["arm"].astype(str), categories=arms)
+    base = merged.loc[merged["phase"] == "baseline", ["subject_id", "arm", "baseline"]]
+    return merged, base.dropna(subset=["baseline"]).reset_index(drop=True)
+
+
+def _allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
+    """Per subject: the treated and control body sites parsed from ``allocation``."""
+    records = []
+    for sid, text in zip(subj["subject_id"], subj.get("allocation", pd.Series()), strict=False):
+        if not isinstance(text, str):
+            continue
+        pairs = dict(p.split("=", 1) for p in text.split(";") if "=" in p)
+        by_arm = {arm.strip(): site.strip() for site, arm in pairs.items()}
+        ctl = by_arm.get(plan.control)
+        act = next((a for a in plan.actives if a in by_arm), None)
+        if ctl is not None and act is not None:
+            records.append((sid, act, by_arm[act], ctl))
+    return pd.DataFrame(records, columns=["subject_id", "arm", "treated_site", "control_site"])
+
+
+def _split_face(
+    rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan, notes: list[str], endpoint: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    alloc = _allocation(subj, plan)
+    lost = len(subj) - len(alloc)
+    if lost:
+        notes.append(f"{lost} subjects without a usable allocation (treated and control site)")
+    m = rows.merge(alloc, on="subject_id", how="inner")
+    side = np.where(m["body_site"] == m["treated_site"], "t", "")
+    side = np.where(m["body_site"] == m["control_site"], "c", side)
+    m = m.assign(_side=side).loc[side != ""]
+    wide = (
+        m.groupby(["subject_id", "visit", "phase", "_side"], sort=False)[
+            ["value", "baseline", "change"]
+        ]
+        .mean()
+        .unstack("_side")
+    )
+    cols = pd.MultiIndex.from_product([["value", "baseline", "change"], ["t", "c"]])
+    wide = wide.reindex(columns=cols)
+    out = wide.index.to_frame(index=False)
+    out["baseline"] = (wide[("baseline", "t")] - wide[("baseline", "c")]).to_numpy()
+    out["change"] = (wide[("change", "t")] - wide[("change", "c")]).to_numpy()
+    out = out.merge(alloc[["subject_id", "arm"]], on="subject_id").merge(
+        subj.drop(columns=["arm"], errors="ignore"), on="subject_id"
+    )
+    out["arm"] = pd.Categorical(out["arm"].astype(str), categories=list(plan.actives))
+    base = out.loc[out["phase"] == "baseline", ["subject_id", "arm", "baseline"]]
+    return out, base.dropna(subset=["baseline"]).reset_index(drop=True)
+
+
+def model_data(
+    trial: Trial, derived: pd.DataFrame, endpoint: str, population_name: str, plan: TrialPlan
+) -> ModelData:
+    """Build the model frame of `endpoint` in a population (see :class:`ModelData`).
+
+    Raises
+    ------
+    EfficacyError
+        The endpoint has no data in the trial, or a declared covariate is not a column.
+    """
+    rows = _endpoint_rows(derived, endpoint)
+    if rows.empty:
+        raise EfficacyError(f"endpoint {endpoint!r} has no data in this trial")
+    subj, _ = population(trial, population_name)
+    covs = _covariates(subj, tuple(plan.settings["covariates"]))
+    subj = subj[["subject_id", "arm", "allocation", *covs]]
+    notes: list[str] = []
+    if plan.design == "split_face":
+        if rows["body_site"].isna().all():
+            raise EfficacyError(
+                f"{endpoint} is measured per person, not per body site: a split-face trial "
+                "has no within-person control for it"
+            )
+        merged, base = _split_face(rows, subj, plan, notes, endpoint)
+    else:
+        merged, base = _parallel(rows, subj, plan, notes, endpoint)
+    post = merged.loc[merged["phase"] == "post_baseline"]
+    unscheduled = ~post["visit"].isin(plan.visits)
+    if unscheduled.any():
+        notes.append(
+            f"{int(unscheduled.sum())} rows at visits after the estimand's visit or not "
+            "scheduled were not analysed"
+        )
+        post = post.loc[~unscheduled]
+    present = [v for v in plan.visits if v in set(post["visit"])]
+    frame = post[[*FRAME_COLUMNS, *covs]].reset_index(drop=True)
+    frame["visit"] = pd.Categorical(frame["visit"].astype(str), categories=present)
+    return ModelData(frame=frame, baseline=base, notes=tuple(notes))

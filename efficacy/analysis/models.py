@@ -1,0 +1,168 @@
+"""The MMRM of one endpoint: formula by design, covariance fallback, contrasts, LS means."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from efficacy.analysis.data import ModelData
+from efficacy.analysis.plan import TrialPlan
+from efficacy.errors import ConvergenceWarning, EfficacyError
+from efficacy.mmrm import MMRMResult, fit_mmrm
+
+__all__ = ["EndpointFit", "fit_endpoint", "formula_for"]
+
+
+@dataclass(frozen=True)
+class EndpointFit:
+    """One endpoint's MMRM in one population.
+
+    Attributes
+    ----------
+    fit : MMRMResult or None
+        The fit used (None when every structure failed).
+    formula : str
+    covariance : str
+        Structure of `fit` (after any fallback).
+    contrasts : pandas.DataFrame
+        ``visit``, ``comparison``, ``estimate``, ``std_error``, ``df``, ``p_value``,
+        ``conf_low``, ``conf_high``, ``n_active``, ``n_control``.
+    lsmeans : pandas.DataFrame
+        ``arm``, ``visit``, ``estimate``, ``std_error``, ``df``, ``conf_low``,
+        ``conf_high`` (split-face: ``arm`` is the treated-minus-control difference).
+    notes : tuple of str
+    """
+
+    fit: MMRMResult | None
+    formula: str
+    covariance: str
+    contrasts: pd.DataFrame
+    lsmeans: pd.DataFrame
+    notes: tuple[str, ...]
+
+
+def formula_for(plan: TrialPlan, covariates: tuple[str, ...]) -> str:
+    """Return the prespecified model formula of the trial's design.
+
+    Parallel: ``change ~ baseline + arm * visit (+ covariates)``; split-face:
+    ``change ~ baseline + visit (+ covariates)`` where ``change`` and ``baseline`` are
+    within-subject differences (treated minus control site). ``baseline`` is left out
+    when the plan says ``adjust_baseline = false``.
+    """
+    terms = ["baseline"] if plan.model["adjust_baseline"] else []
+    terms += list(covariates)
+    terms.append("arm * visit" if plan.design == "parallel" else "visit")
+    return "change ~ " + " + ".join(terms)
+
+
+def _try_fits(
+    frame: pd.DataFrame, formula: str, model: Mapping[str, Any]
+) -> tuple[MMRMResult | None, list[str]]:
+    notes: list[str] = []
+    order = [model["covariance"], *[c for c in model["fallback"] if c != model["covariance"]]]
+    for i, cov in enumerate(order):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                fit = fit_mmrm(
+                    frame,
+                    formula,
+                    subject="subject_id",
+                    visit="visit",
+                    covariance=cov,
+                    method=model["method"],
+                    df=model["df"],
+                )
+        except EfficacyError as exc:
+            notes.append(f"{cov} covariance could not be fitted ({exc})")
+            continue
+        if fit.converged:
+            if i:
+                notes.append(f"fell back to {cov} covariance (declared order {' -> '.join(order)})")
+            return fit, notes
+        notes.append(f"{cov} covariance did not converge")
+    return None, notes
+
+
+def _counts(frame: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
+    need = ["change", "baseline"] if plan.model["adjust_baseline"] else ["change"]
+    ok = frame[need].notna().all(axis=1)
+    return (
+        frame.loc[ok]
+        .groupby(["visit", "arm"], observed=False)["subject_id"]
+        .nunique()
+        .unstack("arm")
+    )
+
+
+def _contrasts(fit: MMRMResult, data: ModelData, plan: TrialPlan) -> pd.DataFrame:
+    counts = _counts(data.frame, plan)
+    level = plan.level
+    if plan.design == "parallel":
+        c = fit.contrast("arm", by="visit", method="reference", ref=plan.control, level=level)
+        c = c.rename(columns={"contrast": "comparison"})
+        c["comparison"] = [s.replace(" - ", " vs ") for s in c["comparison"]]
+        active = [s.split(" vs ")[0] for s in c["comparison"]]
+        c["n_active"] = [counts.at[v, a] for v, a in zip(c["visit"], active, strict=True)]
+        c["n_control"] = [counts.at[v, plan.control] for v in c["visit"]]
+    else:
+        c = fit.lsmeans("visit", level=level)
+        c["comparison"] = f"{'/'.join(plan.actives)} site vs {plan.control} site"
+        n = counts.sum(axis=1)
+        c["n_active"] = [n.at[v] for v in c["visit"]]
+        c["n_control"] = c["n_active"]
+        c["p_value"] = _two_sided_t(c["estimate"], c["std_error"], c["df"])
+    c["visit"] = c["visit"].astype(str)
+    cols = ["visit", "comparison", "estimate", "std_error", "df", "p_value"]
+    return c[[*cols, "conf_low", "conf_high", "n_active", "n_control"]].reset_index(drop=True)
+
+
+def _two_sided_t(est: pd.Series, se: pd.Series, df: pd.Series) -> np.ndarray:
+    from scipy import stats
+
+    t = est.to_numpy(float) / se.to_numpy(float)
+    return 2.0 * stats.t.sf(np.abs(t), df.to_numpy(float))
+
+
+def _lsmeans(fit: MMRMResult, plan: TrialPlan) -> pd.DataFrame:
+    if plan.design == "parallel":
+        out = fit.lsmeans("arm", by="visit", level=plan.level)
+    else:
+        out = fit.lsmeans("visit", level=plan.level)
+        out.insert(0, "arm", f"{'/'.join(plan.actives)} - {plan.control} (within subject)")
+    out["arm"] = out["arm"].astype(str)
+    out["visit"] = out["visit"].astype(str)
+    return out[["arm", "visit", "estimate", "std_error", "df", "conf_low", "conf_high"]]
+
+
+def fit_endpoint(data: ModelData, plan: TrialPlan) -> EndpointFit:
+    """Fit the plan's MMRM to one endpoint, falling back along the declared order.
+
+    Returns
+    -------
+    EndpointFit
+        Empty contrasts and LS means (and a note) when no structure converged.
+    """
+    covs = tuple(c for c in plan.settings["covariates"] if c in data.frame.columns)
+    formula = formula_for(plan, covs)
+    fit, notes = _try_fits(data.frame, formula, plan.model)
+    if fit is None:
+        empty = pd.DataFrame(columns=["visit", "comparison", "estimate"])
+        return EndpointFit(None, formula, "none", empty, empty, tuple(notes))
+    n_excl = len(fit.excluded)
+    if n_excl:
+        reasons = ", ".join(sorted(set(fit.excluded["reason"].astype(str))))
+        notes.append(f"{n_excl} rows excluded from the fit ({reasons})")
+    return EndpointFit(
+        fit=fit,
+        formula=formula,
+        covariance=fit.covariance_structure,
+        contrasts=_contrasts(fit, data, plan),
+        lsmeans=_lsmeans(fit, plan),
+        notes=tuple(notes),
+    )

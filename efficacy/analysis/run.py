@@ -1,0 +1,271 @@
+"""`analyze`: run a protocol's analysis plan over every endpoint and population."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import pandas as pd
+
+from efficacy.analysis.data import model_data
+from efficacy.analysis.models import EndpointFit, fit_endpoint
+from efficacy.analysis.plan import TrialPlan, resolve_plan
+from efficacy.analysis.responders import responder_rows, responder_rules
+from efficacy.analysis.result import (
+    EFFECT_COLUMNS,
+    LSMEANS_COLUMNS,
+    RESULT_COLUMNS,
+    SKIPPED_COLUMNS,
+    AnalysisResult,
+)
+from efficacy.analysis.stats import adjust_pvalues, hedges_g
+from efficacy.analysis.tipping import tipping_point
+from efficacy.errors import EfficacyError
+from efficacy.trial import Trial
+
+__all__ = ["analyze"]
+
+_POP_TEXT = {
+    "itt": "itt = all randomised participants with data",
+    "per_protocol": "per_protocol = randomised and flagged per_protocol, with data",
+}
+
+
+def _score(trial: Trial, protocol: Any, plan_rules) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    from efficacy.instruments import ScoringOptions, score_trial
+
+    options = ScoringOptions.from_protocol(protocol)
+    mine = responder_rules(plan_rules)
+    names = {r.endpoint for r in mine}
+    keep = tuple(r for r in options.responders if r.endpoint not in names)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scored = score_trial(trial, options=options.with_(responders=keep + mine))
+    return scored.endpoints, tuple(str(w.message) for w in caught)
+
+
+def _model_name(plan: TrialPlan, fit: EndpointFit) -> str:
+    kind = "MMRM" if plan.design == "parallel" else "within-subject MMRM"
+    m = plan.model
+    return f"{kind} {fit.formula}; {m['method'].upper()}, {m['df']} df"
+
+
+def _effect(data, plan: TrialPlan) -> tuple[dict[str, tuple], str]:
+    f = data.frame
+    final = f.loc[(f["visit"] == plan.final_visit) & f["change"].notna()]
+    out = {}
+    if plan.design == "parallel":
+        ctl = final.loc[final["arm"] == plan.control, "change"].to_numpy(float)
+        for a in plan.actives:
+            act = final.loc[final["arm"] == a, "change"].to_numpy(float)
+            out[f"{a} vs {plan.control}"] = (*hedges_g(act, ctl, plan.level), act.size, ctl.size)
+    else:
+        x = final["change"].to_numpy(float)
+        comp = f"{'/'.join(plan.actives)} site vs {plan.control} site"
+        out[comp] = (*hedges_g(x, None, plan.level), x.size, x.size)
+    return out, f"observed cases at {plan.final_visit}"
+
+
+def _endpoint_rows(endpoint, role, pop, data, fit: EndpointFit, plan: TrialPlan):
+    effects, basis = _effect(data, plan)
+    rows, eff_rows = [], []
+    base_notes = [*data.notes, *fit.notes]
+    for r in fit.contrasts.itertuples(index=False):
+        final = r.visit == plan.final_visit
+        notes = list(base_notes)
+        g = math.nan
+        if final:
+            notes.insert(0, f"estimand: difference in change from baseline at {r.visit}")
+            e = effects.get(r.comparison)
+            if e is not None:
+                g = e[0]
+                notes.append(f"Hedges' g {e[0]:.3f} ({e[1]:.3f} to {e[2]:.3f}), {basis}")
+                eff_rows.append((endpoint, pop, r.visit, r.comparison, *e[:3], e[4], e[5], e[3]))
+        rows.append(
+            {
+                "endpoint": endpoint,
+                "role": role,
+                "population": pop,
+                "visit": r.visit,
+                "comparison": r.comparison,
+                "estimate": r.estimate,
+                "std_error": r.std_error,
+                "df": r.df,
+                "conf_low": r.conf_low,
+                "conf_high": r.conf_high,
+                "p_value": r.p_value,
+                "p_adjusted": r.p_value if (final and role == "primary") else math.nan,
+                "effect_size": g,
+                "n_active": r.n_active,
+                "n_control": r.n_control,
+                "model": _model_name(plan, fit),
+                "covariance": fit.covariance,
+                "converged": fit.fit is not None and fit.fit.converged,
+                "notes": "; ".join(notes),
+            }
+        )
+    return rows, eff_rows
+
+
+def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
+    """Adjust the key secondary family per population and comparison (testing order)."""
+    method, alpha = plan.settings["multiplicity"], plan.alpha
+    order = [e for e, r in plan.endpoints if r == "key secondary"]
+    is_model = ~est["model"].str.startswith(("difference in proportions", "logistic"))
+    final = (est["visit"] == plan.final_visit) & is_model
+    est = est.copy()
+    for _key, grp in est.loc[final].groupby(["population", "comparison"], sort=False):
+        prim = grp.loc[grp["role"] == "primary", "p_value"]
+        fam = grp.loc[grp["role"] == "key secondary"].set_index("endpoint")["p_value"]
+        ordered = [e for e in order if e in fam.index]
+        if not ordered:
+            continue
+        padj, _ = adjust_pvalues(fam.reindex(ordered).to_numpy(float), method, alpha)
+        gate = (
+            ""
+            if (len(prim) and prim.iloc[0] <= alpha)
+            else (
+                "; the primary test is not significant: key secondary results are not confirmatory"
+            )
+        )
+        note = f"; p_adjusted: {method} across {len(ordered)} key secondary endpoints{gate}"
+        if method == "fixed-sequence":
+            note += " (running maximum of p in testing order)"
+        rows = grp.loc[grp["role"] == "key secondary"]
+        for row_i, ep in zip(rows.index, rows["endpoint"], strict=True):
+            est.at[row_i, "p_adjusted"] = padj[ordered.index(ep)]
+            est.at[row_i, "notes"] = est.at[row_i, "notes"] + note
+    return est
+
+
+def _validation(trial: Trial, protocol: Any) -> int:
+    from efficacy import validate
+
+    return int(validate(trial, protocol).counts["error"])
+
+
+def _empty(columns) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def _frame(rows: list, columns) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(columns)) if rows else _empty(columns)
+
+
+def _run_endpoint(trial, derived, plan, endpoint, role, pop, acc) -> None:
+    try:
+        data = model_data(trial, derived, endpoint, pop, plan)
+    except EfficacyError as exc:
+        acc["skipped"].append((endpoint, pop, "MMRM", str(exc)))
+        return
+    if data.frame["change"].notna().sum() == 0:
+        acc["skipped"].append((endpoint, pop, "MMRM", "no post-baseline change values"))
+        return
+    fit = fit_endpoint(data, plan)
+    if fit.fit is None:
+        acc["skipped"].append((endpoint, pop, "MMRM", "; ".join(fit.notes)))
+        return
+    acc["fits"][(endpoint, pop)] = fit.fit
+    rows, eff = _endpoint_rows(endpoint, role, pop, data, fit, plan)
+    acc["rows"] += rows
+    acc["effects"] += eff
+    ls = fit.lsmeans.copy()
+    ls.insert(0, "population", pop)
+    ls.insert(0, "endpoint", endpoint)
+    acc["lsmeans"].append(ls)
+    if role == "primary" and plan.settings["sensitivity"]["tipping_point"]:
+        try:
+            acc["sensitivity"] += tipping_point(data, plan, endpoint, pop)
+        except EfficacyError as exc:
+            acc["skipped"].append((endpoint, pop, "tipping point", str(exc)))
+
+
+def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> AnalysisResult:
+    """Run the protocol's prespecified analysis plan on a trial.
+
+    Parameters
+    ----------
+    trial : Trial
+        From :func:`efficacy.read_trial`. Never modified.
+    protocol : Protocol, str or path, optional
+        Whose ``[analysis]`` section is the plan (default: ``iso-efficacy-2025``).
+    force : bool
+        Analyse even when validation finds errors (the result's ``status`` says so).
+
+    Returns
+    -------
+    AnalysisResult
+        ``status = "not analysed"`` (and empty tables) when validation finds errors and
+        `force` is False.
+
+    Raises
+    ------
+    ProtocolError
+        The protocol has no ``[analysis]`` plan or names a visit the trial lacks.
+    EfficacyError
+        The trial cannot be analysed at all (no control arm, unknown design...).
+
+    Notes
+    -----
+    Parallel arms: ``change ~ baseline + arm * visit (+ covariates)``, unstructured
+    covariance, REML, Kenward-Roger df (``fit_mmrm``), falling back along the declared
+    order; the contrast of each active arm with control at every visit, the final visit
+    being the estimand. Split-face: the within-subject difference (treated minus control
+    site) ``~ baseline difference + visit``; its LS mean per visit is the estimate.
+    Hedges' g on observed change at the final visit; multiplicity across the key
+    secondary family; a delta-adjusted MI tipping point for the primary endpoint.
+    """
+    from efficacy.protocol import load_protocol
+
+    protocol = load_protocol(protocol if protocol is not None else "iso-efficacy-2025")
+    plan = resolve_plan(trial, protocol)
+    n_err = _validation(trial, protocol)
+    status = (
+        "analysed"
+        if n_err == 0
+        else ("analysed despite validation errors" if force else "not analysed")
+    )
+    notes = [*plan.notes, *(_POP_TEXT[p] for p in plan.populations)]
+    acc: dict[str, Any] = {
+        "rows": [],
+        "effects": [],
+        "lsmeans": [],
+        "fits": {},
+        "sensitivity": [],
+        "skipped": [],
+    }
+    if status != "not analysed":
+        derived, messages = _score(trial, protocol, plan.settings["responders"])
+        notes += messages
+        for pop in plan.populations:
+            for endpoint, role in plan.endpoints:
+                _run_endpoint(trial, derived, plan, endpoint, role, pop, acc)
+        rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints))
+        acc["rows"] += rows
+        acc["skipped"] += skipped
+    else:
+        notes.insert(0, f"validation found {n_err} errors: not analysed (pass force=True)")
+    if status == "analysed despite validation errors":
+        notes.insert(0, f"analysed despite {n_err} validation errors (force=True)")
+    est = _frame(acc["rows"], RESULT_COLUMNS)
+    if len(est):
+        est = _multiplicity(est, plan)
+        est["converged"] = est["converged"].astype(bool)
+    lsm = (
+        pd.concat(acc["lsmeans"], ignore_index=True) if acc["lsmeans"] else _empty(LSMEANS_COLUMNS)
+    )
+    return AnalysisResult(
+        trial_id=str(trial.manifest.id or ""),
+        protocol=f"{protocol.id}@{protocol.version}",
+        design=plan.design,
+        status=status,
+        validation_errors=n_err,
+        estimates=est,
+        lsmeans=lsm[list(LSMEANS_COLUMNS)],
+        effect_sizes=_frame(acc["effects"], EFFECT_COLUMNS),
+        fits=dict(acc["fits"]),
+        sensitivity=tuple(acc["sensitivity"]),
+        skipped=_frame(acc["skipped"], SKIPPED_COLUMNS),
+        notes=tuple(notes),
+    )

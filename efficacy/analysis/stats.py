@@ -1,0 +1,207 @@
+"""Small statistics of the plan: multiplicity, Hedges' g, Newcombe's interval, logistic model."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from efficacy.errors import EfficacyError
+
+__all__ = [
+    "adjust_pvalues",
+    "hedges_g",
+    "logistic_odds_ratio",
+    "newcombe_difference",
+    "wilson_interval",
+]
+
+
+def adjust_pvalues(p: np.ndarray, method: str, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Multiplicity-adjusted p-values and rejections across one family, in testing order.
+
+    Parameters
+    ----------
+    p : array of float
+        Unadjusted p-values in the declared testing order (NaN: not tested).
+    method : {"holm", "hochberg", "fixed-sequence", "none"}
+    alpha : float
+
+    Returns
+    -------
+    (p_adjusted, reject) : arrays
+        NaN p-values stay NaN and are never rejected (the others are adjusted among
+        themselves).
+
+    Notes
+    -----
+    ``holm`` and ``hochberg`` are statsmodels' ``multipletests`` (``"holm"``,
+    ``"simes-hochberg"``). ``fixed-sequence`` tests in order at the full alpha and stops
+    at the first non-rejection; its adjusted p-value is the running maximum
+    ``p_adj[k] = max(p[0..k])`` (Westfall & Krishen 2001 convention), so hypothesis k
+    is rejected exactly when ``p_adj[k] <= alpha``. A NaN stops the sequence.
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    reject = np.zeros(p.shape, dtype=bool)
+    ok = np.isfinite(p)
+    if method == "fixed-sequence":
+        stop = np.flatnonzero(~ok)
+        end = int(stop[0]) if stop.size else p.size
+        out[:end] = np.maximum.accumulate(p[:end]) if end else out[:end]
+        reject[:end] = out[:end] <= alpha
+        return out, reject
+    if not ok.any():
+        return out, reject
+    if method == "none":
+        out[ok] = p[ok]
+    elif method in ("holm", "hochberg"):
+        from statsmodels.stats.multitest import multipletests
+
+        name = "holm" if method == "holm" else "simes-hochberg"
+        out[ok] = multipletests(p[ok], alpha=alpha, method=name)[1]
+    else:
+        raise EfficacyError(f"method={method!r}: use holm, hochberg, fixed-sequence or none")
+    reject[ok] = out[ok] <= alpha
+    return out, reject
+
+
+def hedges_g(x: np.ndarray, y: np.ndarray | None, level: float) -> tuple[float, float, float, str]:
+    """Hedges' g with its confidence interval, via pingouin.
+
+    Parameters
+    ----------
+    x, y : arrays
+        Observed changes of the active and the control arm; for a within-subject
+        (split-face) comparison `x` holds the treated-minus-control differences and
+        `y` is None (g is then the standardised mean difference ``d_z = mean / sd``
+        times Hedges' exact correction ``J(n - 1)``, with the normal-approximation
+        interval ``g +- z sqrt(1/n + g^2 / (2 n))``; pingouin has no one-sample form).
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    (g, low, high, note)
+        NaN and a note when there are fewer than two values per group.
+
+    Notes
+    -----
+    ``pingouin.compute_effsize(x, y, eftype="hedges")`` and
+    ``pingouin.compute_esci(g, nx, ny, eftype="hedges")`` (normal approximation of the
+    sampling variance of g, Hedges & Olkin 1985).
+    """
+    import pingouin as pg
+
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    if y is None:
+        if x.size < 2:
+            return math.nan, math.nan, math.nan, "too few values for Hedges' g"
+        d = float(np.mean(x) / np.std(x, ddof=1))  # one-sample d_z = mean / sd
+        n = x.size
+        m = n - 1  # Hedges' exact correction J(m) = G(m/2) / (sqrt(m/2) G((m-1)/2))
+        j = math.exp(math.lgamma(m / 2) - 0.5 * math.log(m / 2) - math.lgamma((m - 1) / 2))
+        g = d * j
+        se = math.sqrt(1.0 / n + g * g / (2.0 * n))
+        z = stats.norm.ppf(0.5 + level / 2)
+        return g, g - z * se, g + z * se, "one-sample Hedges' g of the within-subject differences"
+    y = np.asarray(y, float)
+    y = y[np.isfinite(y)]
+    if x.size < 2 or y.size < 2:
+        return math.nan, math.nan, math.nan, "too few values for Hedges' g"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = float(pg.compute_effsize(x, y, paired=False, eftype="hedges"))
+        ci = pg.compute_esci(
+            stat=g,
+            nx=x.size,
+            ny=y.size,
+            paired=False,
+            eftype="hedges",
+            confidence=level,
+            decimals=12,
+        )
+    return g, float(ci[0]), float(ci[1]), "Hedges' g (pingouin)"
+
+
+def wilson_interval(x: int, n: int, level: float) -> tuple[float, float]:
+    """Wilson score interval of one proportion (Newcombe 1998 method 3)."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    p = x / n
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    denom = 1 + z * z / n
+    return (centre - half) / denom, (centre + half) / denom
+
+
+def newcombe_difference(
+    x1: int, n1: int, x2: int, n2: int, level: float = 0.95
+) -> tuple[float, float, float, float]:
+    """Difference of two independent proportions with Newcombe's hybrid score interval.
+
+    Returns
+    -------
+    (difference, low, high, p_value)
+        ``p1 - p2``, the interval (Newcombe 1998, method 10), and the two-sided p-value
+        of the Pearson chi-square (score) test without continuity correction.
+
+    Notes
+    -----
+    With Wilson limits ``(l_i, u_i)`` of each proportion::
+
+        low  = d - sqrt((p1 - l1)^2 + (u2 - p2)^2)
+        high = d + sqrt((u1 - p1)^2 + (p2 - l2)^2)
+
+    Checked against Newcombe (1998) Stat Med 17:873, Table II: 56/70 - 48/80 gives
+    0.2000 (0.0524 to 0.3339); 9/10 - 3/10 gives 0.6000 (0.1705 to 0.8090).
+    """
+    if n1 < 1 or n2 < 1:
+        return math.nan, math.nan, math.nan, math.nan
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = wilson_interval(x1, n1, level)
+    l2, u2 = wilson_interval(x2, n2, level)
+    d = p1 - p2
+    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    pooled = (x1 + x2) / (n1 + n2)
+    var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    p_value = float(2 * stats.norm.sf(abs(d) / math.sqrt(var))) if var > 0 else math.nan
+    return d, low, high, p_value
+
+
+def logistic_odds_ratio(
+    frame: pd.DataFrame, level: float
+) -> tuple[float, float, float, float, str]:
+    """Baseline-adjusted logistic regression ``responder ~ baseline + active``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Columns ``responder`` (0/1), ``baseline`` and ``active`` (0/1).
+
+    Returns
+    -------
+    (log_odds_ratio, low, high, p_value, note)
+        Wald interval and test from statsmodels ``Logit``; NaN and a note when the model
+        cannot be fitted (e.g. complete separation).
+    """
+    import statsmodels.api as sm
+
+    X = sm.add_constant(frame[["baseline", "active"]].to_numpy(float), has_constant="add")
+    y = frame["responder"].to_numpy(float)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = sm.Logit(y, X).fit(disp=0, maxiter=100)
+    except Exception as exc:  # statsmodels raises several kinds
+        return math.nan, math.nan, math.nan, math.nan, f"logistic model failed: {exc}"
+    if not res.mle_retvals.get("converged", False):
+        return math.nan, math.nan, math.nan, math.nan, "logistic model did not converge"
+    est, se = float(res.params[2]), float(res.bse[2])
+    z = stats.norm.ppf(0.5 + level / 2)
+    p = float(2 * stats.norm.sf(abs(est / se)))
+    return est, est - z * se, est + z * se, p, "estimate is the log odds ratio (Wald CI)"
