@@ -51,7 +51,8 @@ def population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
 
     ``itt``: every randomised person (``randomized`` true); ``per_protocol``: randomised
     and ``per_protocol`` true. Returns ``subject_id``, ``arm``, ``allocation`` and every
-    other subjects column (covariates).
+    other subjects column (covariates). A subject id listed twice (a validation error)
+    counts once, with its first row; the definition says how many were merged.
     """
     s = trial.subjects
     randomised = s["randomized"].fillna(False).astype(bool).to_numpy()
@@ -63,7 +64,12 @@ def population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
         text = "per protocol: randomised participants flagged per_protocol, with data"
     else:
         raise EfficacyError(f"population={name!r}: use 'itt' or 'per_protocol'")
-    return s.loc[keep].reset_index(drop=True), text
+    out = s.loc[keep]
+    dupes = out["subject_id"].duplicated()
+    if dupes.any():
+        text += f" ({int(dupes.sum())} repeated subject ids: first row used)"
+        out = out.loc[~dupes]
+    return out.reset_index(drop=True), text
 
 
 def _endpoint_rows(derived: pd.DataFrame, endpoint: str) -> pd.DataFrame:
@@ -167,10 +173,10 @@ def model_data(
     rows = _endpoint_rows(derived, endpoint)
     if rows.empty:
         raise EfficacyError(f"endpoint {endpoint!r} has no data in this trial")
-    subj, _ = population(trial, population_name)
+    subj, definition = population(trial, population_name)
     covs = _covariates(subj, tuple(plan.settings["covariates"]))
     subj = subj[["subject_id", "arm", "allocation", *covs]]
-    notes: list[str] = []
+    notes: list[str] = [definition] if "repeated" in definition else []
     if plan.design == "split_face":
         if rows["body_site"].isna().all():
             raise EfficacyError(

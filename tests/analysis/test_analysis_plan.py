@@ -1,0 +1,233 @@
+"""efficacy.analysis.analyze on the sample bundles: equal to direct fits, fixed columns,
+multiplicity as statsmodels, split-face equal to the paired analysis, purity, force."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+import efficacy
+from efficacy.analysis import RESULT_COLUMNS, AnalysisResult, analyze
+from efficacy.instruments import score_trial
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def parallel() -> efficacy.Trial:
+    return efficacy.read_trial(SAMPLES / "parallel_12wk")
+
+
+@pytest.fixture(scope="module")
+def split_face() -> efficacy.Trial:
+    return efficacy.read_trial(SAMPLES / "split_face_12wk")
+
+
+@pytest.fixture(scope="module")
+def parallel_result(parallel) -> AnalysisResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return analyze(parallel)
+
+
+def _protocol(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "plan.toml"
+    path.write_text('extends = "iso-efficacy-2025"\n' + body, encoding="utf-8")
+    return path
+
+
+def _derived(trial) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return score_trial(trial).endpoints
+
+
+def test_columns_are_fixed(parallel_result) -> None:
+    frame = parallel_result.to_frame()
+    assert tuple(frame.columns) == RESULT_COLUMNS
+    assert parallel_result.status == "analysed"
+    assert set(frame["role"]) == {"primary", "key secondary", "secondary"}
+    assert set(frame["population"]) == {"itt", "per_protocol"}
+    # per population: 8 instrumental endpoints x 4 visits + 5 PRO scales x 2 visits (W4, W12)
+    assert len(frame) == 2 * (8 * 4 + 5 * 2)
+    pro = frame.loc[frame["endpoint"].str.startswith(("skindex16_", "faceq_"))]
+    assert set(pro["visit"]) == {"W4", "W12"}
+    assert frame["converged"].all()
+    assert (frame["covariance"] == "us").all()
+
+
+def test_primary_equals_direct_fit_mmrm(parallel, parallel_result) -> None:
+    """The primary estimand equals fit_mmrm on the same data (to 1e-10)."""
+    e = _derived(parallel)
+    subj = parallel.subjects.loc[parallel.subjects["randomized"].fillna(False).astype(bool)]
+    d = e.loc[(e["endpoint"] == "cutometer_r2") & (e["phase"] == "post_baseline")]
+    d = d.merge(subj[["subject_id", "arm"]], on="subject_id")
+    d["arm"] = pd.Categorical(d["arm"].astype(str), categories=["VEHICLE", "ACTIVE"])
+    d["visit"] = pd.Categorical(d["visit"].astype(str), categories=["W2", "W4", "W8", "W12"])
+    fit = efficacy.fit_mmrm(
+        d,
+        "change ~ baseline + arm * visit",
+        subject="subject_id",
+        visit="visit",
+        covariance="us",
+        df="kenward-roger",
+    )
+    ref = fit.contrast("arm", by="visit", method="reference").set_index("visit").loc["W12"]
+    row = parallel_result.primary("itt")
+    for ours, theirs in [
+        ("estimate", "estimate"),
+        ("std_error", "std_error"),
+        ("df", "df"),
+        ("conf_low", "conf_low"),
+        ("conf_high", "conf_high"),
+        ("p_value", "p_value"),
+    ]:
+        assert row[ours] == pytest.approx(ref[theirs], rel=1e-10, abs=1e-300)
+    assert row["visit"] == "W12" and row["comparison"] == "ACTIVE vs VEHICLE"
+    assert row["p_adjusted"] == row["p_value"]
+    assert row["n_active"] == 52 and row["n_control"] == 58  # completers at W12 (ITT)
+    ls = parallel_result.lsmeans
+    ours = ls.loc[(ls["endpoint"] == "cutometer_r2") & (ls["population"] == "itt")]
+    theirs = fit.lsmeans("arm", by="visit")
+    np.testing.assert_allclose(ours["estimate"], theirs["estimate"], rtol=1e-10)
+
+
+def test_key_secondary_holm_equals_multipletests(parallel_result) -> None:
+    f = parallel_result.to_frame()
+    for pop in ("itt", "per_protocol"):
+        k = f.loc[(f["role"] == "key secondary") & (f["visit"] == "W12") & (f["population"] == pop)]
+        assert list(k["endpoint"]) == [
+            "corneometer",
+            "wrinkle_rz",
+            "faceq_satisfaction_facial_appearance",
+        ]
+        expected = multipletests(k["p_value"].to_numpy(), alpha=0.05, method="holm")[1]
+        np.testing.assert_allclose(k["p_adjusted"], expected, rtol=1e-12)
+    other = f.loc[(f["role"] == "secondary") | (f["visit"] != "W12")]
+    assert other["p_adjusted"].isna().all()
+
+
+def test_hochberg_and_fixed_sequence_from_the_protocol(parallel, tmp_path) -> None:
+    for method, sm_name in (("hochberg", "simes-hochberg"), ("fixed-sequence", None)):
+        path = _protocol(
+            tmp_path,
+            f'[analysis]\nmultiplicity = "{method}"\nsecondary = []\npopulations = ["itt"]\n'
+            "[analysis.sensitivity]\ntipping_point = false\n",
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = analyze(parallel, path).to_frame()
+        k = f.loc[(f["role"] == "key secondary") & (f["visit"] == "W12")]
+        p = k["p_value"].to_numpy()
+        if sm_name:
+            expected = multipletests(p, alpha=0.05, method=sm_name)[1]
+        else:
+            expected = np.maximum.accumulate(p)
+        np.testing.assert_allclose(k["p_adjusted"], expected, rtol=1e-12)
+        assert k["notes"].str.contains(method).all()
+
+
+def test_effect_size_is_hedges_g_of_observed_final_change(parallel, parallel_result) -> None:
+    import pingouin as pg
+
+    e = _derived(parallel)
+    d = e.loc[(e["endpoint"] == "corneometer") & (e["visit"] == "W12")].merge(
+        parallel.subjects[["subject_id", "arm"]], on="subject_id"
+    )
+    act = d.loc[d["arm"] == "ACTIVE", "change"].dropna().to_numpy()
+    ctl = d.loc[d["arm"] == "VEHICLE", "change"].dropna().to_numpy()
+    g = pg.compute_effsize(act, ctl, eftype="hedges")
+    f = parallel_result.to_frame()
+    row = f.loc[
+        (f["endpoint"] == "corneometer") & (f["population"] == "itt") & (f["visit"] == "W12")
+    ]
+    assert row["effect_size"].iloc[0] == pytest.approx(g, rel=1e-12)
+    es = parallel_result.effect_sizes
+    hit = es.loc[(es["endpoint"] == "corneometer") & (es["population"] == "itt")].iloc[0]
+    ci = pg.compute_esci(g, act.size, ctl.size, eftype="hedges", decimals=12)
+    assert (hit["conf_low"], hit["conf_high"]) == pytest.approx(tuple(ci), rel=1e-9)
+
+
+def test_split_face_equals_paired_analysis(split_face, tmp_path) -> None:
+    """One post-baseline visit, no baseline covariate: the MMRM is the paired t-test."""
+    path = _protocol(
+        tmp_path,
+        '[analysis]\nfinal_visit = "W2"\nkey_secondary = []\nsecondary = []\n'
+        "[analysis.split_face]\nadjust_baseline = false\n"
+        "[analysis.sensitivity]\ntipping_point = false\n",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(split_face, path)
+    e = _derived(split_face)
+    e = e.loc[(e["endpoint"] == "cutometer_r2") & (e["visit"] == "W2")]
+    diffs = []
+    subj = split_face.subjects.dropna(subset=["allocation"])
+    for sid, alloc in zip(subj["subject_id"], subj["allocation"], strict=True):
+        site_of = {arm: site for site, arm in (p.split("=") for p in alloc.split(";"))}
+        x = e.loc[e["subject_id"] == sid].set_index("body_site")["change"]
+        diffs.append(x[site_of["ACTIVE"]] - x[site_of["VEHICLE"]])
+    x = np.asarray(diffs)
+    row = res.primary("itt")
+    n = x.size
+    assert row["estimate"] == pytest.approx(x.mean(), rel=1e-10)
+    # the variance is the REML optimum, found to the engine's tolerance (~1e-8 relative)
+    assert row["std_error"] == pytest.approx(x.std(ddof=1) / math.sqrt(n), rel=1e-6)
+    assert row["df"] == pytest.approx(n - 1, rel=1e-6)
+    assert row["p_value"] == pytest.approx(stats.ttest_1samp(x, 0.0).pvalue, rel=1e-5)
+    assert row["n_active"] == n == 40
+    assert "before the week 12" in " ".join(res.notes)
+
+
+def test_split_face_default_plan(split_face) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(split_face)
+    row = res.primary("itt")
+    assert row["comparison"] == "ACTIVE site vs VEHICLE site"
+    assert row["model"].startswith("within-subject MMRM change ~ baseline + visit")
+    # person-level PROs have no within-person control: listed as skipped, never dropped
+    sk = res.skipped
+    assert set(sk["endpoint"]) >= {"skindex16_symptoms", "faceq_psychological_function"}
+    assert sk["reason"].str.contains("per person").all()
+
+
+def test_analyze_is_pure(parallel) -> None:
+    before = {n: getattr(parallel, n).copy() for n in ("subjects", "measurements", "pro_responses")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analyze(parallel, "iso-efficacy-2025")
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(getattr(parallel, name), frame)
+
+
+def test_validation_errors_block_unless_forced(tmp_path) -> None:
+    trial = efficacy.read_trial(SAMPLES / "flawed_integrity")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(trial)
+        assert res.status == "not analysed" and not res.analysed
+        assert res.validation_errors == 12
+        assert len(res.to_frame()) == 0 and tuple(res.to_frame().columns) == RESULT_COLUMNS
+        assert "force=True" in res.notes[0]
+        forced = analyze(trial, force=True)
+    assert forced.status == "analysed despite validation errors"
+    assert forced.notes[0].startswith("analysed despite 12 validation errors")
+    assert len(forced.to_frame()) > 0
+
+
+def test_to_dict_is_json(parallel_result) -> None:
+    import json
+
+    data = json.loads(json.dumps(parallel_result.to_dict(), allow_nan=False))
+    assert data["status"] == "analysed"
+    assert len(data["estimates"]) == len(parallel_result.to_frame())
+    assert data["sensitivity"][0]["imputations"] == 50
