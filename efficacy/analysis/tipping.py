@@ -50,7 +50,8 @@ class TippingPoint:
         ``-1``: delta is subtracted from imputed values (higher is better), ``+1``: added.
     table : pandas.DataFrame
         One row per delta of the grid (:data:`TIPPING_COLUMNS`); ``delta`` is the
-        magnitude of the penalty in the endpoint's unit.
+        magnitude of the penalty in the endpoint's unit; ``significant`` means the MAR
+        conclusion holds (p <= alpha with the estimate on the delta = 0 side).
     tipping_delta : float
         Smallest delta with p > alpha (bisection between grid points, or beyond the
         grid up to the delta at which the pooled estimate reaches 0); 0 when the MAR
@@ -225,7 +226,8 @@ def tipping_point(
         table = pd.DataFrame(
             _scan(finals, X, col, shift, deltas, plan.level), columns=TIPPING_COLUMNS[:-1]
         )
-        table["significant"] = table["p_value"] <= plan.alpha
+        same_side = np.sign(table["estimate"]) == np.sign(table["estimate"].iat[0])
+        table["significant"] = (table["p_value"] <= plan.alpha) & same_side
         tip = _tipping(finals, X, col, shift, table, plan)
         if not shift.any():
             notes.append("no missing final-visit values in the penalised arm: delta has no effect")
