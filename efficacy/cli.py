@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, TextIO
 
 from efficacy import __version__
+from efficacy.analysis import command as _analyze
 from efficacy.errors import EfficacyError
 from efficacy.instruments import command as _score
 
@@ -211,6 +212,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "protocols": Command("list or show protocols", _protocols_arguments, _run_protocols),
     "score": Command(_score.HELP, _score.add_arguments, _score.run_score),
+    "analyze": Command(_analyze.HELP, _analyze.add_arguments, _analyze.run_analyze),
 }
 
 

@@ -1,6 +1,7 @@
 """The analysis plan run over endpoints x populations.
 
-Estimands, multiplicity, missing-data sensitivity, responders and effect sizes.
+Estimands, multiplicity, missing-data sensitivity, responders and effect sizes. Names
+are imported lazily (PEP 562) so that the command line starts quickly.
 
 >>> import efficacy
 >>> from efficacy.analysis import analyze
@@ -10,8 +11,32 @@ Estimands, multiplicity, missing-data sensitivity, responders and effect sizes.
 
 from __future__ import annotations
 
-from efficacy.analysis.result import RESULT_COLUMNS, AnalysisResult
-from efficacy.analysis.run import analyze
-from efficacy.analysis.tipping import TippingPoint
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY: dict[str, str] = {
+    "analyze": "efficacy.analysis.run",
+    "AnalysisResult": "efficacy.analysis.result",
+    "RESULT_COLUMNS": "efficacy.analysis.result",
+    "TippingPoint": "efficacy.analysis.tipping",
+}
 
 __all__ = ["RESULT_COLUMNS", "AnalysisResult", "TippingPoint", "analyze"]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from efficacy.analysis.result import RESULT_COLUMNS, AnalysisResult
+    from efficacy.analysis.run import analyze
+    from efficacy.analysis.tipping import TippingPoint
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'efficacy.analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
