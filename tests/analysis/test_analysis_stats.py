@@ -90,7 +90,7 @@ def test_logistic_equals_statsmodels_glm() -> None:
 
 def test_rubin_rules_closed_form() -> None:
     # Q = 1.5, W = 0.5, B = var([1, 2]) = 0.5, T = 0.5 + 1.5 * 0.5 = 1.25
-    q, se, nu, lo, hi, p = rubin(np.array([1.0, 2.0]), np.array([0.4, 0.6]), 100.0, 0.95)
+    q, se, nu, _, _, _ = rubin(np.array([1.0, 2.0]), np.array([0.4, 0.6]), 100.0, 0.95)
     assert q == 1.5 and se == pytest.approx(math.sqrt(1.25))
     lam = 0.75 / 1.25
     nu_old = 1 / lam**2

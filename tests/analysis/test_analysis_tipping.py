@@ -68,7 +68,7 @@ def sim():
 
 
 def test_delta_zero_recovers_the_mar_estimate(sim) -> None:
-    data, plan, fit, tp = sim
+    _, _, fit, tp = sim
     mmrm = fit.contrasts.set_index("visit").loc["V3"]
     mi = tp.table.iloc[0]
     assert mi["delta"] == 0.0
@@ -81,7 +81,7 @@ def test_delta_zero_recovers_the_mar_estimate(sim) -> None:
 
 
 def test_estimate_is_linear_and_p_monotone_in_delta(sim) -> None:
-    data, plan, fit, tp = sim
+    data, _, _, tp = sim
     t = tp.table
     slope = np.diff(t["estimate"]) / np.diff(t["delta"])
     # each unit of delta moves the ANCOVA coefficient by about the imputed share of the arm
@@ -94,7 +94,7 @@ def test_estimate_is_linear_and_p_monotone_in_delta(sim) -> None:
 
 
 def test_tipping_point_is_where_p_crosses_alpha(sim) -> None:
-    data, plan, fit, tp = sim
+    data, plan, _, tp = sim
     t = tp.table
     assert t["significant"].iloc[0] and not t["significant"].iloc[-1]
     below = t.loc[t["delta"] < tp.tipping_delta]
