@@ -8,6 +8,7 @@ PRO extension items where they apply), whether the data or the bundle's attested
 
 from __future__ import annotations
 
+from efficacy.consort._flowdata import allocated_units
 from efficacy.consort.checklist import (
     STATUSES,
     Checklist,
@@ -26,6 +27,7 @@ __all__ = [
     "ChecklistEntry",
     "Flow",
     "Tally",
+    "allocated_units",
     "checklist_items",
     "consort_flow",
     "evaluate_checklist",

@@ -175,3 +175,16 @@ def _paired_subjects(
         .agg(lambda a: set(a) >= set(arms))
     )
     return frozenset(n_arms[n_arms].index.get_level_values("subject_id").unique().tolist())
+
+
+def allocated_units(trial: Trial) -> pd.DataFrame:
+    """Return the allocated units of `trial`: one row per randomised person and arm.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``subject_id``, ``arm``, ``site`` (body site for split-face designs,
+        None for parallel), ``itt`` (bool), ``safety`` (True / False / None).
+    """
+    frame = units_frame(trial, None).frame
+    return frame[["subject_id", "arm", "site", "itt", "safety"]].copy()

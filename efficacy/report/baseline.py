@@ -1,0 +1,237 @@
+"""Report section 5: baseline characteristics by arm, submission style.
+
+Two tables: participants' demographics (age, sex, Fitzpatrick phototype; Skindex-16
+domain scores at baseline) and the baseline values of the protocol's instrumental
+endpoints. Parallel designs: one column per arm plus Total, population = randomised
+(allocated) participants. Split-face designs: demographics for all randomised
+participants; endpoint values per body-site group (the sites allocated each arm), as the
+CONSORT within-person extension's baseline table asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from efficacy.consort import allocated_units
+from efficacy.instruments import ENDPOINTS
+from efficacy.protocol import Protocol
+from efficacy.report._stats import NUMERIC_ROWS, column, count_cell, decimals, numeric_cells
+from efficacy.trial import Trial
+
+__all__ = ["baseline_tables"]
+
+_SEX = {"f": "Female", "female": "Female", "m": "Male", "male": "Male"}
+_PHOTOTYPES = ("I", "II", "III", "IV", "V", "VI")
+
+
+def _arm_labels(trial: Trial) -> dict[str, str]:
+    return {a.id: a.label for a in trial.manifest.arms}
+
+
+def _numeric_rows(
+    label: str, by_col: Mapping[str, np.ndarray], d: int | None = None
+) -> list[dict[str, Any]]:
+    allv = np.concatenate([v for v in by_col.values()]) if by_col else np.array([])
+    d = decimals(allv) if d is None else d
+    cells = {k: numeric_cells(v, d) for k, v in by_col.items()}
+    rows: list[dict[str, Any]] = [{"label": label, "kind": "group", "cells": {}}]
+    for key, text in NUMERIC_ROWS:
+        rows.append({"label": text, "kind": "stat", "cells": {c: v[key] for c, v in cells.items()}})
+    return rows
+
+
+def _category_rows(
+    label: str, by_col: Mapping[str, pd.Series], levels: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [{"label": label, "kind": "group", "cells": {}}]
+    show = list(levels)
+    if any(s.isna().any() for s in by_col.values()):
+        show.append("Missing")
+    for level in show:
+        cells = {}
+        for c, s in by_col.items():
+            hit = s.isna() if level == "Missing" else s.eq(level).fillna(False)
+            cells[c] = count_cell(int(hit.sum()), len(s))
+        rows.append({"label": level, "kind": "level", "cells": cells})
+    return rows
+
+
+def _columns(trial: Trial, units: pd.DataFrame, split: bool) -> list[dict[str, Any]]:
+    labels = _arm_labels(trial)
+    order = list(dict.fromkeys([*labels, *units["arm"]]))
+    cols = []
+    for arm in order:
+        n = int((units["arm"] == arm).sum())
+        if n:
+            cols.append(column(arm, labels.get(arm, arm), n, "sites" if split else ""))
+    return cols
+
+
+def _demographics(trial: Trial, units: pd.DataFrame, split: bool) -> dict[str, Any]:
+    people = units.drop_duplicates("subject_id")
+    subj = trial.subjects.drop_duplicates("subject_id").set_index("subject_id")
+    if split:
+        groups = {"ALL": people["subject_id"].tolist()}
+        cols = [column("ALL", "All randomised participants", len(people))]
+    else:
+        cols = [*_columns(trial, units, False), column("TOTAL", "Total", len(people))]
+        groups = {
+            c["key"]: units.loc[units["arm"] == c["key"], "subject_id"].tolist() for c in cols[:-1]
+        }
+        groups["TOTAL"] = people["subject_id"].tolist()
+    sub = {k: subj.reindex(v) for k, v in groups.items()}
+    age = {k: s["age"].to_numpy(dtype=float, na_value=np.nan) for k, s in sub.items()}
+    sex = {
+        k: s["sex"]
+        .astype(object)
+        .map(lambda x: _SEX.get(str(x).strip().lower(), x) if pd.notna(x) else None)
+        for k, s in sub.items()
+    }
+    fitz = {
+        k: s["fitzpatrick"].astype(object).where(s["fitzpatrick"].notna(), None)
+        for k, s in sub.items()
+    }
+    rows = _numeric_rows("Age (years)", age, d=0)
+    levels = tuple(sorted({v for s in sex.values() for v in s.dropna()} - {"Female", "Male"}))
+    rows += _category_rows("Sex, n (%)", sex, ("Female", "Male", *levels))
+    rows += _category_rows("Fitzpatrick phototype, n (%)", fitz, _PHOTOTYPES)
+    rows += _skindex_rows(trial, groups)
+    return {
+        "id": "demographics",
+        "title": "Demographics and baseline PRO scores (randomised participants)",
+        "columns": cols,
+        "rows": rows,
+    }
+
+
+def _skindex_rows(trial: Trial, groups: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+    pro = trial.pro_responses
+    base = trial.manifest.baseline_visit
+    sel = pro[
+        (pro["instrument"] == "skindex16").fillna(False) & (pro["visit"] == base).fillna(False)
+    ]
+    if sel.empty:
+        return []
+    from efficacy.instruments import score_skindex16
+
+    scores = score_skindex16(sel)
+    rows: list[dict[str, Any]] = []
+    for scale in ("symptoms", "emotions", "functioning"):
+        s = scores[scores["scale"] == scale].drop_duplicates("subject_id").set_index("subject_id")
+        by = {
+            k: s["score"].reindex(v).to_numpy(dtype=float, na_value=np.nan)
+            for k, v in groups.items()
+        }
+        rows += _numeric_rows(f"Skindex-16 {scale} (0-100, higher = worse)", by, d=1)
+    return rows
+
+
+def _endpoint_ids(protocol: Protocol | None) -> list[str]:
+    plan = getattr(protocol, "analysis", None) or {}
+    ids = [plan.get("primary"), *plan.get("key_secondary", ()), *plan.get("secondary", ())]
+    return [i for i in dict.fromkeys(ids) if i in ENDPOINTS]
+
+
+def _endpoints(
+    trial: Trial, protocol: Protocol | None, units: pd.DataFrame, split: bool
+) -> dict[str, Any]:
+    from efficacy.instruments import prepare_measurements
+
+    cols = _columns(trial, units, split)
+    if not split:
+        cols.append(column("TOTAL", "Total", int(units["subject_id"].nunique())))
+    m = trial.measurements
+    ids = _endpoint_ids(protocol)
+    keep = (m["visit"] == trial.manifest.baseline_visit).fillna(False) & m["endpoint"].isin(
+        [*ids, *_AMPLITUDES]
+    ).fillna(False)
+    values = prepare_measurements(m[keep.to_numpy(dtype=bool)]) if keep.any() else None
+    primary = (getattr(protocol, "analysis", None) or {}).get("primary")
+    rows: list[dict[str, Any]] = []
+    for eid in ids:
+        v = values[values["endpoint"] == eid] if values is not None else None
+        if v is None or v.empty:
+            continue
+        ep = ENDPOINTS[eid]
+        by = _by_column(v, units, cols, split)
+        tag = " (primary)" if eid == primary else ""
+        rows += _numeric_rows(f"{ep.label}, {ep.unit}{tag}", by)
+    return {
+        "id": "endpoints",
+        "title": "Baseline values of the endpoints"
+        + (" by body-site group (sites allocated each arm)" if split else " (randomised)"),
+        "columns": cols,
+        "rows": rows,
+    }
+
+
+_AMPLITUDES = ("cutometer_ua", "cutometer_uf", "cutometer_ue", "cutometer_ur", "cutometer_uv")
+
+
+def _by_column(
+    v: pd.DataFrame, units: pd.DataFrame, cols: list[dict[str, Any]], split: bool
+) -> dict[str, np.ndarray]:
+    """Baseline value per unit (parallel: mean over the subject's sites), per column."""
+    if split:
+        joined = units.merge(
+            v[["subject_id", "body_site", "value"]],
+            left_on=["subject_id", "site"],
+            right_on=["subject_id", "body_site"],
+            how="left",
+        )
+        return {
+            c["key"]: joined.loc[joined["arm"] == c["key"], "value"].to_numpy(dtype=float)
+            for c in cols
+        }
+    per = v.groupby("subject_id", sort=False)["value"].mean()
+    out = {}
+    for c in cols:
+        who = (
+            units["subject_id"]
+            if c["key"] == "TOTAL"
+            else units.loc[units["arm"] == c["key"], "subject_id"]
+        )
+        out[c["key"]] = per.reindex(who.drop_duplicates()).to_numpy(dtype=float)
+    return out
+
+
+def baseline_tables(trial: Trial, protocol: Protocol | None) -> dict[str, Any]:
+    """Build report section 5 (JSON-ready).
+
+    Returns
+    -------
+    dict
+        ``population`` (text), ``notes`` (list of str) and ``tables``: the demographics
+        and endpoint tables, each with ``columns`` (key, label, N, head "(N=xx)") and
+        ``rows`` (label, kind group/stat/level, ``cells`` by column key, each with its
+        numbers and ``text``).
+
+    Notes
+    -----
+    Mean (SD), Median, Min, Max of the non-missing values; n (%) of the column's N.
+    Endpoint values are the mean of replicate readings (efficacy.instruments.
+    prepare_measurements), in the catalogue unit.
+    """
+    units = allocated_units(trial)
+    split = trial.manifest.design == "split_face"
+    notes = []
+    if (trial.pro_responses["instrument"] == "faceq").fillna(False).any():
+        notes.append(
+            "FACE-Q baseline scores need the licensed raw-to-Rasch conversion table, which "
+            "is not supplied to the report: not shown."
+        )
+    if not split:
+        notes.append(
+            "Endpoint values of a participant measured at several body sites are "
+            "averaged over the sites."
+        )
+    return {
+        "population": "randomised participants, by allocated arm"
+        + ("; endpoint values per body-site group" if split else ""),
+        "notes": notes,
+        "tables": [_demographics(trial, units, split), _endpoints(trial, protocol, units, split)],
+    }

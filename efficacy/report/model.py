@@ -1,0 +1,238 @@
+"""The Report model: every number of the report as plain data, then three renderers.
+
+:func:`build_report` assembles sections 1-9 from the trial, its protocol, the
+validation report, the CONSORT flow and checklist (and an analysis result when there is
+one). :class:`Report` keeps them as one JSON-ready mapping; :meth:`Report.to_json`,
+:meth:`Report.to_html` and :meth:`Report.to_pdf` render only that mapping, so every
+number in the HTML and PDF is in the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from efficacy.consort import Checklist, Flow, consort_flow, evaluate_checklist
+from efficacy.errors import EfficacyError, InputError
+from efficacy.protocol import Protocol, load_protocol
+from efficacy.report.baseline import baseline_tables
+from efficacy.report.harms import harms_tables
+from efficacy.report.outcomes import outcome_sections
+from efficacy.report.sections import appendices, generated_at, title_block, verdict
+from efficacy.trial import Trial
+from efficacy.validation import ValidationReport
+
+__all__ = ["FORMATS", "SCHEMA", "Report", "build_report"]
+
+#: Output formats, as file suffixes.
+FORMATS: tuple[str, ...] = ("html", "pdf", "json")
+#: Identifier and version of the JSON layout.
+SCHEMA = "efficacy.report/1"
+
+
+@dataclass(frozen=True)
+class Report:
+    """A rendered-to-be report: sections 1-9 as one read-only JSON-ready mapping.
+
+    Attributes
+    ----------
+    data : Mapping[str, Any]
+        Keys ``schema``, ``title_block`` (1), ``verdict`` (2), ``flow`` (3),
+        ``checklist`` (4), ``baseline`` (5), ``efficacy`` (6), ``pros`` (7), ``harms``
+        (8), ``appendices`` (9).
+    """
+
+    data: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a deep copy of the report data (plain dicts and lists)."""
+        return json.loads(self.to_json())
+
+    def to_json(self) -> str:
+        """Return the report as JSON: sorted keys, 2-space indent, UTF-8 text, no NaN."""
+        return (
+            json.dumps(
+                dict(self.data), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False
+            )
+            + "\n"
+        )
+
+    def to_html(self) -> str:
+        """Return a self-contained HTML document (inline CSS and SVG, no network)."""
+        from markupsafe import Markup
+
+        from efficacy.report.figures import flow_svg
+
+        data = self.to_dict()
+        return _template().render(r=data, css=Markup(_css()), svg=Markup(flow_svg(data["flow"])))
+
+    def to_pdf(self) -> bytes:
+        """Return the report as PDF (A4), rendered from :meth:`to_html` by weasyprint.
+
+        Raises
+        ------
+        EfficacyError
+            If weasyprint is not installed (``pip install weasyprint``).
+        """
+        try:
+            from weasyprint import HTML
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise EfficacyError(
+                "PDF output needs weasyprint: pip install weasyprint (or choose --format html,json)"
+            ) from exc
+        return HTML(string=self.to_html()).write_pdf()
+
+    def write(
+        self,
+        out_dir: str | os.PathLike[str],
+        formats: Iterable[str] = FORMATS,
+        stem: str = "report",
+    ) -> dict[str, Path]:
+        """Write the report as ``<out_dir>/<stem>.<format>`` for each format, atomically.
+
+        Returns
+        -------
+        dict
+            Format -> path written.
+        """
+        formats = tuple(formats)
+        bad = [f for f in formats if f not in FORMATS]
+        if bad or not formats:
+            raise EfficacyError(
+                f"formats={list(formats)!r}: use one or more of {', '.join(FORMATS)}"
+            )
+        out = Path(out_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"--out {out}: cannot create the folder ({exc.strerror})") from exc
+        written = {}
+        for fmt in formats:
+            payload: bytes = (
+                self.to_pdf()
+                if fmt == "pdf"
+                else (self.to_html() if fmt == "html" else self.to_json()).encode("utf-8")
+            )
+            written[fmt] = _atomic_write(out / f"{stem}.{fmt}", payload)
+        return written
+
+
+def _atomic_write(path: Path, payload: bytes) -> Path:
+    """Write `payload` to a temporary file beside `path`, then rename it over `path`."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@cache
+def _css() -> str:
+    return (
+        resources.files("efficacy.report")
+        .joinpath("templates/report.css")
+        .read_text(encoding="utf-8")
+    )
+
+
+@cache
+def _template() -> Any:
+    from jinja2 import Environment, StrictUndefined
+
+    env = Environment(
+        autoescape=True,
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.do"],
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+    text = (
+        resources.files("efficacy.report")
+        .joinpath("templates/report.html.j2")
+        .read_text(encoding="utf-8")
+    )
+    return env.from_string(text)
+
+
+def build_report(
+    trial: Trial,
+    protocol: Protocol | str | None = None,
+    validation: ValidationReport | None = None,
+    flow: Flow | None = None,
+    checklist: Checklist | None = None,
+    analysis: Any | None = None,
+) -> Report:
+    """Build the conformance report of `trial` (sections 1-9).
+
+    Parameters
+    ----------
+    trial : Trial
+        Not modified.
+    protocol : Protocol, str or None
+        Protocol or built-in id / TOML path; None: the default ``iso-efficacy-2025``.
+    validation : ValidationReport, optional
+        From :func:`efficacy.validate`; computed when not given.
+    flow, checklist : optional
+        From :func:`efficacy.consort.consort_flow` and
+        :func:`~efficacy.consort.evaluate_checklist`; computed when not given.
+    analysis : AnalysisResult, optional
+        The analysis plan's result (sections 6-7, see :mod:`efficacy.report.outcomes`);
+        without it those sections say the efficacy analysis was not run.
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    EfficacyError
+        `trial` is not a Trial, or the validation report is of another trial/protocol.
+    """
+    if not isinstance(trial, Trial):
+        raise EfficacyError(
+            f"trial must be an efficacy Trial, not {type(trial).__name__}; read one with "
+            "efficacy.read_trial(path)"
+        )
+    from efficacy.protocol import DEFAULT_PROTOCOL
+
+    proto = load_protocol(protocol if protocol is not None else DEFAULT_PROTOCOL)
+    if validation is None:
+        from efficacy.validation import validate
+
+        validation = validate(trial, proto)
+    elif (validation.trial_id, validation.protocol_id) != (trial.manifest.id, proto.id):
+        raise EfficacyError(
+            f"validation is of trial {validation.trial_id!r} against {validation.protocol_id!r}"
+            f", not {trial.manifest.id!r} against {proto.id!r}; validate this trial first"
+        )
+    flow = flow if flow is not None else consort_flow(trial, proto)
+    checklist = (
+        checklist
+        if checklist is not None
+        else evaluate_checklist(trial, proto, flow, analysis=analysis)
+    )
+    data = {
+        "schema": SCHEMA,
+        "title_block": title_block(trial, proto, generated_at()),
+        "verdict": verdict(trial, proto, validation),
+        "flow": flow.to_dict(),
+        "checklist": checklist.to_dict(),
+        "baseline": baseline_tables(trial, proto),
+        **outcome_sections(analysis),
+        "harms": harms_tables(trial),
+        "appendices": appendices(validation),
+    }
+    # round-trip once: the model holds exactly what the JSON holds
+    return Report(MappingProxyType(json.loads(json.dumps(data, allow_nan=False))))
