@@ -8,6 +8,7 @@ differences (treated site minus control site) of change (``change``) and of base
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import EfficacyError
 from efficacy.trial import Trial
 
-__all__ = ["ModelData", "model_data", "population"]
+__all__ = ["ModelData", "model_data", "population", "split_by_endpoint"]
 
 #: Columns of :attr:`ModelData.frame`.
 FRAME_COLUMNS: tuple[str, ...] = ("subject_id", "arm", "visit", "baseline", "change")
@@ -72,9 +73,21 @@ def population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
     return out.reset_index(drop=True), text
 
 
-def _endpoint_rows(derived: pd.DataFrame, endpoint: str) -> pd.DataFrame:
-    rows = derived.loc[derived["endpoint"] == endpoint]
-    return rows[["subject_id", "visit", "body_site", "phase", "value", "baseline", "change"]]
+_ROW_COLUMNS = ["subject_id", "visit", "body_site", "phase", "value", "baseline", "change"]
+
+
+def split_by_endpoint(derived: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Split the derived endpoint table once: endpoint id -> its rows (model columns)."""
+    return {
+        str(k): g[_ROW_COLUMNS].reset_index(drop=True)
+        for k, g in derived.groupby("endpoint", sort=False)
+    }
+
+
+def _endpoint_rows(derived: pd.DataFrame | Mapping[str, pd.DataFrame], endpoint: str):
+    if isinstance(derived, Mapping):
+        return derived.get(endpoint, pd.DataFrame(columns=_ROW_COLUMNS))
+    return derived.loc[derived["endpoint"] == endpoint, _ROW_COLUMNS]
 
 
 def _combine_sites(rows: pd.DataFrame, notes: list[str], endpoint: str) -> pd.DataFrame:
@@ -161,9 +174,16 @@ def _split_face(
 
 
 def model_data(
-    trial: Trial, derived: pd.DataFrame, endpoint: str, population_name: str, plan: TrialPlan
+    trial: Trial,
+    derived: pd.DataFrame | Mapping[str, pd.DataFrame],
+    endpoint: str,
+    population_name: str,
+    plan: TrialPlan,
 ) -> ModelData:
     """Build the model frame of `endpoint` in a population (see :class:`ModelData`).
+
+    `derived` is the derived endpoint table of :func:`efficacy.instruments.score_trial`
+    or its :func:`split_by_endpoint` form (faster when many endpoints are analysed).
 
     Raises
     ------

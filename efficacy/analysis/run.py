@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from efficacy.analysis.data import model_data
+from efficacy.analysis.data import model_data, split_by_endpoint
 from efficacy.analysis.models import EndpointFit, fit_endpoint
 from efficacy.analysis.plan import TrialPlan, resolve_plan
 from efficacy.analysis.responders import responder_rows, responder_rules
@@ -238,9 +238,10 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
     if status != "not analysed":
         derived, messages = _score(trial, protocol, plan.settings["responders"])
         notes += messages
+        by_endpoint = split_by_endpoint(derived)
         for pop in plan.populations:
             for endpoint, role in plan.endpoints:
-                _run_endpoint(trial, derived, plan, endpoint, role, pop, acc)
+                _run_endpoint(trial, by_endpoint, plan, endpoint, role, pop, acc)
         rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints))
         acc["rows"] += rows
         acc["skipped"] += skipped
