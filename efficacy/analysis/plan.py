@@ -123,7 +123,8 @@ def resolve_plan(trial: Trial, protocol: Any) -> TrialPlan:
     Raises
     ------
     ProtocolError
-        The protocol has no ``[analysis]`` section, or names a visit the trial lacks.
+        The protocol has no ``[analysis]`` section, or names a visit or covariate the
+        trial lacks.
     EfficacyError
         A design other than parallel / split_face, or no usable control arm.
     """
@@ -141,6 +142,12 @@ def resolve_plan(trial: Trial, protocol: Any) -> TrialPlan:
         )
     control, actives = _arms(trial)
     visits, final, week, notes = _visits(trial, settings)
+    unknown = [c for c in settings["covariates"] if c not in trial.subjects.columns]
+    if unknown:
+        raise ProtocolError(
+            f"[analysis] covariates {unknown} are not columns of the subjects table; "
+            f"use some of {', '.join(map(str, trial.subjects.columns))}"
+        )
     endpoints = [(settings["primary"], "primary")]
     endpoints += [(e, "key secondary") for e in settings["key_secondary"]]
     endpoints += [(e, "secondary") for e in settings["secondary"]]

@@ -231,3 +231,51 @@ def test_to_dict_is_json(parallel_result) -> None:
     assert data["status"] == "analysed"
     assert len(data["estimates"]) == len(parallel_result.to_frame())
     assert data["sensitivity"][0]["imputations"] == 50
+
+
+def _direct(trial, endpoint: str, formula: str, visits: list[str], extra=()) -> pd.DataFrame:
+    e = _derived(trial)
+    subj = trial.subjects.loc[trial.subjects["randomized"].fillna(False).astype(bool)]
+    d = e.loc[(e["endpoint"] == endpoint) & (e["phase"] == "post_baseline")]
+    d = d.merge(subj[["subject_id", "arm", *extra]], on="subject_id")
+    d["arm"] = pd.Categorical(d["arm"].astype(str), categories=["VEHICLE", "ACTIVE"])
+    d["visit"] = pd.Categorical(d["visit"].astype(str), categories=visits)
+    fit = efficacy.fit_mmrm(
+        d, formula, subject="subject_id", visit="visit", covariance="us", df="kenward-roger"
+    )
+    return fit.contrast("arm", by="visit", method="reference").set_index("visit")
+
+
+def test_pro_scale_goes_through_the_same_model(parallel, parallel_result) -> None:
+    ref = _direct(parallel, "skindex16_emotions", "change ~ baseline + arm * visit", ["W4", "W12"])
+    f = parallel_result.to_frame()
+    row = f.loc[
+        (f["endpoint"] == "skindex16_emotions") & (f["population"] == "itt") & (f["visit"] == "W12")
+    ].iloc[0]
+    assert row["estimate"] == pytest.approx(ref.loc["W12", "estimate"], rel=1e-10)
+    assert row["std_error"] == pytest.approx(ref.loc["W12", "std_error"], rel=1e-10)
+
+
+def test_declared_covariates_enter_the_model(parallel, tmp_path) -> None:
+    path = _protocol(
+        tmp_path,
+        '[analysis]\ncovariates = ["age", "sex"]\nkey_secondary = []\nsecondary = []\n'
+        'populations = ["itt"]\n[analysis.sensitivity]\ntipping_point = false\n',
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(parallel, path)
+        ref = _direct(
+            parallel,
+            "cutometer_r2",
+            "change ~ baseline + age + sex + arm * visit",
+            ["W2", "W4", "W8", "W12"],
+            extra=("age", "sex"),
+        )
+    row = res.primary("itt")
+    assert row["model"].startswith("MMRM change ~ baseline + age + sex + arm * visit")
+    assert row["estimate"] == pytest.approx(ref.loc["W12", "estimate"], rel=1e-10)
+    assert row["df"] == pytest.approx(ref.loc["W12", "df"], rel=1e-10)
+    bad = _protocol(tmp_path, '[analysis]\ncovariates = ["shoe_size"]\n')
+    with pytest.raises(efficacy.EfficacyError, match="shoe_size"):
+        analyze(parallel, bad)
