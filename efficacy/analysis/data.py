@@ -18,7 +18,7 @@ from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import EfficacyError
 from efficacy.trial import Trial
 
-__all__ = ["ModelData", "model_data", "population", "split_by_endpoint"]
+__all__ = ["ModelData", "model_data", "population", "site_allocation", "split_by_endpoint"]
 
 #: Columns of :attr:`ModelData.frame`.
 FRAME_COLUMNS: tuple[str, ...] = ("subject_id", "arm", "visit", "baseline", "change")
@@ -127,7 +127,7 @@ def _parallel(
     return merged, base.dropna(subset=["baseline"]).reset_index(drop=True)
 
 
-def _allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
+def site_allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     """Per subject: the treated and control body sites parsed from ``allocation``."""
     records = []
     for sid, text in zip(subj["subject_id"], subj.get("allocation", pd.Series()), strict=False):
@@ -145,7 +145,7 @@ def _allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
 def _split_face(
     rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan, notes: list[str], endpoint: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    alloc = _allocation(subj, plan)
+    alloc = site_allocation(subj, plan)
     lost = len(subj) - len(alloc)
     if lost:
         notes.append(f"{lost} subjects without a usable allocation (treated and control site)")

@@ -8,9 +8,14 @@ from typing import Any
 
 import pandas as pd
 
-from efficacy.analysis.data import population
+from efficacy.analysis.data import population, site_allocation
 from efficacy.analysis.plan import TrialPlan
-from efficacy.analysis.stats import logistic_odds_ratio, newcombe_difference
+from efficacy.analysis.stats import (
+    conditional_logistic,
+    logistic_odds_ratio,
+    newcombe_difference,
+    newcombe_paired_difference,
+)
 from efficacy.instruments.derive import ResponderRule
 from efficacy.trial import Trial
 
@@ -136,33 +141,72 @@ def _one(derived, trial, plan, rule, role, pop) -> tuple[list[dict], list[tuple]
     return out, []
 
 
+def _paired(derived, trial, plan, rule, role, pop) -> tuple[list[dict], list[tuple]]:
+    endpoint = rule["endpoint"]
+    rows = derived.loc[
+        (derived["endpoint"] == endpoint)
+        & (derived["visit"] == plan.final_visit)
+        & derived["responder"].notna()
+    ]
+    subj, _ = population(trial, pop)
+    alloc = site_allocation(subj, plan)
+    m = rows.merge(alloc, on="subject_id")
+    m = m.assign(treated=(m["body_site"] == m["treated_site"]).astype(float))
+    m = m.loc[(m["treated"] == 1) | (m["body_site"] == m["control_site"])]
+    wide = m.pivot_table(index="subject_id", columns="treated", values="responder", aggfunc="max")
+    wide = wide.dropna()
+    if wide.shape[1] < 2:
+        return [], [(endpoint, pop, "responder", "no subject has both sites at the final visit")]
+    t, c = wide[1.0].astype(bool).to_numpy(), wide[0.0].astype(bool).to_numpy()
+    e, f, g, h = (int(x) for x in ((t & c).sum(), (t & ~c).sum(), (~t & c).sum(), (~t & ~c).sum()))
+    d, low, high, p = newcombe_paired_difference(e, f, g, h, plan.level)
+    n = e + f + g + h
+    comp = f"{'/'.join(plan.actives)} site vs {plan.control} site"
+    label = f"{endpoint} {_label(rule)}"
+    notes = (
+        f"estimand (paired responders at {plan.final_visit}, observed cases); both {e}, "
+        f"treated only {f}, control only {g}, neither {h}; p from McNemar's test"
+    )
+    model = "paired difference in proportions (Newcombe paired score CI)"
+    out = [_row(label, role, pop, plan, comp, d, math.nan, low, high, p, n, n, model, notes)]
+    if rule["logistic"]:
+        keep = m.loc[m["subject_id"].isin(wide.index)]
+        frame = pd.DataFrame(
+            {
+                "subject_id": keep["subject_id"].to_numpy(),
+                "responder": keep["responder"].astype(bool).astype(float).to_numpy(),
+                "treated": keep["treated"].to_numpy(float),
+                "baseline": keep["baseline"].to_numpy(float),
+            }
+        ).dropna()
+        est, lo, hi, pl, note = conditional_logistic(frame, plan.level)
+        model = "conditional logistic regression (responder ~ site + baseline | subject)"
+        out.append(_row(label, role, pop, plan, comp, est, math.nan, lo, hi, pl, n, n, model, note))
+    return out, []
+
+
 def responder_rows(
     derived: pd.DataFrame, trial: Trial, plan: TrialPlan, roles: Mapping[str, str]
 ) -> tuple[list[dict], list[tuple]]:
     """Rows of the result table for every declared responder rule and population.
 
     Returns (rows, skipped) where skipped holds ``(endpoint, population, analysis, reason)``.
-    Split-face responders (paired proportions) are listed as skipped.
+    Parallel arms: difference in proportions with Newcombe's hybrid score interval
+    (independent samples) and, where declared, a baseline-adjusted logistic model.
+    Split-face: the paired difference (treated minus control site) with Newcombe's
+    paired interval and McNemar's test, and a conditional logistic model (subject as
+    stratum, adjusted for the site's baseline) where declared.
     """
     rows: list[dict] = []
     skipped: list[tuple] = []
     for rule in plan.settings["responders"]:
         role = roles.get(rule["endpoint"], "secondary")
         for pop in plan.populations:
-            if plan.design == "split_face":
-                skipped.append(
-                    (
-                        rule["endpoint"],
-                        pop,
-                        "responder",
-                        "paired (within-person) responder analysis is not available",
-                    )
-                )
-                continue
             if not (derived["endpoint"] == rule["endpoint"]).any():
                 skipped.append((rule["endpoint"], pop, "responder", "endpoint has no data"))
                 continue
-            r, s = _one(derived, trial, plan, rule, role, pop)
+            one = _paired if plan.design == "split_face" else _one
+            r, s = one(derived, trial, plan, rule, role, pop)
             rows += r
             skipped += s
     return rows, skipped

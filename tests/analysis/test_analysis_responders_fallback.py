@@ -83,3 +83,42 @@ def test_fallback_along_the_declared_order() -> None:
     for tried in ("us", "toeph", "ar1h"):
         assert f"{tried} covariance could not be fitted" in notes
     assert "fell back to cs covariance (declared order us -> toeph -> ar1h -> cs)" in notes
+
+
+def test_split_face_paired_responders(tmp_path) -> None:
+    from efficacy.analysis.stats import newcombe_paired_difference
+
+    path = tmp_path / "sf.toml"
+    path.write_text(
+        'extends = "iso-efficacy-2025"\n[analysis]\nkey_secondary = []\nsecondary = []\n'
+        'populations = ["itt"]\n[analysis.sensitivity]\ntipping_point = false\n'
+        '[[analysis.responders]]\nendpoint = "corneometer"\nkind = "percent"\n'
+        "threshold = 10\nlogistic = true\n",
+        encoding="utf-8",
+    )
+    trial = efficacy.read_trial(SAMPLES / "split_face_12wk")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(trial, path)
+        rule = ResponderRule("corneometer", "percent", 10.0)
+        derived = score_trial(trial, options=ScoringOptions(responders=(rule,))).endpoints
+    d = derived.loc[(derived["endpoint"] == "corneometer") & (derived["visit"] == "W12")]
+    counts = [0, 0, 0, 0]
+    subj = trial.subjects.dropna(subset=["allocation"])
+    for sid, alloc in zip(subj["subject_id"], subj["allocation"], strict=True):
+        site_of = {arm: site for site, arm in (p.split("=") for p in alloc.split(";"))}
+        x = d.loc[d["subject_id"] == sid].set_index("body_site")["responder"]
+        if x.empty:
+            continue
+        t, c = bool(x[site_of["ACTIVE"]]), bool(x[site_of["VEHICLE"]])
+        counts[(0 if c else 1) if t else (2 if c else 3)] += 1
+    f = res.to_frame()
+    rows = f.loc[f["endpoint"].str.startswith("corneometer responder")]
+    assert len(rows) == 2 and rows["model"].iloc[1].startswith("conditional logistic")
+    ref = newcombe_paired_difference(*counts)
+    row = rows.iloc[0]
+    assert (row["estimate"], row["conf_low"], row["conf_high"], row["p_value"]) == pytest.approx(
+        ref, rel=1e-12
+    )
+    assert row["n_active"] == sum(counts) == 38
+    assert np.isfinite(rows["estimate"].iloc[1])

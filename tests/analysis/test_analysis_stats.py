@@ -99,3 +99,27 @@ def test_rubin_rules_closed_form() -> None:
     # no between-imputation variance: the complete-data df (Barnard-Rubin)
     q, se, nu, *_ = rubin(np.array([1.0, 1.0]), np.array([0.25, 0.25]), 50.0, 0.95)
     assert se == 0.5 and nu == pytest.approx(51 / 53 * 50, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("counts", "low", "high"),
+    [
+        # Newcombe RG (1998) Stat Med 17:2635-2650, Table II, method 10 (95%), as published
+        # (also the test values of the R package propint)
+        ((36, 12, 2, 0), 0.0569, 0.3404),
+        ((18, 12, 2, 18), 0.0562, 0.3290),
+        ((53, 0, 0, 1), -0.0729, 0.0729),
+    ],
+)
+def test_newcombe_paired_against_published_table(counts, low, high) -> None:
+    from efficacy.analysis.stats import newcombe_paired_difference
+
+    _, f, g, _ = counts
+    d, lo, hi, p = newcombe_paired_difference(*counts)
+    assert d == pytest.approx((f - g) / sum(counts), abs=1e-15)
+    assert lo == pytest.approx(low, abs=5e-5) and hi == pytest.approx(high, abs=5e-5)
+    # McNemar without continuity correction: (f - g)^2 / (f + g) on 1 df
+    if f + g:
+        from scipy.stats import chi2
+
+        assert p == pytest.approx(chi2.sf((f - g) ** 2 / (f + g), 1), rel=1e-12)
