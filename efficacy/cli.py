@@ -21,6 +21,7 @@ from efficacy import __version__
 from efficacy.analysis import command as _analyze
 from efficacy.errors import EfficacyError
 from efficacy.instruments import command as _score
+from efficacy.report import command as _report
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
@@ -212,6 +213,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "protocols": Command("list or show protocols", _protocols_arguments, _run_protocols),
     "score": Command(_score.HELP, _score.add_arguments, _score.run_score),
+    "report": Command(_report.HELP, _report.add_arguments, _report.run_report),
     "analyze": Command(_analyze.HELP, _analyze.add_arguments, _analyze.run_analyze),
 }
 

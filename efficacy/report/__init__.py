@@ -8,12 +8,40 @@
 Sections: 1 title block, 2 verdict per requirement, 3 CONSORT flow diagram, 4 CONSORT
 2025 checklist, 5 baseline table, 6 efficacy and 7 PROs (from an analysis result, see
 :mod:`efficacy.report.outcomes`), 8 harms, 9 appendices. The command line is
-``efficacy report BUNDLE --out DIR`` (:mod:`efficacy.report.command`).
+``efficacy report BUNDLE --out DIR`` (:mod:`efficacy.report.command`); the example
+reports in ``reports/`` are rendered by ``python -m efficacy.report.examples``.
+
+Names are imported lazily (PEP 562) so that the command line starts quickly.
 """
 
 from __future__ import annotations
 
-from efficacy.report.model import FORMATS, SCHEMA, Report, build_report
-from efficacy.report.outcomes import NOT_RUN
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY: dict[str, str] = {
+    "FORMATS": "efficacy.report.model",
+    "SCHEMA": "efficacy.report.model",
+    "Report": "efficacy.report.model",
+    "build_report": "efficacy.report.model",
+    "NOT_RUN": "efficacy.report.outcomes",
+}
 
 __all__ = ["FORMATS", "NOT_RUN", "SCHEMA", "Report", "build_report"]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from efficacy.report.model import FORMATS, SCHEMA, Report, build_report
+    from efficacy.report.outcomes import NOT_RUN
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'efficacy.report' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,90 @@
+"""The ``efficacy report`` subcommand: the conformance report as HTML, PDF and JSON.
+
+``efficacy report BUNDLE --out DIR [--protocol ID|FILE] [--format html,pdf,json]
+[--fail-on error|warning|never]``
+
+Writes ``DIR/report.html`` (self-contained), ``DIR/report.pdf`` and ``DIR/report.json``
+(every number shown), each atomically (temporary file, then ``os.replace``), and prints
+one line per file plus the verdict. Set ``SOURCE_DATE_EPOCH`` for a reproducible
+generation time.
+
+Exit codes (house convention): 0 written; 1 written, and the validation has findings at
+or above ``--fail-on`` (default ``error``; ``never`` always exits 0 once written); 2
+usage error or unusable input (one line on standard error, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["HELP", "add_arguments", "parse_formats", "run_report"]
+
+HELP = "write the CONSORT-style conformance report (HTML, PDF, JSON) of a trial bundle"
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """Parse ``html,pdf,json`` (any subset, any order) into a tuple of formats."""
+    from efficacy.report.model import FORMATS
+
+    parts = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
+    bad = [p for p in parts if p not in FORMATS]
+    if bad or not parts:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give one or more of {','.join(FORMATS)} separated by commas"
+        )
+    return parts
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the ``report`` arguments to `p`."""
+    p.add_argument("bundle", metavar="BUNDLE", help="trial bundle folder (or its trial.toml)")
+    p.add_argument("--out", metavar="DIR", required=True, help="folder to write the report into")
+    p.add_argument(
+        "--protocol",
+        metavar="ID|FILE",
+        default=None,
+        help="built-in protocol id or protocol TOML file (default: iso-efficacy-2025)",
+    )
+    p.add_argument(
+        "--format",
+        metavar="LIST",
+        type=parse_formats,
+        default=("html", "pdf", "json"),
+        help="comma-separated formats among html,pdf,json (default: all three)",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "never"),
+        default="error",
+        help="exit 1 (after writing) when validation has findings at or above this "
+        "severity (default: error)",
+    )
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Handle ``efficacy report``; return the exit code (0 / 1 / 2, see module doc)."""
+    from efficacy.errors import EfficacyError
+    from efficacy.io import read_trial
+    from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
+    from efficacy.report.model import build_report
+    from efficacy.validation import validate
+
+    try:
+        protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
+        trial = read_trial(args.bundle)
+        validation = validate(trial, protocol)
+        report = build_report(trial, protocol, validation)
+        written = report.write(args.out, args.format)
+    except (EfficacyError, OSError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"efficacy: error: {message}", file=sys.stderr)
+        return 2
+    for fmt, path in written.items():
+        print(f"{fmt}: {path}")
+    print(f"verdict: {report.data['verdict']['overall']} ({protocol.id} {protocol.version})")
+    counts = validation.counts
+    if args.fail_on == "never":
+        return 0
+    failing = counts["error"] + (counts["warning"] if args.fail_on == "warning" else 0)
+    return 1 if failing else 0

@@ -1,0 +1,73 @@
+"""Render the example reports in ``reports/`` from the sample bundles.
+
+Run from the repository root::
+
+    python -m efficacy.report.examples            # writes reports/<bundle>/report.*
+    python -m efficacy.report.examples OUTDIR     # elsewhere
+
+Each bundle of :data:`EXAMPLES` (in ``sample_data/``) is read, validated against the
+default protocol and rendered as ``report.html``, ``report.pdf`` and ``report.json``.
+Set ``SOURCE_DATE_EPOCH`` for a reproducible generation time. tests/report checks that
+the committed JSON equals what the code produces now (generation time and software
+versions aside).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+__all__ = ["EXAMPLES", "main", "render_examples"]
+
+#: Sample bundles rendered into ``reports/``: the clean parallel and split-face trials
+#: and one with CONSORT defects (to show mismatches and missing checklist entries).
+EXAMPLES: tuple[str, ...] = ("parallel_12wk", "split_face_12wk", "flawed_consort")
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def render_examples(
+    out_dir: str | Path | None = None,
+    bundles: Iterable[str] = EXAMPLES,
+    formats: Sequence[str] = ("html", "pdf", "json"),
+    sample_data: str | Path | None = None,
+) -> dict[str, dict[str, Path]]:
+    """Render each of `bundles` into ``<out_dir>/<bundle>/report.<format>``.
+
+    Returns
+    -------
+    dict
+        Bundle -> (format -> path written).
+    """
+    from efficacy.io import read_trial
+    from efficacy.report.model import build_report
+
+    out = Path(out_dir) if out_dir is not None else _ROOT / "reports"
+    data = Path(sample_data) if sample_data is not None else _ROOT / "sample_data"
+    written = {}
+    for name in bundles:
+        report = build_report(read_trial(data / name))
+        written[name] = report.write(out / name, formats)
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: ``python -m efficacy.report.examples [OUTDIR]``."""
+    from efficacy.errors import EfficacyError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) > 1 or (args and args[0].startswith("-")):
+        print("usage: python -m efficacy.report.examples [OUTDIR]", file=sys.stderr)
+        return 2
+    try:
+        done = render_examples(args[0] if args else None)
+    except (EfficacyError, OSError) as exc:
+        print(f"efficacy: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    for name, paths in done.items():
+        print(f"{name}: " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""The Report model: sections, escaping, determinism, numbers in HTML = JSON."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from efficacy.errors import EfficacyError
+from efficacy.io import read_trial
+from efficacy.report import NOT_RUN, build_report
+from tests.consort.bundle_factory import make_bundle, r2
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def parallel():
+    trial = read_trial(SAMPLES / "parallel_12wk")
+    return trial, build_report(trial)
+
+
+@pytest.fixture(scope="module")
+def split_face():
+    trial = read_trial(SAMPLES / "split_face_12wk")
+    return trial, build_report(trial)
+
+
+def _table(report, section: str, table_id: str) -> dict:
+    return next(t for t in report.data[section]["tables"] if t["id"] == table_id)
+
+
+def _row(table: dict, label: str, after: str | None = None) -> dict:
+    rows = table["rows"]
+    start = 0 if after is None else next(i for i, r in enumerate(rows) if r["label"] == after)
+    return next(r for r in rows[start:] if r["label"] == label)
+
+
+def test_sections_present_and_analysis_not_run(parallel) -> None:
+    _, report = parallel
+    assert set(report.data) == {
+        "schema",
+        "title_block",
+        "verdict",
+        "flow",
+        "checklist",
+        "baseline",
+        "efficacy",
+        "pros",
+        "harms",
+        "appendices",
+    }
+    assert report.data["efficacy"] == {"status": "not_run", "message": NOT_RUN, "result": None}
+    assert "Efficacy analysis not run" in report.to_html()
+    tb = report.data["title_block"]
+    assert (tb["protocol"]["id"], tb["protocol"]["version"]) == ("iso-efficacy-2025", "1.0")
+    assert [f["file"] for f in tb["inputs"]] == [
+        "trial.toml",
+        "adverse_events.csv",
+        "measurements.csv",
+        "pro_responses.csv",
+        "subjects.csv",
+    ]
+    assert all(re.fullmatch(r"[0-9a-f]{64}", f["sha256"]) for f in tb["inputs"])
+
+
+def test_verdict_sample_parallel_conforms(parallel) -> None:
+    _, report = parallel
+    v = report.data["verdict"]
+    assert v["overall"] == "conforms"
+    assert [r["id"] for r in v["requirements"]] == [
+        "ISO-DUR",
+        "ISO-ELAST",
+        "ISO-HYD",
+        "ISO-WRINKLE",
+        "ISO-FACEQ",
+        "ISO-SKINDEX",
+        "ISO-RCT",
+    ]
+    assert {r["verdict"] for r in v["requirements"]} == {"met"}
+    assert v["requirements"][0]["evidence"] == "planned follow-up 12 weeks"
+
+
+def test_verdict_cites_finding_ids_listed_in_the_appendix() -> None:
+    # sample_data/flawed_design: 8-week follow-up, so ISO-DUR is not met
+    report = build_report(read_trial(SAMPLES / "flawed_design"))
+    dur = next(r for r in report.data["verdict"]["requirements"] if r["id"] == "ISO-DUR")
+    assert dur["verdict"] == "not met" and dur["finding_ids"]
+    listed = {f["id"]: f for f in report.data["appendices"]["validation"]["findings"]}
+    assert all(listed[i]["rule_id"] == "ISO-DUR" for i in dur["finding_ids"])
+    assert report.data["verdict"]["overall"] == "does not conform"
+
+
+def test_baseline_numbers_against_pandas(parallel) -> None:
+    _, report = parallel
+    s = pd.read_csv(SAMPLES / "parallel_12wk" / "subjects.csv")
+    active = s[(s["arm"] == "ACTIVE") & s["randomized"]]
+    table = _table(report, "baseline", "demographics")
+    assert [c["head"] for c in table["columns"]] == ["(N=60)", "(N=60)", "(N=120)"]
+    mean_sd = _row(table, "Mean (SD)", after="Age (years)")["cells"]["ACTIVE"]
+    assert mean_sd["mean"] == pytest.approx(active["age"].mean(), rel=1e-9)
+    assert mean_sd["sd"] == pytest.approx(active["age"].std(ddof=1), rel=1e-9)
+    assert mean_sd["text"] == f"{active['age'].mean():.1f} ({active['age'].std(ddof=1):.2f})"
+    female = _row(table, "Female")["cells"]["ACTIVE"]
+    assert (female["n"], female["text"]) == (43, "43 (71.7)")  # 43/60 females in subjects.csv
+    assert int((active["sex"] == "F").sum()) == 43
+    assert _row(table, "VI")["cells"]["TOTAL"]["text"] == "0 (0.0)"  # zero row shown
+
+
+def test_baseline_primary_endpoint_against_pandas(parallel) -> None:
+    _, report = parallel
+    m = pd.read_csv(SAMPLES / "parallel_12wk" / "measurements.csv")
+    s = pd.read_csv(SAMPLES / "parallel_12wk" / "subjects.csv")
+    base = m[(m["visit"] == "W0") & (m["endpoint"] == "cutometer_r2")]
+    per = base.groupby("subject_id")["value"].mean()
+    vehicle = per[per.index.isin(s.loc[s["arm"] == "VEHICLE", "subject_id"])]
+    table = _table(report, "baseline", "endpoints")
+    label = next(r["label"] for r in table["rows"] if r["label"].endswith("(primary)"))
+    cell = _row(table, "Median", after=label)["cells"]["VEHICLE"]
+    assert cell["median"] == pytest.approx(float(np.median(vehicle)), rel=1e-9)
+
+
+def test_harms_against_the_sample_readme(parallel) -> None:
+    # sample_data/parallel_12wk/README.md: 40 adverse events; erythema 10; appendicitis 1
+    _, report = parallel
+    summary = _table(report, "harms", "summary")
+    anyae = _row(summary, "Any adverse event")["cells"]["TOTAL"]
+    assert anyae["events"] == 40
+    by_term = _table(report, "harms", "by_term")
+    assert _row(by_term, "erythema")["cells"]["TOTAL"]["events"] == 10
+    assert _row(by_term, "appendicitis")["cells"]["TOTAL"]["events"] == 1
+    ae = pd.read_csv(SAMPLES / "parallel_12wk" / "adverse_events.csv")
+    assert anyae["n"] == ae["subject_id"].nunique()
+    serious = _row(summary, "Serious adverse event")["cells"]
+    assert serious["ACTIVE"]["text"] == "0 (0.0) [0]"  # zero-event row shown
+
+
+def test_numbers_in_html_come_from_json(parallel) -> None:
+    _, report = parallel
+    page = report.to_html()
+    for section in ("baseline", "harms"):
+        for table in report.data[section]["tables"]:
+            for row in table["rows"][:12]:
+                if not row["cells"]:
+                    continue
+                cells = "".join(
+                    f'<td class="num">{html.escape(row["cells"][c["key"]]["text"])}</td>'
+                    for c in table["columns"]
+                )
+                assert f"<td>{html.escape(row['label'])}</td>{cells}" in page, row["label"]
+    flow = report.data["flow"]
+    assert f"Assessed for eligibility (n = {flow['assessed']['n']})" in page
+    assert f"Randomised (n = {flow['randomised']['n']})" in page
+
+
+def test_split_face_report_counts_sites(split_face) -> None:
+    _, report = split_face
+    assert report.data["flow"]["randomised"] == {"n": 40, "sites": 80, "reasons": []}
+    assert "within-person" in report.data["checklist"]["extensions"]
+    harms = _table(report, "harms", "summary")
+    assert [c["key"] for c in harms["columns"]] == ["ACTIVE", "VEHICLE", "SYSTEMIC", "ALL"]
+    ae = pd.read_csv(SAMPLES / "split_face_12wk" / "adverse_events.csv")
+    assert _row(harms, "Any adverse event")["cells"]["ALL"]["events"] == len(ae)  # 22
+    # events without a body site are not site-specific: 7 in adverse_events.csv
+    assert _row(harms, "Any adverse event")["cells"]["SYSTEMIC"]["events"] == int(
+        ae["body_site"].isna().sum()
+    )
+    endpoints = _table(report, "baseline", "endpoints")
+    assert [c["head"] for c in endpoints["columns"]] == ["(N=40 sites)", "(N=40 sites)"]
+    assert "80 body sites" in report.to_html()
+
+
+def test_every_data_value_is_escaped(tmp_path: Path) -> None:
+    evil = "<script>alert(1)</script>"
+    subjects = [
+        (evil, "ACTIVE", "", "true", "true", "true", "true", "completed", "", 30, "F", "II"),
+        (
+            "S02",
+            "VEHICLE",
+            "",
+            "true",
+            "true",
+            "true",
+            "true",
+            "discontinued",
+            "<img src=x onerror=alert(2)>",
+            40,
+            "M",
+            "III",
+        ),
+        ("S03", "", "", "false", "false", "false", "false", "screen_failure", "", 50, "F", "I"),
+    ]
+    meas = [r2(evil, "W0", 0.6), r2(evil, "W4", 0.7), r2("S02", "W0", 0.6)]
+    aes = [(evil, "<b>rash</b>", "mild", "false", "true", 3, "face")]
+    trial = make_bundle(tmp_path / "x", subjects, meas, aes)
+    page = build_report(trial).to_html()
+    assert "<script" not in page and "<img src=x" not in page and "<b>rash" not in page
+    assert html.escape(evil) in page  # the id renders as text (appendix findings)
+    assert "&lt;img src=x onerror=alert(2)&gt;" in page  # reason, in the SVG and tables
+
+
+def test_json_is_deterministic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    trial = read_trial(SAMPLES / "split_face_12wk")
+    before = trial.subjects.copy()
+    a, b = build_report(trial).to_json(), build_report(trial).to_json()
+    pd.testing.assert_frame_equal(trial.subjects, before)  # input not modified
+    assert a == b
+    assert json.loads(a)["title_block"]["generated_at"] == "2023-11-14T22:13:20Z"
+    assert a == json.dumps(json.loads(a), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_analysis_result_fills_sections_6_and_7(tmp_path: Path) -> None:
+    class Fake:
+        def to_dict(self) -> dict:
+            return {
+                "primary": [{"endpoint": "cutometer_r2", "estimate": 0.0123}],
+                "pro_scales": [{"scale": "symptoms", "estimate": -4.5}],
+            }
+
+    trial = make_bundle(
+        tmp_path / "f",
+        [
+            ("S01", "ACTIVE", "", "true", "true", "true", "true", "completed", "", 30, "F", "II"),
+        ],
+        [r2("S01", "W0", 0.6)],
+    )
+    report = build_report(trial, analysis=Fake())
+    assert report.data["efficacy"]["result"] == {
+        "primary": [{"endpoint": "cutometer_r2", "estimate": 0.0123}]
+    }
+    assert report.data["pros"]["status"] == "run"
+    page = report.to_html()
+    assert "0.0123" in page and "-4.5" in page and NOT_RUN not in page
+    with pytest.raises(EfficacyError, match="to_dict"):
+        build_report(trial, analysis=object())
+
+
+def test_write_is_atomic_and_checks_formats(tmp_path: Path, parallel) -> None:
+    _, report = parallel
+    paths = report.write(tmp_path / "out", ["json", "html"])
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.json"]
+    assert paths["json"].read_text(encoding="utf-8") == report.to_json()
+    with pytest.raises(EfficacyError, match="html, pdf, json"):
+        report.write(tmp_path / "out", ["docx"])
+
+
+def test_pdf_renders(tmp_path: Path) -> None:
+    pytest.importorskip("weasyprint")
+    trial = make_bundle(
+        tmp_path / "p",
+        [
+            ("S01", "ACTIVE", "", "true", "true", "true", "true", "completed", "", 30, "F", "II"),
+        ],
+        [r2("S01", "W0", 0.6)],
+    )
+    pdf = build_report(trial).to_pdf()
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 5000
+
+
+def test_misuse() -> None:
+    with pytest.raises(EfficacyError, match="read_trial"):
+        build_report("sample_data/parallel_12wk")  # type: ignore[arg-type]
