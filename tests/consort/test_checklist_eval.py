@@ -103,4 +103,3 @@ def test_split_face_adds_within_person_items(tmp_path: Path) -> None:
 def test_misuse_names_the_fix() -> None:
     with pytest.raises(EfficacyError, match="consort_flow"):
         evaluate_checklist(object(), PROTOCOL, None)  # type: ignore[arg-type]
-

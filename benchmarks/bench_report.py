@@ -1,0 +1,83 @@
+"""Benchmark: the full conformance report of the sample parallel trial.
+
+Usage::
+
+    python benchmarks/bench_report.py              # median of 3
+    python benchmarks/bench_report.py --repeat 5 --bundle sample_data/split_face_12wk
+
+Times, in one process and on the same bundle: ``read_trial``; ``validate`` alone (the
+peer); ``build_report`` (validation, CONSORT flow and checklist, baseline and harms
+tables); each renderer (JSON, HTML, PDF via weasyprint); and the full report (read +
+build + all three formats written, as ``efficacy report`` does). Prints medians, minima,
+the full-report / validate ratio and the load average. Goal (issue 6): full report of the
+sample parallel trial under 15 s on the 2-core CI machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from efficacy.io import read_trial
+from efficacy.protocol import load_protocol
+from efficacy.report import build_report
+from efficacy.validation import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _time(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), min(times), out
+
+
+def main() -> None:
+    """Run the benchmark and print one line per step."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bundle", default=str(ROOT / "sample_data" / "parallel_12wk"))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    protocol = load_protocol("iso-efficacy-2025")
+    rows: list[tuple[str, float, float]] = []
+    med, lo, trial = _time(lambda: read_trial(args.bundle), args.repeat)
+    rows.append(("read_trial", med, lo))
+    med, lo, _ = _time(lambda: validate(trial, protocol), args.repeat)
+    rows.append(("validate (peer)", med, lo))
+    t_validate = med
+    med, lo, report = _time(lambda: build_report(trial, protocol), args.repeat)
+    rows.append(("build_report (incl. validate)", med, lo))
+    for name, fn in (
+        ("to_json", report.to_json),
+        ("to_html", report.to_html),
+        ("to_pdf", report.to_pdf),
+    ):
+        med, lo, _ = _time(fn, args.repeat)
+        rows.append((name, med, lo))
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def full() -> None:
+            build_report(read_trial(args.bundle), protocol).write(Path(tmp) / "r")
+
+        med, lo, _ = _time(full, args.repeat)
+    rows.append(("full report (read + build + html/pdf/json written)", med, lo))
+    print(
+        f"bundle: {args.bundle}; repeat {args.repeat}; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    for name, m, low in rows:
+        print(f"{name:<55} median {m:8.3f} s   min {low:8.3f} s")
+    print(f"full report / validate alone: {med / t_validate:.1f}x (goal: full report < 15 s)")
+
+
+if __name__ == "__main__":
+    main()
