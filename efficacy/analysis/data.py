@@ -84,7 +84,9 @@ def split_by_endpoint(derived: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
-def _endpoint_rows(derived: pd.DataFrame | Mapping[str, pd.DataFrame], endpoint: str):
+def _endpoint_rows(
+    derived: pd.DataFrame | Mapping[str, pd.DataFrame], endpoint: str
+) -> pd.DataFrame:
     if isinstance(derived, Mapping):
         return derived.get(endpoint, pd.DataFrame(columns=_ROW_COLUMNS))
     return derived.loc[derived["endpoint"] == endpoint, _ROW_COLUMNS]

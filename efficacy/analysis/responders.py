@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from efficacy.analysis.data import population, site_allocation
@@ -41,13 +42,16 @@ def _label(rule: Mapping[str, Any]) -> str:
     return f"responder ({rule['kind']} change >= {rule['threshold']:g}{unit})"
 
 
-def _row(endpoint, role, pop, plan, comparison, est, se, low, high, p, n1, n0, model, notes):
+#: (endpoint label, role, population, visit, comparison) of a result row.
+Key = tuple[str, str, str, str, str]
+#: (estimate, std_error, conf_low, conf_high, p_value) of a result row.
+Stat = tuple[float, float, float, float, float]
+
+
+def _row(key: Key, stat: Stat, n: tuple[int, int], model: str, notes: str) -> dict[str, Any]:
+    est, se, low, high, p = stat
     return {
-        "endpoint": endpoint,
-        "role": role,
-        "population": pop,
-        "visit": plan.final_visit,
-        "comparison": comparison,
+        **dict(zip(("endpoint", "role", "population", "visit", "comparison"), key, strict=True)),
         "estimate": est,
         "std_error": se,
         "df": math.nan,
@@ -56,8 +60,8 @@ def _row(endpoint, role, pop, plan, comparison, est, se, low, high, p, n1, n0, m
         "p_value": p,
         "p_adjusted": math.nan,
         "effect_size": math.nan,
-        "n_active": n1,
-        "n_control": n0,
+        "n_active": n[0],
+        "n_control": n[1],
         "model": model,
         "covariance": "",
         "converged": not math.isnan(est),
@@ -65,15 +69,56 @@ def _row(endpoint, role, pop, plan, comparison, est, se, low, high, p, n1, n0, m
     }
 
 
-def _one(derived, trial, plan, rule, role, pop) -> tuple[list[dict], list[tuple]]:
+def _final_rows(derived: pd.DataFrame, endpoint: str, visit: str) -> pd.DataFrame:
+    hit = (derived["endpoint"] == endpoint) & (derived["visit"] == visit)
+    return derived.loc[hit & derived["responder"].notna()]
+
+
+def _independent(
+    act: pd.DataFrame, ctl: pd.DataFrame, key: Key, level: float, logistic: bool
+) -> list[dict[str, Any]]:
+    """Rows of one active arm against control (parallel design)."""
+    x1, n1 = int(act["responder"].astype(bool).sum()), len(act)
+    x0, n0 = int(ctl["responder"].astype(bool).sum()), len(ctl)
+    d, low, high, p = newcombe_difference(x1, n1, x0, n0, level)
+    p1, p0 = (x1 / n1 if n1 else math.nan), (x0 / n0 if n0 else math.nan)
+    se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0) if n1 and n0 else math.nan
+    notes = (
+        f"estimand (responders at {key[3]}, observed cases); "
+        f"{x1}/{n1} vs {x0}/{n0}; p from the Pearson chi-square test"
+    )
+    model = "difference in proportions (Newcombe hybrid score CI)"
+    out = [_row(key, (d, se, low, high, p), (n1, n0), model, notes)]
+    if logistic:
+        both = pd.concat([act, ctl])
+        frame = pd.DataFrame(
+            {
+                "responder": both["responder"].astype(bool).astype(float).to_numpy(),
+                "baseline": both["baseline"].to_numpy(float),
+                "active": (both["arm"] == act["arm"].iat[0]).astype(float).to_numpy()
+                if len(act)
+                else np.zeros(len(both)),
+            }
+        ).dropna()
+        est, lo, hi, pl, note = logistic_odds_ratio(frame, level)
+        model = "logistic regression (responder ~ baseline + arm)"
+        out.append(_row(key, (est, math.nan, lo, hi, pl), (n1, n0), model, note))
+    return out
+
+
+def _one(
+    derived: pd.DataFrame,
+    trial: Trial,
+    plan: TrialPlan,
+    rule: Mapping[str, Any],
+    role: str,
+    pop: str,
+) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]]]:
     endpoint = rule["endpoint"]
-    rows = derived.loc[
-        (derived["endpoint"] == endpoint)
-        & (derived["visit"] == plan.final_visit)
-        & derived["responder"].notna()
-    ]
     subj, _ = population(trial, pop)
-    m = rows.merge(subj[["subject_id", "arm"]], on="subject_id")
+    m = _final_rows(derived, endpoint, plan.final_visit).merge(
+        subj[["subject_id", "arm"]], on="subject_id"
+    )
     if m["subject_id"].duplicated().any():
         return [], [
             (endpoint, pop, "responder", "several body sites per subject at the final visit")
@@ -81,76 +126,36 @@ def _one(derived, trial, plan, rule, role, pop) -> tuple[list[dict], list[tuple]
     label, out = f"{endpoint} {_label(rule)}", []
     ctl = m.loc[m["arm"] == plan.control]
     for active in plan.actives:
-        act = m.loc[m["arm"] == active]
-        x1, n1 = int(act["responder"].astype(bool).sum()), len(act)
-        x0, n0 = int(ctl["responder"].astype(bool).sum()), len(ctl)
-        d, low, high, p = newcombe_difference(x1, n1, x0, n0, plan.level)
-        p1, p0 = (x1 / n1 if n1 else math.nan), (x0 / n0 if n0 else math.nan)
-        se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0) if n1 and n0 else math.nan
-        comp = f"{active} vs {plan.control}"
-        notes = (
-            f"estimand (responders at {plan.final_visit}, observed cases); "
-            f"{x1}/{n1} vs {x0}/{n0}; p from the Pearson chi-square test"
-        )
-        out.append(
-            _row(
-                label,
-                role,
-                pop,
-                plan,
-                comp,
-                d,
-                se,
-                low,
-                high,
-                p,
-                n1,
-                n0,
-                "difference in proportions (Newcombe hybrid score CI)",
-                notes,
-            )
-        )
-        if rule["logistic"]:
-            both = pd.concat([act, ctl])
-            frame = pd.DataFrame(
-                {
-                    "responder": both["responder"].astype(bool).astype(float).to_numpy(),
-                    "baseline": both["baseline"].to_numpy(float),
-                    "active": (both["arm"] == active).astype(float).to_numpy(),
-                }
-            ).dropna()
-            est, lo, hi, pl, note = logistic_odds_ratio(frame, plan.level)
-            out.append(
-                _row(
-                    label,
-                    role,
-                    pop,
-                    plan,
-                    comp,
-                    est,
-                    math.nan,
-                    lo,
-                    hi,
-                    pl,
-                    n1,
-                    n0,
-                    "logistic regression (responder ~ baseline + arm)",
-                    note,
-                )
-            )
+        key = (label, role, pop, plan.final_visit, f"{active} vs {plan.control}")
+        out += _independent(m.loc[m["arm"] == active], ctl, key, plan.level, rule["logistic"])
     return out, []
 
 
-def _paired(derived, trial, plan, rule, role, pop) -> tuple[list[dict], list[tuple]]:
+def _paired_frame(m: pd.DataFrame, keep: pd.Index) -> pd.DataFrame:
+    m = m.loc[m["subject_id"].isin(keep)]
+    return pd.DataFrame(
+        {
+            "subject_id": m["subject_id"].to_numpy(),
+            "responder": m["responder"].astype(bool).astype(float).to_numpy(),
+            "treated": m["treated"].to_numpy(float),
+            "baseline": m["baseline"].to_numpy(float),
+        }
+    ).dropna()
+
+
+def _paired(
+    derived: pd.DataFrame,
+    trial: Trial,
+    plan: TrialPlan,
+    rule: Mapping[str, Any],
+    role: str,
+    pop: str,
+) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]]]:
     endpoint = rule["endpoint"]
-    rows = derived.loc[
-        (derived["endpoint"] == endpoint)
-        & (derived["visit"] == plan.final_visit)
-        & derived["responder"].notna()
-    ]
     subj, _ = population(trial, pop)
-    alloc = site_allocation(subj, plan)
-    m = rows.merge(alloc, on="subject_id")
+    m = _final_rows(derived, endpoint, plan.final_visit).merge(
+        site_allocation(subj, plan), on="subject_id"
+    )
     m = m.assign(treated=(m["body_site"] == m["treated_site"]).astype(float))
     m = m.loc[(m["treated"] == 1) | (m["body_site"] == m["control_site"])]
     wide = m.pivot_table(index="subject_id", columns="treated", values="responder", aggfunc="max")
@@ -162,26 +167,17 @@ def _paired(derived, trial, plan, rule, role, pop) -> tuple[list[dict], list[tup
     d, low, high, p = newcombe_paired_difference(e, f, g, h, plan.level)
     n = e + f + g + h
     comp = f"{'/'.join(plan.actives)} site vs {plan.control} site"
-    label = f"{endpoint} {_label(rule)}"
+    key = (f"{endpoint} {_label(rule)}", role, pop, plan.final_visit, comp)
     notes = (
         f"estimand (paired responders at {plan.final_visit}, observed cases); both {e}, "
         f"treated only {f}, control only {g}, neither {h}; p from McNemar's test"
     )
     model = "paired difference in proportions (Newcombe paired score CI)"
-    out = [_row(label, role, pop, plan, comp, d, math.nan, low, high, p, n, n, model, notes)]
+    out = [_row(key, (d, math.nan, low, high, p), (n, n), model, notes)]
     if rule["logistic"]:
-        keep = m.loc[m["subject_id"].isin(wide.index)]
-        frame = pd.DataFrame(
-            {
-                "subject_id": keep["subject_id"].to_numpy(),
-                "responder": keep["responder"].astype(bool).astype(float).to_numpy(),
-                "treated": keep["treated"].to_numpy(float),
-                "baseline": keep["baseline"].to_numpy(float),
-            }
-        ).dropna()
-        est, lo, hi, pl, note = conditional_logistic(frame, plan.level)
+        est, lo, hi, pl, note = conditional_logistic(_paired_frame(m, wide.index), plan.level)
         model = "conditional logistic regression (responder ~ site + baseline | subject)"
-        out.append(_row(label, role, pop, plan, comp, est, math.nan, lo, hi, pl, n, n, model, note))
+        out.append(_row(key, (est, math.nan, lo, hi, pl), (n, n), model, note))
     return out, []
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from efficacy.analysis.data import model_data, split_by_endpoint
+from efficacy.analysis.data import ModelData, model_data, split_by_endpoint
 from efficacy.analysis.models import EndpointFit, fit_endpoint
 from efficacy.analysis.plan import TrialPlan, resolve_plan
 from efficacy.analysis.responders import responder_rows, responder_rules
@@ -20,8 +22,9 @@ from efficacy.analysis.result import (
     AnalysisResult,
 )
 from efficacy.analysis.stats import adjust_pvalues, hedges_g
-from efficacy.analysis.tipping import tipping_point
+from efficacy.analysis.tipping import TippingPoint, tipping_point
 from efficacy.errors import EfficacyError
+from efficacy.mmrm import MMRMResult
 from efficacy.trial import Trial
 
 __all__ = ["analyze"]
@@ -32,7 +35,9 @@ _POP_TEXT = {
 }
 
 
-def _score(trial: Trial, protocol: Any, plan_rules) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def _score(
+    trial: Trial, protocol: Any, plan_rules: Sequence[Mapping[str, Any]]
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
     from efficacy.instruments import ScoringOptions, score_trial
 
     options = ScoringOptions.from_protocol(protocol)
@@ -51,7 +56,7 @@ def _model_name(plan: TrialPlan, fit: EndpointFit) -> str:
     return f"{kind} {fit.formula}; {m['method'].upper()}, {m['df']} df"
 
 
-def _effect(data, plan: TrialPlan) -> tuple[dict[str, tuple], str]:
+def _effect(data: ModelData, plan: TrialPlan) -> tuple[dict[str, tuple[Any, ...]], str]:
     f = data.frame
     final = f.loc[(f["visit"] == plan.final_visit) & f["change"].notna()]
     out = {}
@@ -67,7 +72,9 @@ def _effect(data, plan: TrialPlan) -> tuple[dict[str, tuple], str]:
     return out, f"observed cases at {plan.final_visit}"
 
 
-def _endpoint_rows(endpoint, role, pop, data, fit: EndpointFit, plan: TrialPlan):
+def _endpoint_rows(
+    endpoint: str, role: str, pop: str, data: ModelData, fit: EndpointFit, plan: TrialPlan
+) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
     effects, basis = _effect(data, plan)
     rows, eff_rows = [], []
     base_notes = [*data.notes, *fit.notes]
@@ -145,40 +152,79 @@ def _validation(trial: Trial, protocol: Any) -> int:
     return int(validate(trial, protocol).counts["error"])
 
 
-def _empty(columns) -> pd.DataFrame:
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-def _frame(rows: list, columns) -> pd.DataFrame:
+def _frame(rows: list[Any], columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(columns)) if rows else _empty(columns)
 
 
-def _run_endpoint(trial, derived, plan, endpoint, role, pop, acc) -> None:
+@dataclass
+class _Acc:
+    """What the run collects, endpoint by endpoint (private, mutable while running)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    effects: list[tuple[Any, ...]] = field(default_factory=list)
+    lsmeans: list[pd.DataFrame] = field(default_factory=list)
+    fits: dict[tuple[str, str], MMRMResult] = field(default_factory=dict)
+    sensitivity: list[TippingPoint] = field(default_factory=list)
+    skipped: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+
+def _run_endpoint(
+    trial: Trial,
+    derived: Mapping[str, pd.DataFrame],
+    plan: TrialPlan,
+    key: tuple[str, str, str],
+    acc: _Acc,
+) -> None:
+    endpoint, role, pop = key
     try:
         data = model_data(trial, derived, endpoint, pop, plan)
     except EfficacyError as exc:
-        acc["skipped"].append((endpoint, pop, "MMRM", str(exc)))
+        acc.skipped.append((endpoint, pop, "MMRM", str(exc)))
         return
     if data.frame["change"].notna().sum() == 0:
-        acc["skipped"].append((endpoint, pop, "MMRM", "no post-baseline change values"))
+        acc.skipped.append((endpoint, pop, "MMRM", "no post-baseline change values"))
         return
     fit = fit_endpoint(data, plan)
     if fit.fit is None:
-        acc["skipped"].append((endpoint, pop, "MMRM", "; ".join(fit.notes)))
+        acc.skipped.append((endpoint, pop, "MMRM", "; ".join(fit.notes)))
         return
-    acc["fits"][(endpoint, pop)] = fit.fit
+    acc.fits[(endpoint, pop)] = fit.fit
     rows, eff = _endpoint_rows(endpoint, role, pop, data, fit, plan)
-    acc["rows"] += rows
-    acc["effects"] += eff
-    ls = fit.lsmeans.copy()
-    ls.insert(0, "population", pop)
-    ls.insert(0, "endpoint", endpoint)
-    acc["lsmeans"].append(ls)
+    acc.rows += rows
+    acc.effects += eff
+    acc.lsmeans.append(fit.lsmeans.assign(endpoint=endpoint, population=pop))
     if role == "primary" and plan.settings["sensitivity"]["tipping_point"]:
         try:
-            acc["sensitivity"] += tipping_point(data, plan, endpoint, pop)
+            acc.sensitivity += tipping_point(data, plan, endpoint, pop)
         except EfficacyError as exc:
-            acc["skipped"].append((endpoint, pop, "tipping point", str(exc)))
+            acc.skipped.append((endpoint, pop, "tipping point", str(exc)))
+
+
+def _run_plan(trial: Trial, protocol: Any, plan: TrialPlan, acc: _Acc) -> list[str]:
+    """Run every endpoint x population and the responder analyses; return notes."""
+    derived, messages = _score(trial, protocol, plan.settings["responders"])
+    by_endpoint = split_by_endpoint(derived)
+    for pop in plan.populations:
+        for endpoint, role in plan.endpoints:
+            _run_endpoint(trial, by_endpoint, plan, (endpoint, role, pop), acc)
+    rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints))
+    acc.rows += rows
+    acc.skipped += skipped
+    return list(messages)
+
+
+def _status(n_err: int, force: bool) -> tuple[str, list[str]]:
+    if n_err == 0:
+        return "analysed", []
+    if force:
+        return "analysed despite validation errors", [
+            f"analysed despite {n_err} validation errors (force=True)"
+        ]
+    return "not analysed", [f"validation found {n_err} errors: not analysed (pass force=True)"]
 
 
 def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> AnalysisResult:
@@ -202,7 +248,8 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
     Raises
     ------
     ProtocolError
-        The protocol has no ``[analysis]`` plan or names a visit the trial lacks.
+        The protocol has no ``[analysis]`` plan or names a visit or covariate the trial
+        lacks.
     EfficacyError
         The trial cannot be analysed at all (no control arm, unknown design...).
 
@@ -215,47 +262,24 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
     site) ``~ baseline difference + visit``; its LS mean per visit is the estimate.
     Hedges' g on observed change at the final visit; multiplicity across the key
     secondary family; a delta-adjusted MI tipping point for the primary endpoint.
+    The primary estimate for sample_data/parallel_12wk equals a direct ``fit_mmrm``
+    call to 1e-10 (tests/analysis/test_analysis_plan.py).
     """
     from efficacy.protocol import load_protocol
 
     protocol = load_protocol(protocol if protocol is not None else "iso-efficacy-2025")
     plan = resolve_plan(trial, protocol)
     n_err = _validation(trial, protocol)
-    status = (
-        "analysed"
-        if n_err == 0
-        else ("analysed despite validation errors" if force else "not analysed")
-    )
-    notes = [*plan.notes, *(_POP_TEXT[p] for p in plan.populations)]
-    acc: dict[str, Any] = {
-        "rows": [],
-        "effects": [],
-        "lsmeans": [],
-        "fits": {},
-        "sensitivity": [],
-        "skipped": [],
-    }
+    status, notes = _status(n_err, force)
+    notes += [*plan.notes, *(_POP_TEXT[p] for p in plan.populations)]
+    acc = _Acc()
     if status != "not analysed":
-        derived, messages = _score(trial, protocol, plan.settings["responders"])
-        notes += messages
-        by_endpoint = split_by_endpoint(derived)
-        for pop in plan.populations:
-            for endpoint, role in plan.endpoints:
-                _run_endpoint(trial, by_endpoint, plan, endpoint, role, pop, acc)
-        rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints))
-        acc["rows"] += rows
-        acc["skipped"] += skipped
-    else:
-        notes.insert(0, f"validation found {n_err} errors: not analysed (pass force=True)")
-    if status == "analysed despite validation errors":
-        notes.insert(0, f"analysed despite {n_err} validation errors (force=True)")
-    est = _frame(acc["rows"], RESULT_COLUMNS)
+        notes += _run_plan(trial, protocol, plan, acc)
+    est = _frame(acc.rows, RESULT_COLUMNS)
     if len(est):
         est = _multiplicity(est, plan)
         est["converged"] = est["converged"].astype(bool)
-    lsm = (
-        pd.concat(acc["lsmeans"], ignore_index=True) if acc["lsmeans"] else _empty(LSMEANS_COLUMNS)
-    )
+    lsm = pd.concat(acc.lsmeans, ignore_index=True) if acc.lsmeans else _empty(LSMEANS_COLUMNS)
     return AnalysisResult(
         trial_id=str(trial.manifest.id or ""),
         protocol=f"{protocol.id}@{protocol.version}",
@@ -263,10 +287,10 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
         status=status,
         validation_errors=n_err,
         estimates=est,
-        lsmeans=lsm[list(LSMEANS_COLUMNS)],
-        effect_sizes=_frame(acc["effects"], EFFECT_COLUMNS),
-        fits=dict(acc["fits"]),
-        sensitivity=tuple(acc["sensitivity"]),
-        skipped=_frame(acc["skipped"], SKIPPED_COLUMNS),
+        lsmeans=lsm[list(LSMEANS_COLUMNS)].reset_index(drop=True),
+        effect_sizes=_frame(acc.effects, EFFECT_COLUMNS),
+        fits=dict(acc.fits),
+        sensitivity=tuple(acc.sensitivity),
+        skipped=_frame(acc.skipped, SKIPPED_COLUMNS),
         notes=tuple(notes),
     )

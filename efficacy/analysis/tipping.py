@@ -14,6 +14,7 @@ The tipping point is the smallest delta at which the conclusion is overturned
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,7 +155,14 @@ def impute(base: np.ndarray, y: np.ndarray, group: np.ndarray, m: int, seed: int
     return out
 
 
-def _scan(Y: np.ndarray, X: np.ndarray, col: int, shift: np.ndarray, deltas, level):
+def _scan(
+    Y: np.ndarray,
+    X: np.ndarray,
+    col: int,
+    shift: np.ndarray,
+    deltas: Sequence[float] | np.ndarray,
+    level: float,
+) -> list[tuple[float, ...]]:
     """Rubin-pooled ANCOVA coefficient `col` for each delta (Y: n x M completed finals)."""
     n, p = X.shape
     xtx_inv = np.linalg.inv(X.T @ X)
@@ -203,21 +211,12 @@ def tipping_point(
     base, y, _ = _wide(data, plan)
     b = base["baseline"].to_numpy(float)
     arm = base["arm"].astype(str).to_numpy()
-    done = impute(b, y, arm, m, seed)
-    finals = done[:, :, -1].T
+    finals = impute(b, y, arm, m, seed)[:, :, -1].T
     imputed = ~np.isfinite(y[:, -1])
     sd = float(np.nanstd(y[:, -1], ddof=1))
     deltas = np.linspace(0.0, float(sens["delta_max_sd"]) * sd, int(sens["delta_steps"]))
+    X, targets = _analysis_design(plan, b, arm)
     out = []
-    if plan.design == "parallel":
-        dummies = [(arm == a).astype(float) for a in plan.actives]
-        X = np.column_stack([np.ones(arm.size), b, *dummies])
-        targets = [(f"{a} vs {plan.control}", 2 + i, arm == a) for i, a in enumerate(plan.actives)]
-    else:
-        X = np.column_stack([np.ones(arm.size), b - b.mean()])
-        targets = [
-            (f"{'/'.join(plan.actives)} site vs {plan.control} site", 0, np.ones(arm.size, bool))
-        ]
     for comparison, col, penalised in targets:
         notes = [f"{m} imputations (seed {seed}), MAR by arm, sequential regression per visit"]
         mar = _scan(finals, X, col, np.zeros(arm.size), [0.0], plan.level)[0][1]
@@ -229,32 +228,47 @@ def tipping_point(
         same_side = np.sign(table["estimate"]) == np.sign(table["estimate"].iat[0])
         table["significant"] = (table["p_value"] <= plan.alpha) & same_side
         tip = _tipping(finals, X, col, shift, table, plan)
-        if not shift.any():
-            notes.append("no missing final-visit values in the penalised arm: delta has no effect")
-        elif math.isnan(tip):
-            notes.append("not overturned by any delta (the estimate never reaches 0)")
-        elif tip > deltas[-1]:
-            notes.append(
-                f"tipping point {tip:.6g} lies beyond the tabulated grid (<= {deltas[-1]:.6g})"
-            )
+        notes += _tipping_notes(tip, shift, float(deltas[-1]))
+        n_pen = int((penalised & imputed).sum())
         out.append(
             TippingPoint(
-                endpoint,
-                population,
-                comparison,
-                sign,
-                table,
-                tip,
-                int((penalised & imputed).sum()),
-                m,
-                seed,
-                tuple(notes),
+                endpoint, population, comparison, sign, table, tip, n_pen, m, seed, tuple(notes)
             )
         )
     return out
 
 
-def _tipping(Y, X, col, shift, table: pd.DataFrame, plan: TrialPlan) -> float:
+def _analysis_design(
+    plan: TrialPlan, b: np.ndarray, arm: np.ndarray
+) -> tuple[np.ndarray, list[tuple[str, int, np.ndarray]]]:
+    """ANCOVA design at the final visit and (comparison, column, penalised rows) targets."""
+    if plan.design == "parallel":
+        dummies = [(arm == a).astype(float) for a in plan.actives]
+        X = np.column_stack([np.ones(arm.size), b, *dummies])
+        return X, [(f"{a} vs {plan.control}", 2 + i, arm == a) for i, a in enumerate(plan.actives)]
+    X = np.column_stack([np.ones(arm.size), b - b.mean()])
+    comparison = f"{'/'.join(plan.actives)} site vs {plan.control} site"
+    return X, [(comparison, 0, np.ones(arm.size, bool))]
+
+
+def _tipping_notes(tip: float, shift: np.ndarray, grid_max: float) -> list[str]:
+    if not shift.any():
+        return ["no missing final-visit values in the penalised arm: delta has no effect"]
+    if math.isnan(tip):
+        return ["not overturned by any delta (the estimate never reaches 0)"]
+    if tip > grid_max:
+        return [f"tipping point {tip:.6g} lies beyond the tabulated grid (<= {grid_max:.6g})"]
+    return []
+
+
+def _tipping(
+    Y: np.ndarray,
+    X: np.ndarray,
+    col: int,
+    shift: np.ndarray,
+    table: pd.DataFrame,
+    plan: TrialPlan,
+) -> float:
     """Smallest delta with p > alpha, by bisection (beyond the grid when needed)."""
     over = np.flatnonzero(~table["significant"].to_numpy())
     if over.size and over[0] == 0:
