@@ -168,7 +168,7 @@ def evaluate_checklist(
     Status rule: a data check that covers the whole entry gives ``data``; otherwise an
     attested key gives ``attested``; a data check covering part of it gives
     ``partial``; else ``missing``. Entries with ``all_attested`` (registration,
-    protocol and SAP) need every key attested.
+    protocol and SAP) need every key attested; some of them give ``partial``.
     """
     if not isinstance(trial, Trial) or not isinstance(flow, Flow):
         raise EfficacyError(
@@ -233,7 +233,7 @@ def _entry(
         status = "data"
     elif keys_ok:
         status = "attested"
-    elif evidence is not None:
+    elif evidence is not None or keys:  # part shown by the data, or some keys attested
         status = "partial"
     else:
         status = "missing"

@@ -132,7 +132,12 @@ def _finding_ids(frame: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def verdict(trial: Trial, protocol: Protocol, validation: ValidationReport) -> dict[str, Any]:
-    """Section 2: each requirement met / not met / not assessable, evidence, finding ids."""
+    """Section 2: each requirement met / not met / not assessable, evidence, finding ids.
+
+    ``overall`` is "conforms" only when every requirement is met and the data rules
+    found no error; "requirements met; the data have error findings" when the
+    requirements are met but the data rules found errors (``data_errors``, appendix 9).
+    """
     frame = validation.to_frame()
     ids = _finding_ids(frame)
     rows = []
@@ -156,14 +161,16 @@ def verdict(trial: Trial, protocol: Protocol, validation: ValidationReport) -> d
             }
         )
     states = {r["verdict"] for r in rows}
-    overall = (
-        "conforms"
-        if states == {"met"}
-        else "does not conform"
-        if "not met" in states
-        else "cannot be fully assessed"
-    )
-    return {"overall": overall, "requirements": rows}
+    errors = validation.counts["error"]
+    if "not met" in states:
+        overall = "does not conform"
+    elif states != {"met"}:
+        overall = "cannot be fully assessed"
+    elif errors:
+        overall = "requirements met; the data have error findings"
+    else:
+        overall = "conforms"
+    return {"overall": overall, "data_errors": errors, "requirements": rows}
 
 
 def _versions() -> dict[str, str]:

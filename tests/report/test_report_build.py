@@ -97,6 +97,15 @@ def test_verdict_cites_finding_ids_listed_in_the_appendix() -> None:
     assert report.data["verdict"]["overall"] == "does not conform"
 
 
+def test_verdict_with_data_errors_is_not_conforms() -> None:
+    # sample_data/flawed_consort: every ISO requirement is met, but CON-* rules find
+    # 3 errors (README defects 1-3)
+    report = build_report(read_trial(SAMPLES / "flawed_consort"))
+    v = report.data["verdict"]
+    assert v["data_errors"] == 3
+    assert v["overall"] == "requirements met; the data have error findings"
+
+
 def test_baseline_numbers_against_pandas(parallel) -> None:
     _, report = parallel
     s = pd.read_csv(SAMPLES / "parallel_12wk" / "subjects.csv")
