@@ -31,6 +31,7 @@ __all__ = [
     "DISPOSITIONS",
     "ISSUE_COLUMNS",
     "ISSUE_KINDS",
+    "REFERENCE_FILES",
     "TABLE_SCHEMAS",
     "Arm",
     "Column",
@@ -143,6 +144,14 @@ TABLE_SCHEMAS: Mapping[str, tuple[Column, ...]] = {
         ("onset_day", "int", False, "Study day of onset."),
         ("body_site", "str", False, "Body site affected, if local."),
     ),
+}
+
+#: Optional reference files a bundle may name in ``[tables]`` beside the four tables.
+#: They are path-checked like tables but not loaded into the Trial; the stage that needs
+#: one reads it (e.g. scoring and validation read the FACE-Q conversion table).
+REFERENCE_FILES: Mapping[str, str] = {
+    "faceq_conversion": "Your licensed FACE-Q raw-sum -> Rasch 0-100 conversion table "
+    "(CSV: scale, raw_sum, rasch_score).",
 }
 
 #: Columns of :attr:`Trial.issues`. ``kind`` is ``"problem"`` for something wrong in the
@@ -263,6 +272,16 @@ class Trial:
     adverse_events: pd.DataFrame
     sources: Mapping[str, TableSource]
     issues: pd.DataFrame = field(default_factory=empty_issues)
+
+    def reference_file(self, key: str) -> Path | None:
+        """Path of the reference file `key` (see :data:`REFERENCE_FILES`), or None.
+
+        :func:`efficacy.read_trial` has already checked that it exists inside the bundle.
+        """
+        spec = self.manifest.tables.get(key)
+        if key not in REFERENCE_FILES or not spec or self.manifest.path is None:
+            return None
+        return self.manifest.path.parent / spec
 
     def table(self, name: str) -> pd.DataFrame:
         """Return the canonical table called `name` (one of :data:`TABLE_SCHEMAS`)."""

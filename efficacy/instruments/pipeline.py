@@ -135,7 +135,8 @@ def score_trial(
         Source of the parameters when `options` is not given
         (:meth:`ScoringOptions.from_protocol`); without either, the defaults.
     conversion : path, DataFrame or FaceQConversion, optional
-        FACE-Q raw-sum -> Rasch table from the user's licensed guide.
+        FACE-Q raw-sum -> Rasch table from the user's licensed guide. Default: the
+        table the bundle names as ``[tables] faceq_conversion``, if any.
     options : ScoringOptions, optional
         Used as given (the protocol is then not read).
 
@@ -158,6 +159,8 @@ def score_trial(
         )
     baseline_visit, baseline_day, schedule = _schedule(trial)
     table = None
+    if conversion is None:
+        conversion = trial.reference_file("faceq_conversion")
     if conversion is not None:
         table = load_faceq_conversion(conversion, scales=options.faceq_scales)
     scores, messages = _score_pros(trial, options, table)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from efficacy.errors import InputError
 from efficacy.io._convert import concat_issues, issues_frame
-from efficacy.trial import DESIGNS, TABLE_SCHEMAS, Arm, Manifest, Visit
+from efficacy.trial import DESIGNS, REFERENCE_FILES, TABLE_SCHEMAS, Arm, Manifest, Visit
 
 __all__ = ["load_toml", "parse_manifest"]
 
@@ -172,11 +172,12 @@ def _parse_visits(p: _Problems, raw: Mapping[str, Any], base_day: int) -> tuple[
 def _parse_tables(p: _Problems, raw: Mapping[str, Any]) -> dict[str, str]:
     tables: dict[str, str] = {}
     for key, value in _section(p, raw, "tables", required=True).items():
-        if key not in TABLE_SCHEMAS:
+        if key not in TABLE_SCHEMAS and key not in REFERENCE_FILES:
             p.add(
                 f"tables.{key}",
                 value,
-                f"unknown table {key!r} ignored; known: " + ", ".join(TABLE_SCHEMAS),
+                f"unknown table {key!r} ignored; known: "
+                + ", ".join([*TABLE_SCHEMAS, *REFERENCE_FILES]),
             )
         elif not isinstance(value, str) or not value.strip():
             p.add(f"tables.{key}", value, f"'{key}' must be a file name such as \"{key}.csv\"")

@@ -11,7 +11,7 @@ from efficacy.errors import InputError
 from efficacy.io._convert import build_table, concat_issues, empty_table
 from efficacy.io._files import read_text
 from efficacy.io._manifest import load_toml, parse_manifest
-from efficacy.trial import TABLE_SCHEMAS, TableSource, Trial
+from efficacy.trial import REFERENCE_FILES, TABLE_SCHEMAS, TableSource, Trial
 
 __all__ = ["read_trial", "resolve_table_path"]
 
@@ -150,4 +150,7 @@ def read_trial(path: str | os.PathLike[str]) -> Trial:
         frames[table] = frame
         sources[table] = source
         issues.append(table_issues)
+    for key in REFERENCE_FILES:  # path-checked now; read by the stage that needs it
+        if manifest.tables.get(key):
+            resolve_table_path(bundle, key, manifest.tables[key], manifest_path)
     return Trial(manifest=manifest, sources=sources, issues=concat_issues(issues), **frames)

@@ -20,7 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["PRO_SCALES", "simulate_pro"]
+__all__ = ["PRO_SCALES", "SYNTHETIC_FACEQ_FILE", "simulate_pro", "synthetic_faceq_conversion"]
+
+#: File name of the synthetic FACE-Q conversion table written into simulated bundles.
+SYNTHETIC_FACEQ_FILE = "faceq_conversion_SYNTHETIC.csv"
 
 #: (instrument, scale, first item, last item, lowest response, highest response,
 #: baseline mean response, active change at week 12 in response points).
@@ -104,3 +107,30 @@ def simulate_pro(
             "response": values,
         }
     )
+
+
+def synthetic_faceq_conversion(pro: pd.DataFrame | None) -> str | None:
+    """Return a deliberately fake FACE-Q conversion table (CSV text) for `pro`'s scales.
+
+    The licensed raw-sum -> Rasch tables may not be shipped (FACTS.md 6), so simulated
+    bundles carry an obviously synthetic one: a straight line from the lowest raw sum
+    (score 0) to the highest (score 100), rounded to 4 decimals. It only makes the
+    simulated FACE-Q scores land on a 0-100 scale; it is not the FACE-Q metric.
+
+    Returns
+    -------
+    str or None
+        CSV text with columns scale, raw_sum, rasch_score; None without FACE-Q rows.
+    """
+    if pro is None or pro.empty:
+        return None
+    present = set(pro.loc[pro["instrument"] == "faceq", "scale"])
+    lines = ["scale,raw_sum,rasch_score"]
+    for instrument, scale, first, last, low, high, _, _ in PRO_SCALES:
+        if instrument != "faceq" or scale not in present:
+            continue
+        n = last - first + 1
+        for raw in range(n * low, n * high + 1):
+            score = round(100 * (raw - n * low) / (n * (high - low)), 4)
+            lines.append(f"{scale},{raw},{score:g}")
+    return "\n".join(lines) + "\n" if len(lines) > 1 else None

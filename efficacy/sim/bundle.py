@@ -24,6 +24,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from efficacy.errors import EfficacyError
+from efficacy.sim._pro import SYNTHETIC_FACEQ_FILE, synthetic_faceq_conversion
 from efficacy.sim._toml import dumps
 
 __all__ = ["TABLE_NAMES", "SimulatedBundle", "write_bundle"]
@@ -154,6 +155,9 @@ def write_bundle(
 
     Notes
     -----
+    A bundle with FACE-Q responses also gets :data:`SYNTHETIC_FACEQ_FILE`, an
+    obviously fake linear conversion table (see :func:`synthetic_faceq_conversion`),
+    named as ``[tables] faceq_conversion``; real tables are licensed and never shipped.
     A path given in ``bundle.manifest["tables"]`` is written into ``trial.toml``
     verbatim; the table's data goes to that path when it is a relative path inside the
     folder, otherwise to ``<table>.<ext>`` (a path leaving the folder is never written
@@ -180,6 +184,11 @@ def write_bundle(
         declared = overrides.get(name, f"{name}{ext}")
         table_paths[name] = declared
         file_paths[name] = declared if _is_inside(declared) else f"{name}{ext}"
+    files = dict(extra_files or {})
+    conversion = synthetic_faceq_conversion(bundle.tables.get("pro_responses"))
+    if conversion is not None and "faceq_conversion" not in overrides:
+        table_paths["faceq_conversion"] = SYNTHETIC_FACEQ_FILE
+        files[SYNTHETIC_FACEQ_FILE] = conversion
     manifest["tables"] = table_paths
     if "consort" in bundle.manifest:
         manifest["consort"] = bundle.manifest["consort"]
@@ -188,7 +197,7 @@ def write_bundle(
         (tmp / "trial.toml").write_text(dumps(manifest), encoding="utf-8", newline="\n")
         for name, relpath in file_paths.items():
             _write_table(bundle.tables[name], tmp / relpath, format)
-        for relpath, text in (extra_files or {}).items():
+        for relpath, text in files.items():
             if not _is_inside(relpath):
                 raise EfficacyError(f"extra_files key {relpath!r} leaves the bundle folder")
             (tmp / relpath).write_text(text, encoding="utf-8", newline="\n")

@@ -200,6 +200,9 @@ participants. Regenerate with `python -m efficacy.sim sample_data`.
 - Tables: {len(meas)} measurement rows ({meas["endpoint"].nunique()} endpoints),
   {len(pro)} PRO item rows ({answered} answered; PRO visits {pro_visits}),
   {len(t["adverse_events"])} adverse events.
+- `faceq_conversion_SYNTHETIC.csv` is a FAKE FACE-Q conversion table (a straight
+  line from 0 to 100) so that simulated FACE-Q scores land on a 0-100 scale. Real
+  tables are licensed (MSKCC / Q-Portfolio) and are never shipped with efficacy.
 - `validate` must report no errors and no warnings on this bundle (tests/sim).
 
 ## Disposition

@@ -13,7 +13,7 @@ import pandas as pd
 
 from efficacy.protocol.params import PRO_INSTRUMENTS
 from efficacy.validation.context import Context, combine, first_positions
-from efficacy.validation.findings import Part, as_text, at_rows, at_trial, text_by
+from efficacy.validation.findings import NotApplicable, Part, as_text, at_rows, at_trial, text_by
 from efficacy.validation.registry import rule
 
 _SKINDEX = "FACTS.md 2 (Skindex-16: 16 items, responses 0-6; Chren et al. 2001)"
@@ -208,4 +208,52 @@ def check_instruments(ctx: Context) -> Iterator[Part]:
             message="instrument "
             + text_by(rows["instrument"], repr)
             + f" is not one of {', '.join(PRO_INSTRUMENTS)}; use a known instrument id",
+        )
+
+
+@rule(
+    "PRO-006",
+    "FACE-Q on the validated Rasch 0-100 metric",
+    "pro",
+    "warning",
+    "FACTS.md 3 and 6 (FACE-Q raw sums are converted with the licensed user guide's tables)",
+    "FACE-Q responses are present but the bundle names no conversion table ([tables] "
+    "faceq_conversion), or a FACE-Q scale is not in it: those scores stay raw sums, not "
+    "the validated 0-100 metric. An invalid table is an error (every problem listed).",
+)
+def check_faceq_metric(ctx: Context) -> Iterator[Part]:
+    """Whether FACE-Q scales can be converted to the Rasch 0-100 metric."""
+    from efficacy.instruments._errors import ConversionTableError
+    from efficacy.instruments.faceq_tables import load_faceq_conversion
+
+    t = "pro_responses"
+    p = ctx.need(t, "instrument", "scale")
+    scales = sorted(set(p.loc[ctx.isin(t, "instrument", ["faceq"]), "scale"].dropna()))
+    if not scales:
+        raise NotApplicable("no FACE-Q responses")
+    path = ctx.trial.reference_file("faceq_conversion")
+    if path is None:
+        yield at_trial(
+            table=t,
+            column="scale",
+            value=", ".join(scales),
+            message="FACE-Q scores will be raw sums, not the validated Rasch 0-100 metric: "
+            "no conversion table; add your licensed table as [tables] faceq_conversion",
+        )
+        return
+    try:
+        covered = set(load_faceq_conversion(path).scales)
+    except ConversionTableError as exc:
+        for problem in exc.problems:
+            yield at_trial(
+                table="faceq_conversion", severity="error", message=f"{path.name}: {problem}"
+            )
+        return
+    for scale in (s for s in scales if s not in covered):
+        yield at_trial(
+            table=t,
+            column="scale",
+            value=scale,
+            message=f"FACE-Q scale {scale!r} is not in {path.name}: its scores stay raw "
+            "sums; add the scale's rows from your licensed user guide",
         )

@@ -87,7 +87,7 @@ def test_semantic_problems_recorded(tmp_path: Path) -> None:
         "tables.photos": (
             "photos.zip",
             "unknown table 'photos' ignored; known: subjects, measurements, "
-            "pro_responses, adverse_events",
+            "pro_responses, adverse_events, faceq_conversion",
         ),
         "consort.flow.randomised": ("-4", "'randomised' must be a count (0 or more)"),
     }

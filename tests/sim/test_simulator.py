@@ -45,6 +45,7 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     assert _digest(a)["measurements.csv"] != _digest(c)["measurements.csv"]
     assert sorted(_digest(a)) == [
         "adverse_events.csv",
+        "faceq_conversion_SYNTHETIC.csv",
         "measurements.csv",
         "pro_responses.csv",
         "subjects.csv",

@@ -185,7 +185,7 @@ def _pro() -> list[dict[str, Any]]:
                     {
                         **base,
                         "instrument": "faceq",
-                        "scale": "satisfaction",
+                        "scale": "satisfaction_facial_appearance",
                         "item": item,
                         "response": 3,
                     }
@@ -214,16 +214,25 @@ def clean_tables(design: str = "parallel") -> dict[str, pd.DataFrame]:
     }
 
 
+#: The clean manifest "lives" beside the synthetic FACE-Q table fixture, which it names
+#: as its conversion table (PRO-006 then passes, as in a clean bundle).
+FACEQ_FIXTURES = Path(__file__).resolve().parents[1] / "reference" / "faceq"
+
+
 def make_manifest(design: str = "parallel", **changes: Any) -> Manifest:
     """The clean manifest, with fields replaced by `changes`."""
     fields: dict[str, Any] = {
+        "path": FACEQ_FIXTURES / "trial.toml",
         "id": "EFF-TEST",
         "title": "Tiny trial",
         "design": design,
         "baseline_visit": "W0",
         "arms": ARMS,
         "visits": VISITS,
-        "tables": {n: f"{n}.csv" for n in TABLE_SCHEMAS},
+        "tables": {
+            **{n: f"{n}.csv" for n in TABLE_SCHEMAS},
+            "faceq_conversion": "synthetic_linear_conversion.csv",
+        },
         "consort": CONSORT,
     }
     fields.update(changes)
