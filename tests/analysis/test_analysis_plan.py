@@ -200,11 +200,17 @@ def test_split_face_default_plan(split_face) -> None:
     assert sk["reason"].str.contains("per person").all()
 
 
-def test_analyze_is_pure(parallel) -> None:
+_SHORT = (
+    '[analysis]\nkey_secondary = []\nsecondary = []\npopulations = ["itt"]\n'
+    "[analysis.sensitivity]\nimputations = 5\n"
+)
+
+
+def test_analyze_is_pure(parallel, tmp_path) -> None:
     before = {n: getattr(parallel, n).copy() for n in ("subjects", "measurements", "pro_responses")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        analyze(parallel, "iso-efficacy-2025")
+        analyze(parallel, _protocol(tmp_path, _SHORT))
     for name, frame in before.items():
         pd.testing.assert_frame_equal(getattr(parallel, name), frame)
 
@@ -218,10 +224,12 @@ def test_validation_errors_block_unless_forced(tmp_path) -> None:
         assert res.validation_errors == 12
         assert len(res.to_frame()) == 0 and tuple(res.to_frame().columns) == RESULT_COLUMNS
         assert "force=True" in res.notes[0]
-        forced = analyze(trial, force=True)
+        forced = analyze(trial, _protocol(tmp_path, _SHORT), force=True)
     assert forced.status == "analysed despite validation errors"
     assert forced.notes[0].startswith("analysed despite 12 validation errors")
-    assert len(forced.to_frame()) > 0
+    assert len(forced.to_frame()) == 4  # the primary endpoint at 4 visits
+    # the subject listed twice by the flawed bundle is counted once, and said so
+    assert "repeated subject ids" in forced.to_frame()["notes"].iloc[0]
 
 
 def test_to_dict_is_json(parallel_result) -> None:
