@@ -224,7 +224,20 @@ class AnalysisResult:
             )
         if len(self.skipped):
             lines.append(f"  {len(self.skipped)} planned analyses skipped (see .skipped)")
+        lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        est = self.estimates
+        final = est.loc[est["notes"].str.contains("estimand", regex=False)]
+        cols = ["endpoint", "role", "population", "comparison", "estimate", "conf_low"]
+        cols += ["conf_high", "p_value", "p_adjusted", "effect_size", "covariance"]
+        table = final[cols].to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="")
+        head = html.escape(f"{self.trial_id}: {self.status} ({self.protocol}, {self.design})")
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return f"<p><b>{head}</b></p>{table}<ul>{notes}</ul>"
 
     def __repr__(self) -> str:
         return (

@@ -287,3 +287,11 @@ def test_declared_covariates_enter_the_model(parallel, tmp_path) -> None:
     bad = _protocol(tmp_path, '[analysis]\ncovariates = ["shoe_size"]\n')
     with pytest.raises(efficacy.EfficacyError, match="shoe_size"):
         analyze(parallel, bad)
+
+
+def test_summary_and_html(parallel_result) -> None:
+    text = parallel_result.summary()
+    assert text.startswith("SIM-PARALLEL-12W: analysed (iso-efficacy-2025@1.0, parallel)")
+    assert "primary       cutometer_r2" in text and "tipping point cutometer_r2 itt" in text
+    html = parallel_result._repr_html_()
+    assert html.count("<tr") == 1 + 2 * 13  # header + estimand rows (13 endpoints x 2)
