@@ -78,7 +78,7 @@ def _try_fits(
                     method=model["method"],
                     df=model["df"],
                 )
-        except EfficacyError as exc:
+        except (EfficacyError, np.linalg.LinAlgError, FloatingPointError) as exc:
             notes.append(f"{cov} covariance could not be fitted ({exc})")
             continue
         if fit.converged:

@@ -199,7 +199,9 @@ def tipping_point(
 
     Uses ``[analysis.sensitivity]``: ``imputations``, ``seed``, ``delta_steps`` and
     ``delta_max_sd`` (the grid runs from 0 to ``delta_max_sd`` SDs of the observed final
-    change). Declared covariates are not used by the imputation or the ANCOVA.
+    change, extended to 1.5 x the tipping point when that lies beyond). Declared
+    covariates are not used by the imputation or the ANCOVA. Intermittent gaps are
+    imputed visit by visit too (earlier imputed values become predictors).
 
     Raises
     ------
@@ -216,19 +218,23 @@ def tipping_point(
     sd = float(np.nanstd(y[:, -1], ddof=1))
     deltas = np.linspace(0.0, float(sens["delta_max_sd"]) * sd, int(sens["delta_steps"]))
     X, targets = _analysis_design(plan, b, arm)
+    no_post = int((~np.isfinite(y)).all(axis=1).sum())
     out = []
     for comparison, col, penalised in targets:
         notes = [f"{m} imputations (seed {seed}), MAR by arm, sequential regression per visit"]
+        if no_post:
+            notes.append(
+                f"{no_post} subjects with a baseline but no post-baseline value were imputed "
+                "(the MMRM has no row for them)"
+            )
         mar = _scan(finals, X, col, np.zeros(arm.size), [0.0], plan.level)[0][1]
         sign = _direction(plan, endpoint, mar, notes)
         shift = sign * (penalised & imputed).astype(float)
-        table = pd.DataFrame(
-            _scan(finals, X, col, shift, deltas, plan.level), columns=TIPPING_COLUMNS[:-1]
-        )
-        same_side = np.sign(table["estimate"]) == np.sign(table["estimate"].iat[0])
-        table["significant"] = (table["p_value"] <= plan.alpha) & same_side
+        table = _grid(finals, X, col, shift, deltas, plan)
         tip = _tipping(finals, X, col, shift, table, plan)
         notes += _tipping_notes(tip, shift, float(deltas[-1]))
+        if math.isfinite(tip) and tip > deltas[-1]:
+            table = _grid(finals, X, col, shift, np.linspace(0, 1.5 * tip, deltas.size), plan)
         n_pen = int((penalised & imputed).sum())
         out.append(
             TippingPoint(
@@ -236,6 +242,15 @@ def tipping_point(
             )
         )
     return out
+
+
+def _grid(
+    Y: np.ndarray, X: np.ndarray, col: int, shift: np.ndarray, deltas: np.ndarray, plan: TrialPlan
+) -> pd.DataFrame:
+    table = pd.DataFrame(_scan(Y, X, col, shift, deltas, plan.level), columns=TIPPING_COLUMNS[:-1])
+    same_side = np.sign(table["estimate"]) == np.sign(table["estimate"].iat[0])
+    table["significant"] = (table["p_value"] <= plan.alpha) & same_side
+    return table
 
 
 def _analysis_design(
@@ -257,7 +272,10 @@ def _tipping_notes(tip: float, shift: np.ndarray, grid_max: float) -> list[str]:
     if math.isnan(tip):
         return ["not overturned by any delta (the estimate never reaches 0)"]
     if tip > grid_max:
-        return [f"tipping point {tip:.6g} lies beyond the tabulated grid (<= {grid_max:.6g})"]
+        return [
+            f"tipping point {tip:.6g} lies beyond delta_max_sd ({grid_max:.6g}): the grid was "
+            "extended to 1.5 x the tipping point"
+        ]
     return []
 
 

@@ -295,3 +295,15 @@ def test_summary_and_html(parallel_result) -> None:
     assert "primary       cutometer_r2" in text and "tipping point cutometer_r2 itt" in text
     html = parallel_result._repr_html_()
     assert html.count("<tr") == 1 + 2 * 13  # header + estimand rows (13 endpoints x 2)
+
+
+def test_sample_tipping_point_grid_is_extended(parallel_result) -> None:
+    itt, pp = parallel_result.sensitivity
+    assert itt.population == "itt" and itt.n_missing_final == 8 and itt.imputations == 50
+    t = itt.table
+    assert len(t) == 21 and t["delta"].iat[-1] == pytest.approx(1.5 * itt.tipping_delta)
+    assert t.loc[t["delta"] < itt.tipping_delta, "significant"].all()
+    assert not t.loc[t["delta"] > itt.tipping_delta, "significant"].any()
+    assert "extended" in " ".join(itt.notes)
+    # no per-protocol subject misses the final visit: nothing to penalise
+    assert pp.n_missing_final == 0 and np.isnan(pp.tipping_delta)
