@@ -26,13 +26,23 @@ __all__ = [
 ]
 
 Direction = Literal["higher", "lower", "none"]
-Modality = Literal["elasticity", "hydration", "wrinkle_depth", "barrier"]
+Modality = Literal["elasticity", "hydration", "wrinkle_depth", "barrier", "supportive_2d"]
 
 #: Modalities the proposed standard asks for (barrier is optional, supportive).
 MODALITIES: tuple[str, ...] = ("elasticity", "hydration", "wrinkle_depth", "barrier")
 
-#: Canonical unit strings.
-CANONICAL_UNITS: tuple[str, ...] = ("mm", "um", "mm3", "ratio", "a.u.", "g/m2/h")
+#: Canonical unit strings (the last three are for supportive 2D imaging scores).
+CANONICAL_UNITS: tuple[str, ...] = (
+    "mm",
+    "um",
+    "mm3",
+    "ratio",
+    "a.u.",
+    "g/m2/h",
+    "percentile",
+    "score",
+    "count",
+)
 
 # Spellings accepted for each canonical unit (compared after strip + lower-case).
 _UNIT_ALIASES: Mapping[str, str] = {
@@ -54,6 +64,9 @@ _UNIT_ALIASES: Mapping[str, str] = {
     "g/(m2*h)": "g/m2/h",
     "g/(m2·h)": "g/m2/h",
     "g/h/m2": "g/m2/h",
+    "percentile": "percentile",
+    "score": "score",
+    "count": "count",
     "g/h/m²": "g/m2/h",
     "g/(m²·h)": "g/m2/h",
     "g/(m²*h)": "g/m2/h",
@@ -101,8 +114,9 @@ class Endpoint:
         Human-readable name.
     instrument : str
         Instrument family (cutometer, corneometer, tewameter, profilometry).
-    modality : {"elasticity", "hydration", "wrinkle_depth", "barrier"}
-        The requirement of the standard this endpoint can satisfy.
+    modality : {"elasticity", "hydration", "wrinkle_depth", "barrier", "supportive_2d"}
+        The requirement of the standard this endpoint can satisfy; ``supportive_2d``
+        (2D complexion imaging) satisfies none and never counts as wrinkle depth.
     unit : str
         Canonical unit; values in a convertible unit are converted to it.
     direction : {"higher", "lower", "none"}
@@ -135,6 +149,7 @@ class Endpoint:
 _CUTO = "FACTS.md 4.1 (Cutometer)"
 _HEUR = "plausible window: project heuristic, wider than the normative band"
 _INF = math.inf
+_VISIA = "FACTS.md 4.4 (VISIA: 2D percentile, feature count, absolute score per feature)"
 
 _ENTRIES: tuple[Endpoint, ...] = (
     # Cutometer curve amplitudes (mm): inputs to the R-parameters.
@@ -363,6 +378,46 @@ _ENTRIES: tuple[Endpoint, ...] = (
         None,
         None,
         f"FACTS.md 4.4; {_HEUR}",
+    ),
+    # Supportive 2D complexion imaging (VISIA-type): never counts as 3D wrinkle depth.
+    Endpoint(
+        "visia_wrinkles_percentile",
+        "VISIA wrinkles percentile (2D, supportive)",
+        "visia",
+        "supportive_2d",
+        "percentile",
+        "higher",
+        (0.0, 100.0),
+        (0.0, 100.0),
+        None,
+        None,
+        f"{_VISIA}; higher percentile = better",
+    ),
+    Endpoint(
+        "visia_wrinkles_score",
+        "VISIA wrinkles absolute score (2D, supportive)",
+        "visia",
+        "supportive_2d",
+        "score",
+        "none",
+        (0.0, _INF),
+        (0.0, _INF),
+        None,
+        None,
+        f"{_VISIA}; direction not given in the sources reached",
+    ),
+    Endpoint(
+        "visia_wrinkles_count",
+        "VISIA wrinkles feature count (2D, supportive)",
+        "visia",
+        "supportive_2d",
+        "count",
+        "none",
+        (0.0, _INF),
+        (0.0, _INF),
+        None,
+        None,
+        f"{_VISIA}; direction not given in the sources reached",
     ),
 )
 

@@ -48,14 +48,9 @@ _REQUIRED = ("subject_id", "visit", "day", "endpoint", "value", "unit", "body_si
 
 
 def endpoint_info(endpoint: str) -> tuple[str, str, str] | None:
-    """(canonical unit, modality, direction) of a catalogue or supportive endpoint."""
-    if endpoint in ENDPOINTS:
-        e = ENDPOINTS[endpoint]
-        return e.unit, e.modality, e.direction
-    if endpoint in SUPPORTIVE_ENDPOINTS:
-        s = SUPPORTIVE_ENDPOINTS[endpoint]
-        return s.unit, s.modality, s.direction
-    return None
+    """(canonical unit, modality, direction) of a catalogue endpoint (incl. supportive)."""
+    e = ENDPOINTS.get(endpoint)
+    return None if e is None else (e.unit, e.modality, e.direction)
 
 
 def _unit_of(endpoint: str, unit: object) -> tuple[float, str, str]:
@@ -69,9 +64,6 @@ def _unit_of(endpoint: str, unit: object) -> tuple[float, str, str]:
         )
         return np.nan, "" if pd.isna(unit) else str(unit), why
     target = info[0]
-    if endpoint in SUPPORTIVE_ENDPOINTS:
-        ok = not pd.isna(unit) and str(unit).strip().lower() == target
-        return (1.0, target, "") if ok else (np.nan, target, f"unit {unit!r} is not {target!r}")
     canon = normalise_unit(None if pd.isna(unit) else str(unit))
     if canon is None:
         return np.nan, target, f"unit {unit!r} is not a known unit (SCH-006)"

@@ -121,6 +121,22 @@ def test_iso_wrinkle_2d_imaging_does_not_count() -> None:
     assert found[1].message.startswith("no wrinkle_depth endpoint")
 
 
+def test_visia_supportive_endpoints_are_known_but_not_wrinkle_depth() -> None:
+    """VISIA scores recorded as their own (supportive_2d) endpoints pass every schema
+    rule, yet ISO-WRINKLE still needs 3D profilometry (FACTS.md 4.4)."""
+    tables = clean_tables()
+    m = tables[M]
+    wr = m["endpoint"].str.startswith("wrinkle").to_numpy(dtype=bool)
+    visia = m[(m["endpoint"] == "wrinkle_ra").to_numpy(dtype=bool)].assign(
+        endpoint="visia_wrinkles_percentile", unit="percentile", value=55.0, device="VISIA-CR"
+    )
+    rows = [*m[~wr].to_dict("records"), *visia.to_dict("records")]
+    tables[M] = canonical(M, rows)
+    report = validate(make_trial(tables))
+    assert failed(report) == {"ISO-WRINKLE"}
+    assert one(report, "ISO-WRINKLE").message.startswith("no wrinkle_depth endpoint")
+
+
 def test_iso_faceq_and_skindex() -> None:
     tables = clean_tables()
     tables[P] = drop(tables[P], P, instrument="faceq")
