@@ -20,9 +20,10 @@ from pathlib import Path
 
 __all__ = ["EXAMPLES", "main", "render_examples"]
 
-#: Sample bundles rendered into ``reports/``: the clean parallel and split-face trials
-#: and one with CONSORT defects (to show mismatches and missing checklist entries).
-EXAMPLES: tuple[str, ...] = ("parallel_12wk", "split_face_12wk", "flawed_consort")
+#: Sample bundles rendered into ``reports/``: the clean parallel and split-face trials,
+#: one with CONSORT defects (flow mismatch, data errors) and one whose design misses the
+#: standard (requirements not met).
+EXAMPLES: tuple[str, ...] = ("parallel_12wk", "split_face_12wk", "flawed_consort", "flawed_design")
 _ROOT = Path(__file__).resolve().parents[2]
 
 
