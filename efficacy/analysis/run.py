@@ -251,7 +251,8 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
         The protocol has no ``[analysis]`` plan or names a visit or covariate the trial
         lacks.
     EfficacyError
-        The trial cannot be analysed at all (no control arm, unknown design...).
+        The trial cannot be analysed at all (no control arm, unknown design...); only
+        raised when validation passed or `force` is True (validation reports these).
 
     Notes
     -----
@@ -268,12 +269,16 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
     from efficacy.protocol import load_protocol
 
     protocol = load_protocol(protocol if protocol is not None else "iso-efficacy-2025")
-    plan = resolve_plan(trial, protocol)
+    if not protocol.analysis:
+        resolve_plan(trial, protocol)  # raises the ProtocolError that names the fix
     n_err = _validation(trial, protocol)
     status, notes = _status(n_err, force)
-    notes += [*plan.notes, *(_POP_TEXT[p] for p in plan.populations)]
     acc = _Acc()
+    design = str(trial.manifest.design)
     if status != "not analysed":
+        plan = resolve_plan(trial, protocol)
+        design = plan.design
+        notes += [*plan.notes, *(_POP_TEXT[p] for p in plan.populations)]
         notes += _run_plan(trial, protocol, plan, acc)
     est = _frame(acc.rows, RESULT_COLUMNS)
     if len(est):
@@ -283,7 +288,7 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
     return AnalysisResult(
         trial_id=str(trial.manifest.id or ""),
         protocol=f"{protocol.id}@{protocol.version}",
-        design=plan.design,
+        design=design,
         status=status,
         validation_errors=n_err,
         estimates=est,

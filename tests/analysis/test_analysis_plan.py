@@ -307,3 +307,21 @@ def test_sample_tipping_point_grid_is_extended(parallel_result) -> None:
     assert "extended" in " ".join(itt.notes)
     # no per-protocol subject misses the final visit: nothing to penalise
     assert pp.n_missing_final == 0 and np.isnan(pp.tipping_delta)
+
+
+def test_unanalysable_design_is_reported_by_validation_first() -> None:
+    trial = efficacy.read_trial(SAMPLES / "flawed_design")  # no control arm, among others
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(trial)
+        assert res.status == "not analysed" and res.validation_errors == 5
+        with pytest.raises(efficacy.EfficacyError, match="exactly one control arm"):
+            analyze(trial, force=True)
+
+
+def test_protocol_without_a_plan(parallel) -> None:
+    from efficacy.protocol import Protocol
+
+    bare = Protocol(id="bare", version="1", title="no plan", source="test")
+    with pytest.raises(efficacy.EfficacyError, match=r"no \[analysis\] section"):
+        analyze(parallel, bare)
