@@ -119,7 +119,7 @@ def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     """Adjust the key secondary family per population and comparison (testing order)."""
     method, alpha = plan.settings["multiplicity"], plan.alpha
     order = [e for e, r in plan.endpoints if r == "key secondary"]
-    is_model = ~est["model"].str.startswith(("difference in proportions", "logistic"))
+    is_model = est["model"].str.contains("MMRM", regex=False)  # not the responder rows
     final = (est["visit"] == plan.final_visit) & is_model
     est = est.copy()
     for _key, grp in est.loc[final].groupby(["population", "comparison"], sort=False):
@@ -128,7 +128,9 @@ def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
         ordered = [e for e in order if e in fam.index]
         if not ordered:
             continue
-        padj, _ = adjust_pvalues(fam.reindex(ordered).to_numpy(float), method, alpha)
+        # untestable members (skipped) are NaN: Holm/Hochberg adjust among the tested
+        # ones; a fixed sequence stops there
+        padj, _ = adjust_pvalues(fam.reindex(order).to_numpy(float), method, alpha)
         gate = (
             ""
             if (len(prim) and prim.iloc[0] <= alpha)
@@ -139,9 +141,9 @@ def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
         note = f"; p_adjusted: {method} across {len(ordered)} key secondary endpoints{gate}"
         if method == "fixed-sequence":
             note += " (running maximum of p in testing order)"
-        rows = grp.loc[grp["role"] == "key secondary"]
+        rows = grp.loc[(grp["role"] == "key secondary") & grp["endpoint"].isin(ordered)]
         for row_i, ep in zip(rows.index, rows["endpoint"], strict=True):
-            est.at[row_i, "p_adjusted"] = padj[ordered.index(ep)]
+            est.at[row_i, "p_adjusted"] = padj[order.index(ep)]
             est.at[row_i, "notes"] = est.at[row_i, "notes"] + note
     return est
 

@@ -325,3 +325,23 @@ def test_protocol_without_a_plan(parallel) -> None:
     bare = Protocol(id="bare", version="1", title="no plan", source="test")
     with pytest.raises(efficacy.EfficacyError, match=r"no \[analysis\] section"):
         analyze(parallel, bare)
+
+
+def test_fixed_sequence_stops_at_an_untestable_endpoint(split_face, tmp_path) -> None:
+    # FACE-Q is per person: no within-person control in a split-face trial, so the
+    # sequence corneometer -> faceq -> wrinkle_rz stops after corneometer
+    path = _protocol(
+        tmp_path,
+        '[analysis]\nmultiplicity = "fixed-sequence"\nsecondary = []\npopulations = ["itt"]\n'
+        'key_secondary = ["corneometer", "faceq_satisfaction_facial_appearance", "wrinkle_rz"]\n'
+        "[analysis.sensitivity]\ntipping_point = false\n"
+        '[[analysis.responders]]\nendpoint = "corneometer"\nkind = "percent"\nthreshold = 10\n',
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = analyze(split_face, path).to_frame()
+    k = f.loc[(f["role"] == "key secondary") & (f["visit"] == "W12")].set_index("endpoint")
+    assert k.at["corneometer", "p_adjusted"] == k.at["corneometer", "p_value"]
+    assert np.isnan(k.at["wrinkle_rz", "p_adjusted"])
+    responder = k.loc[k.index.str.contains("responder")]
+    assert len(responder) == 1 and responder["p_adjusted"].isna().all()
