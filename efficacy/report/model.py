@@ -139,6 +139,20 @@ def _atomic_write(path: Path, payload: bytes) -> Path:
     return path
 
 
+def _num(value: Any) -> Any:
+    """Jinja filter: a float at 4 significant digits (rounding only when rendering)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else value
+
+
+def _num(value: Any) -> Any:
+    """Jinja filter: a float at 4 significant digits (rounding only when rendering)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else value
+
+
 @cache
 def _umask() -> int:
     mask = os.umask(0o022)
@@ -166,6 +180,7 @@ def _template() -> Any:
         trim_blocks=False,
         lstrip_blocks=False,
     )
+    env.filters["num"] = _num
     text = (
         resources.files("efficacy.report")
         .joinpath("templates/report.html.j2")

@@ -18,6 +18,7 @@ and carry no numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -44,11 +45,13 @@ class AnalysisLike(Protocol):
 
 
 def _plain(value: Any) -> Any:
-    """Reject values JSON cannot hold (so the JSON stays the single source)."""
+    """Return `value` as plain JSON data: NaN / inf become None; other types are refused."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN / inf: shown as "-"
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise EfficacyError(

@@ -246,7 +246,7 @@ def test_analysis_result_fills_sections_6_and_7(tmp_path: Path) -> None:
     }
     assert report.data["pros"]["status"] == "run"
     page = report.to_html()
-    assert "0.0123" in page and "-4.5" in page and NOT_RUN not in page
+    assert "0.0123" in page and "-4.5" in page and NOT_RUN not in page  # 4 significant digits
     with pytest.raises(EfficacyError, match="to_dict"):
         build_report(trial, analysis=object())
 
