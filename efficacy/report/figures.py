@@ -112,32 +112,19 @@ def _arm_boxes(arm: Mapping[str, Any], split: bool, w: float) -> list[list[tuple
     return [alloc, follow, analysis]
 
 
-def flow_svg(flow: Mapping[str, Any]) -> str:
-    """Return the flow diagram of a report's flow section (``Flow.to_dict()``) as SVG.
-
-    The SVG scales to its container (``viewBox``, ``width="100%"``); every count shown is
-    a value of `flow`.
-    """
+def _enrolment(c: _Canvas, flow: Mapping[str, Any], cx: float, content: float) -> float:
+    """Draw assessed -> excluded / randomised; return the bottom of the randomised box."""
     split = flow["design"] == "split_face"
-    arms = flow["arms"] or []
-    k = max(1, len(arms))
-    content = _W - _X0 - 8
-    col_w = (content - (k - 1) * 16) / k
-    cx = _X0 + content / 2
-    c = _Canvas()
     y = 8.0
-    top = y
-    # enrolment
     bw = min(300.0, content * 0.42)
     assessed = _wrap(f"Assessed for eligibility (n = {flow['assessed']['n']})", bw, bold=True)
     ex_w = _W - 8 - (cx + 30)
     excluded = _wrap(f"Excluded (n = {flow['excluded']['n']})", ex_w, bold=True)
     for cat in flow["excluded_categories"]:
         excluded += _wrap(f"{cat['category']} (n = {cat['n']})", ex_w, indent=1)
-    h_a = _height(assessed)
+    h_a, h_ex = _height(assessed), _height(excluded)
     c.box(cx - bw / 2, y, bw, assessed, h_a)
     y_ex = y + h_a + 14
-    h_ex = _height(excluded)
     c.box(cx + 30, y_ex, ex_w, excluded, h_ex)
     y_r = y_ex + h_ex + 14
     c.line(cx, y + h_a, cx, y_ex + h_ex / 2)
@@ -148,11 +135,17 @@ def flow_svg(flow: Mapping[str, Any]) -> str:
     h_r = _height(rand)
     c.arrow(cx, y_ex + h_ex / 2, cx, y_r)
     c.box(cx - bw / 2, y_r, bw, rand, h_r)
-    c.stage("Enrolment", top, y_r + h_r)
-    # per-arm stages
-    boxes = [_arm_boxes(a, split, col_w) for a in arms]
+    c.stage("Enrolment", y, y_r + h_r)
+    return y_r + h_r
+
+
+def _arm_stages(c: _Canvas, flow: Mapping[str, Any], cx: float, content: float, y: float) -> float:
+    """Draw allocation, follow-up and analysis per arm below `y`; return the bottom."""
+    arms = flow["arms"] or []
+    k = max(1, len(arms))
+    col_w = (content - (k - 1) * 16) / k
+    boxes = [_arm_boxes(a, flow["design"] == "split_face", col_w) for a in arms]
     xs = [_X0 + i * (col_w + 16) for i in range(len(arms))]
-    y = y_r + h_r
     branch = y + 14
     if arms:
         c.line(cx, y, cx, branch)
@@ -164,11 +157,22 @@ def flow_svg(flow: Mapping[str, Any]) -> str:
             mid = x + col_w / 2
             c.arrow(mid, y - (16 if stage == 0 else _GAP_Y), mid, y)
             c.box(x, y, col_w, b[stage], h)
-            if stage < 2:
-                c.line(mid, y + h, mid, y + h + 1)
         c.stage(label, y - (12 if stage == 0 else _GAP_Y - 8), y + h)
         y += h + _GAP_Y
-    height = y - _GAP_Y + 10
+    return y - _GAP_Y
+
+
+def flow_svg(flow: Mapping[str, Any]) -> str:
+    """Return the flow diagram of a report's flow section (``Flow.to_dict()``) as SVG.
+
+    The SVG scales to its container (``viewBox``, ``width="100%"``); every count shown is
+    a value of `flow`.
+    """
+    content = _W - _X0 - 8
+    cx = _X0 + content / 2
+    c = _Canvas()
+    bottom = _arm_stages(c, flow, cx, content, _enrolment(c, flow, cx, content))
+    height = bottom + 10
     defs = (
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '

@@ -103,21 +103,11 @@ def harms_tables(trial: Trial) -> dict[str, Any]:
     notes = []
     if (~inside).any():
         notes.append(
-            f"{int((~inside).sum())} event(s) of people outside the {population} are not "
-            "tabulated (see the validation appendix)."
+            f"{int((~inside).sum())} event(s) of people outside the {population} are not tabulated."
         )
     ev = _assign(ae[inside], units, split)
     cols = _columns(trial, units, split)
-    people = trial.subjects.drop_duplicates("subject_id").set_index("subject_id")
-    reason = people["discontinuation_reason"].astype(object).fillna("").astype(str)
-    left_ae = set(reason[reason.str.lower().str.startswith("adverse event")].index)
-    summary = [
-        _row("Any adverse event", ev, cols),
-        _row("Serious adverse event", ev[_flag(ev["serious"])], cols),
-        _row("Related to the product", ev[_flag(ev["related"])], cols),
-        _row("Severe", ev[(ev["severity"] == "severe").fillna(False).to_numpy(dtype=bool)], cols),
-        _row("Leading to discontinuation", _discontinued(ev, reason, left_ae), cols),
-    ]
+    summary = _summary(trial, ev, cols)
     counts = ev["term"].value_counts()
     terms = sorted(counts.index, key=lambda t: (-int(counts[t]), str(t)))
     by_term = [
@@ -147,6 +137,21 @@ def harms_tables(trial: Trial) -> dict[str, Any]:
             },
         ],
     }
+
+
+def _summary(trial: Trial, ev: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the summary rows, every one shown even with zero events."""
+    people = trial.subjects.drop_duplicates("subject_id").set_index("subject_id")
+    reason = people["discontinuation_reason"].astype(object).fillna("").astype(str)
+    left_ae = set(reason[reason.str.lower().str.startswith("adverse event")].index)
+    severe = (ev["severity"] == "severe").fillna(False).to_numpy(dtype=bool)
+    return [
+        _row("Any adverse event", ev, cols),
+        _row("Serious adverse event", ev[_flag(ev["serious"])], cols),
+        _row("Related to the product", ev[_flag(ev["related"])], cols),
+        _row("Severe", ev[severe], cols),
+        _row("Leading to discontinuation", _discontinued(ev, reason, left_ae), cols),
+    ]
 
 
 def _discontinued(ev: pd.DataFrame, reason: pd.Series, left: set[str]) -> pd.DataFrame:
