@@ -276,3 +276,11 @@ def test_pdf_renders(tmp_path: Path) -> None:
 def test_misuse() -> None:
     with pytest.raises(EfficacyError, match="read_trial"):
         build_report("sample_data/parallel_12wk")  # type: ignore[arg-type]
+
+
+def test_html_is_self_contained(split_face) -> None:
+    _, report = split_face
+    page = report.to_html()
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    assert page.count("<svg") == 1 and "<style>" in page  # inline figure and CSS
