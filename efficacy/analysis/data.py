@@ -122,7 +122,13 @@ def _parallel(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = _combine_sites(rows, notes, endpoint)
     arms = [plan.control, *plan.actives]
-    subj = subj.loc[subj["arm"].isin(arms)]
+    in_arm = subj["arm"].isin(arms).fillna(False).to_numpy(bool)
+    if not in_arm.all():
+        notes.append(
+            f"{int((~in_arm).sum())} subjects of the population have no arm of the manifest "
+            "(not analysed)"
+        )
+    subj = subj.loc[in_arm]
     merged = rows.merge(subj, on="subject_id", how="inner")
     merged["arm"] = pd.Categorical(merged["arm"].astype(str), categories=arms)
     base = merged.loc[merged["phase"] == "baseline", ["subject_id", "arm", "baseline"]]
@@ -219,4 +225,11 @@ def model_data(
     present = [v for v in plan.visits if v in set(post["visit"])]
     frame = post[[*FRAME_COLUMNS, *covs]].reset_index(drop=True)
     frame["visit"] = pd.Categorical(frame["visit"].astype(str), categories=present)
+    n_pop = int(subj["subject_id"].nunique())
+    n_in = int(frame.loc[frame["change"].notna(), "subject_id"].nunique())
+    if n_in < n_pop:
+        notes.append(
+            f"{n_pop - n_in} of {n_pop} subjects of the population have no post-baseline "
+            "value of this endpoint (no row in the model)"
+        )
     return ModelData(frame=frame, baseline=base, notes=tuple(notes))

@@ -345,3 +345,16 @@ def test_fixed_sequence_stops_at_an_untestable_endpoint(split_face, tmp_path) ->
     assert np.isnan(k.at["wrinkle_rz", "p_adjusted"])
     responder = k.loc[k.index.str.contains("responder")]
     assert len(responder) == 1 and responder["p_adjusted"].isna().all()
+
+
+def test_subjects_without_post_baseline_data_are_counted(parallel) -> None:
+    from efficacy.analysis.data import model_data
+    from efficacy.analysis.plan import resolve_plan
+
+    plan = resolve_plan(parallel, efficacy.load_protocol("iso-efficacy-2025"))
+    e = _derived(parallel)
+    gone = (e["subject_id"] == "S0001") & (e["phase"] == "post_baseline")
+    data = model_data(parallel, e.loc[~gone], "cutometer_r2", "itt", plan)
+    assert "1 of 120 subjects of the population have no post-baseline value" in data.notes[0]
+    assert "S0001" in set(data.baseline["subject_id"])  # still imputed by the sensitivity MI
+    assert "S0001" not in set(data.frame["subject_id"])
