@@ -59,6 +59,12 @@ def population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
     randomised = s["randomized"].fillna(False).astype(bool).to_numpy()
     if name == "itt":
         keep, text = randomised, "ITT: all randomised participants with data"
+        flag = s["itt"].fillna(False).astype(bool).to_numpy() if "itt" in s else randomised
+        if (randomised & ~flag).any():
+            text += (
+                f" ({int((randomised & ~flag).sum())} randomised subjects flagged itt = false "
+                "are included: ITT is every randomised participant)"
+            )
     elif name == "per_protocol":
         pp = s["per_protocol"] if "per_protocol" in s else pd.Series(False, index=s.index)
         keep = randomised & pp.fillna(False).astype(bool).to_numpy()
@@ -204,7 +210,7 @@ def model_data(
     subj, definition = population(trial, population_name)
     covs = _covariates(subj, tuple(plan.settings["covariates"]))
     subj = subj[["subject_id", "arm", "allocation", *covs]]
-    notes: list[str] = [definition] if "repeated" in definition else []
+    notes: list[str] = [definition] if "(" in definition else []
     if plan.design == "split_face":
         if rows["body_site"].isna().all():
             raise EfficacyError(

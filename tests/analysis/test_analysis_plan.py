@@ -358,3 +358,18 @@ def test_subjects_without_post_baseline_data_are_counted(parallel) -> None:
     assert "1 of 120 subjects of the population have no post-baseline value" in data.notes[0]
     assert "S0001" in set(data.baseline["subject_id"])  # still imputed by the sensitivity MI
     assert "S0001" not in set(data.frame["subject_id"])
+
+
+def test_itt_is_every_randomised_participant(parallel) -> None:
+    from dataclasses import replace
+
+    from efficacy.analysis.data import population
+
+    subjects = parallel.subjects.copy()
+    subjects.loc[subjects["subject_id"] == "S0001", "itt"] = False
+    trial = replace(parallel, subjects=subjects)
+    itt, text = population(trial, "itt")
+    assert "S0001" in set(itt["subject_id"]) and len(itt) == 120
+    assert "1 randomised subjects flagged itt = false are included" in text
+    pp, _ = population(trial, "per_protocol")
+    assert len(pp) == 104  # randomised and per_protocol (sample README: 50 + 54)
