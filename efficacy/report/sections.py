@@ -86,7 +86,8 @@ def _evidence(trial: Trial, req: Requirement) -> str:
     p, m = req.parameters, trial.manifest
     if req.check == "duration":
         weeks = m.planned_weeks
-        return f"planned follow-up {weeks:g} weeks" if weeks is not None else "no schedule"
+        planned = f"planned follow-up {weeks:g} weeks" if weeks is not None else "no schedule"
+        return planned + _observed(trial)
     if req.check == "instrumental":
         return _measured(trial, tuple(p.get("endpoints", ())))
     if req.check == "pro":
@@ -104,6 +105,20 @@ def _evidence(trial: Trial, req: Requirement) -> str:
         ctl = ", ".join(a.id for a in m.control_arms) or "none declared"
         return f"{rand} randomised; design {m.design}; control: {ctl}"
     return ""
+
+
+def _observed(trial: Trial) -> str:
+    """Completers' median observed follow-up (last measurement day minus baseline day)."""
+    base = {v.id: v.day for v in trial.manifest.visits}.get(trial.manifest.baseline_visit)
+    s = trial.subjects
+    done = s.loc[(s["disposition"] == "completed").fillna(False).to_numpy(dtype=bool)]
+    m = trial.measurements
+    m = m[m["subject_id"].isin(set(done["subject_id"])).fillna(False).to_numpy(dtype=bool)]
+    last = m.groupby("subject_id")["day"].max().dropna()
+    if base is None or last.empty:
+        return ""
+    weeks = (float(last.median()) - base) / 7
+    return f"; completers' median observed follow-up {weeks:.1f} weeks (n = {len(last)})"
 
 
 def _measured(trial: Trial, endpoints: tuple[str, ...]) -> str:

@@ -84,7 +84,9 @@ def test_verdict_sample_parallel_conforms(parallel) -> None:
         "ISO-RCT",
     ]
     assert {r["verdict"] for r in v["requirements"]} == {"met"}
-    assert v["requirements"][0]["evidence"] == "planned follow-up 12 weeks"
+    assert v["requirements"][0]["evidence"] == (
+        "planned follow-up 12 weeks; completers' median observed follow-up 11.9 weeks (n = 110)"
+    )
 
 
 def test_verdict_cites_finding_ids_listed_in_the_appendix() -> None:
@@ -92,6 +94,9 @@ def test_verdict_cites_finding_ids_listed_in_the_appendix() -> None:
     report = build_report(read_trial(SAMPLES / "flawed_design"))
     dur = next(r for r in report.data["verdict"]["requirements"] if r["id"] == "ISO-DUR")
     assert dur["verdict"] == "not met" and dur["finding_ids"]
+    # the same observed follow-up as validation's ISO-DUR message (8.0 weeks, n = 19)
+    assert "observed follow-up 8.0 weeks (n = 19)" in dur["evidence"]
+    assert "8.0 weeks (n = 19)" in dur["findings"][0]
     listed = {f["id"]: f for f in report.data["appendices"]["validation"]["findings"]}
     assert all(listed[i]["rule_id"] == "ISO-DUR" for i in dur["finding_ids"])
     assert report.data["verdict"]["overall"] == "does not conform"
