@@ -97,7 +97,7 @@ class AnalysisResult:
     effect_sizes : pandas.DataFrame
         Hedges' g at the final visit with its interval (:data:`EFFECT_COLUMNS`).
     fits : Mapping[(endpoint, population), MMRMResult]
-        The MMRM fits themselves.
+        The MMRM fits themselves (read-only mapping).
     sensitivity : tuple of TippingPoint
         Delta-adjusted multiple-imputation analyses of the primary endpoint.
     skipped : pandas.DataFrame

@@ -6,6 +6,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -296,7 +297,7 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
         estimates=est,
         lsmeans=lsm[list(LSMEANS_COLUMNS)].reset_index(drop=True),
         effect_sizes=_frame(acc.effects, EFFECT_COLUMNS),
-        fits=dict(acc.fits),
+        fits=MappingProxyType(dict(acc.fits)),
         sensitivity=tuple(acc.sensitivity),
         skipped=_frame(acc.skipped, SKIPPED_COLUMNS),
         notes=tuple(notes),

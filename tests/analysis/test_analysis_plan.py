@@ -373,3 +373,17 @@ def test_itt_is_every_randomised_participant(parallel) -> None:
     assert "1 randomised subjects flagged itt = false are included" in text
     pp, _ = population(trial, "per_protocol")
     assert len(pp) == 104  # randomised and per_protocol (sample README: 50 + 54)
+
+
+def test_result_is_immutable(parallel_result) -> None:
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parallel_result.status = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        parallel_result.fits[("x", "itt")] = None  # type: ignore[index]
+    frame = parallel_result.to_frame()
+    frame.loc[0, "estimate"] = 0.0
+    assert parallel_result.to_frame().loc[0, "estimate"] != 0.0
+    fit = parallel_result.fits[("cutometer_r2", "itt")]
+    assert fit.converged and fit.covariance_structure == "us" and fit.df_method == "kenward-roger"
