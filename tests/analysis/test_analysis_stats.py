@@ -123,3 +123,24 @@ def test_newcombe_paired_against_published_table(counts, low, high) -> None:
         from scipy.stats import chi2
 
         assert p == pytest.approx(chi2.sf((f - g) ** 2 / (f + g), 1), rel=1e-12)
+
+
+def test_adjustment_properties() -> None:
+    """Hochberg <= Holm (Hochberg is uniformly more powerful), both >= p; fixed sequence
+    is the running maximum and never below p (hypothesis, 40 examples)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=8))
+    def check(values: list[float]) -> None:
+        p = np.asarray(values)
+        holm, _ = adjust_pvalues(p, "holm", 0.05)
+        hoch, _ = adjust_pvalues(p, "hochberg", 0.05)
+        fixed, rej = adjust_pvalues(p, "fixed-sequence", 0.05)
+        assert np.all(hoch <= holm + 1e-12) and np.all(holm >= p - 1e-15)
+        assert np.all(holm <= 1.0) and np.all(np.diff(fixed) >= 0) and np.all(fixed >= p)
+        # rejections form a prefix of the testing order
+        assert not np.any(rej[1:] & ~rej[:-1])
+
+    check()
