@@ -68,6 +68,14 @@ class _Canvas:
         )
 
 
+_NB = "\u00a0"  # no-break space: "n = 12 sites" never wraps inside (textwrap splits on ASCII)
+
+
+def _eq(n: Any, noun: str = "") -> str:
+    """Return ``n = 12`` (``n = 12 sites``) joined by no-break spaces."""
+    return f"n{_NB}={_NB}{n}" + (f"{_NB}{noun}" if noun else "")
+
+
 def _wrap(
     text: str, width: float, bold: bool = False, indent: int = 0
 ) -> list[tuple[str, bool, int]]:
@@ -83,14 +91,14 @@ def _n(t: Mapping[str, Any] | None, split: bool) -> str:
     if t is None:
         return "not recorded"
     if split:
-        return f"n = {t['sites']} sites; {t['n']} participants"
-    return f"n = {t['n']}"
+        return f"{_eq(t['sites'], 'sites')}; {t['n']}{_NB}participants"
+    return _eq(t["n"])
 
 
 def _reason_lines(t: Mapping[str, Any] | None, width: float) -> list[tuple[str, bool, int]]:
     out: list[tuple[str, bool, int]] = []
     for r in (t or {}).get("reasons", []):
-        out += _wrap(f"{r['reason']} (n = {r['n']})", width, indent=1)
+        out += _wrap(f"{r['reason']} ({_eq(r['n'])})", width, indent=1)
     return out
 
 
@@ -117,11 +125,11 @@ def _enrolment(c: _Canvas, flow: Mapping[str, Any], cx: float, content: float) -
     split = flow["design"] == "split_face"
     y = 8.0
     bw = min(300.0, content * 0.42)
-    assessed = _wrap(f"Assessed for eligibility (n = {flow['assessed']['n']})", bw, bold=True)
+    assessed = _wrap(f"Assessed for eligibility ({_eq(flow['assessed']['n'])})", bw, bold=True)
     ex_w = _W - 8 - (cx + 30)
-    excluded = _wrap(f"Excluded (n = {flow['excluded']['n']})", ex_w, bold=True)
+    excluded = _wrap(f"Excluded ({_eq(flow['excluded']['n'])})", ex_w, bold=True)
     for cat in flow["excluded_categories"]:
-        excluded += _wrap(f"{cat['category']} (n = {cat['n']})", ex_w, indent=1)
+        excluded += _wrap(f"{cat['category']} ({_eq(cat['n'])})", ex_w, indent=1)
     h_a, h_ex = _height(assessed), _height(excluded)
     c.box(cx - bw / 2, y, bw, assessed, h_a)
     y_ex = y + h_a + 14
@@ -129,8 +137,10 @@ def _enrolment(c: _Canvas, flow: Mapping[str, Any], cx: float, content: float) -
     y_r = y_ex + h_ex + 14
     c.line(cx, y + h_a, cx, y_ex + h_ex / 2)
     c.arrow(cx, y_ex + h_ex / 2, cx + 30, y_ex + h_ex / 2)
-    rand_text = f"Randomised (n = {flow['randomised']['n']}"
-    rand_text += f" participants; {flow['randomised']['sites']} body sites)" if split else ")"
+    rand_text = f"Randomised ({_eq(flow['randomised']['n'])}"
+    rand_text += (
+        f"{_NB}participants; {flow['randomised']['sites']}{_NB}body sites)" if split else ")"
+    )
     rand = _wrap(rand_text, bw, bold=True)
     h_r = _height(rand)
     c.arrow(cx, y_ex + h_ex / 2, cx, y_r)

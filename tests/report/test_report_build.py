@@ -169,8 +169,9 @@ def test_numbers_in_html_come_from_json(parallel) -> None:
                 )
                 assert f"<td>{html.escape(row['label'])}</td>{cells}" in page, row["label"]
     flow = report.data["flow"]
-    assert f"Assessed for eligibility (n = {flow['assessed']['n']})" in page
-    assert f"Randomised (n = {flow['randomised']['n']})" in page
+    nb = "\u00a0"  # the diagram keeps "n = 150" together with no-break spaces
+    assert f"Assessed for eligibility (n{nb}={nb}{flow['assessed']['n']})" in page
+    assert f"Randomised (n{nb}={nb}{flow['randomised']['n']})" in page
 
 
 def test_split_face_report_counts_sites(split_face) -> None:
@@ -187,7 +188,7 @@ def test_split_face_report_counts_sites(split_face) -> None:
     )
     endpoints = _table(report, "baseline", "endpoints")
     assert [c["head"] for c in endpoints["columns"]] == ["(N=40 sites)", "(N=40 sites)"]
-    assert "80 body sites" in report.to_html()
+    assert "80\u00a0body sites" in report.to_html()
 
 
 def test_every_data_value_is_escaped(tmp_path: Path) -> None:
