@@ -111,7 +111,9 @@ def test_reference_file_is_complete(case_id: str) -> None:
     meta = ref["meta"]
     assert meta["r_version"].startswith("R version") and meta["date"]
     assert {"nlme", "emmeans", "numDeriv"} <= set(meta["packages"])
-    assert ref["convergence"]["max_abs_gradient_theta"] < 1e-5
+    # Gradient of -2LL (about 1e3 to 7e3 here) in the optimiser's log-scale parameters; with
+    # Hessian entries of order 1e2-1e3 this leaves the parameters within ~1e-7 relative.
+    assert ref["convergence"]["max_abs_gradient_theta"] < 1e-4
     coefs = pd.DataFrame(ref["coefficients"])
     assert list(coefs.columns[:4]) == ["term", "estimate", "std_error", "df"]
     assert np.isfinite(coefs[["estimate", "std_error", "df"]].to_numpy()).all()
@@ -190,8 +192,9 @@ def test_reference_validation_file() -> None:
     for cid in CASE_IDS:
         sas = case(cid).get("sas")
         if sas and "neg2loglik_direct_minus_sas" in sas["direct_minus_sas"]:
-            d = sas["direct_minus_sas"]["neg2loglik_direct_minus_sas"]
-            assert -1e-5 < d < 1e-6, cid  # ours is at least as good as SAS's optimum
+            d = sas["direct_minus_sas"]["neg2loglik_direct_minus_sas"] / sas["values"]["m2ll"]
+            # Equal to SAS within 1e-8 relative, and never worse than SAS's optimum.
+            assert -1e-8 < d < 1e-12, cid
 
 
 # --------------------------------------------------------------------------- engine

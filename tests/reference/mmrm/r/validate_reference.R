@@ -47,6 +47,26 @@ pbkr_check <- function(dataset, formula, subject, visit, L_extra = NULL) {
   res$max_rel_se <- rel_diff(exp_se, sqrt(diag(VA)))
   res$max_rel_df <- rel_diff(exp_df, pb_df)
   res$max_rel_estimate <- tol_ratio(fit$beta, unname(fixef(mm))) * 1e-4
+  # Arm differences at the last visit (coefficient of the arm + its last-visit interaction).
+  last <- grep(":", terms, fixed = TRUE)
+  last <- last[sub(".*:", "", terms[last]) == tail(sub(".*:", "", terms[last]), 1)]
+  if (length(last) > 0) {
+    arm_cols <- match(sub(":.*", "", terms[last]), terms)
+    Lc <- matrix(0, length(last), k, dimnames = list(terms[last], terms))
+    Lc[cbind(seq_along(last), arm_cols)] <- 1
+    Lc[cbind(seq_along(last), last)] <- 1
+    VE <- rm_kr_vcov(fit, comp, comp$W_exp)
+    res$last_visit_contrasts <- data.frame(
+      contrast = paste(terms[arm_cols], "+", terms[last]),
+      estimate_direct = drop(Lc %*% fit$beta),
+      kr_se_pbkrtest = sqrt(rowSums((Lc %*% VA) * Lc)),
+      kr_se_direct_expected_info = sqrt(rowSums((Lc %*% VE) * Lc)),
+      kr_df_pbkrtest = vapply(seq_along(last), function(i) get_Lb_ddf(mm, Lc[i, , drop = FALSE]), 0),
+      kr_df_direct_expected_info = vapply(seq_along(last), function(i) rm_kr_df(fit, comp, comp$W_exp, Lc[i, ])$df, 0)
+    )
+    res$max_rel_se <- max(res$max_rel_se, rel_diff(res$last_visit_contrasts$kr_se_direct_expected_info, res$last_visit_contrasts$kr_se_pbkrtest))
+    res$max_rel_df <- max(res$max_rel_df, rel_diff(res$last_visit_contrasts$kr_df_direct_expected_info, res$last_visit_contrasts$kr_df_pbkrtest))
+  }
   if (!is.null(L_extra)) {
     L <- L_extra(terms)
     kr <- KRmodcomp(mm, L)
@@ -109,7 +129,7 @@ rows <- lapply(files, function(f) {
     gls_d_m2ll = pick(ag$neg2loglik_gls_minus_direct), gls_est_tol_ratio = pick(ag$estimate_tolerance_ratio),
     gls_se_rel = pick(ag$std_error_max_rel), gls_cov_rel = pick(ag$covariance_max_rel),
     gls_df_rel = pick(ag$coefficient_df_max_rel), gls_lsm_df_rel = pick(ag$lsmean_df_max_rel),
-    emm_apvar_df_rel = max(pick(ag$coefficient_df_emmeans_apvar_max_rel), pick(ag$lsmean_df_emmeans_apvar_max_rel), na.rm = FALSE),
+    emm_apvar_df_rel = suppressWarnings(max(pick(ag$coefficient_df_emmeans_apvar_max_rel), pick(ag$lsmean_df_emmeans_apvar_max_rel), na.rm = TRUE)),
     gls_error = if (is.null(r$gls$error)) "" else r$gls$error,
     stringsAsFactors = FALSE
   )
