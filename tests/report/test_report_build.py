@@ -290,3 +290,13 @@ def test_html_is_self_contained(split_face) -> None:
     assert "<script" not in page and "<link" not in page and "@import" not in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
     assert page.count("<svg") == 1 and "<style>" in page  # inline figure and CSS
+
+
+@pytest.mark.parametrize(
+    "bundle", ["flawed_integrity", "flawed_pro", "flawed_split_face", "flawed_design"]
+)
+def test_flawed_bundles_still_report(bundle: str) -> None:
+    # validation never raises on data, and neither does the report
+    report = build_report(read_trial(SAMPLES / bundle))
+    assert report.data["verdict"]["overall"] != "conforms"
+    assert "<svg" in report.to_html()
