@@ -25,11 +25,14 @@ _EXPORTS: dict[str, str] = {
     "score_skindex16": "efficacy.instruments",
     "score_faceq": "efficacy.instruments",
     "fit_mmrm": "efficacy.mmrm",
+    "analyze": "efficacy.analysis",
+    "AnalysisResult": "efficacy.analysis",
     "MMRMResult": "efficacy.mmrm",
     "FitControl": "efficacy.mmrm",
 }
 
 __all__ = [
+    "AnalysisResult",
     "EfficacyError",
     "EfficacyWarning",
     "FitControl",
@@ -38,6 +41,7 @@ __all__ = [
     "Trial",
     "ValidationReport",
     "__version__",
+    "analyze",
     "fit_mmrm",
     "load_protocol",
     "read_adam",
@@ -48,6 +52,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from efficacy.analysis import AnalysisResult, analyze
     from efficacy.errors import EfficacyError, EfficacyWarning
     from efficacy.instruments import score_faceq, score_skindex16
     from efficacy.io import read_adam, read_trial
