@@ -7,8 +7,9 @@ quickly.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from efficacy._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -62,14 +63,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.validation import ValidationReport, validate
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'efficacy' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

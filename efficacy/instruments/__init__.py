@@ -9,9 +9,9 @@ in pandas or the scorers.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from efficacy._lazy import lazy_exports
 from efficacy.instruments.catalogue import ENDPOINTS, Endpoint, get_endpoint, normalise_unit
 
 _LAZY: dict[str, str] = {
@@ -91,14 +91,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.instruments.supportive import SUPPORTIVE_ENDPOINTS
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'efficacy.instruments' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
