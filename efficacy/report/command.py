@@ -68,13 +68,15 @@ def run_report(args: argparse.Namespace) -> int:
     from efficacy.io import read_trial
     from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
     from efficacy.report.model import build_report
+    from efficacy.report.outcomes import run_analysis
     from efficacy.validation import validate
 
     try:
         protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
         trial = read_trial(args.bundle)
         validation = validate(trial, protocol)
-        report = build_report(trial, protocol, validation)
+        analysis = run_analysis(trial, protocol)
+        report = build_report(trial, protocol, validation, analysis=analysis)
         written = report.write(args.out, args.format)
     except (EfficacyError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__

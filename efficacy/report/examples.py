@@ -5,8 +5,9 @@ Run from the repository root::
     python -m efficacy.report.examples            # writes reports/<bundle>/report.*
     python -m efficacy.report.examples OUTDIR     # elsewhere
 
-Each bundle of :data:`EXAMPLES` (in ``sample_data/``) is read, validated against the
-default protocol and rendered as ``report.html``, ``report.pdf`` and ``report.json``.
+Each bundle of :data:`EXAMPLES` (in ``sample_data/``) is read, validated and analysed
+(:func:`efficacy.analyze`) against the default protocol and rendered as ``report.html``,
+``report.pdf`` and ``report.json``.
 Set ``SOURCE_DATE_EPOCH`` for a reproducible generation time. tests/report checks that
 the committed JSON equals what the code produces now (generation time and software
 versions aside).
@@ -41,13 +42,17 @@ def render_examples(
         Bundle -> (format -> path written).
     """
     from efficacy.io import read_trial
+    from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
     from efficacy.report.model import build_report
+    from efficacy.report.outcomes import run_analysis
 
     out = Path(out_dir) if out_dir is not None else _ROOT / "reports"
     data = Path(sample_data) if sample_data is not None else _ROOT / "sample_data"
     written = {}
+    protocol = load_protocol(DEFAULT_PROTOCOL)
     for name in bundles:
-        report = build_report(read_trial(data / name))
+        trial = read_trial(data / name)
+        report = build_report(trial, protocol, analysis=run_analysis(trial, protocol))
         written[name] = report.write(out / name, formats)
     return written
 

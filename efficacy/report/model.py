@@ -23,6 +23,7 @@ from typing import Any
 from efficacy.consort import Checklist, Flow, consort_flow, evaluate_checklist
 from efficacy.errors import EfficacyError, InputError
 from efficacy.protocol import Protocol, load_protocol
+from efficacy.report._format import fixed, pval
 from efficacy.report.baseline import baseline_tables
 from efficacy.report.harms import harms_tables
 from efficacy.report.outcomes import outcome_sections
@@ -70,9 +71,13 @@ class Report:
         from markupsafe import Markup
 
         from efficacy.report.figures import flow_svg
+        from efficacy.report.outcome_figures import outcome_figures
 
         data = self.to_dict()
-        return _template().render(r=data, css=Markup(_css()), svg=Markup(flow_svg(data["flow"])))
+        figures = {k: Markup(v) for k, v in outcome_figures(data).items()}
+        return _template().render(
+            r=data, css=Markup(_css()), svg=Markup(flow_svg(data["flow"])), fig=figures
+        )
 
     def to_pdf(self) -> bytes:
         """Return the report as PDF (A4), rendered from :meth:`to_html` by weasyprint.
@@ -82,13 +87,7 @@ class Report:
         EfficacyError
             If weasyprint is not installed (``pip install weasyprint``).
         """
-        try:
-            from weasyprint import HTML
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise EfficacyError(
-                "PDF output needs weasyprint: pip install weasyprint (or choose --format html,json)"
-            ) from exc
-        return HTML(string=self.to_html()).write_pdf()
+        return _pdf(self.to_html())
 
     def write(
         self,
@@ -114,12 +113,15 @@ class Report:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"--out {out}: cannot create the folder ({exc.strerror})") from exc
+        if "pdf" in formats:
+            _weasyprint()  # fails before anything is written when weasyprint is missing
+        html = self.to_html() if {"html", "pdf"} & set(formats) else ""
         written = {}
         for fmt in formats:
             payload: bytes = (
-                self.to_pdf()
+                _pdf(html)
                 if fmt == "pdf"
-                else (self.to_html() if fmt == "html" else self.to_json()).encode("utf-8")
+                else (html if fmt == "html" else self.to_json()).encode("utf-8")
             )
             written[fmt] = _atomic_write(out / f"{stem}.{fmt}", payload)
         return written
@@ -146,11 +148,20 @@ def _num(value: Any) -> Any:
     return "-" if value is None else value
 
 
-def _num(value: Any) -> Any:
-    """Jinja filter: a float at 4 significant digits (rounding only when rendering)."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "-" if value is None else value
+def _weasyprint() -> Any:
+    """Return weasyprint's HTML class, or say how to install it."""
+    try:
+        from weasyprint import HTML
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise EfficacyError(
+            "PDF output needs weasyprint: pip install weasyprint (or choose --format html,json)"
+        ) from exc
+    return HTML
+
+
+def _pdf(html: str) -> bytes:
+    """Render `html` to PDF bytes (A4, per the stylesheet's @page rule)."""
+    return _weasyprint()(string=html).write_pdf()
 
 
 @cache
@@ -181,6 +192,8 @@ def _template() -> Any:
         lstrip_blocks=False,
     )
     env.filters["num"] = _num
+    env.filters["fixed"] = fixed
+    env.filters["pval"] = pval
     text = (
         resources.files("efficacy.report")
         .joinpath("templates/report.html.j2")
@@ -253,7 +266,7 @@ def build_report(
         "flow": flow.to_dict(),
         "checklist": checklist.to_dict(),
         "baseline": baseline_tables(trial, proto),
-        **outcome_sections(analysis),
+        **outcome_sections(analysis, trial, proto),
         "harms": harms_tables(trial),
         "appendices": appendices(validation),
     }

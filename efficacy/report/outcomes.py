@@ -1,19 +1,19 @@
-"""Report sections 6 (efficacy) and 7 (PROs): the extension point for the analysis.
+"""Report sections 6 (efficacy) and 7 (PROs) from an :class:`~efficacy.AnalysisResult`.
 
-The report is built without an analysis today. When the analysis plan
-(:func:`efficacy.analyze`, issue 5) returns an ``AnalysisResult``, pass it to
-:func:`efficacy.report.build_report` as ``analysis=``; :func:`outcome_sections` turns it
-into the JSON of sections 6 and 7 and the HTML template renders that JSON.
+:func:`outcome_sections` turns the analysis result (``to_dict()``) into the JSON of
+sections 6 and 7; the HTML template renders only that JSON (rounding at render time).
 
-Contract assumed of ``AnalysisResult`` (the only thing this module relies on): a
-``to_dict()`` method returning JSON-ready data (numbers, strings, lists, dicts). Until
-dedicated tables are written against its final fields, sections 6 and 7 render that
-dict generically: every list of records becomes a table, every scalar a row, so every
-number shown is in the JSON. Keys starting with ``pro`` (or ``faceq`` / ``skindex``) go
-to section 7, the rest to section 6.
+Section 6 holds the instrumental endpoints (primary, key secondary in testing order,
+other secondary; ITT then per protocol), an overview of the estimand (final-visit
+difference) of every endpoint, the Hedges' g forest plot data, the delta-adjusted
+tipping-point analyses and any responder analyses. Section 7 holds the FACE-Q and
+Skindex-16 endpoints in the same layout, with the FACE-Q conversion-table status
+(validated Rasch 0-100 scores vs raw sums; whether the table is a synthetic stand-in)
+and the Skindex-16 direction (higher = worse). PRO endpoints are recognised by their
+endpoint id (``faceq_*``, ``skindex16_*``), never by a key prefix of the result.
 
-Without an analysis, both sections say plainly that the efficacy analysis was not run,
-and carry no numbers.
+Without an analysis both sections say plainly that the efficacy analysis was not run;
+a trial the analysis refused (validation errors) is reported as not analysed, with why.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from efficacy.errors import EfficacyError
+from efficacy.report._endpoints import POPULATION_LABELS, endpoint_blocks, endpoint_meta
 
-__all__ = ["NOT_RUN", "AnalysisLike", "outcome_sections"]
+__all__ = ["NOT_RUN", "AnalysisLike", "outcome_sections", "run_analysis"]
 
 #: The text sections 6 and 7 show when no analysis result is given.
 NOT_RUN = (
@@ -32,7 +33,8 @@ NOT_RUN = (
     "section has no estimates. Run the analysis plan (efficacy analyze) and pass its "
     "result to build the efficacy and PRO sections."
 )
-_PRO_KEYS = ("pro", "faceq", "skindex")
+_PRO_KINDS = ("faceq", "skindex16")
+_SHOWN_GRID = 7  # tipping-point grid rows shown (the JSON holds the whole grid)
 
 
 @runtime_checkable
@@ -42,6 +44,40 @@ class AnalysisLike(Protocol):
     def to_dict(self) -> Mapping[str, Any]:
         """Return the result as plain data."""
         ...
+
+
+class _Failed:
+    """Stands for an analysis that raised: reported as not analysed, with the message."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": "not analysed", "notes": [self.message], "estimates": []}
+
+
+def run_analysis(trial: Any, protocol: Any) -> Any | None:
+    """Run :func:`efficacy.analyze` for the report (warnings silenced).
+
+    Returns
+    -------
+    AnalysisResult, a stand-in reporting why the analysis failed, or None
+        None when `protocol` has no ``[analysis]`` plan (sections 6-7 then say the
+        analysis was not run); a trial the plan cannot analyse is reported as not
+        analysed with the error message instead of stopping the report.
+    """
+    import warnings
+
+    from efficacy.analysis import analyze
+
+    if not getattr(protocol, "analysis", None):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return analyze(trial, protocol)
+    except EfficacyError as exc:
+        return _Failed(" ".join(str(exc).split()))
 
 
 def _plain(value: Any) -> Any:
@@ -60,14 +96,163 @@ def _plain(value: Any) -> Any:
     )
 
 
-def outcome_sections(analysis: Any | None) -> dict[str, Any]:
+def _visits(trial: Any) -> list[dict[str, Any]]:
+    """Scheduled visits with study day and week since baseline (figure x axis)."""
+    if trial is None:
+        return []
+    m = trial.manifest
+    days = {v.id: v.day for v in m.visits}
+    base = days.get(m.baseline_visit)
+    out = []
+    for v in m.visits:
+        week = (v.day - base) / 7 if v.day is not None and base is not None else None
+        out.append({"visit": v.id, "day": v.day, "week": week})
+    return out
+
+
+def _summary(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Estimand row (final-visit difference) of every endpoint and population."""
+    rows = []
+    for b in blocks:
+        for p in b["populations"]:
+            for d in p["differences"]:
+                if d["final"]:
+                    rows.append(
+                        {
+                            "endpoint": b["endpoint"],
+                            "label": b["label"],
+                            "role": b["role"],
+                            "kind": b["kind"],
+                            "unit": b["unit"],
+                            "direction": b["direction"],
+                            "decimals": b["decimals"],
+                            "adjusted": b["adjusted"],
+                            "population": p["population"],
+                            "population_label": p["label"],
+                            **d,
+                        }
+                    )
+    return rows
+
+
+def _shown(grid: list[Mapping[str, Any]]) -> list[int]:
+    """Grid rows to print: first, last, the two around the tipping point, evenly spaced."""
+    n = len(grid)
+    if n <= _SHOWN_GRID:
+        return list(range(n))
+    keep = {0, n - 1}
+    flips = [i for i in range(1, n) if grid[i]["significant"] != grid[i - 1]["significant"]]
+    for i in flips[:1]:
+        keep |= {i - 1, i}
+    step = (n - 1) / (_SHOWN_GRID - 1)
+    for k in range(_SHOWN_GRID):
+        if len(keep) >= _SHOWN_GRID:
+            break
+        keep.add(round(k * step))
+    return sorted(keep)
+
+
+def _sensitivity(data: Mapping[str, Any], blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tipping-point analyses with the rows shown and the MAR estimate they start from."""
+    dec = {b["endpoint"]: b for b in blocks}
+    out = []
+    for tp in data.get("sensitivity") or []:
+        grid = list(tp["grid"])
+        mar = grid[0] if grid and grid[0]["delta"] == 0 else None
+        delta = tp["tipping_delta"]
+        ratio = (
+            delta / abs(mar["estimate"])
+            if delta is not None and mar is not None and mar["estimate"]
+            else None
+        )
+        active, _, control = str(tp["comparison"]).partition(" vs ")
+        meta = dec.get(tp["endpoint"]) or endpoint_meta(tp["endpoint"])
+        out.append(
+            {
+                **tp,
+                "label": meta["label"],
+                "unit": meta["unit"],
+                "better": meta["direction"],
+                "decimals": dec[tp["endpoint"]]["decimals"] if tp["endpoint"] in dec else 3,
+                "population_label": POPULATION_LABELS.get(tp["population"], tp["population"]),
+                "penalised_arm": active,
+                "control_arm": control,
+                "mar": mar,
+                "delta_over_effect": ratio,
+                "shown": _shown(grid),
+            }
+        )
+    return out
+
+
+def _faceq_status(trial: Any, protocol: Any, analysed: set[str]) -> dict[str, Any] | None:
+    """FACE-Q conversion-table status: metric of the scores and the table used."""
+    if trial is None or not any(e.startswith("faceq_") for e in analysed):
+        return None
+    import warnings
+
+    from efficacy.instruments import score_trial
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scored = score_trial(trial, protocol=protocol)
+    pro = scored.pro
+    fq = pro.loc[(pro["instrument"] == "faceq").fillna(False).to_numpy(dtype=bool)]
+    metrics = {
+        str(scale): sorted(set(g["metric"].dropna().astype(str)))
+        for scale, g in fq.groupby("scale", sort=True)
+    }
+    source = scored.conversion_source
+    name = source.replace("\\", "/").rsplit("/", 1)[-1] if source else None
+    return {
+        "conversion_table": name,
+        "synthetic": bool(name and "synthetic" in name.lower()),
+        "metrics": metrics,
+        "all_rasch": bool(metrics) and all(m == ["rasch_0_100"] for m in metrics.values()),
+    }
+
+
+def _levels(protocol: Any) -> dict[str, Any]:
+    """Alpha and confidence level of the plan (protocol ``[analysis]``; default 0.05 / 0.95)."""
+    plan = getattr(protocol, "analysis", None) or {}
+    level = float(plan.get("confidence_level", 0.95))
+    return {
+        "alpha": float(plan.get("alpha", 0.05)),
+        "confidence_level": level,
+        "confidence_pct": f"{100 * level:g}",
+    }
+
+
+def _not_run(message: str) -> dict[str, Any]:
+    return {"status": "not_run", "message": message, "result": None}
+
+
+def outcome_sections(
+    analysis: Any | None, trial: Any | None = None, protocol: Any | None = None
+) -> dict[str, Any]:
     """Build sections 6 and 7 (JSON-ready) from an analysis result, or say it was not run.
+
+    Parameters
+    ----------
+    analysis : AnalysisResult or None
+        From :func:`efficacy.analyze`; anything with a plain-data ``to_dict()`` of the
+        same layout.
+    trial : Trial, optional
+        For the visit schedule (weeks on the figure axis) and the FACE-Q table status.
+    protocol : Protocol, optional
+        For the FACE-Q scoring options.
 
     Returns
     -------
     dict
-        ``{"efficacy": {...}, "pros": {...}}``, each with ``status`` ("run" / "not_run"),
-        ``message`` and ``result`` (the analysis data of that section, or None).
+        ``{"efficacy": {...}, "pros": {...}}``, each with ``status`` ("run" / "not_run" /
+        "not_analysed"), ``message`` and ``result`` (None unless run). Efficacy
+        ``result`` keys: ``analysis`` (trial, protocol, design, status, notes),
+        ``visits``, ``endpoints`` (see :func:`efficacy.report._endpoints.endpoint_blocks`),
+        ``summary`` (every endpoint's estimand rows, PROs included, for the overview
+        and the forest plot), ``sensitivity``, ``responders``, ``skipped``. PRO
+        ``result`` keys: ``endpoints``, ``faceq`` (conversion status or None),
+        ``skindex16`` (whether analysed), ``skipped``.
 
     Raises
     ------
@@ -75,22 +260,48 @@ def outcome_sections(analysis: Any | None) -> dict[str, Any]:
         If `analysis` has no ``to_dict()`` or it returns something that is not plain data.
     """
     if analysis is None:
-        empty = {"status": "not_run", "message": NOT_RUN, "result": None}
-        return {"efficacy": dict(empty), "pros": dict(empty)}
+        return {"efficacy": _not_run(NOT_RUN), "pros": _not_run(NOT_RUN)}
     if not isinstance(analysis, AnalysisLike):
         raise EfficacyError(
             f"analysis must be an AnalysisResult (with to_dict()), not {type(analysis).__name__}"
         )
     data = _plain(analysis.to_dict())
-    if not isinstance(data, Mapping):
-        raise EfficacyError("analysis.to_dict() must return a mapping")
-    pros = {k: v for k, v in data.items() if k.lower().startswith(_PRO_KEYS)}
-    rest = {k: v for k, v in data.items() if k not in pros}
+    if not isinstance(data, Mapping) or not isinstance(data.get("estimates"), list):
+        raise EfficacyError("analysis.to_dict() must return a mapping with 'estimates' records")
+    if data.get("status") == "not analysed":
+        why = "; ".join(data.get("notes") or []) or "the analysis plan was not run"
+        msg = f"Efficacy analysis not performed: {why}."
+        return {
+            "efficacy": {"status": "not_analysed", "message": msg, "result": None},
+            "pros": {"status": "not_analysed", "message": msg, "result": None},
+        }
+    blocks = endpoint_blocks(data)
+    skipped = list(data.get("skipped") or [])
+    is_pro = lambda e: endpoint_meta(str(e)).get("kind") in _PRO_KINDS  # noqa: E731
+    analysed = {b["endpoint"] for b in blocks}
+    efficacy = {
+        "analysis": {k: data.get(k) for k in ("trial_id", "protocol", "design", "status")}
+        | {"validation_errors": data.get("validation_errors"), "notes": data.get("notes") or []}
+        | _levels(protocol),
+        "visits": _visits(trial),
+        "endpoints": [b for b in blocks if not is_pro(b["endpoint"])],
+        "summary": _summary(blocks),
+        "sensitivity": _sensitivity(data, blocks),
+        "responders": [r for r in data["estimates"] if "MMRM" not in str(r.get("model") or "")],
+        "skipped": [s for s in skipped if not is_pro(s["endpoint"])],
+    }
+    pros = {
+        "endpoints": [b for b in blocks if is_pro(b["endpoint"])],
+        "faceq": _faceq_status(trial, protocol, analysed),
+        "skindex16": any(e.startswith("skindex16_") for e in analysed),
+        "skipped": [s for s in skipped if is_pro(s["endpoint"])],
+    }
+    has_pro = bool(pros["endpoints"] or pros["skipped"])
     return {
-        "efficacy": {"status": "run", "message": "", "result": rest},
+        "efficacy": {"status": "run", "message": "", "result": efficacy},
         "pros": {
-            "status": "run" if pros else "not_run",
-            "message": "" if pros else "The analysis result has no PRO results.",
-            "result": pros or None,
+            "status": "run" if has_pro else "not_run",
+            "message": "" if has_pro else "The analysis plan has no PRO endpoints.",
+            "result": pros if has_pro else None,
         },
     }

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from efficacy.io import read_trial
+from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
 from efficacy.report import build_report
 from efficacy.report.examples import EXAMPLES
+from efficacy.report.outcomes import run_analysis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,12 +27,40 @@ def _comparable(data: dict) -> dict:
     return data
 
 
+def _close(a: object, b: object, path: str = "") -> list[str]:
+    """Paths where `a` and `b` differ; floats equal to 1e-7 relative (BLAS-level noise)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return [f"{path}: keys {sorted(set(a) ^ set(b))}"]
+        return [d for k in a for d in _close(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: length {len(a)} != {len(b)}"]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _close(x, y, f"{path}[{i}]")
+        ]
+    if isinstance(a, float) or isinstance(b, float):
+        ok = (
+            isinstance(a, int | float)
+            and isinstance(b, int | float)
+            and a == pytest.approx(b, rel=1e-7, abs=1e-12)
+        )
+        return [] if ok else [f"{path}: {a!r} != {b!r}"]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
 @pytest.mark.parametrize("bundle", EXAMPLES)
 def test_committed_json_is_current(bundle: str) -> None:
     committed = json.loads((ROOT / "reports" / bundle / "report.json").read_text("utf-8"))
-    now = build_report(read_trial(ROOT / "sample_data" / bundle)).to_dict()
-    assert _comparable(committed) == _comparable(now), (
-        f"reports/{bundle}/report.json is stale: run python -m efficacy.report.examples"
+    trial = read_trial(ROOT / "sample_data" / bundle)
+    protocol = load_protocol(DEFAULT_PROTOCOL)
+    now = build_report(trial, protocol, analysis=run_analysis(trial, protocol)).to_dict()
+    diffs = _close(_comparable(committed), _comparable(now))
+    assert not diffs, (
+        f"reports/{bundle}/report.json is stale ({diffs[:3]}): "
+        "run python -m efficacy.report.examples"
     )
 
 

@@ -1,0 +1,234 @@
+"""Figures of report sections 6 and 7 (matplotlib, inline SVG), drawn from the report JSON.
+
+* :func:`change_svg`: LS mean change from baseline by week with 95% CIs, one panel per
+  endpoint (ITT), one line per arm (split-face: the within-person difference, treated
+  minus control site, with a zero line).
+* :func:`forest_svg`: Hedges' g with its 95% CI at the final visit for every endpoint
+  (ITT filled circles, per protocol open squares): g is unit-free, so endpoints measured
+  in ratios, arbitrary units, micrometres and 0-100 scores share one honest axis.
+
+Palette: Okabe-Ito (colour-blind safe), with marker shape and line style as a second
+cue. Text stays text in the SVG (``svg.fonttype = none``, DejaVu Sans); mathtext is off,
+so a ``$`` in an arm label prints as is; matplotlib escapes every text. Output is
+deterministic (fixed hash salt, no date).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import textwrap
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["PALETTE", "change_svg", "forest_svg", "outcome_figures"]
+
+#: Okabe & Ito (2008) colour-blind-safe colours: blue, vermillion, green, purple, orange.
+PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+_MARKERS = ("o", "s", "^", "D", "v", "P")
+_STYLES = ("-", "--", "-.", ":", "-", "--")
+_RC = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "efficacy-report",
+    "font.family": "DejaVu Sans",
+    "font.size": 8.0,
+    "axes.titlesize": 8.0,
+    "axes.labelsize": 7.5,
+    "xtick.labelsize": 7.0,
+    "ytick.labelsize": 7.0,
+    "legend.fontsize": 7.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "text.parse_math": False,
+    "axes.unicode_minus": True,
+}
+_WIDTH = 7.0  # inches: the text width of an A4 page with the report's margins
+
+
+def _svg(fig: Any, label: str) -> str:
+    """Serialise `fig` as an inline SVG element that scales to its container."""
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]
+    size = r'<svg([^>]*?) width="[^"]*" height="[^"]*"'
+    text = re.sub(size, r'<svg\1 width="100%"', text, count=1)
+    title = label.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("<svg", f'<svg role="img" aria-label="{title}"', 1)
+
+
+def _weeks(visits: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    return {v["visit"]: v["week"] for v in visits if v.get("week") is not None}
+
+
+def _panel(ax: Any, block: Mapping[str, Any], weeks: Mapping[str, float]) -> list[Any]:
+    """Draw one endpoint's ITT LS means by arm; return the line handles."""
+    pop = block["populations"][0]
+    arms = pop["arms"]
+    width = 0.12 * max(1.0, max(weeks.values(), default=1.0) / 12)
+    handles = []
+    for i, arm in enumerate(arms):
+        xs, ys, lo, hi = [], [], [], []
+        for row in pop["lsmeans"]:
+            cell = row["arms"].get(arm)
+            if cell is None or cell["estimate"] is None or row["visit"] not in weeks:
+                continue
+            xs.append(weeks[row["visit"]] + (i - (len(arms) - 1) / 2) * width)
+            ys.append(cell["estimate"])
+            lo.append(
+                cell["estimate"]
+                - (cell["conf_low"] if cell["conf_low"] is not None else cell["estimate"])
+            )
+            hi.append(
+                (cell["conf_high"] if cell["conf_high"] is not None else cell["estimate"])
+                - cell["estimate"]
+            )
+        colour = PALETTE[i % len(PALETTE)]
+        h = ax.errorbar(
+            xs,
+            ys,
+            yerr=[lo, hi],
+            color=colour,
+            marker=_MARKERS[i % 6],
+            markersize=3.5,
+            linestyle=_STYLES[i % 6],
+            linewidth=1.2,
+            capsize=2,
+            elinewidth=0.9,
+            label=arm,
+        )
+        handles.append(h)
+    ax.axhline(0, color="#777777", linewidth=0.6, zorder=0)
+    ticks = sorted({weeks[r["visit"]] for r in pop["lsmeans"] if r["visit"] in weeks})
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.set_xlim(0, (max(ticks) if ticks else 1) * 1.06)
+    ax.set_xlabel("Week")
+    ax.set_ylabel(f"Change ({block['unit']})" if block["unit"] else "Change")
+    better = {"higher": "\u2191 better", "lower": "\u2193 better"}.get(block["direction"], "")
+    title = textwrap.fill(block["label"], 34) + (f"\n({better})" if better else "")
+    ax.set_title(title, loc="left", fontsize=7.8)
+    ax.grid(axis="y", color="#e5e5e5", linewidth=0.5)
+    return handles
+
+
+def change_svg(
+    blocks: Sequence[Mapping[str, Any]], visits: Sequence[Mapping[str, Any]], label: str
+) -> str:
+    """Small multiples of LS mean change from baseline (ITT) with 95% CIs, per endpoint."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    weeks = _weeks(visits)
+    n = len(blocks)
+    cols = 3 if n > 4 else max(1, min(n, 2))
+    rows = -(-n // cols)
+    with matplotlib.rc_context(_RC):
+        fig, axes = plt.subplots(rows, cols, figsize=(_WIDTH, 2.15 * rows + 0.35), squeeze=False)
+        handles: list[Any] = []
+        for ax, block in zip(axes.flat, blocks, strict=False):
+            handles = _panel(ax, block, weeks) or handles
+        for ax in list(axes.flat)[n:]:
+            ax.set_visible(False)
+        if handles:
+            fig.legend(
+                handles=handles,
+                loc="upper center",
+                ncol=len(handles),
+                frameon=False,
+                bbox_to_anchor=(0.5, 1.0),
+            )
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (2.15 * rows + 0.35)), h_pad=1.2, w_pad=1.0)
+        return _svg(fig, label)
+
+
+def forest_svg(summary: Sequence[Mapping[str, Any]], label: str) -> str:
+    """Hedges' g (95% CI) at the final visit per endpoint: ITT circles, PP squares."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in summary if r.get("hedges_g") is not None]
+    endpoints = list(dict.fromkeys(r["endpoint"] for r in rows))
+    meta = {r["endpoint"]: r for r in rows}
+    height = 0.3 * len(endpoints) + 0.9
+    with matplotlib.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(_WIDTH, height))
+        pops = list(dict.fromkeys(r["population"] for r in rows))
+        for j, pop in enumerate(pops):
+            sel = [r for r in rows if r["population"] == pop]
+            ys = [endpoints.index(r["endpoint"]) + (j - (len(pops) - 1) / 2) * 0.22 for r in sel]
+            gs = [r["hedges_g"] for r in sel]
+            err = [
+                [r["hedges_g"] - r["g_low"] for r in sel],
+                [r["g_high"] - r["hedges_g"] for r in sel],
+            ]
+            ax.errorbar(
+                gs,
+                ys,
+                xerr=err,
+                fmt=_MARKERS[j % 6],
+                color=PALETTE[j % len(PALETTE)],
+                markerfacecolor=PALETTE[j % len(PALETTE)] if j == 0 else "white",
+                markersize=4,
+                capsize=2,
+                elinewidth=1.0,
+                label=sel[0]["population_label"],
+            )
+        ax.axvline(0, color="#444444", linewidth=0.8)
+        arrows = {"higher": " \u2191", "lower": " \u2193"}
+        ax.set_yticks(range(len(endpoints)))
+        ax.set_yticklabels(
+            [
+                f"{meta[e]['label']}{arrows.get(meta[e]['direction'], '')}"
+                + (
+                    " [P]"
+                    if meta[e]["role"] == "primary"
+                    else " [K]"
+                    if meta[e]["role"] == "key secondary"
+                    else ""
+                )
+                for e in endpoints
+            ]
+        )
+        ax.set_ylim(len(endpoints) - 0.5, -0.5)
+        ax.set_xlabel("Hedges' g at the final visit (active \u2212 control), 95% CI")
+        ax.grid(axis="x", color="#e5e5e5", linewidth=0.5)
+        ax.legend(loc="lower right", frameon=True, framealpha=0.9)
+        fig.tight_layout()
+        return _svg(fig, label)
+
+
+def outcome_figures(report: Mapping[str, Any]) -> dict[str, str]:
+    """SVGs of sections 6 and 7 from the report data (empty when there is no analysis).
+
+    Returns
+    -------
+    dict
+        ``change_efficacy``, ``forest`` (section 6) and ``change_pros`` (section 7), each
+        present only when it has something to show.
+    """
+    out: dict[str, str] = {}
+    eff = (report.get("efficacy") or {}).get("result")
+    if not eff:
+        return out
+    visits = eff["visits"]
+    trial = report["title_block"]["trial_id"]
+    if eff["endpoints"] and visits:
+        out["change_efficacy"] = change_svg(
+            eff["endpoints"], visits, f"LS mean change from baseline by week, {trial}"
+        )
+    if any(r.get("hedges_g") is not None for r in eff["summary"]):
+        out["forest"] = forest_svg(eff["summary"], f"Hedges' g forest plot, {trial}")
+    pros = (report.get("pros") or {}).get("result")
+    if pros and pros["endpoints"] and visits:
+        out["change_pros"] = change_svg(
+            pros["endpoints"], visits, f"PRO LS mean change from baseline by week, {trial}"
+        )
+    return out
