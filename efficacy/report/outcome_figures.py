@@ -41,8 +41,16 @@ _RC = {
     "axes.spines.right": False,
     "text.parse_math": False,
     "axes.unicode_minus": True,
+    "xtick.major.size": 0.0,  # no tick marks (grid lines instead): far fewer SVG nodes
+    "ytick.major.size": 0.0,
+    "xtick.major.pad": 2.0,
+    "ytick.major.pad": 2.0,
 }
+_SVG_NS = "http://www.w3.org/2000/svg"
 _WIDTH = 7.0  # inches: the text width of an A4 page with the report's margins
+# Fixed layout in inches (tight_layout would draw every figure twice): one row of
+# panels, its title block, the space under the axes and left of them, the legend band.
+_ROW_H, _TITLE_H, _BOTTOM, _LEFT, _LEGEND_H = 2.1, 0.5, 0.38, 0.62, 0.3
 
 
 def _svg(fig: Any, label: str) -> str:
@@ -56,8 +64,40 @@ def _svg(fig: Any, label: str) -> str:
     text = text[text.index("<svg") :]
     size = r'<svg([^>]*?) width="[^"]*" height="[^"]*"'
     text = re.sub(size, r'<svg\1 width="100%"', text, count=1)
+    # matplotlib's <style>*{...}</style> would be a document-wide rule in HTML: drop it
+    text = re.sub(r"<style[^>]*>.*?</style>", "", text, count=1, flags=re.S)
+    text = text.replace("<svg", '<svg stroke-linejoin="round" stroke-linecap="butt"', 1)
     title = label.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("<svg", f'<svg role="img" aria-label="{title}"', 1)
+    return _lean(text).replace("<svg", f'<svg role="img" aria-label="{title}"', 1)
+
+
+def _lean(text: str) -> str:
+    """Drop matplotlib's metadata and bare ``<g>`` / ``<g id>`` wrappers (same drawing).
+
+    Fewer nodes make weasyprint draw the figure several times faster, and no ``id``
+    repeats across the figures of one HTML page (clip paths keep theirs: hashed).
+    """
+    from xml.etree import ElementTree as ET
+
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+    root = ET.fromstring(text)
+    g_tag, meta = f"{{{_SVG_NS}}}g", f"{{{_SVG_NS}}}metadata"
+
+    def flatten(node: ET.Element) -> list[ET.Element]:
+        kids: list[ET.Element] = []
+        for child in list(node):
+            if child.tag == meta:
+                continue
+            if child.tag == g_tag and set(child.attrib) <= {"id"}:
+                kids += flatten(child)
+            else:
+                child[:] = flatten(child)
+                kids.append(child)
+        return kids
+
+    root[:] = flatten(root)
+    return ET.tostring(root, encoding="unicode")
 
 
 def _weeks(visits: Sequence[Mapping[str, Any]]) -> dict[str, float]:
@@ -96,7 +136,7 @@ def _panel(ax: Any, block: Mapping[str, Any], weeks: Mapping[str, float]) -> lis
             markersize=3.5,
             linestyle=_STYLES[i % 6],
             linewidth=1.2,
-            capsize=2,
+            capsize=0,
             elinewidth=0.9,
             label=arm,
         )
@@ -109,9 +149,9 @@ def _panel(ax: Any, block: Mapping[str, Any], weeks: Mapping[str, float]) -> lis
     ax.set_xlabel("Week")
     ax.set_ylabel(f"Change ({block['unit']})" if block["unit"] else "Change")
     better = {"higher": "\u2191 better", "lower": "\u2193 better"}.get(block["direction"], "")
-    title = textwrap.fill(block["label"], 34) + (f"\n({better})" if better else "")
+    title = textwrap.fill(block["label"] + (f" ({better})" if better else ""), 36)
     ax.set_title(title, loc="left", fontsize=7.8)
-    ax.grid(axis="y", color="#e5e5e5", linewidth=0.5)
+    ax.grid(color="#e5e5e5", linewidth=0.5)
     return handles
 
 
@@ -128,13 +168,22 @@ def change_svg(
     n = len(blocks)
     cols = 3 if n > 4 else max(1, min(n, 2))
     rows = -(-n // cols)
+    height = _ROW_H * rows + _LEGEND_H
     with matplotlib.rc_context(_RC):
-        fig, axes = plt.subplots(rows, cols, figsize=(_WIDTH, 2.15 * rows + 0.35), squeeze=False)
+        fig = plt.figure(figsize=(_WIDTH, height))
         handles: list[Any] = []
-        for ax, block in zip(axes.flat, blocks, strict=False):
-            handles = _panel(ax, block, weeks) or handles
-        for ax in list(axes.flat)[n:]:
-            ax.set_visible(False)
+        col_w = _WIDTH / cols
+        for i, block in enumerate(blocks):
+            r, c = divmod(i, cols)
+            top = _LEGEND_H + r * _ROW_H + _TITLE_H  # inches from the top
+            rect = (
+                (c * col_w + _LEFT) / _WIDTH,
+                1 - (top + _ROW_H - _TITLE_H - _BOTTOM) / height,
+                (col_w - _LEFT - 0.12) / _WIDTH,
+                (_ROW_H - _TITLE_H - _BOTTOM) / height,
+            )
+            drawn = _panel(fig.add_axes(rect), block, weeks)
+            handles = handles or drawn  # the legend names the first panel's arms
         if handles:
             fig.legend(
                 handles=handles,
@@ -143,7 +192,6 @@ def change_svg(
                 frameon=False,
                 bbox_to_anchor=(0.5, 1.0),
             )
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (2.15 * rows + 0.35)), h_pad=1.2, w_pad=1.0)
         return _svg(fig, label)
 
 
@@ -177,7 +225,7 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str) -> str:
                 color=PALETTE[j % len(PALETTE)],
                 markerfacecolor=PALETTE[j % len(PALETTE)] if j == 0 else "white",
                 markersize=4,
-                capsize=2,
+                capsize=0,
                 elinewidth=1.0,
                 label=sel[0]["population_label"],
             )
@@ -186,7 +234,7 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str) -> str:
         ax.set_yticks(range(len(endpoints)))
         ax.set_yticklabels(
             [
-                f"{meta[e]['label']}{arrows.get(meta[e]['direction'], '')}"
+                textwrap.fill(meta[e]["label"] + arrows.get(meta[e]["direction"], ""), 40)
                 + (
                     " [P]"
                     if meta[e]["role"] == "primary"
@@ -201,7 +249,14 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str) -> str:
         ax.set_xlabel("Hedges' g at the final visit (active \u2212 control), 95% CI")
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.5)
         ax.legend(loc="lower right", frameon=True, framealpha=0.9)
-        fig.tight_layout()
+        longest = max(
+            (len(line) for t in ax.get_yticklabels() for line in t.get_text().split("\n")),
+            default=10,
+        )
+        left = min(0.55 * _WIDTH, 0.15 + 0.052 * longest)
+        fig.subplots_adjust(
+            left=left / _WIDTH, right=0.98, top=1 - 0.1 / height, bottom=0.5 / height
+        )
         return _svg(fig, label)
 
 

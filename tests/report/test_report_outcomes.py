@@ -1,0 +1,247 @@
+"""Report sections 6 (efficacy) and 7 (PROs) against ``efficacy.analyze`` directly.
+
+The numbers in the JSON must be the analysis result's own (no rounding: exact
+equality); the HTML must show them rounded as the section states (the second
+significant digit of the smallest SE of the endpoint's differences, Cole BMJ 2015),
+which the tests recompute here by hand from the analysis values.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from efficacy.analysis import analyze
+from efficacy.io import read_trial
+from efficacy.protocol import load_protocol
+from efficacy.report import build_report
+from efficacy.report._endpoints import precision
+from efficacy.report._format import MINUS, fixed, pval
+from efficacy.report.outcome_figures import outcome_figures
+from efficacy.report.outcomes import outcome_sections, run_analysis
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def parallel():
+    protocol = load_protocol("iso-efficacy-2025")
+    trial = read_trial(SAMPLES / "parallel_12wk")
+    result = analyze(trial, protocol)
+    before = result.to_frame()
+    report = build_report(trial, protocol, analysis=result)
+    pd.testing.assert_frame_equal(result.to_frame(), before)  # the analysis is not modified
+    return result, report, report.to_html()
+
+
+def _block(section: dict, endpoint: str) -> dict:
+    return next(b for b in section["result"]["endpoints"] if b["endpoint"] == endpoint)
+
+
+def _text(page: str) -> str:
+    """Visible text of the HTML (tags dropped, entities decoded, spaces collapsed)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_format_helpers() -> None:
+    assert fixed(-0.052754, 4) == f"{MINUS}0.0528"
+    assert fixed(-0.00004, 3) == "0.000"  # no signed zero
+    assert fixed(None, 2) == "-"
+    assert [pval(x) for x in (2.9e-27, 0.0468, 0.04962, 0.0504, 0.15, 1.0, None)] == [
+        "<0.001",
+        "0.047",
+        "0.0496",
+        "0.0504",
+        "0.150",
+        ">0.999",
+        "-",
+    ]
+    # SE 0.00283 -> second significant digit at the 4th decimal; SE 1.17 -> 1st; 21.4 -> 0
+    assert [precision([0.00283, 0.0036]), precision([1.17]), precision([21.4])] == [4, 1, 0]
+    assert precision([None, math.nan]) == 2
+
+
+def test_primary_estimand_equals_analyze(parallel) -> None:
+    result, report, page = parallel
+    row = result.primary("itt")
+    block = _block(report.data["efficacy"], "cutometer_r2")
+    assert block["role"] == "primary" and block["unit"] == "ratio"
+    itt = block["populations"][0]
+    final = next(d for d in itt["differences"] if d["final"])
+    assert final["visit"] == row["visit"] == "W12"
+    for key in ("estimate", "std_error", "conf_low", "conf_high", "p_value", "df"):
+        assert final[key] == row[key]  # exact: the JSON is not rounded
+    d = precision([x["std_error"] for p in block["populations"] for x in p["differences"]])
+    assert block["decimals"] == d == 4  # smallest SE of the R2 differences is 0.00283
+    text = _text(page)
+    shown = f"{row['estimate']:.4f} ({row['std_error']:.5f}) {row['conf_low']:.4f}, "
+    shown += f"{row['conf_high']:.4f} <0.001"
+    assert shown == "0.0528 (0.00365) 0.0455, 0.0600 <0.001"
+    assert shown in text
+    eff = result.effect_sizes
+    g = eff[(eff["endpoint"] == "cutometer_r2") & (eff["population"] == "itt")].iloc[0]
+    assert final["hedges_g"] == g["hedges_g"]
+    assert f"{g['hedges_g']:.2f} ({g['conf_low']:.2f}, {g['conf_high']:.2f})" in text
+
+
+def test_lsmean_equals_analyze(parallel) -> None:
+    result, report, page = parallel
+    ls = result.lsmeans
+    sel = ls[(ls["endpoint"] == "corneometer") & (ls["population"] == "itt")]
+    want = sel[(sel["arm"] == "ACTIVE") & (sel["visit"] == "W12")].iloc[0]
+    block = _block(report.data["efficacy"], "corneometer")
+    itt = block["populations"][0]
+    assert itt["arms"] == ["ACTIVE", "VEHICLE"]  # active arm first
+    row = next(r for r in itt["lsmeans"] if r["visit"] == "W12")
+    cell = row["arms"]["ACTIVE"]
+    assert row["final"] is True
+    for key in ("estimate", "std_error", "conf_low", "conf_high"):
+        assert cell[key] == want[key]
+    est = result.to_frame()
+    n = est[(est["endpoint"] == "corneometer") & (est["population"] == "itt")]
+    assert cell["n"] == int(n.loc[n["visit"] == "W12", "n_active"].iloc[0]) == 52
+    d = block["decimals"]
+    assert d == 2  # smallest corneometer difference SE is 0.972: 2nd significant digit
+    shown = f"52 {want['estimate']:.2f} ({want['std_error']:.3f}) "
+    shown += f"{want['conf_low']:.2f}, {want['conf_high']:.2f}"
+    assert shown == "52 13.93 (0.840) 12.26, 15.59"
+    assert shown in _text(page)
+
+
+def test_adjusted_p_only_for_the_family(parallel) -> None:
+    result, report, _ = parallel
+    est = result.to_frame()
+    for ep, adjusted in (("cutometer_r2", False), ("wrinkle_rz", True), ("cutometer_r5", False)):
+        block = _block(report.data["efficacy"], ep)
+        assert block["adjusted"] is adjusted
+        final = next(d for d in block["populations"][0]["differences"] if d["final"])
+        want = est[(est["endpoint"] == ep) & (est["population"] == "itt")]
+        want = want.loc[want["visit"] == "W12", "p_adjusted"].iloc[0]
+        assert final["p_adjusted"] == (None if math.isnan(want) else want)
+    rz = _block(report.data["efficacy"], "wrinkle_rz")
+    assert rz["adjustment"] == "holm across 3 key secondary endpoints"
+
+
+def test_pro_routing_and_order(parallel) -> None:
+    result, report, _ = parallel
+    eff, pros = report.data["efficacy"]["result"], report.data["pros"]["result"]
+    # the analysis dict has a top-level "protocol" key: it must not land in section 7
+    assert eff["analysis"]["protocol"] == result.protocol == "iso-efficacy-2025@1.0"
+    assert "protocol" not in pros
+    assert [b["endpoint"] for b in eff["endpoints"]] == [
+        "cutometer_r2",
+        "corneometer",
+        "wrinkle_rz",
+        "cutometer_r5",
+        "cutometer_r7",
+        "wrinkle_ra",
+        "wrinkle_depth_max",
+        "wrinkle_volume",
+    ]
+    assert [b["endpoint"] for b in pros["endpoints"]] == [
+        "faceq_satisfaction_facial_appearance",
+        "skindex16_symptoms",
+        "skindex16_emotions",
+        "skindex16_functioning",
+        "faceq_psychological_function",
+    ]
+    assert all(
+        [p["population"] for p in b["populations"]] == ["itt", "per_protocol"]
+        for b in eff["endpoints"] + pros["endpoints"]
+    )
+    # overview: every endpoint's estimand, ITT and PP (13 x 2)
+    assert len(eff["summary"]) == 26 and eff["summary"][0]["endpoint"] == "cutometer_r2"
+
+
+def test_pro_statements(parallel) -> None:
+    _, report, page = parallel
+    pros = report.data["pros"]["result"]
+    assert pros["faceq"] == {
+        "conversion_table": "faceq_conversion_SYNTHETIC.csv",
+        "synthetic": True,
+        "metrics": {
+            "psychological_function": ["rasch_0_100"],
+            "satisfaction_facial_appearance": ["rasch_0_100"],
+        },
+        "all_rasch": True,
+    }
+    text = _text(page)
+    assert "Rasch-transformed 0-100 scores" in text
+    assert "synthetic stand-in" in text and "not valid FACE-Q scores" in text
+    assert "higher = worse" in text
+    sk = _block(report.data["pros"], "skindex16_emotions")
+    assert (sk["direction"], sk["unit"]) == ("lower", "score 0-100")
+
+
+def test_tipping_point(parallel) -> None:
+    result, report, page = parallel
+    tps = report.data["efficacy"]["result"]["sensitivity"]
+    tp, want = tps[0], result.sensitivity[0]
+    assert (tp["endpoint"], tp["population"]) == ("cutometer_r2", "itt")
+    assert tp["tipping_delta"] == want.tipping_delta
+    grid = want.table
+    assert tp["mar"]["estimate"] == grid["estimate"].iloc[0]
+    assert tp["delta_over_effect"] == want.tipping_delta / abs(grid["estimate"].iloc[0])
+    flip = int((~grid["significant"]).to_numpy().argmax())
+    assert {flip - 1, flip} <= set(tp["shown"])  # the rows around the tipping point
+    text = _text(page)
+    assert f"Tipping point: delta = {want.tipping_delta:.5f} ratio" in text
+    assert "0.23026" in text
+    # per protocol: no final value missing in the penalised arm, no tipping point
+    assert tps[1]["tipping_delta"] is None and "holds for every delta" in text
+
+
+def test_figures_are_inline_svg(parallel) -> None:
+    *_, page = parallel
+    assert page.count("<svg") == 4  # flow, forest, change (efficacy), change (PROs)
+    assert "<style" not in page.split("</style>", 1)[1]  # no figure stylesheet leaks
+    assert 'aria-label="Hedges&#x27; g forest plot' in page or "Hedges' g forest plot" in page
+
+
+def test_figure_text_is_escaped(parallel) -> None:
+    _, report, _ = parallel
+    data = copy.deepcopy(report.to_dict())
+    block = data["efficacy"]["result"]["endpoints"][0]
+    for p in block["populations"]:
+        p["arms"] = ["<script>$x$&", "VEHICLE"]
+        for row in p["lsmeans"]:
+            row["arms"]["<script>$x$&"] = row["arms"].pop("ACTIVE")
+    svg = outcome_figures(data)["change_efficacy"]
+    assert "<script>" not in svg and "&lt;script&gt;$x$&amp;" in svg
+
+
+def test_not_analysed_and_not_run() -> None:
+    protocol = load_protocol("iso-efficacy-2025")
+    trial = read_trial(SAMPLES / "flawed_consort")
+    sections = outcome_sections(run_analysis(trial, protocol), trial, protocol)
+    assert sections["efficacy"]["status"] == "not_analysed"
+    assert sections["efficacy"]["message"] == (
+        "Efficacy analysis not performed: validation found 3 errors: not analysed "
+        "(pass force=True)."
+    )
+    assert outcome_sections(None)["pros"]["status"] == "not_run"
+
+
+def test_split_face_within_person() -> None:
+    protocol = load_protocol("iso-efficacy-2025")
+    trial = read_trial(SAMPLES / "split_face_12wk")
+    result = analyze(trial, protocol)
+    sections = outcome_sections(result, trial, protocol)
+    eff = sections["efficacy"]["result"]
+    itt = eff["endpoints"][0]["populations"][0]
+    assert itt["arms"] == ["ACTIVE - VEHICLE (within subject)"]
+    final = next(d for d in itt["differences"] if d["final"])
+    row = result.primary("itt")
+    assert (final["comparison"], final["estimate"]) == (
+        "ACTIVE site vs VEHICLE site",
+        row["estimate"],
+    )
+    # PROs are per person: no within-person analysis, listed as not run with the reason
+    pros = sections["pros"]["result"]
+    assert pros["endpoints"] == [] and len(pros["skipped"]) == 10
