@@ -162,7 +162,7 @@ def _population(
         "model": first["model"],
         "covariance": sorted({str(r["covariance"]) for r in est}),
         "converged": all(bool(r["converged"]) for r in est),
-        "notes": [n for n in notes if not n.startswith(("estimand", "Hedges"))],
+        "notes": [n for n in notes if not n.startswith(("estimand", "Hedges", "p_adjusted"))],
         "arms": arms,
         "lsmeans": ls_rows,
         "differences": diffs,
