@@ -147,7 +147,8 @@ def _panel(ax: Any, block: Mapping[str, Any], weeks: Mapping[str, float]) -> lis
     ax.set_xticklabels([f"{t:g}" for t in ticks])
     ax.set_xlim(0, (max(ticks) if ticks else 1) * 1.06)
     ax.set_xlabel("Week")
-    ax.set_ylabel(f"Change ({block['unit']})" if block["unit"] else "Change")
+    what = "Difference in change" if "(within subject)" in " ".join(arms) else "Change"
+    ax.set_ylabel(f"{what} ({block['unit']})" if block["unit"] else what)
     better = {"higher": "\u2191 better", "lower": "\u2193 better"}.get(block["direction"], "")
     title = textwrap.fill(block["label"] + (f" ({better})" if better else ""), 36)
     ax.set_title(title, loc="left", fontsize=7.8)
@@ -195,7 +196,7 @@ def change_svg(
         return _svg(fig, label)
 
 
-def forest_svg(summary: Sequence[Mapping[str, Any]], label: str) -> str:
+def forest_svg(summary: Sequence[Mapping[str, Any]], label: str, level: str = "95") -> str:
     """Hedges' g (95% CI) at the final visit per endpoint: ITT circles, PP squares."""
     import matplotlib
 
@@ -246,7 +247,9 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str) -> str:
             ]
         )
         ax.set_ylim(len(endpoints) - 0.5, -0.5)
-        ax.set_xlabel("Hedges' g at the final visit (active \u2212 control), 95% CI")
+        split = any(" site vs " in str(r["comparison"]) for r in rows)
+        contrast = "treated \u2212 control site" if split else "active \u2212 control"
+        ax.set_xlabel(f"Hedges' g at the final visit ({contrast}), {level}% CI")
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.5)
         ax.legend(loc="lower right", frameon=True, framealpha=0.9)
         longest = max(
@@ -280,7 +283,8 @@ def outcome_figures(report: Mapping[str, Any]) -> dict[str, str]:
             eff["endpoints"], visits, f"LS mean change from baseline by week, {trial}"
         )
     if any(r.get("hedges_g") is not None for r in eff["summary"]):
-        out["forest"] = forest_svg(eff["summary"], f"Hedges' g forest plot, {trial}")
+        level = str(eff["analysis"].get("confidence_pct", "95"))
+        out["forest"] = forest_svg(eff["summary"], f"Hedges' g forest plot, {trial}", level)
     pros = (report.get("pros") or {}).get("result")
     if pros and pros["endpoints"] and visits:
         out["change_pros"] = change_svg(
