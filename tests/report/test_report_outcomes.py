@@ -245,3 +245,42 @@ def test_split_face_within_person() -> None:
     # PROs are per person: no within-person analysis, listed as not run with the reason
     pros = sections["pros"]["result"]
     assert pros["endpoints"] == [] and len(pros["skipped"]) == 10
+
+
+def _json_numbers(node: object, nums: list[float], texts: list[str]) -> None:
+    if isinstance(node, dict):
+        for v in node.values():
+            _json_numbers(v, nums, texts)
+    elif isinstance(node, list):
+        for v in node:
+            _json_numbers(v, nums, texts)
+    elif isinstance(node, bool) or node is None:
+        return
+    elif isinstance(node, int | float):
+        nums.append(float(node))
+    elif isinstance(node, str):
+        texts.append(node)
+
+
+def test_every_number_in_sections_6_7_comes_from_the_json(parallel) -> None:
+    """Each number printed in sections 6-7 (figures aside) rounds a JSON value of them."""
+    _, report, page = parallel
+    body = page[page.index('<h2 id="s6">') : page.index('<h2 id="s8">')]
+    body = re.sub(r"<svg.*?</svg>", " ", body, flags=re.S)
+    text = _text(body).replace(MINUS, "-")
+    nums: list[float] = []
+    texts: list[str] = []
+    _json_numbers({k: report.data[k] for k in ("efficacy", "pros")}, nums, texts)
+    strings = " ".join(texts)
+    tokens = set(re.findall(r"-?\d+(?:\.\d+)?", text))
+    assert len(tokens) > 500
+    unexplained = []
+    for tok in sorted(tokens):
+        decimals = len(tok.split(".")[1]) if "." in tok else 0
+        rounded = any(f"{x:.{decimals}f}" == tok for x in nums)
+        ratio = any(f"{x / 0.01:.{decimals}f}" == tok for x in nums)  # e.g. 95 from 0.95
+        if not (rounded or ratio or tok.lstrip("-") in strings):
+            unexplained.append(tok)
+    # section numbers (6.1, 7.2...), the CI level and the p thresholds are layout
+    layout = {"0.001", "0.999"} | {f"{s}.{i}" for s in (6, 7) for i in range(1, 40)}
+    assert sorted(set(unexplained) - layout) == []
