@@ -284,3 +284,26 @@ def test_every_number_in_sections_6_7_comes_from_the_json(parallel) -> None:
     # section numbers (6.1, 7.2...), the CI level and the p thresholds are layout
     layout = {"0.001", "0.999"} | {f"{s}.{i}" for s in (6, 7) for i in range(1, 40)}
     assert sorted(set(unexplained) - layout) == []
+
+
+def test_responder_rows_go_to_their_own_table(tmp_path: Path) -> None:
+    toml = tmp_path / "resp.toml"
+    toml.write_text(
+        'extends = "iso-efficacy-2025"\n\n[protocol]\nid = "resp-test"\nversion = "0.1"\n'
+        'title = "responders"\n\n[[analysis.responders]]\nendpoint = "corneometer"\n'
+        'kind = "percent"\nthreshold = 10\nlogistic = false\n',
+        encoding="utf-8",
+    )
+    protocol = load_protocol(toml)
+    trial = read_trial(SAMPLES / "parallel_12wk")
+    result = analyze(trial, protocol)
+    report = build_report(trial, protocol, analysis=result)
+    eff = report.data["efficacy"]["result"]
+    est = result.to_frame()
+    want = est[~est["model"].str.contains("MMRM", regex=False)]
+    assert len(eff["responders"]) == len(want) == 2  # ITT and per protocol
+    assert eff["responders"][0]["estimate"] == want["estimate"].iloc[0]
+    assert all("responder" not in b["endpoint"] for b in eff["endpoints"])
+    text = _text(report.to_html())
+    r0 = want.iloc[0]
+    assert f"{r0['estimate']:.3f} {r0['conf_low']:.3f}, {r0['conf_high']:.3f}" in text
