@@ -224,8 +224,10 @@ def build_report(
         From :func:`efficacy.consort.consort_flow` and
         :func:`~efficacy.consort.evaluate_checklist`; computed when not given.
     analysis : AnalysisResult, optional
-        The analysis plan's result (sections 6-7, see :mod:`efficacy.report.outcomes`);
-        without it those sections say the efficacy analysis was not run.
+        The analysis plan's result, from :func:`efficacy.analyze` (or
+        :func:`efficacy.report.outcomes.run_analysis`, as ``efficacy report`` does):
+        sections 6-7, see :mod:`efficacy.report.outcomes`. Without it those sections
+        say the efficacy analysis was not run. Not modified.
 
     Returns
     -------
