@@ -50,7 +50,7 @@ _SVG_NS = "http://www.w3.org/2000/svg"
 _WIDTH = 7.0  # inches: the text width of an A4 page with the report's margins
 # Fixed layout in inches (tight_layout would draw every figure twice): one row of
 # panels, its title block, the space under the axes and left of them, the legend band.
-_ROW_H, _TITLE_H, _BOTTOM, _LEFT, _LEGEND_H = 2.1, 0.5, 0.38, 0.62, 0.3
+_ROW_H, _TITLE_H, _BOTTOM, _LEFT, _LEGEND_H = 2.0, 0.48, 0.36, 0.62, 0.3
 
 
 def _svg(fig: Any, label: str) -> str:
@@ -150,7 +150,7 @@ def _panel(ax: Any, block: Mapping[str, Any], weeks: Mapping[str, float]) -> lis
     what = "Difference in change" if "(within subject)" in " ".join(arms) else "Change"
     ax.set_ylabel(f"{what} ({block['unit']})" if block["unit"] else what)
     better = {"higher": "\u2191 better", "lower": "\u2193 better"}.get(block["direction"], "")
-    title = textwrap.fill(block["label"] + (f" ({better})" if better else ""), 36)
+    title = textwrap.fill(block["label"] + (f" ({better})" if better else ""), 30)
     ax.set_title(title, loc="left", fontsize=7.8)
     ax.grid(color="#e5e5e5", linewidth=0.5)
     return handles
@@ -206,7 +206,7 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str, level: str = "9
     rows = [r for r in summary if r.get("hedges_g") is not None]
     endpoints = list(dict.fromkeys(r["endpoint"] for r in rows))
     meta = {r["endpoint"]: r for r in rows}
-    height = 0.3 * len(endpoints) + 0.9
+    height = 0.27 * len(endpoints) + 0.8
     with matplotlib.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(_WIDTH, height))
         pops = list(dict.fromkeys(r["population"] for r in rows))
