@@ -9,7 +9,7 @@ Output
 * ``--format json``: one document (:meth:`AnalysisResult.to_dict`) written to
   ``DIR/analysis.json`` with ``--out``, else to standard output.
 * ``--format csv``: with ``--out DIR`` the tables ``estimates.csv``, ``lsmeans.csv``,
-  ``effect_sizes.csv``, ``sensitivity.csv`` and ``skipped.csv``; without it the
+  ``effect_sizes.csv``, ``models.csv``, ``sensitivity.csv`` and ``skipped.csv``; without it the
   estimates table on standard output.
 
 Every file is written to a temporary file in its folder and moved into place
@@ -34,7 +34,7 @@ __all__ = ["HELP", "add_arguments", "run_analyze"]
 
 HELP = "run the protocol's analysis plan (MMRM per endpoint, populations, sensitivity)"
 
-_TABLES = ("estimates", "lsmeans", "effect_sizes", "sensitivity", "skipped")
+_TABLES = ("estimates", "lsmeans", "effect_sizes", "models", "sensitivity", "skipped")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -84,6 +84,7 @@ def _tables(result: Any) -> dict[str, Any]:
         "estimates": result.to_frame(),
         "lsmeans": result.lsmeans,
         "effect_sizes": result.effect_sizes,
+        "models": result.models,
         "sensitivity": result.sensitivity_frame(),
         "skipped": result.skipped,
     }

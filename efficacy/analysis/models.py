@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +16,27 @@ from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import ConvergenceWarning, EfficacyError
 from efficacy.mmrm import MMRMResult, fit_mmrm
 
-__all__ = ["EndpointFit", "fit_endpoint", "formula_for"]
+__all__ = ["MODEL_COLUMNS", "EndpointFit", "fit_endpoint", "formula_for"]
+
+#: Columns of :attr:`efficacy.AnalysisResult.models` (one row per endpoint x population).
+MODEL_COLUMNS: tuple[str, ...] = (
+    "endpoint",
+    "population",
+    "formula",
+    "method",
+    "covariance_planned",
+    "covariance",
+    "df_method",
+    "converged",
+    "iterations",
+    "optimizer",
+    "n_subjects",
+    "n_obs",
+    "neg2_loglik",
+    "aic",
+    "bic",
+    "notes",
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +66,45 @@ class EndpointFit:
     lsmeans: pd.DataFrame
     notes: tuple[str, ...]
 
+    def spec(self, model: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the model specification and convergence record (:data:`MODEL_COLUMNS`).
+
+        Parameters
+        ----------
+        model : Mapping
+            The plan's model settings (``covariance``, ``fallback``, ``method``, ``df``).
+
+        Returns
+        -------
+        dict
+            Without ``endpoint`` and ``population``. A failed fit (no structure
+            converged) has ``covariance = "none"``, ``converged = False`` and NaN for the
+            fit statistics; its notes say what was tried.
+        """
+        f = self.fit
+        nan = math.nan
+        return {
+            "formula": self.formula,
+            "method": str(model["method"]).upper(),
+            "covariance_planned": " -> ".join(_order(model)),
+            "covariance": self.covariance,
+            "df_method": f.df_method if f is not None else str(model["df"]),
+            "converged": bool(f is not None and f.converged),
+            "iterations": f.iterations if f is not None else nan,
+            "optimizer": f.optimizer if f is not None else "",
+            "n_subjects": f.n_subjects if f is not None else nan,
+            "n_obs": f.n_obs if f is not None else nan,
+            "neg2_loglik": -2.0 * f.loglik if f is not None else nan,
+            "aic": f.aic if f is not None else nan,
+            "bic": f.bic if f is not None else nan,
+            "notes": "; ".join([*self.notes, *(f.warnings if f is not None else ())]),
+        }
+
+
+def _order(model: Mapping[str, Any]) -> list[str]:
+    """Return the declared covariance order: the planned structure, then its fallbacks."""
+    return [model["covariance"], *[c for c in model["fallback"] if c != model["covariance"]]]
+
 
 def formula_for(plan: TrialPlan, covariates: tuple[str, ...]) -> str:
     """Return the prespecified model formula of the trial's design.
@@ -64,7 +124,7 @@ def _try_fits(
     frame: pd.DataFrame, formula: str, model: Mapping[str, Any]
 ) -> tuple[MMRMResult | None, list[str]]:
     notes: list[str] = []
-    order = [model["covariance"], *[c for c in model["fallback"] if c != model["covariance"]]]
+    order = _order(model)
     for i, cov in enumerate(order):
         try:
             with warnings.catch_warnings():

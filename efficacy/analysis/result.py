@@ -10,12 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from efficacy.analysis.models import MODEL_COLUMNS
 from efficacy.analysis.tipping import TIPPING_COLUMNS, TippingPoint
 from efficacy.mmrm import MMRMResult
 
 __all__ = [
     "EFFECT_COLUMNS",
     "LSMEANS_COLUMNS",
+    "MODEL_COLUMNS",
     "RESULT_COLUMNS",
     "SKIPPED_COLUMNS",
     "AnalysisResult",
@@ -104,6 +106,12 @@ class AnalysisResult:
         Planned analyses that could not run, with the reason (:data:`SKIPPED_COLUMNS`).
     notes : tuple of str
         Plan-level notes (population definitions, estimand, conventions).
+    models : pandas.DataFrame
+        Model specification and convergence, one row per endpoint and population
+        attempted (:data:`MODEL_COLUMNS`): formula, REML/ML, the declared covariance
+        order and the structure used, df method, convergence, optimiser iterations and
+        name, subjects and observations analysed, ``-2 log L``, AIC and BIC (SAS's
+        definitions), and notes (fallbacks, excluded rows, fit warnings).
     """
 
     trial_id: str
@@ -118,6 +126,9 @@ class AnalysisResult:
     sensitivity: tuple[TippingPoint, ...] = field(repr=False)
     skipped: pd.DataFrame = field(repr=False)
     notes: tuple[str, ...] = ()
+    models: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(MODEL_COLUMNS)), repr=False
+    )
 
     @property
     def analysed(self) -> bool:
@@ -188,6 +199,7 @@ class AnalysisResult:
             "estimates": _records(self.estimates),
             "lsmeans": _records(self.lsmeans),
             "effect_sizes": _records(self.effect_sizes),
+            "models": _records(self.models),
             "sensitivity": [
                 {
                     "endpoint": tp.endpoint,

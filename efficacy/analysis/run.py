@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from efficacy.analysis.data import ModelData, model_data, split_by_endpoint
-from efficacy.analysis.models import EndpointFit, fit_endpoint
+from efficacy.analysis.models import MODEL_COLUMNS, EndpointFit, fit_endpoint
 from efficacy.analysis.plan import TrialPlan, resolve_plan
 from efficacy.analysis.responders import responder_rows, responder_rules
 from efficacy.analysis.result import (
@@ -171,6 +171,7 @@ class _Acc:
     effects: list[tuple[Any, ...]] = field(default_factory=list)
     lsmeans: list[pd.DataFrame] = field(default_factory=list)
     fits: dict[tuple[str, str], MMRMResult] = field(default_factory=dict)
+    models: list[dict[str, Any]] = field(default_factory=list)
     sensitivity: list[TippingPoint] = field(default_factory=list)
     skipped: list[tuple[str, str, str, str]] = field(default_factory=list)
 
@@ -192,6 +193,7 @@ def _run_endpoint(
         acc.skipped.append((endpoint, pop, "MMRM", "no post-baseline change values"))
         return
     fit = fit_endpoint(data, plan)
+    acc.models.append({"endpoint": endpoint, "population": pop, **fit.spec(plan.model)})
     if fit.fit is None:
         acc.skipped.append((endpoint, pop, "MMRM", "; ".join(fit.notes)))
         return
@@ -298,6 +300,7 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
         lsmeans=lsm[list(LSMEANS_COLUMNS)].reset_index(drop=True),
         effect_sizes=_frame(acc.effects, EFFECT_COLUMNS),
         fits=MappingProxyType(dict(acc.fits)),
+        models=_frame(acc.models, MODEL_COLUMNS),
         sensitivity=tuple(acc.sensitivity),
         skipped=_frame(acc.skipped, SKIPPED_COLUMNS),
         notes=tuple(notes),

@@ -185,6 +185,40 @@ def _sensitivity(data: Mapping[str, Any], blocks: list[dict[str, Any]]) -> list[
     return out
 
 
+_SPEC_FIELDS = ("formula", "method", "df_method", "covariance_planned")
+
+
+def _models(data: Mapping[str, Any], blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Model specification and convergence rows (appendix 9.3), in the report's order.
+
+    Specification fields with one value across all models (``formula``, ``method``,
+    ``df_method``, ``covariance_planned``) go to ``common``; the others are ``varying``
+    and get a table column.
+    """
+    order = {b["endpoint"]: i for i, b in enumerate(blocks)}
+    rows = []
+    for m in data.get("models") or []:
+        meta = endpoint_meta(str(m["endpoint"]))
+        pop = str(m["population"])
+        rows.append(
+            {**m, "label": meta["label"], "population_label": POPULATION_LABELS.get(pop, pop)}
+        )
+    rows.sort(
+        key=lambda r: (
+            r["population"] != "itt",
+            order.get(r["endpoint"], len(order)),
+            r["endpoint"],
+        )
+    )
+    common = {f: rows[0][f] for f in _SPEC_FIELDS if rows and len({r[f] for r in rows}) == 1}
+    return {
+        "rows": rows,
+        "common": common,
+        "varying": [f for f in _SPEC_FIELDS if f not in common],
+        "n_not_converged": sum(not r["converged"] for r in rows),
+    }
+
+
 def _faceq_status(trial: Any, protocol: Any, analysed: set[str]) -> dict[str, Any] | None:
     """FACE-Q conversion-table status: metric of the scores and the table used."""
     if trial is None or not any(e.startswith("faceq_") for e in analysed):
@@ -250,7 +284,8 @@ def outcome_sections(
         ``result`` keys: ``analysis`` (trial, protocol, design, status, notes),
         ``visits``, ``endpoints`` (see :func:`efficacy.report._endpoints.endpoint_blocks`),
         ``summary`` (every endpoint's estimand rows, PROs included, for the overview
-        and the forest plot), ``sensitivity``, ``responders``, ``skipped``. PRO
+        and the forest plot), ``sensitivity``, ``responders``, ``skipped``, ``models``
+        (specification and convergence of every MMRM, PROs included; appendix 9.3). PRO
         ``result`` keys: ``endpoints``, ``faceq`` (conversion status or None),
         ``skindex16`` (whether analysed), ``skipped``.
 
@@ -289,6 +324,7 @@ def outcome_sections(
         "sensitivity": _sensitivity(data, blocks),
         "responders": [r for r in data["estimates"] if "MMRM" not in str(r.get("model") or "")],
         "skipped": [s for s in skipped if not is_pro(s["endpoint"])],
+        "models": _models(data, blocks),
     }
     pros = {
         "endpoints": [b for b in blocks if is_pro(b["endpoint"])],

@@ -28,7 +28,19 @@ __all__ = ["MAX_FINDINGS", "appendices", "generated_at", "title_block", "verdict
 #: Findings listed in the appendix (counts stay complete; the JSON lists the same ones).
 MAX_FINDINGS = 500
 _VERDICT = {"passed": "met", "failed": "not met"}
-_PACKAGES = ("numpy", "pandas", "scipy", "jinja2", "weasyprint", "pyarrow")
+#: Libraries whose code produced numbers, figures or files of the report.
+_PACKAGES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "patsy",
+    "statsmodels",
+    "pingouin",
+    "pyarrow",
+    "matplotlib",
+    "jinja2",
+    "weasyprint",
+)
 
 
 def generated_at() -> str:

@@ -86,7 +86,9 @@ def _consort(n_screened: int, n_randomised: int, design: str) -> dict[str, Any]:
     )
     return {
         "registration_id": "NCT00000000",
-        "registration_registry": "ClinicalTrials.gov (fictitious id: simulated trial, not registered)",
+        "registration_registry": (
+            "ClinicalTrials.gov (fictitious id: simulated trial, not registered)"
+        ),
         "registration_date": "2025-01-15",
         "protocol_location": "sample_data README (simulated trial; protocol section 1)",
         "sap_location": "sample_data README (simulated trial; analysis plan section 2)",

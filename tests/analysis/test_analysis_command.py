@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from efficacy.analysis.result import RESULT_COLUMNS
+from efficacy.analysis.result import MODEL_COLUMNS, RESULT_COLUMNS
 from efficacy.cli import COMMANDS, main
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
@@ -46,8 +46,21 @@ def test_csv_folder(tmp_path, capsys) -> None:
     assert code == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
-        ["estimates.csv", "lsmeans.csv", "effect_sizes.csv", "sensitivity.csv", "skipped.csv"]
+        [
+            "estimates.csv",
+            "lsmeans.csv",
+            "effect_sizes.csv",
+            "models.csv",
+            "sensitivity.csv",
+            "skipped.csv",
+        ]
     )
+    models = pd.read_csv(out / "models.csv")
+    assert tuple(models.columns) == MODEL_COLUMNS
+    # the short plan: primary + one key secondary, ITT; both fit the planned covariance
+    assert list(models["endpoint"]) == ["cutometer_r2", "corneometer"]
+    assert models["converged"].all() and set(models["covariance"]) == {"us"}
+    assert set(models["n_obs"]) == {460}  # 120 subjects, 4 post-baseline visits, dropouts
     est = pd.read_csv(out / "estimates.csv")
     assert tuple(est.columns) == RESULT_COLUMNS
     primary = est.loc[(est["role"] == "primary") & (est["visit"] == "W12")].iloc[0]

@@ -98,6 +98,14 @@ def test_primary_equals_direct_fit_mmrm(parallel, parallel_result) -> None:
     ours = ls.loc[(ls["endpoint"] == "cutometer_r2") & (ls["population"] == "itt")]
     theirs = fit.lsmeans("arm", by="visit")
     np.testing.assert_allclose(ours["estimate"], theirs["estimate"], rtol=1e-10)
+    # the model-specification record of that fit is the direct fit's own
+    m = parallel_result.models.set_index(["endpoint", "population"]).loc[("cutometer_r2", "itt")]
+    assert m["neg2_loglik"] == pytest.approx(-2.0 * fit.loglik, rel=1e-10)
+    assert m["aic"] == pytest.approx(fit.aic, rel=1e-10)
+    assert (m["n_subjects"], m["n_obs"]) == (fit.n_subjects, fit.n_obs) == (120, 460)
+    assert m["iterations"] == fit.iterations and m["optimizer"] == fit.optimizer
+    assert (m["method"], m["covariance"], m["df_method"]) == ("REML", "us", "kenward-roger")
+    assert m["covariance_planned"] == "us -> toeph -> ar1h -> cs" and m["converged"]
 
 
 def test_key_secondary_holm_equals_multipletests(parallel_result) -> None:

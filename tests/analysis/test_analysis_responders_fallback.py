@@ -83,6 +83,10 @@ def test_fallback_along_the_declared_order() -> None:
     for tried in ("us", "toeph", "ar1h"):
         assert f"{tried} covariance could not be fitted" in notes
     assert "fell back to cs covariance (declared order us -> toeph -> ar1h -> cs)" in notes
+    spec = fit.spec(plan.model)
+    assert (spec["covariance_planned"], spec["covariance"]) == ("us -> toeph -> ar1h -> cs", "cs")
+    assert spec["converged"] and "fell back to cs" in spec["notes"]
+    assert spec["n_subjects"] == 30 and spec["n_obs"] == 61
 
 
 def test_split_face_paired_responders(tmp_path) -> None:

@@ -307,3 +307,37 @@ def test_responder_rows_go_to_their_own_table(tmp_path: Path) -> None:
     text = _text(report.to_html())
     r0 = want.iloc[0]
     assert f"{r0['estimate']:.3f} {r0['conf_low']:.3f}, {r0['conf_high']:.3f}" in text
+
+
+def test_model_appendix_equals_analysis_models(parallel) -> None:
+    """Appendix 9.3 holds analyze()'s model records exactly and prints them rounded."""
+    result, report, page = parallel
+    ms = report.data["efficacy"]["result"]["models"]
+    # one record per endpoint x population (13 x 2), ITT first, primary endpoint first
+    assert len(ms["rows"]) == len(result.models) == 26
+    assert [r["population"] for r in ms["rows"]] == ["itt"] * 13 + ["per_protocol"] * 13
+    assert ms["rows"][0]["endpoint"] == "cutometer_r2" and ms["n_not_converged"] == 0
+    assert ms["common"] == {
+        "formula": "change ~ baseline + arm * visit",
+        "method": "REML",
+        "df_method": "kenward-roger",
+        "covariance_planned": "us -> toeph -> ar1h -> cs",
+    }
+    assert ms["varying"] == []
+    ref = result.models.set_index(["endpoint", "population"])
+    for r in ms["rows"]:
+        want = ref.loc[(r["endpoint"], r["population"])]
+        assert r["neg2_loglik"] == want["neg2_loglik"] and r["aic"] == want["aic"]
+        assert (r["iterations"], r["n_subjects"], r["n_obs"]) == (
+            want["iterations"],
+            want["n_subjects"],
+            want["n_obs"],
+        )
+    body = _text(page[page.index("9.3 Model specifications") : page.index("9.4 Software")])
+    first = ms["rows"][0]
+    row = (
+        f"{first['label']} ITT us yes {first['iterations']} ({first['optimizer']}) "
+        f"120 / 460 {fixed(first['neg2_loglik'], 2)} {fixed(first['aic'], 2)}"
+    )
+    assert row in body  # e.g. "... 3 (newton) 120 / 460 -2446.49 -2426.49"
+    assert "26 model(s), 0 not converged" in body
