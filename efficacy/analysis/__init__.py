@@ -19,12 +19,14 @@ _LAZY: dict[str, str] = {
     "analyze": "efficacy.analysis.run",
     "AnalysisResult": "efficacy.analysis.result",
     "RESULT_COLUMNS": "efficacy.analysis.result",
+    "MODEL_COLUMNS": "efficacy.analysis.models",
     "TippingPoint": "efficacy.analysis.tipping",
 }
 
-__all__ = ["RESULT_COLUMNS", "AnalysisResult", "TippingPoint", "analyze"]
+__all__ = ["MODEL_COLUMNS", "RESULT_COLUMNS", "AnalysisResult", "TippingPoint", "analyze"]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from efficacy.analysis.models import MODEL_COLUMNS
     from efficacy.analysis.result import RESULT_COLUMNS, AnalysisResult
     from efficacy.analysis.run import analyze
     from efficacy.analysis.tipping import TippingPoint

@@ -18,8 +18,9 @@ Names are imported lazily (PEP 562) so that the command line starts quickly.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from efficacy._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "FORMATS": "efficacy.report.model",
@@ -36,14 +37,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.report.outcomes import NOT_RUN
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'efficacy.report' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
