@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_report.py              # median of 3
     python benchmarks/bench_report.py --repeat 5 --bundle sample_data/split_face_12wk
+    python benchmarks/bench_report.py --cli         # also the cold command line
 
 Times, in one process and on the same bundle: ``read_trial``; ``validate`` alone (the
 peer); the analysis plan (``efficacy.analyze``: MMRM per endpoint and population,
@@ -11,8 +12,11 @@ tipping point); ``build_report`` (validation, CONSORT flow and checklist, baseli
 efficacy, PRO and harms sections); each renderer (JSON, HTML with its figures, PDF via
 weasyprint from that HTML); and the full report (read + analyse + build + all three
 formats written, as ``efficacy report`` does). Prints medians, minima,
-the full-report / validate ratio and the load average. Goal (issue 6): full report of the
-sample parallel trial under 15 s on the 2-core CI machine.
+the full-report / validate ratio and the load average. With ``--cli``, also the cold
+command line as a user runs it (a fresh interpreter each time: imports included):
+``efficacy report BUNDLE --out TMP`` against ``efficacy validate BUNDLE`` as its peer.
+Goal (issue 6): full report of the sample parallel trial under 15 s on the 2-core CI
+machine.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -44,11 +50,29 @@ def _time(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
     return statistics.median(times), min(times), out
 
 
+def _cli(args: list[str], repeat: int) -> tuple[float, float, Any]:
+    """Time ``efficacy ARGS`` in a fresh interpreter (cold start, as a user runs it)."""
+    code = "import sys; from efficacy.cli import main; sys.exit(main(sys.argv[1:]))"
+    cmd = [sys.executable, "-c", code, *args]
+    return _time(lambda: subprocess.run(cmd, check=True, capture_output=True), repeat)
+
+
+def _cli_rows(bundle: str, repeat: int) -> list[tuple[str, float, float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        report = _cli(["report", bundle, "--out", tmp], repeat)[:2]
+    peer = _cli(["validate", bundle], repeat)[:2]
+    return [
+        ("cold CLI: efficacy validate (peer)", *peer),
+        ("cold CLI: efficacy report (html, pdf, json)", *report),
+    ]
+
+
 def main() -> None:
     """Run the benchmark and print one line per step."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bundle", default=str(ROOT / "sample_data" / "parallel_12wk"))
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cli", action="store_true", help="also time the cold command line")
     args = ap.parse_args()
     protocol = load_protocol("iso-efficacy-2025")
     rows: list[tuple[str, float, float]] = []
@@ -83,6 +107,11 @@ def main() -> None:
     for name, m, low in rows:
         print(f"{name:<55} median {m:8.3f} s   min {low:8.3f} s")
     print(f"full report / validate alone: {med / t_validate:.1f}x (goal: full report < 15 s)")
+    if args.cli:
+        cli = _cli_rows(args.bundle, args.repeat)
+        for name, m, low in cli:
+            print(f"{name:<55} median {m:8.3f} s   min {low:8.3f} s")
+        print(f"cold report / cold validate: {cli[1][1] / cli[0][1]:.1f}x")
 
 
 if __name__ == "__main__":
