@@ -230,9 +230,18 @@ class AnalysisResult:
                 + ("" if math.isnan(r.p_adjusted) else f", adj p={r.p_adjusted:.3g}")
             )
         for tp in self.sensitivity:
-            lines.append(
-                f"  tipping point {tp.endpoint} {tp.population} {tp.comparison}: "
+            value = (
                 f"delta = {tp.tipping_delta:.4g}"
+                if math.isfinite(tp.tipping_delta)
+                else f"none ({tp.notes[-1] if tp.notes else 'no tipping point'})"
+            )
+            lines.append(f"  tipping point {tp.endpoint} {tp.population} {tp.comparison}: {value}")
+        m = self.models
+        if len(m):
+            bad = int((~m["converged"].astype(bool)).sum())
+            used = ", ".join(f"{k} {v}" for k, v in m["covariance"].value_counts().items())
+            lines.append(
+                f"  {len(m)} MMRMs, {bad} not converged; covariance used: {used} (see .models)"
             )
         if len(self.skipped):
             lines.append(f"  {len(self.skipped)} planned analyses skipped (see .skipped)")

@@ -3,6 +3,7 @@ multiplicity as statsmodels, split-face equal to the paired analysis, purity, fo
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from pathlib import Path
@@ -301,6 +302,18 @@ def test_summary_and_html(parallel_result) -> None:
     text = parallel_result.summary()
     assert text.startswith("SIM-PARALLEL-12W: analysed (iso-efficacy-2025@1.0, parallel)")
     assert "primary       cutometer_r2" in text and "tipping point cutometer_r2 itt" in text
+    assert "  26 MMRMs, 0 not converged; covariance used: us 26 (see .models)" in text
+    # a tipping point that does not exist is said so, with the reason (not "nan")
+    none = dataclasses.replace(
+        parallel_result.sensitivity[0],
+        tipping_delta=math.nan,
+        notes=("no missing final-visit values in the penalised arm: delta has no effect",),
+    )
+    text = dataclasses.replace(parallel_result, sensitivity=(none,)).summary()
+    assert (
+        "tipping point cutometer_r2 itt ACTIVE vs VEHICLE: none (no missing final-visit "
+        "values in the penalised arm: delta has no effect)"
+    ) in text
     html = parallel_result._repr_html_()
     assert html.count("<tr") == 1 + 2 * 13  # header + estimand rows (13 endpoints x 2)
 
