@@ -104,8 +104,10 @@ def _weeks(visits: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     return {v["visit"]: v["week"] for v in visits if v.get("week") is not None}
 
 
-def _panel(ax: Any, block: Mapping[str, Any], weeks: Mapping[str, float]) -> list[Any]:
-    """Draw one endpoint's ITT LS means by arm; return the line handles."""
+def _panel(
+    ax: Any, block: Mapping[str, Any], weeks: Mapping[str, float], wrap: int = 30
+) -> list[Any]:
+    """Draw one endpoint's ITT LS means by arm (title wrapped at `wrap` characters)."""
     pop = block["populations"][0]
     arms = pop["arms"]
     width = 0.12 * max(1.0, max(weeks.values(), default=1.0) / 12)
@@ -150,7 +152,7 @@ def _panel(ax: Any, block: Mapping[str, Any], weeks: Mapping[str, float]) -> lis
     what = "Difference in change" if "(within subject)" in " ".join(arms) else "Change"
     ax.set_ylabel(f"{what} ({block['unit']})" if block["unit"] else what)
     better = {"higher": "\u2191 better", "lower": "\u2193 better"}.get(block["direction"], "")
-    title = textwrap.fill(block["label"] + (f" ({better})" if better else ""), 30)
+    title = textwrap.fill(block["label"] + (f" ({better})" if better else ""), wrap)
     ax.set_title(title, loc="left", fontsize=7.8)
     ax.grid(color="#e5e5e5", linewidth=0.5)
     return handles
@@ -167,7 +169,8 @@ def change_svg(
 
     weeks = _weeks(visits)
     n = len(blocks)
-    cols = 3 if n > 4 else max(1, min(n, 2))
+    # 7-8 panels in two rows of four: the figure then fits under the forest plot
+    cols = 4 if n > 6 else 3 if n > 4 else max(1, min(n, 2))
     rows = -(-n // cols)
     height = _ROW_H * rows + _LEGEND_H
     with matplotlib.rc_context(_RC):
@@ -183,7 +186,7 @@ def change_svg(
                 (col_w - _LEFT - 0.12) / _WIDTH,
                 (_ROW_H - _TITLE_H - _BOTTOM) / height,
             )
-            drawn = _panel(fig.add_axes(rect), block, weeks)
+            drawn = _panel(fig.add_axes(rect), block, weeks, 23 if cols > 3 else 30)
             handles = handles or drawn  # the legend names the first panel's arms
         if handles:
             fig.legend(
@@ -206,7 +209,7 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str, level: str = "9
     rows = [r for r in summary if r.get("hedges_g") is not None]
     endpoints = list(dict.fromkeys(r["endpoint"] for r in rows))
     meta = {r["endpoint"]: r for r in rows}
-    height = 0.27 * len(endpoints) + 0.8
+    height = 0.24 * len(endpoints) + 0.9
     with matplotlib.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(_WIDTH, height))
         pops = list(dict.fromkeys(r["population"] for r in rows))
@@ -251,14 +254,21 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str, level: str = "9
         contrast = "treated \u2212 control site" if split else "active \u2212 control"
         ax.set_xlabel(f"Hedges' g at the final visit ({contrast}), {level}% CI")
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.5)
-        ax.legend(loc="lower right", frameon=True, framealpha=0.9)
+        # the legend sits above the axes, where it cannot hide an interval
+        ax.legend(
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncol=len(pops),
+            frameon=False,
+            borderaxespad=0.1,
+        )
         longest = max(
             (len(line) for t in ax.get_yticklabels() for line in t.get_text().split("\n")),
             default=10,
         )
         left = min(0.55 * _WIDTH, 0.15 + 0.052 * longest)
         fig.subplots_adjust(
-            left=left / _WIDTH, right=0.98, top=1 - 0.1 / height, bottom=0.5 / height
+            left=left / _WIDTH, right=0.98, top=1 - 0.28 / height, bottom=0.4 / height
         )
         return _svg(fig, label)
 
