@@ -305,10 +305,13 @@ def outcome_sections(
         raise EfficacyError("analysis.to_dict() must return a mapping with 'estimates' records")
     if data.get("status") == "not analysed":
         why = "; ".join(data.get("notes") or []) or "the analysis plan was not run"
-        msg = f"Efficacy analysis not performed: {why}."
         return {
-            "efficacy": {"status": "not_analysed", "message": msg, "result": None},
-            "pros": {"status": "not_analysed", "message": msg, "result": None},
+            key: {
+                "status": "not_analysed",
+                "message": f"{what} analysis not performed: {why}.",
+                "result": None,
+            }
+            for key, what in (("efficacy", "Efficacy"), ("pros", "PRO"))
         }
     blocks = endpoint_blocks(data)
     skipped = list(data.get("skipped") or [])

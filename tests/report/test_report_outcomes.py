@@ -225,6 +225,7 @@ def test_not_analysed_and_not_run() -> None:
         "Efficacy analysis not performed: validation found 3 errors: not analysed "
         "(pass force=True)."
     )
+    assert sections["pros"]["message"].startswith("PRO analysis not performed: validation found")
     assert outcome_sections(None)["pros"]["status"] == "not_run"
 
 
