@@ -8,8 +8,10 @@ differences (treated site minus control site) of change (``change``) and of base
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,13 +96,28 @@ def _endpoint_rows(
     derived: pd.DataFrame | Mapping[str, pd.DataFrame], endpoint: str
 ) -> pd.DataFrame:
     if isinstance(derived, Mapping):
-        return derived.get(endpoint, pd.DataFrame(columns=_ROW_COLUMNS))
+        rows = derived.get(endpoint)
+        return pd.DataFrame(columns=_ROW_COLUMNS) if rows is None else rows
     return derived.loc[derived["endpoint"] == endpoint, _ROW_COLUMNS]
+
+
+def _one_row_per_key(rows: pd.DataFrame, keys: list[str]) -> bool:
+    """Whether no two rows share all of `keys` (a fast check with numpy, no groupby)."""
+    codes = [pd.factorize(rows[k], use_na_sentinel=True)[0].astype(np.int64) + 1 for k in keys]
+    sizes = [int(c.max(initial=0)) + 1 for c in codes]
+    if math.prod(sizes) >= 2**62:  # cannot pack the keys into one int64: let pandas check
+        return False
+    combined = np.zeros(len(rows), dtype=np.int64)
+    for c, size in zip(codes, sizes, strict=True):
+        combined = combined * size + c  # a missing key (code 0) counts as a duplicate
+    return bool(np.unique(combined).size == len(rows))
 
 
 def _combine_sites(rows: pd.DataFrame, notes: list[str], endpoint: str) -> pd.DataFrame:
     """Average several body sites of one subject and visit (parallel design), noted."""
     keys = ["subject_id", "visit", "phase"]
+    if _one_row_per_key(rows, keys):
+        return rows.drop(columns="body_site")
     n_sites = rows.groupby(keys, sort=False)["value"].transform("size")
     if (n_sites > 1).any():
         notes.append(
@@ -121,6 +138,87 @@ def _covariates(subjects: pd.DataFrame, covariates: tuple[str, ...]) -> list[str
             f"use some of {', '.join(subjects.columns)}"
         )
     return list(covariates)
+
+
+def _fast_parallel_ok(rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan) -> Any:
+    """Return the merged ``subject_id`` dtype when `_parallel_fast` applies, else None.
+
+    It applies when subject ids are strings, present and unique in `subj`, arms and
+    visits distinct, ``baseline`` and ``change`` float64, no subject column shares a
+    name with a row column, and there is one row per subject, visit and phase (nothing
+    to average).
+    """
+    left, right = rows["subject_id"].dtype, subj["subject_id"].dtype
+    if not (isinstance(left, pd.StringDtype) and isinstance(right, pd.StringDtype)):
+        return None
+    arms, visits = [plan.control, *plan.actives], list(plan.visits)
+    if (
+        len(set(arms)) != len(arms)
+        or len(set(visits)) != len(visits)
+        or not subj.columns.is_unique
+        or any(rows[c].dtype != np.float64 for c in ("baseline", "change"))
+        or set(subj.columns[1:]) & set(rows.columns)
+        or rows["subject_id"].isna().any()
+        or subj["subject_id"].isna().any()
+        or not subj["subject_id"].is_unique
+        or not _one_row_per_key(rows, ["subject_id", "visit", "phase"])
+    ):
+        return None
+    return left if left == right else np.dtype(object)  # what merge gives the key
+
+
+def _parallel_fast(
+    rows: pd.DataFrame,
+    subj: pd.DataFrame,
+    plan: TrialPlan,
+    notes: list[str],
+    how: tuple[Any, list[str]],
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """`_parallel` and the post-baseline selection of `model_data`, with numpy.
+
+    Same rows, order, columns and dtypes as the merge path (see `_fast_parallel_ok`,
+    which gives the ``subject_id`` dtype; `how` is that dtype and the covariates);
+    returns the model frame, the baseline frame and the number of unscheduled rows.
+    """
+    sid_dtype, covs = how
+    arms = [plan.control, *plan.actives]
+    in_arm = subj["arm"].isin(arms).fillna(False).to_numpy(bool)
+    if not in_arm.all():
+        notes.append(
+            f"{int((~in_arm).sum())} subjects of the population have no arm of the manifest "
+            "(not analysed)"
+        )
+    subj = subj.loc[in_arm].reset_index(drop=True)
+    pos = pd.Index(subj["subject_id"]).get_indexer(rows["subject_id"])
+    arm_code = pd.Index(arms).get_indexer(subj["arm"].astype(str))
+    phase = rows["phase"].to_numpy(object)
+    visit_pos = pd.Index(list(plan.visits)).get_indexer(rows["visit"])
+    post = (pos >= 0) & (phase == "post_baseline")
+    keep = np.flatnonzero(post & (visit_pos >= 0))
+    present_pos = np.unique(visit_pos[keep])
+    present = [plan.visits[i] for i in present_pos]
+    sid = rows["subject_id"].to_numpy(object)
+    base_v, change = rows["baseline"].to_numpy(), rows["change"].to_numpy()
+    cols: dict[str, Any] = {
+        "subject_id": pd.Series(sid[keep], dtype=sid_dtype),
+        "arm": pd.Categorical.from_codes(arm_code[pos[keep]], categories=arms),
+        "visit": pd.Categorical.from_codes(
+            np.searchsorted(present_pos, visit_pos[keep]), categories=present
+        ),
+        "baseline": base_v[keep],
+        "change": change[keep],
+    }
+    for c in covs:
+        cols[c] = subj[c].take(pos[keep]).reset_index(drop=True)
+    b = np.flatnonzero((pos >= 0) & (phase == "baseline") & ~np.isnan(base_v))
+    base = pd.DataFrame(
+        {
+            "subject_id": pd.Series(sid[b], dtype=sid_dtype),
+            "arm": pd.Categorical.from_codes(arm_code[pos[b]], categories=arms),
+            "baseline": base_v[b],
+        }
+    )
+    return pd.DataFrame(cols), base, int(post.sum()) - keep.size
 
 
 def _parallel(
@@ -187,6 +285,21 @@ def _split_face(
     return out, base.dropna(subset=["baseline"]).reset_index(drop=True)
 
 
+def _post_baseline(
+    merged: pd.DataFrame, plan: TrialPlan, covs: list[str]
+) -> tuple[pd.DataFrame, int]:
+    """Return the model frame (post-baseline rows at scheduled visits), rows left out."""
+    post = merged.loc[merged["phase"] == "post_baseline"]
+    unscheduled = ~post["visit"].isin(plan.visits)
+    if unscheduled.any():
+        post = post.loc[~unscheduled]
+    seen = set(post["visit"])
+    present = [v for v in plan.visits if v in seen]
+    frame = post[[*FRAME_COLUMNS, *covs]].reset_index(drop=True)
+    frame["visit"] = pd.Categorical(frame["visit"].astype(str), categories=present)
+    return frame, int(unscheduled.sum())
+
+
 def model_data(
     trial: Trial,
     derived: pd.DataFrame | Mapping[str, pd.DataFrame],
@@ -211,6 +324,7 @@ def model_data(
     covs = _covariates(subj, tuple(plan.settings["covariates"]))
     subj = subj[["subject_id", "arm", "allocation", *covs]]
     notes: list[str] = [definition] if "(" in definition else []
+    sid_dtype = None
     if plan.design == "split_face":
         if rows["body_site"].isna().all():
             raise EfficacyError(
@@ -219,20 +333,21 @@ def model_data(
             )
         merged, base = _split_face(rows, subj, plan, notes, endpoint)
     else:
-        merged, base = _parallel(rows, subj, plan, notes, endpoint)
-    post = merged.loc[merged["phase"] == "post_baseline"]
-    unscheduled = ~post["visit"].isin(plan.visits)
-    if unscheduled.any():
+        sid_dtype = _fast_parallel_ok(rows, subj, plan)
+        if sid_dtype is None:
+            merged, base = _parallel(rows, subj, plan, notes, endpoint)
+    if sid_dtype is None:
+        frame, n_unscheduled = _post_baseline(merged, plan, covs)
+    else:
+        frame, base, n_unscheduled = _parallel_fast(rows, subj, plan, notes, (sid_dtype, covs))
+    if n_unscheduled:
         notes.append(
-            f"{int(unscheduled.sum())} rows at visits after the estimand's visit or not "
+            f"{n_unscheduled} rows at visits after the estimand's visit or not "
             "scheduled were not analysed"
         )
-        post = post.loc[~unscheduled]
-    present = [v for v in plan.visits if v in set(post["visit"])]
-    frame = post[[*FRAME_COLUMNS, *covs]].reset_index(drop=True)
-    frame["visit"] = pd.Categorical(frame["visit"].astype(str), categories=present)
     n_pop = int(subj["subject_id"].nunique())
-    n_in = int(frame.loc[frame["change"].notna(), "subject_id"].nunique())
+    ids = frame["subject_id"].to_numpy(object)[frame["change"].notna().to_numpy(bool)]
+    n_in = len(set(ids)) if sid_dtype is not None else int(pd.Series(ids).nunique())
     if n_in < n_pop:
         notes.append(
             f"{n_pop - n_in} of {n_pop} subjects of the population have no post-baseline "
