@@ -150,14 +150,31 @@ def _try_fits(
 
 
 def _counts(frame: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
+    """Subjects with a usable row per visit (rows) and arm (columns), as int64.
+
+    Equal to ``groupby(["visit", "arm"], observed=False)["subject_id"].nunique()``
+    unstacked, counted with numpy.
+    """
     need = ["change", "baseline"] if plan.model["adjust_baseline"] else ["change"]
-    ok = frame[need].notna().all(axis=1)
-    return (
-        frame.loc[ok]
-        .groupby(["visit", "arm"], observed=False)["subject_id"]
-        .nunique()
-        .unstack("arm")
-    )
+    ok = frame[need].notna().all(axis=1).to_numpy(bool)
+    visit, arm = frame["visit"].array, frame["arm"].array
+    v, a = visit.codes[ok].astype(np.int64), arm.codes[ok].astype(np.int64)
+    sid = pd.factorize(frame["subject_id"])[0][ok].astype(np.int64)
+    n_v, n_a = len(visit.categories), len(arm.categories)
+    use = (v >= 0) & (a >= 0) & (sid >= 0)
+    cell = np.unique((v[use] * n_a + a[use]) * (int(sid.max(initial=0)) + 1) + sid[use])
+    cell //= int(sid.max(initial=0)) + 1
+    n = np.bincount(cell, minlength=n_v * n_a).astype(np.int64).reshape(n_v, n_a)
+    return pd.DataFrame(n, index=visit.categories, columns=arm.categories)
+
+
+def _at(counts: pd.DataFrame, visits: Any, arms: Any) -> list[Any]:
+    """``counts.at[v, a]`` for each visit and arm (by position, no ``.at`` per row)."""
+    rows = counts.index.get_indexer(pd.Index(visits, dtype=object))
+    cols = counts.columns.get_indexer(pd.Index(arms, dtype=object))
+    if (rows < 0).any() or (cols < 0).any():
+        return [counts.at[v, a] for v, a in zip(visits, arms, strict=True)]
+    return list(counts.to_numpy()[rows, cols])
 
 
 def _contrasts(fit: MMRMResult, data: ModelData, plan: TrialPlan) -> pd.DataFrame:
@@ -168,8 +185,9 @@ def _contrasts(fit: MMRMResult, data: ModelData, plan: TrialPlan) -> pd.DataFram
         c = c.rename(columns={"contrast": "comparison"})
         c["comparison"] = [s.replace(" - ", " vs ") for s in c["comparison"]]
         active = [s.split(" vs ")[0] for s in c["comparison"]]
-        c["n_active"] = [counts.at[v, a] for v, a in zip(c["visit"], active, strict=True)]
-        c["n_control"] = [counts.at[v, plan.control] for v in c["visit"]]
+        visits = list(c["visit"])
+        c["n_active"] = _at(counts, visits, active)
+        c["n_control"] = _at(counts, visits, [plan.control] * len(visits))
     else:
         c = fit.lsmeans("visit", level=level)
         c["comparison"] = f"{'/'.join(plan.actives)} site vs {plan.control} site"
