@@ -330,12 +330,12 @@ class MMRMResult:
         by_names = lsm._as_list(by, "by")
         labels, rows, anchor = lsm.contrast_rows(grid, spec_names, method, ref)
         est, se, df = self._grid_stats(rows, grid)
-        out = grid.cells.iloc[anchor][by_names].reset_index(drop=True)
-        out["contrast"] = labels
-        out["estimate"], out["std_error"], out["df"] = est, se, df
-        for key, values in t_columns(est, se, df, level).items():
-            out[key] = values
-        return out[[*by_names, *CONTRAST_STATS]]
+        cols: dict[str, Any] = {
+            b: grid.cells[b].array.take(anchor) for b in by_names if b != "contrast"
+        }
+        cols.update(contrast=labels, estimate=est, std_error=se, df=df)
+        cols.update(t_columns(est, se, df, level))
+        return pd.DataFrame(cols)[[*by_names, *CONTRAST_STATS]]
 
     def wald_test(self, L: Any) -> WaldTest:
         """F test of ``L beta = 0``.
