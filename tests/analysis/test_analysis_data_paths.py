@@ -1,0 +1,106 @@
+"""model_data's numpy fast path (parallel design) equals its general merge path.
+
+The fast path runs when there is one row per subject, visit and phase and the keys are
+plain; the general path (merge and groupby) handles everything else. Both must give the
+same frame, baseline frame and notes, exactly: the general path is forced here by
+patching the eligibility check, on the sample trial and on edited copies of it
+(covariates, a subject without an arm, rows at an unscheduled visit, a subject
+without post-baseline values, a subject without a baseline value).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import efficacy
+from efficacy.analysis import data as data_mod
+from efficacy.analysis.plan import resolve_plan
+from efficacy.instruments import score_trial
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def trial() -> efficacy.Trial:
+    return efficacy.read_trial(SAMPLES / "parallel_12wk")
+
+
+@pytest.fixture(scope="module")
+def derived(trial) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return score_trial(trial).endpoints
+
+
+def _plan(trial, tmp_path: Path, covariates: str):
+    path = tmp_path / "cov.toml"
+    path.write_text(
+        f'extends = "iso-efficacy-2025"\n[analysis]\ncovariates = [{covariates}]\n',
+        encoding="utf-8",
+    )
+    return resolve_plan(trial, efficacy.load_protocol(path))
+
+
+def _both(monkeypatch, trial, derived, plan, endpoint, population):
+    calls = []
+    real = data_mod._fast_parallel_ok
+
+    def spy(*args):
+        out = real(*args)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(data_mod, "_fast_parallel_ok", spy)
+    fast = data_mod.model_data(trial, derived, endpoint, population, plan)
+    monkeypatch.setattr(data_mod, "_fast_parallel_ok", lambda *a: None)
+    general = data_mod.model_data(trial, derived, endpoint, population, plan)
+    return fast, general, calls
+
+
+def _assert_same(fast, general) -> None:
+    pd.testing.assert_frame_equal(fast.frame, general.frame, check_exact=True)
+    pd.testing.assert_frame_equal(fast.baseline, general.baseline, check_exact=True)
+    assert fast.notes == general.notes
+
+
+@pytest.mark.parametrize("population", ["itt", "per_protocol"])
+@pytest.mark.parametrize("endpoint", ["cutometer_r2", "skindex16_symptoms"])
+def test_sample_trial(monkeypatch, tmp_path, trial, derived, endpoint, population) -> None:
+    plan = _plan(trial, tmp_path, '"age", "sex"')
+    fast, general, calls = _both(monkeypatch, trial, derived, plan, endpoint, population)
+    assert calls == [True]  # the fast path was taken
+    columns = ["subject_id", "arm", "visit", "baseline", "change", "age", "sex"]
+    assert list(fast.frame.columns) == columns
+    _assert_same(fast, general)
+
+
+def test_edited_trial(monkeypatch, tmp_path, trial, derived) -> None:
+    subjects = trial.subjects.copy()
+    subjects.loc[subjects["subject_id"] == "S0002", "arm"] = pd.NA  # randomised, no arm
+    edited = dataclasses.replace(trial, subjects=subjects)
+    rows = derived.copy()
+    extra = rows.loc[(rows["endpoint"] == "corneometer") & (rows["visit"] == "W12")].head(3)
+    extra = extra.assign(visit="W16")  # not a scheduled visit of the plan
+    gone = (rows["subject_id"] == "S0003") & (rows["phase"] == "post_baseline")
+    rows = pd.concat([rows.loc[~gone], extra], ignore_index=True)
+    rows.loc[rows["subject_id"] == "S0004", "baseline"] = float("nan")  # no baseline value
+    plan = _plan(edited, tmp_path, '"fitzpatrick"')
+    fast, general, calls = _both(monkeypatch, edited, rows, plan, "corneometer", "itt")
+    assert calls == [True]
+    _assert_same(fast, general)
+    text = " | ".join(fast.notes)
+    assert "1 subjects of the population have no arm of the manifest" in text
+    # S0001-S0003's W16 rows: S0002 has no arm, so 2 rows are left out as unscheduled
+    assert "2 rows at visits after the estimand's visit or not scheduled" in text
+    # S0003 (post-baseline rows removed) and S0002 (no arm) have no row in the model
+    assert "2 of 120 subjects of the population have no post-baseline value" in text
+    assert "S0003" in set(fast.baseline["subject_id"]) and "S0003" not in set(
+        fast.frame["subject_id"]
+    )
+    assert "S0004" not in set(fast.baseline["subject_id"])  # only known baselines
+    assert fast.frame.loc[fast.frame["subject_id"] == "S0004", "baseline"].isna().all()
