@@ -140,6 +140,20 @@ def _covariates(subjects: pd.DataFrame, covariates: tuple[str, ...]) -> list[str
     return list(covariates)
 
 
+def _in_arm(
+    subj: pd.DataFrame, plan: TrialPlan, notes: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Return the subjects with an arm of the plan (control first) and those arms, noted."""
+    arms = [plan.control, *plan.actives]
+    in_arm = subj["arm"].isin(arms).fillna(False).to_numpy(bool)
+    if not in_arm.all():
+        notes.append(
+            f"{int((~in_arm).sum())} subjects of the population have no arm of the manifest "
+            "(not analysed)"
+        )
+    return subj.loc[in_arm], arms
+
+
 def _fast_parallel_ok(rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan) -> Any:
     """Return the merged ``subject_id`` dtype when `_parallel_fast` applies, else None.
 
@@ -181,14 +195,8 @@ def _parallel_fast(
     returns the model frame, the baseline frame and the number of unscheduled rows.
     """
     sid_dtype, covs = how
-    arms = [plan.control, *plan.actives]
-    in_arm = subj["arm"].isin(arms).fillna(False).to_numpy(bool)
-    if not in_arm.all():
-        notes.append(
-            f"{int((~in_arm).sum())} subjects of the population have no arm of the manifest "
-            "(not analysed)"
-        )
-    subj = subj.loc[in_arm].reset_index(drop=True)
+    subj, arms = _in_arm(subj, plan, notes)
+    subj = subj.reset_index(drop=True)
     pos = pd.Index(subj["subject_id"]).get_indexer(rows["subject_id"])
     arm_code = pd.Index(arms).get_indexer(subj["arm"].astype(str))
     phase = rows["phase"].to_numpy(object)
@@ -225,14 +233,7 @@ def _parallel(
     rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan, notes: list[str], endpoint: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = _combine_sites(rows, notes, endpoint)
-    arms = [plan.control, *plan.actives]
-    in_arm = subj["arm"].isin(arms).fillna(False).to_numpy(bool)
-    if not in_arm.all():
-        notes.append(
-            f"{int((~in_arm).sum())} subjects of the population have no arm of the manifest "
-            "(not analysed)"
-        )
-    subj = subj.loc[in_arm]
+    subj, arms = _in_arm(subj, plan, notes)
     merged = rows.merge(subj, on="subject_id", how="inner")
     merged["arm"] = pd.Categorical(merged["arm"].astype(str), categories=arms)
     base = merged.loc[merged["phase"] == "baseline", ["subject_id", "arm", "baseline"]]
