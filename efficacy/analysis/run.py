@@ -149,10 +149,18 @@ def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     return est
 
 
-def _validation(trial: Trial, protocol: Any) -> int:
-    from efficacy import validate
+def _validation(trial: Trial, protocol: Any, report: Any | None) -> int:
+    """Error findings of `report`, or of validating the trial now when it is None."""
+    if report is None:
+        from efficacy import validate
 
-    return int(validate(trial, protocol).counts["error"])
+        report = validate(trial, protocol)
+    elif (report.trial_id, report.protocol_id) != (trial.manifest.id, protocol.id):
+        raise EfficacyError(
+            f"validation is of trial {report.trial_id!r} against {report.protocol_id!r}, not "
+            f"{trial.manifest.id!r} against {protocol.id!r}; validate this trial first"
+        )
+    return int(report.counts["error"])
 
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
@@ -232,7 +240,9 @@ def _status(n_err: int, force: bool) -> tuple[str, list[str]]:
     return "not analysed", [f"validation found {n_err} errors: not analysed (pass force=True)"]
 
 
-def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> AnalysisResult:
+def analyze(
+    trial: Trial, protocol: Any = None, *, force: bool = False, validation: Any | None = None
+) -> AnalysisResult:
     """Run the protocol's prespecified analysis plan on a trial.
 
     Parameters
@@ -243,6 +253,9 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
         Whose ``[analysis]`` section is the plan (default: ``iso-efficacy-2025``).
     force : bool
         Analyse even when validation finds errors (the result's ``status`` says so).
+    validation : ValidationReport, optional
+        The trial's :func:`efficacy.validate` report against `protocol`, when the caller
+        already has it (``efficacy report`` does); computed when not given.
 
     Returns
     -------
@@ -257,7 +270,8 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
         lacks.
     EfficacyError
         The trial cannot be analysed at all (no control arm, unknown design...); only
-        raised when validation passed or `force` is True (validation reports these).
+        raised when validation passed or `force` is True (validation reports these);
+        or `validation` is the report of another trial or protocol.
 
     Notes
     -----
@@ -276,7 +290,7 @@ def analyze(trial: Trial, protocol: Any = None, *, force: bool = False) -> Analy
     protocol = load_protocol(protocol if protocol is not None else "iso-efficacy-2025")
     if not protocol.analysis:
         resolve_plan(trial, protocol)  # raises the ProtocolError that names the fix
-    n_err = _validation(trial, protocol)
+    n_err = _validation(trial, protocol, validation)
     status, notes = _status(n_err, force)
     acc = _Acc()
     design = str(trial.manifest.design)

@@ -75,7 +75,7 @@ def run_report(args: argparse.Namespace) -> int:
         protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
         trial = read_trial(args.bundle)
         validation = validate(trial, protocol)
-        analysis = run_analysis(trial, protocol)
+        analysis = run_analysis(trial, protocol, validation)
         report = build_report(trial, protocol, validation, analysis=analysis)
         written = report.write(args.out, args.format)
     except (EfficacyError, OSError) as exc:

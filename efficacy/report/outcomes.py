@@ -56,8 +56,11 @@ class _Failed:
         return {"status": "not analysed", "notes": [self.message], "estimates": []}
 
 
-def run_analysis(trial: Any, protocol: Any) -> Any | None:
+def run_analysis(trial: Any, protocol: Any, validation: Any | None = None) -> Any | None:
     """Run :func:`efficacy.analyze` for the report (warnings silenced).
+
+    `validation`, the trial's validation report when the caller has it, saves
+    validating the trial a second time.
 
     Returns
     -------
@@ -75,7 +78,7 @@ def run_analysis(trial: Any, protocol: Any) -> Any | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return analyze(trial, protocol)
+            return analyze(trial, protocol, validation=validation)
     except EfficacyError as exc:
         return _Failed(" ".join(str(exc).split()))
 

@@ -241,6 +241,17 @@ def test_validation_errors_block_unless_forced(tmp_path) -> None:
     assert "repeated subject ids" in forced.to_frame()["notes"].iloc[0]
 
 
+def test_given_validation_report_is_used_and_checked(parallel) -> None:
+    flawed = efficacy.read_trial(SAMPLES / "flawed_integrity")
+    report = efficacy.validate(flawed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(flawed, validation=report)  # the same 12 errors, not re-validated
+    assert (res.status, res.validation_errors) == ("not analysed", 12)
+    with pytest.raises(efficacy.EfficacyError, match="validate this trial first"):
+        analyze(parallel, validation=report)  # another trial's report is refused
+
+
 def test_to_dict_is_json(parallel_result) -> None:
     import json
 
