@@ -91,8 +91,10 @@ def harms_tables(trial: Trial) -> dict[str, Any]:
     dict
         ``population`` (text), ``assessed`` (bool: an adverse_events table was given),
         ``notes`` and ``tables``: ``summary`` (any, serious, related, severe, leading to
-        discontinuation), ``by_term`` (one row per term, most frequent first) and
-        ``by_body_site``; each with ``columns`` and ``rows`` of ``n (%) [events]`` cells.
+        discontinuation), ``by_term`` (one row per term, in descending order of
+        participants with the event in the total column, then of events, then
+        alphabetical) and ``by_body_site``; each with ``columns`` and ``rows`` of
+        ``n (%) [events]`` cells.
     """
     split = trial.manifest.design == "split_face"
     units, population = _population(trial)
@@ -108,8 +110,11 @@ def harms_tables(trial: Trial) -> dict[str, Any]:
     ev = _assign(ae[inside], units, split)
     cols = _columns(trial, units, split)
     summary = _summary(trial, ev, cols)
-    counts = ev["term"].value_counts()
-    terms = sorted(counts.index, key=lambda t: (-int(counts[t]), str(t)))
+    # submission convention: descending incidence (participants, total column), then
+    # events, then the term alphabetically
+    people = ev.groupby("term")["subject_id"].nunique()
+    events = ev["term"].value_counts()
+    terms = sorted(events.index, key=lambda t: (-int(people[t]), -int(events[t]), str(t)))
     by_term = [
         _row(str(t), ev[(ev["term"] == t).fillna(False).to_numpy(dtype=bool)], cols) for t in terms
     ]
@@ -128,7 +133,12 @@ def harms_tables(trial: Trial) -> dict[str, Any]:
         "least one event, % of N, number of events",
         "tables": [
             {"id": "summary", "title": "Adverse events: summary", "columns": cols, "rows": summary},
-            {"id": "by_term", "title": "Adverse events by term", "columns": cols, "rows": by_term},
+            {
+                "id": "by_term",
+                "title": "Adverse events by term (most participants first)",
+                "columns": cols,
+                "rows": by_term,
+            },
             {
                 "id": "by_body_site",
                 "title": "Adverse events by body site",

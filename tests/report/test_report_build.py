@@ -149,6 +149,19 @@ def test_harms_against_the_sample_readme(parallel) -> None:
     by_term = _table(report, "harms", "by_term")
     assert _row(by_term, "erythema")["cells"]["TOTAL"]["events"] == 10
     assert _row(by_term, "appendicitis")["cells"]["TOTAL"]["events"] == 1
+    # descending incidence: nasopharyngitis (10 participants, 10 events) before
+    # erythema (8 participants, 10 events); ties by events, then alphabetically
+    assert [r["label"] for r in by_term["rows"]] == [
+        "nasopharyngitis",
+        "erythema",
+        "dry skin",
+        "headache",
+        "pruritus",
+        "burning sensation",
+        "contact dermatitis",
+        "stinging",
+        "appendicitis",
+    ]
     ae = pd.read_csv(SAMPLES / "parallel_12wk" / "adverse_events.csv")
     assert anyae["n"] == ae["subject_id"].nunique()
     serious = _row(summary, "Serious adverse event")["cells"]
