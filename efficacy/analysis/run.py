@@ -155,11 +155,8 @@ def _validation(trial: Trial, protocol: Any, report: Any | None) -> int:
         from efficacy import validate
 
         report = validate(trial, protocol)
-    elif (report.trial_id, report.protocol_id) != (trial.manifest.id, protocol.id):
-        raise EfficacyError(
-            f"validation is of trial {report.trial_id!r} against {report.protocol_id!r}, not "
-            f"{trial.manifest.id!r} against {protocol.id!r}; validate this trial first"
-        )
+    else:
+        report.check_of(trial.manifest.id, protocol.id)
     return int(report.counts["error"])
 
 

@@ -250,11 +250,8 @@ def build_report(
         from efficacy.validation import validate
 
         validation = validate(trial, proto)
-    elif (validation.trial_id, validation.protocol_id) != (trial.manifest.id, proto.id):
-        raise EfficacyError(
-            f"validation is of trial {validation.trial_id!r} against {validation.protocol_id!r}"
-            f", not {trial.manifest.id!r} against {proto.id!r}; validate this trial first"
-        )
+    else:
+        validation.check_of(trial.manifest.id, proto.id)
     flow = flow if flow is not None else consort_flow(trial, proto)
     checklist = (
         checklist

@@ -160,6 +160,17 @@ class ValidationReport:
             "see report.to_frame()"
         )
 
+    def check_of(self, trial_id: Any, protocol_id: str) -> None:
+        """Raise :class:`EfficacyError` unless this is the report of that trial and protocol.
+
+        For functions that accept a ready validation report instead of validating again.
+        """
+        if (self.trial_id, self.protocol_id) != (trial_id, protocol_id):
+            raise EfficacyError(
+                f"validation is of trial {self.trial_id!r} against {self.protocol_id!r}, not "
+                f"{trial_id!r} against {protocol_id!r}; validate this trial first"
+            )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``ok``, trial id, protocol, counts, ``rules`` and ``findings``."""
         return {

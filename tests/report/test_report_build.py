@@ -281,6 +281,12 @@ def test_pdf_renders(tmp_path: Path) -> None:
 def test_misuse() -> None:
     with pytest.raises(EfficacyError, match="read_trial"):
         build_report("sample_data/parallel_12wk")  # type: ignore[arg-type]
+    # a validation report of another trial is refused, naming both trials
+    from efficacy.validation import validate
+
+    other = validate(read_trial(SAMPLES / "split_face_12wk"))
+    with pytest.raises(EfficacyError, match=r"'SIM-SPLITFACE-12W'.*'SIM-PARALLEL-12W'"):
+        build_report(read_trial(SAMPLES / "parallel_12wk"), validation=other)
 
 
 def test_html_is_self_contained(split_face) -> None:
