@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from efficacy._records import plain, records
 from efficacy.analysis.models import MODEL_COLUMNS
 from efficacy.analysis.tipping import TIPPING_COLUMNS, TippingPoint
 from efficacy.mmrm import MMRMResult
@@ -196,26 +196,26 @@ class AnalysisResult:
             "status": self.status,
             "validation_errors": self.validation_errors,
             "notes": list(self.notes),
-            "estimates": _records(self.estimates),
-            "lsmeans": _records(self.lsmeans),
-            "effect_sizes": _records(self.effect_sizes),
-            "models": _records(self.models),
+            "estimates": records(self.estimates),
+            "lsmeans": records(self.lsmeans),
+            "effect_sizes": records(self.effect_sizes),
+            "models": records(self.models),
             "sensitivity": [
                 {
                     "endpoint": tp.endpoint,
                     "population": tp.population,
                     "comparison": tp.comparison,
-                    "tipping_delta": _plain(tp.tipping_delta),
+                    "tipping_delta": plain(tp.tipping_delta),
                     "direction": tp.direction,
                     "n_missing_final": tp.n_missing_final,
                     "imputations": tp.imputations,
                     "seed": tp.seed,
                     "notes": list(tp.notes),
-                    "grid": _records(tp.table),
+                    "grid": records(tp.table),
                 }
                 for tp in self.sensitivity
             ],
-            "skipped": _records(self.skipped),
+            "skipped": records(self.skipped),
         }
 
     def summary(self) -> str:
@@ -265,18 +265,3 @@ class AnalysisResult:
             f"<AnalysisResult {self.trial_id} {self.status}: {len(self.estimates)} rows, "
             f"{len(self.fits)} fits, {len(self.sensitivity)} sensitivity analyses>"
         )
-
-
-def _plain(x: Any) -> Any:
-    if x is None or x is pd.NA:
-        return None
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    cols = {c: [_plain(v) for v in frame[c].to_numpy(dtype=object)] for c in frame.columns}
-    return [dict(zip(cols, vals, strict=True)) for vals in zip(*cols.values(), strict=True)]

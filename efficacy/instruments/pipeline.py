@@ -8,9 +8,9 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
+from efficacy._records import records
 from efficacy.errors import EfficacyError
 from efficacy.instruments._pro_common import empty_scores
 from efficacy.instruments.derive import derive_endpoints, pro_values
@@ -65,25 +65,6 @@ class ScoredTrial:
             "pro_scores": records(self.pro),
             "endpoints": records(self.endpoints),
         }
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values (NaN / <NA> -> None), full float precision."""
-    cols = {}
-    for c in frame.columns:
-        arr = frame[c].to_numpy(dtype=object)
-        cols[c] = [_plain(x) for x in arr]
-    return [dict(zip(cols, vals, strict=True)) for vals in zip(*cols.values(), strict=True)]
-
-
-def _plain(x: Any) -> Any:
-    if x is None or x is pd.NA:
-        return None
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def _cell_reasons(values: pd.DataFrame, trial: Trial) -> pd.DataFrame:
