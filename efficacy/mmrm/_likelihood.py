@@ -145,7 +145,9 @@ def build_patterns(
     )
 
 
-def _precondition(x: np.ndarray, y: np.ndarray):
+def _precondition(
+    x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``X = Q R`` with ``Q'Q = n I``; return ``Q``, ``y - X b_ols``, ``R`` and ``b_ols``."""
     n = x.shape[0]
     q_mat, r_mat = np.linalg.qr(x)
@@ -155,7 +157,9 @@ def _precondition(x: np.ndarray, y: np.ndarray):
     return q_mat, y - q_mat @ qty, r_mat, np.linalg.solve(r_mat, qty)
 
 
-def _pattern_keys(group: np.ndarray, obs: np.ndarray):
+def _pattern_keys(
+    group: np.ndarray, obs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Find the unique (group, observed visits) rows, each subject's pattern, counts."""
     m = obs.shape[1]
     if m <= 40:  # exact integer code: group * 2^m + bits
@@ -170,7 +174,13 @@ def _pattern_keys(group: np.ndarray, obs: np.ndarray):
     return uniq, inverse.ravel(), counts
 
 
-def _pattern_tensors(z_pad, order, bounds, iu_m, iu_q) -> np.ndarray:
+def _pattern_tensors(
+    z_pad: np.ndarray,
+    order: np.ndarray,
+    bounds: np.ndarray,
+    iu_m: tuple[np.ndarray, np.ndarray],
+    iu_q: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
     """Symmetrised halves of T_P for every pattern, shape (n_pat * nh_m, nh_q)."""
     _, m, q = z_pad.shape
     n_pat = bounds.size - 1
@@ -193,7 +203,8 @@ def augmented_matrix(data: PatternData, sinv: np.ndarray) -> np.ndarray:
     z = data.z_pad
     u = sinv[data.subj_pattern] @ z
     a = z.reshape(-1, q).T @ u.reshape(-1, q)
-    return 0.5 * (a + a.T)
+    out: np.ndarray = 0.5 * (a + a.T)
+    return out
 
 
 def pattern_outer(data: PatternData, gamma: np.ndarray) -> np.ndarray:
@@ -215,19 +226,22 @@ def group_sum(data: PatternData, per_pattern: np.ndarray) -> np.ndarray:
 
 def x_beta(data: PatternData, beta_q: np.ndarray) -> np.ndarray:
     """Coefficients of the original ``X`` from those of the working ``Q``."""
-    return np.linalg.solve(data.r_mat, beta_q) + data.beta_shift
+    beta: np.ndarray = np.linalg.solve(data.r_mat, beta_q) + data.beta_shift
+    return beta
 
 
 def x_cov(data: PatternData, cov_q: np.ndarray) -> np.ndarray:
     """``R^{-1} C R^{-T}``: a covariance of ``Q``-coefficients in ``X``-coefficients."""
     rinv = np.linalg.inv(data.r_mat)
     out = rinv @ cov_q @ rinv.T
-    return 0.5 * (out + np.swapaxes(out, -1, -2))
+    sym: np.ndarray = 0.5 * (out + np.swapaxes(out, -1, -2))
+    return sym
 
 
 def x_pmats(data: PatternData, p_q: np.ndarray) -> np.ndarray:
     """``R' P R``: derivatives of ``Q'V^{-1}Q`` as derivatives of ``X'V^{-1}X``."""
-    return data.r_mat.T @ p_q @ data.r_mat
+    p_x: np.ndarray = data.r_mat.T @ p_q @ data.r_mat
+    return p_x
 
 
 def _unpack(half: np.ndarray, iu: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:
@@ -254,7 +268,7 @@ class Evaluation:
     tx: np.ndarray | None = None  # (G, m, m, q, q) subject cross-products (cache)
 
 
-def factorize(data: PatternData, sigma: np.ndarray):
+def factorize(data: PatternData, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Inverse and log-determinant of every pattern's covariance; None if not PD."""
     s = sigma[data.pat_group] * data.pat_outer + data.pat_fill
     try:
@@ -307,7 +321,8 @@ def evaluate(
 def _chol_inverse(low: np.ndarray) -> np.ndarray:
     linv = np.linalg.inv(low)
     out = linv.T @ linv
-    return 0.5 * (out + out.T)
+    sym: np.ndarray = 0.5 * (out + out.T)
+    return sym
 
 
 def _gradient(data: PatternData, ev: Evaluation, reml: bool, d1: np.ndarray) -> None:
@@ -367,10 +382,12 @@ def contract_sandwich(
         f = ev.sinv @ a @ ev.sinv  # (k, n_pat, m, m)
         f_half = (f[..., data.iu_m[0], data.iu_m[1]] * data.cm).reshape(k, -1)
         c = _unpack((f_half @ data.y3) / data.cq, data.iu_q, q)
-        return lz.T @ c @ lz
+        c_lz: np.ndarray = lz.T @ c @ lz
+        return c_lz
     if not per_pattern:
         tx = _subject_tx(data, ev)
-        return (mats.reshape(k, -1) @ tx.reshape(-1, q * q)).reshape(k, q, q)
+        c_tx: np.ndarray = (mats.reshape(k, -1) @ tx.reshape(-1, q * q)).reshape(k, q, q)
+        return c_tx
     out = np.zeros((k, q, q))
     for subj in data.group_subjects:
         pat = data.subj_pattern[subj]
@@ -381,7 +398,11 @@ def contract_sandwich(
     return out
 
 
-def _hessian(data: PatternData, ev: Evaluation, reml: bool, d1, d2) -> None:
+def _hessian(
+    data: PatternData, ev: Evaluation, reml: bool, d1: np.ndarray, d2: np.ndarray
+) -> None:
+    # _gradient (run first by `evaluate`) has filled the gradient fields.
+    assert ev.g_pat is not None and ev.grad_sigma is not None
     p, m = data.p, data.m
     k = d1.shape[0]
     omega = data.pat_count[:, None, None] * ev.sinv - 2.0 * ev.g_pat

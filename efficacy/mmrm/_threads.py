@@ -13,12 +13,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
-
-_CONTROLLER: Any = None
+from typing import Protocol
 
 
-def _controller() -> Any:
+class _Controller(Protocol):
+    """The part of ``threadpoolctl.ThreadpoolController`` used here (it ships no types)."""
+
+    def limit(
+        self, *, limits: int, user_api: str
+    ) -> contextlib.AbstractContextManager[object]: ...
+
+
+# None: not looked up yet; False: threadpoolctl is not importable.
+_CONTROLLER: _Controller | bool | None = None
+
+
+def _controller() -> _Controller | None:
     global _CONTROLLER
     if _CONTROLLER is None:
         try:
@@ -27,14 +37,14 @@ def _controller() -> Any:
             _CONTROLLER = False
         else:
             _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER
+    return None if isinstance(_CONTROLLER, bool) else _CONTROLLER
 
 
 @contextlib.contextmanager
 def blas_threads(n: int | None) -> Iterator[None]:
     """Limit BLAS to ``n`` threads inside the block (``None``: leave unchanged)."""
-    ctl = _controller() if n is not None else False
-    if not ctl:
+    ctl = _controller() if n is not None else None
+    if ctl is None or n is None:
         yield
         return
     with ctl.limit(limits=n, user_api="blas"):

@@ -38,6 +38,7 @@ the concatenation (group-major, mmrm's order) and arrays carry a group axis.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,10 @@ COVARIANCE_STRUCTURES: tuple[str, ...] = (
     "ad",
     "adh",
 )
+# Sigma (or a correlation matrix) with its first and second derivatives; a derivative is
+# None when the order asked for is lower.
+_Derivatives = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]
+
 _HETERO = {"csh": True, "ar1h": True, "toeph": True, "adh": True}
 _CORR_KIND = {
     "cs": "cs",
@@ -164,13 +169,17 @@ def natural_names(structure: str, m: int, n_groups: int = 1) -> tuple[str, ...]:
 
 def _lag(m: int) -> np.ndarray:
     idx = np.arange(m)
-    return np.abs(idx[:, None] - idx[None, :])
+    lag: np.ndarray = np.abs(idx[:, None] - idx[None, :])
+    return lag
 
 
-def _corr(kind: str, rho: np.ndarray, m: int, order: int):
+def _corr(kind: str, rho: np.ndarray, m: int, order: int) -> _Derivatives:
     """Correlation matrix C(rho) with derivatives in rho (r params): C, dC, d2C."""
     r = rho.size
     lag = _lag(m)
+    c: np.ndarray
+    dc: np.ndarray | None
+    d2c: np.ndarray | None
     if kind == "cs":
         off = (lag > 0).astype(float)
         c = np.eye(m) + rho[0] * off
@@ -188,7 +197,7 @@ def _corr(kind: str, rho: np.ndarray, m: int, order: int):
     return c, dc, d2c
 
 
-def _corr_ar1(rho: float, lag: np.ndarray):
+def _corr_ar1(rho: float, lag: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     c = rho**lag
     with np.errstate(divide="ignore", invalid="ignore"):
         dc = np.where(lag >= 1, lag * rho ** np.maximum(lag - 1, 0), 0.0)
@@ -196,7 +205,7 @@ def _corr_ar1(rho: float, lag: np.ndarray):
     return c, dc[None], d2c[None, None]
 
 
-def _corr_ad(rho: np.ndarray, m: int, order: int):
+def _corr_ad(rho: np.ndarray, m: int, order: int) -> _Derivatives:
     """Ante-dependence: C_ij = prod_{k=min(i,j)}^{max(i,j)-1} rho_k."""
     r = m - 1
     idx = np.arange(m)
@@ -222,7 +231,9 @@ def _corr_ad(rho: np.ndarray, m: int, order: int):
 # ----------------------------------------------------------------- one group, structured
 
 
-def _sd_corr(structure: str, lam: np.ndarray, rho: np.ndarray, m: int, order: int):
+def _sd_corr(
+    structure: str, lam: np.ndarray, rho: np.ndarray, m: int, order: int
+) -> _Derivatives:
     """Sigma = s s' * C with s = exp(lam); derivatives in the base (lam, rho)."""
     hetero = _HETERO.get(structure, False)
     s = np.exp(lam) if hetero else np.full(m, np.exp(lam[0]))
@@ -231,6 +242,7 @@ def _sd_corr(structure: str, lam: np.ndarray, rho: np.ndarray, m: int, order: in
     sigma = ss * c
     if order == 0:
         return sigma, None, None
+    assert dc is not None  # _corr returns dC for order >= 1
     eye = np.eye(m)
     dlam = eye[:, :, None] + eye[:, None, :] if hetero else np.full((1, m, m), 2.0)
     d1 = np.concatenate([dlam * sigma, ss * dc])
@@ -242,28 +254,37 @@ def _sd_corr(structure: str, lam: np.ndarray, rho: np.ndarray, m: int, order: in
     cross = dlam[:, None] * (ss * dc)[None, :]
     d2[:nl, nl:] = cross
     d2[nl:, :nl] = cross.transpose(1, 0, 2, 3)
+    assert d2c is not None  # _corr returns d2C for order 2
     d2[nl:, nl:] = ss * d2c
     return sigma, d1, d2
 
 
-def _chain(d1, d2, du, ddu, order):
+def _chain(
+    d1: np.ndarray | None,
+    d2: np.ndarray | None,
+    du: np.ndarray,
+    ddu: np.ndarray,
+    order: int,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Chain rule for elementwise reparameterisation u_k = u_k(x_k)."""
     if order == 0:
         return None, None
+    assert d1 is not None  # the derivatives of the order asked for are present
     d1x = d1 * du[:, None, None]
     if order == 1:
         return d1x, None
+    assert d2 is not None
     d2x = d2 * np.multiply.outer(du, du)[:, :, None, None]
     d2x[np.arange(du.size), np.arange(du.size)] += d1 * ddu[:, None, None]
     return d1x, d2x
 
 
-def _split(structure: str, x: np.ndarray, m: int):
+def _split(structure: str, x: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     n_sd = m if _HETERO.get(structure, False) else 1
     return x[:n_sd], x[n_sd:]
 
 
-def _group_theta(structure: str, theta: np.ndarray, m: int, order: int):
+def _group_theta(structure: str, theta: np.ndarray, m: int, order: int) -> _Derivatives:
     """Sigma and derivatives of one group in mmrm's optimiser parameterisation."""
     if structure == "us":
         return _us_theta(theta, m, order)
@@ -277,7 +298,7 @@ def _group_theta(structure: str, theta: np.ndarray, m: int, order: int):
     return sigma, d1, d2
 
 
-def _us_theta(theta: np.ndarray, m: int, order: int):
+def _us_theta(theta: np.ndarray, m: int, order: int) -> _Derivatives:
     """Mmrm's unstructured: L = diag(exp(theta[:m])) U, Sigma = L L'."""
     il, jl = np.tril_indices(m, -1)
     order_rows = np.lexsort((jl, il))  # row-major: for i, for j < i
@@ -313,7 +334,7 @@ def _us_theta(theta: np.ndarray, m: int, order: int):
 # --------------------------------------------------------------- natural parameterisation
 
 
-def _group_natural(structure: str, phi: np.ndarray, m: int, order: int):
+def _group_natural(structure: str, phi: np.ndarray, m: int, order: int) -> _Derivatives:
     """Sigma and derivatives of one group in the natural (SAS) parameterisation."""
     if structure in ("us", "cs", "toep"):
         basis = _linear_basis(structure, m)
@@ -346,7 +367,9 @@ def _linear_basis(structure: str, m: int) -> np.ndarray:
     return np.array([(lag == k).astype(float) for k in range(m)])
 
 
-def natural_from_theta(structure: str, theta: np.ndarray, m: int, n_groups: int = 1):
+def natural_from_theta(
+    structure: str, theta: np.ndarray, m: int, n_groups: int = 1
+) -> np.ndarray:
     """Map optimiser ``theta`` to natural (SAS) parameters ``phi`` (group-major)."""
     blocks = np.split(np.asarray(theta, dtype=float), n_groups)
     out = []
@@ -370,7 +393,9 @@ def _us_nat_order(m: int) -> np.ndarray:
     return np.lexsort((jl, il))
 
 
-def theta_from_natural(structure: str, phi: np.ndarray, m: int, n_groups: int = 1):
+def theta_from_natural(
+    structure: str, phi: np.ndarray, m: int, n_groups: int = 1
+) -> np.ndarray:
     """Inverse of `natural_from_theta` (needs a positive definite Sigma)."""
     blocks = np.split(np.asarray(phi, dtype=float), n_groups)
     out = []
@@ -443,7 +468,9 @@ def sigma_derivatives(
     sigma = np.empty((n_groups, m, m))
     d1 = np.zeros((k, n_groups, m, m)) if order >= 1 else None
     d2 = np.zeros((k, k, n_groups, m, m)) if order >= 2 else None
-    fn = _group_natural if natural else _group_theta
+    fn: Callable[[str, np.ndarray, int, int], _Derivatives] = (
+        _group_natural if natural else _group_theta
+    )
     for g in range(n_groups):
         sl = slice(g * kg, (g + 1) * kg)
         s, a, b = fn(structure, params[sl], m, order)
@@ -455,7 +482,9 @@ def sigma_derivatives(
     return SigmaDerivatives(sigma=sigma, d1=d1, d2=d2)
 
 
-def zero_correlation(structure: str, theta: np.ndarray, m: int, n_groups: int = 1):
+def zero_correlation(
+    structure: str, theta: np.ndarray, m: int, n_groups: int = 1
+) -> np.ndarray:
     """Copy of ``theta`` with every correlation parameter set to 0 (mmrm's default start).
 
     For ``us`` the off-diagonal Cholesky entries are zeroed (a diagonal Sigma).

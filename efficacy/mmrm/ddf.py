@@ -19,10 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from efficacy.errors import ModelSpecError
 from efficacy.mmrm import covariance as cov
 from efficacy.mmrm._likelihood import (
+    Evaluation,
     PatternData,
     contract_sandwich,
     evaluate,
@@ -36,7 +38,7 @@ from efficacy.mmrm.engine import EngineFit, ModelArrays, pattern_data
 __all__ = ["KRAdjustment", "kenward_roger", "satterthwaite", "satterthwaite_f"]
 
 
-def _contrast(fit: EngineFit, L, rows: bool) -> np.ndarray:
+def _contrast(fit: EngineFit, L: ArrayLike, rows: bool) -> np.ndarray:
     arr = np.array(L, dtype=float)
     p = fit.beta.size
     if rows:
@@ -68,7 +70,9 @@ def _sat_df_1d(fit: EngineFit, lvec: np.ndarray) -> float:
     return float(2.0 * var**2 / (grad @ fit.theta_vcov @ grad))
 
 
-def satterthwaite(fit: EngineFit, arrays: ModelArrays, L) -> tuple[float, float, float]:
+def satterthwaite(
+    fit: EngineFit, arrays: ModelArrays, L: ArrayLike
+) -> tuple[float, float, float]:
     """Estimate, standard error and Satterthwaite df of a one-row contrast.
 
     Parameters
@@ -115,7 +119,9 @@ def md_denominator_df(t_df: np.ndarray) -> float:
     return 2.0 * e / (e - t_df.size)
 
 
-def satterthwaite_f(fit: EngineFit, arrays: ModelArrays, L) -> tuple[float, float, float]:
+def satterthwaite_f(
+    fit: EngineFit, arrays: ModelArrays, L: ArrayLike
+) -> tuple[float, float, float]:
     """F statistic and Satterthwaite numerator / denominator df of a contrast matrix.
 
     Parameters
@@ -193,7 +199,7 @@ class KRAdjustment:
         """KR scale ``lambda`` and denominator df ``m`` for contrast rows ``lmat``."""
         return kr_df(self.cov_beta_unadjusted, lmat, self.phi_vcov, self.p_matrices)
 
-    def test(self, L) -> tuple[float, float, float]:
+    def test(self, L: ArrayLike) -> tuple[float, float, float]:
         """Estimate, adjusted SE and KR df of a one-row contrast ``L`` (p,)."""
         lvec = np.asarray(L, dtype=float).reshape(-1)
         if lvec.shape != self.beta.shape:
@@ -201,7 +207,7 @@ class KRAdjustment:
         se = float(np.sqrt(lvec @ self.cov_beta @ lvec))
         return float(lvec @ self.beta), se, self._lambda_m(lvec[None, :])[1]
 
-    def f_test(self, L) -> tuple[float, float, float, float]:
+    def f_test(self, L: ArrayLike) -> tuple[float, float, float, float]:
         """Scaled F, numerator df, KR denominator df and the scale ``lambda``.
 
         ``F* = lambda (L beta)' (L Phi_A L')^{-1} (L beta) / q``, referred to
@@ -217,7 +223,9 @@ class KRAdjustment:
         return lam * f, float(q), m, lam
 
 
-def kr_df(phi: np.ndarray, lmat: np.ndarray, w: np.ndarray, p_mats: np.ndarray):
+def kr_df(
+    phi: np.ndarray, lmat: np.ndarray, w: np.ndarray, p_mats: np.ndarray
+) -> tuple[float, float]:
     """Kenward-Roger ``lambda`` and ``m`` (KR 1997 section 4; mmrm ``h_kr_df``).
 
     ``Theta = L'(L Phi L')^{-1} L``; ``A1 = sum W_ij tr(Theta Phi P_i Phi)
@@ -243,7 +251,7 @@ def kr_df(phi: np.ndarray, lmat: np.ndarray, w: np.ndarray, p_mats: np.ndarray):
     return float(lam), float(m)
 
 
-def _sum_wq(data: PatternData, ev, d1: np.ndarray, w: np.ndarray) -> np.ndarray:
+def _sum_wq(data: PatternData, ev: Evaluation, d1: np.ndarray, w: np.ndarray) -> np.ndarray:
     """sum_ij W_ij Q_ij with Q_ij = X'V^{-1}V_iV^{-1}V_jV^{-1}X, by pattern.
 
     ``Q_ij = sum_s X_s' S^{-1} E_i S^{-1} E_j S^{-1} X_s``, so the sum is the sandwich of
@@ -256,7 +264,8 @@ def _sum_wq(data: PatternData, ev, d1: np.ndarray, w: np.ndarray) -> np.ndarray:
         wg = (eg.T @ w @ eg).reshape(m, m, m, m)  # [(a, b), (c, d)]
         sel = np.flatnonzero(data.pat_group == g)
         kp[sel] = np.einsum("abcd,nbc->nad", wg, ev.sinv[sel], optimize=True)
-    return contract_sandwich(data, ev, kp[None], per_pattern=True)[0][: data.p, : data.p]
+    sandwich: np.ndarray = contract_sandwich(data, ev, kp[None], per_pattern=True)[0]
+    return sandwich[: data.p, : data.p]
 
 
 def kenward_roger(fit: EngineFit, arrays: ModelArrays, linear: bool = False) -> KRAdjustment:
@@ -300,6 +309,9 @@ def _kenward_roger(fit: EngineFit, arrays: ModelArrays, linear: bool) -> KRAdjus
     ev = evaluate(data, sd.sigma, True, sd.d1, sd.d2)
     if ev is None:
         raise ModelSpecError("the fitted covariance is not positive definite")
+    # order=2 derivatives were passed, so the evaluation carries the Hessian and P_i.
+    assert sd.d1 is not None and sd.d2 is not None
+    assert ev.hess is not None and ev.p_mats is not None
     try:
         linv = np.linalg.inv(np.linalg.cholesky(ev.hess))
     except np.linalg.LinAlgError as exc:

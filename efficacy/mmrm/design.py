@@ -133,13 +133,13 @@ def _sorted_codes(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
         codes, uniques = pd.factorize(series, sort=True)
         return codes.astype(np.intp), uniques.tolist()
     except TypeError:  # mixed types: order by their text
-        codes, uniques = pd.factorize(series, sort=False)
-        uniques = uniques.tolist()
-        order = sorted(range(len(uniques)), key=lambda i: str(uniques[i]))
-        remap = np.empty(len(uniques) + 1, dtype=np.intp)
+        codes, found = pd.factorize(series, sort=False)
+        levels = found.tolist()
+        order = sorted(range(len(levels)), key=lambda i: str(levels[i]))
+        remap = np.empty(len(levels) + 1, dtype=np.intp)
         remap[np.asarray(order, dtype=np.intp)] = np.arange(len(order))
         remap[-1] = -1
-        return remap[codes], [uniques[i] for i in order]
+        return remap[codes], [levels[i] for i in order]
 
 
 def _read_factor(series: pd.Series) -> tuple[np.ndarray, list[Any], bool]:
@@ -382,7 +382,8 @@ def _response(
                 f"formula: the outcome column {col.name!r} is not numeric; convert it first"
             )
     if len(resp) == 1 and roles.response_code.strip() == resp[0].name:
-        return resp[0].values[rows]
+        y_plain: np.ndarray = resp[0].values[rows]
+        return y_plain
     env = patsy.EvalEnvironment([{"np": np}])
     inner = {**frame, **{c.name: c.values[rows] for c in resp}}
     try:

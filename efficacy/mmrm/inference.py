@@ -126,7 +126,8 @@ def kr_df_rows(kr: ddf.KRAdjustment, L: np.ndarray) -> np.ndarray:
         e_star = 1.0 / (1.0 - a)
         v_star = 2.0 * (1.0 + c1 * b) / ((1.0 - c2 * b) ** 2 * (1.0 - c3 * b))
         rho = v_star / (2.0 * e_star**2)
-        return 4.0 + 3.0 / (rho - 1.0)
+        m: np.ndarray = 4.0 + 3.0 / (rho - 1.0)
+        return m
 
 
 def make_inference(

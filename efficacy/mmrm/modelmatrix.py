@@ -130,8 +130,10 @@ def referenced_columns(code: str, columns: pd.Index) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in (*names, *quoted) if n in columns))
 
 
-def _suffix_labels(matrix: np.ndarray, patsy_suffixes: list[str], labels: tuple[str, ...]):
-    out = []
+def _suffix_labels(
+    matrix: np.ndarray, patsy_suffixes: list[str], labels: tuple[str, ...]
+) -> tuple[str, ...]:
+    out: list[str] = []
     for j in range(matrix.shape[1]):
         col = matrix[:, j]
         hot = np.flatnonzero(col)
@@ -170,7 +172,9 @@ def _term_order(rhs_terms: list[Any]) -> list[Any]:
     return [t for _, t in indexed]
 
 
-def _term_specs(design_info: Any, rhs_terms: list[Any], specs: dict[str, FactorSpec]):
+def _term_specs(
+    design_info: Any, rhs_terms: list[Any], specs: dict[str, FactorSpec]
+) -> tuple[TermSpec, ...]:
     terms: list[TermSpec] = []
     start = 0
     for term in _term_order(rhs_terms):
@@ -347,7 +351,7 @@ def _plain_signature(rhs_terms: list[Any], frame: Any) -> tuple[Any, ...] | None
     columns are factors and their levels: no stateful transform memorises data.
     """
     names = {f.code.strip() for term in rhs_terms for f in term.factors}
-    sig = []
+    sig: list[tuple[str, tuple[object, ...] | None]] = []
     for name in sorted(names):
         if not name.isidentifier() or name not in frame:
             return None

@@ -11,11 +11,14 @@ active effect (emollient vehicles hydrate a little).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 __all__ = ["ENDPOINT_ORDER", "effect_curve", "simulate_values"]
+
+# A family of endpoints simulated together: (generator, effect per unit and visit) -> values.
+_Family = Callable[[np.random.Generator, np.ndarray], dict[str, np.ndarray]]
 
 #: Endpoints simulated, in the order rows are written within a visit.
 ENDPOINT_ORDER: tuple[str, ...] = (
@@ -54,17 +57,20 @@ _BAND_DEPTH = (22.0, 198.0)
 def effect_curve(weeks: np.ndarray) -> np.ndarray:
     """Share of the week-12 treatment effect reached at `weeks` (0 at baseline)."""
     weeks = np.asarray(weeks, dtype=float)
-    return (1.0 - np.exp(-weeks / 6.0)) / (1.0 - np.exp(-2.0))
+    share: np.ndarray = (1.0 - np.exp(-weeks / 6.0)) / (1.0 - np.exp(-2.0))
+    return share
 
 
 def _unit_effect(rng: np.random.Generator, active: np.ndarray, vehicle_share: float) -> np.ndarray:
     """Per-unit effect multiplier: 1 (active) or `vehicle_share`, times a random slope."""
     slope = np.exp(rng.normal(0.0, 0.3, active.size))
-    return np.where(active, 1.0, vehicle_share) * slope
+    effect: np.ndarray = np.where(active, 1.0, vehicle_share) * slope
+    return effect
 
 
 def _person(rng: np.random.Generator, n_people: int, subj: np.ndarray, sd: float) -> np.ndarray:
-    return rng.normal(0.0, sd, n_people)[subj]
+    level: np.ndarray = rng.normal(0.0, sd, n_people)[subj]
+    return level
 
 
 def _cutometer(
@@ -195,7 +201,7 @@ def simulate_values(
     """
     f = effect_curve(weeks)[None, :] * effect_size
     out: dict[str, np.ndarray] = {}
-    families = (
+    families: tuple[tuple[int, float, _Family], ...] = (
         (11, 0.15, lambda r, e: _cutometer(r, subj, n_people, e)),
         (13, 0.10, lambda r, e: _wrinkles(r, subj, n_people, e)),
     )

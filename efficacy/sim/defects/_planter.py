@@ -125,7 +125,15 @@ class Planter:
         hits = frame.index[mask]
         if len(hits) != 1:
             raise EfficacyError(f"{table}: {len(hits)} rows match {match!r}; expected exactly 1")
-        return hits[0]
+        found: Hashable = hits[0]
+        return found
+
+    def position(self, table: str, label: Hashable) -> int:
+        """Return the 0-based position of the row labelled `label` in `table`."""
+        loc = self.table(table).index.get_loc(label)
+        if not isinstance(loc, int | np.integer):  # a slice or mask: the label is not unique
+            raise EfficacyError(f"{table}: row label {label!r} is not unique")
+        return int(loc)
 
     # -- edits ------------------------------------------------------------------------
     def set_cell(self, table: str, label: Hashable, column: str, value: Any) -> Any:
@@ -148,7 +156,7 @@ class Planter:
             if row[col].dtype.kind in "fiub" or str(row[col].dtype) in ("str", "Int64"):
                 row[col] = row[col].astype(object)
             row.at[new_label, col] = value
-        pos = frame.index.get_loc(after) + 1
+        pos = self.position(table, after) + 1
         parts = [frame.iloc[:pos], row, frame.iloc[pos:]]
         if any(str(p.dtypes.get(c)) == "object" for p in parts for c in values):
             parts = [p.astype({c: object for c in values}) for p in parts]
@@ -198,7 +206,7 @@ class Planter:
         for p in self.pending:
             row = None
             if p.label is not None:
-                row = int(self.table(p.table).index.get_loc(p.label)) + 1
+                row = self.position(p.table, p.label) + 1
             out.append(
                 ExpectedFinding(
                     p.rule_id, p.severity, p.table, row, p.subject_id, p.visit, p.column, p.what

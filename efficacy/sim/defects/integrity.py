@@ -15,6 +15,14 @@ def _meas(p: Planter, sid: str, visit: str, endpoint: str) -> Hashable:
     return p.label(_M, subject_id=sid, visit=visit, endpoint=endpoint)
 
 
+def _value(p: Planter, label: Hashable) -> float:
+    """The numeric ``value`` of the measurement row labelled `label`."""
+    value = p.table(_M).at[label, "value"]
+    if not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{_M} row {label!r}: value {value!r} is not a number")
+    return float(value)
+
+
 def plant_duplicate_measurement(p: Planter) -> None:
     """INT-002: the W4 Corneometer reading of one subject is entered twice."""
     sid = p.subject()
@@ -158,7 +166,7 @@ def plant_cutometer_inconsistent(p: Planter) -> None:
     """INT-008: R2 = 0.1 below Ua/Uf of the same subject, visit and site."""
     sid = p.subject()
     label = _meas(p, sid, "W4", "cutometer_r2")
-    old = float(p.table(_M).at[label, "value"])
+    old = _value(p, label)
     p.set_cell(_M, label, "value", round(old - 0.1, 4))
     p.expect(
         "INT-008",
@@ -288,7 +296,7 @@ def plant_convertible_units(p: Planter) -> None:
     """
     sid = p.subject()
     label = _meas(p, sid, "W4", "wrinkle_depth_max")
-    um = float(p.table(_M).at[label, "value"])
+    um = _value(p, label)
     p.set_cell(_M, label, "value", round(um / 1000.0, 4))
     p.set_cell(_M, label, "unit", "mm")
     p.allow(
