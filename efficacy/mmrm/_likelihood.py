@@ -157,9 +157,7 @@ def _precondition(
     return q_mat, y - q_mat @ qty, r_mat, np.linalg.solve(r_mat, qty)
 
 
-def _pattern_keys(
-    group: np.ndarray, obs: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pattern_keys(group: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Find the unique (group, observed visits) rows, each subject's pattern, counts."""
     m = obs.shape[1]
     if m <= 40:  # exact integer code: group * 2^m + bits
@@ -398,9 +396,7 @@ def contract_sandwich(
     return out
 
 
-def _hessian(
-    data: PatternData, ev: Evaluation, reml: bool, d1: np.ndarray, d2: np.ndarray
-) -> None:
+def _hessian(data: PatternData, ev: Evaluation, reml: bool, d1: np.ndarray, d2: np.ndarray) -> None:
     # _gradient (run first by `evaluate`) has filled the gradient fields.
     assert ev.g_pat is not None and ev.grad_sigma is not None
     p, m = data.p, data.m

@@ -19,9 +19,7 @@ from typing import Protocol
 class _Controller(Protocol):
     """The part of ``threadpoolctl.ThreadpoolController`` used here (it ships no types)."""
 
-    def limit(
-        self, *, limits: int, user_api: str
-    ) -> contextlib.AbstractContextManager[object]: ...
+    def limit(self, *, limits: int, user_api: str) -> contextlib.AbstractContextManager[object]: ...
 
 
 # None: not looked up yet; False: threadpoolctl is not importable.

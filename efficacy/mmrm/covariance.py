@@ -231,9 +231,7 @@ def _corr_ad(rho: np.ndarray, m: int, order: int) -> _Derivatives:
 # ----------------------------------------------------------------- one group, structured
 
 
-def _sd_corr(
-    structure: str, lam: np.ndarray, rho: np.ndarray, m: int, order: int
-) -> _Derivatives:
+def _sd_corr(structure: str, lam: np.ndarray, rho: np.ndarray, m: int, order: int) -> _Derivatives:
     """Sigma = s s' * C with s = exp(lam); derivatives in the base (lam, rho)."""
     hetero = _HETERO.get(structure, False)
     s = np.exp(lam) if hetero else np.full(m, np.exp(lam[0]))
@@ -367,9 +365,7 @@ def _linear_basis(structure: str, m: int) -> np.ndarray:
     return np.array([(lag == k).astype(float) for k in range(m)])
 
 
-def natural_from_theta(
-    structure: str, theta: np.ndarray, m: int, n_groups: int = 1
-) -> np.ndarray:
+def natural_from_theta(structure: str, theta: np.ndarray, m: int, n_groups: int = 1) -> np.ndarray:
     """Map optimiser ``theta`` to natural (SAS) parameters ``phi`` (group-major)."""
     blocks = np.split(np.asarray(theta, dtype=float), n_groups)
     out = []
@@ -393,9 +389,7 @@ def _us_nat_order(m: int) -> np.ndarray:
     return np.lexsort((jl, il))
 
 
-def theta_from_natural(
-    structure: str, phi: np.ndarray, m: int, n_groups: int = 1
-) -> np.ndarray:
+def theta_from_natural(structure: str, phi: np.ndarray, m: int, n_groups: int = 1) -> np.ndarray:
     """Inverse of `natural_from_theta` (needs a positive definite Sigma)."""
     blocks = np.split(np.asarray(phi, dtype=float), n_groups)
     out = []
@@ -482,9 +476,7 @@ def sigma_derivatives(
     return SigmaDerivatives(sigma=sigma, d1=d1, d2=d2)
 
 
-def zero_correlation(
-    structure: str, theta: np.ndarray, m: int, n_groups: int = 1
-) -> np.ndarray:
+def zero_correlation(structure: str, theta: np.ndarray, m: int, n_groups: int = 1) -> np.ndarray:
     """Copy of ``theta`` with every correlation parameter set to 0 (mmrm's default start).
 
     For ``us`` the off-diagonal Cholesky entries are zeroed (a diagonal Sigma).

@@ -70,9 +70,7 @@ def _sat_df_1d(fit: EngineFit, lvec: np.ndarray) -> float:
     return float(2.0 * var**2 / (grad @ fit.theta_vcov @ grad))
 
 
-def satterthwaite(
-    fit: EngineFit, arrays: ModelArrays, L: ArrayLike
-) -> tuple[float, float, float]:
+def satterthwaite(fit: EngineFit, arrays: ModelArrays, L: ArrayLike) -> tuple[float, float, float]:
     """Estimate, standard error and Satterthwaite df of a one-row contrast.
 
     Parameters

@@ -16,7 +16,7 @@ def _meas(p: Planter, sid: str, visit: str, endpoint: str) -> Hashable:
 
 
 def _value(p: Planter, label: Hashable) -> float:
-    """The numeric ``value`` of the measurement row labelled `label`."""
+    """Return the numeric ``value`` of the measurement row labelled `label`."""
     value = p.table(_M).at[label, "value"]
     if not isinstance(value, int | float | np.integer | np.floating):
         raise TypeError(f"{_M} row {label!r}: value {value!r} is not a number")
