@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.api.typing import NAType
 
 from efficacy.errors import EfficacyError
 from efficacy.instruments._frames import as_int, as_str
@@ -146,7 +147,9 @@ def _baselines(
     src = np.where(has, at, 0).astype(np.int64)
     out = v.assign(
         baseline=np.where(has, v["value"].to_numpy(float)[src], np.nan),
-        baseline_visit=np.where(has, v["visit"].astype(object).to_numpy()[src], None),
+        baseline_visit=np.where(
+            has, v["visit"].astype(object).to_numpy()[src], np.array(None, dtype=object)
+        ),
         baseline_day=np.where(has, day[src], np.nan),
         _cut=cut,
     )
@@ -243,7 +246,7 @@ def _responders(v: pd.DataFrame, rules: Iterable[ResponderRule]) -> pd.DataFrame
     return v.assign(responder_rule=rule_txt, responder_threshold=thr, responder=flag, reason=reason)
 
 
-_OPTIONAL_DEFAULTS: Mapping[str, object] = {
+_OPTIONAL_DEFAULTS: Mapping[str, str | NAType | None] = {
     "body_site": None,
     "unit": "",
     "modality": "",

@@ -170,7 +170,8 @@ def score_skindex16(
     c = _counts(rows, bool(overall))
     n_items = _N_ITEMS[c["s"]]
     names = np.asarray(_NAMES, dtype=object)[c["s"]]
-    scorable, reason = rule_reasons(n_items, c["n_answered"], c["problems"], names, fraction)
+    problems: list[str] = c["problems"].tolist()
+    scorable, reason = rule_reasons(n_items, c["n_answered"], problems, names, fraction)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(scorable, c["item_sum"] / c["n_answered"], np.nan)
     q = c["q"]

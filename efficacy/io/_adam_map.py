@@ -58,7 +58,9 @@ _REASONS = ("DCSREAS", "DCREASCD", "DCDECOD")
 
 def _arrow(values: pd.Series) -> pa.ChunkedArray:
     text = values.astype(STRING_DTYPE)
-    return pa.chunked_array([pa.array(text.to_numpy(dtype=object, na_value=None), pa.string())])
+    # pandas-stubs types na_value as a non-None scalar; pandas accepts None (missing -> None).
+    cells = text.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+    return pa.chunked_array([pa.array(cells, pa.string())])
 
 
 def _first(frame: pd.DataFrame, names: Sequence[str]) -> str | None:

@@ -19,7 +19,10 @@ import io
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["PALETTE", "change_svg", "forest_svg", "outcome_figures"]
 
@@ -27,7 +30,7 @@ __all__ = ["PALETTE", "change_svg", "forest_svg", "outcome_figures"]
 PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 _MARKERS = ("o", "s", "^", "D", "v", "P")
 _STYLES = ("-", "--", "-.", ":", "-", "--")
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "efficacy-report",
     "font.family": "DejaVu Sans",

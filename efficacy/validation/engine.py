@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -12,7 +13,7 @@ from efficacy.trial import Trial
 from efficacy.validation.context import Context
 from efficacy.validation.findings import FINDING_COLUMNS, TEXT, CouldNotRun, NotApplicable, Part
 from efficacy.validation.registry import Rule, rules_for
-from efficacy.validation.report import RuleStatus, ValidationReport, empty_frame
+from efficacy.validation.report import RuleStatus, Status, ValidationReport, empty_frame
 
 __all__ = ["validate"]
 
@@ -87,14 +88,14 @@ def validate(
 
 
 def _run(rule: Rule, ctx: Context, cap: int | None) -> tuple[RuleStatus, pd.DataFrame | None]:
-    def status(state: str, reason: str = "", **counts: int) -> RuleStatus:
+    def status(state: Status, reason: str = "", /, **counts: int) -> RuleStatus:
         return RuleStatus(
             rule.id,
             rule.title,
             rule.category,
             rule.severity,
             rule.source,
-            state,  # type: ignore[arg-type]
+            state,
             reason,
             **counts,
         )
@@ -118,7 +119,7 @@ def _run(rule: Rule, ctx: Context, cap: int | None) -> tuple[RuleStatus, pd.Data
 
 def _collect(rule: Rule, parts: Iterable[Part]) -> pd.DataFrame | None:
     frames: list[pd.DataFrame] = []
-    singles: list[dict] = []
+    singles: list[dict[str, Any]] = []
     for part in parts or ():
         if isinstance(part, pd.DataFrame):
             if len(part):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -37,10 +38,10 @@ def _suggest(value: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _manifest_direct(ctx: Context) -> list[dict]:
+def _manifest_direct(ctx: Context) -> list[dict[str, Any]]:
     """Manifest problems visible on the parsed Manifest (column = manifest key)."""
     m = ctx.manifest
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
 
     def add(column: str, value: object, message: str) -> None:
         out.append(at_trial(table="manifest", column=column, value=value, message=message))
@@ -75,7 +76,7 @@ def _manifest_direct(ctx: Context) -> list[dict]:
     return out
 
 
-def _manifest_visits(ctx: Context) -> list[dict]:
+def _manifest_visits(ctx: Context) -> list[dict[str, Any]]:
     m = ctx.manifest
     if not m.visits:
         return [
@@ -119,6 +120,11 @@ def _manifest_visits(ctx: Context) -> list[dict]:
     return out
 
 
+def _issue_column(column: object) -> str | None:
+    """Return the ``column`` cell of a ``trial.issues`` row: a column name, or None."""
+    return column if isinstance(column, str) else None
+
+
 def _key(column: object) -> str:
     text = str(column or "")
     for sep in ("[", "."):
@@ -146,7 +152,7 @@ def check_manifest(ctx: Context) -> Iterator[Part]:
     for r in issues.itertuples(index=False):
         yield at_trial(
             table="manifest",
-            column=r.column,
+            column=_issue_column(r.column),
             value=r.value,
             message=f"trial.toml: {r.problem}",
         )
@@ -159,7 +165,11 @@ def _header_hints(ctx: Context) -> dict[tuple[str, str], str]:
     """Reader issues about a header (row missing) keyed by (table, column)."""
     i = ctx.issues
     sel = i["row"].isna() & i["table"].isin(list(TABLE_SCHEMAS))
-    return {(r.table, r.column): str(r.problem) for r in i[sel].itertuples(index=False)}
+    return {
+        (str(r.table), r.column): str(r.problem)
+        for r in i[sel].itertuples(index=False)
+        if isinstance(r.column, str)  # a header issue names its column
+    }
 
 
 def _is_required(ctx: Context, table: str, column: str, required: bool) -> bool | None:
@@ -283,7 +293,12 @@ def check_cell_types(ctx: Context) -> Iterator[Part]:
 def check_excluded_records(ctx: Context) -> Iterator[Part]:
     """Report each reader exclusion recorded in ``trial.issues`` (kind ``excluded``)."""
     for r in ctx.exclusions.itertuples(index=False):
-        yield at_trial(table=str(r.table), column=r.column, value=r.value, message=r.problem)
+        yield at_trial(
+            table=str(r.table),
+            column=_issue_column(r.column),
+            value=r.value,
+            message=str(r.problem),
+        )
 
 
 def _unknown_values(
