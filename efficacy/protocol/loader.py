@@ -204,7 +204,8 @@ def _build(
     problems += normalise_parameters("[validation]", VALIDATION_PARAMETERS, params)[1]
     scoring = {**(base.scoring if base else {}), **data.get("scoring", {})}
     problems += check_scoring(scoring)[1]
-    analysis = merge_analysis(base.analysis if base else {}, data.get("analysis", {}))
+    inherited = base.analysis.to_dict() if base is not None and base.analysis is not None else {}
+    analysis = merge_analysis(inherited, data.get("analysis", {}))
     problems += check_analysis(analysis)[1]
     stem = path.stem if path is not None else "protocol"
     defaults: dict[str, Any] = (
