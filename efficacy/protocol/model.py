@@ -220,7 +220,7 @@ class Protocol:
         if isinstance(analysis, Mapping):  # a TOML table: check it with the rest
             section, errs = check_analysis(analysis)
             problems.extend(errs)
-            analysis = AnalysisPlan.from_mapping(section) if section and not errs else None
+            analysis = AnalysisPlan.from_mapping(analysis) if section and not errs else None
         elif analysis is not None and not isinstance(analysis, AnalysisPlan):
             problems.append("analysis must be an AnalysisPlan, an [analysis] table or None")
         if problems:
