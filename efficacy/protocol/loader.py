@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from efficacy.errors import ProtocolError
-from efficacy.protocol.analysis_params import check_analysis, merge_analysis
+from efficacy.protocol.analysis_params import AnalysisPlan, check_analysis, merge_analysis
 from efficacy.protocol.model import InvalidProtocolError, Protocol, Requirement
 from efficacy.protocol.params import VALIDATION_PARAMETERS, check_scoring, normalise_parameters
 
@@ -234,7 +234,7 @@ def _build(
             parameters=params,
             description=fields.get("description", ""),
             scoring=scoring,
-            analysis=analysis,
+            analysis=AnalysisPlan.from_mapping(analysis) if analysis else None,
             extends=f"{base.id}@{base.version}" if base else None,
             path=path,
         )
