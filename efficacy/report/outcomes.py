@@ -150,8 +150,13 @@ def _shown(grid: list[Mapping[str, Any]]) -> list[int]:
 
 
 def _sensitivity(data: Mapping[str, Any], blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tipping-point analyses with the rows shown and the MAR estimate they start from."""
+    """Tipping-point analyses with the rows shown and the MAR estimate they start from.
+
+    Split-face: the penalised and control units are the sites allocated each arm
+    (``ACTIVE site``).
+    """
     dec = {b["endpoint"]: b for b in blocks}
+    unit = " site" if data.get("design") == "split_face" else ""
     out = []
     for tp in data.get("sensitivity") or []:
         grid = list(tp["grid"])
@@ -171,8 +176,8 @@ def _sensitivity(data: Mapping[str, Any], blocks: list[dict[str, Any]]) -> list[
                 "better": meta["direction"],
                 "decimals": dec[tp["endpoint"]]["decimals"] if tp["endpoint"] in dec else 3,
                 "population_label": POPULATION_LABELS.get(tp["population"], tp["population"]),
-                "penalised_arm": tp["active_arm"],
-                "control_arm": tp["control_arm"],
+                "penalised_arm": f"{tp['active_arm']}{unit}",
+                "control_arm": f"{tp['control_arm']}{unit}",
                 "mar": mar,
                 "delta_over_effect": ratio,
                 "shown": _shown(grid),
