@@ -71,6 +71,8 @@ def _not_analysed(x: Inputs) -> str:
     if not x.analysis.analysed:
         why = "; ".join(x.analysis.notes)
         return "efficacy analysis not performed" + (f": {why}" if why else "")
+    if x.analysis.estimates.empty:
+        return "the efficacy analysis produced no estimates (see its skipped analyses)"
     return ""
 
 

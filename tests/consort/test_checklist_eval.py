@@ -109,6 +109,9 @@ def test_analysis_result_covers_estimation(tmp_path: Path) -> None:
     # no sensitivity analysis at all (ITT only, no tipping point): 28 is not covered
     by = _by_id(_evaluate(trial, analysis=_result("analysed", ("itt",))))
     assert by["26"].status == "data" and by["28"].status == "missing"
+    # analysed, but every planned analysis was skipped: no estimates to point to
+    by = _by_id(_evaluate(trial, analysis=_result("analysed", ())))
+    assert by["26"].status == "partial" and "produced no estimates" in by["26"].missing
 
 
 def test_not_analysed_leaves_estimation_uncovered() -> None:
