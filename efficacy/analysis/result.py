@@ -273,7 +273,17 @@ class AnalysisResult:
         return self.estimates.copy()
 
     def primary(self, population: str = "itt") -> pd.Series:
-        """Return the estimand row of the primary endpoint in `population`."""
+        """Return the primary estimand's row in `population`.
+
+        The row whose ``estimand`` is ``"primary"`` (ITT) or ``"primary@<population>"``
+        (see :func:`estimand_id`); with several active arms, the first arm's.
+
+        Raises
+        ------
+        EfficacyError
+            No such row (not analysed, the population not in the plan, or the primary
+            endpoint's model could not be fitted).
+        """
         e = self.estimates
         hit = e.loc[(e["role"] == "primary") & (e["population"] == population)]
         hit = hit.loc[hit["estimand"] == estimand_id("primary", "", population)]
