@@ -93,7 +93,7 @@ def _plain(value: Any) -> Any:
     )
 
 
-def _visits(trial: Any) -> list[dict[str, Any]]:
+def _visits(trial: Trial | None) -> list[dict[str, Any]]:
     """Scheduled visits with study day and week since baseline (figure x axis)."""
     if trial is None:
         return []
