@@ -322,7 +322,7 @@ def model_data(
     if rows.empty:
         raise EfficacyError(f"endpoint {endpoint!r} has no data in this trial")
     subj, definition = population(trial, population_name)
-    covs = _covariates(subj, tuple(plan.settings["covariates"]))
+    covs = _covariates(subj, plan.settings.covariates)
     subj = subj[["subject_id", "arm", "allocation", *covs]]
     notes: list[str] = [definition] if "(" in definition else []
     sid_dtype = None

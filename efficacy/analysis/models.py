@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from efficacy.analysis.data import ModelData
 from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import ConvergenceWarning, EfficacyError
 from efficacy.mmrm import MMRMResult, fit_mmrm
+from efficacy.protocol.analysis_params import ModelSettings
 
 __all__ = ["MODEL_COLUMNS", "EndpointFit", "fit_endpoint", "formula_for"]
 
@@ -51,8 +51,9 @@ class EndpointFit:
     covariance : str
         Structure of `fit` (after any fallback).
     contrasts : pandas.DataFrame
-        ``visit``, ``comparison``, ``estimate``, ``std_error``, ``df``, ``p_value``,
-        ``conf_low``, ``conf_high``, ``n_active``, ``n_control``.
+        ``visit``, ``comparison``, ``active_arm``, ``control_arm``, ``estimate``,
+        ``std_error``, ``df``, ``p_value``, ``conf_low``, ``conf_high``, ``n_active``,
+        ``n_control`` (split-face: ``active_arm`` is the arm of the treated site).
     lsmeans : pandas.DataFrame
         ``arm``, ``visit``, ``estimate``, ``std_error``, ``df``, ``conf_low``,
         ``conf_high`` (split-face: ``arm`` is the treated-minus-control difference).
@@ -66,12 +67,12 @@ class EndpointFit:
     lsmeans: pd.DataFrame
     notes: tuple[str, ...]
 
-    def spec(self, model: Mapping[str, Any]) -> dict[str, Any]:
+    def spec(self, model: ModelSettings) -> dict[str, Any]:
         """Return the model specification and convergence record (:data:`MODEL_COLUMNS`).
 
         Parameters
         ----------
-        model : Mapping
+        model : ModelSettings
             The plan's model settings (``covariance``, ``fallback``, ``method``, ``df``).
 
         Returns
@@ -85,10 +86,10 @@ class EndpointFit:
         nan = math.nan
         return {
             "formula": self.formula,
-            "method": str(model["method"]).upper(),
+            "method": model.method.upper(),
             "covariance_planned": " -> ".join(_order(model)),
             "covariance": self.covariance,
-            "df_method": f.df_method if f is not None else str(model["df"]),
+            "df_method": f.df_method if f is not None else model.df,
             "converged": bool(f is not None and f.converged),
             "iterations": f.iterations if f is not None else nan,
             "optimizer": f.optimizer if f is not None else "",
@@ -101,9 +102,9 @@ class EndpointFit:
         }
 
 
-def _order(model: Mapping[str, Any]) -> list[str]:
+def _order(model: ModelSettings) -> list[str]:
     """Return the declared covariance order: the planned structure, then its fallbacks."""
-    return [model["covariance"], *[c for c in model["fallback"] if c != model["covariance"]]]
+    return [model.covariance, *[c for c in model.fallback if c != model.covariance]]
 
 
 def formula_for(plan: TrialPlan, covariates: tuple[str, ...]) -> str:
@@ -114,14 +115,14 @@ def formula_for(plan: TrialPlan, covariates: tuple[str, ...]) -> str:
     within-subject differences (treated minus control site). ``baseline`` is left out
     when the plan says ``adjust_baseline = false``.
     """
-    terms = ["baseline"] if plan.model["adjust_baseline"] else []
+    terms = ["baseline"] if plan.model.adjust_baseline else []
     terms += list(covariates)
     terms.append("arm * visit" if plan.design == "parallel" else "visit")
     return "change ~ " + " + ".join(terms)
 
 
 def _try_fits(
-    frame: pd.DataFrame, formula: str, model: Mapping[str, Any]
+    frame: pd.DataFrame, formula: str, model: ModelSettings
 ) -> tuple[MMRMResult | None, list[str]]:
     notes: list[str] = []
     order = _order(model)
@@ -135,8 +136,8 @@ def _try_fits(
                     subject="subject_id",
                     visit="visit",
                     covariance=cov,
-                    method=model["method"],
-                    df=model["df"],
+                    method=model.method,
+                    df=model.df,
                 )
         except (EfficacyError, np.linalg.LinAlgError, FloatingPointError) as exc:
             notes.append(f"{cov} covariance could not be fitted ({exc})")
@@ -155,7 +156,7 @@ def _counts(frame: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     Equal to ``groupby(["visit", "arm"], observed=False)["subject_id"].nunique()``
     unstacked, counted with numpy.
     """
-    need = ["change", "baseline"] if plan.model["adjust_baseline"] else ["change"]
+    need = ["change", "baseline"] if plan.model.adjust_baseline else ["change"]
     ok = frame[need].notna().all(axis=1).to_numpy(bool)
     visit, arm = frame["visit"].array, frame["arm"].array
     v, a = visit.codes[ok].astype(np.int64), arm.codes[ok].astype(np.int64)
@@ -182,21 +183,27 @@ def _contrasts(fit: MMRMResult, data: ModelData, plan: TrialPlan) -> pd.DataFram
     level = plan.level
     if plan.design == "parallel":
         c = fit.contrast("arm", by="visit", method="reference", ref=plan.control, level=level)
-        c = c.rename(columns={"contrast": "comparison"})
-        c["comparison"] = [s.replace(" - ", " vs ") for s in c["comparison"]]
-        active = [s.split(" vs ")[0] for s in c["comparison"]]
+        arm_of = {f"{a} - {plan.control}": a for a in plan.actives}
+        active = [arm_of[str(s)] for s in c["contrast"]]  # our own labels, each known
+        c["active_arm"] = active
+        c["control_arm"] = plan.control
+        c["comparison"] = [f"{a} vs {plan.control}" for a in active]
         visits = list(c["visit"])
         c["n_active"] = _at(counts, visits, active)
         c["n_control"] = _at(counts, visits, [plan.control] * len(visits))
     else:
         c = fit.lsmeans("visit", level=level)
-        c["comparison"] = f"{'/'.join(plan.actives)} site vs {plan.control} site"
+        treated = "/".join(plan.actives)
+        c["active_arm"] = treated
+        c["control_arm"] = plan.control
+        c["comparison"] = f"{treated} site vs {plan.control} site"
         n = counts.sum(axis=1)
         c["n_active"] = [n.at[v] for v in c["visit"]]
         c["n_control"] = c["n_active"]
         c["p_value"] = _two_sided_t(c["estimate"], c["std_error"], c["df"])
     c["visit"] = c["visit"].astype(str)
-    cols = ["visit", "comparison", "estimate", "std_error", "df", "p_value"]
+    cols = ["visit", "comparison", "active_arm", "control_arm", "estimate", "std_error", "df"]
+    cols.append("p_value")
     return c[[*cols, "conf_low", "conf_high", "n_active", "n_control"]].reset_index(drop=True)
 
 
@@ -226,7 +233,7 @@ def fit_endpoint(data: ModelData, plan: TrialPlan) -> EndpointFit:
     EndpointFit
         Empty contrasts and LS means (and a note) when no structure converged.
     """
-    covs = tuple(c for c in plan.settings["covariates"] if c in data.frame.columns)
+    covs = tuple(c for c in plan.settings.covariates if c in data.frame.columns)
     formula = formula_for(plan, covs)
     fit, notes = _try_fits(data.frame, formula, plan.model)
     if fit is None:

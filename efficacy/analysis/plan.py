@@ -7,11 +7,11 @@ estimand's visit, and the model settings of the trial's design.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from efficacy.errors import EfficacyError, ProtocolError
+from efficacy.protocol import AnalysisPlan, Protocol
+from efficacy.protocol.analysis_params import ModelSettings
 from efficacy.trial import Trial
 
 __all__ = ["ROLES", "TrialPlan", "resolve_plan"]
@@ -39,9 +39,9 @@ class TrialPlan:
         The estimand's visit.
     final_week : float
     populations : tuple of str
-    model : Mapping
+    model : ModelSettings
         ``covariance``, ``fallback``, ``df``, ``method``, ``adjust_baseline`` of the design.
-    settings : Mapping
+    settings : AnalysisPlan
         The whole ``[analysis]`` plan (alpha, multiplicity, sensitivity, responders...).
     notes : tuple of str
         Things the reader must know about the plan (e.g. an estimand before week 12).
@@ -55,19 +55,19 @@ class TrialPlan:
     final_visit: str
     final_week: float
     populations: tuple[str, ...]
-    model: Mapping[str, Any]
-    settings: Mapping[str, Any]
+    model: ModelSettings
+    settings: AnalysisPlan
     notes: tuple[str, ...]
 
     @property
     def alpha(self) -> float:
         """Two-sided significance level."""
-        return float(self.settings["alpha"])
+        return self.settings.alpha
 
     @property
     def level(self) -> float:
         """Confidence level of intervals."""
-        return float(self.settings["confidence_level"])
+        return self.settings.confidence_level
 
     @property
     def primary(self) -> str:
@@ -89,7 +89,7 @@ def _arms(trial: Trial) -> tuple[str, tuple[str, ...]]:
     return controls[0], actives
 
 
-def _visits(trial: Trial, settings: Mapping[str, Any]) -> tuple[tuple[str, ...], str, float, list]:
+def _visits(trial: Trial, settings: AnalysisPlan) -> tuple[tuple[str, ...], str, float, list[str]]:
     m = trial.manifest
     by_id = {v.id: v for v in m.visits}
     if m.baseline_visit not in by_id:
@@ -101,7 +101,7 @@ def _visits(trial: Trial, settings: Mapping[str, Any]) -> tuple[tuple[str, ...],
     post = tuple(v for v in m.visit_order if by_id[v].day > base_day)
     if not post:
         raise EfficacyError(f"{m.path or 'trial.toml'}: no post-baseline visit is scheduled")
-    final = post[-1] if settings["final_visit"] == "last" else settings["final_visit"]
+    final = post[-1] if settings.final_visit == "last" else settings.final_visit
     if final not in post:
         raise ProtocolError(
             f"[analysis] final_visit = {final!r} is not a post-baseline visit of the trial; "
@@ -109,15 +109,15 @@ def _visits(trial: Trial, settings: Mapping[str, Any]) -> tuple[tuple[str, ...],
         )
     week = float(by_id[final].week - by_id[m.baseline_visit].week)
     notes = []
-    if week < float(settings["min_final_week"]):
+    if week < settings.min_final_week:
         notes.append(
             f"the estimand's visit {final} is week {week:g}, before the week "
-            f"{settings['min_final_week']:g} the plan asks (min_final_week)"
+            f"{settings.min_final_week:g} the plan asks (min_final_week)"
         )
     return post[: post.index(final) + 1], final, week, notes
 
 
-def resolve_plan(trial: Trial, protocol: Any) -> TrialPlan:
+def resolve_plan(trial: Trial, protocol: Protocol) -> TrialPlan:
     """Resolve `protocol`'s ``[analysis]`` section for `trial`.
 
     Raises
@@ -128,10 +128,10 @@ def resolve_plan(trial: Trial, protocol: Any) -> TrialPlan:
     EfficacyError
         A design other than parallel / split_face, or no usable control arm.
     """
-    settings = getattr(protocol, "analysis", None) or {}
-    if not settings:
+    settings = protocol.analysis
+    if settings is None:
         raise ProtocolError(
-            f"protocol {getattr(protocol, 'id', protocol)!r} has no [analysis] section; "
+            f"protocol {protocol.id!r} has no [analysis] section; "
             'add one or extend "iso-efficacy-2025", which ships a default plan'
         )
     design = trial.manifest.design
@@ -142,15 +142,15 @@ def resolve_plan(trial: Trial, protocol: Any) -> TrialPlan:
         )
     control, actives = _arms(trial)
     visits, final, week, notes = _visits(trial, settings)
-    unknown = [c for c in settings["covariates"] if c not in trial.subjects.columns]
+    unknown = [c for c in settings.covariates if c not in trial.subjects.columns]
     if unknown:
         raise ProtocolError(
             f"[analysis] covariates {unknown} are not columns of the subjects table; "
             f"use some of {', '.join(map(str, trial.subjects.columns))}"
         )
-    endpoints = [(settings["primary"], "primary")]
-    endpoints += [(e, "key secondary") for e in settings["key_secondary"]]
-    endpoints += [(e, "secondary") for e in settings["secondary"]]
+    endpoints = [(settings.primary, "primary")]
+    endpoints += [(e, "key secondary") for e in settings.key_secondary]
+    endpoints += [(e, "secondary") for e in settings.secondary]
     return TrialPlan(
         design=design,
         endpoints=tuple(endpoints),
@@ -159,8 +159,8 @@ def resolve_plan(trial: Trial, protocol: Any) -> TrialPlan:
         visits=visits,
         final_visit=final,
         final_week=week,
-        populations=tuple(settings["populations"]),
-        model=settings[design],
+        populations=settings.populations,
+        model=settings.model(design),
         settings=settings,
         notes=tuple(notes),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import pandas as pd
 
 from efficacy.analysis.data import population, site_allocation
 from efficacy.analysis.plan import TrialPlan
+from efficacy.analysis.result import estimand_id
 from efficacy.analysis.stats import (
     conditional_logistic,
     logistic_odds_ratio,
@@ -18,28 +20,27 @@ from efficacy.analysis.stats import (
     newcombe_paired_difference,
 )
 from efficacy.instruments.derive import ResponderRule
+from efficacy.protocol.analysis_params import ResponderSpec
 from efficacy.trial import Trial
 
 __all__ = ["responder_rows", "responder_rules"]
 
 
-def responder_rules(plan_rules: Sequence[Mapping[str, Any]]) -> tuple[ResponderRule, ...]:
+def responder_rules(plan_rules: Sequence[ResponderSpec]) -> tuple[ResponderRule, ...]:
     """Return the plan's ``[[analysis.responders]]`` as :class:`ResponderRule` objects."""
     out = []
     for r in plan_rules:
-        half = r["kind"] == "half_baseline_sd"
-        direction = None if r["direction"] == "catalogue" else r["direction"]
-        out.append(
-            ResponderRule(r["endpoint"], r["kind"], None if half else r["threshold"], direction)
-        )
+        half = r.kind == "half_baseline_sd"
+        direction = None if r.direction == "catalogue" else r.direction
+        out.append(ResponderRule(r.endpoint, r.kind, None if half else r.threshold, direction))
     return tuple(out)
 
 
-def _label(rule: Mapping[str, Any]) -> str:
-    if rule["kind"] == "half_baseline_sd":
+def _label(rule: ResponderSpec) -> str:
+    if rule.kind == "half_baseline_sd":
         return "responder (change >= 0.5 baseline SD)"
-    unit = "%" if rule["kind"] == "percent" else ""
-    return f"responder ({rule['kind']} change >= {rule['threshold']:g}{unit})"
+    unit = "%" if rule.kind == "percent" else ""
+    return f"responder ({rule.kind} change >= {rule.threshold:g}{unit})"
 
 
 #: (endpoint label, role, population, visit, comparison) of a result row.
@@ -48,8 +49,21 @@ Key = tuple[str, str, str, str, str]
 Stat = tuple[float, float, float, float, float]
 
 
-def _row(key: Key, stat: Stat, n: tuple[int, int], model: str, notes: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Tags:
+    """The structured columns of a result row: estimand id and arms compared."""
+
+    estimand: str
+    active_arm: str
+    control_arm: str
+
+
+def _row(
+    key: Key, stat: Stat, n: tuple[int, int], model: tuple[str, str], notes: str, tags: _Tags
+) -> dict[str, Any]:
+    """One result row; `model` is (analysis, model text), the analysis one of ANALYSES."""
     est, se, low, high, p = stat
+    analysis, model_text = model
     return {
         **dict(zip(("endpoint", "role", "population", "visit", "comparison"), key, strict=True)),
         "estimate": est,
@@ -62,10 +76,17 @@ def _row(key: Key, stat: Stat, n: tuple[int, int], model: str, notes: str) -> di
         "effect_size": math.nan,
         "n_active": n[0],
         "n_control": n[1],
-        "model": model,
+        "model": model_text,
         "covariance": "",
         "converged": not math.isnan(est),
         "notes": notes,
+        # the difference in proportions estimates the responder estimand; the
+        # logistic model is a supportive analysis of it (no estimand of its own)
+        "estimand": tags.estimand if analysis == "responder_difference" else "",
+        "analysis": analysis,
+        "active_arm": tags.active_arm,
+        "control_arm": tags.control_arm,
+        "adjustment": "",
     }
 
 
@@ -75,7 +96,7 @@ def _final_rows(derived: pd.DataFrame, endpoint: str, visit: str) -> pd.DataFram
 
 
 def _independent(
-    act: pd.DataFrame, ctl: pd.DataFrame, key: Key, level: float, logistic: bool
+    act: pd.DataFrame, ctl: pd.DataFrame, key: Key, tags: _Tags, level: float, logistic: bool
 ) -> list[dict[str, Any]]:
     """Rows of one active arm against control (parallel design)."""
     x1, n1 = int(act["responder"].astype(bool).sum()), len(act)
@@ -87,8 +108,8 @@ def _independent(
         f"estimand (responders at {key[3]}, observed cases); "
         f"{x1}/{n1} vs {x0}/{n0}; p from the Pearson chi-square test"
     )
-    model = "difference in proportions (Newcombe hybrid score CI)"
-    out = [_row(key, (d, se, low, high, p), (n1, n0), model, notes)]
+    model = ("responder_difference", "difference in proportions (Newcombe hybrid score CI)")
+    out = [_row(key, (d, se, low, high, p), (n1, n0), model, notes, tags)]
     if logistic:
         both = pd.concat([act, ctl])
         frame = pd.DataFrame(
@@ -101,8 +122,8 @@ def _independent(
             }
         ).dropna()
         est, lo, hi, pl, note = logistic_odds_ratio(frame, level)
-        model = "logistic regression (responder ~ baseline + arm)"
-        out.append(_row(key, (est, math.nan, lo, hi, pl), (n1, n0), model, note))
+        model = ("logistic", "logistic regression (responder ~ baseline + arm)")
+        out.append(_row(key, (est, math.nan, lo, hi, pl), (n1, n0), model, note, tags))
     return out
 
 
@@ -110,11 +131,11 @@ def _one(
     derived: pd.DataFrame,
     trial: Trial,
     plan: TrialPlan,
-    rule: Mapping[str, Any],
+    rule: ResponderSpec,
     role: str,
     pop: str,
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]]]:
-    endpoint = rule["endpoint"]
+    endpoint = rule.endpoint
     subj, _ = population(trial, pop)
     m = _final_rows(derived, endpoint, plan.final_visit).merge(
         subj[["subject_id", "arm"]], on="subject_id"
@@ -125,9 +146,12 @@ def _one(
         ]
     label, out = f"{endpoint} {_label(rule)}", []
     ctl = m.loc[m["arm"] == plan.control]
+    estimand = estimand_id(role, endpoint, pop, responder=True)
     for active in plan.actives:
         key = (label, role, pop, plan.final_visit, f"{active} vs {plan.control}")
-        out += _independent(m.loc[m["arm"] == active], ctl, key, plan.level, rule["logistic"])
+        tags = _Tags(estimand, active, plan.control)
+        act = m.loc[m["arm"] == active]
+        out += _independent(act, ctl, key, tags, plan.level, rule.logistic)
     return out, []
 
 
@@ -147,11 +171,11 @@ def _paired(
     derived: pd.DataFrame,
     trial: Trial,
     plan: TrialPlan,
-    rule: Mapping[str, Any],
+    rule: ResponderSpec,
     role: str,
     pop: str,
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]]]:
-    endpoint = rule["endpoint"]
+    endpoint = rule.endpoint
     subj, _ = population(trial, pop)
     m = _final_rows(derived, endpoint, plan.final_visit).merge(
         site_allocation(subj, plan), on="subject_id"
@@ -166,24 +190,29 @@ def _paired(
     e, f, g, h = (int(x) for x in ((t & c).sum(), (t & ~c).sum(), (~t & c).sum(), (~t & ~c).sum()))
     d, low, high, p = newcombe_paired_difference(e, f, g, h, plan.level)
     n = e + f + g + h
-    comp = f"{'/'.join(plan.actives)} site vs {plan.control} site"
+    treated = "/".join(plan.actives)
+    comp = f"{treated} site vs {plan.control} site"
     key = (f"{endpoint} {_label(rule)}", role, pop, plan.final_visit, comp)
+    tags = _Tags(estimand_id(role, endpoint, pop, responder=True), treated, plan.control)
     notes = (
         f"estimand (paired responders at {plan.final_visit}, observed cases); both {e}, "
         f"treated only {f}, control only {g}, neither {h}; p from McNemar's test"
     )
-    model = "paired difference in proportions (Newcombe paired score CI)"
-    out = [_row(key, (d, math.nan, low, high, p), (n, n), model, notes)]
-    if rule["logistic"]:
+    model = ("responder_difference", "paired difference in proportions (Newcombe paired score CI)")
+    out = [_row(key, (d, math.nan, low, high, p), (n, n), model, notes, tags)]
+    if rule.logistic:
         est, lo, hi, pl, note = conditional_logistic(_paired_frame(m, wide.index), plan.level)
-        model = "conditional logistic regression (responder ~ site + baseline | subject)"
-        out.append(_row(key, (est, math.nan, lo, hi, pl), (n, n), model, note))
+        model = (
+            "logistic",
+            "conditional logistic regression (responder ~ site + baseline | subject)",
+        )
+        out.append(_row(key, (est, math.nan, lo, hi, pl), (n, n), model, note, tags))
     return out, []
 
 
 def responder_rows(
     derived: pd.DataFrame, trial: Trial, plan: TrialPlan, roles: Mapping[str, str]
-) -> tuple[list[dict], list[tuple]]:
+) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]]]:
     """Rows of the result table for every declared responder rule and population.
 
     Returns (rows, skipped) where skipped holds ``(endpoint, population, analysis, reason)``.
@@ -193,13 +222,13 @@ def responder_rows(
     paired interval and McNemar's test, and a conditional logistic model (subject as
     stratum, adjusted for the site's baseline) where declared.
     """
-    rows: list[dict] = []
-    skipped: list[tuple] = []
-    for rule in plan.settings["responders"]:
-        role = roles.get(rule["endpoint"], "secondary")
+    rows: list[dict[str, Any]] = []
+    skipped: list[tuple[str, str, str, str]] = []
+    for rule in plan.settings.responders:
+        role = roles.get(rule.endpoint, "secondary")
         for pop in plan.populations:
-            if not (derived["endpoint"] == rule["endpoint"]).any():
-                skipped.append((rule["endpoint"], pop, "responder", "endpoint has no data"))
+            if not (derived["endpoint"] == rule.endpoint).any():
+                skipped.append((rule.endpoint, pop, "responder", "endpoint has no data"))
                 continue
             one = _paired if plan.design == "split_face" else _one
             r, s = one(derived, trial, plan, rule, role, pop)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -12,15 +13,18 @@ import pandas as pd
 from efficacy._records import plain, records
 from efficacy.analysis.models import MODEL_COLUMNS
 from efficacy.analysis.tipping import TIPPING_COLUMNS, TippingPoint
+from efficacy.instruments.pipeline import ScoredTrial
 from efficacy.mmrm import MMRMResult
 
 __all__ = [
+    "ANALYSES",
     "EFFECT_COLUMNS",
     "LSMEANS_COLUMNS",
     "MODEL_COLUMNS",
     "RESULT_COLUMNS",
     "SKIPPED_COLUMNS",
     "AnalysisResult",
+    "estimand_id",
 ]
 
 #: Columns of :meth:`AnalysisResult.to_frame`, always in this order.
@@ -44,7 +48,46 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "covariance",
     "converged",
     "notes",
+    "estimand",
+    "analysis",
+    "active_arm",
+    "control_arm",
+    "adjustment",
 )
+
+#: Values of the ``analysis`` column of :meth:`AnalysisResult.to_frame`: ``mmrm`` (the
+#: MMRM of change from baseline; split-face: of the within-subject difference),
+#: ``responder_difference`` (difference in responder proportions, Newcombe interval;
+#: split-face: paired) and ``logistic`` (baseline-adjusted logistic regression of
+#: responders, log odds ratio; split-face: conditional logistic). The tipping-point
+#: analyses are in :meth:`AnalysisResult.sensitivity_frame`.
+ANALYSES: tuple[str, ...] = ("mmrm", "responder_difference", "logistic")
+
+_ROLE_KEYS = {"primary": "primary", "key secondary": "key_secondary", "secondary": "secondary"}
+
+
+def estimand_id(role: str, endpoint: str, population: str, *, responder: bool = False) -> str:
+    """Return the id of the estimand a final-visit treatment difference estimates.
+
+    ``primary`` (the primary endpoint), ``key_secondary:<endpoint>``,
+    ``secondary:<endpoint>`` or, for a responder difference, ``responder:<endpoint>``;
+    then ``@<population>`` unless the population is ``itt`` (the primary analysis
+    population). So ``"primary"`` is the primary estimand itself and
+    ``"primary@per_protocol"`` its per-protocol counterpart.
+
+    Examples
+    --------
+    >>> estimand_id("primary", "cutometer_r2", "itt")
+    'primary'
+    >>> estimand_id("key secondary", "corneometer", "per_protocol")
+    'key_secondary:corneometer@per_protocol'
+    >>> estimand_id("secondary", "corneometer", "itt", responder=True)
+    'responder:corneometer'
+    """
+    kind = "responder" if responder else _ROLE_KEYS[role]
+    base = "primary" if kind == "primary" else f"{kind}:{endpoint}"
+    return base if population == "itt" else f"{base}@{population}"
+
 
 #: Columns of :attr:`AnalysisResult.lsmeans`.
 LSMEANS_COLUMNS: tuple[str, ...] = (
@@ -112,6 +155,14 @@ class AnalysisResult:
         order and the structure used, df method, convergence, optimiser iterations and
         name, subjects and observations analysed, ``-2 log L``, AIC and BIC (SAS's
         definitions), and notes (fallbacks, excluded rows, fit warnings).
+    model_notes : Mapping[(endpoint, population), tuple of str]
+        The notes on the data and the fit of each MMRM (excluded rows, combined sites,
+        covariance fallbacks), one string each, as the estimates' ``notes`` show them.
+    scored : ScoredTrial or None
+        The scored trial and derived endpoints the plan was run on (from
+        :func:`efficacy.instruments.score_trial` with the protocol's scoring options
+        and the plan's responder rules); None when not analysed. Downstream stages
+        (the report) read it instead of scoring again.
     """
 
     trial_id: str
@@ -129,6 +180,45 @@ class AnalysisResult:
     models: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=list(MODEL_COLUMNS)), repr=False
     )
+    model_notes: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, repr=False)
+    scored: ScoredTrial | None = field(default=None, repr=False)
+
+    @classmethod
+    def not_analysed(
+        cls,
+        trial_id: str,
+        protocol: str,
+        design: str,
+        notes: tuple[str, ...],
+        validation_errors: int = 0,
+    ) -> AnalysisResult:
+        """Return the result of a plan that was not run: empty tables and why (`notes`).
+
+        Examples
+        --------
+        >>> r = AnalysisResult.not_analysed("T1", "p@1", "parallel", ("no control arm",))
+        >>> r.analysed, r.to_frame().shape
+        (False, (0, 24))
+        """
+
+        def empty(columns: tuple[str, ...]) -> pd.DataFrame:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+        return cls(
+            trial_id=trial_id,
+            protocol=protocol,
+            design=design,
+            status="not analysed",
+            validation_errors=validation_errors,
+            estimates=empty(RESULT_COLUMNS),
+            lsmeans=empty(LSMEANS_COLUMNS),
+            effect_sizes=empty(EFFECT_COLUMNS),
+            fits=MappingProxyType({}),
+            sensitivity=(),
+            skipped=empty(SKIPPED_COLUMNS),
+            notes=tuple(notes),
+            models=empty(MODEL_COLUMNS),
+        )
 
     @property
     def analysed(self) -> bool:
@@ -141,27 +231,62 @@ class AnalysisResult:
         Returns
         -------
         pandas.DataFrame
-            Columns (fixed, :data:`RESULT_COLUMNS`): ``endpoint``; ``role`` (primary /
-            key secondary / secondary); ``population`` (itt / per_protocol); ``visit``;
-            ``comparison`` (e.g. ``ACTIVE vs VEHICLE``; split-face ``ACTIVE site vs
-            VEHICLE site``); ``estimate`` (difference in LS mean change from baseline;
-            responders: difference in proportions or log odds ratio); ``std_error``;
-            ``df`` (Kenward-Roger by default); ``conf_low``, ``conf_high``;
-            ``p_value`` (two-sided, unadjusted); ``p_adjusted`` (primary: = p_value;
-            key secondary at the final visit: adjusted across the family as declared;
-            otherwise NaN); ``effect_size`` (Hedges' g at the final visit, observed
-            cases; NaN at other visits); ``n_active``, ``n_control`` (subjects with an
-            analysed value at that visit); ``model``; ``covariance`` (structure used,
-            after any fallback); ``converged``; ``notes`` (``;``-separated: the
-            estimand row, fallbacks, exclusions, conventions).
+            Columns (fixed, :data:`RESULT_COLUMNS`):
+
+            - ``endpoint``: endpoint id; responder rows: the endpoint and its
+              responder definition, e.g. ``corneometer responder (percent change >= 10%)``.
+            - ``role``: ``primary`` / ``key secondary`` / ``secondary``.
+            - ``population``: ``itt`` / ``per_protocol``.
+            - ``visit``: visit id.
+            - ``comparison``: e.g. ``ACTIVE vs VEHICLE``; split-face ``ACTIVE site vs
+              VEHICLE site`` (display text: the arms are in ``active_arm`` and
+              ``control_arm``).
+            - ``estimate``: difference in LS mean change from baseline (active minus
+              control); responders: difference in proportions, or the log odds ratio.
+            - ``std_error``; ``df`` (Kenward-Roger by default; NaN for responders).
+            - ``conf_low``, ``conf_high``: confidence interval at the plan's level.
+            - ``p_value``: two-sided, unadjusted.
+            - ``p_adjusted``: key secondary endpoints at the final visit only, adjusted
+              across the family as declared (``adjustment`` says how); NaN otherwise,
+              the primary endpoint included (it is not in a multiplicity family).
+            - ``effect_size``: Hedges' g at the final visit, observed cases; NaN at
+              other visits.
+            - ``n_active``, ``n_control``: subjects with an analysed value at that visit.
+            - ``model``: the model, as text for display.
+            - ``covariance``: structure used, after any fallback (empty for responders).
+            - ``converged``: bool.
+            - ``notes``: human-readable notes for display (``;``-separated: estimand,
+              fallbacks, exclusions, conventions); never to be parsed, every fact in
+              them that code needs has its own column.
+            - ``estimand``: id of the estimand the row estimates (see
+              :func:`estimand_id`: ``primary``, ``key_secondary:<endpoint>``,
+              ``secondary:<endpoint>``, ``responder:<endpoint>``, with ``@<population>``
+              outside ITT); empty string for rows that estimate none (earlier visits,
+              logistic models).
+            - ``analysis``: one of :data:`ANALYSES` (``mmrm``, ``responder_difference``,
+              ``logistic``).
+            - ``active_arm``, ``control_arm``: arm ids compared (split-face: the arms
+              allocated to the treated and the control site).
+            - ``adjustment``: how ``p_adjusted`` was adjusted (e.g. ``holm across 3 key
+              secondary endpoints``), empty when it is NaN.
         """
         return self.estimates.copy()
 
     def primary(self, population: str = "itt") -> pd.Series:
-        """Return the estimand row of the primary endpoint in `population`."""
+        """Return the primary estimand's row in `population`.
+
+        The row whose ``estimand`` is ``"primary"`` (ITT) or ``"primary@<population>"``
+        (see :func:`estimand_id`); with several active arms, the first arm's.
+
+        Raises
+        ------
+        EfficacyError
+            No such row (not analysed, the population not in the plan, or the primary
+            endpoint's model could not be fitted).
+        """
         e = self.estimates
         hit = e.loc[(e["role"] == "primary") & (e["population"] == population)]
-        hit = hit.loc[hit["notes"].str.contains("estimand", regex=False)]
+        hit = hit.loc[hit["estimand"] == estimand_id("primary", "", population)]
         if hit.empty:
             from efficacy.errors import EfficacyError
 
@@ -188,7 +313,11 @@ class AnalysisResult:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (JSON-serialisable; NaN -> None)."""
+        """Plain-data form (JSON-serialisable; NaN -> None).
+
+        Every table and note; the scored trial (:attr:`scored`) has its own
+        ``to_dict()`` and is not included.
+        """
         return {
             "trial_id": self.trial_id,
             "protocol": self.protocol,
@@ -200,11 +329,17 @@ class AnalysisResult:
             "lsmeans": records(self.lsmeans),
             "effect_sizes": records(self.effect_sizes),
             "models": records(self.models),
+            "model_notes": [
+                {"endpoint": e, "population": p, "notes": list(n)}
+                for (e, p), n in self.model_notes.items()
+            ],
             "sensitivity": [
                 {
                     "endpoint": tp.endpoint,
                     "population": tp.population,
                     "comparison": tp.comparison,
+                    "active_arm": tp.active_arm,
+                    "control_arm": tp.control_arm,
                     "tipping_delta": plain(tp.tipping_delta),
                     "direction": tp.direction,
                     "n_missing_final": tp.n_missing_final,
@@ -222,7 +357,7 @@ class AnalysisResult:
         """Plain-text summary: status, the primary estimand and the tipping point."""
         lines = [f"{self.trial_id}: {self.status} ({self.protocol}, {self.design})"]
         est = self.estimates
-        final = est.loc[est["notes"].str.contains("estimand", regex=False)]
+        final = est.loc[est["estimand"] != ""]
         for r in final.itertuples():
             lines.append(
                 f"  {r.role:<13} {r.endpoint:<36} {r.population:<12} {r.comparison}: "
@@ -252,7 +387,7 @@ class AnalysisResult:
         import html
 
         est = self.estimates
-        final = est.loc[est["notes"].str.contains("estimand", regex=False)]
+        final = est.loc[est["estimand"] != ""]
         cols = ["endpoint", "role", "population", "comparison", "estimate", "conf_low"]
         cols += ["conf_high", "p_value", "p_adjusted", "effect_size", "covariance"]
         table = final[cols].to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="")

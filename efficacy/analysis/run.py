@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -21,12 +21,19 @@ from efficacy.analysis.result import (
     RESULT_COLUMNS,
     SKIPPED_COLUMNS,
     AnalysisResult,
+    estimand_id,
 )
 from efficacy.analysis.stats import adjust_pvalues, hedges_g
 from efficacy.analysis.tipping import TippingPoint, tipping_point
 from efficacy.errors import EfficacyError
+from efficacy.instruments import ScoredTrial, ScoringOptions, score_trial
 from efficacy.mmrm import MMRMResult
+from efficacy.protocol import Protocol, load_protocol
+from efficacy.protocol.analysis_params import ResponderSpec
 from efficacy.trial import Trial
+
+if TYPE_CHECKING:
+    from efficacy.validation import ValidationReport
 
 __all__ = ["analyze"]
 
@@ -37,10 +44,9 @@ _POP_TEXT = {
 
 
 def _score(
-    trial: Trial, protocol: Any, plan_rules: Sequence[Mapping[str, Any]]
-) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    from efficacy.instruments import ScoringOptions, score_trial
-
+    trial: Trial, protocol: Protocol, plan_rules: Sequence[ResponderSpec]
+) -> tuple[ScoredTrial, tuple[str, ...]]:
+    """Score the trial once, with the protocol's options and the plan's responder rules."""
     options = ScoringOptions.from_protocol(protocol)
     mine = responder_rules(plan_rules)
     names = {r.endpoint for r in mine}
@@ -48,13 +54,13 @@ def _score(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         scored = score_trial(trial, options=options.with_(responders=keep + mine))
-    return scored.endpoints, tuple(str(w.message) for w in caught)
+    return scored, tuple(str(w.message) for w in caught)
 
 
 def _model_name(plan: TrialPlan, fit: EndpointFit) -> str:
     kind = "MMRM" if plan.design == "parallel" else "within-subject MMRM"
     m = plan.model
-    return f"{kind} {fit.formula}; {m['method'].upper()}, {m['df']} df"
+    return f"{kind} {fit.formula}; {m.method.upper()}, {m.df} df"
 
 
 def _effect(data: ModelData, plan: TrialPlan) -> tuple[dict[str, tuple[Any, ...]], str]:
@@ -83,6 +89,7 @@ def _endpoint_rows(
         final = r.visit == plan.final_visit
         notes = list(base_notes)
         g = math.nan
+        estimand = estimand_id(role, endpoint, pop) if final else ""
         if final:
             notes.insert(0, f"estimand: difference in change from baseline at {r.visit}")
             e = effects.get(r.comparison)
@@ -103,7 +110,7 @@ def _endpoint_rows(
                 "conf_low": r.conf_low,
                 "conf_high": r.conf_high,
                 "p_value": r.p_value,
-                "p_adjusted": r.p_value if (final and role == "primary") else math.nan,
+                "p_adjusted": math.nan,  # key secondary family: set by _multiplicity
                 "effect_size": g,
                 "n_active": r.n_active,
                 "n_control": r.n_control,
@@ -111,6 +118,11 @@ def _endpoint_rows(
                 "covariance": fit.covariance,
                 "converged": fit.fit is not None and fit.fit.converged,
                 "notes": "; ".join(notes),
+                "estimand": estimand,
+                "analysis": "mmrm",
+                "active_arm": r.active_arm,
+                "control_arm": r.control_arm,
+                "adjustment": "",
             }
         )
     return rows, eff_rows
@@ -118,12 +130,11 @@ def _endpoint_rows(
 
 def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     """Adjust the key secondary family per population and comparison (testing order)."""
-    method, alpha = plan.settings["multiplicity"], plan.alpha
+    method, alpha = plan.settings.multiplicity, plan.alpha
     order = [e for e, r in plan.endpoints if r == "key secondary"]
-    is_model = est["model"].str.contains("MMRM", regex=False)  # not the responder rows
-    final = (est["visit"] == plan.final_visit) & is_model
+    final = (est["visit"] == plan.final_visit) & (est["analysis"] == "mmrm")
     est = est.copy()
-    for _key, grp in est.loc[final].groupby(["population", "comparison"], sort=False):
+    for _key, grp in est.loc[final].groupby(["population", "active_arm"], sort=False):
         prim = grp.loc[grp["role"] == "primary", "p_value"]
         fam = grp.loc[grp["role"] == "key secondary"].set_index("endpoint")["p_value"]
         ordered = [e for e in order if e in fam.index]
@@ -139,20 +150,22 @@ def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
                 "; the primary test is not significant: key secondary results are not confirmatory"
             )
         )
-        note = f"; p_adjusted: {method} across {len(ordered)} key secondary endpoints{gate}"
+        how = f"{method} across {len(ordered)} key secondary endpoints"
         if method == "fixed-sequence":
-            note += " (running maximum of p in testing order)"
+            how += " (running maximum of p in testing order)"
+        how += gate
         rows = grp.loc[(grp["role"] == "key secondary") & grp["endpoint"].isin(ordered)]
         for row_i, ep in zip(rows.index, rows["endpoint"], strict=True):
             est.at[row_i, "p_adjusted"] = padj[order.index(ep)]
-            est.at[row_i, "notes"] = est.at[row_i, "notes"] + note
+            est.at[row_i, "adjustment"] = how
+            est.at[row_i, "notes"] = est.at[row_i, "notes"] + f"; p_adjusted: {how}"
     return est
 
 
-def _validation(trial: Trial, protocol: Any, report: Any | None) -> int:
+def _validation(trial: Trial, protocol: Protocol, report: ValidationReport | None) -> int:
     """Error findings of `report`, or of validating the trial now when it is None."""
     if report is None:
-        from efficacy import validate
+        from efficacy.validation import validate
 
         report = validate(trial, protocol)
     else:
@@ -179,6 +192,8 @@ class _Acc:
     models: list[dict[str, Any]] = field(default_factory=list)
     sensitivity: list[TippingPoint] = field(default_factory=list)
     skipped: list[tuple[str, str, str, str]] = field(default_factory=list)
+    model_notes: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    scored: ScoredTrial | None = None
 
 
 def _run_endpoint(
@@ -203,20 +218,22 @@ def _run_endpoint(
         acc.skipped.append((endpoint, pop, "MMRM", "; ".join(fit.notes)))
         return
     acc.fits[(endpoint, pop)] = fit.fit
+    acc.model_notes[(endpoint, pop)] = (*data.notes, *fit.notes)
     rows, eff = _endpoint_rows(endpoint, role, pop, data, fit, plan)
     acc.rows += rows
     acc.effects += eff
     acc.lsmeans.append(fit.lsmeans.assign(endpoint=endpoint, population=pop))
-    if role == "primary" and plan.settings["sensitivity"]["tipping_point"]:
+    if role == "primary" and plan.settings.sensitivity.tipping_point:
         try:
             acc.sensitivity += tipping_point(data, plan, endpoint, pop)
         except EfficacyError as exc:
             acc.skipped.append((endpoint, pop, "tipping point", str(exc)))
 
 
-def _run_plan(trial: Trial, protocol: Any, plan: TrialPlan, acc: _Acc) -> list[str]:
+def _run_plan(trial: Trial, protocol: Protocol, plan: TrialPlan, acc: _Acc) -> list[str]:
     """Run every endpoint x population and the responder analyses; return notes."""
-    derived, messages = _score(trial, protocol, plan.settings["responders"])
+    acc.scored, messages = _score(trial, protocol, plan.settings.responders)
+    derived = acc.scored.endpoints
     by_endpoint = split_by_endpoint(derived)
     for pop in plan.populations:
         for endpoint, role in plan.endpoints:
@@ -238,7 +255,11 @@ def _status(n_err: int, force: bool) -> tuple[str, list[str]]:
 
 
 def analyze(
-    trial: Trial, protocol: Any = None, *, force: bool = False, validation: Any | None = None
+    trial: Trial,
+    protocol: Protocol | str | None = None,
+    *,
+    force: bool = False,
+    validation: ValidationReport | None = None,
 ) -> AnalysisResult:
     """Run the protocol's prespecified analysis plan on a trial.
 
@@ -282,10 +303,8 @@ def analyze(
     The primary estimate for sample_data/parallel_12wk equals a direct ``fit_mmrm``
     call to 1e-10 (tests/analysis/test_analysis_plan.py).
     """
-    from efficacy.protocol import load_protocol
-
     protocol = load_protocol(protocol if protocol is not None else "iso-efficacy-2025")
-    if not protocol.analysis:
+    if protocol.analysis is None:
         resolve_plan(trial, protocol)  # raises the ProtocolError that names the fix
     n_err = _validation(trial, protocol, validation)
     status, notes = _status(n_err, force)
@@ -315,4 +334,6 @@ def analyze(
         sensitivity=tuple(acc.sensitivity),
         skipped=_frame(acc.skipped, SKIPPED_COLUMNS),
         notes=tuple(notes),
+        model_notes=MappingProxyType(dict(acc.model_notes)),
+        scored=acc.scored,
     )

@@ -62,6 +62,9 @@ class TippingPoint:
         Subjects whose final-visit value was imputed in the penalised arm.
     imputations, seed : int
     notes : tuple of str
+    active_arm, control_arm : str
+        Arm ids compared (split-face: the arms of the treated and the control site);
+        the active arm is the penalised one.
     """
 
     endpoint: str
@@ -74,6 +77,8 @@ class TippingPoint:
     imputations: int
     seed: int
     notes: tuple[str, ...]
+    active_arm: str = ""
+    control_arm: str = ""
 
 
 def rubin(
@@ -208,19 +213,19 @@ def tipping_point(
     EfficacyError
         No data at the final visit, or too few observed values to impute from.
     """
-    sens = plan.settings["sensitivity"]
-    m, seed = int(sens["imputations"]), int(sens["seed"])
+    sens = plan.settings.sensitivity
+    m, seed = sens.imputations, sens.seed
     base, y, _ = _wide(data, plan)
     b = base["baseline"].to_numpy(float)
     arm = base["arm"].astype(str).to_numpy()
     finals = impute(b, y, arm, m, seed)[:, :, -1].T
     imputed = ~np.isfinite(y[:, -1])
     sd = float(np.nanstd(y[:, -1], ddof=1))
-    deltas = np.linspace(0.0, float(sens["delta_max_sd"]) * sd, int(sens["delta_steps"]))
+    deltas = np.linspace(0.0, sens.delta_max_sd * sd, sens.delta_steps)
     X, targets = _analysis_design(plan, b, arm)
     no_post = int((~np.isfinite(y)).all(axis=1).sum())
     out = []
-    for comparison, col, penalised in targets:
+    for comparison, active, col, penalised in targets:
         notes = [f"{m} imputations (seed {seed}), MAR by arm, sequential regression per visit"]
         if no_post:
             notes.append(
@@ -238,7 +243,18 @@ def tipping_point(
         n_pen = int((penalised & imputed).sum())
         out.append(
             TippingPoint(
-                endpoint, population, comparison, sign, table, tip, n_pen, m, seed, tuple(notes)
+                endpoint,
+                population,
+                comparison,
+                sign,
+                table,
+                tip,
+                n_pen,
+                m,
+                seed,
+                tuple(notes),
+                active_arm=active,
+                control_arm=plan.control,
             )
         )
     return out
@@ -255,15 +271,17 @@ def _grid(
 
 def _analysis_design(
     plan: TrialPlan, b: np.ndarray, arm: np.ndarray
-) -> tuple[np.ndarray, list[tuple[str, int, np.ndarray]]]:
-    """ANCOVA design at the final visit and (comparison, column, penalised rows) targets."""
+) -> tuple[np.ndarray, list[tuple[str, str, int, np.ndarray]]]:
+    """ANCOVA design at the final visit; (comparison, active arm, column, penalised rows)."""
     if plan.design == "parallel":
         dummies = [(arm == a).astype(float) for a in plan.actives]
         X = np.column_stack([np.ones(arm.size), b, *dummies])
-        return X, [(f"{a} vs {plan.control}", 2 + i, arm == a) for i, a in enumerate(plan.actives)]
+        return X, [
+            (f"{a} vs {plan.control}", a, 2 + i, arm == a) for i, a in enumerate(plan.actives)
+        ]
     X = np.column_stack([np.ones(arm.size), b - b.mean()])
-    comparison = f"{'/'.join(plan.actives)} site vs {plan.control} site"
-    return X, [(comparison, 0, np.ones(arm.size, bool))]
+    treated = "/".join(plan.actives)
+    return X, [(f"{treated} site vs {plan.control} site", treated, 0, np.ones(arm.size, bool))]
 
 
 def _tipping_notes(tip: float, shift: np.ndarray, grid_max: float) -> list[str]:

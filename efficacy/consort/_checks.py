@@ -1,25 +1,35 @@
-"""Data checks of the checklist: where the data, the protocol or the report cover an entry.
+"""Data checks of the checklist: where the data, the protocol or the analysis cover an entry.
 
 Each check takes the :class:`Inputs` and returns an :class:`Evidence` (where, and whether
-that covers the whole entry) or None when the data say nothing about it. Report section
-numbers refer to :mod:`efficacy.report` (3 flow, 5 baseline, 6 efficacy, 8 harms).
+that covers the whole entry) or None when the data say nothing about it. The checks do
+not know the report's layout: an evidence names the kind of result that shows it
+(:data:`REPORT_PARTS`: the participant flow, the baseline table, the estimates, the
+sensitivity analyses, the harms tables) and the report maps that to its own section.
+An entry is covered by the estimates or the sensitivity analyses only when the analysis
+was actually run (an :class:`~efficacy.AnalysisResult` with ``analysed`` True).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from efficacy.consort.flow import Flow
-from efficacy.protocol import Protocol
+from efficacy.protocol import AnalysisPlan, Protocol
 from efficacy.trial import Trial
 
-__all__ = ["DATA_CHECKS", "Evidence", "Inputs"]
+if TYPE_CHECKING:
+    from efficacy.analysis import AnalysisResult
 
-_NOT_RUN = "efficacy analysis not run (report section 6)"
+__all__ = ["DATA_CHECKS", "REPORT_PARTS", "Evidence", "Inputs"]
+
+#: The kinds of result an evidence can be shown in (``Evidence.shown_in``): the
+#: participant flow, the baseline table, the treatment estimates with their confidence
+#: intervals, the sensitivity analyses, the harms tables.
+REPORT_PARTS: tuple[str, ...] = ("flow", "baseline", "estimates", "sensitivity", "harms")
 
 
 @dataclass(frozen=True)
@@ -29,21 +39,41 @@ class Inputs:
     trial: Trial
     protocol: Protocol | None
     flow: Flow
-    analysis: Any
+    analysis: AnalysisResult | None
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """Where an entry is shown; ``complete`` False when only part of it is."""
+    """Where an entry is shown; ``complete`` False when only part of it is.
+
+    ``where`` names the data (table, column, protocol key) or the result; ``shown_in``
+    the kind of result that shows it (one of :data:`REPORT_PARTS`), or None.
+    """
 
     where: str
     complete: bool
     missing: str = ""
+    shown_in: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.shown_in is not None and self.shown_in not in REPORT_PARTS:
+            raise ValueError(f"shown_in={self.shown_in!r}: use one of {REPORT_PARTS}")
 
 
-def _plan(x: Inputs) -> Mapping[str, Any]:
-    plan = getattr(x.protocol, "analysis", None)
-    return plan if isinstance(plan, Mapping) else {}
+def _plan(x: Inputs) -> AnalysisPlan | None:
+    return x.protocol.analysis if x.protocol is not None else None
+
+
+def _not_analysed(x: Inputs) -> str:
+    """Why there are no estimates, or empty when the analysis was run."""
+    if x.analysis is None:
+        return "efficacy analysis not run"
+    if not x.analysis.analysed:
+        why = "; ".join(x.analysis.notes)
+        return "efficacy analysis not performed" + (f": {why}" if why else "")
+    if x.analysis.estimates.empty:
+        return "the efficacy analysis produced no estimates (see its skipped analyses)"
+    return ""
 
 
 def _title(x: Inputs) -> Evidence | None:
@@ -57,10 +87,10 @@ def _design(x: Inputs) -> Evidence:
     ratio = ":".join(str(a.allocated.n) for a in x.flow.arms)
     arms = ", ".join(a.arm for a in x.flow.arms)
     return Evidence(
-        f"trial.toml design = {x.trial.manifest.design}; arms {arms}; allocated {ratio} "
-        "(report section 3)",
+        f"trial.toml design = {x.trial.manifest.design}; arms {arms}; allocated {ratio}",
         False,
         "the framework (superiority, equivalence, ...) is not in the data",
+        shown_in="flow",
     )
 
 
@@ -88,13 +118,13 @@ def _arms(x: Inputs) -> Evidence | None:
 
 def _outcomes(x: Inputs) -> Evidence | None:
     plan = _plan(x)
-    if not plan.get("primary"):
+    if plan is None or x.protocol is None:
         return None
-    key = ", ".join(plan.get("key_secondary", ()))
+    key = ", ".join(plan.key_secondary)
     final = x.trial.manifest.final_visit
     at = f"{final.id} (week {final.week:g})" if final else "the final visit"
     return Evidence(
-        f"protocol {x.protocol.id} [analysis]: primary {plan['primary']}"
+        f"protocol {x.protocol.id} [analysis]: primary {plan.primary}"
         + (f"; key secondary {key}" if key else "")
         + f"; change from baseline at {at}, mean per arm",
         True,
@@ -115,34 +145,39 @@ def _harms_collected(x: Inputs) -> Evidence | None:
 
 def _analysis_plan(x: Inputs) -> Evidence | None:
     plan = _plan(x)
-    model = plan.get(x.trial.manifest.design)
-    if not isinstance(model, Mapping):
+    design = x.trial.manifest.design
+    if plan is None or x.protocol is None or design not in ("parallel", "split_face"):
         return None
+    model = plan.model(design)
     return Evidence(
-        f"protocol {x.protocol.id} [analysis.{x.trial.manifest.design}]: MMRM, covariance "
-        f"{model.get('covariance')}, {model.get('method', '').upper()}, df {model.get('df')}; "
-        f"multiplicity {plan.get('multiplicity')}",
+        f"protocol {x.protocol.id} [analysis.{design}]: MMRM, covariance "
+        f"{model.covariance}, {model.method.upper()}, df {model.df}; "
+        f"multiplicity {plan.multiplicity}",
         True,
     )
 
 
 def _populations(x: Inputs) -> Evidence | None:
     plan = _plan(x)
-    if not plan.get("populations"):
+    if plan is None:
         return None
-    pops = ", ".join(plan["populations"])
+    pops = ", ".join(plan.populations)
     return Evidence(
         f"protocol [analysis] populations {pops} (subjects flags itt, per_protocol), "
-        f"harms: {plan.get('harms_population')}; by randomised group",
+        f"harms: {plan.harms_population}; by randomised group",
         True,
     )
 
 
 def _missing_data(x: Inputs) -> Evidence | None:
-    sens = _plan(x).get("sensitivity")
-    if not isinstance(sens, Mapping):
+    plan = _plan(x)
+    if plan is None:
         return None
-    tip = "delta-adjusted multiple imputation (tipping point)" if sens.get("tipping_point") else ""
+    tip = (
+        "delta-adjusted multiple imputation (tipping point)"
+        if plan.sensitivity.tipping_point
+        else ""
+    )
     return Evidence(
         "protocol [analysis]: MMRM under missing at random" + (f"; {tip}" if tip else ""),
         True,
@@ -150,8 +185,8 @@ def _missing_data(x: Inputs) -> Evidence | None:
 
 
 def _sensitivity_plan(x: Inputs) -> Evidence | None:
-    sens = _plan(x).get("sensitivity")
-    if not isinstance(sens, Mapping) or not sens.get("tipping_point"):
+    plan = _plan(x)
+    if plan is None or not plan.sensitivity.tipping_point:
         return None
     return Evidence(
         "protocol [analysis.sensitivity]: prespecified tipping-point analysis",
@@ -163,7 +198,7 @@ def _sensitivity_plan(x: Inputs) -> Evidence | None:
 def _flow(x: Inputs) -> Evidence:
     unit = " and body sites" if x.flow.split_face else ""
     note = "" if x.flow.ok else f"; {len(x.flow.mismatches)} arithmetic mismatch(es) listed"
-    return Evidence(f"report section 3: flow of participants{unit} from subjects{note}", True)
+    return Evidence(f"flow of participants{unit} from subjects{note}", True, shown_in="flow")
 
 
 def _flow_losses(x: Inputs) -> Evidence:
@@ -176,11 +211,12 @@ def _flow_losses(x: Inputs) -> Evidence:
     )
     if unknown:
         return Evidence(
-            "report section 3 (losses per arm)",
+            "losses per arm",
             False,
             f"{unknown} loss(es) without a reason in subjects.discontinuation_reason",
+            shown_in="flow",
         )
-    return Evidence("report section 3: losses and exclusions per arm, with reasons", True)
+    return Evidence("losses and exclusions per arm, with reasons", True, shown_in="flow")
 
 
 def _recruitment(x: Inputs) -> Evidence | None:
@@ -198,24 +234,31 @@ def _recruitment(x: Inputs) -> Evidence | None:
 
 def _baseline(x: Inputs) -> Evidence:
     unit = " (participants; endpoint values per body-site group)" if x.flow.split_face else ""
-    return Evidence(f"report section 5: baseline table by arm{unit}", True)
+    return Evidence(f"baseline table by arm{unit}", True, shown_in="baseline")
 
 
 def _estimation(x: Inputs) -> Evidence:
-    if x.analysis is not None:
-        return Evidence("report section 6: estimates with 95% CI per outcome", True)
-    return Evidence("report section 3: numbers analysed per arm", False, _NOT_RUN)
+    why = _not_analysed(x)
+    plan = _plan(x)
+    if why or x.analysis is None or plan is None:
+        return Evidence("numbers analysed per arm", False, why, shown_in="flow")
+    pct = f"{100 * plan.confidence_level:g}"
+    return Evidence(f"estimates with {pct}% CI per outcome", True, shown_in="estimates")
 
 
 def _harms(x: Inputs) -> Evidence:
     sites = " and body site" if x.flow.split_face else ""
-    return Evidence(f"report section 8: adverse events by arm{sites}", True)
+    return Evidence(f"adverse events by arm{sites}", True, shown_in="harms")
 
 
 def _ancillary(x: Inputs) -> Evidence:
-    if x.analysis is not None:
-        return Evidence("report section 6: sensitivity analyses", True)
-    return Evidence("", False, _NOT_RUN)
+    why = _not_analysed(x)
+    if why or x.analysis is None:
+        return Evidence("", False, why)
+    est = x.analysis.estimates
+    if not x.analysis.sensitivity and not (est["population"] != "itt").any():
+        return Evidence("", False, "no sensitivity analysis in the plan")
+    return Evidence("sensitivity analyses", True, shown_in="sensitivity")
 
 
 def _body_sites(x: Inputs) -> Evidence | None:
@@ -230,7 +273,7 @@ def _body_sites(x: Inputs) -> Evidence | None:
 
 
 def _outcome_level(x: Inputs) -> Evidence | None:
-    if not isinstance(_plan(x).get("split_face"), Mapping):
+    if _plan(x) is None:
         return None
     return Evidence(
         "measured per body site; the estimand is the per-participant difference (treated "
@@ -250,7 +293,7 @@ def _site_allocation(x: Inputs) -> Evidence | None:
 
 
 def _paired(x: Inputs) -> Evidence | None:
-    if not isinstance(_plan(x).get("split_face"), Mapping):
+    if _plan(x) is None:
         return None
     return Evidence(
         "protocol [analysis.split_face]: MMRM of within-participant differences (sites of "

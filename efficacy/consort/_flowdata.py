@@ -46,11 +46,9 @@ class Units:
 
 def primary_endpoint(protocol: Protocol | None) -> str | None:
     """Return the protocol's ``[analysis] primary`` endpoint, or None."""
-    if protocol is None:
+    if protocol is None or protocol.analysis is None:
         return None
-    analysis = getattr(protocol, "analysis", None) or {}
-    value = analysis.get("primary") if isinstance(analysis, Mapping) else None
-    return str(value) if value else None
+    return protocol.analysis.primary
 
 
 def _text(values: pd.Series) -> pd.Series:

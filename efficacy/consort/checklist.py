@@ -16,15 +16,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from efficacy.consort._checks import DATA_CHECKS, Evidence, Inputs
+from efficacy.consort._checks import DATA_CHECKS, REPORT_PARTS, Evidence, Inputs
 from efficacy.consort.flow import Flow
 from efficacy.errors import EfficacyError
 from efficacy.protocol import Protocol
 from efficacy.trial import Trial
 
-__all__ = ["STATUSES", "Checklist", "ChecklistEntry", "checklist_items", "evaluate_checklist"]
+if TYPE_CHECKING:
+    from efficacy.analysis import AnalysisResult
+
+__all__ = [
+    "REPORT_PARTS",
+    "STATUSES",
+    "Checklist",
+    "ChecklistEntry",
+    "checklist_items",
+    "evaluate_checklist",
+]
 
 #: Entry statuses: covered by the data; attested in trial.toml; partly covered (the data
 #: show part of it and nothing attests the rest); missing.
@@ -70,7 +80,11 @@ class ChecklistEntry:
         ``text`` our paraphrased title.
     status : {"data", "attested", "partial", "missing"}
     where : str
-        Where the data show it (report section, table, protocol key), or empty.
+        Where the data show it (table, column, protocol key, kind of result), or empty.
+    shown_in : str
+        The kind of result that shows it, one of :data:`REPORT_PARTS` (``flow``,
+        ``baseline``, ``estimates``, ``sensitivity``, ``harms``), or empty; a report
+        maps it to its own section.
     attested_keys : tuple of str
         ``[consort]`` keys (or ``items.<id>``) found attesting it.
     attested_text : tuple of str
@@ -89,10 +103,12 @@ class ChecklistEntry:
     attested_keys: tuple[str, ...]
     attested_text: tuple[str, ...]
     missing: str
+    shown_in: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form."""
         return {
+            "shown_in": self.shown_in,
             "id": self.id,
             "checklist": self.checklist,
             "section": self.section,
@@ -139,7 +155,7 @@ def evaluate_checklist(
     protocol: Protocol | None,
     flow: Flow,
     *,
-    analysis: Any = None,
+    analysis: AnalysisResult | None = None,
 ) -> Checklist:
     """Evaluate every CONSORT 2025 entry (and the extensions that apply) for `trial`.
 
@@ -154,8 +170,10 @@ def evaluate_checklist(
     flow : Flow
         From :func:`efficacy.consort.consort_flow` (entries 22a, 22b, 26).
     analysis : AnalysisResult, optional
-        When given, the estimation entries (26, 28) are covered by report section 6;
-        otherwise they say "efficacy analysis not run".
+        When given and analysed (``analysis.analysed``), the estimation entries (26,
+        28) are covered by its estimates and sensitivity analyses; otherwise they are
+        not, and say why ("efficacy analysis not run", or not performed and the
+        reason).
 
     Returns
     -------
@@ -261,6 +279,7 @@ def _entry(
         text=entry["title"] if ext else entry["text"],
         status=status,
         where="" if evidence is None else evidence.where,
+        shown_in="" if evidence is None or evidence.shown_in is None else evidence.shown_in,
         attested_keys=tuple(keys),
         attested_text=tuple(texts),
         missing=missing,

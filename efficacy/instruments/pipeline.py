@@ -21,14 +21,19 @@ from efficacy.instruments.options import ScoringOptions
 from efficacy.instruments.skindex16 import score_skindex16
 
 if TYPE_CHECKING:
+    from efficacy.protocol import Protocol
     from efficacy.trial import Trial
 
-__all__ = ["ScoredTrial", "records", "score_trial"]
+__all__ = ["ScoredTrial", "score_trial"]
 
 
 @dataclass(frozen=True)
 class ScoredTrial:
-    """Result of :func:`score_trial`.
+    """Result of :func:`score_trial`: the scored and derived trial.
+
+    :func:`efficacy.analyze` scores a trial once and keeps this on
+    :attr:`efficacy.AnalysisResult.scored`; later stages (the report) read it from there
+    instead of scoring again.
 
     Attributes
     ----------
@@ -102,7 +107,7 @@ def _schedule(trial: Trial) -> tuple[str, float | None, dict[str, float]]:
 def score_trial(
     trial: Trial,
     *,
-    protocol: Any = None,
+    protocol: Protocol | None = None,
     conversion: str | os.PathLike[str] | pd.DataFrame | FaceQConversion | None = None,
     options: ScoringOptions | None = None,
 ) -> ScoredTrial:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from efficacy.protocol.analysis_params import AnalysisPlan
 from efficacy.protocol.loader import DEFAULT_PROTOCOL, list_protocols, load_protocol
 from efficacy.protocol.model import InvalidProtocolError, Protocol, Requirement
 from efficacy.protocol.params import CHECKS, SEVERITIES, VALIDATION_PARAMETERS
@@ -17,6 +18,7 @@ __all__ = [
     "DEFAULT_PROTOCOL",
     "SEVERITIES",
     "VALIDATION_PARAMETERS",
+    "AnalysisPlan",
     "InvalidProtocolError",
     "Protocol",
     "Requirement",

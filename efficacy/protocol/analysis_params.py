@@ -12,6 +12,7 @@ key too; ``[[analysis.responders]]`` replaces the list).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 from efficacy.instruments.catalogue import ENDPOINTS
@@ -23,6 +24,10 @@ __all__ = [
     "MULTIPLICITY_METHODS",
     "RESPONDER_PARAMETERS",
     "SENSITIVITY_PARAMETERS",
+    "AnalysisPlan",
+    "ModelSettings",
+    "ResponderSpec",
+    "SensitivitySettings",
     "check_analysis",
     "merge_analysis",
 ]
@@ -197,3 +202,222 @@ def merge_analysis(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict
         else:
             merged[key] = value
     return merged
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """The MMRM of one design (``[analysis.parallel]`` or ``[analysis.split_face]``).
+
+    Attributes
+    ----------
+    covariance : str
+        Within-subject covariance structure (``us``, ``cs``, ``ar1``, ...).
+    fallback : tuple of str
+        Structures tried in order when `covariance` does not converge.
+    df : str
+        Denominator degrees of freedom (``kenward-roger``, ``satterthwaite``, ...).
+    method : {"reml", "ml"}
+    adjust_baseline : bool
+        Adjust for the baseline value (split-face: the baseline difference).
+    """
+
+    covariance: str
+    fallback: tuple[str, ...]
+    df: str
+    method: str
+    adjust_baseline: bool
+
+
+@dataclass(frozen=True)
+class SensitivitySettings:
+    """``[analysis.sensitivity]``: the missing-data sensitivity of the primary endpoint.
+
+    Attributes
+    ----------
+    tipping_point : bool
+        Run the delta-adjusted multiple-imputation tipping-point analysis.
+    imputations, seed, delta_steps : int
+    delta_max_sd : float
+        Largest delta, in SDs of the observed change at the final visit.
+    """
+
+    tipping_point: bool
+    imputations: int
+    seed: int
+    delta_steps: int
+    delta_max_sd: float
+
+
+@dataclass(frozen=True)
+class ResponderSpec:
+    """One ``[[analysis.responders]]`` table.
+
+    Attributes
+    ----------
+    endpoint : str
+    kind : {"absolute", "percent", "half_baseline_sd"}
+    threshold : float
+        Positive magnitude; 0 (unused) for ``half_baseline_sd``.
+    direction : {"higher", "lower", "catalogue"}
+    logistic : bool
+        Also fit a baseline-adjusted logistic model.
+    """
+
+    endpoint: str
+    kind: str
+    threshold: float
+    direction: str
+    logistic: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, as the TOML table would give it (no threshold for half an SD)."""
+        out: dict[str, Any] = {"endpoint": self.endpoint, "kind": self.kind}
+        if self.kind != "half_baseline_sd":
+            out["threshold"] = self.threshold
+        return out | {"direction": self.direction, "logistic": self.logistic}
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """A protocol's ``[analysis]`` section: the prespecified statistical analysis plan.
+
+    Built by :meth:`from_mapping` from a section checked by :func:`check_analysis`
+    (complete, defaults filled in); read by :func:`efficacy.analysis.analyze`, the
+    report and the CONSORT checklist. Keys and defaults: :data:`ANALYSIS_PARAMETERS`,
+    :data:`MODEL_PARAMETERS`, :data:`SENSITIVITY_PARAMETERS`,
+    :data:`RESPONDER_PARAMETERS`.
+
+    Attributes
+    ----------
+    primary : str
+        Primary endpoint id.
+    key_secondary : tuple of str
+        Key secondary endpoints in testing order (the multiplicity family).
+    secondary : tuple of str
+    populations : tuple of str
+        ``itt`` and / or ``per_protocol``.
+    harms_population : str
+    alpha : float
+        Two-sided significance level.
+    multiplicity : str
+        One of :data:`MULTIPLICITY_METHODS`.
+    min_final_week : float
+    final_visit : str
+        Visit id of the estimand, or ``"last"``.
+    covariates : tuple of str
+    confidence_level : float
+    parallel, split_face : ModelSettings
+    sensitivity : SensitivitySettings
+    responders : tuple of ResponderSpec
+
+    Examples
+    --------
+    >>> from efficacy.protocol import load_protocol
+    >>> plan = load_protocol("iso-efficacy-2025").analysis
+    >>> plan.primary, plan.multiplicity, plan.model("parallel").covariance
+    ('cutometer_r2', 'holm', 'us')
+    """
+
+    primary: str
+    key_secondary: tuple[str, ...]
+    secondary: tuple[str, ...]
+    populations: tuple[str, ...]
+    harms_population: str
+    alpha: float
+    multiplicity: str
+    min_final_week: float
+    final_visit: str
+    covariates: tuple[str, ...]
+    confidence_level: float
+    parallel: ModelSettings
+    split_face: ModelSettings
+    sensitivity: SensitivitySettings
+    responders: tuple[ResponderSpec, ...]
+
+    def model(self, design: str) -> ModelSettings:
+        """Return the model settings of `design` (``parallel`` or ``split_face``)."""
+        if design == "parallel":
+            return self.parallel
+        if design == "split_face":
+            return self.split_face
+        raise ValueError(f"design={design!r}: use 'parallel' or 'split_face'")
+
+    @classmethod
+    def from_mapping(cls, section: Mapping[str, Any]) -> AnalysisPlan:
+        """Build the plan from an ``[analysis]`` table (checked, defaults filled in).
+
+        Raises
+        ------
+        InvalidProtocolError
+            Listing every problem of the section (as :func:`check_analysis`).
+        """
+        plan, problems = check_analysis(section)
+        if problems or not plan:
+            from efficacy.protocol.model import InvalidProtocolError
+
+            raise InvalidProtocolError(
+                "[analysis]", problems or ["the section is empty: there is no plan"]
+            )
+
+        def model(sub: Mapping[str, Any]) -> ModelSettings:
+            return ModelSettings(
+                covariance=str(sub["covariance"]),
+                fallback=tuple(sub["fallback"]),
+                df=str(sub["df"]),
+                method=str(sub["method"]),
+                adjust_baseline=bool(sub["adjust_baseline"]),
+            )
+
+        sens = plan["sensitivity"]
+        return cls(
+            primary=str(plan["primary"]),
+            key_secondary=tuple(plan["key_secondary"]),
+            secondary=tuple(plan["secondary"]),
+            populations=tuple(plan["populations"]),
+            harms_population=str(plan["harms_population"]),
+            alpha=float(plan["alpha"]),
+            multiplicity=str(plan["multiplicity"]),
+            min_final_week=float(plan["min_final_week"]),
+            final_visit=str(plan["final_visit"]),
+            covariates=tuple(plan["covariates"]),
+            confidence_level=float(plan["confidence_level"]),
+            parallel=model(plan["parallel"]),
+            split_face=model(plan["split_face"]),
+            sensitivity=SensitivitySettings(
+                tipping_point=bool(sens["tipping_point"]),
+                imputations=int(sens["imputations"]),
+                seed=int(sens["seed"]),
+                delta_steps=int(sens["delta_steps"]),
+                delta_max_sd=float(sens["delta_max_sd"]),
+            ),
+            responders=tuple(
+                ResponderSpec(
+                    endpoint=str(r["endpoint"]),
+                    kind=str(r["kind"]),
+                    threshold=float(r["threshold"]),
+                    direction=str(r["direction"]),
+                    logistic=bool(r["logistic"]),
+                )
+                for r in plan["responders"]
+            ),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (JSON-serialisable): the ``[analysis]`` table it was built from.
+
+        ``AnalysisPlan.from_mapping(plan.to_dict()) == plan``.
+        """
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "responders":
+                out[f.name] = [r.to_dict() for r in value]
+            elif isinstance(value, ModelSettings | SensitivitySettings):
+                out[f.name] = {k.name: _plain(getattr(value, k.name)) for k in fields(value)}
+            else:
+                out[f.name] = _plain(value)
+        return out
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from efficacy.errors import ProtocolError
-from efficacy.protocol.analysis_params import check_analysis, merge_analysis
+from efficacy.protocol.analysis_params import AnalysisPlan, check_analysis, merge_analysis
 from efficacy.protocol.model import InvalidProtocolError, Protocol, Requirement
 from efficacy.protocol.params import VALIDATION_PARAMETERS, check_scoring, normalise_parameters
 
@@ -204,7 +204,8 @@ def _build(
     problems += normalise_parameters("[validation]", VALIDATION_PARAMETERS, params)[1]
     scoring = {**(base.scoring if base else {}), **data.get("scoring", {})}
     problems += check_scoring(scoring)[1]
-    analysis = merge_analysis(base.analysis if base else {}, data.get("analysis", {}))
+    inherited = base.analysis.to_dict() if base is not None and base.analysis is not None else {}
+    analysis = merge_analysis(inherited, data.get("analysis", {}))
     problems += check_analysis(analysis)[1]
     stem = path.stem if path is not None else "protocol"
     defaults: dict[str, Any] = (
@@ -233,7 +234,7 @@ def _build(
             parameters=params,
             description=fields.get("description", ""),
             scoring=scoring,
-            analysis=analysis,
+            analysis=AnalysisPlan.from_mapping(analysis) if analysis else None,
             extends=f"{base.id}@{base.version}" if base else None,
             path=path,
         )

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from efficacy.errors import ProtocolError
-from efficacy.protocol.analysis_params import check_analysis
+from efficacy.protocol.analysis_params import AnalysisPlan, check_analysis
 from efficacy.protocol.params import (
     CHECKS,
     SEVERITIES,
@@ -140,23 +140,6 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _frozen(value: Any) -> Any:
-    """Read-only view of a nested plan (mappings as proxies, lists as tuples)."""
-    if isinstance(value, Mapping):
-        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    return value
-
-
-def _plain_deep(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain_deep(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [_plain_deep(v) for v in value]
-    return value
-
-
 @dataclass(frozen=True)
 class Protocol:
     """A versioned standard: metadata, requirements and validation parameters.
@@ -183,11 +166,11 @@ class Protocol:
         The optional ``[scoring]`` section (``skindex16_overall``, ``cutometer_curves``,
         ``responders``) read by :meth:`efficacy.instruments.ScoringOptions.from_protocol`;
         omitted keys stay omitted.
-    analysis : Mapping[str, Any]
+    analysis : AnalysisPlan or None
         The optional ``[analysis]`` section: the prespecified statistical analysis plan
         read by :func:`efficacy.analysis.analyze` (see
-        :mod:`efficacy.protocol.analysis_params`); empty when the protocol has none,
-        otherwise complete (defaults filled in).
+        :mod:`efficacy.protocol.analysis_params`); None when the protocol has none.
+        An ``[analysis]`` table (mapping) given here is checked and converted.
     extends : str or None
         ``"id@version"`` of the protocol this one was built on, if any.
     path : pathlib.Path or None
@@ -207,7 +190,7 @@ class Protocol:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     scoring: Mapping[str, Any] = field(default_factory=dict)
-    analysis: Mapping[str, Any] = field(default_factory=dict)
+    analysis: AnalysisPlan | None = None
     extends: str | None = None
     path: Path | None = field(default=None, compare=False)
 
@@ -233,14 +216,19 @@ class Protocol:
             problems.extend(errs)
         scoring, errs = check_scoring(self.scoring)
         problems.extend(errs)
-        analysis, errs = check_analysis(self.analysis)
-        problems.extend(errs)
+        analysis = self.analysis
+        if isinstance(analysis, Mapping):  # a TOML table: check it with the rest
+            section, errs = check_analysis(analysis)
+            problems.extend(errs)
+            analysis = AnalysisPlan.from_mapping(analysis) if section and not errs else None
+        elif analysis is not None and not isinstance(analysis, AnalysisPlan):
+            problems.append("analysis must be an AnalysisPlan, an [analysis] table or None")
         if problems:
             raise InvalidProtocolError(f"protocol {self.id!r}", problems)
         object.__setattr__(self, "requirements", reqs)
         object.__setattr__(self, "parameters", MappingProxyType(params))
         object.__setattr__(self, "scoring", MappingProxyType(scoring))
-        object.__setattr__(self, "analysis", _frozen(analysis))
+        object.__setattr__(self, "analysis", analysis)
 
     @property
     def requirement_ids(self) -> tuple[str, ...]:
@@ -275,6 +263,6 @@ class Protocol:
             "path": str(self.path) if self.path is not None else None,
             "parameters": {k: _plain(v) for k, v in self.parameters.items()},
             "scoring": {k: _plain(v) for k, v in self.scoring.items()},
-            "analysis": _plain_deep(self.analysis),
+            "analysis": self.analysis.to_dict() if self.analysis is not None else {},
             "requirements": [r.to_dict() for r in self.requirements],
         }

@@ -68,14 +68,8 @@ def endpoint_meta(endpoint: str) -> dict[str, Any]:
     return {"label": endpoint, "unit": "", "direction": "none", "kind": "instrumental"}
 
 
-def _arms_of(comparison: str) -> tuple[str, str]:
-    """``ACTIVE vs VEHICLE`` / ``ACTIVE site vs VEHICLE site`` -> (active, control)."""
-    left, _, right = comparison.partition(" vs ")
-    return left.removesuffix(" site"), right.removesuffix(" site")
-
-
 def _is_mmrm(row: Mapping[str, Any]) -> bool:
-    return "MMRM" in str(row.get("model") or "")
+    return row.get("analysis") == "mmrm"
 
 
 def _diff(row: Mapping[str, Any], effect: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -131,12 +125,13 @@ def _population(
     ls: list[Mapping[str, Any]],
     effects: Mapping[tuple[str, str], Mapping[str, Any]],
     split: bool,
+    fit_notes: Sequence[str],
 ) -> dict[str, Any]:
     """One population of one endpoint: LS means, differences, model specification."""
     visits = list(dict.fromkeys(str(r["visit"]) for r in est))
     n_by: dict[tuple[str, str], Any] = {}
     for r in est:
-        active, control = _arms_of(str(r["comparison"]))
+        active, control = str(r["active_arm"]), str(r["control_arm"])
         if split:
             n_by[(f"{active} - {control} (within subject)", r["visit"])] = r["n_active"]
         else:
@@ -146,7 +141,7 @@ def _population(
     diffs = [
         {
             "visit": r["visit"],
-            "final": "estimand" in str(r["notes"] or ""),
+            "final": bool(r["estimand"]),
             **_diff(r, effects.get((r["visit"], r["comparison"]))),
         }
         for r in est
@@ -155,14 +150,13 @@ def _population(
     for row in ls_rows:
         row["final"] = row["visit"] in finals
     first = est[0]
-    notes = sorted({n.strip() for r in est for n in str(r["notes"] or "").split(";") if n.strip()})
     return {
         "population": first["population"],
         "label": POPULATION_LABELS.get(str(first["population"]), str(first["population"])),
         "model": first["model"],
         "covariance": sorted({str(r["covariance"]) for r in est}),
         "converged": all(bool(r["converged"]) for r in est),
-        "notes": [n for n in notes if not n.startswith(("estimand", "Hedges", "p_adjusted"))],
+        "notes": sorted(set(fit_notes)),
         "arms": arms,
         "lsmeans": ls_rows,
         "differences": diffs,
@@ -194,6 +188,10 @@ def endpoint_blocks(data: Mapping[str, Any]) -> list[dict[str, Any]]:
         (str(e["endpoint"]), str(e["population"]), str(e["visit"]), str(e["comparison"])): e
         for e in data.get("effect_sizes") or []
     }
+    fit_notes = {
+        (str(m["endpoint"]), str(m["population"])): list(m["notes"])
+        for m in data.get("model_notes") or []
+    }
     blocks = []
     for ep in order:
         rows = [r for r in est if r["endpoint"] == ep]
@@ -209,13 +207,8 @@ def endpoint_blocks(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 if r["endpoint"] == ep and r["population"] == pop
             ]
             eff = {(k[2], k[3]): v for k, v in effects.items() if k[0] == ep and k[1] == pop}
-            populations.append(_population(pe, pl, eff, split))
-        adjust = [
-            n.strip()
-            for r in rows
-            for n in str(r["notes"] or "").split(";")
-            if n.strip().startswith("p_adjusted")
-        ]
+            populations.append(_population(pe, pl, eff, split, fit_notes.get((ep, pop), [])))
+        adjust = [str(r["adjustment"]) for r in rows if r["adjustment"]]
         adjusted = roles[ep] != "primary" and any(r["p_adjusted"] is not None for r in rows)
         blocks.append(
             {
@@ -226,7 +219,7 @@ def endpoint_blocks(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                     [d["std_error"] for p in populations for d in p["differences"]]
                 ),
                 "adjusted": adjusted,
-                "adjustment": adjust[0].removeprefix("p_adjusted:").strip() if adjust else "",
+                "adjustment": adjust[0] if adjust else "",
                 "populations": populations,
             }
         )

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from efficacy.consort import allocated_units
-from efficacy.instruments import ENDPOINTS
+from efficacy.instruments import ENDPOINTS, ScoredTrial
 from efficacy.protocol import Protocol
 from efficacy.report._stats import NUMERIC_ROWS, column, count_cell, decimals, numeric_cells
 from efficacy.trial import Trial
@@ -71,7 +71,9 @@ def _columns(trial: Trial, units: pd.DataFrame, split: bool) -> list[dict[str, A
     return cols
 
 
-def _demographics(trial: Trial, units: pd.DataFrame, split: bool) -> dict[str, Any]:
+def _demographics(
+    trial: Trial, units: pd.DataFrame, split: bool, scored: ScoredTrial | None
+) -> dict[str, Any]:
     people = units.drop_duplicates("subject_id")
     subj = trial.subjects.drop_duplicates("subject_id").set_index("subject_id")
     if split:
@@ -99,7 +101,7 @@ def _demographics(trial: Trial, units: pd.DataFrame, split: bool) -> dict[str, A
     levels = tuple(sorted({v for s in sex.values() for v in s.dropna()} - {"Female", "Male"}))
     rows += _category_rows("Sex, n (%)", sex, ("Female", "Male", *levels))
     rows += _category_rows("Fitzpatrick phototype, n (%)", fitz, _PHOTOTYPES)
-    rows += _skindex_rows(trial, groups)
+    rows += _skindex_rows(trial, groups, scored)
     return {
         "id": "demographics",
         "title": "Demographics and baseline PRO scores (randomised participants)",
@@ -108,17 +110,18 @@ def _demographics(trial: Trial, units: pd.DataFrame, split: bool) -> dict[str, A
     }
 
 
-def _skindex_rows(trial: Trial, groups: Mapping[str, list[str]]) -> list[dict[str, Any]]:
-    pro = trial.pro_responses
+def _skindex_rows(
+    trial: Trial, groups: Mapping[str, list[str]], scored: ScoredTrial | None
+) -> list[dict[str, Any]]:
+    if scored is None:
+        return []
+    pro = scored.pro
     base = trial.manifest.baseline_visit
-    sel = pro[
+    scores = pro[
         (pro["instrument"] == "skindex16").fillna(False) & (pro["visit"] == base).fillna(False)
     ]
-    if sel.empty:
+    if scores.empty:
         return []
-    from efficacy.instruments import score_skindex16
-
-    scores = score_skindex16(sel)
     rows: list[dict[str, Any]] = []
     for scale in ("symptoms", "emotions", "functioning"):
         s = scores[scores["scale"] == scale].drop_duplicates("subject_id").set_index("subject_id")
@@ -131,26 +134,32 @@ def _skindex_rows(trial: Trial, groups: Mapping[str, list[str]]) -> list[dict[st
 
 
 def _endpoint_ids(protocol: Protocol | None) -> list[str]:
-    plan = getattr(protocol, "analysis", None) or {}
-    ids = [plan.get("primary"), *plan.get("key_secondary", ()), *plan.get("secondary", ())]
+    plan = protocol.analysis if protocol is not None else None
+    if plan is None:
+        return []
+    ids = [plan.primary, *plan.key_secondary, *plan.secondary]
     return [i for i in dict.fromkeys(ids) if i in ENDPOINTS]
 
 
 def _endpoints(
-    trial: Trial, protocol: Protocol | None, units: pd.DataFrame, split: bool
+    trial: Trial,
+    protocol: Protocol | None,
+    units: pd.DataFrame,
+    split: bool,
+    scored: ScoredTrial | None,
 ) -> dict[str, Any]:
-    from efficacy.instruments import prepare_measurements
-
     cols = _columns(trial, units, split)
     if not split:
         cols.append(column("TOTAL", "Total", int(units["subject_id"].nunique())))
-    m = trial.measurements
     ids = _endpoint_ids(protocol)
-    keep = (m["visit"] == trial.manifest.baseline_visit).fillna(False) & m["endpoint"].isin(
-        [*ids, *_AMPLITUDES]
-    ).fillna(False)
-    values = prepare_measurements(m[keep.to_numpy(dtype=bool)]) if keep.any() else None
-    primary = (getattr(protocol, "analysis", None) or {}).get("primary")
+    values = None
+    if scored is not None:
+        d = scored.endpoints
+        keep = (d["visit"] == trial.manifest.baseline_visit).fillna(False) & d["endpoint"].isin(
+            ids
+        ).fillna(False)
+        values = d.loc[keep.to_numpy(dtype=bool)]
+    primary = protocol.analysis.primary if protocol is not None and protocol.analysis else None
     rows: list[dict[str, Any]] = []
     for eid in ids:
         v = values[values["endpoint"] == eid] if values is not None else None
@@ -167,9 +176,6 @@ def _endpoints(
         "columns": cols,
         "rows": rows,
     }
-
-
-_AMPLITUDES = ("cutometer_ua", "cutometer_uf", "cutometer_ue", "cutometer_ur", "cutometer_uv")
 
 
 def _by_column(
@@ -199,8 +205,21 @@ def _by_column(
     return out
 
 
-def baseline_tables(trial: Trial, protocol: Protocol | None) -> dict[str, Any]:
+def baseline_tables(
+    trial: Trial, protocol: Protocol | None, scored: ScoredTrial | None
+) -> dict[str, Any]:
     """Build report section 5 (JSON-ready).
+
+    Parameters
+    ----------
+    trial : Trial
+    protocol : Protocol or None
+        Its ``[analysis]`` endpoints are tabulated (primary, key secondary, secondary).
+    scored : ScoredTrial or None
+        The scored trial the analysis used (:attr:`efficacy.AnalysisResult.scored`), or
+        the report's own scoring with the protocol's options when there is no analysis;
+        None when the trial could not be scored (no endpoint values or PRO scores
+        shown).
 
     Returns
     -------
@@ -213,12 +232,18 @@ def baseline_tables(trial: Trial, protocol: Protocol | None) -> dict[str, Any]:
     Notes
     -----
     Mean (SD), Median, Min, Max of the non-missing values; n (%) of the column's N.
-    Endpoint values are the mean of replicate readings (efficacy.instruments.
-    prepare_measurements), in the catalogue unit.
+    Endpoint values are those of `scored` (the mean of replicate readings, Cutometer
+    parameters with the protocol's ``[scoring]`` options), in the catalogue unit: the
+    very values the analysis used.
     """
     units = allocated_units(trial)
     split = trial.manifest.design == "split_face"
     notes = []
+    if scored is None:
+        notes.append(
+            "The trial could not be scored (see the validation findings): endpoint values "
+            "and PRO scores at baseline are not shown."
+        )
     if (trial.pro_responses["instrument"] == "faceq").fillna(False).any():
         notes.append(
             "FACE-Q baseline scores need the licensed raw-to-Rasch conversion table, which "
@@ -233,5 +258,8 @@ def baseline_tables(trial: Trial, protocol: Protocol | None) -> dict[str, Any]:
         "population": "randomised participants, by allocated arm"
         + ("; endpoint values per body-site group" if split else ""),
         "notes": notes,
-        "tables": [_demographics(trial, units, split), _endpoints(trial, protocol, units, split)],
+        "tables": [
+            _demographics(trial, units, split, scored),
+            _endpoints(trial, protocol, units, split, scored),
+        ],
     }

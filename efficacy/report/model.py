@@ -20,8 +20,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from efficacy.analysis import AnalysisResult
 from efficacy.consort import Checklist, Flow, consort_flow, evaluate_checklist
 from efficacy.errors import EfficacyError, InputError
+from efficacy.instruments import ScoredTrial
 from efficacy.protocol import Protocol, load_protocol
 from efficacy.report._format import fixed, pval
 from efficacy.report.baseline import baseline_tables
@@ -31,7 +33,7 @@ from efficacy.report.sections import appendices, generated_at, title_block, verd
 from efficacy.trial import Trial
 from efficacy.validation import ValidationReport
 
-__all__ = ["FORMATS", "SCHEMA", "Report", "build_report"]
+__all__ = ["CHECKLIST_SECTIONS", "FORMATS", "SCHEMA", "Report", "build_report"]
 
 #: Output formats, as file suffixes.
 FORMATS: tuple[str, ...] = ("html", "pdf", "json")
@@ -202,13 +204,56 @@ def _template() -> Any:
     return env.from_string(text)
 
 
+#: Report section of each kind of result a checklist entry can be shown in
+#: (:data:`efficacy.consort.REPORT_PARTS`).
+CHECKLIST_SECTIONS: Mapping[str, int] = MappingProxyType(
+    {"flow": 3, "baseline": 5, "estimates": 6, "sensitivity": 6, "harms": 8}
+)
+
+
+def _checklist(checklist: Checklist, produced: set[int]) -> dict[str, Any]:
+    """Section 4: the checklist with its evidence placed in this report's sections.
+
+    An entry shown in a kind of result (``shown_in``) cites the report section holding
+    it (``report section 6: ...``), only when that section was produced.
+    """
+    data = checklist.to_dict()
+    for entry in data["entries"]:
+        part = entry.pop("shown_in")
+        section = CHECKLIST_SECTIONS.get(part) if part else None
+        if section is not None and section in produced:
+            entry["where"] = f"report section {section}: {entry['where']}"
+    return data
+
+
+def _scored(
+    trial: Trial, protocol: Protocol, analysis: AnalysisResult | None
+) -> ScoredTrial | None:
+    """Return the analysis's scored trial, else score the trial here, once (protocol options).
+
+    None when the trial cannot be scored (e.g. no baseline visit): validation reports why.
+    """
+    if analysis is not None and analysis.scored is not None:
+        return analysis.scored
+    import warnings
+
+    from efficacy.instruments import score_trial
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return score_trial(trial, protocol=protocol)
+    except EfficacyError:
+        return None
+
+
 def build_report(
     trial: Trial,
     protocol: Protocol | str | None = None,
     validation: ValidationReport | None = None,
     flow: Flow | None = None,
     checklist: Checklist | None = None,
-    analysis: Any | None = None,
+    analysis: AnalysisResult | None = None,
 ) -> Report:
     """Build the conformance report of `trial` (sections 1-9).
 
@@ -226,8 +271,10 @@ def build_report(
     analysis : AnalysisResult, optional
         The analysis plan's result, from :func:`efficacy.analyze` (or
         :func:`efficacy.report.outcomes.run_analysis`, as ``efficacy report`` does):
-        sections 6-7, see :mod:`efficacy.report.outcomes`. Without it those sections
-        say the efficacy analysis was not run. Not modified.
+        sections 6-7, see :mod:`efficacy.report.outcomes`; its scored trial gives the
+        baseline values of section 5 (the values the analysis used). Without it
+        sections 6-7 say the efficacy analysis was not run and the report scores the
+        trial itself, once, with the protocol's ``[scoring]`` options. Not modified.
 
     Returns
     -------
@@ -236,7 +283,8 @@ def build_report(
     Raises
     ------
     EfficacyError
-        `trial` is not a Trial, or the validation report is of another trial/protocol.
+        `trial` is not a Trial, `analysis` not an AnalysisResult, or the validation
+        report is of another trial/protocol.
     """
     if not isinstance(trial, Trial):
         raise EfficacyError(
@@ -252,20 +300,27 @@ def build_report(
         validation = validate(trial, proto)
     else:
         validation.check_of(trial.manifest.id, proto.id)
+    if analysis is not None and not isinstance(analysis, AnalysisResult):
+        raise EfficacyError(
+            "analysis must be an AnalysisResult from efficacy.analyze(trial, protocol), "
+            f"not {type(analysis).__name__}"
+        )
     flow = flow if flow is not None else consort_flow(trial, proto)
     checklist = (
         checklist
         if checklist is not None
         else evaluate_checklist(trial, proto, flow, analysis=analysis)
     )
+    outcomes = outcome_sections(analysis, trial, proto)
+    produced = {3, 5, 8} | ({6} if outcomes["efficacy"]["status"] == "run" else set())
     data = {
         "schema": SCHEMA,
         "title_block": title_block(trial, proto, generated_at()),
         "verdict": verdict(trial, proto, validation),
         "flow": flow.to_dict(),
-        "checklist": checklist.to_dict(),
-        "baseline": baseline_tables(trial, proto),
-        **outcome_sections(analysis, trial, proto),
+        "checklist": _checklist(checklist, produced),
+        "baseline": baseline_tables(trial, proto, _scored(trial, proto, analysis)),
+        **outcomes,
         "harms": harms_tables(trial),
         "appendices": appendices(validation),
     }

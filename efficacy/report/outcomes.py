@@ -20,12 +20,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
+from efficacy.analysis import AnalysisResult
 from efficacy.errors import EfficacyError
+from efficacy.instruments import ScoredTrial
+from efficacy.protocol import Protocol
 from efficacy.report._endpoints import POPULATION_LABELS, endpoint_blocks, endpoint_meta
+from efficacy.trial import Trial
+from efficacy.validation import ValidationReport
 
-__all__ = ["NOT_RUN", "AnalysisLike", "outcome_sections", "run_analysis"]
+__all__ = ["NOT_RUN", "outcome_sections", "run_analysis"]
 
 #: The text sections 6 and 7 show when no analysis result is given.
 NOT_RUN = (
@@ -37,26 +42,9 @@ _PRO_KINDS = ("faceq", "skindex16")
 _SHOWN_GRID = 7  # tipping-point grid rows shown (the JSON holds the whole grid)
 
 
-@runtime_checkable
-class AnalysisLike(Protocol):
-    """What the report needs of an analysis result: a JSON-ready ``to_dict()``."""
-
-    def to_dict(self) -> Mapping[str, Any]:
-        """Return the result as plain data."""
-        ...
-
-
-class _Failed:
-    """Stands for an analysis that raised: reported as not analysed, with the message."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"status": "not analysed", "notes": [self.message], "estimates": []}
-
-
-def run_analysis(trial: Any, protocol: Any, validation: Any | None = None) -> Any | None:
+def run_analysis(
+    trial: Trial, protocol: Protocol, validation: ValidationReport | None = None
+) -> AnalysisResult | None:
     """Run :func:`efficacy.analyze` for the report (warnings silenced).
 
     `validation`, the trial's validation report when the caller has it, saves
@@ -64,23 +52,29 @@ def run_analysis(trial: Any, protocol: Any, validation: Any | None = None) -> An
 
     Returns
     -------
-    AnalysisResult, a stand-in reporting why the analysis failed, or None
+    AnalysisResult or None
         None when `protocol` has no ``[analysis]`` plan (sections 6-7 then say the
-        analysis was not run); a trial the plan cannot analyse is reported as not
-        analysed with the error message instead of stopping the report.
+        analysis was not run); a trial the plan cannot analyse gives a result with
+        status ``"not analysed"`` whose note is the error message, instead of stopping
+        the report.
     """
     import warnings
 
     from efficacy.analysis import analyze
 
-    if not getattr(protocol, "analysis", None):
+    if protocol.analysis is None:
         return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return analyze(trial, protocol, validation=validation)
     except EfficacyError as exc:
-        return _Failed(" ".join(str(exc).split()))
+        return AnalysisResult.not_analysed(
+            trial_id=str(trial.manifest.id or ""),
+            protocol=f"{protocol.id}@{protocol.version}",
+            design=str(trial.manifest.design),
+            notes=(" ".join(str(exc).split()),),
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -99,7 +93,7 @@ def _plain(value: Any) -> Any:
     )
 
 
-def _visits(trial: Any) -> list[dict[str, Any]]:
+def _visits(trial: Trial | None) -> list[dict[str, Any]]:
     """Scheduled visits with study day and week since baseline (figure x axis)."""
     if trial is None:
         return []
@@ -156,8 +150,13 @@ def _shown(grid: list[Mapping[str, Any]]) -> list[int]:
 
 
 def _sensitivity(data: Mapping[str, Any], blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tipping-point analyses with the rows shown and the MAR estimate they start from."""
+    """Tipping-point analyses with the rows shown and the MAR estimate they start from.
+
+    Split-face: the penalised and control units are the sites allocated each arm
+    (``ACTIVE site``).
+    """
     dec = {b["endpoint"]: b for b in blocks}
+    unit = " site" if data.get("design") == "split_face" else ""
     out = []
     for tp in data.get("sensitivity") or []:
         grid = list(tp["grid"])
@@ -168,18 +167,17 @@ def _sensitivity(data: Mapping[str, Any], blocks: list[dict[str, Any]]) -> list[
             if delta is not None and mar is not None and mar["estimate"]
             else None
         )
-        active, _, control = str(tp["comparison"]).partition(" vs ")
         meta = dec.get(tp["endpoint"]) or endpoint_meta(tp["endpoint"])
         out.append(
             {
-                **tp,
+                **{k: v for k, v in tp.items() if k != "active_arm"},
                 "label": meta["label"],
                 "unit": meta["unit"],
                 "better": meta["direction"],
                 "decimals": dec[tp["endpoint"]]["decimals"] if tp["endpoint"] in dec else 3,
                 "population_label": POPULATION_LABELS.get(tp["population"], tp["population"]),
-                "penalised_arm": active,
-                "control_arm": control,
+                "penalised_arm": f"{tp['active_arm']}{unit}",
+                "control_arm": f"{tp['control_arm']}{unit}",
                 "mar": mar,
                 "delta_over_effect": ratio,
                 "shown": _shown(grid),
@@ -222,17 +220,10 @@ def _models(data: Mapping[str, Any], blocks: list[dict[str, Any]]) -> dict[str, 
     }
 
 
-def _faceq_status(trial: Any, protocol: Any, analysed: set[str]) -> dict[str, Any] | None:
-    """FACE-Q conversion-table status: metric of the scores and the table used."""
-    if trial is None or not any(e.startswith("faceq_") for e in analysed):
+def _faceq_status(scored: ScoredTrial | None, analysed: set[str]) -> dict[str, Any] | None:
+    """FACE-Q conversion-table status: metric of the scores the analysis used, the table."""
+    if scored is None or not any(e.startswith("faceq_") for e in analysed):
         return None
-    import warnings
-
-    from efficacy.instruments import score_trial
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scored = score_trial(trial, protocol=protocol)
     pro = scored.pro
     fq = pro.loc[(pro["instrument"] == "faceq").fillna(False).to_numpy(dtype=bool)]
     metrics = {
@@ -249,12 +240,12 @@ def _faceq_status(trial: Any, protocol: Any, analysed: set[str]) -> dict[str, An
     }
 
 
-def _levels(protocol: Any) -> dict[str, Any]:
+def _levels(protocol: Protocol | None) -> dict[str, Any]:
     """Alpha and confidence level of the plan (protocol ``[analysis]``; default 0.05 / 0.95)."""
-    plan = getattr(protocol, "analysis", None) or {}
-    level = float(plan.get("confidence_level", 0.95))
+    plan = protocol.analysis if protocol is not None else None
+    level = plan.confidence_level if plan is not None else 0.95
     return {
-        "alpha": float(plan.get("alpha", 0.05)),
+        "alpha": plan.alpha if plan is not None else 0.05,
         "confidence_level": level,
         "confidence_pct": f"{100 * level:g}",
     }
@@ -265,19 +256,22 @@ def _not_run(message: str) -> dict[str, Any]:
 
 
 def outcome_sections(
-    analysis: Any | None, trial: Any | None = None, protocol: Any | None = None
+    analysis: AnalysisResult | None,
+    trial: Trial | None = None,
+    protocol: Protocol | None = None,
 ) -> dict[str, Any]:
     """Build sections 6 and 7 (JSON-ready) from an analysis result, or say it was not run.
 
     Parameters
     ----------
     analysis : AnalysisResult or None
-        From :func:`efficacy.analyze`; anything with a plain-data ``to_dict()`` of the
-        same layout.
+        From :func:`efficacy.analyze`. Its tables and its scored trial
+        (:attr:`~efficacy.AnalysisResult.scored`, for the FACE-Q table status) are
+        read, never recomputed.
     trial : Trial, optional
-        For the visit schedule (weeks on the figure axis) and the FACE-Q table status.
+        For the visit schedule (weeks on the figure axis).
     protocol : Protocol, optional
-        For the FACE-Q scoring options.
+        For the plan's alpha and confidence level.
 
     Returns
     -------
@@ -295,13 +289,14 @@ def outcome_sections(
     Raises
     ------
     EfficacyError
-        If `analysis` has no ``to_dict()`` or it returns something that is not plain data.
+        If `analysis` is not an :class:`~efficacy.AnalysisResult`.
     """
     if analysis is None:
         return {"efficacy": _not_run(NOT_RUN), "pros": _not_run(NOT_RUN)}
-    if not isinstance(analysis, AnalysisLike):
+    if not isinstance(analysis, AnalysisResult):
         raise EfficacyError(
-            f"analysis must be an AnalysisResult (with to_dict()), not {type(analysis).__name__}"
+            f"analysis must be an AnalysisResult from efficacy.analyze(trial, protocol), "
+            f"not {type(analysis).__name__}"
         )
     data = _plain(analysis.to_dict())
     if not isinstance(data, Mapping) or not isinstance(data.get("estimates"), list):
@@ -328,13 +323,13 @@ def outcome_sections(
         "endpoints": [b for b in blocks if not is_pro(b["endpoint"])],
         "summary": _summary(blocks),
         "sensitivity": _sensitivity(data, blocks),
-        "responders": [r for r in data["estimates"] if "MMRM" not in str(r.get("model") or "")],
+        "responders": [r for r in data["estimates"] if r["analysis"] != "mmrm"],
         "skipped": [s for s in skipped if not is_pro(s["endpoint"])],
         "models": _models(data, blocks),
     }
     pros = {
         "endpoints": [b for b in blocks if is_pro(b["endpoint"])],
-        "faceq": _faceq_status(trial, protocol, analysed),
+        "faceq": _faceq_status(analysis.scored, analysed),
         "skindex16": any(e.startswith("skindex16_") for e in analysed),
         "skipped": [s for s in skipped if is_pro(s["endpoint"])],
     }

@@ -72,10 +72,11 @@ def test_fallback_along_the_declared_order() -> None:
     data = ModelData(frame=frame, baseline=frame.drop_duplicates("subject_id"), notes=())
     from efficacy.analysis.plan import TrialPlan
 
-    settings = dict(efficacy.load_protocol("iso-efficacy-2025").analysis)
+    settings = efficacy.load_protocol("iso-efficacy-2025").analysis
+    assert settings is not None
     plan = TrialPlan(
         "parallel", (("corneometer", "primary"),), "CTL", ("TRT",), ("V1", "V2"), "V2",
-        12.0, ("itt",), settings["parallel"], settings, (),
+        12.0, ("itt",), settings.parallel, settings, (),
     )  # fmt: skip
     fit = fit_endpoint(data, plan)
     assert fit.covariance == "cs"

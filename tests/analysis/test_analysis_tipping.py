@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,8 +45,11 @@ def _trial(seed: int = 11, n: int = 150) -> ModelData:
 
 
 def _plan(**sensitivity) -> TrialPlan:
-    settings = dict(efficacy.load_protocol("iso-efficacy-2025").analysis)
-    settings["sensitivity"] = {**settings["sensitivity"], **sensitivity}
+    base = efficacy.load_protocol("iso-efficacy-2025").analysis
+    assert base is not None
+    settings = dataclasses.replace(
+        base, sensitivity=dataclasses.replace(base.sensitivity, **sensitivity)
+    )
     return TrialPlan(
         design="parallel",
         endpoints=(("corneometer", "primary"),),
@@ -54,7 +59,7 @@ def _plan(**sensitivity) -> TrialPlan:
         final_visit="V3",
         final_week=12.0,
         populations=("itt",),
-        model=settings["parallel"],
+        model=settings.parallel,
         settings=settings,
         notes=(),
     )
@@ -108,7 +113,7 @@ def test_tipping_point_is_where_p_crosses_alpha(sim) -> None:
     )
     b = data.baseline["baseline"].to_numpy()
     arm = data.baseline["arm"].to_numpy()
-    done = impute(b, y, arm, 50, plan.settings["sensitivity"]["seed"])
+    done = impute(b, y, arm, 50, plan.settings.sensitivity.seed)
     X = np.column_stack([np.ones(arm.size), b, (arm == "TRT").astype(float)])
     shift = -((arm == "TRT") & ~np.isfinite(y[:, -1])).astype(float)
     row = _scan(done[:, :, -1].T, X, 2, shift, [tp.tipping_delta], plan.level)[0]

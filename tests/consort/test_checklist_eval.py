@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from efficacy.analysis import AnalysisResult, analyze
+from efficacy.analysis.result import RESULT_COLUMNS
 from efficacy.consort import checklist_items, consort_flow, evaluate_checklist
 from efficacy.errors import EfficacyError
 from efficacy.io import read_trial
@@ -63,7 +67,10 @@ def test_sample_parallel_statuses() -> None:
         "registration_registry",
         "registration_date",
     )
-    assert by["22a"].status == "data" and "section 3" in by["22a"].where
+    assert by["22a"].status == "data" and by["22a"].shown_in == "flow"
+    assert by["22a"].where == "flow of participants from subjects"
+    # the checklist knows kinds of result, not the report's section numbers
+    assert not any("section" in e.where for e in checklist.entries)
     assert by["26"].status == "partial" and "efficacy analysis not run" in by["26"].missing
     assert by["28"].status == "missing" and "efficacy analysis not run" in by["28"].missing
     assert by["16a"].status == "missing" and "sample_size" in by["16a"].missing
@@ -84,10 +91,44 @@ def test_attested_items_and_all_keys_rule(tmp_path: Path) -> None:
     assert by["1a"].status == "missing"  # the title "Tiny trial" does not say randomised
 
 
+def _result(status: str, populations: tuple[str, ...]) -> AnalysisResult:
+    """An analysis result with `status` and one estimate row per population."""
+    empty = AnalysisResult.not_analysed("T", "iso-efficacy-2025@1.0", "parallel", ())
+    rows = pd.DataFrame(
+        [dict.fromkeys(RESULT_COLUMNS, "") | {"population": p} for p in populations]
+    )
+    return dataclasses.replace(empty, status=status, estimates=rows)
+
+
 def test_analysis_result_covers_estimation(tmp_path: Path) -> None:
     trial = make_bundle(tmp_path / "t", PARALLEL, PARALLEL_MEAS)
-    by = _by_id(_evaluate(trial, analysis=object()))
+    by = _by_id(_evaluate(trial, analysis=_result("analysed", ("itt", "per_protocol"))))
     assert by["26"].status == "data" and by["28"].status == "data"
+    assert (by["26"].shown_in, by["28"].shown_in) == ("estimates", "sensitivity")
+    assert by["26"].where == "estimates with 95% CI per outcome"  # the plan's level
+    # no sensitivity analysis at all (ITT only, no tipping point): 28 is not covered
+    by = _by_id(_evaluate(trial, analysis=_result("analysed", ("itt",))))
+    assert by["26"].status == "data" and by["28"].status == "missing"
+    # analysed, but every planned analysis was skipped: no estimates to point to
+    by = _by_id(_evaluate(trial, analysis=_result("analysed", ())))
+    assert by["26"].status == "partial" and "produced no estimates" in by["26"].missing
+
+
+def test_not_analysed_leaves_estimation_uncovered() -> None:
+    """Items 26/28 are not covered when the analysis refused the trial (design review 4)."""
+    trial = read_trial(ROOT / "sample_data" / "flawed_design")
+    result = analyze(trial, PROTOCOL)
+    assert result.status == "not analysed"
+    by = _by_id(_evaluate(trial, analysis=result))
+    assert by["26"].status == "partial" and by["26"].shown_in == "flow"
+    assert by["26"].where == "numbers analysed per arm"
+    assert by["26"].missing.startswith("efficacy analysis not performed: validation found")
+    assert by["28"].status == "missing" and by["28"].where == "" and by["28"].shown_in == ""
+    assert "efficacy analysis not performed" in by["28"].missing
+    # the same as giving no analysis at all, apart from the reason
+    none = _by_id(_evaluate(trial))
+    assert (none["26"].status, none["28"].status) == ("partial", "missing")
+    assert none["26"].missing == "efficacy analysis not run"
 
 
 def test_split_face_adds_within_person_items(tmp_path: Path) -> None:

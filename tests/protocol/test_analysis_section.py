@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from efficacy.protocol import InvalidProtocolError, load_protocol
+from efficacy.protocol import AnalysisPlan, InvalidProtocolError, load_protocol
+from efficacy.protocol.analysis_params import ResponderSpec
 
 
 def _write(tmp_path, text: str):
@@ -15,15 +18,17 @@ def _write(tmp_path, text: str):
 
 def test_builtin_plan_defaults() -> None:
     plan = load_protocol("iso-efficacy-2025").analysis
-    assert plan["primary"] == "cutometer_r2"
-    assert plan["key_secondary"][0] == "corneometer"
-    assert plan["multiplicity"] == "holm"
-    assert plan["parallel"]["covariance"] == "us"
-    assert plan["parallel"]["fallback"] == ("toeph", "ar1h", "cs")
-    assert plan["parallel"]["df"] == "kenward-roger"
-    assert plan["sensitivity"]["imputations"] == 50
-    assert plan["populations"] == ("itt", "per_protocol")
-    assert plan["responders"] == ()
+    assert isinstance(plan, AnalysisPlan)
+    assert plan.primary == "cutometer_r2"
+    assert plan.key_secondary[0] == "corneometer"
+    assert plan.multiplicity == "holm"
+    assert plan.parallel.covariance == "us"
+    assert plan.model("parallel").fallback == ("toeph", "ar1h", "cs")
+    assert plan.parallel.df == "kenward-roger"
+    assert plan.sensitivity.imputations == 50
+    assert plan.populations == ("itt", "per_protocol")
+    assert plan.responders == ()
+    assert (plan.alpha, plan.confidence_level) == (0.05, 0.95)
 
 
 def test_override_merges_key_by_key(tmp_path) -> None:
@@ -44,13 +49,13 @@ logistic = true
 """,
     )
     plan = load_protocol(path).analysis
-    assert plan["primary"] == "corneometer"
-    assert plan["multiplicity"] == "fixed-sequence"
-    assert plan["parallel"]["fallback"] == ("cs",)
-    assert plan["parallel"]["covariance"] == "us"  # kept from the base
-    assert plan["secondary"][0] == "cutometer_r5"  # kept from the base
-    assert plan["responders"][0]["threshold"] == 10
-    assert plan["responders"][0]["logistic"] is True
+    assert plan is not None
+    assert plan.primary == "corneometer"
+    assert plan.multiplicity == "fixed-sequence"
+    assert plan.parallel.fallback == ("cs",)
+    assert plan.parallel.covariance == "us"  # kept from the base
+    assert plan.secondary[0] == "cutometer_r5"  # kept from the base
+    assert plan.responders == (ResponderSpec("corneometer", "percent", 10.0, "catalogue", True),)
 
 
 def test_every_problem_at_once(tmp_path) -> None:
@@ -93,7 +98,35 @@ def test_plan_is_read_only_and_serialisable() -> None:
     import json
 
     p = load_protocol("iso-efficacy-2025")
-    with pytest.raises(TypeError):
-        p.analysis["parallel"]["covariance"] = "cs"  # type: ignore[index]
+    assert p.analysis is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.analysis.parallel.covariance = "cs"  # type: ignore[misc]
     data = json.loads(json.dumps(p.to_dict()))
     assert data["analysis"]["parallel"]["fallback"] == ["toeph", "ar1h", "cs"]
+    # the plain form is the [analysis] table: it builds the same plan again
+    assert AnalysisPlan.from_mapping(data["analysis"]) == p.analysis
+
+
+def test_extending_a_plan_with_half_sd_responders_keeps_them(tmp_path) -> None:
+    base = tmp_path / "base.toml"
+    base.write_text(
+        'extends = "iso-efficacy-2025"\n[[analysis.responders]]\nendpoint = "corneometer"\n'
+        'kind = "half_baseline_sd"\n',
+        encoding="utf-8",
+    )
+    child = tmp_path / "child.toml"
+    child.write_text(f'extends = "{base.as_posix()}"\n[analysis]\nalpha = 0.01\n', encoding="utf-8")
+    plan = load_protocol(child).analysis
+    assert plan is not None and plan.alpha == 0.01
+    assert plan.responders == (
+        ResponderSpec("corneometer", "half_baseline_sd", 0.0, "catalogue", False),
+    )
+
+
+def test_protocol_without_plan_has_none() -> None:
+    p = load_protocol("iso-efficacy-2025")
+    bare = dataclasses.replace(p, analysis=None)
+    assert bare.analysis is None and bare.to_dict()["analysis"] == {}
+    again = dataclasses.replace(p, analysis={"primary": "corneometer"})  # a TOML table
+    assert again.analysis is not None and again.analysis.primary == "corneometer"
+    assert again.analysis.parallel == p.analysis.parallel  # defaults filled in

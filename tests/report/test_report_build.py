@@ -244,7 +244,7 @@ def test_json_is_deterministic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert a == json.dumps(json.loads(a), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def test_analysis_must_have_to_dict(tmp_path: Path) -> None:
+def test_analysis_must_be_an_analysis_result(tmp_path: Path) -> None:
     trial = make_bundle(
         tmp_path / "f",
         [
@@ -252,8 +252,8 @@ def test_analysis_must_have_to_dict(tmp_path: Path) -> None:
         ],
         [r2("S01", "W0", 0.6)],
     )
-    with pytest.raises(EfficacyError, match="to_dict"):
-        build_report(trial, analysis=object())
+    with pytest.raises(EfficacyError, match=r"must be an AnalysisResult from efficacy\.analyze"):
+        build_report(trial, analysis=object())  # type: ignore[arg-type]
 
 
 def test_write_is_atomic_and_checks_formats(tmp_path: Path, parallel) -> None:
