@@ -23,7 +23,7 @@ from efficacy.instruments.skindex16 import score_skindex16
 if TYPE_CHECKING:
     from efficacy.trial import Trial
 
-__all__ = ["ScoredTrial", "records", "score_trial"]
+__all__ = ["ScoredTrial", "score_trial"]
 
 
 @dataclass(frozen=True)
