@@ -292,37 +292,63 @@ class MMRMResult:
         self,
         specs: str | Sequence[str],
         by: str | Sequence[str] | None = None,
-        method: str | Mapping[str, Sequence[float]] = "pairwise",
+        method: str | Mapping[str, Sequence[float]] = "reference",
         ref: Any = None,
         level: float = 0.95,
     ) -> pd.DataFrame:
         """Contrasts of LS means within each level of ``by``.
 
+        By default each level minus the reference level (the first level of the
+        factor, or the one named by `ref`): with ``ARMCD`` levels ``["PBO", "TRT"]``,
+        ``TRT - PBO`` at every visit, as emmeans' ``trt.vs.ctrl`` and SAS's
+        ``LSMEANS / DIFF=CONTROL`` give it.
+
         Parameters
         ----------
         specs, by : str or list of str
             As in `lsmeans`.
-        method : {"pairwise", "reference"} or dict
-            ``"pairwise"``: every pair of cells, earlier minus later (emmeans
-            ``pairwise``); ``"reference"``: every cell minus the reference cell (SAS
-            ``DIFF=CONTROL``, emmeans ``trt.vs.ctrl``), e.g. ``TRT - PBO``; a dict maps a
-            contrast name to one weight per cell of a ``by`` group (custom contrasts).
+        method : {"reference", "pairwise"} or dict, default "reference"
+            ``"reference"``: every cell minus the reference cell (SAS ``DIFF=CONTROL``,
+            emmeans ``trt.vs.ctrl``), e.g. ``TRT - PBO``; ``"pairwise"``: every pair of
+            cells, earlier minus later (emmeans ``pairwise``, e.g. ``PBO - TRT``); a
+            dict maps a contrast name to one weight per cell of a ``by`` group (custom
+            contrasts).
         ref : level or tuple of levels, optional
-            The reference cell for ``"reference"`` (default: the first level).
+            The reference cell for ``"reference"`` (default: the first level; a tuple
+            of levels when `specs` names several factors).
         level : float
             Confidence level (default 0.95).
 
         Returns
         -------
         pandas.DataFrame
-            The ``by`` factor columns (if any), then ``contrast``, ``estimate``,
-            ``std_error``, ``df``, ``statistic`` (t), ``p_value`` (two-sided, no
-            multiplicity adjustment), ``conf_low``, ``conf_high``.
+            The ``by`` factor columns (if any), then ``contrast`` (``"TRT - PBO"``),
+            ``estimate``, ``std_error``, ``df``, ``statistic`` (t), ``p_value``
+            (two-sided, no multiplicity adjustment), ``conf_low``, ``conf_high``.
 
         Notes
         -----
         Checked against SAS ``LSMEANS AVISIT*ARMCD / PDIFF`` for fev_data (TRT - PBO
-        per visit: estimate, SE, df, p; sas_reference.md section 1).
+        per visit: estimate, SE, df, p; sas_reference.md section 1) and R emmeans
+        contrasts (tests/reference/mmrm/r).
+
+        Examples
+        --------
+        fev_data of R ``mmrm`` (ARMCD levels PBO, TRT; SAS's values in the Notes):
+
+        >>> import efficacy
+        >>> from efficacy._examples import fev_data
+        >>> fit = efficacy.fit_mmrm(fev_data(), "FEV1 ~ RACE + SEX + ARMCD * AVISIT",
+        ...                         subject="USUBJID", visit="AVISIT")
+        >>> ct = fit.contrast("ARMCD", by="AVISIT")  # TRT - PBO at every visit
+        >>> ct[["AVISIT", "contrast", "estimate", "std_error"]].round(2)
+          AVISIT   contrast  estimate  std_error
+        0   VIS1  TRT - PBO      3.77       1.07
+        1   VIS2  TRT - PBO      3.73       0.86
+        2   VIS3  TRT - PBO      3.08       0.69
+        3   VIS4  TRT - PBO      4.40       1.68
+        >>> fit.contrast("ARMCD", by="AVISIT", ref="TRT")["contrast"].tolist()
+        ['PBO - TRT', 'PBO - TRT', 'PBO - TRT', 'PBO - TRT']
         """
         level = _check_level(level)
         grid = lsm.lsmeans_grid(self._design, specs, by)
