@@ -267,6 +267,19 @@ class MMRMResult:
         df is that of the model term made of ``specs`` and ``by`` (SAS); if the model has
         no such term, the smallest df of the terms involved. Checked against SAS
         LSMEANS AVISIT*ARMCD for fev_data (sas_reference.md sections 1 and 6).
+
+        Examples
+        --------
+        >>> import efficacy
+        >>> from efficacy._examples import fev_data  # tests/reference/mmrm/fev_data.csv
+        >>> fit = efficacy.fit_mmrm(fev_data(), "FEV1 ~ RACE + SEX + ARMCD * AVISIT",
+        ...                         subject="USUBJID", visit="AVISIT")
+        >>> fit.lsmeans("ARMCD", by="AVISIT").head(4).round(2)
+          ARMCD AVISIT  estimate  std_error      df  conf_low  conf_high
+        0   PBO   VIS1     33.33       0.76  148.14     31.84      34.82
+        1   TRT   VIS1     37.11       0.76  143.17     35.60      38.61
+        2   PBO   VIS2     38.17       0.61  147.03     36.96      39.38
+        3   TRT   VIS2     41.90       0.60  143.49     40.71      43.09
         """
         level = _check_level(level)
         grid = lsm.lsmeans_grid(self._design, specs, by)
