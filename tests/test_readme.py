@@ -294,3 +294,26 @@ def test_layout_names_the_real_folders(session: Session) -> None:
     assert real <= named, f"README layout omits {real - named}"
     top = set(re.findall(r"^([\w.]+)/", layout.text, re.M))
     assert all((ROOT / t).is_dir() for t in top), top
+
+
+def test_trial_toml_example_reads_as_a_bundle(tmp_path: Path) -> None:
+    # the README's trial.toml, beside the parallel sample's tables under the file names it
+    # declares, reads without a manifest or table problem
+    import efficacy
+
+    block = next(
+        b
+        for b in readme_blocks(README.read_text(encoding="utf-8"))
+        if b.lang == "toml" and "[trial]" in b.text
+    )
+    (tmp_path / "trial.toml").write_text(block.text + "\n")
+    sample = ROOT / "sample_data" / "parallel_12wk"
+    tables = tomllib.loads(block.text)["tables"]
+    source = {"faceq_conversion": "faceq_conversion_SYNTHETIC.csv"}
+    for key, name in tables.items():
+        (tmp_path / name).write_bytes((sample / source.get(key, f"{key}.csv")).read_bytes())
+    trial = efficacy.read_trial(tmp_path)
+    assert trial.issues.empty, trial.issues.to_string()
+    assert [a.id for a in trial.manifest.arms] == ["ACTIVE", "VEHICLE"]
+    assert trial.manifest.consort["flow"]["randomised"] == 120
+    assert len(trial.subjects) == 150
