@@ -183,7 +183,7 @@ def _cmd(session: Session, *prefix: str, exact: bool = False) -> Command:
     return hits[0]
 
 
-# --------------------------------------------------------------------------- the tests
+# --------------------------------------------------------------------------- the checks
 
 
 def test_block_parser_finds_languages_and_file_markers() -> None:
@@ -203,7 +203,7 @@ def test_block_parser_finds_languages_and_file_markers() -> None:
     ]
 
 
-def test_readme_blocks_are_all_known_languages(session: Session) -> None:
+def _readme_blocks_are_all_known_languages(session: Session) -> None:
     langs = [b.lang for b in session.blocks]
     assert set(langs) <= {"python", "toml", "", *SHELL}, langs
     assert langs.count("python") >= 3 and sum(x in SHELL for x in langs) >= 5
@@ -213,7 +213,7 @@ def test_readme_blocks_are_all_known_languages(session: Session) -> None:
             assert not re.search(r"^\s*(efficacy |import |>>>)", b.text, re.M), b.line
 
 
-def test_every_shell_command_runs(session: Session) -> None:
+def _every_shell_command_runs(session: Session) -> None:
     assert len(session.commands) >= 10
     for cmd in session.commands:
         if cmd.not_run:
@@ -225,7 +225,7 @@ def test_every_shell_command_runs(session: Session) -> None:
     assert skipped == ["pip install", "python -m"]
 
 
-def test_exit_codes_match_the_readme(session: Session) -> None:
+def _exit_codes_match_the_readme(session: Session) -> None:
     # clean sample: 0; flawed sample with --fail-on warning: 1 (findings)
     clean = _cmd(session, "efficacy", "validate", "sample_data/parallel_12wk", exact=True)
     assert clean.code == 0
@@ -240,12 +240,12 @@ def test_exit_codes_match_the_readme(session: Session) -> None:
     assert "ISO-DUR" in shown.out and "iso-efficacy-2025" in shown.out
 
 
-def test_json_output_has_the_documented_keys(session: Session) -> None:
+def _json_output_has_the_documented_keys(session: Session) -> None:
     data = json.loads((session.cwd / "v.json").read_text())
     assert {"ok", "findings", "rules"} <= set(data) and data["ok"] is True
 
 
-def test_report_command_writes_the_three_files(session: Session) -> None:
+def _report_command_writes_the_three_files(session: Session) -> None:
     reports = [c for c in session.commands if c.argv[:2] == ("efficacy", "report")]
     assert len(reports) == 2 and reports[0].argv == reports[1].argv  # run once, see above
     out = session.cwd / "out" / "parallel_12wk"
@@ -256,7 +256,7 @@ def test_report_command_writes_the_three_files(session: Session) -> None:
     assert "SIM-PARALLEL-12W" in (out / "report.html").read_text()
 
 
-def test_python_blocks_do_what_their_comments_say(session: Session) -> None:
+def _python_blocks_do_what_their_comments_say(session: Session) -> None:
     ns = session.namespace
     assert ns["report"].ok is True and len(ns["report"].to_frame()) == len(ns["report"].findings)
     contrast = ns["fit"].contrast("ARMCD", by="AVISIT")
@@ -270,7 +270,7 @@ def test_python_blocks_do_what_their_comments_say(session: Session) -> None:
     assert ns["trial"].manifest.id == "CDISCPILOT01" and len(ns["trial"].subjects) == 254
 
 
-def test_toml_blocks_parse_and_the_protocol_loads(session: Session) -> None:
+def _toml_blocks_parse_and_the_protocol_loads(session: Session) -> None:
     import efficacy
 
     tomls = [b for b in session.blocks if b.lang == "toml"]
@@ -283,7 +283,7 @@ def test_toml_blocks_parse_and_the_protocol_loads(session: Session) -> None:
     assert dur.parameters["min_weeks"] == 16
 
 
-def test_layout_names_the_real_folders(session: Session) -> None:
+def _layout_names_the_real_folders(session: Session) -> None:
     layout = next(b for b in session.blocks if b.lang == "" and "efficacy/" in b.text)
     named = set(re.findall(r"^\s{2}(\w+)/", layout.text, re.M))
     package = ROOT / "efficacy"
@@ -294,6 +294,19 @@ def test_layout_names_the_real_folders(session: Session) -> None:
     assert real <= named, f"README layout omits {real - named}"
     top = set(re.findall(r"^([\w.]+)/", layout.text, re.M))
     assert all((ROOT / t).is_dir() for t in top), top
+
+
+def test_readme_blocks_run_and_do_what_they_say(session: Session) -> None:
+    # one test over the one session, so that under pytest-xdist the README (and its PDF)
+    # is played by a single worker; each check names what it found wrong
+    _readme_blocks_are_all_known_languages(session)
+    _every_shell_command_runs(session)
+    _exit_codes_match_the_readme(session)
+    _json_output_has_the_documented_keys(session)
+    _report_command_writes_the_three_files(session)
+    _python_blocks_do_what_their_comments_say(session)
+    _toml_blocks_parse_and_the_protocol_loads(session)
+    _layout_names_the_real_folders(session)
 
 
 def test_trial_toml_example_reads_as_a_bundle(tmp_path: Path) -> None:
