@@ -103,8 +103,10 @@ def items_needed(fraction: float, n_items: np.ndarray | int, *, strict: bool = F
     """
     n = np.asarray(n_items, dtype=float)
     if strict:
-        return np.minimum(np.floor(fraction * n + 1e-9) + 1, n).astype(np.int64)
-    return np.ceil(fraction * n - 1e-9).astype(np.int64)
+        needed: np.ndarray = np.minimum(np.floor(fraction * n + 1e-9) + 1, n)
+    else:
+        needed = np.ceil(fraction * n - 1e-9)
+    return needed.astype(np.int64)
 
 
 def number_text(x: object) -> str:
@@ -201,14 +203,15 @@ def pro_rows(responses: pd.DataFrame, instrument: str, *, need_scale: bool) -> P
     rank[order] = np.arange(len(order))
     q = rank[q]
     first = first[order]
-    scale_codes, scale_names = None, []
+    scale_codes: np.ndarray | None = None
+    scale_names: list[object] = []
     if need_scale:
         codes, uniques = pd.factorize(f["scale"], use_na_sentinel=True)
         scale_names = list(uniques)
-        blank = [i for i, v in enumerate(scale_names) if isinstance(v, str) and not v.strip()]
-        scale_codes = np.where(np.isin(codes, blank), -1, codes).astype(np.int64)
-    day = f["day"] if "day" in f.columns else pd.Series(np.nan, index=f.index)
-    day = pd.to_numeric(day, errors="coerce").to_numpy(float, na_value=np.nan)
+        empty = [i for i, v in enumerate(scale_names) if isinstance(v, str) and not v.strip()]
+        scale_codes = np.where(np.isin(codes, empty), -1, codes).astype(np.int64)
+    day_col = f["day"] if "day" in f.columns else pd.Series(np.nan, index=f.index)
+    day = pd.to_numeric(day_col, errors="coerce").to_numpy(float, na_value=np.nan)
     day_min = pd.Series(day).groupby(q).min().reindex(range(len(first))).to_numpy(float)
     return ProRows(
         subject_id=f["subject_id"].to_numpy(dtype=object)[first],
@@ -330,7 +333,7 @@ def rule_reasons(
         rule = f"fewer than {1 - fraction:.0%} may be missing; min_answered_fraction {fraction:g}"
     else:
         rule = "every item; min_answered_fraction 1"
-    for i in np.flatnonzero(short):
+    for i in map(int, np.flatnonzero(short)):
         text = (
             f"{n_answered[i]} of {n_items[i]} {names[i]} items answered; at least "
             f"{needed[i]} needed ({rule})"
