@@ -428,6 +428,20 @@ class MMRMResult:
         sum-to-zero coding (other factors weighted equally, covariates at zero). Checked
         against SAS for fev_data (sas_reference.md section 1: F to the printed
         2 decimals, df).
+
+        Examples
+        --------
+        >>> import efficacy
+        >>> from efficacy._examples import fev_data  # tests/reference/mmrm/fev_data.csv
+        >>> fit = efficacy.fit_mmrm(fev_data(), "FEV1 ~ RACE + SEX + ARMCD * AVISIT",
+        ...                         subject="USUBJID", visit="AVISIT")
+        >>> fit.anova().round(2)  # SAS: F 36.92, 0.38, 31.67, 142.11, 0.26
+                   term  num_df  den_df  statistic  p_value
+        0          RACE     2.0  165.56      36.91     0.00
+        1           SEX     1.0  166.14       0.38     0.54
+        2         ARMCD     1.0  168.53      31.67     0.00
+        3        AVISIT     3.0  148.11     142.10     0.00
+        4  ARMCD:AVISIT     3.0  147.91       0.26     0.86
         """
         rows = []
         for term in self._design.mm.terms:
