@@ -269,6 +269,24 @@ class AnalysisResult:
               allocated to the treated and the control site).
             - ``adjustment``: how ``p_adjusted`` was adjusted (e.g. ``holm across 3 key
               secondary endpoints``), empty when it is NaN.
+
+        Examples
+        --------
+        The primary endpoint of the parallel sample trial, ACTIVE minus VEHICLE in
+        Cutometer R2 change from baseline, at every visit:
+
+        >>> import efficacy
+        >>> from efficacy._examples import repo_path  # sample_data/ of a source checkout
+        >>> result = efficacy.analyze(efficacy.read_trial(repo_path("sample_data",
+        ...                                                         "parallel_12wk")))
+        >>> frame = result.to_frame()
+        >>> itt = frame[(frame["role"] == "primary") & (frame["population"] == "itt")]
+        >>> itt[["visit", "comparison", "estimate", "conf_low", "conf_high"]].round(4)
+          visit         comparison  estimate  conf_low  conf_high
+        0    W2  ACTIVE vs VEHICLE    0.0193    0.0137     0.0249
+        1    W4  ACTIVE vs VEHICLE    0.0285    0.0221     0.0350
+        2    W8  ACTIVE vs VEHICLE    0.0410    0.0343     0.0478
+        3   W12  ACTIVE vs VEHICLE    0.0528    0.0455     0.0600
         """
         return self.estimates.copy()
 

@@ -302,6 +302,21 @@ def analyze(
     secondary family; a delta-adjusted MI tipping point for the primary endpoint.
     The primary estimate for sample_data/parallel_12wk equals a direct ``fit_mmrm``
     call to 1e-10 (tests/analysis/test_analysis_plan.py).
+
+    Examples
+    --------
+    >>> import efficacy
+    >>> from efficacy._examples import repo_path  # sample_data/ of a source checkout
+    >>> trial = efficacy.read_trial(repo_path("sample_data", "parallel_12wk"))
+    >>> result = efficacy.analyze(trial)
+    >>> result.status
+    'analysed'
+    >>> sorted(result.to_frame()["role"].unique())
+    ['key secondary', 'primary', 'secondary']
+    >>> result.models[["endpoint", "population", "covariance", "converged"]].head(2)
+           endpoint population covariance  converged
+    0  cutometer_r2        itt         us       True
+    1   corneometer        itt         us       True
     """
     protocol = load_protocol(protocol if protocol is not None else "iso-efficacy-2025")
     if protocol.analysis is None:

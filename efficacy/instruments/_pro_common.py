@@ -66,12 +66,47 @@ def check_fraction(value: float, name: str = "min_answered_fraction") -> float:
     return float(value)
 
 
-def items_needed(fraction: float, n_items: np.ndarray | int) -> np.ndarray:
-    """Smallest number of answered items reaching `fraction` of `n_items`: ceil(f * n).
+def items_needed(fraction: float, n_items: np.ndarray | int, *, strict: bool = False) -> np.ndarray:
+    """Smallest number of answered items the missing-item rule accepts.
 
-    A tolerance of 1e-9 keeps ``0.5 * 4 = 2`` from becoming 3 through rounding error.
+    Parameters
+    ----------
+    fraction : float
+        The protocol's ``pro_min_answered_fraction`` *f* (0.5 by default).
+    n_items : int or ndarray of int
+        Items in the scale.
+    strict : bool, default False
+        False (Skindex-16, a project convention, FACTS.md 2): at least *f* of the items
+        answered, ``ceil(f * n)``; with 0.5, exactly half answered is enough (2 of 4).
+        True (FACE-Q, FACTS.md 3): *more than* *f* of the items answered, i.e. fewer
+        than ``1 - f`` of them missing, ``floor(f * n) + 1`` (at most ``n``); with 0.5,
+        exactly half missing is not enough (6 of 10, 7 of 12 needed). The two differ only
+        when ``f * n`` is whole: for 5 items both need 3.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Notes
+    -----
+    A tolerance of 1e-9 keeps ``0.5 * 4 = 2`` from becoming 3 (or, strict, 2) through
+    rounding error.
+
+    Examples
+    --------
+    >>> items_needed(0.5, [4, 5, 10, 12]).tolist()
+    [2, 3, 5, 6]
+    >>> items_needed(0.5, [4, 5, 10, 12], strict=True).tolist()
+    [3, 3, 6, 7]
+    >>> items_needed(1.0, [10], strict=True).tolist()  # every item, never more
+    [10]
     """
-    return np.ceil(fraction * np.asarray(n_items, dtype=float) - 1e-9).astype(np.int64)
+    n = np.asarray(n_items, dtype=float)
+    if strict:
+        needed: np.ndarray = np.minimum(np.floor(fraction * n + 1e-9) + 1, n)
+    else:
+        needed = np.ceil(fraction * n - 1e-9)
+    return needed.astype(np.int64)
 
 
 def number_text(x: object) -> str:
@@ -168,14 +203,15 @@ def pro_rows(responses: pd.DataFrame, instrument: str, *, need_scale: bool) -> P
     rank[order] = np.arange(len(order))
     q = rank[q]
     first = first[order]
-    scale_codes, scale_names = None, []
+    scale_codes: np.ndarray | None = None
+    scale_names: list[object] = []
     if need_scale:
         codes, uniques = pd.factorize(f["scale"], use_na_sentinel=True)
         scale_names = list(uniques)
-        blank = [i for i, v in enumerate(scale_names) if isinstance(v, str) and not v.strip()]
-        scale_codes = np.where(np.isin(codes, blank), -1, codes).astype(np.int64)
-    day = f["day"] if "day" in f.columns else pd.Series(np.nan, index=f.index)
-    day = pd.to_numeric(day, errors="coerce").to_numpy(float, na_value=np.nan)
+        empty = [i for i, v in enumerate(scale_names) if isinstance(v, str) and not v.strip()]
+        scale_codes = np.where(np.isin(codes, empty), -1, codes).astype(np.int64)
+    day_col = f["day"] if "day" in f.columns else pd.Series(np.nan, index=f.index)
+    day = pd.to_numeric(day_col, errors="coerce").to_numpy(float, na_value=np.nan)
     day_min = pd.Series(day).groupby(q).min().reindex(range(len(first))).to_numpy(float)
     return ProRows(
         subject_id=f["subject_id"].to_numpy(dtype=object)[first],
@@ -273,23 +309,34 @@ def rule_reasons(
     problems: Sequence[str],
     names: Sequence[str],
     fraction: float,
+    *,
+    strict: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Apply the missing-item rule: (scorable mask, reason per group).
 
     A scale is scorable when it has no structural problem and ``n_answered >=
-    ceil(f * n_items)``. The reason of an unscorable scale states the count and the
-    rule, e.g. ``"1 of 4 symptoms items answered; at least 2 needed
-    (min_answered_fraction 0.5)"``, after any structural problems.
+    items_needed(fraction, n_items, strict=strict)`` (see :func:`items_needed`). The
+    reason of an unscorable scale states the count and the rule, e.g. ``"1 of 4
+    symptoms items answered; at least 2 needed (min_answered_fraction 0.5)"``, or with
+    `strict` ``"5 of 10 satisfaction_facial_appearance items answered; at least 6
+    needed (fewer than 50% may be missing; min_answered_fraction 0.5)"``, after any
+    structural problems.
     """
-    needed = items_needed(fraction, n_items)
+    needed = items_needed(fraction, n_items, strict=strict)
     short = n_answered < needed
     probs = np.asarray(problems, dtype=object)
     clean = probs == ""
     reason = probs.copy()
-    for i in np.flatnonzero(short):
+    if not strict:
+        rule = f"min_answered_fraction {fraction:g}"
+    elif fraction < 1:
+        rule = f"fewer than {1 - fraction:.0%} may be missing; min_answered_fraction {fraction:g}"
+    else:
+        rule = "every item; min_answered_fraction 1"
+    for i in map(int, np.flatnonzero(short)):
         text = (
             f"{n_answered[i]} of {n_items[i]} {names[i]} items answered; at least "
-            f"{needed[i]} needed (min_answered_fraction {fraction:g})"
+            f"{needed[i]} needed ({rule})"
         )
         reason[i] = text if clean[i] else f"{reason[i]}; {text}"
     return clean & ~short, reason

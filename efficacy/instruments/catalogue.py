@@ -432,6 +432,12 @@ def get_endpoint(endpoint_id: str) -> Endpoint:
     ------
     efficacy.errors.EfficacyError
         If the id is not in the catalogue (the message lists the known ids).
+
+    Examples
+    --------
+    >>> r2 = get_endpoint("cutometer_r2")
+    >>> r2.unit, r2.direction, r2.derived_from, r2.physical
+    ('ratio', 'higher', 'Ua/Uf', (0.0, 1.2))
     """
     try:
         return ENDPOINTS[endpoint_id]

@@ -146,12 +146,16 @@ def score_faceq(
         ``scale, raw_sum, rasch_score``), validated by
         :func:`~efficacy.instruments.load_faceq_conversion`. The package ships none.
     min_answered_fraction : float, default 0.5
-        A scale is scored when ``n_answered >= ceil(f * n_items)`` (5 of 10 items with
-        0.5). This is the protocol's ``[validation] pro_min_answered_fraction``, a
-        project convention shared with validation (PRO-004). The FACE-Q guides are
-        reported to impute only when *fewer than* 50% of items are missing (FACTS.md 3,
-        unconfirmed), which leaves exactly half unscored: to follow that reading, pass a
-        value just above one half (e.g. 0.51: 6 of 10, 7 of 12). Check your guide.
+        The missing-item rule reported for the FACE-Q guides (FACTS.md 3): the mean of
+        the answered items is imputed only when *fewer than* ``1 - f`` of the scale's
+        items are missing, i.e. a scale is scored when *more than* ``f`` of its items
+        are answered, ``n_answered >= floor(f * n_items) + 1`` (all items when f = 1).
+        With the default 0.5: fewer than half missing, so 6 of 10 items are needed and
+        exactly half missing (5 of 10) leaves the score missing; 7 of 12; 3 of 5 (odd
+        counts: 2 missing of 5 is fewer than half, 3 is not). This is the protocol's
+        ``[validation] pro_min_answered_fraction``, shared with Skindex-16, whose
+        convention is "at least ``f`` answered" (exactly half scores there). The rule is
+        unconfirmed against the licensed guide: check yours.
     scales : iterable of FaceQScale, optional
         Scales beyond the built-in ones (see :mod:`efficacy.instruments.faceq_tables`).
 
@@ -175,11 +179,11 @@ def score_faceq(
         - ``metric`` (str): ``"rasch_0_100"`` or ``"raw_sum"`` (unconverted)
         - ``direction`` (str): the scale's direction of improvement (``"none"`` if
           unregistered)
-        - ``reason`` (str): why ``score`` is missing, '' when scored; e.g. ``"4 of 10
-          satisfaction_facial_appearance items answered; at least 5 needed
-          (min_answered_fraction 0.5)"``, ``"item 2: response 0 is not a whole number
-          1-4"``, ``"item 11 is not an item of satisfaction_facial_appearance (items
-          1-10)"``, or an unregistered scale.
+        - ``reason`` (str): why ``score`` is missing, '' when scored; e.g. ``"5 of 10
+          satisfaction_facial_appearance items answered; at least 6 needed (fewer
+          than 50% may be missing; min_answered_fraction 0.5)"``, ``"item 2: response
+          0 is not a whole number 1-4"``, ``"item 11 is not an item of
+          satisfaction_facial_appearance (items 1-10)"``, or an unregistered scale.
 
     Warns
     -----
@@ -202,6 +206,33 @@ def score_faceq(
     1-4 or fractional, item outside 1..n_items, item entered twice) is not scored.
     Checked against hand-computed values and a synthetic linear table
     (``tests/reference/faceq``) in ``tests/instruments``.
+
+    Examples
+    --------
+    An obviously synthetic straight-line table (never a licensed one): raw sums 10-40
+    map to 0-100.
+
+    >>> import pandas as pd
+    >>> sfa = "satisfaction_facial_appearance"
+    >>> table = pd.DataFrame({"scale": sfa, "raw_sum": range(10, 41)})
+    >>> table["rasch_score"] = (table["raw_sum"] - 10) * 100 / 30
+    >>> r = pd.DataFrame({
+    ...     "subject_id": "S1", "visit": ["W0"] * 10 + ["W12"] * 10, "scale": sfa,
+    ...     "item": [*range(1, 11)] * 2,
+    ...     "response": [4, 4, 4, 3, 3, 3, 3, None, None, None]   # 3 of 10 missing
+    ...     + [3, 3, 3, 2, 2, None, None, None, None, None],      # 5 of 10 missing
+    ... })
+    >>> out = score_faceq(r, conversion=table)
+    >>> out[["visit", "n_answered", "raw_sum", "score"]].round(2)
+      visit  n_answered  raw_sum  score
+    0    W0           7    34.29   80.0
+    1   W12           5      NaN    NaN
+    >>> print(out["reason"][1])  # doctest: +NORMALIZE_WHITESPACE
+    5 of 10 satisfaction_facial_appearance items answered; at least 6 needed
+    (fewer than 50% may be missing; min_answered_fraction 0.5)
+
+    At W0 the sum 24 of 7 answered items becomes 24 x 10 / 7 = 34.29, read in the table
+    at 34: 100 x 24 / 30 = 80.
     """
     fraction = check_fraction(min_answered_fraction)
     registry = dict(faceq_registry(scales))
@@ -220,6 +251,7 @@ def score_faceq(
             c["problems"][known],
             c["scale"][known],
             fraction,
+            strict=True,
         )
         scorable[known], reason[known] = ok, why
     n, k, total = c["n_items"], c["n_answered"], c["item_sum"]

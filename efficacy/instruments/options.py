@@ -1,9 +1,10 @@
 """Scoring and derivation parameters, read from a protocol where it has them.
 
-The protocol TOML has no ``[scoring]`` section yet: today only the missing-item fraction
-(``[validation] pro_min_answered_fraction``) and the 2D devices excluded from wrinkle
-depth (ISO-WRINKLE ``exclude_devices``) come from it; the other fields are arguments
-(and CLI options) with documented defaults.
+:meth:`ScoringOptions.from_protocol` reads the missing-item fraction
+(``[validation] pro_min_answered_fraction``), the 2D devices excluded from wrinkle depth
+(ISO-WRINKLE ``exclude_devices``) and the protocol's optional ``[scoring]`` section
+(``skindex16_overall``, ``cutometer_curves``, ``responders``); the other fields are
+arguments (and CLI options) with documented defaults.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ class ScoringOptions:
     Parameters
     ----------
     min_answered_fraction : float, default 0.5
-        Missing-item rule for Skindex-16 domains and FACE-Q scales (project convention;
-        protocol ``[validation] pro_min_answered_fraction``).
+        Missing-item rule (protocol ``[validation] pro_min_answered_fraction``):
+        Skindex-16 domains are scored when at least this share of their items is
+        answered (project convention, FACTS.md 2); FACE-Q scales when fewer than
+        ``1 - f`` of their items are missing (FACTS.md 3: exactly half missing is not
+        scored). See :func:`~efficacy.instruments._pro_common.items_needed`.
     skindex16_overall : bool, default False
         Also score a Skindex-16 overall score (only when the protocol asks).
     cutometer_curves : tuple of int, optional
@@ -88,10 +92,9 @@ class ScoringOptions:
 
         Reads ``[validation] pro_min_answered_fraction`` and the ``exclude_devices``
         of every ``instrumental`` requirement with ``modality = "wrinkle_depth"``
-        (always joined with the built-in 2D devices). When the protocol object carries a
-        ``scoring`` mapping (a proposed ``[scoring]`` TOML section, not yet read by the
-        loader), its ``skindex16_overall``, ``cutometer_curves`` and ``responders``
-        (a list of ``{endpoint, kind, threshold, direction}`` tables) are used too.
+        (always joined with the built-in 2D devices), then the protocol's ``[scoring]``
+        section: ``skindex16_overall``, ``cutometer_curves`` and ``responders`` (a list
+        of ``{endpoint, kind, threshold, direction}`` tables).
         Keyword `overrides` name fields of this class and win over the protocol.
         """
         known = {f.name for f in fields(cls)}

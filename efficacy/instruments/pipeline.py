@@ -138,6 +138,20 @@ def score_trial(
         Mixed probe apertures, or 2D imaging recorded as wrinkle depth.
     ConversionTableError
         An invalid conversion table (every problem listed).
+
+    Examples
+    --------
+    >>> import efficacy
+    >>> from efficacy._examples import repo_path  # sample_data/ of a source checkout
+    >>> from efficacy.instruments import score_trial
+    >>> scored = score_trial(efficacy.read_trial(repo_path("sample_data", "parallel_12wk")))
+    >>> scored.pro.groupby(["instrument", "scale"]).size().to_dict()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {('faceq', 'psychological_function'): 347, ('faceq', 'satisfaction_facial_appearance'): 347,
+     ('skindex16', 'emotions'): 347, ('skindex16', 'functioning'): 347,
+     ('skindex16', 'symptoms'): 347}
+    >>> scored.pro["metric"].unique().tolist()  # the bundle names its synthetic table
+    ['skindex_0_100', 'rasch_0_100']
     """
     if options is None:
         options = (

@@ -300,6 +300,22 @@ def read_adam(
     Checked against the CDISC Pilot 01 ADSL and ADQSCIBC (tests/reference/adam): 254
     subjects (Placebo 86, Xanomeline Low Dose 84, Xanomeline High Dose 84), 730 CIBIC+
     records of which 168 are LOCF.
+
+    Examples
+    --------
+    The CDISC pilot study's ADSL and ADQSCIBC (tests/reference/adam of a source checkout):
+
+    >>> import efficacy
+    >>> from efficacy._examples import repo_path
+    >>> adam = repo_path("tests", "reference", "adam")
+    >>> trial = efficacy.read_adam(adam / "cdiscpilot01_adsl.xpt",
+    ...                            adam / "cdiscpilot01_adqscibc.xpt")
+    >>> [(a.id, a.control) for a in trial.manifest.arms]
+    [('Placebo', True), ('Xanomeline Low Dose', False), ('Xanomeline High Dose', False)]
+    >>> len(trial.subjects), trial.manifest.baseline_visit
+    (254, 'Week 8')
+    >>> trial.measurements["endpoint"].unique().tolist()
+    ['cibicval']
     """
     adsl_path = Path(adsl)
     adsl_frame, adsl_fmt, adsl_name = read_dataset(adsl_path)

@@ -137,6 +137,16 @@ def read_trial(path: str | os.PathLike[str]) -> Trial:
     near miss is not renamed (the column counts as missing, and an issue suggests the
     rename). Extra columns are kept as text. Excel tables: the first sheet, or
     ``file.xlsx#Sheet`` in ``[tables]``. Input files are only read, never written.
+
+    Examples
+    --------
+    >>> import efficacy
+    >>> from efficacy._examples import repo_path  # sample_data/ of a source checkout
+    >>> trial = efficacy.read_trial(repo_path("sample_data", "parallel_12wk"))
+    >>> trial.manifest.id, trial.manifest.design, [a.id for a in trial.manifest.arms]
+    ('SIM-PARALLEL-12W', 'parallel', ['ACTIVE', 'VEHICLE'])
+    >>> trial.subjects.shape, trial.measurements.shape, trial.issues.empty
+    ((150, 14), (9860, 11), True)
     """
     manifest_path, bundle = _locate(path)
     manifest, manifest_issues = parse_manifest(load_toml(manifest_path), manifest_path)

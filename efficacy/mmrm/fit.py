@@ -106,9 +106,26 @@ def fit_mmrm(
 
     Examples
     --------
+    R mmrm's ``fev_data`` (tests/reference/mmrm of a source checkout), with the factor
+    levels SAS and R used (the first level is the reference):
+
+    >>> import pandas as pd
+    >>> from efficacy._examples import FEV_LEVELS, repo_path
+    >>> fev = pd.read_csv(repo_path("tests", "reference", "mmrm", "fev_data.csv"))
+    >>> for col, levels in FEV_LEVELS.items():
+    ...     fev[col] = pd.Categorical(fev[col], categories=levels)
     >>> res = fit_mmrm(fev, "FEV1 ~ RACE + SEX + ARMCD * AVISIT",
-    ...                subject="USUBJID", visit="AVISIT")  # doctest: +SKIP
-    >>> res.contrast("ARMCD", by="AVISIT", method="reference")  # doctest: +SKIP
+    ...                subject="USUBJID", visit="AVISIT", covariance="us",
+    ...                method="reml", df="kenward-roger")
+    >>> res  # doctest: +ELLIPSIS
+    <MMRMResult 'FEV1 ~ RACE + SEX + ARMCD * AVISIT' ... 537 obs, 197 subjects; converged>
+    >>> res.to_frame()[["term", "estimate", "std_error"]].head(3).round(3)
+                                term  estimate  std_error
+    0                    (Intercept)    30.777      0.897
+    1  RACEBlack or African American     1.531      0.639
+    2                      RACEWhite     5.644      0.681
+    >>> res.contrast("ARMCD", by="AVISIT")["contrast"].tolist()  # TRT - PBO per visit
+    ['TRT - PBO', 'TRT - PBO', 'TRT - PBO', 'TRT - PBO']
     """
     control = check_options(covariance, method, df, control)
     design = build_design(data, formula, subject=subject, visit=visit, group=group, weights=weights)

@@ -267,6 +267,19 @@ class MMRMResult:
         df is that of the model term made of ``specs`` and ``by`` (SAS); if the model has
         no such term, the smallest df of the terms involved. Checked against SAS
         LSMEANS AVISIT*ARMCD for fev_data (sas_reference.md sections 1 and 6).
+
+        Examples
+        --------
+        >>> import efficacy
+        >>> from efficacy._examples import fev_data  # tests/reference/mmrm/fev_data.csv
+        >>> fit = efficacy.fit_mmrm(fev_data(), "FEV1 ~ RACE + SEX + ARMCD * AVISIT",
+        ...                         subject="USUBJID", visit="AVISIT")
+        >>> fit.lsmeans("ARMCD", by="AVISIT").head(4).round(2)
+          ARMCD AVISIT  estimate  std_error      df  conf_low  conf_high
+        0   PBO   VIS1     33.33       0.76  148.14     31.84      34.82
+        1   TRT   VIS1     37.11       0.76  143.17     35.60      38.61
+        2   PBO   VIS2     38.17       0.61  147.03     36.96      39.38
+        3   TRT   VIS2     41.90       0.60  143.49     40.71      43.09
         """
         level = _check_level(level)
         grid = lsm.lsmeans_grid(self._design, specs, by)
@@ -292,37 +305,63 @@ class MMRMResult:
         self,
         specs: str | Sequence[str],
         by: str | Sequence[str] | None = None,
-        method: str | Mapping[str, Sequence[float]] = "pairwise",
+        method: str | Mapping[str, Sequence[float]] = "reference",
         ref: Any = None,
         level: float = 0.95,
     ) -> pd.DataFrame:
         """Contrasts of LS means within each level of ``by``.
 
+        By default each level minus the reference level (the first level of the
+        factor, or the one named by `ref`): with ``ARMCD`` levels ``["PBO", "TRT"]``,
+        ``TRT - PBO`` at every visit, as emmeans' ``trt.vs.ctrl`` and SAS's
+        ``LSMEANS / DIFF=CONTROL`` give it.
+
         Parameters
         ----------
         specs, by : str or list of str
             As in `lsmeans`.
-        method : {"pairwise", "reference"} or dict
-            ``"pairwise"``: every pair of cells, earlier minus later (emmeans
-            ``pairwise``); ``"reference"``: every cell minus the reference cell (SAS
-            ``DIFF=CONTROL``, emmeans ``trt.vs.ctrl``), e.g. ``TRT - PBO``; a dict maps a
-            contrast name to one weight per cell of a ``by`` group (custom contrasts).
+        method : {"reference", "pairwise"} or dict, default "reference"
+            ``"reference"``: every cell minus the reference cell (SAS ``DIFF=CONTROL``,
+            emmeans ``trt.vs.ctrl``), e.g. ``TRT - PBO``; ``"pairwise"``: every pair of
+            cells, earlier minus later (emmeans ``pairwise``, e.g. ``PBO - TRT``); a
+            dict maps a contrast name to one weight per cell of a ``by`` group (custom
+            contrasts).
         ref : level or tuple of levels, optional
-            The reference cell for ``"reference"`` (default: the first level).
+            The reference cell for ``"reference"`` (default: the first level; a tuple
+            of levels when `specs` names several factors).
         level : float
             Confidence level (default 0.95).
 
         Returns
         -------
         pandas.DataFrame
-            The ``by`` factor columns (if any), then ``contrast``, ``estimate``,
-            ``std_error``, ``df``, ``statistic`` (t), ``p_value`` (two-sided, no
-            multiplicity adjustment), ``conf_low``, ``conf_high``.
+            The ``by`` factor columns (if any), then ``contrast`` (``"TRT - PBO"``),
+            ``estimate``, ``std_error``, ``df``, ``statistic`` (t), ``p_value``
+            (two-sided, no multiplicity adjustment), ``conf_low``, ``conf_high``.
 
         Notes
         -----
         Checked against SAS ``LSMEANS AVISIT*ARMCD / PDIFF`` for fev_data (TRT - PBO
-        per visit: estimate, SE, df, p; sas_reference.md section 1).
+        per visit: estimate, SE, df, p; sas_reference.md section 1) and R emmeans
+        contrasts (tests/reference/mmrm/r).
+
+        Examples
+        --------
+        fev_data of R ``mmrm`` (ARMCD levels PBO, TRT; SAS's values in the Notes):
+
+        >>> import efficacy
+        >>> from efficacy._examples import fev_data
+        >>> fit = efficacy.fit_mmrm(fev_data(), "FEV1 ~ RACE + SEX + ARMCD * AVISIT",
+        ...                         subject="USUBJID", visit="AVISIT")
+        >>> ct = fit.contrast("ARMCD", by="AVISIT")  # TRT - PBO at every visit
+        >>> ct[["AVISIT", "contrast", "estimate", "std_error"]].round(2)
+          AVISIT   contrast  estimate  std_error
+        0   VIS1  TRT - PBO      3.77       1.07
+        1   VIS2  TRT - PBO      3.73       0.86
+        2   VIS3  TRT - PBO      3.08       0.69
+        3   VIS4  TRT - PBO      4.40       1.68
+        >>> fit.contrast("ARMCD", by="AVISIT", ref="TRT")["contrast"].tolist()
+        ['PBO - TRT', 'PBO - TRT', 'PBO - TRT', 'PBO - TRT']
         """
         level = _check_level(level)
         grid = lsm.lsmeans_grid(self._design, specs, by)
@@ -389,6 +428,20 @@ class MMRMResult:
         sum-to-zero coding (other factors weighted equally, covariates at zero). Checked
         against SAS for fev_data (sas_reference.md section 1: F to the printed
         2 decimals, df).
+
+        Examples
+        --------
+        >>> import efficacy
+        >>> from efficacy._examples import fev_data  # tests/reference/mmrm/fev_data.csv
+        >>> fit = efficacy.fit_mmrm(fev_data(), "FEV1 ~ RACE + SEX + ARMCD * AVISIT",
+        ...                         subject="USUBJID", visit="AVISIT")
+        >>> fit.anova().round(2)  # SAS: F 36.92, 0.38, 31.67, 142.11, 0.26
+                   term  num_df  den_df  statistic  p_value
+        0          RACE     2.0  165.56      36.91     0.00
+        1           SEX     1.0  166.14       0.38     0.54
+        2         ARMCD     1.0  168.53      31.67     0.00
+        3        AVISIT     3.0  148.11     142.10     0.00
+        4  ARMCD:AVISIT     3.0  147.91       0.26     0.86
         """
         rows = []
         for term in self._design.mm.terms:

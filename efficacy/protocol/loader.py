@@ -70,6 +70,11 @@ def list_protocols() -> tuple[Protocol, ...]:
     tuple of Protocol
         Each parsed and checked; ``efficacy protocols list`` shows their id, version and
         title.
+
+    Examples
+    --------
+    >>> [(p.id, p.version) for p in list_protocols()]
+    [('iso-efficacy-2025', '1.0')]
     """
     return tuple(load_protocol(pid) for pid in sorted(_builtin_files()))
 

@@ -261,8 +261,10 @@ VALIDATION_PARAMETERS: Mapping[str, ParamSpec] = {
     "pro_min_answered_fraction": ParamSpec(
         "number",
         0.5,
-        "PRO-004: smallest share of a scale's items answered at a subject/visit for the "
-        "scale to be scorable (project convention, FACTS.md 2 and 3).",
+        "PRO-004 and scoring: missing-item rule f. A Skindex-16 domain is scorable when at "
+        "least f of its items are answered (project convention, FACTS.md 2); a FACE-Q "
+        "scale when fewer than 1 - f are missing (FACTS.md 3: exactly half missing is not "
+        "scored).",
         minimum=0,
         maximum=1,
     ),

@@ -53,6 +53,18 @@ def validate(
     efficacy.errors.EfficacyError
         Misuse only: `trial` is not a Trial, the protocol cannot be loaded
         (:class:`~efficacy.errors.ProtocolError`), or `max_findings_per_rule` < 1.
+
+    Examples
+    --------
+    >>> import efficacy
+    >>> from efficacy._examples import repo_path
+    >>> trial = efficacy.read_trial(repo_path("sample_data", "parallel_12wk"))
+    >>> report = efficacy.validate(trial)
+    >>> report.ok, len(report.findings)
+    (True, 0)
+    >>> list(report.to_frame().columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['rule_id', 'severity', 'category', 'table', 'column', 'subject_id', 'visit', 'row',
+     'value', 'message']
     """
     if not isinstance(trial, Trial):
         raise EfficacyError(

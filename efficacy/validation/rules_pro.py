@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from efficacy.instruments._pro_common import items_needed
 from efficacy.protocol.params import PRO_INSTRUMENTS
 from efficacy.validation.context import Context, combine, first_positions
 from efficacy.validation.findings import NotApplicable, Part, as_text, at_rows, at_trial, text_by
@@ -151,9 +152,12 @@ def check_faceq_responses(ctx: Context) -> Iterator[Part]:
     "Scales answered enough to score",
     "pro",
     "warning",
-    "FACTS.md 2 and 3 (missing-item rules: project convention, ≥50% answered)",
-    "At a subject/visit, the share of a scale's items answered is below the protocol's "
-    "[validation] pro_min_answered_fraction (default 0.5): the scale cannot be scored.",
+    "FACTS.md 2 and 3 (missing-item rules: Skindex-16 project convention, ≥50% answered; "
+    "FACE-Q as reported for its guides, <50% missing)",
+    "At a subject/visit, too few of a scale's items are answered for the scorers' rule "
+    "with the protocol's [validation] pro_min_answered_fraction f (default 0.5): "
+    "Skindex-16 needs at least f answered, FACE-Q fewer than 1 - f missing (exactly "
+    "half missing is not scored). The scale cannot be scored.",
 )
 def check_missing_share(ctx: Context) -> Iterator[Part]:
     """Scales with too few answered items at a subject/visit."""
@@ -166,11 +170,19 @@ def check_missing_share(ctx: Context) -> Iterator[Part]:
     answered = p["response"].notna().to_numpy()[keep]
     n = np.bincount(group)
     n_ans = np.bincount(group, weights=answered)
-    low = np.flatnonzero(n_ans < minimum * n)
-    if len(low) == 0:
-        return
     first_pos = first_positions(group)
     rows = p[keep]
+    # the scorers' rule: Skindex-16 at least the fraction answered, FACE-Q fewer than
+    # 1 - fraction missing (FACTS.md 3: exactly half missing is not scored)
+    faceq = (rows["instrument"].to_numpy(dtype=object)[first_pos] == "faceq").astype(bool)
+    needed = np.where(
+        faceq,
+        items_needed(minimum, n, strict=True),
+        items_needed(minimum, n, strict=False),
+    )
+    low = np.flatnonzero(n_ans < needed)
+    if len(low) == 0:
+        return
     for g in low:
         at = rows.iloc[first_pos[g]]
         missing = int(n[g] - n_ans[g])
@@ -181,8 +193,13 @@ def check_missing_share(ctx: Context) -> Iterator[Part]:
             visit=at["visit"],
             value=at["scale"],
             message=f"{missing} of {n[g]} {at['instrument']} {at['scale']} items unanswered "
-            f"({missing / n[g]:.0%} missing; at least {minimum:.0%} must be answered): "
-            "the scale cannot be scored at this visit",
+            f"({missing / n[g]:.0%} missing; "
+            + (
+                f"fewer than {1 - minimum:.0%} may be missing"
+                if faceq[g] and minimum < 1
+                else f"at least {minimum:.0%} must be answered"
+            )
+            + "): the scale cannot be scored at this visit",
         )
 
 

@@ -86,12 +86,18 @@ def test_mean_imputation_before_summing() -> None:
     r = [4, 4, 4, 3, 3, 3, 3, 3, None, None]  # 8 answered, sum 27: 33.75 -> 34 -> 80
     out = score_faceq(_scale(r), conversion=TABLE).iloc[0]
     assert out.raw_sum == pytest.approx(33.75) and out.score == pytest.approx(80.0)
-    # 12-item temples scale: 6 of 12 answered summing 15 -> 15 x 12 / 6 = 30 -> 50
-    temples = [3, 3, 3, 2, 2, 2] + [None] * 6
+    # 12-item temples scale: 7 of 12 answered summing 14 -> 14 x 12 / 7 = 24
+    # -> 100 x (24 - 12) / 36 = 33.3333 (the synthetic 12-item line)
+    temples = [3, 3, 2, 2, 2, 1, 1] + [None] * 5
     out = score_faceq(_scale(temples, "satisfaction_temples"), conversion=TABLE).iloc[0]
-    assert out.raw_sum == pytest.approx(30.0) and out.score == pytest.approx(50.0)
-    five = [3, 3, 3, 2, 2] + [None] * 7  # 5 of 12 < ceil(0.5 x 12) = 6
-    assert np.isnan(_score(_scale(five, "satisfaction_temples")).iloc[0].score)
+    assert out.raw_sum == pytest.approx(24.0, abs=1e-12)
+    assert out.score == pytest.approx(33.3333, abs=1e-12)
+    six = [3, 3, 3, 2, 2, 2] + [None] * 6  # 6 of 12 missing: exactly half, not imputed
+    out = _score(_scale(six, "satisfaction_temples")).iloc[0]
+    assert np.isnan(out.score) and out.reason == (
+        "6 of 12 satisfaction_temples items answered; at least 7 needed "
+        "(fewer than 50% may be missing; min_answered_fraction 0.5)"
+    )
 
 
 def test_rounding_exactly_half_goes_up() -> None:
@@ -101,19 +107,59 @@ def test_rounding_exactly_half_goes_up() -> None:
     assert out.score == pytest.approx(43.3333, abs=1e-12)  # raw 23: 100 x 13/30
 
 
-def test_fifty_percent_boundary() -> None:
-    five = [2, 2, 3, 3, 4] + [None] * 5  # 5 of 10 answered: scores (raw 14 x 2 = 28)
+def test_fewer_than_half_missing_is_imputed() -> None:
+    # FACTS.md 3: impute the mean only when fewer than half the items are missing.
+    # 4 of 10 missing: answered 2, 2, 3, 3, 4, 1 (sum 15, mean 2.5) -> raw 10 x 2.5 = 25
+    four = [2, 2, 3, 3, 4, 1] + [None] * 4
+    out = score_faceq(_scale(four), conversion=TABLE).iloc[0]
+    assert out.n_answered == 6 and out.reason == ""
+    assert out.item_mean == pytest.approx(2.5, abs=1e-12)
+    assert out.raw_sum == pytest.approx(25.0, abs=1e-12)
+    assert out.score == pytest.approx(50.0, abs=1e-12)  # 100 x (25 - 10) / 30
+
+
+def test_exactly_half_missing_stays_missing() -> None:
+    five = [2, 2, 3, 3, 4] + [None] * 5  # 5 of 10 missing: not fewer than half
     out = _score(_scale(five)).iloc[0]
-    assert out.n_answered == 5 and out.raw_sum == pytest.approx(28.0)
-    four = [2, 2, 3, 3] + [None] * 6
-    out = _score(_scale(four)).iloc[0]
-    assert np.isnan(out.score) and np.isnan(out.raw_sum)
+    assert out.n_answered == 5 and out.n_items == 10
+    assert np.isnan(out.score) and np.isnan(out.raw_sum) and np.isnan(out.item_mean)
     assert out.reason == (
-        "4 of 10 satisfaction_facial_appearance items answered; at least 5 needed "
-        "(min_answered_fraction 0.5)"
+        "5 of 10 satisfaction_facial_appearance items answered; at least 6 needed "
+        "(fewer than 50% may be missing; min_answered_fraction 0.5)"
     )
-    # the strict "<50% missing" reading of the guides: 0.51 needs 6 of 10
-    assert np.isnan(_score(_scale(five), min_answered_fraction=0.51).iloc[0].score)
+    # more missing: the same rule, still unscored
+    out = _score(_scale([2, 2, 3, 3] + [None] * 6)).iloc[0]
+    assert np.isnan(out.score) and "4 of 10" in out.reason and "at least 6" in out.reason
+    # a protocol that lowers the fraction can score it: with 0.4, fewer than 60% missing
+    out = _score(_scale(five), min_answered_fraction=0.4).iloc[0]
+    assert out.raw_sum == pytest.approx(28.0)  # 14 / 5 x 10
+
+
+def test_odd_length_scale_fewer_than_half() -> None:
+    # 5 items: half is 2.5, so 2 missing is fewer than half (imputed), 3 is not
+    # (FACTS.md 3: "<50% of a scale's items missing"). Same as ceil(0.5 x 5) = 3 answered.
+    five = FaceQScale("five_item_scale", "Five-item synthetic scale", 5, "higher")
+    two_missing = _score(_scale([4, 3, 2, None, None], "five_item_scale"), scales=[five])
+    row = two_missing.iloc[0]
+    assert row.reason == "" and row.raw_sum == pytest.approx(15.0, abs=1e-12)  # 9 / 3 x 5
+    three_missing = _score(_scale([4, 3, None, None, None], "five_item_scale"), scales=[five])
+    row = three_missing.iloc[0]
+    assert np.isnan(row.score) and row.reason == (
+        "2 of 5 five_item_scale items answered; at least 3 needed "
+        "(fewer than 50% may be missing; min_answered_fraction 0.5)"
+    )
+
+
+def test_faceq_rule_with_every_item_required() -> None:
+    out = _score(_scale(R10), min_answered_fraction=1.0).iloc[0]
+    assert out.raw_sum == 25.0  # all 10 answered: scored (strict rule capped at n)
+    r = [*R10[:9], None]
+    out = _score(_scale(r), min_answered_fraction=1.0).iloc[0]
+    assert np.isnan(out.score)
+    assert out.reason == (
+        "9 of 10 satisfaction_facial_appearance items answered; at least 10 needed "
+        "(every item; min_answered_fraction 1)"
+    )
 
 
 def test_structural_problems() -> None:

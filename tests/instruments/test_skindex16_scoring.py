@@ -179,3 +179,13 @@ def test_empty_and_misuse() -> None:
         score_skindex16(_questionnaire(FULL), min_answered_fraction=0)
     with pytest.raises(EfficacyError, match="lacks column"):
         score_skindex16(_questionnaire(FULL).drop(columns="item"))
+
+
+def test_exactly_half_answered_scores_unlike_faceq() -> None:
+    # Skindex-16 keeps its documented convention (at least half answered, FACTS.md 2):
+    # 2 of 4 symptoms items scores, where FACE-Q's "fewer than half missing" would not.
+    r = list(FULL)
+    r[0] = r[1] = None
+    at = _by_scale(score_skindex16(_questionnaire(r)))["symptoms"]
+    assert at.n_answered == 2 and at.reason == ""
+    assert at.score == pytest.approx((FULL[2] + FULL[3]) / 2 * 100 / 6, abs=1e-12)

@@ -300,6 +300,27 @@ def _check_lsmeans_contrasts(case_id: str, res, exp_ls, exp_ct, what: str) -> No
     assert_close(ct["estimate"], sgn * matched["estimate"], REL, ABS, f"{case_id} {what} contrast")
     assert_close(ct["std_error"], matched["std_error"], REL, ABS, f"{case_id} {what} contr SE")
     assert_close(ct["df"], matched["df"], DF_REL, 0, f"{case_id} {what} contrast df")
+    _check_default_contrast(case_id, res, exp, arm, by, what)
+
+
+def _check_default_contrast(case_id: str, res, exp: pd.DataFrame, arm: str, by, what) -> None:
+    """The default contrast is emmeans' trt.vs.ctrl: each level minus the first level.
+
+    R's reference rows are emmeans ``revpairwise`` (``level - reference``); those whose
+    reference is the first level are exactly ``trt.vs.ctrl``, with the same sign.
+    """
+    first = str(res.lsmeans(arm)[arm].cat.categories[0])
+    got = res.contrast(arm, by=by)
+    want = exp[exp["reference"] == first].copy()
+    want["contrast"] = want["level"] + " - " + want["reference"]
+    keys = ["contrast"] + ([by] if by else [])
+    got_k = got.assign(**{k: got[k].astype(str) for k in keys})
+    want_k = want.assign(**{k: want[k].astype(str) for k in keys})
+    both = got_k.merge(want_k, on=keys, how="outer", suffixes=("", "_r"), indicator=True)
+    assert (both["_merge"] == "both").all(), f"{case_id}: default contrast rows differ"
+    assert len(both) == len(got) and all(c.endswith(f" - {first}") for c in got["contrast"])
+    for col, rel, abs_ in (("estimate", REL, ABS), ("std_error", REL, ABS), ("df", DF_REL, 0)):
+        assert_close(both[col], both[f"{col}_r"], rel, abs_, f"{case_id} {what} default {col}")
 
 
 @pytest.mark.parametrize("case_id", [i for i in CASE_IDS if "lsmeans" in case(i)])

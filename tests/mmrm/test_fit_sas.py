@@ -186,10 +186,24 @@ def test_reml_treatment_differences(reml):
     assert round(con["p_value"][0], 4) == 0.0006
     assert con["p_value"][1] < 1e-4 and con["p_value"][2] < 1e-4
     assert round(con["p_value"][3], 4) == 0.0099
-    # pairwise is the reverse difference, same SE and df
-    pw = reml.contrast("ARMCD", by="AVISIT")
+    # pairwise (earlier minus later) is the reverse difference, same SE and df
+    pw = reml.contrast("ARMCD", by="AVISIT", method="pairwise")
+    assert pw["contrast"].tolist() == ["PBO - TRT"] * 4
     np.testing.assert_allclose(pw["estimate"], -con["estimate"])
     np.testing.assert_allclose(pw["df"], con["df"])
+
+
+def test_default_contrast_is_treatment_minus_control(reml):
+    # the default: each level minus the reference (first) level, TRT - PBO, with the
+    # sign SAS (LSMEANS / DIFF=CONTROL) and emmeans (trt.vs.ctrl) print
+    sas_est = [3.7745, 3.7322, 3.0806, 4.3985]
+    sas_se = [1.0741, 0.8588, 0.6896, 1.6805]
+    con = reml.contrast("ARMCD", by="AVISIT")
+    assert con["contrast"].tolist() == ["TRT - PBO"] * 4
+    assert close(con["estimate"], sas_est, 1.5e-4)
+    assert close(con["std_error"], sas_se, 1e-4)
+    assert (con["estimate"] > 0).all() and (con["conf_low"] > 0).all()
+    assert round(con["p_value"][0], 4) == 0.0006 and round(con["p_value"][3], 4) == 0.0099
 
 
 def test_reml_type3_tests(reml):

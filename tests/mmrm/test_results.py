@@ -151,6 +151,9 @@ def test_lsmeans_are_the_documented_linear_function(res_cov, fev_data):
 
 def test_contrast_methods_agree(res):
     ref = res.contrast("ARMCD", by="AVISIT", method="reference")
+    default = res.contrast("ARMCD", by="AVISIT")
+    pd.testing.assert_frame_equal(default, ref)
+    assert default["contrast"].tolist() == ["TRT - PBO"] * 4
     custom = res.contrast("ARMCD", by="AVISIT", method={"TRT vs PBO": [-1, 1]})
     np.testing.assert_allclose(custom["estimate"], ref["estimate"], rtol=1e-12)
     np.testing.assert_allclose(custom["df"], ref["df"], rtol=1e-10)
@@ -163,9 +166,13 @@ def test_contrast_methods_agree(res):
     np.testing.assert_allclose(
         ref["estimate"], lsm["estimate"][1::2].to_numpy() - lsm["estimate"][0::2].to_numpy()
     )
-    # visits pairwise within each arm: 6 pairs x 2 arms
-    pw = res.contrast("AVISIT", by="ARMCD")
+    # visits pairwise within each arm: 6 pairs x 2 arms, earlier minus later
+    pw = res.contrast("AVISIT", by="ARMCD", method="pairwise")
     assert len(pw) == 12 and pw["contrast"][0] == "VIS1 - VIS2"
+    # the default: each visit minus the first visit within each arm
+    default = res.contrast("AVISIT", by="ARMCD")
+    assert default["contrast"].tolist() == ["VIS2 - VIS1", "VIS3 - VIS1", "VIS4 - VIS1"] * 2
+    np.testing.assert_allclose(default["estimate"][:3], -pw["estimate"][:3], rtol=1e-12)
     with pytest.raises(ModelSpecError, match="one weight per cell"):
         res.contrast("ARMCD", method={"bad": [1, 0, -1]})
     with pytest.raises(ModelSpecError, match="not a factor of the model"):

@@ -169,6 +169,26 @@ def test_pro004_share_missing_with_boundary() -> None:
     assert f.message.startswith("4 of 7 skindex16 emotions items unanswered (57% missing")
 
 
+def test_pro004_faceq_exactly_half_missing_is_flagged() -> None:
+    # FACE-Q: the mean is imputed only when fewer than half the items are missing
+    # (FACTS.md 3), so 5 of 10 missing warns; 4 of 10 does not (the scorer's rule).
+    tables = clean_tables()
+    p = tables[P].copy()
+    fq = (p["instrument"] == "faceq") & (p["scale"] == "satisfaction_facial_appearance")
+    half = fq & (p["subject_id"] == "S01") & (p["visit"] == "W12") & (p["item"] <= 5)
+    four = fq & (p["subject_id"] == "S02") & (p["visit"] == "W12") & (p["item"] <= 4)
+    p.loc[(half | four).to_numpy(dtype=bool), "response"] = float("nan")
+    tables[P] = p
+    report = validate(make_trial(tables))
+    assert failed(report) == {"PRO-004"}
+    f = one(report, "PRO-004")
+    assert (f.subject_id, f.visit, f.value) == ("S01", "W12", "satisfaction_facial_appearance")
+    assert f.message == (
+        "5 of 10 faceq satisfaction_facial_appearance items unanswered (50% missing; "
+        "fewer than 50% may be missing): the scale cannot be scored at this visit"
+    )
+
+
 def test_pro004_threshold_from_protocol(tmp_path) -> None:
     tables = clean_tables()
     p = tables[P].copy()
