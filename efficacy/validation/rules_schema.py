@@ -64,6 +64,8 @@ def _manifest_direct(ctx: Context) -> list[dict]:
     for dup in sorted({a for a in arm_ids if a and arm_ids.count(a) > 1}):
         add("arms", dup, f"arm id {dup!r} is declared more than once in [[arms]]; make ids unique")
     out += _manifest_visits(ctx)
+    for path, value, problem in m.attested_flow.problems:  # the reader's own check
+        add(path, value, f"trial.toml: {problem}")
     if m.visits and m.baseline_visit not in ctx.visits:
         add(
             "baseline_visit",
