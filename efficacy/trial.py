@@ -317,11 +317,13 @@ def attested_flow(consort: object, arm_ids: tuple[str, ...] = ()) -> AttestedFlo
                             f"number (0 or more); got {bad}",
                         )
                     )
-            if key == "excluded_reasons":
-                reasons = counts
+            if key == "excluded_reasons":  # a sum with a bad entry left out means nothing
+                reasons = counts if len(counts) == len(value) else None
                 continue
             problems.extend(_arm_problems(key, path, value, arm_ids))
-            per_arm[key] = {a: n for a, n in counts.items() if not arm_ids or a in arm_ids}
+            known = {a: n for a, n in counts.items() if not arm_ids or a in arm_ids}
+            if known:
+                per_arm[key] = known
         else:
             problems.append(
                 (

@@ -227,6 +227,8 @@ def at_trial(
 
 
 def _opt_text(x: Any) -> str | None:
+    if not pd.api.types.is_scalar(x):  # a TOML array or table quoted in a manifest finding
+        return str(x)
     if x is None or (not isinstance(x, str) and pd.isna(x)):
         return None
     if isinstance(x, float):
