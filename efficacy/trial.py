@@ -371,7 +371,7 @@ ALLOCATION_COLUMNS: tuple[str, ...] = ("row", "subject_id", "pair", "site", "arm
 
 
 def _blank(values: pd.Series) -> pd.Series:
-    """True where a text cell is missing or empty (boolean Series, no NA)."""
+    """Return True where a text cell is missing or empty (boolean Series, no NA)."""
     empty = values.eq("")
     if empty.dtype != bool:
         empty = empty.fillna(False).astype(bool)
@@ -562,7 +562,7 @@ class Trial:
         return self.manifest.path.parent / spec
 
     def subjects_unique(self) -> pd.DataFrame:
-        """The subjects table with one row per subject id (see :func:`first_rows`).
+        """Return the subjects table with one row per subject id (:func:`first_rows`).
 
         The one definition of "a subject's row" used by validation, the CONSORT flow,
         the analysis populations and the report.
@@ -570,7 +570,7 @@ class Trial:
         return first_rows(self.subjects)
 
     def allocations(self) -> pd.DataFrame:
-        """The split-face allocations of every subjects row as site=ARM pairs.
+        """Return the split-face allocations of every subjects row as site=ARM pairs.
 
         See :func:`parse_allocation` (the one parser used by validation, the CONSORT
         flow and the analysis).

@@ -263,11 +263,11 @@ class Context:
 
     @cached_property
     def subjects_first(self) -> pd.DataFrame:
-        """Subjects table, first row per subject id, indexed by subject_id (row kept)."""
-        s = self.table("subjects")
-        s = s[~blank(s["subject_id"])]
-        s = s[~s["subject_id"].duplicated()]
-        s = s.reset_index()
+        """Subjects table, first row per subject id, indexed by subject_id (row kept).
+
+        The rows of :meth:`Trial.subjects_unique` (the one definition of a subject's row).
+        """
+        s = self.trial.subjects_unique().reset_index()
         s.index = pd.Index(s["subject_id"].astype(object), name="subject_id")
         return s.drop(columns="subject_id")
 
@@ -281,30 +281,12 @@ class Context:
     def allocation(self) -> pd.DataFrame:
         """Split-face allocations parsed to one row per ``site=ARM`` pair.
 
-        Columns: ``row`` (subjects file row), ``subject_id``, ``pair`` (the raw text),
-        ``site``, ``arm`` and ``ok`` (the pair has the ``site=ARM`` form with both parts).
-        Subjects with a blank allocation have no rows.
+        :meth:`Trial.allocations` (the one parser): columns ``row`` (subjects file row),
+        ``subject_id``, ``pair`` (the raw text), ``site``, ``arm`` and ``ok`` (the pair
+        has the ``site=ARM`` form with both parts). Subjects with a blank allocation have
+        no rows.
         """
-        s = self.table("subjects")
-        alloc = s["allocation"]
-        s = s[~blank(alloc)]
-        pairs = s["allocation"].astype(str).str.split(";").explode().str.strip()
-        pairs = pairs[pairs != ""]
-        parts = pairs.str.split("=", n=1, expand=True).reindex(columns=[0, 1])
-        site = parts[0].astype(object).str.strip()
-        arm = parts[1].astype(object).str.strip()
-        ok = site.fillna("").ne("") & arm.fillna("").ne("")
-        out = pd.DataFrame(
-            {
-                "row": pairs.index.to_numpy(),
-                "subject_id": s["subject_id"].reindex(pairs.index).to_numpy(dtype=object),
-                "pair": pairs.to_numpy(dtype=object),
-                "site": site.to_numpy(dtype=object),
-                "arm": arm.to_numpy(dtype=object),
-                "ok": ok.to_numpy(dtype=bool),
-            }
-        )
-        return out
+        return self.trial.allocations()
 
     # -- measurements -----------------------------------------------------------------
     @cached_property
