@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from efficacy.instruments.catalogue import ENDPOINTS, normalise_unit, unit_factor
+from efficacy.instruments.catalogue import ENDPOINTS
+from efficacy.instruments.measures import canonical_units
 from efficacy.protocol import Protocol
 from efficacy.trial import TABLE_SCHEMAS, Trial, Visit
 from efficacy.validation.findings import CouldNotRun, NotApplicable
@@ -291,34 +292,26 @@ class Context:
     # -- measurements -----------------------------------------------------------------
     @cached_property
     def meas(self) -> MeasurementInfo:
-        """Catalogue lookups and canonical values for every measurement row."""
+        """Catalogue lookups and canonical values for every measurement row.
+
+        Units and canonical values come from
+        :func:`~efficacy.instruments.measures.canonical_units`, the one unit
+        canonicalisation scoring uses too.
+        """
         m = self.table("measurements")
+        canon = canonical_units(m)
         ep_codes, ep_uniques = self.codes("measurements", "endpoint")
-        un_codes, un_uniques = self.codes("measurements", "unit")
         eps = [ENDPOINTS.get(e) if isinstance(e, str) else None for e in ep_uniques]
-        units = [normalise_unit(u) for u in un_uniques]
-        n_e, n_u = len(eps) + 1, len(units) + 1  # last slot = missing (code -1)
-        known = np.array([e is not None for e in eps] + [False])
-        target = np.array([e.unit if e else None for e in eps] + [None], dtype=object)
-        lims = np.full((n_e, 4), np.nan)
+        lims = np.full((len(eps) + 1, 4), np.nan)  # last slot = missing (code -1)
         for i, e in enumerate(eps):
             if e is not None:
                 lims[i] = (*e.physical, *e.plausible)
-        fac = np.full((n_e, n_u), np.nan)
-        for i, e in enumerate(eps):
-            for j, u in enumerate(units):
-                if e is not None and u is not None:
-                    f = unit_factor(u, e.unit)
-                    fac[i, j] = np.nan if f is None else f
-        unit_arr = np.array([*units, None], dtype=object)
-        factor = fac[ep_codes, un_codes]
-        value = pd.to_numeric(m["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         return MeasurementInfo(
-            known=known[ep_codes],
-            unit=unit_arr[un_codes],
-            target_unit=target[ep_codes],
-            factor=factor,
-            value=value * factor,
+            known=canon.known,
+            unit=canon.unit,
+            target_unit=canon.target,
+            factor=canon.factor,
+            value=canon.value,
             physical=lims[ep_codes, :2],
             plausible=lims[ep_codes, 2:],
         )
