@@ -245,14 +245,16 @@ def site_allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     """Per subject: the treated and control body sites of its allocation.
 
     The allocation text is parsed by :func:`efficacy.trial.parse_allocation` (the one
-    parser validation and the CONSORT flow use): well-formed ``site=ARM`` pairs; a site
-    named twice keeps its first pair, an arm at several sites its first site. A subject
-    needs a control site and a site of an active arm (the first of ``plan.actives``
-    present).
+    parser validation and the CONSORT flow use); only well-formed ``site=ARM`` pairs
+    count. A subject whose allocation gives one site two different arms is ambiguous and
+    has no row (validation reports it, DES-003); an arm at several sites uses its first
+    site. A subject needs a control site and a site of an active arm (the first of
+    ``plan.actives`` present).
     """
     pairs = parse_allocation(subj)
-    pairs = pairs[pairs["ok"].to_numpy(dtype=bool)]
-    pairs = pairs.drop_duplicates(["row", "site"]).drop_duplicates(["row", "arm"])
+    pairs = pairs[pairs["ok"].to_numpy(dtype=bool)].drop_duplicates(["row", "site", "arm"])
+    ambiguous = pairs.loc[pairs.duplicated(["row", "site"]), "row"]
+    pairs = pairs[~pairs["row"].isin(ambiguous)].drop_duplicates(["row", "arm"])
     records = []
     for (_, sid), group in pairs.groupby(["row", "subject_id"], sort=True):
         by_arm = dict(zip(group["arm"], group["site"], strict=True))
