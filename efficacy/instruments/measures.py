@@ -94,7 +94,7 @@ class CanonicalUnits:
 def _convert(endpoint: object, unit: object) -> tuple[bool, str | None, str | None, float, str]:
     """(known, canonical unit, target unit, factor, reason) of one endpoint and unit."""
     info = endpoint_info(str(endpoint)) if endpoint is not None else None
-    canon = normalise_unit(None if unit is None or pd.isna(unit) else str(unit))
+    canon = normalise_unit(None if unit is None else str(unit))
     if info is None:
         why = f"endpoint {endpoint!r} is not in the catalogue" if endpoint else "endpoint missing"
         return False, canon, None, np.nan, why
