@@ -24,6 +24,7 @@ from efficacy.validation.findings import CouldNotRun, NotApplicable
 __all__ = [
     "Context",
     "MeasurementInfo",
+    "arm_members",
     "blank",
     "combine",
     "eq",
@@ -321,3 +322,23 @@ class Context:
         """Measurement study days as floats (NaN where missing)."""
         day = self.table("measurements")["day"]
         return pd.to_numeric(day, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def arm_members(ctx: Context) -> pd.DataFrame:
+    """Randomised subjects and the arms they are in (parallel: arm; split-face: sites).
+
+    Returns a frame with columns ``subject_id`` and ``arm`` (one row per subject and arm;
+    first subjects row per subject).
+    """
+    first = ctx.subjects_first
+    rand = first[flag(first["randomized"], True).to_numpy()]
+    if ctx.split_face:
+        if "allocation" in ctx.missing("subjects"):
+            raise CouldNotRun("subjects lacks column allocation (split-face design)")
+        a = ctx.allocation
+        a = a[a["ok"] & a["subject_id"].isin(rand.index)]
+        return a[["subject_id", "arm"]].drop_duplicates()
+    if "arm" in ctx.missing("subjects"):
+        raise CouldNotRun("subjects lacks column arm (parallel design)")
+    arms = rand["arm"][~blank(rand["arm"])]
+    return pd.DataFrame({"subject_id": arms.index.to_numpy(), "arm": arms.to_numpy(dtype=object)})
