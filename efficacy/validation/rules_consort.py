@@ -8,9 +8,9 @@ import pandas as pd
 
 from efficacy.consort.flow import Check, Flow, consort_flow
 from efficacy.trial import FLOW_TOTALS
+from efficacy.validation._rule import Rule, rule
 from efficacy.validation.context import Context, blank, flag
 from efficacy.validation.findings import NotApplicable, Part, at_rows, at_trial
-from efficacy.validation.registry import rule
 
 _FLOW = "CONSORT 2010 flow diagram (FACTS.md 1.3)"
 _WHAT = {
@@ -272,3 +272,14 @@ def check_completers(ctx: Context) -> Iterator[Part]:
             message=f"completed but no measurement at the final visit {final}; correct the "
             "disposition or add the final-visit data",
         )
+
+
+#: This module's rules, in order (joined by :data:`efficacy.validation.registry.DATA_RULES`).
+RULES: tuple[Rule, ...] = (
+    check_flow,
+    check_randomisation,
+    check_populations,
+    check_reasons,
+    check_attested,
+    check_completers,
+)

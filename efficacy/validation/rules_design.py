@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from efficacy.validation._rule import Rule, rule
 from efficacy.validation.context import Context, arm_members, combine, flag
 from efficacy.validation.findings import (
     CouldNotRun,
@@ -16,7 +17,6 @@ from efficacy.validation.findings import (
     at_trial,
     text_by,
 )
-from efficacy.validation.registry import rule
 
 _WITHIN = "CONSORT within-person extension (FACTS.md 1.4)"
 
@@ -188,3 +188,12 @@ def check_measured_sites(ctx: Context) -> Iterator[Part]:
             + text_by(rows["body_site"], repr)
             + " is not in this subject's allocation; use an allocated site",
         )
+
+
+#: This module's rules, in order (joined by :data:`efficacy.validation.registry.DATA_RULES`).
+RULES: tuple[Rule, ...] = (
+    check_control,
+    check_baselines,
+    check_allocation,
+    check_measured_sites,
+)
