@@ -220,9 +220,7 @@ def test_visia_never_wrinkle_depth_but_supportive() -> None:
     out = prepare_measurements(ok)
     assert out["modality"].tolist() == ["supportive_2d", "supportive_2d"]
     assert _value(out, "visia_wrinkles_percentile").direction == "higher"
-    assert _value(out, "visia_wrinkles_score").reason == (
-        "unit 'mm' cannot be converted to score"
-    )
+    assert _value(out, "visia_wrinkles_score").reason == ("unit 'mm' cannot be converted to score")
     unknown = prepare_measurements(_rows([("dlqi_total", 3.0, "points")]))
     assert unknown.iloc[0].reason == "endpoint 'dlqi_total' is not in the catalogue"
 
