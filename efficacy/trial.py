@@ -27,19 +27,27 @@ from typing import Any, Literal
 import pandas as pd
 
 __all__ = [
+    "ALLOCATION_COLUMNS",
     "DESIGNS",
     "DISPOSITIONS",
+    "FLOW_COUNTS",
+    "FLOW_PER_ARM",
+    "FLOW_TOTALS",
     "ISSUE_COLUMNS",
     "ISSUE_KINDS",
     "REFERENCE_FILES",
     "TABLE_SCHEMAS",
     "Arm",
+    "AttestedFlow",
     "Column",
     "Manifest",
     "TableSource",
     "Trial",
     "Visit",
+    "attested_flow",
     "empty_issues",
+    "first_rows",
+    "parse_allocation",
 ]
 
 ColumnKind = Literal["str", "float", "int", "bool", "date", "fitzpatrick"]
@@ -169,6 +177,271 @@ def empty_issues() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in ISSUE_COLUMNS})
 
 
+#: Totals ``[consort.flow]`` may attest, one whole number each. What each counts is
+#: defined once, by :func:`efficacy.consort.consort_flow` (``DEFINITIONS``).
+FLOW_TOTALS: tuple[str, ...] = ("assessed_for_eligibility", "excluded", "randomised")
+
+#: Per-arm counts ``[consort.flow]`` may attest, each a table of arm id = whole number,
+#: e.g. ``analysed = {ACTIVE = 60, VEHICLE = 59}`` (split-face: participants per arm).
+FLOW_PER_ARM: tuple[str, ...] = ("allocated", "lost_to_follow_up", "discontinued", "analysed")
+
+#: Every key ``[consort.flow]`` accepts: the totals, the per-arm tables, and
+#: ``excluded_reasons`` (a table of reason = whole number, adding up to ``excluded``).
+FLOW_COUNTS: tuple[str, ...] = (*FLOW_TOTALS, *FLOW_PER_ARM, "excluded_reasons")
+
+
+@dataclass(frozen=True)
+class AttestedFlow:
+    """The counts ``trial.toml`` attests in ``[consort.flow]``, checked for shape.
+
+    Attributes
+    ----------
+    totals : Mapping[str, int]
+        Valid attested totals (keys of :data:`FLOW_TOTALS`).
+    per_arm : Mapping[str, Mapping[str, int]]
+        Valid attested per-arm counts: key of :data:`FLOW_PER_ARM` -> arm id -> count.
+    excluded_reasons : Mapping[str, int] or None
+        Attested exclusion reasons (reason -> count), None when not attested.
+    problems : tuple of (str, object, str)
+        One ``(key path, value, problem with its fix)`` per entry left out because its
+        key is unknown or its value has the wrong type or shape; the manifest reader and
+        validation (SCH-001) report them.
+    """
+
+    totals: Mapping[str, int]
+    per_arm: Mapping[str, Mapping[str, int]]
+    excluded_reasons: Mapping[str, int] | None
+    problems: tuple[tuple[str, object, str], ...] = ()
+
+    @property
+    def attested(self) -> bool:
+        """True when at least one valid count is attested."""
+        return bool(self.totals or self.per_arm or self.excluded_reasons is not None)
+
+
+def _what(value: object) -> str | None:
+    """Why `value` is not a count (a whole number >= 0), or None if it is one."""
+    if isinstance(value, bool):
+        return f"true/false ({str(value).lower()})"
+    if isinstance(value, int):
+        return None if value >= 0 else f"a negative number ({value})"
+    if isinstance(value, float):
+        return f"a decimal number ({value!r})"
+    if isinstance(value, str):
+        return f"text ({value!r}; write the number without quotes)"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"a {type(value).__name__}"
+
+
+def attested_flow(consort: object, arm_ids: tuple[str, ...] = ()) -> AttestedFlow:
+    """Read the ``[consort.flow]`` counts of a ``[consort]`` section (never raises).
+
+    Parameters
+    ----------
+    consort : Mapping
+        The manifest's ``[consort]`` table (anything else attests nothing).
+    arm_ids : tuple of str
+        The declared ``[[arms]]`` ids; a per-arm table must give a count for each of
+        them and no other (not checked when empty).
+
+    Returns
+    -------
+    AttestedFlow
+        The counts of the right type and shape, and a problem for every other entry.
+
+    Examples
+    --------
+    >>> f = attested_flow({"flow": {"randomised": 120, "analysed": {"A": 60, "B": "59"}}},
+    ...                   ("A", "B"))
+    >>> dict(f.totals), {k: dict(v) for k, v in f.per_arm.items()}
+    ({'randomised': 120}, {'analysed': {'A': 60}})
+    >>> f.problems[0][0]
+    'consort.flow.analysed.B'
+    """
+    flow = consort.get("flow") if isinstance(consort, Mapping) else None
+    if flow is None:
+        return AttestedFlow({}, {}, None)
+    if not isinstance(flow, Mapping):
+        problem = f"'flow' must be a [consort.flow] table of counts; got {_what(flow)}"
+        return AttestedFlow({}, {}, None, (("consort.flow", flow, problem),))
+    totals: dict[str, int] = {}
+    per_arm: dict[str, dict[str, int]] = {}
+    reasons: dict[str, int] | None = None
+    problems: list[tuple[str, object, str]] = []
+    example = "{" + ", ".join(f"{a} = 60" for a in (arm_ids or ("ACTIVE", "VEHICLE"))) + "}"
+    for key, value in flow.items():
+        path = f"consort.flow.{key}"
+        if key in FLOW_TOTALS:
+            bad = _what(value)
+            if bad is None:
+                totals[key] = int(value)
+            else:
+                problems.append(
+                    (
+                        path,
+                        value,
+                        f"{key!r} must be a whole number (0 or more), e.g. {key} = 120; got {bad}",
+                    )
+                )
+        elif key in FLOW_PER_ARM or key == "excluded_reasons":
+            if not isinstance(value, Mapping):
+                shape = (
+                    f"{example}"
+                    if key != "excluded_reasons"
+                    else '{"not eligible" = 20, "declined" = 10}'
+                )
+                what = "arm id" if key != "excluded_reasons" else "reason"
+                problems.append(
+                    (
+                        path,
+                        value,
+                        f"{key!r} must be a table of {what} = whole number, e.g. "
+                        f"{key} = {shape}; got {_what(value) or 'a single number'}",
+                    )
+                )
+                continue
+            counts: dict[str, int] = {}
+            for name, n in value.items():
+                bad = _what(n)
+                if bad is None:
+                    counts[str(name)] = int(n)
+                else:
+                    problems.append(
+                        (
+                            f"{path}.{name}",
+                            n,
+                            f"{key!r} count of {name!r} must be a whole "
+                            f"number (0 or more); got {bad}",
+                        )
+                    )
+            if key == "excluded_reasons":  # a sum with a bad entry left out means nothing
+                reasons = counts if len(counts) == len(value) else None
+                continue
+            problems.extend(_arm_problems(key, path, value, arm_ids))
+            known = {a: n for a, n in counts.items() if not arm_ids or a in arm_ids}
+            if known:
+                per_arm[key] = known
+        else:
+            problems.append(
+                (
+                    path,
+                    value,
+                    f"{key!r} is not a [consort.flow] count and is not checked; "
+                    f"use one of: {', '.join(FLOW_COUNTS)}",
+                )
+            )
+    return AttestedFlow(totals, per_arm, reasons, tuple(problems))
+
+
+def _arm_problems(
+    key: str, path: str, table: Mapping[str, Any], arm_ids: tuple[str, ...]
+) -> list[tuple[str, object, str]]:
+    """Arms of a per-arm table that are not declared, and declared arms it omits."""
+    if not arm_ids:
+        return []
+    out: list[tuple[str, object, str]] = []
+    for name in table:
+        if name not in arm_ids:
+            out.append(
+                (
+                    f"{path}.{name}",
+                    table[name],
+                    f"{key!r} names arm {name!r}, which is not "
+                    f"declared in [[arms]]; use the arm ids {', '.join(arm_ids)}",
+                )
+            )
+    lacking = [a for a in arm_ids if a not in table]
+    if lacking:
+        out.append(
+            (
+                path,
+                None,
+                f"{key!r} gives no count for arm(s) {', '.join(lacking)}; attest a "
+                "count for every [[arms]] id",
+            )
+        )
+    return out
+
+
+#: Columns of :func:`parse_allocation`.
+ALLOCATION_COLUMNS: tuple[str, ...] = ("row", "subject_id", "pair", "site", "arm", "ok")
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    """Return True where a text cell is missing or empty (boolean Series, no NA)."""
+    empty = values.eq("")
+    if empty.dtype != bool:
+        empty = empty.fillna(False).astype(bool)
+    return values.isna() | empty
+
+
+def first_rows(subjects: pd.DataFrame) -> pd.DataFrame:
+    """Return the first row of each subject id of a subjects table.
+
+    Rows with a blank subject id are left out; a repeated id (a validation error,
+    INT-001) keeps its first row. The index (the source row) and columns are kept.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"subject_id": ["S1", None, "S2", "S1"], "arm": ["A", "B", "B", "C"]},
+    ...                  index=pd.Index([1, 2, 3, 4], name="row"))
+    >>> first_rows(s).to_dict("index")
+    {1: {'subject_id': 'S1', 'arm': 'A'}, 3: {'subject_id': 'S2', 'arm': 'B'}}
+    """
+    ids = subjects["subject_id"]
+    keep = ~_blank(ids) & ~ids.duplicated()
+    return subjects[keep.to_numpy(dtype=bool)]
+
+
+def parse_allocation(subjects: pd.DataFrame) -> pd.DataFrame:
+    """Parse the split-face ``allocation`` text of every subjects row into site=ARM pairs.
+
+    Parameters
+    ----------
+    subjects : pandas.DataFrame
+        Rows with ``subject_id`` and ``allocation`` (a missing ``allocation`` column
+        gives no pairs). Not modified.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per non-empty ``;``-separated part, columns :data:`ALLOCATION_COLUMNS`:
+        ``row`` (index label of the subjects row), ``subject_id``, ``pair`` (the part,
+        stripped), ``site`` and ``arm`` (stripped text either side of the first ``=``;
+        missing when there is no ``=``), ``ok`` (both non-empty). Subjects with a blank
+        allocation have no rows. Consumers use the ``ok`` pairs and, where a site is
+        named twice for one subject, its first pair.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"subject_id": ["S1"], "allocation": [" left=A ; right = B;x"]})
+    >>> parse_allocation(s)[["site", "ok"]].to_dict("list")
+    {'site': ['left', 'right', 'x'], 'ok': [True, True, False]}
+    """
+    if "allocation" not in subjects.columns:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ALLOCATION_COLUMNS})
+    s = subjects[~_blank(subjects["allocation"]).to_numpy(dtype=bool)]
+    pairs = s["allocation"].astype(str).str.split(";").explode().str.strip()
+    pairs = pairs[pairs != ""]
+    parts = pairs.str.split("=", n=1, expand=True).reindex(columns=[0, 1])
+    site = parts[0].astype(object).str.strip()
+    arm = parts[1].astype(object).str.strip()
+    ok = site.fillna("").ne("") & arm.fillna("").ne("")
+    return pd.DataFrame(
+        {
+            "row": pairs.index.to_numpy(),
+            "subject_id": s["subject_id"].reindex(pairs.index).to_numpy(dtype=object),
+            "pair": pairs.to_numpy(dtype=object),
+            "site": site.to_numpy(dtype=object),
+            "arm": arm.to_numpy(dtype=object),
+            "ok": ok.to_numpy(dtype=bool),
+        }
+    )
+
+
 @dataclass(frozen=True)
 class Arm:
     """A treatment arm (parallel) or product applied to a body site (split-face)."""
@@ -222,6 +495,11 @@ class Manifest:
     def final_visit(self) -> Visit | None:
         """The scheduled visit with the latest target day, or None without visits."""
         return max(self.visits, key=lambda v: v.day) if self.visits else None
+
+    @property
+    def attested_flow(self) -> AttestedFlow:
+        """The ``[consort.flow]`` counts checked for type and shape (see :func:`attested_flow`)."""
+        return attested_flow(self.consort, tuple(a.id for a in self.arms if a.id))
 
     @property
     def planned_weeks(self) -> float | None:
@@ -282,6 +560,22 @@ class Trial:
         if key not in REFERENCE_FILES or not spec or self.manifest.path is None:
             return None
         return self.manifest.path.parent / spec
+
+    def subjects_unique(self) -> pd.DataFrame:
+        """Return the subjects table with one row per subject id (:func:`first_rows`).
+
+        The one definition of "a subject's row" used by validation, the CONSORT flow,
+        the analysis populations and the report.
+        """
+        return first_rows(self.subjects)
+
+    def allocations(self) -> pd.DataFrame:
+        """Return the split-face allocations of every subjects row as site=ARM pairs.
+
+        See :func:`parse_allocation` (the one parser used by validation, the CONSORT
+        flow and the analysis).
+        """
+        return parse_allocation(self.subjects)
 
     def table(self, name: str) -> pd.DataFrame:
         """Return the canonical table called `name` (one of :data:`TABLE_SCHEMAS`)."""

@@ -18,7 +18,7 @@ import pandas as pd
 
 from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import EfficacyError
-from efficacy.trial import Trial
+from efficacy.trial import Trial, parse_allocation
 
 __all__ = ["ModelData", "model_data", "population", "site_allocation", "split_by_endpoint"]
 
@@ -55,9 +55,10 @@ def population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
     ``itt``: every randomised person (``randomized`` true); ``per_protocol``: randomised
     and ``per_protocol`` true. Returns ``subject_id``, ``arm``, ``allocation`` and every
     other subjects column (covariates). A subject id listed twice (a validation error)
-    counts once, with its first row; the definition says how many were merged.
+    counts once, with its first row (:meth:`Trial.subjects_unique`, as validation and
+    the CONSORT flow count it); the definition says how many rows were left out.
     """
-    s = trial.subjects
+    s = trial.subjects_unique()
     randomised = s["randomized"].fillna(False).astype(bool).to_numpy()
     if name == "itt":
         keep, text = randomised, "ITT: all randomised participants with data"
@@ -74,10 +75,10 @@ def population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
     else:
         raise EfficacyError(f"population={name!r}: use 'itt' or 'per_protocol'")
     out = s.loc[keep]
-    dupes = out["subject_id"].duplicated()
-    if dupes.any():
-        text += f" ({int(dupes.sum())} repeated subject ids: first row used)"
-        out = out.loc[~dupes]
+    ids = trial.subjects["subject_id"]
+    repeated = int((ids.duplicated() & ids.isin(out["subject_id"])).sum())
+    if repeated:
+        text += f" ({repeated} repeated subject ids: first row used)"
     return out.reset_index(drop=True), text
 
 
@@ -241,13 +242,22 @@ def _parallel(
 
 
 def site_allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
-    """Per subject: the treated and control body sites parsed from ``allocation``."""
+    """Per subject: the treated and control body sites of its allocation.
+
+    The allocation text is parsed by :func:`efficacy.trial.parse_allocation` (the one
+    parser validation and the CONSORT flow use); only well-formed ``site=ARM`` pairs
+    count. A subject whose allocation gives one site two different arms is ambiguous and
+    has no row (validation reports it, DES-003); an arm at several sites uses its first
+    site. A subject needs a control site and a site of an active arm (the first of
+    ``plan.actives`` present).
+    """
+    pairs = parse_allocation(subj)
+    pairs = pairs[pairs["ok"].to_numpy(dtype=bool)].drop_duplicates(["row", "site", "arm"])
+    ambiguous = pairs.loc[pairs.duplicated(["row", "site"]), "row"]
+    pairs = pairs[~pairs["row"].isin(ambiguous)].drop_duplicates(["row", "arm"])
     records = []
-    for sid, text in zip(subj["subject_id"], subj.get("allocation", pd.Series()), strict=False):
-        if not isinstance(text, str):
-            continue
-        pairs = dict(p.split("=", 1) for p in text.split(";") if "=" in p)
-        by_arm = {arm.strip(): site.strip() for site, arm in pairs.items()}
+    for (_, sid), group in pairs.groupby(["row", "subject_id"], sort=True):
+        by_arm = dict(zip(group["arm"], group["site"], strict=True))
         ctl = by_arm.get(plan.control)
         act = next((a for a in plan.actives if a in by_arm), None)
         if ctl is not None and act is not None:

@@ -20,8 +20,8 @@ class Units:
     Attributes
     ----------
     people : DataFrame
-        One row per distinct subject id (first row wins): ``subject_id``, ``randomized``
-        (True/False/None), ``reason``, ``disposition``.
+        One row per distinct subject id (:meth:`Trial.subjects_unique`): ``subject_id``,
+        ``randomized`` (True/False/None), ``reason``, ``disposition``.
     frame : DataFrame
         One row per allocated unit (parallel: randomised person with an arm; split-face:
         randomised person x body site): ``subject_id``, ``arm``, ``site``,
@@ -69,33 +69,31 @@ def _flag(values: pd.Series) -> pd.Series:
 
 
 def _people(trial: Trial) -> pd.DataFrame:
-    s = trial.subjects
-    ids = _text(s["subject_id"])
-    keep = ids.notna() & ~ids.duplicated()
-    s = s[keep.to_numpy(dtype=bool)]
+    """One row per subject id (:meth:`Trial.subjects_unique`), indexed by source row."""
+    s = trial.subjects_unique()
     return pd.DataFrame(
         {
-            "subject_id": ids[keep].to_numpy(dtype=object),
+            "subject_id": s["subject_id"].astype(object).to_numpy(dtype=object),
             "randomized": _flag(s["randomized"]).to_numpy(dtype=object),
             "reason": _text(s["discontinuation_reason"]).to_numpy(dtype=object),
             "disposition": _text(s["disposition"]).to_numpy(dtype=object),
             "itt": _flag(s["itt"]).eq(True).to_numpy(dtype=bool),
             "safety": _flag(s["safety"]).to_numpy(dtype=object),
             "arm": _text(s["arm"]).to_numpy(dtype=object),
-            "allocation": _text(s["allocation"]).to_numpy(dtype=object),
-        }
+        },
+        index=s.index,
     )
 
 
-def _split_allocation(rand: pd.DataFrame) -> pd.DataFrame:
-    """One row per ``site=ARM`` pair of each randomised person's allocation."""
-    rows = []
-    for rec in rand.itertuples(index=False):
-        for pair in str(rec.allocation or "").split(";"):
-            site, _, arm = pair.partition("=")
-            if site.strip() and arm.strip():
-                rows.append((rec.subject_id, site.strip(), arm.strip()))
-    pairs = pd.DataFrame(rows, columns=["subject_id", "site", "arm"], dtype=object)
+def _split_allocation(trial: Trial, rand: pd.DataFrame) -> pd.DataFrame:
+    """One row per well-formed ``site=ARM`` pair of each randomised person's allocation.
+
+    Pairs come from :meth:`Trial.allocations` (the one parser), first subjects row per
+    person; a site named twice keeps its first pair.
+    """
+    a = trial.allocations()
+    a = a[a["ok"].to_numpy(dtype=bool) & a["row"].isin(rand.index).to_numpy(dtype=bool)]
+    pairs = a[["subject_id", "site", "arm"]].astype(object).reset_index(drop=True)
     return pairs.drop_duplicates(["subject_id", "site"])
 
 
@@ -111,7 +109,7 @@ def _measured(trial: Trial, endpoint: str | None) -> pd.DataFrame:
     sel = m[keep.fillna(False).astype(bool)]
     return pd.DataFrame(
         {
-            "subject_id": _text(sel["subject_id"]).to_numpy(dtype=object),
+            "subject_id": sel["subject_id"].astype(object).to_numpy(dtype=object),
             "site": _text(sel["body_site"]).to_numpy(dtype=object),
             "visit": _text(sel["visit"]).to_numpy(dtype=object),
         }
@@ -125,7 +123,7 @@ def units_frame(trial: Trial, endpoint: str | None) -> Units:
     split = trial.manifest.design == "split_face"
     measured = _measured(trial, endpoint)
     if split:
-        pairs = _split_allocation(rand)
+        pairs = _split_allocation(trial, rand)
         units = pairs.merge(rand.drop(columns=["arm"]), on="subject_id", how="left")
         seen = set(zip(measured["subject_id"], measured["site"], strict=True))
         hit = [(s, b) in seen for s, b in zip(units["subject_id"], units["site"], strict=True)]
@@ -138,6 +136,7 @@ def units_frame(trial: Trial, endpoint: str | None) -> Units:
     units = units[
         ["subject_id", "arm", "site", "disposition", "reason", "itt", "safety", "analysed"]
     ].reset_index(drop=True)
+    people = people.reset_index(drop=True)
     declared = {a.id: a for a in trial.manifest.arms}
     extra = sorted(set(units["arm"]) - set(declared))
     detail = (

@@ -136,6 +136,11 @@ class Check:
     ok : bool
     detail : str
         What differs, or empty.
+    key : str
+        For a check of an attested count: its ``[consort.flow]`` key (``left`` is the
+        attested count, ``right`` the data's); empty for the data's own arithmetic.
+    arm : str
+        For an attested per-arm count: the arm id; empty otherwise.
     """
 
     id: str
@@ -145,6 +150,8 @@ class Check:
     relation: str
     ok: bool
     detail: str = ""
+    key: str = ""
+    arm: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form."""
@@ -208,6 +215,15 @@ class Flow:
     def mismatches(self) -> tuple[Check, ...]:
         """The checks that fail."""
         return tuple(c for c in self.checks if not c.ok)
+
+    @property
+    def attested_mismatches(self) -> tuple[Check, ...]:
+        """The attested ``[consort.flow]`` counts that differ from the data's.
+
+        Validation (CON-001) reports exactly these, so the report's diagram and the
+        validation findings show the same disagreement.
+        """
+        return tuple(c for c in self.mismatches if c.key)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data (JSON-ready) form, with :data:`DEFINITIONS`."""
@@ -470,55 +486,52 @@ def _arm_checks(a: ArmFlow, units: Units) -> list[Check]:
 def _attested(
     trial: Trial, assessed: int, excluded: Tally, randomised: int, arms: tuple[ArmFlow, ...]
 ) -> list[Check]:
-    """Attested ``[consort.flow]`` counts against the data's."""
-    consort = trial.manifest.consort if isinstance(trial.manifest.consort, Mapping) else {}
-    flow = consort.get("flow")
-    if not isinstance(flow, Mapping):
-        return []
-    data: dict[str, Any] = {
-        "assessed_for_eligibility": assessed,
-        "excluded": excluded.n,
-        "randomised": randomised,
-    }
+    """Attested ``[consort.flow]`` counts against the data's.
+
+    Only counts of the right type and shape are compared (:attr:`Manifest.attested_flow
+    <efficacy.trial.Manifest.attested_flow>`); the others are manifest problems.
+    """
+    attested = trial.manifest.attested_flow
+    data = {"assessed_for_eligibility": assessed, "excluded": excluded.n, "randomised": randomised}
     per_arm = {
         "allocated": {a.arm: a.allocated.n for a in arms},
         "lost_to_follow_up": {a.arm: a.lost_to_follow_up.n for a in arms},
         "discontinued": {a.arm: a.discontinued.n for a in arms},
         "analysed": {a.arm: a.analysed.n for a in arms},
     }
-    out = []
-    for key, value in flow.items():
-        if key in data and isinstance(value, int) and not isinstance(value, bool):
-            out.append(
-                _eq(f"attested:{key}", f"[consort.flow] {key} (attested) = data", value, data[key])
-            )
-        elif key in per_arm and isinstance(value, Mapping):
-            for arm in sorted(set(value) | set(per_arm[key])):
-                att = value.get(arm)
-                if isinstance(att, int) and not isinstance(att, bool):
-                    out.append(
-                        _eq(
-                            f"attested:{key}[{arm}]",
-                            f"[consort.flow] {key} {arm} (attested) = data",
-                            att,
-                            per_arm[key].get(arm, 0),
-                        )
-                    )
-        elif key == "excluded_reasons" and isinstance(value, Mapping):
-            total = sum(v for v in value.values() if isinstance(v, int))
+    out = [
+        _eq(f"attested:{key}", f"[consort.flow] {key} (attested) = data", n, data[key], key=key)
+        for key, n in attested.totals.items()
+    ]
+    for key, table in attested.per_arm.items():
+        for arm, n in table.items():
             out.append(
                 _eq(
-                    "attested:excluded_reasons",
-                    "[consort.flow] excluded_reasons add up to the data's excluded",
-                    total,
-                    excluded.n,
+                    f"attested:{key}[{arm}]",
+                    f"[consort.flow] {key} {arm} (attested) = data",
+                    n,
+                    per_arm[key].get(arm, 0),
+                    key=key,
+                    arm=arm,
                 )
             )
+    if attested.excluded_reasons is not None:
+        out.append(
+            _eq(
+                "attested:excluded_reasons",
+                "[consort.flow] excluded_reasons add up to the data's excluded",
+                sum(attested.excluded_reasons.values()),
+                excluded.n,
+                key="excluded_reasons",
+            )
+        )
     return out
 
 
-def _eq(cid: str, rule: str, left: int, right: int, detail: str = "") -> Check:
+def _eq(
+    cid: str, rule: str, left: int, right: int, detail: str = "", *, key: str = "", arm: str = ""
+) -> Check:
     ok = left == right
     if not ok and not detail:
         detail = f"{left} != {right} (difference {left - right})"
-    return Check(cid, rule, int(left), int(right), "=", ok, "" if ok else detail)
+    return Check(cid, rule, int(left), int(right), "=", ok, "" if ok else detail, key, arm)

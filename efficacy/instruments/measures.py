@@ -10,6 +10,7 @@ recorded as 3D wrinkle depth.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,13 @@ from efficacy.instruments.catalogue import ENDPOINTS, normalise_unit, unit_facto
 from efficacy.instruments.cutometer import check_apertures, derive_r_parameters
 from efficacy.instruments.supportive import SUPPORTIVE_2D_DEVICES, SUPPORTIVE_ENDPOINTS
 
-__all__ = ["VALUE_COLUMNS", "endpoint_info", "prepare_measurements"]
+__all__ = [
+    "VALUE_COLUMNS",
+    "CanonicalUnits",
+    "canonical_units",
+    "endpoint_info",
+    "prepare_measurements",
+]
 
 #: Columns of :func:`prepare_measurements`' result, in order.
 VALUE_COLUMNS: tuple[str, ...] = (
@@ -53,24 +60,105 @@ def endpoint_info(endpoint: str) -> tuple[str, str, str] | None:
     return None if e is None else (e.unit, e.modality, e.direction)
 
 
-def _unit_of(endpoint: str, unit: object) -> tuple[float, str, str]:
-    """(factor, canonical unit, reason) converting `unit` for `endpoint`."""
-    info = endpoint_info(endpoint)
+@dataclass(frozen=True)
+class CanonicalUnits:
+    """Each measurement row's value in its endpoint's canonical unit (row order).
+
+    Attributes
+    ----------
+    known : ndarray of bool
+        The endpoint is in the catalogue.
+    unit : ndarray of object
+        Canonical spelling of the row's unit (e.g. ``" µm "`` -> ``"um"``); None when
+        blank or not a known unit.
+    target : ndarray of object
+        The endpoint's canonical unit; None for an endpoint outside the catalogue.
+    factor : ndarray of float
+        Factor converting the row's unit to ``target`` (mm -> um: 1000); NaN when it
+        cannot be converted.
+    value : ndarray of float
+        ``value x factor``; NaN when the value is missing or not convertible.
+    reason : ndarray of object
+        Why ``value`` is NaN ('' where it is not): endpoint missing or not in the
+        catalogue, unit unknown or not convertible, value missing.
+    """
+
+    known: np.ndarray
+    unit: np.ndarray
+    target: np.ndarray
+    factor: np.ndarray
+    value: np.ndarray
+    reason: np.ndarray
+
+
+def _convert(endpoint: object, unit: object) -> tuple[bool, str | None, str | None, float, str]:
+    """(known, canonical unit, target unit, factor, reason) of one endpoint and unit."""
+    info = endpoint_info(str(endpoint)) if endpoint is not None else None
+    canon = normalise_unit(None if unit is None else str(unit))
     if info is None:
-        why = (
-            f"endpoint {endpoint!r} is not in the catalogue (SCH-005)"
-            if endpoint
-            else ("endpoint missing")
-        )
-        return np.nan, "" if pd.isna(unit) else str(unit), why
+        why = f"endpoint {endpoint!r} is not in the catalogue" if endpoint else "endpoint missing"
+        return False, canon, None, np.nan, why
     target = info[0]
-    canon = normalise_unit(None if pd.isna(unit) else str(unit))
     if canon is None:
-        return np.nan, target, f"unit {unit!r} is not a known unit (SCH-006)"
+        return True, None, target, np.nan, f"unit {unit!r} is not a known unit"
     factor = unit_factor(canon, target)
     if factor is None:
-        return np.nan, target, f"unit {unit!r} cannot be converted to {target} (SCH-006)"
-    return factor, target, ""
+        return True, canon, target, np.nan, f"unit {unit!r} cannot be converted to {target}"
+    return True, canon, target, factor, ""
+
+
+def canonical_units(measurements: pd.DataFrame) -> CanonicalUnits:
+    """Canonicalise the unit of every measurement row to its endpoint's catalogue unit.
+
+    The one place units are canonicalised: validation (unit and range rules) and scoring
+    (:func:`prepare_measurements`) both read it.
+
+    Parameters
+    ----------
+    measurements : pandas.DataFrame
+        With columns ``endpoint``, ``unit`` and ``value``. Not modified.
+
+    Returns
+    -------
+    CanonicalUnits
+        Per-row arrays; each distinct (endpoint, unit) pair is looked up once.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"endpoint": ["wrinkle_rz", "wrinkle_rz", "wrinkle_rz"],
+    ...                   "unit": ["mm", " µm ", "furlong"], "value": [0.05, 50.0, 1.0]})
+    >>> c = canonical_units(m)
+    >>> c.unit.tolist(), c.value.round(6).tolist()[:2], c.reason[2]
+    (['mm', 'um', None], [50.0, 50.0], "unit 'furlong' is not a known unit")
+    """
+    ep_codes, endpoints = encode(measurements["endpoint"])
+    un_codes, units = encode(measurements["unit"])
+    pair = ep_codes * (len(units) + 1) + (un_codes + 1)
+    _, first, pair_ids = np.unique(pair, return_index=True, return_inverse=True)
+    pair_ids = np.asarray(pair_ids, dtype=np.int64).reshape(-1)
+    looked = [
+        _convert(
+            endpoints[ep_codes[f]] if ep_codes[f] >= 0 else None,
+            units[un_codes[f]] if un_codes[f] >= 0 else None,
+        )
+        for f in first
+    ]
+
+    def column(i: int, dtype: type) -> np.ndarray:
+        return np.array([x[i] for x in looked], dtype=dtype).reshape(-1)[pair_ids]
+
+    raw = pd.to_numeric(measurements["value"], errors="coerce").to_numpy(float, na_value=np.nan)
+    factor = column(3, float)
+    reason = column(4, object)
+    reason = np.where((reason == "") & np.isnan(raw), "value missing", reason).astype(object)
+    return CanonicalUnits(
+        known=column(0, bool),
+        unit=column(1, object),
+        target=column(2, object),
+        factor=factor,
+        value=raw * factor,
+        reason=reason,
+    )
 
 
 def _readings(m: pd.DataFrame) -> Readings:
@@ -81,29 +169,16 @@ def _readings(m: pd.DataFrame) -> Readings:
             codes[col], vocab[col] = encode(m[col])
         else:
             codes[col], vocab[col] = np.full(len(m), -1, dtype=np.int64), []
-    unit_codes, units = encode(m["unit"])
-    pair = codes["endpoint"] * (len(units) + 1) + (unit_codes + 1)
-    _, first, pair_ids = np.unique(pair, return_index=True, return_inverse=True)
-    looked = [
-        _unit_of(
-            vocab["endpoint"][codes["endpoint"][f]] if codes["endpoint"][f] >= 0 else "",
-            units[unit_codes[f]] if unit_codes[f] >= 0 else None,
-        )
-        for f in first
-    ]
-    factor = np.array([x[0] for x in looked])[pair_ids]
-    reason = np.array([x[2] for x in looked], dtype=object)[pair_ids]
-    value = pd.to_numeric(m["value"], errors="coerce").to_numpy(float, na_value=np.nan)
-    reason = np.where((reason == "") & np.isnan(value), "value missing", reason)
+    canon = canonical_units(m)
     rep = m["replicate"] if "replicate" in m.columns else pd.Series(np.nan, index=m.index)
     return Readings(
         vocab=vocab,
         **codes,
         day=pd.to_numeric(m["day"], errors="coerce").to_numpy(float, na_value=np.nan),
         replicate=pd.to_numeric(rep, errors="coerce").to_numpy(float, na_value=np.nan),
-        value=value * factor,
+        value=canon.value,
         derivation=np.full(len(m), "", dtype=object),
-        reason=reason,
+        reason=canon.reason,
         source_rows=np.asarray(m.index.astype(str), dtype=object),
     )
 

@@ -20,7 +20,15 @@ import pandas as pd
 
 from efficacy.errors import InputError
 from efficacy.io._convert import concat_issues, issues_frame
-from efficacy.trial import DESIGNS, REFERENCE_FILES, TABLE_SCHEMAS, Arm, Manifest, Visit
+from efficacy.trial import (
+    DESIGNS,
+    REFERENCE_FILES,
+    TABLE_SCHEMAS,
+    Arm,
+    Manifest,
+    Visit,
+    attested_flow,
+)
 
 __all__ = ["load_toml", "parse_manifest"]
 
@@ -186,15 +194,15 @@ def _parse_tables(p: _Problems, raw: Mapping[str, Any]) -> dict[str, str]:
     return tables
 
 
-def _parse_consort(p: _Problems, raw: Mapping[str, Any]) -> dict[str, Any]:
+def _parse_consort(p: _Problems, raw: Mapping[str, Any], arms: tuple[Arm, ...]) -> dict[str, Any]:
+    """Read ``[consort]``; ``[consort.flow]`` is checked against the one flow schema.
+
+    The schema (totals, per-arm tables, ``excluded_reasons``) is
+    :func:`efficacy.trial.attested_flow`'s, the same the CONSORT flow and validation read.
+    """
     consort = _section(p, raw, "consort", required=False)
-    flow = consort.get("flow", {})
-    if not isinstance(flow, dict):
-        p.add("consort.flow", flow, "'flow' must be a [consort.flow] table of counts")
-        return consort
-    for key, value in flow.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            p.add(f"consort.flow.{key}", value, f"{key!r} must be a count (0 or more)")
+    for path, value, problem in attested_flow(consort, tuple(a.id for a in arms if a.id)).problems:
+        p.add(path, value, problem)
     return consort
 
 
@@ -235,7 +243,7 @@ def parse_manifest(raw: Mapping[str, Any], path: Path | None) -> tuple[Manifest,
         arms=arms,
         visits=visits,
         tables=_parse_tables(p, raw),
-        consort=_parse_consort(p, raw),
+        consort=_parse_consort(p, raw, arms),
         path=path,
         raw=dict(raw),
     )

@@ -25,14 +25,6 @@ on clean data and about 4 s with 2.5M findings.
 
 from __future__ import annotations
 
-from efficacy.validation import (  # noqa: F401 - importing registers the data rules
-    rules_consort,
-    rules_cutometer,
-    rules_design,
-    rules_integrity,
-    rules_pro,
-    rules_schema,
-)
 from efficacy.validation.engine import validate
 from efficacy.validation.findings import FINDING_COLUMNS, Finding
 from efficacy.validation.registry import CATEGORIES, RULES, Rule, rules_for

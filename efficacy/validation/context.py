@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from efficacy.instruments.catalogue import ENDPOINTS, normalise_unit, unit_factor
+from efficacy.instruments.catalogue import ENDPOINTS
+from efficacy.instruments.measures import canonical_units
 from efficacy.protocol import Protocol
 from efficacy.trial import TABLE_SCHEMAS, Trial, Visit
 from efficacy.validation.findings import CouldNotRun, NotApplicable
@@ -23,6 +24,7 @@ from efficacy.validation.findings import CouldNotRun, NotApplicable
 __all__ = [
     "Context",
     "MeasurementInfo",
+    "arm_members",
     "blank",
     "combine",
     "eq",
@@ -263,11 +265,11 @@ class Context:
 
     @cached_property
     def subjects_first(self) -> pd.DataFrame:
-        """Subjects table, first row per subject id, indexed by subject_id (row kept)."""
-        s = self.table("subjects")
-        s = s[~blank(s["subject_id"])]
-        s = s[~s["subject_id"].duplicated()]
-        s = s.reset_index()
+        """Subjects table, first row per subject id, indexed by subject_id (row kept).
+
+        The rows of :meth:`Trial.subjects_unique` (the one definition of a subject's row).
+        """
+        s = self.trial.subjects_unique().reset_index()
         s.index = pd.Index(s["subject_id"].astype(object), name="subject_id")
         return s.drop(columns="subject_id")
 
@@ -281,62 +283,36 @@ class Context:
     def allocation(self) -> pd.DataFrame:
         """Split-face allocations parsed to one row per ``site=ARM`` pair.
 
-        Columns: ``row`` (subjects file row), ``subject_id``, ``pair`` (the raw text),
-        ``site``, ``arm`` and ``ok`` (the pair has the ``site=ARM`` form with both parts).
-        Subjects with a blank allocation have no rows.
+        :meth:`Trial.allocations` (the one parser): columns ``row`` (subjects file row),
+        ``subject_id``, ``pair`` (the raw text), ``site``, ``arm`` and ``ok`` (the pair
+        has the ``site=ARM`` form with both parts). Subjects with a blank allocation have
+        no rows.
         """
-        s = self.table("subjects")
-        alloc = s["allocation"]
-        s = s[~blank(alloc)]
-        pairs = s["allocation"].astype(str).str.split(";").explode().str.strip()
-        pairs = pairs[pairs != ""]
-        parts = pairs.str.split("=", n=1, expand=True).reindex(columns=[0, 1])
-        site = parts[0].astype(object).str.strip()
-        arm = parts[1].astype(object).str.strip()
-        ok = site.fillna("").ne("") & arm.fillna("").ne("")
-        out = pd.DataFrame(
-            {
-                "row": pairs.index.to_numpy(),
-                "subject_id": s["subject_id"].reindex(pairs.index).to_numpy(dtype=object),
-                "pair": pairs.to_numpy(dtype=object),
-                "site": site.to_numpy(dtype=object),
-                "arm": arm.to_numpy(dtype=object),
-                "ok": ok.to_numpy(dtype=bool),
-            }
-        )
-        return out
+        return self.trial.allocations()
 
     # -- measurements -----------------------------------------------------------------
     @cached_property
     def meas(self) -> MeasurementInfo:
-        """Catalogue lookups and canonical values for every measurement row."""
+        """Catalogue lookups and canonical values for every measurement row.
+
+        Units and canonical values come from
+        :func:`~efficacy.instruments.measures.canonical_units`, the one unit
+        canonicalisation scoring uses too.
+        """
         m = self.table("measurements")
+        canon = canonical_units(m)
         ep_codes, ep_uniques = self.codes("measurements", "endpoint")
-        un_codes, un_uniques = self.codes("measurements", "unit")
         eps = [ENDPOINTS.get(e) if isinstance(e, str) else None for e in ep_uniques]
-        units = [normalise_unit(u) for u in un_uniques]
-        n_e, n_u = len(eps) + 1, len(units) + 1  # last slot = missing (code -1)
-        known = np.array([e is not None for e in eps] + [False])
-        target = np.array([e.unit if e else None for e in eps] + [None], dtype=object)
-        lims = np.full((n_e, 4), np.nan)
+        lims = np.full((len(eps) + 1, 4), np.nan)  # last slot = missing (code -1)
         for i, e in enumerate(eps):
             if e is not None:
                 lims[i] = (*e.physical, *e.plausible)
-        fac = np.full((n_e, n_u), np.nan)
-        for i, e in enumerate(eps):
-            for j, u in enumerate(units):
-                if e is not None and u is not None:
-                    f = unit_factor(u, e.unit)
-                    fac[i, j] = np.nan if f is None else f
-        unit_arr = np.array([*units, None], dtype=object)
-        factor = fac[ep_codes, un_codes]
-        value = pd.to_numeric(m["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         return MeasurementInfo(
-            known=known[ep_codes],
-            unit=unit_arr[un_codes],
-            target_unit=target[ep_codes],
-            factor=factor,
-            value=value * factor,
+            known=canon.known,
+            unit=canon.unit,
+            target_unit=canon.target,
+            factor=canon.factor,
+            value=canon.value,
             physical=lims[ep_codes, :2],
             plausible=lims[ep_codes, 2:],
         )
@@ -346,3 +322,23 @@ class Context:
         """Measurement study days as floats (NaN where missing)."""
         day = self.table("measurements")["day"]
         return pd.to_numeric(day, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def arm_members(ctx: Context) -> pd.DataFrame:
+    """Randomised subjects and the arms they are in (parallel: arm; split-face: sites).
+
+    Returns a frame with columns ``subject_id`` and ``arm`` (one row per subject and arm;
+    first subjects row per subject).
+    """
+    first = ctx.subjects_first
+    rand = first[flag(first["randomized"], True).to_numpy()]
+    if ctx.split_face:
+        if "allocation" in ctx.missing("subjects"):
+            raise CouldNotRun("subjects lacks column allocation (split-face design)")
+        a = ctx.allocation
+        a = a[a["ok"] & a["subject_id"].isin(rand.index)]
+        return a[["subject_id", "arm"]].drop_duplicates()
+    if "arm" in ctx.missing("subjects"):
+        raise CouldNotRun("subjects lacks column arm (parallel design)")
+    arms = rand["arm"][~blank(rand["arm"])]
+    return pd.DataFrame({"subject_id": arms.index.to_numpy(), "arm": arms.to_numpy(dtype=object)})

@@ -11,9 +11,16 @@ from efficacy.errors import EfficacyError
 from efficacy.protocol import DEFAULT_PROTOCOL, Protocol, load_protocol
 from efficacy.trial import Trial
 from efficacy.validation.context import Context
-from efficacy.validation.findings import FINDING_COLUMNS, TEXT, CouldNotRun, NotApplicable, Part
+from efficacy.validation.findings import (
+    FINDING_COLUMNS,
+    TEXT,
+    CouldNotRun,
+    NotApplicable,
+    Part,
+    empty_frame,
+)
 from efficacy.validation.registry import Rule, rules_for
-from efficacy.validation.report import RuleStatus, Status, ValidationReport, empty_frame
+from efficacy.validation.report import RuleStatus, Status, ValidationReport
 
 __all__ = ["validate"]
 

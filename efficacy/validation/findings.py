@@ -9,6 +9,7 @@ boolean mask and turns that sub-frame into a findings frame in one vectorised st
 
 from __future__ import annotations
 
+import gc
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -25,6 +26,9 @@ __all__ = [
     "as_text",
     "at_rows",
     "at_trial",
+    "empty_frame",
+    "frame_columns",
+    "frame_records",
     "text_by",
 ]
 
@@ -227,8 +231,36 @@ def at_trial(
 
 
 def _opt_text(x: Any) -> str | None:
+    if not pd.api.types.is_scalar(x):  # a TOML array or table quoted in a manifest finding
+        return str(x)
     if x is None or (not isinstance(x, str) and pd.isna(x)):
         return None
     if isinstance(x, float):
         return _num_text(x)
     return str(x)
+
+
+def frame_columns(frame: pd.DataFrame) -> list[list[Any]]:
+    """Columns of a findings frame as Python lists (None for missing, int rows)."""
+    return [frame[c].to_numpy(dtype=object, na_value=None).tolist() for c in FINDING_COLUMNS]
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Convert a findings frame to plain dicts (None for missing, int rows)."""
+    if frame.empty:
+        return []
+    columns = frame_columns(frame)
+    enabled = gc.isenabled()
+    gc.disable()  # millions of small dicts: avoid repeated full collections
+    try:
+        return [dict(zip(FINDING_COLUMNS, v, strict=True)) for v in zip(*columns, strict=True)]
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def empty_frame() -> pd.DataFrame:
+    """Return a findings frame with no rows and the fixed columns."""
+    return pd.DataFrame(
+        {c: pd.Series(dtype="Int64" if c == "row" else TEXT) for c in FINDING_COLUMNS}
+    )

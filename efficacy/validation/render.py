@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from efficacy.validation.findings import frame_records
+
 if TYPE_CHECKING:
     from efficacy.validation.report import ValidationReport
 
@@ -70,19 +72,12 @@ def summary_text(report: ValidationReport, max_per_rule: int = 10) -> str:
     if len(frame):
         lines += ["", "Findings:"]
         for rule_id, group in frame.groupby("rule_id", sort=False):
-            shown = report_records(group.head(max_per_rule))
+            shown = frame_records(group.head(max_per_rule))
             lines += [f"  {finding_line(f)}" for f in shown]
             hidden = report.rules[str(rule_id)].n_findings - len(shown)
             if hidden > 0:
                 lines.append(f"  ... {hidden} more {rule_id} finding(s) not shown")
     return "\n".join(lines)
-
-
-def report_records(frame: object) -> list[dict]:
-    """Return findings frame rows as plain dicts."""
-    from efficacy.validation.report import _records
-
-    return _records(frame)  # type: ignore[arg-type]
 
 
 def print_rich(report: ValidationReport, max_per_rule: int = 20, console: object = None) -> None:
@@ -116,7 +111,7 @@ def print_rich(report: ValidationReport, max_per_rule: int = 20, console: object
     table.title = "Findings"
     hidden = 0
     for rule_id, group in report.frame.groupby("rule_id", sort=False):
-        shown = report_records(group.head(max_per_rule))
+        shown = frame_records(group.head(max_per_rule))
         hidden += report.rules[str(rule_id)].n_findings - len(shown)
         for f in shown:
             cells = [

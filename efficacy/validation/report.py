@@ -6,13 +6,19 @@ import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from html import escape
 from typing import Any, Literal
 
 import pandas as pd
 
 from efficacy.errors import EfficacyError
 from efficacy.protocol.params import SEVERITIES
-from efficacy.validation.findings import FINDING_COLUMNS, TEXT, Finding
+from efficacy.validation.findings import (
+    Finding,
+    frame_columns,
+    frame_records,
+)
+from efficacy.validation.render import summary_text, verdict
 
 __all__ = ["STATUSES", "RuleStatus", "ValidationFailedError", "ValidationReport"]
 
@@ -107,7 +113,7 @@ class ValidationReport:
         """All listed findings, in rule order then row order."""
         if self.frame.empty:
             return ()
-        columns = _columns(self.frame)
+        columns = frame_columns(self.frame)
         enabled = gc.isenabled()
         gc.disable()  # millions of small tuples: avoid repeated full collections
         try:
@@ -180,13 +186,11 @@ class ValidationReport:
             "counts": self.counts,
             "max_findings_per_rule": self.max_findings_per_rule,
             "rules": {rid: s.to_dict() for rid, s in self.rules.items()},
-            "findings": _records(self.frame),
+            "findings": frame_records(self.frame),
         }
 
     def summary(self, max_per_rule: int = 10) -> str:
         """Plain-text summary: verdict, counts, failing or skipped rules, first findings."""
-        from efficacy.validation.render import summary_text
-
         return summary_text(self, max_per_rule=max_per_rule)
 
     def __str__(self) -> str:
@@ -194,39 +198,9 @@ class ValidationReport:
 
     def _repr_html_(self) -> str:
         """Notebook view: the verdict, then the first 200 findings as a table."""
-        from html import escape
-
-        from efficacy.validation.render import verdict
-
         head = f"<p><b>{escape(verdict(self))}</b></p>"
         if self.frame.empty:
             return head
         more = len(self.frame) - 200
         tail = f"<p>... {more} more (see .to_frame())</p>" if more > 0 else ""
         return head + self.frame.head(200).to_html(index=False, na_rep="") + tail
-
-
-def _columns(frame: pd.DataFrame) -> list[list[Any]]:
-    """Columns of a findings frame as Python lists (None for missing, int rows)."""
-    return [frame[c].to_numpy(dtype=object, na_value=None).tolist() for c in FINDING_COLUMNS]
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Convert a findings frame to plain dicts (None for missing, int rows)."""
-    if frame.empty:
-        return []
-    columns = _columns(frame)
-    enabled = gc.isenabled()
-    gc.disable()  # millions of small dicts: avoid repeated full collections
-    try:
-        return [dict(zip(FINDING_COLUMNS, v, strict=True)) for v in zip(*columns, strict=True)]
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def empty_frame() -> pd.DataFrame:
-    """Return a findings frame with no rows and the fixed columns."""
-    return pd.DataFrame(
-        {c: pd.Series(dtype="Int64" if c == "row" else TEXT) for c in FINDING_COLUMNS}
-    )

@@ -3,140 +3,58 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 import pandas as pd
 
+from efficacy.consort.flow import Check, Flow, consort_flow
+from efficacy.trial import FLOW_TOTALS
+from efficacy.validation._rule import Rule, rule
 from efficacy.validation.context import Context, blank, flag
-from efficacy.validation.findings import CouldNotRun, NotApplicable, Part, at_rows, at_trial
-from efficacy.validation.registry import rule
-from efficacy.validation.rules_design import arm_members
+from efficacy.validation.findings import NotApplicable, Part, at_rows, at_trial
 
 _FLOW = "CONSORT 2010 flow diagram (FACTS.md 1.3)"
-_TOTALS = {
-    "assessed_for_eligibility": "assessed for eligibility (rows of subjects)",
+_WHAT = {
+    "assessed_for_eligibility": "assessed for eligibility (subjects)",
     "excluded": "excluded before randomisation (randomized = false)",
     "randomised": "randomised (randomized = true)",
-}
-_PER_ARM = {
     "allocated": "randomised subjects allocated to the arm",
     "lost_to_follow_up": "randomised subjects with disposition lost_to_follow_up",
     "discontinued": "randomised subjects with disposition discontinued",
-    "analysed": "randomised subjects in the itt population",
+    "excluded_reasons": "excluded before randomisation, but the attested reasons add up to",
 }
-_FLOW_KEYS = (*_TOTALS, *_PER_ARM, "excluded_reasons")
 
 
-def _is_count(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+def _analysed(flow: Flow) -> str:
+    endpoint = flow.primary_endpoint
+    what = f"the primary endpoint {endpoint}" if endpoint else "any endpoint"
+    return f"ITT subjects with a post-baseline measurement of {what}"
 
 
-def _data_totals(ctx: Context) -> dict[str, int]:
-    first = ctx.subjects_first
-    return {
-        "assessed_for_eligibility": len(first),
-        "excluded": int(flag(first["randomized"], False).sum()),
-        "randomised": int(flag(first["randomized"], True).sum()),
-    }
-
-
-def _data_per_arm(ctx: Context, key: str) -> pd.Series:
-    members = arm_members(ctx)
-    first = ctx.subjects_first.loc[members["subject_id"]]
-    if key == "lost_to_follow_up" or key == "discontinued":
-        keep = (first["disposition"] == key).fillna(False).to_numpy(dtype=bool)
-    elif key == "analysed":
-        keep = flag(first["itt"], True).to_numpy()
-    else:
-        keep = slice(None)
-    return members[keep].groupby("arm").size()
-
-
-def _arithmetic(flow: Mapping[str, Any]) -> str:
+def _arithmetic(totals: Mapping[str, int]) -> str:
     """Note when the attested totals do not add up (assessed = excluded + randomised)."""
-    a, e, r = (flow.get(k) for k in _TOTALS)
-    if all(_is_count(x) for x in (a, e, r)) and a != e + r:
+    a, e, r = (totals.get(k) for k in FLOW_TOTALS)
+    if a is not None and e is not None and r is not None and a != e + r:
         return f"; attested counts do not add up: assessed {a} != excluded {e} + randomised {r}"
     return ""
 
 
-def _flow_totals(ctx: Context, flow: Mapping[str, Any]) -> Iterator[Part]:
-    data = _data_totals(ctx)
-    note = _arithmetic(flow)
-    reported = False
-    for key, what in _TOTALS.items():
-        if key not in flow:
-            continue
-        att = flow[key]
-        if not _is_count(att):
-            yield at_trial(
-                table="manifest",
-                column=key,
-                value=att,
-                message=f"[consort.flow] {key} must be a whole number >= 0",
-            )
-        elif att != data[key]:
-            reported = True
-            yield at_trial(
-                table="manifest",
-                column=key,
-                value=att,
-                message=f"[consort.flow] {key} = {att} but the data have {data[key]} {what}"
-                f"{note}; correct the attested count or the subjects table",
-            )
-    if note and not reported:
-        yield at_trial(
-            table="manifest",
-            column="assessed_for_eligibility",
-            value=flow.get("assessed_for_eligibility"),
-            message=f"[consort.flow]{note[1:]}; correct the attested counts",
+def _message(c: Check, flow: Flow, note: str) -> str:
+    if c.key == "excluded_reasons":
+        return (
+            f"[consort.flow.excluded_reasons] add up to {c.left} but the data have "
+            f"{c.right} excluded before randomisation (randomized = false); correct the "
+            "attested reasons or the subjects table"
         )
-    reasons = flow.get("excluded_reasons")
-    if isinstance(reasons, Mapping) and _is_count(flow.get("excluded")):
-        total = sum(v for v in reasons.values() if _is_count(v))
-        if total != flow["excluded"] or not all(_is_count(v) for v in reasons.values()):
-            yield at_trial(
-                table="manifest",
-                column="excluded_reasons",
-                value=total,
-                message=f"[consort.flow.excluded_reasons] add up to {total}, not excluded = "
-                f"{flow['excluded']}; give a whole count per reason",
-            )
-
-
-def _flow_arms(ctx: Context, flow: Mapping[str, Any]) -> Iterator[Part]:
-    for key, what in _PER_ARM.items():
-        att = flow.get(key)
-        if att is None:
-            continue
-        if not isinstance(att, Mapping) or not all(_is_count(v) for v in att.values()):
-            yield at_trial(
-                table="manifest",
-                column=key,
-                message=f"[consort.flow.{key}] must be a table of arm id = whole number",
-            )
-            continue
-        try:
-            data = _data_per_arm(ctx, key)
-        except CouldNotRun as exc:
-            yield at_trial(
-                table="manifest",
-                column=key,
-                severity="warning",
-                message=f"[consort.flow.{key}] cannot be checked: {exc}",
-            )
-            continue
-        for arm in sorted(set(att) | set(data.index)):
-            a, d = att.get(arm), int(data.get(arm, 0))
-            if a is None or a != d:
-                shown = "not attested" if a is None else str(a)
-                yield at_trial(
-                    table="manifest",
-                    column=key,
-                    value=a,
-                    message=f"[consort.flow.{key}] {arm} is {shown} but the data have {d} "
-                    f"{what}; correct the attested count or the data",
-                )
+    what = _analysed(flow) if c.key == "analysed" else _WHAT[c.key]
+    if c.arm:
+        return (
+            f"[consort.flow.{c.key}] {c.arm} is {c.left} but the data have {c.right} {what}; "
+            "correct the attested count or the data"
+        )
+    return (
+        f"[consort.flow] {c.key} = {c.left} but the data have {c.right} {what}{note}; "
+        "correct the attested count or the subjects table"
+    )
 
 
 @rule(
@@ -145,27 +63,48 @@ def _flow_arms(ctx: Context, flow: Mapping[str, Any]) -> Iterator[Part]:
     "consort",
     "error",
     _FLOW,
-    "Attested [consort.flow] counts add up (assessed = excluded + randomised; excluded "
-    "= sum of excluded_reasons) and equal the counts in the data (totals; per arm: "
-    "allocated, lost_to_follow_up, discontinued, analysed = itt).",
+    "Attested [consort.flow] counts equal the CONSORT flow counted from the data by "
+    "efficacy.consort.consort_flow (the counts the report's flow diagram shows): totals; "
+    "per arm allocated, lost_to_follow_up, discontinued and analysed (ITT with a "
+    "post-baseline primary-endpoint measurement); excluded_reasons add up to the excluded. "
+    "Attested totals that do not add up (assessed = excluded + randomised) are noted. "
+    "Counts of the wrong type or shape are manifest problems (SCH-001).",
 )
 def check_flow(ctx: Context) -> Iterator[Part]:
-    """Attested flow counts against their own arithmetic and against the data."""
-    flow = ctx.manifest.consort.get("flow") if isinstance(ctx.manifest.consort, Mapping) else None
-    if not isinstance(flow, Mapping) or not flow:
+    """Each attested flow count that differs from the data's flow: one finding."""
+    attested = ctx.manifest.attested_flow
+    if not attested.attested:
         raise NotApplicable("trial.toml attests no [consort.flow] counts")
     ctx.need("subjects", "subject_id", "randomized")
-    for key in flow:
-        if key not in _FLOW_KEYS:
-            yield at_trial(
-                table="manifest",
-                column=str(key),
-                severity="warning",
-                message=f"[consort.flow] {key} is not a known count and is not checked; "
-                f"known: {', '.join(_FLOW_KEYS)}",
-            )
-    yield from _flow_totals(ctx, flow)
-    yield from _flow_arms(ctx, flow)
+    column = "allocation" if ctx.split_face else "arm"
+    unchecked = column in ctx.missing("subjects") and attested.per_arm
+    for key in attested.per_arm if unchecked else ():
+        yield at_trial(
+            table="manifest",
+            column=key,
+            severity="warning",
+            message=f"[consort.flow.{key}] cannot be checked: subjects lacks column {column}",
+        )
+    flow = consort_flow(ctx.trial, ctx.protocol)
+    note = _arithmetic(attested.totals)
+    reported = False
+    for c in flow.attested_mismatches:
+        if c.arm and unchecked:
+            continue
+        reported = reported or (c.key in FLOW_TOTALS)
+        yield at_trial(
+            table="manifest",
+            column=c.key,
+            value=c.left,
+            message=_message(c, flow, note if c.key in FLOW_TOTALS else ""),
+        )
+    if note and not reported:
+        yield at_trial(
+            table="manifest",
+            column="assessed_for_eligibility",
+            value=attested.totals.get("assessed_for_eligibility"),
+            message=f"[consort.flow]{note[1:]}; correct the attested counts",
+        )
 
 
 @rule(
@@ -333,3 +272,14 @@ def check_completers(ctx: Context) -> Iterator[Part]:
             message=f"completed but no measurement at the final visit {final}; correct the "
             "disposition or add the final-visit data",
         )
+
+
+#: This module's rules, in order (joined by :data:`efficacy.validation.registry.DATA_RULES`).
+RULES: tuple[Rule, ...] = (
+    check_flow,
+    check_randomisation,
+    check_populations,
+    check_reasons,
+    check_attested,
+    check_completers,
+)

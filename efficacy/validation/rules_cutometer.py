@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from efficacy.validation._rule import Rule, rule
 from efficacy.validation.context import Context, combine
 from efficacy.validation.findings import NotApplicable, Part, as_text, at_rows, text_by
-from efficacy.validation.registry import rule
 
 _NAMES = ("uf", "ue", "uv", "ur", "ua", "r0", "r2", "r5", "r6", "r7", "r8")
 _COL = {n: i for i, n in enumerate(_NAMES)}
@@ -115,3 +115,7 @@ def check_cutometer(ctx: Context) -> Iterator[Part]:
         yield at_rows(found, table="measurements", column="value", message=msg)
     if not checked:
         raise NotApplicable("no Cutometer amplitudes to check the parameters against")
+
+
+#: This module's rules, in order (joined by :data:`efficacy.validation.registry.DATA_RULES`).
+RULES: tuple[Rule, ...] = (check_cutometer,)

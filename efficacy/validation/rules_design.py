@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from efficacy.validation.context import Context, blank, combine, flag
+from efficacy.validation._rule import Rule, rule
+from efficacy.validation.context import Context, arm_members, combine, flag
 from efficacy.validation.findings import (
     CouldNotRun,
     NotApplicable,
@@ -16,29 +17,8 @@ from efficacy.validation.findings import (
     at_trial,
     text_by,
 )
-from efficacy.validation.registry import rule
 
 _WITHIN = "CONSORT within-person extension (FACTS.md 1.4)"
-
-
-def arm_members(ctx: Context) -> pd.DataFrame:
-    """Randomised subjects and the arms they are in (parallel: arm; split-face: sites).
-
-    Returns a frame with columns ``subject_id`` and ``arm`` (one row per subject and arm;
-    first subjects row per subject).
-    """
-    first = ctx.subjects_first
-    rand = first[flag(first["randomized"], True).to_numpy()]
-    if ctx.split_face:
-        if "allocation" in ctx.missing("subjects"):
-            raise CouldNotRun("subjects lacks column allocation (split-face design)")
-        a = ctx.allocation
-        a = a[a["ok"] & a["subject_id"].isin(rand.index)]
-        return a[["subject_id", "arm"]].drop_duplicates()
-    if "arm" in ctx.missing("subjects"):
-        raise CouldNotRun("subjects lacks column arm (parallel design)")
-    arms = rand["arm"][~blank(rand["arm"])]
-    return pd.DataFrame({"subject_id": arms.index.to_numpy(), "arm": arms.to_numpy(dtype=object)})
 
 
 @rule(
@@ -208,3 +188,12 @@ def check_measured_sites(ctx: Context) -> Iterator[Part]:
             + text_by(rows["body_site"], repr)
             + " is not in this subject's allocation; use an allocated site",
         )
+
+
+#: This module's rules, in order (joined by :data:`efficacy.validation.registry.DATA_RULES`).
+RULES: tuple[Rule, ...] = (
+    check_control,
+    check_baselines,
+    check_allocation,
+    check_measured_sites,
+)

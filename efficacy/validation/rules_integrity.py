@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from efficacy.validation._rule import Rule, rule
 from efficacy.validation.context import Context, blank, combine, flag
 from efficacy.validation.findings import NotApplicable, Part, as_text, at_rows, text_by
-from efficacy.validation.registry import rule
 
 _INTEGRITY = "data integrity"
 _CUTO = "FACTS.md 4.1 (Cutometer: Uf = Ue + Uv; R0 = Uf, R2 = Ua/Uf, R5 = Ur/Ue, ...)"
@@ -393,3 +393,18 @@ def check_environment(ctx: Context) -> Iterator[Part]:
                 "measure in a conditioned room (or tighten/loosen [validation] " + col + ")"
             )
             yield at_rows(rows, table="measurements", column=col, message=msg)
+
+
+#: This module's rules, in order (joined by :data:`efficacy.validation.registry.DATA_RULES`).
+RULES: tuple[Rule, ...] = (
+    check_duplicate_subjects,
+    check_duplicate_measurements,
+    check_two_arms,
+    check_windows,
+    check_day_order,
+    check_physical,
+    check_plausible,
+    check_missing_values,
+    check_unrandomised_data,
+    check_environment,
+)

@@ -13,9 +13,9 @@ import pandas as pd
 
 from efficacy.instruments._pro_common import items_needed
 from efficacy.protocol.params import PRO_INSTRUMENTS
+from efficacy.validation._rule import Rule, rule
 from efficacy.validation.context import Context, combine, first_positions
 from efficacy.validation.findings import NotApplicable, Part, as_text, at_rows, at_trial, text_by
-from efficacy.validation.registry import rule
 
 _SKINDEX = "FACTS.md 2 (Skindex-16: 16 items, responses 0-6; Chren et al. 2001)"
 _FACEQ = "FACTS.md 3 (FACE-Q Aesthetics: responses 1-4)"
@@ -274,3 +274,14 @@ def check_faceq_metric(ctx: Context) -> Iterator[Part]:
             message=f"FACE-Q scale {scale!r} is not in {path.name}: its scores stay raw "
             "sums; add the scale's rows from your licensed user guide",
         )
+
+
+#: This module's rules, in order (joined by :data:`efficacy.validation.registry.DATA_RULES`).
+RULES: tuple[Rule, ...] = (
+    check_skindex_responses,
+    check_items,
+    check_faceq_responses,
+    check_missing_share,
+    check_instruments,
+    check_faceq_metric,
+)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from efficacy.instruments.catalogue import CANONICAL_UNITS, ENDPOINTS
 from efficacy.trial import DESIGNS, DISPOSITIONS, TABLE_SCHEMAS
+from efficacy.validation._rule import Rule, rule
 from efficacy.validation.context import Context
 from efficacy.validation.findings import (
     CouldNotRun,
@@ -24,7 +25,6 @@ from efficacy.validation.findings import (
     at_trial,
     text_by,
 )
-from efficacy.validation.registry import rule
 
 _INTEGRITY = "data integrity"
 _CONTRACT = "bundle format (README, trial.py TABLE_SCHEMAS)"
@@ -65,6 +65,8 @@ def _manifest_direct(ctx: Context) -> list[dict[str, Any]]:
     for dup in sorted({a for a in arm_ids if a and arm_ids.count(a) > 1}):
         add("arms", dup, f"arm id {dup!r} is declared more than once in [[arms]]; make ids unique")
     out += _manifest_visits(ctx)
+    for path, value, problem in m.attested_flow.problems:  # the reader's own check
+        add(path, value, f"trial.toml: {problem}")
     if m.visits and m.baseline_visit not in ctx.visits:
         add(
             "baseline_visit",
@@ -538,3 +540,21 @@ def check_codes(ctx: Context) -> Iterator[Part]:
             )
     if not ran:
         raise NotApplicable("no disposition or adverse-event severity column to check")
+
+
+#: This module's rules, in order (joined by :data:`efficacy.validation.registry.DATA_RULES`).
+RULES: tuple[Rule, ...] = (
+    check_manifest,
+    check_required_columns,
+    check_optional_columns,
+    check_cell_types,
+    check_excluded_records,
+    check_endpoints,
+    check_units,
+    check_visits,
+    check_arms,
+    check_subject_refs,
+    check_tables,
+    check_required_cells,
+    check_codes,
+)

@@ -15,9 +15,8 @@ import pandas as pd
 
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.protocol import Requirement
-from efficacy.validation.context import Context, flag
+from efficacy.validation.context import Context, arm_members, flag
 from efficacy.validation.findings import CouldNotRun, Part, at_trial
-from efficacy.validation.rules_design import arm_members
 
 __all__ = ["STANDARD_CHECKS"]
 

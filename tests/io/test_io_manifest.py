@@ -89,7 +89,11 @@ def test_semantic_problems_recorded(tmp_path: Path) -> None:
             "unknown table 'photos' ignored; known: subjects, measurements, "
             "pro_responses, adverse_events, faceq_conversion",
         ),
-        "consort.flow.randomised": ("-4", "'randomised' must be a count (0 or more)"),
+        "consort.flow.randomised": (
+            "-4",
+            "'randomised' must be a whole number (0 or more), e.g. randomised = 120; "
+            "got a negative number (-4)",
+        ),
     }
 
 

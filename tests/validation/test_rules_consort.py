@@ -49,10 +49,15 @@ def test_con001_arithmetic_alone_and_per_arm_counts() -> None:
         screened_today=9,
     )
     report = validate(make_trial(manifest=make_manifest(consort=consort)))
-    found = [(f.column, f.severity) for f in of(report, "CON-001")]
-    assert found == [("screened_today", "warning"), ("allocated", "error")]
-    allocated = of(report, "CON-001")[1]
+    found = [(f.column, f.value, f.severity) for f in of(report, "CON-001")]
+    assert found == [("allocated", "1", "error")]
+    allocated = one(report, "CON-001")
     assert allocated.message.startswith("[consort.flow.allocated] VEHICLE is 1 but the data have 2")
+    # the unknown key and the per-arm table lacking an arm are manifest problems
+    schema = {f.column: f.message for f in of(report, "SCH-001")}
+    assert set(schema) == {"consort.flow.screened_today", "consort.flow.discontinued"}
+    assert "not a [consort.flow] count" in schema["consort.flow.screened_today"]
+    assert "no count for arm(s) ACTIVE" in schema["consort.flow.discontinued"]
 
 
 def test_con001_not_applicable_without_flow() -> None:
