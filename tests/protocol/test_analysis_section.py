@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from efficacy.protocol import InvalidProtocolError, load_protocol
+from efficacy.errors import ProtocolError
+from efficacy.protocol import load_protocol
 
 
 def _write(tmp_path, text: str):
@@ -70,7 +71,7 @@ endpoint = "corneometer"
 kind = "percent"
 """,
     )
-    with pytest.raises(InvalidProtocolError) as info:
+    with pytest.raises(ProtocolError) as info:
         load_protocol(path)
     text = " | ".join(info.value.problems)
     for needle in ("bonferroni", "alpha", "bogus", "'covariance'", "imputations", "threshold"):
@@ -83,7 +84,7 @@ def test_unknown_and_duplicate_endpoints(tmp_path) -> None:
         tmp_path,
         '[analysis]\nprimary = "elasticity"\nkey_secondary = ["corneometer", "corneometer"]\n',
     )
-    with pytest.raises(InvalidProtocolError) as info:
+    with pytest.raises(ProtocolError) as info:
         load_protocol(path)
     text = " | ".join(info.value.problems)
     assert "elasticity" in text and "more than once" in text
