@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from efficacy.instruments import DERIVED_COLUMNS
-from efficacy.instruments._pro_common import PRO_COLUMNS
 from efficacy.cli import COMMANDS, build_parser, main
 from efficacy.cli.score import HELP, run_score
+from efficacy.instruments import DERIVED_COLUMNS
+from efficacy.instruments._pro_common import PRO_COLUMNS
 
 ROOT = Path(__file__).parents[2]
 TABLE = ROOT / "tests" / "reference" / "faceq" / "synthetic_linear_conversion.csv"
