@@ -183,18 +183,21 @@ class FileSet:
             raise RuntimeError("this FileSet was already committed or discarded")
         with _signals_held():
             backups: list[tuple[Path, Path | None]] = []  # (target, its previous version)
+            replaced = 0
             try:
                 for _tmp, target in self._pending:
                     backups.append((target, _backup(target)))
                 for tmp, target in self._pending:
                     os.replace(tmp, target)
+                    replaced += 1
             except BaseException:
-                _restore(backups)
+                _restore(backups[:replaced])
                 self.discard()
                 raise
-            for _target, backup in backups:
-                if backup is not None:
-                    _unlink(backup)
+            finally:
+                for _target, backup in backups:
+                    if backup is not None:
+                        _unlink(backup)
             for folder in dict.fromkeys(t.parent for _, t in self._pending):
                 _fsync_folder(folder)
             self._done = True
@@ -247,13 +250,30 @@ def _backup(target: Path) -> Path | None:
 
 
 def _restore(backups: list[tuple[Path, Path | None]]) -> None:
-    """Put back the previous version of each target (remove targets that were new)."""
+    """Put back the previous version of each replaced target (remove those that were new).
+
+    The previous version is copied back from its hard link (the link itself is removed
+    by the caller), so a failure here leaves the backup for the caller to clean up.
+    """
     for target, backup in backups:
         with contextlib.suppress(OSError):
             if backup is None:
                 target.unlink(missing_ok=True)
             else:
-                os.replace(backup, target)
+                _relink(backup, target)
+
+
+def _relink(backup: Path, target: Path) -> None:
+    """Make `target` the file `backup` links to again, atomically (link, then rename)."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.back{_TMP_SUFFIX}")
+    try:
+        try:
+            os.link(backup, tmp)
+        except OSError:
+            shutil.copy2(backup, tmp)
+        os.replace(tmp, target)
+    finally:
+        _unlink(tmp)
 
 
 def _unlink(path: Path) -> None:
