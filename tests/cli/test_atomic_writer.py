@@ -132,8 +132,7 @@ def test_report_write_interrupted_while_rendering_the_pdf(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """M1: a re-run interrupted during the PDF leaves the previous report set whole."""
-    from efficacy.report import build_report
-    from efficacy.report import model
+    from efficacy.report import build_report, model
     from tests.consort.bundle_factory import make_bundle, r2
 
     def trial(name: str, subject: str) -> object:
