@@ -97,17 +97,17 @@ def _tables(result: Any) -> dict[str, Any]:
 
 def run_analyze(args: argparse.Namespace) -> int:
     """Run ``efficacy analyze``; return the exit code (0 analysed, 1 not analysed)."""
-    from efficacy.analysis.run import analyze
-    from efficacy.io import read_trial
-
     out = Path(args.out) if args.out else None
-    if out is not None:
+    if out is not None:  # before any work (and before the slow imports)
         if args.format == "text":
             raise UsageError(
                 f"--out {out}: the text summary is not written to files; add --format csv "
                 "or --format json, or leave out --out"
             )
         check_folder(out)
+    from efficacy.analysis.run import analyze
+    from efficacy.io import read_trial
+
     trial = read_trial(args.bundle)
     with relay_warnings():
         result = analyze(trial, args.protocol, force=args.force)

@@ -72,13 +72,13 @@ def run_report(args: argparse.Namespace) -> int:
     Unusable input and usage errors raise :class:`~efficacy.errors.EfficacyError`, which
     :func:`efficacy.cli.main` turns into one line and exit code 2.
     """
+    check_folder(args.out)  # before any work (and before the slow imports)
     from efficacy.io import read_trial
     from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
     from efficacy.report.model import build_report
     from efficacy.report.outcomes import run_analysis
     from efficacy.validation import validate
 
-    check_folder(args.out)
     protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
     trial = read_trial(args.bundle)
     validation = validate(trial, protocol)

@@ -174,13 +174,13 @@ def run_score(args: argparse.Namespace) -> int:
     Unusable input and usage errors raise :class:`~efficacy.errors.EfficacyError`, which
     :func:`efficacy.cli.main` turns into one line and exit code 2.
     """
+    target = _target(args)  # before any work (and before the slow imports)
     from efficacy.instruments.faceq_tables import load_faceq_scales
     from efficacy.instruments.options import ScoringOptions
     from efficacy.instruments.pipeline import score_trial
     from efficacy.io import read_trial
     from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
 
-    target = _target(args)
     protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
     scales = load_faceq_scales(args.faceq_scales) if args.faceq_scales else ()
     options = ScoringOptions.from_protocol(
