@@ -184,12 +184,20 @@ class FileSet:
         with _signals_held():
             backups: list[tuple[Path, Path | None]] = []  # (target, its previous version)
             replaced = 0
+            target = Path()
             try:
                 for _tmp, target in self._pending:
                     backups.append((target, _backup(target)))
                 for tmp, target in self._pending:
                     os.replace(tmp, target)
                     replaced += 1
+            except OSError as exc:  # e.g. a folder in the way: name the file, not the temp
+                _restore(backups[:replaced])
+                self.discard()
+                raise InputError(
+                    f"{target}: cannot be written ({exc.strerror or type(exc).__name__}); "
+                    "remove or rename what is in the way, or choose another folder"
+                ) from None
             except BaseException:
                 _restore(backups[:replaced])
                 self.discard()

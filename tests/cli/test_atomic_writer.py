@@ -40,7 +40,7 @@ def _old_set(folder: Path) -> dict[str, bytes]:
 
 
 def _contents(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def test_modes_follow_the_umask(tmp_path: Path, umask_022: None) -> None:
@@ -201,3 +201,15 @@ def test_check_folder_on_a_folder_not_even_root_can_write() -> None:
     # chmod does not stop root (the tests run as root): /proc refuses new files for all
     with pytest.raises(InputError, match=r"^--out /proc/efficacy-out: cannot write there"):
         check_folder("/proc/efficacy-out")
+
+
+def test_a_folder_in_the_way_is_named_and_the_set_left_alone(tmp_path: Path) -> None:
+    old = _old_set(tmp_path)
+    (tmp_path / "report.pdf").mkdir()
+    with pytest.raises(InputError) as info, FileSet() as fs:
+        fs.add(tmp_path / "report.html", b"new")
+        fs.add(tmp_path / "report.pdf", b"%PDF")
+    assert str(info.value).startswith(f"{tmp_path / 'report.pdf'}: cannot be written (")
+    assert ".tmp" not in str(info.value)
+    assert _contents(tmp_path) == old and (tmp_path / "report.pdf").is_dir()
+    assert _tmp_files(tmp_path) == []
