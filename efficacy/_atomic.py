@@ -324,4 +324,12 @@ def _signals_held() -> Iterator[None]:
         for sig, handler in previous.items():
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
         for sig in dict.fromkeys(caught):
-            signal.raise_signal(sig)
+            _deliver(sig, previous[sig])
+
+
+def _deliver(signum: int, handler: Any) -> None:
+    """Deliver a held signal now, synchronously (Ctrl-C: KeyboardInterrupt raised here)."""
+    if callable(handler):
+        handler(signum, None)
+    elif handler != signal.SIG_IGN:  # the default action (SIGTERM: the process ends)
+        signal.raise_signal(signum)
