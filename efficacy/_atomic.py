@@ -311,20 +311,20 @@ def _signals_held() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
 
     def hold(signum: int, frame: object) -> None:
         caught.append(signum)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, hold)
+    for held in (signal.SIGINT, signal.SIGTERM):
+        previous[held] = signal.signal(held, hold)
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-        for sig in dict.fromkeys(caught):
-            _deliver(sig, previous[sig])
+        for held, handler in previous.items():
+            signal.signal(held, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(caught):
+            _deliver(signum, previous[signal.Signals(signum)])
 
 
 def _deliver(signum: int, handler: Any) -> None:

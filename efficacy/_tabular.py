@@ -57,7 +57,7 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for i in range(out.shape[1]):
         series = out.iloc[:, i]
         if _may_hold_text(series):
-            out.isetitem(i, series.astype(object).map(neutralise))
+            out.isetitem(i, series.astype(object).map(neutralise).to_numpy(dtype=object))
     out.columns = [neutralise(c) if isinstance(c, str) else c for c in out.columns]
     return out
 

@@ -32,6 +32,7 @@ def run_protocols(args: argparse.Namespace) -> int:
     from efficacy.protocol import list_protocols, load_protocol
 
     if args.action == "list":
+        protocols = list_protocols()
         rows = [
             {
                 "id": p.id,
@@ -39,14 +40,14 @@ def run_protocols(args: argparse.Namespace) -> int:
                 "title": p.title,
                 "requirements": list(p.requirement_ids),
             }
-            for p in list_protocols()
+            for p in protocols
         ]
         if args.format == "json":
             emit_json(rows)
         else:
             print_table(
                 ["id", "version", "requirements", "title"],
-                [[r["id"], r["version"], str(len(r["requirements"])), r["title"]] for r in rows],
+                [[p.id, p.version, str(len(p.requirement_ids)), p.title] for p in protocols],
             )
         return EXIT_OK
     protocol = load_protocol(args.protocol)
