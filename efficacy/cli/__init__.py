@@ -9,14 +9,20 @@ any work, files are rendered to temporary files and renamed into place together,
 mode 0644 under umask 022, and the command prints where it wrote them.
 
 Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage error or unusable
-input (one line on stderr, no traceback), 130 interrupted.
+input (one line on stderr, no traceback), 130 interrupted (Ctrl-C), 143 terminated
+(SIGTERM); an interrupted or terminated command leaves no temporary files and the
+previous output files as they were.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from efficacy import __version__
 from efficacy.cli import analyze as _analyze
@@ -64,8 +70,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: usage error (2) or --help / --version (0)
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
+    with _sigterm_as_exception():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.command].run(args)
+    except _Terminated:  # `kill`: temporary files removed, previous files kept
+        sys.stderr.write("efficacy: terminated\n")
+        return 128 + signal.SIGTERM
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         _silence_stdout()
         return EXIT_FINDINGS
@@ -75,6 +89,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("efficacy: interrupted\n")
         return 130
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C so that every writer cleans up on the way out."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _sigterm_as_exception() -> Iterator[None]:
+    """Turn SIGTERM into :class:`_Terminated` while a command runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def _silence_stdout() -> None:

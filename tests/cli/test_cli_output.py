@@ -191,3 +191,33 @@ def test_score_interrupted_between_renames_keeps_the_previous_set(
     assert main(["score", str(bundle), "--out", str(out)]) == 0
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     assert sorted(after) == sorted(before) and after != before and b"S3," in after["endpoints.csv"]
+
+
+def test_sigterm_while_rendering_cleans_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import signal
+
+    from efficacy.cli import score
+    from tests.instruments.test_score_command import _bundle
+
+    out = tmp_path / "scores"
+    bundle = _bundle(tmp_path)
+    assert main(["score", str(bundle), "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = score.to_csv_bytes
+    calls = {"n": 0}
+
+    def render(frame: object) -> bytes:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the first file is already a temporary file
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(frame)
+
+    monkeypatch.setattr(score, "to_csv_bytes", render)
+    capsys.readouterr()
+    handler = signal.getsignal(signal.SIGTERM)
+    assert main(["score", str(bundle), "--out", str(out), "--skindex-overall"]) == 143
+    assert capsys.readouterr().err.endswith("efficacy: terminated\n")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no *.tmp either
+    assert signal.getsignal(signal.SIGTERM) == handler  # put back
