@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from efficacy._atomic import FileSet, check_folder
-from efficacy.cli._common import EXIT_FINDINGS, EXIT_OK, print_written, relay_warnings
+from efficacy.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Progress,
+    print_written,
+    relay_warnings,
+)
 from efficacy.errors import UsageError
 
 __all__ = ["HELP", "TABLES", "add_arguments", "run_analyze"]
@@ -108,9 +114,8 @@ def run_analyze(args: argparse.Namespace) -> int:
     from efficacy.analysis.run import analyze
     from efficacy.io import read_trial
 
-    trial = read_trial(args.bundle)
-    with relay_warnings():
-        result = analyze(trial, args.protocol, force=args.force)
+    with Progress(f"Analysing {args.bundle}"), relay_warnings():
+        result = analyze(read_trial(args.bundle), args.protocol, force=args.force)
     if args.format == "json":
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
         if out is None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 
 from efficacy._atomic import check_folder
-from efficacy.cli._common import EXIT_FINDINGS, EXIT_OK
+from efficacy.cli._common import EXIT_FINDINGS, EXIT_OK, Progress
 
 __all__ = ["HELP", "add_arguments", "parse_formats", "run_report"]
 
@@ -80,11 +80,12 @@ def run_report(args: argparse.Namespace) -> int:
     from efficacy.validation import validate
 
     protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
-    trial = read_trial(args.bundle)
-    validation = validate(trial, protocol)
-    analysis = run_analysis(trial, protocol, validation)
-    report = build_report(trial, protocol, validation, analysis=analysis)
-    written = report.write(args.out, args.format)
+    with Progress(f"Validating, analysing and rendering {args.bundle}"):
+        trial = read_trial(args.bundle)
+        validation = validate(trial, protocol)
+        analysis = run_analysis(trial, protocol, validation)
+        report = build_report(trial, protocol, validation, analysis=analysis)
+        written = report.write(args.out, args.format)
     for fmt, path in written.items():
         print(f"{fmt}: {path}")
     print(f"verdict: {report.data['verdict']['overall']} ({protocol.id} {protocol.version})")
