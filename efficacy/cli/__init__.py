@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Misuse and unusable input (:class:`~efficacy.errors.EfficacyError`, ``OSError``) give
     one line on stderr and exit code 2, never a traceback; Ctrl-C gives exit code 130
-    and leaves the files of the previous run as they were.
+    and SIGTERM 143, and both leave the files of the previous run as they were.
     """
     parser = build_parser()
     try:
