@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from efficacy._lazy import lazy_exports
 
+#: The one version source: pyproject.toml reads it (``[tool.hatch.version]``).
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {

@@ -23,11 +23,16 @@ _LAZY: dict[str, str] = {
     "TippingPoint": "efficacy.analysis.tipping",
 }
 
-__all__ = ["MODEL_COLUMNS", "RESULT_COLUMNS", "AnalysisResult", "TippingPoint", "analyze"]
+#: What a user calls; the column tuples stay importable from here.
+__all__ = [
+    "AnalysisResult",
+    "TippingPoint",
+    "analyze",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from efficacy.analysis.models import MODEL_COLUMNS
-    from efficacy.analysis.result import RESULT_COLUMNS, AnalysisResult
+    from efficacy.analysis.models import MODEL_COLUMNS  # noqa: F401
+    from efficacy.analysis.result import RESULT_COLUMNS, AnalysisResult  # noqa: F401
     from efficacy.analysis.run import analyze
     from efficacy.analysis.tipping import TippingPoint
 

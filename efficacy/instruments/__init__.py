@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from efficacy._lazy import lazy_exports
-from efficacy.instruments.catalogue import ENDPOINTS, Endpoint, get_endpoint, normalise_unit
+from efficacy.instruments.catalogue import ENDPOINTS, Endpoint, get_endpoint, normalise_unit  # noqa: F401
 
 _LAZY: dict[str, str] = {
     "score_skindex16": "efficacy.instruments.skindex16",
@@ -32,63 +32,53 @@ _LAZY: dict[str, str] = {
     "ScoringOptions": "efficacy.instruments.options",
     "ScoredTrial": "efficacy.instruments.pipeline",
     "score_trial": "efficacy.instruments.pipeline",
-    "ScoringError": "efficacy.instruments._errors",
-    "ConversionTableError": "efficacy.instruments._errors",
-    "UnconvertedScoreWarning": "efficacy.instruments._errors",
+    "ScoringError": "efficacy.errors",
+    "ConversionTableError": "efficacy.errors",
+    "UnconvertedScoreWarning": "efficacy.errors",
 }
 
+#: What a user calls; the other names of ``_LAZY`` (column tuples, the FACE-Q and
+#: Skindex-16 metadata, the scoring errors, which also live in :mod:`efficacy.errors`)
+#: stay importable from here.
 __all__ = [
-    "DERIVED_COLUMNS",
-    "ENDPOINTS",
-    "FACEQ_SCALES",
-    "SKINDEX16_DOMAINS",
-    "SUPPORTIVE_ENDPOINTS",
-    "ConversionTableError",
-    "Endpoint",
-    "FaceQConversion",
-    "FaceQScale",
     "ResponderRule",
     "ScoredTrial",
-    "ScoringError",
     "ScoringOptions",
-    "UnconvertedScoreWarning",
     "derive_endpoints",
     "get_endpoint",
     "load_faceq_conversion",
     "load_faceq_scales",
-    "normalise_unit",
     "prepare_measurements",
-    "pro_values",
     "score_faceq",
     "score_skindex16",
     "score_trial",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from efficacy.instruments._errors import (
-        ConversionTableError,
-        ScoringError,
-        UnconvertedScoreWarning,
+    from efficacy.errors import (
+        ConversionTableError,  # noqa: F401
+        ScoringError,  # noqa: F401
+        UnconvertedScoreWarning,  # noqa: F401
     )
     from efficacy.instruments.derive import (
-        DERIVED_COLUMNS,
+        DERIVED_COLUMNS,  # noqa: F401
         ResponderRule,
         derive_endpoints,
-        pro_values,
+        pro_values,  # noqa: F401
     )
     from efficacy.instruments.faceq import score_faceq
     from efficacy.instruments.faceq_tables import (
-        FACEQ_SCALES,
-        FaceQConversion,
-        FaceQScale,
+        FACEQ_SCALES,  # noqa: F401
+        FaceQConversion,  # noqa: F401
+        FaceQScale,  # noqa: F401
         load_faceq_conversion,
         load_faceq_scales,
     )
     from efficacy.instruments.measures import prepare_measurements
     from efficacy.instruments.options import ScoringOptions
     from efficacy.instruments.pipeline import ScoredTrial, score_trial
-    from efficacy.instruments.skindex16 import SKINDEX16_DOMAINS, score_skindex16
-    from efficacy.instruments.supportive import SUPPORTIVE_ENDPOINTS
+    from efficacy.instruments.skindex16 import SKINDEX16_DOMAINS, score_skindex16  # noqa: F401
+    from efficacy.instruments.supportive import SUPPORTIVE_ENDPOINTS  # noqa: F401
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

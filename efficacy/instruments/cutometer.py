@@ -14,7 +14,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from efficacy.instruments._errors import ScoringError
+from efficacy.errors import ScoringError
 from efficacy.instruments._readings import Readings, group_ids
 
 __all__ = ["APERTURE_KEYS", "R_PARAMETERS", "parse_device_settings", "probe_aperture"]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from efficacy.instruments._errors import UnconvertedScoreWarning
+from efficacy.errors import UnconvertedScoreWarning
 from efficacy.instruments._pro_common import (
     ProRows,
     check_fraction,

@@ -27,8 +27,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from efficacy.errors import EfficacyError, InputError
-from efficacy.instruments._errors import ConversionTableError
+from efficacy.errors import ConversionTableError, EfficacyError, InputError
 
 __all__ = [
     "FACEQ_SCALES",

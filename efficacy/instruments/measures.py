@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from efficacy.errors import EfficacyError
-from efficacy.instruments._errors import ScoringError
+from efficacy.errors import EfficacyError, ScoringError
 from efficacy.instruments._frames import as_int
 from efficacy.instruments._readings import TEXT, Readings, encode, group_ids, text_array
 from efficacy.instruments.catalogue import ENDPOINTS, normalise_unit, unit_factor

@@ -8,18 +8,16 @@
 
 from __future__ import annotations
 
+from efficacy.errors import InvalidProtocolError  # noqa: F401 - former name of ProtocolError
 from efficacy.protocol.analysis_params import AnalysisPlan
 from efficacy.protocol.loader import DEFAULT_PROTOCOL, list_protocols, load_protocol
-from efficacy.protocol.model import InvalidProtocolError, Protocol, Requirement
-from efficacy.protocol.params import CHECKS, SEVERITIES, VALIDATION_PARAMETERS
+from efficacy.protocol.model import Protocol, Requirement
+from efficacy.protocol.params import CHECKS, SEVERITIES, VALIDATION_PARAMETERS  # noqa: F401
 
+#: What a user calls; CHECKS, SEVERITIES and VALIDATION_PARAMETERS stay importable.
 __all__ = [
-    "CHECKS",
     "DEFAULT_PROTOCOL",
-    "SEVERITIES",
-    "VALIDATION_PARAMETERS",
     "AnalysisPlan",
-    "InvalidProtocolError",
     "Protocol",
     "Requirement",
     "list_protocols",

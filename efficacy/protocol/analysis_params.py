@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from efficacy.errors import ProtocolError
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.protocol.params import ParamSpec, normalise_parameters
 
@@ -348,14 +349,12 @@ class AnalysisPlan:
 
         Raises
         ------
-        InvalidProtocolError
+        ProtocolError
             Listing every problem of the section (as :func:`check_analysis`).
         """
         plan, problems = check_analysis(section)
         if problems or not plan:
-            from efficacy.protocol.model import InvalidProtocolError
-
-            raise InvalidProtocolError(
+            raise ProtocolError(
                 "[analysis]", problems or ["the section is empty: there is no plan"]
             )
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from efficacy.errors import ProtocolError
 from efficacy.protocol.analysis_params import AnalysisPlan, check_analysis, merge_analysis
-from efficacy.protocol.model import InvalidProtocolError, Protocol, Requirement
+from efficacy.protocol.model import Protocol, Requirement
 from efficacy.protocol.params import VALIDATION_PARAMETERS, check_scoring, normalise_parameters
 
 __all__ = ["DEFAULT_PROTOCOL", "list_protocols", "load_protocol"]
@@ -142,7 +142,7 @@ def _from_text(text: str, where: str, path: Path | None, depth: int) -> Protocol
         raise ProtocolError(f"{where} is not valid TOML: {exc}") from None
     problems, fatal = _shape_problems(data)
     if fatal:
-        raise InvalidProtocolError(where, problems)
+        raise ProtocolError(where, problems)
     meta = {k: v for k, v in data.get("protocol", {}).items() if k in _PROTOCOL_KEYS}
     extends = meta.pop("extends", None) or data.get("extends")
     base = None
@@ -152,10 +152,12 @@ def _from_text(text: str, where: str, path: Path | None, depth: int) -> Protocol
         base = _load(extends, depth + 1)
     try:
         protocol = _build(data, meta, base, path)
-    except InvalidProtocolError as exc:
-        raise InvalidProtocolError(where, [*problems, *exc.problems]) from None
+    except ProtocolError as exc:
+        if not exc.problems:  # a single-message error: already says what is wrong
+            raise
+        raise ProtocolError(where, [*problems, *exc.problems]) from None
     if problems:
-        raise InvalidProtocolError(where, problems)
+        raise ProtocolError(where, problems)
     return protocol
 
 
@@ -203,7 +205,9 @@ def _build(
     for rid, body in data.get("requirements", {}).items():
         try:
             reqs[rid] = _requirement(rid, body, reqs.get(rid))
-        except InvalidProtocolError as exc:
+        except ProtocolError as exc:
+            if not exc.problems:
+                raise
             problems += [f"requirement {rid}: {p}" for p in exc.problems]
     params = {**(base.parameters if base else {}), **data.get("validation", {})}
     problems += normalise_parameters("[validation]", VALIDATION_PARAMETERS, params)[1]
@@ -228,7 +232,7 @@ def _build(
     missing = [k for k in ("id", "version", "title", "source") if k not in fields]
     problems += [f"[protocol] {k} is required" for k in missing]
     if problems:
-        raise InvalidProtocolError("protocol", problems)
+        raise ProtocolError("protocol", problems)
     try:
         return Protocol(
             id=fields["id"],
@@ -243,8 +247,10 @@ def _build(
             extends=f"{base.id}@{base.version}" if base else None,
             path=path,
         )
-    except InvalidProtocolError as exc:
-        raise InvalidProtocolError("protocol", exc.problems) from None
+    except ProtocolError as exc:
+        if not exc.problems:
+            raise
+        raise ProtocolError("protocol", exc.problems) from None
 
 
 def _requirement(rid: str, body: Mapping[str, Any], base: Requirement | None) -> Requirement:
@@ -261,7 +267,7 @@ def _requirement(rid: str, body: Mapping[str, Any], base: Requirement | None) ->
             source=body.get("source", ""),
         )
     if "check" in body and body["check"] != base.check:
-        raise InvalidProtocolError(
+        raise ProtocolError(
             rid,
             [
                 f"check cannot change from {base.check!r} when extending; "
@@ -269,7 +275,7 @@ def _requirement(rid: str, body: Mapping[str, Any], base: Requirement | None) ->
             ],
         )
     if not isinstance(params, Mapping):
-        raise InvalidProtocolError(rid, ["parameters must be a table of key = value"])
+        raise ProtocolError(rid, ["parameters must be a table of key = value"])
     return Requirement(
         id=rid,
         title=body.get("title", base.title),

@@ -1,7 +1,7 @@
 """The standard as data: frozen :class:`Protocol` and :class:`Requirement` specs.
 
 Both validate themselves in ``__post_init__`` and report *every* problem at once in a
-single :class:`InvalidProtocolError` (a :class:`~efficacy.errors.ProtocolError`).
+single :class:`~efficacy.errors.ProtocolError` (its ``problems`` list them).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from efficacy.protocol.params import (
     normalise_parameters,
 )
 
-__all__ = ["InvalidProtocolError", "Protocol", "Requirement"]
+__all__ = ["Protocol", "Requirement"]
 
 _REQ_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
 _PROTOCOL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -39,15 +39,6 @@ DEFAULT_CHECKS: Mapping[str, str] = {
     "ISO-SKINDEX": "pro",
     "ISO-RCT": "controlled",
 }
-
-
-class InvalidProtocolError(ProtocolError):
-    """A :class:`ProtocolError` that carries every problem found, one string each."""
-
-    def __init__(self, where: str, problems: Sequence[str]) -> None:
-        self.problems: tuple[str, ...] = tuple(problems)
-        n = len(self.problems)
-        super().__init__(f"{where}: {n} problem{'s' if n != 1 else ''}: " + "; ".join(problems))
 
 
 def _text_problems(obj: Any, names: Sequence[str]) -> list[str]:
@@ -84,7 +75,7 @@ class Requirement:
 
     Raises
     ------
-    InvalidProtocolError
+    ProtocolError
         Listing every problem found (bad id, empty text, unknown check or parameter...).
     """
 
@@ -119,7 +110,7 @@ class Requirement:
             if not errs and kind.cross_check is not None:
                 problems.extend(kind.cross_check(params))
         if problems:
-            raise InvalidProtocolError(f"requirement {self.id!r}", problems)
+            raise ProtocolError(f"requirement {self.id!r}", problems)
         object.__setattr__(self, "check", check)
         object.__setattr__(self, "parameters", MappingProxyType(params))
 
@@ -178,7 +169,7 @@ class Protocol:
 
     Raises
     ------
-    InvalidProtocolError
+    ProtocolError
         Listing every problem found.
     """
 
@@ -224,7 +215,7 @@ class Protocol:
         elif analysis is not None and not isinstance(analysis, AnalysisPlan):
             problems.append("analysis must be an AnalysisPlan, an [analysis] table or None")
         if problems:
-            raise InvalidProtocolError(f"protocol {self.id!r}", problems)
+            raise ProtocolError(f"protocol {self.id!r}", problems)
         object.__setattr__(self, "requirements", reqs)
         object.__setattr__(self, "parameters", MappingProxyType(params))
         object.__setattr__(self, "scoring", MappingProxyType(scoring))

@@ -10,7 +10,7 @@ Sections: 1 title block, 2 verdict per requirement, 3 CONSORT flow diagram, 4 CO
 2025 checklist, 5 baseline table, 6 efficacy and 7 PROs (from an analysis result, see
 :mod:`efficacy.report.outcomes`; ``efficacy report`` runs :func:`efficacy.analyze`
 for them), 8 harms, 9 appendices. The command line is
-``efficacy report BUNDLE --out DIR`` (:mod:`efficacy.report.command`); the example
+``efficacy report BUNDLE --out DIR`` (:mod:`efficacy.cli.report`); the example
 reports in ``reports/`` are rendered by ``python -m efficacy.report.examples``.
 
 Names are imported lazily (PEP 562) so that the command line starts quickly.
@@ -30,11 +30,15 @@ _LAZY: dict[str, str] = {
     "NOT_RUN": "efficacy.report.outcomes",
 }
 
-__all__ = ["FORMATS", "NOT_RUN", "SCHEMA", "Report", "build_report"]
+#: What a user calls; FORMATS, SCHEMA and NOT_RUN stay importable from here.
+__all__ = [
+    "Report",
+    "build_report",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from efficacy.report.model import FORMATS, SCHEMA, Report, build_report
-    from efficacy.report.outcomes import NOT_RUN
+    from efficacy.report.model import FORMATS, SCHEMA, Report, build_report  # noqa: F401
+    from efficacy.report.outcomes import NOT_RUN  # noqa: F401
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

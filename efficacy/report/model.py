@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -20,9 +19,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from efficacy._atomic import FileSet, check_folder
 from efficacy.analysis import AnalysisResult
 from efficacy.consort import Checklist, Flow, consort_flow, evaluate_checklist
-from efficacy.errors import EfficacyError, InputError
+from efficacy.errors import EfficacyError
 from efficacy.instruments import ScoredTrial
 from efficacy.protocol import Protocol, load_protocol
 from efficacy.report._format import fixed, pval
@@ -97,12 +97,24 @@ class Report:
         formats: Iterable[str] = FORMATS,
         stem: str = "report",
     ) -> dict[str, Path]:
-        """Write the report as ``<out_dir>/<stem>.<format>`` for each format, atomically.
+        """Write the report as ``<out_dir>/<stem>.<format>`` for each format, as one set.
+
+        The folder is checked first (:func:`efficacy._atomic.check_folder`); every
+        format is rendered to a temporary file, and the files are renamed into place
+        together at the end, so an interrupted or failed call leaves the previous set of
+        files (never the HTML of one trial beside the JSON of another), and no
+        temporary files. Files get mode 0666 minus the umask (0644 under umask 022).
 
         Returns
         -------
         dict
             Format -> path written.
+
+        Raises
+        ------
+        EfficacyError
+            Unknown formats; :class:`~efficacy.errors.InputError` when `out_dir` cannot
+            be written.
         """
         formats = tuple(formats)
         bad = [f for f in formats if f not in FORMATS]
@@ -110,37 +122,20 @@ class Report:
             raise EfficacyError(
                 f"formats={list(formats)!r}: use one or more of {', '.join(FORMATS)}"
             )
-        out = Path(out_dir)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"--out {out}: cannot create the folder ({exc.strerror})") from exc
+        out = check_folder(out_dir, "out_dir")
         if "pdf" in formats:
             _weasyprint()  # fails before anything is written when weasyprint is missing
         html = self.to_html() if {"html", "pdf"} & set(formats) else ""
         written = {}
-        for fmt in formats:
-            payload: bytes = (
-                _pdf(html)
-                if fmt == "pdf"
-                else (html if fmt == "html" else self.to_json()).encode("utf-8")
-            )
-            written[fmt] = _atomic_write(out / f"{stem}.{fmt}", payload)
+        with FileSet() as files:  # every file rendered first, then renamed together
+            for fmt in formats:
+                payload: bytes = (
+                    _pdf(html)
+                    if fmt == "pdf"
+                    else (html if fmt == "html" else self.to_json()).encode("utf-8")
+                )
+                written[fmt] = files.add(out / f"{stem}.{fmt}", payload)
         return written
-
-
-def _atomic_write(path: Path, payload: bytes) -> Path:
-    """Write `payload` to a temporary file beside `path`, then rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _num(value: Any) -> Any:
@@ -164,13 +159,6 @@ def _weasyprint() -> Any:
 def _pdf(html: str) -> bytes:
     """Render `html` to PDF bytes (A4, per the stylesheet's @page rule)."""
     return _weasyprint()(string=html).write_pdf()
-
-
-@cache
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 @cache

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from efficacy.sim import defects as d
+from efficacy.sim import _defects as d
+from efficacy.sim._defects import FlawedBundle, Planter
 from efficacy.sim.bundle import SimulatedBundle, write_bundle
-from efficacy.sim.defects import FlawedBundle, Planter
 from efficacy.sim.simulate import simulate_parallel, simulate_split_face
 
 __all__ = ["CLEAN_BUNDLES", "build_samples", "clean_bundles", "flawed_bundles"]
@@ -234,7 +234,7 @@ def _flawed_readme(fb: FlawedBundle) -> str:
 
 A copy of a clean simulated trial (`efficacy.sim`, seed {fb.bundle.truth["seed"]},
 {fb.bundle.truth["n_randomised"]} randomised) with planted defects, made by the
-functions in `efficacy/sim/defects/`. Regenerate with `python -m efficacy.sim sample_data`.
+functions in `efficacy/sim/_defects/`. Regenerate with `python -m efficacy.sim sample_data`.
 Trial id: {m["trial"]["id"]}.
 """
     if fb.raises:

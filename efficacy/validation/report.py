@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from efficacy.errors import EfficacyError
+from efficacy.errors import EfficacyError, ValidationFailedError
 from efficacy.protocol.params import SEVERITIES
 from efficacy.validation.findings import (
     Finding,
@@ -26,10 +26,6 @@ Status = Literal["passed", "failed", "not_applicable", "could_not_run"]
 
 #: Rule statuses: a rule that was skipped is never reported as passed.
 STATUSES: tuple[str, ...] = ("passed", "failed", "not_applicable", "could_not_run")
-
-
-class ValidationFailedError(EfficacyError):
-    """Raised by :meth:`ValidationReport.raise_for_errors` when there are error findings."""
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,7 @@ def check_instruments(ctx: Context) -> Iterator[Part]:
 )
 def check_faceq_metric(ctx: Context) -> Iterator[Part]:
     """Whether FACE-Q scales can be converted to the Rasch 0-100 metric."""
-    from efficacy.instruments._errors import ConversionTableError
+    from efficacy.errors import ConversionTableError
     from efficacy.instruments.faceq_tables import load_faceq_conversion
 
     t = "pro_responses"

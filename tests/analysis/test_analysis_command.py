@@ -26,7 +26,9 @@ def _plan(tmp_path: Path) -> Path:
 
 
 def test_registered() -> None:
-    assert "analyze" in COMMANDS
+    from efficacy.cli.analyze import run_analyze
+
+    assert COMMANDS["analyze"].run is run_analyze
 
 
 def test_csv_folder(tmp_path, capsys) -> None:

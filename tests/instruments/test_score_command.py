@@ -1,8 +1,7 @@
-"""The `efficacy score` subcommand (efficacy.instruments.command), run in-process."""
+"""The `efficacy score` command (efficacy.cli.score), run in-process."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -10,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from efficacy.cli import COMMANDS, build_parser, main
+from efficacy.cli.score import HELP, run_score
 from efficacy.instruments import DERIVED_COLUMNS
 from efficacy.instruments._pro_common import PRO_COLUMNS
-from efficacy.instruments.command import add_score_command, main, run_score
 
 ROOT = Path(__file__).parents[2]
 TABLE = ROOT / "tests" / "reference" / "faceq" / "synthetic_linear_conversion.csv"
@@ -183,7 +183,7 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     afile = tmp_path / "afile"
     afile.write_text("x")
     assert main(["score", str(bundle), "--out", str(afile)]) == 2
-    assert "is a file; with --format csv give a folder" in capsys.readouterr().err
+    assert "is a file, not a folder; give a folder path" in capsys.readouterr().err
     assert main(["score", str(tmp_path / "nope")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
     assert main(["score", str(bundle), "--responder", "corneometer:mcid:3"]) == 2
@@ -195,28 +195,15 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "responder rule endpoint 'tewl' has no values" in capsys.readouterr().err
 
 
-def test_wiring_with_the_house_cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """How the lead wires it: efficacy.cli.COMMANDS["score"] = Command(HELP, ...)."""
-    from efficacy import cli
-    from efficacy.instruments.command import HELP, add_arguments
-
-    monkeypatch.setitem(cli.COMMANDS, "score", cli.Command(HELP, add_arguments, run_score))
-    out = tmp_path / "o"
-    assert cli.main(["score", str(_bundle(tmp_path)), "--out", str(out)]) == 0
-    assert (out / "endpoints.csv").is_file()
-    assert capsys.readouterr().err.startswith("efficacy: warning: FACE-Q scales")
-    assert cli.main(["score", str(tmp_path / "missing")]) == 2
-    assert capsys.readouterr().err.startswith("efficacy: error: ")
+def test_registered_in_the_one_cli() -> None:
+    assert COMMANDS["score"].run is run_score and COMMANDS["score"].help == HELP
 
 
-def test_subcommand_wiring(tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser(prog="efficacy")
-    sub = parser.add_subparsers(dest="command")
-    add_score_command(sub)
-    args = parser.parse_args(["score", "b", "--cutometer-curves", "2,3,4", "--skindex-overall"])
-    assert args.handler is run_score and args.cutometer_curves == (2, 3, 4)
+def test_subcommand_wiring() -> None:
+    args = build_parser().parse_args(
+        ["score", "b", "--cutometer-curves", "2,3,4", "--skindex-overall"]
+    )
+    assert args.command == "score" and args.cutometer_curves == (2, 3, 4)
     assert args.skindex_overall and args.format == "csv"
 
 

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from efficacy.protocol import AnalysisPlan, InvalidProtocolError, load_protocol
+from efficacy.errors import ProtocolError
+from efficacy.protocol import AnalysisPlan, load_protocol
 from efficacy.protocol.analysis_params import ResponderSpec
 
 
@@ -75,7 +76,7 @@ endpoint = "corneometer"
 kind = "percent"
 """,
     )
-    with pytest.raises(InvalidProtocolError) as info:
+    with pytest.raises(ProtocolError) as info:
         load_protocol(path)
     text = " | ".join(info.value.problems)
     for needle in ("bonferroni", "alpha", "bogus", "'covariance'", "imputations", "threshold"):
@@ -88,7 +89,7 @@ def test_unknown_and_duplicate_endpoints(tmp_path) -> None:
         tmp_path,
         '[analysis]\nprimary = "elasticity"\nkey_secondary = ["corneometer", "corneometer"]\n',
     )
-    with pytest.raises(InvalidProtocolError) as info:
+    with pytest.raises(ProtocolError) as info:
         load_protocol(path)
     text = " | ".join(info.value.problems)
     assert "elasticity" in text and "more than once" in text

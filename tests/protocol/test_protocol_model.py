@@ -8,7 +8,6 @@ import pytest
 from efficacy.errors import ProtocolError
 from efficacy.protocol import (
     DEFAULT_PROTOCOL,
-    InvalidProtocolError,
     Protocol,
     Requirement,
     list_protocols,
@@ -129,7 +128,7 @@ def test_unknown_keys_all_listed(tmp_path: Path) -> None:
         '[requirements.ISO-HYD]\nseverty = "warning"\n'
         "[validation]\npro_min_answered = 0.9\n",
     )
-    with pytest.raises(InvalidProtocolError) as info:
+    with pytest.raises(ProtocolError) as info:
         load_protocol(path)
     problems = info.value.problems
     # unknown keys at every level are reported together, in one error
@@ -143,7 +142,7 @@ def test_unknown_keys_all_listed(tmp_path: Path) -> None:
         "[validation]\npro_min_answered = 0.9\ntemperature_c = [30, 20]\n",
         encoding="utf-8",
     )
-    with pytest.raises(InvalidProtocolError) as info:
+    with pytest.raises(ProtocolError) as info:
         load_protocol(path)
     msg = str(info.value)
     problems = info.value.problems
@@ -162,7 +161,7 @@ def test_wrong_types_and_check_change(tmp_path: Path) -> None:
         '[requirements.ISO-HYD.parameters]\nrequire_device = "yes"\n'
         "[requirements.NEW-ONE]\ntitle = 'x'\ntext = 'y'\nsource = 'z'\n",
     )
-    with pytest.raises(InvalidProtocolError) as info:
+    with pytest.raises(ProtocolError) as info:
         load_protocol(path)
     msg = str(info.value)
     assert "check cannot change" in msg
@@ -181,7 +180,7 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 
 def test_standalone_file_needs_metadata(tmp_path: Path) -> None:
     path = write(tmp_path, "[validation]\ncutometer_rel_tol = 0.02\n")
-    with pytest.raises(InvalidProtocolError) as info:
+    with pytest.raises(ProtocolError) as info:
         load_protocol(path)
     assert len(info.value.problems) == 4  # id, version, title, source
 
@@ -194,7 +193,7 @@ def test_extends_cycle_is_reported(tmp_path: Path) -> None:
 
 
 def test_requirement_post_init_lists_every_problem() -> None:
-    with pytest.raises(InvalidProtocolError) as info:
+    with pytest.raises(ProtocolError) as info:
         Requirement(
             id="bad id",
             title="",
@@ -217,7 +216,7 @@ def test_requirement_infers_check_for_standard_ids() -> None:
 
 def test_protocol_post_init_lists_every_problem() -> None:
     r = Requirement("ISO-DUR", "t", "x", parameters={"min_weeks": 8}, source="s")
-    with pytest.raises(InvalidProtocolError) as info:
+    with pytest.raises(ProtocolError) as info:
         Protocol(
             id="",
             version="",
@@ -264,7 +263,7 @@ def test_scoring_section_problems_all_listed(tmp_path: Path) -> None:
         "[scoring]\nskindex16_overal = true\ncutometer_curves = [0]\n"
         '[[scoring.responders]]\nendpoint = "corneometer"\nkind = "huge"\ncolour = 1\n',
     )
-    with pytest.raises(InvalidProtocolError) as info:
+    with pytest.raises(ProtocolError) as info:
         load_protocol(path)
     problems = info.value.problems
     assert len(problems) == 4, problems

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from efficacy.errors import EfficacyError
-from efficacy.sim.defects._planter import Planter
+from efficacy.sim._defects._planter import Planter
 
 _M = "measurements"
 

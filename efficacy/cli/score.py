@@ -7,10 +7,14 @@ Output
 * ``--format csv`` (default): ``--out`` names a **folder** (created if needed) that
   receives ``pro_scores.csv`` and ``endpoints.csv``; without ``--out`` the files go to
   the current folder. Each file is written to a temporary file in that folder and then
-  moved into place (``os.replace``), so a reader never sees half a file.
+  moved into place together (:class:`efficacy._atomic.FileSet`), so a reader never sees
+  half a file or the two files of two different runs.
 * ``--format json``: one document ``{"trial_id", "options", "faceq_conversion",
   "warnings", "pro_scores": [...], "endpoints": [...]}`` written to the ``--out`` file
   (atomically) or to standard output.
+
+Text cells that a spreadsheet would run as a formula are written with a leading ``'``
+(:func:`efficacy._tabular.safe_frame`). The output folder is checked before any work.
 
 Exit codes (house convention): 0 scored; 2 unusable input or usage (a bundle that
 cannot be read, an invalid conversion table, mixed probe apertures, 2D imaging as
@@ -22,17 +26,17 @@ Warnings (e.g. FACE-Q left as raw sums) go to standard error as ``efficacy: warn
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
-import tempfile
-import warnings
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HELP", "add_arguments", "add_score_command", "main", "parse_responder", "run_score"]
+from efficacy._atomic import FileSet, check_folder, write_file
+from efficacy._tabular import to_csv_bytes
+from efficacy.cli._common import EXIT_OK, relay_warnings
+from efficacy.errors import EfficacyError, UsageError
+
+__all__ = ["HELP", "add_arguments", "parse_responder", "run_score"]
 
 PRO_FILE = "pro_scores.csv"
 ENDPOINTS_FILE = "endpoints.csv"
@@ -62,8 +66,6 @@ def parse_responder(text: str) -> Any:
             raise argparse.ArgumentTypeError(
                 f"{text!r}: threshold {rest[0]!r} is not a number"
             ) from None
-    from efficacy.errors import EfficacyError
-
     try:
         return ResponderRule(endpoint, kind, threshold, direction)
     except EfficacyError as exc:
@@ -85,7 +87,7 @@ HELP = "score PROs and derive endpoints (baseline, change, responders)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Add the ``score`` arguments to `p` (for ``efficacy.cli.Command``)."""
+    """Add the ``score`` arguments to `p`."""
     p.add_argument("bundle", metavar="BUNDLE", help="trial bundle folder (or its trial.toml)")
     p.add_argument(
         "--faceq-table",
@@ -129,132 +131,73 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="protocol-declared responder rule (repeatable); KIND is absolute, percent or "
         "half_baseline_sd",
     )
-    p.set_defaults(handler=run_score)
 
 
-def add_score_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``score`` to an argparse subparsers object; the handler is ``args.handler``.
-
-    The handler (:func:`run_score`) takes the parsed namespace and returns the exit code.
-    With ``efficacy.cli.COMMANDS`` use ``Command(HELP, add_arguments, run_score)``.
-    """
-    p = subparsers.add_parser(
-        "score",
-        help=HELP,
-        description="Score Skindex-16 and FACE-Q, derive instrument endpoints and change "
-        "from baseline, and write the scored PRO table and the derived endpoint table.",
-    )
-    add_arguments(p)
-    return p
-
-
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Write via a temporary file in the same folder, then os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            write(fh)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+def _target(args: argparse.Namespace) -> Path | None:
+    """Check where the output goes before any work; return the folder or file (json)."""
+    if args.format == "csv":
+        return check_folder(Path(args.out) if args.out else Path.cwd())
+    if not args.out:
+        return None
+    path = Path(args.out)
+    if path.is_dir():
+        raise UsageError(f"--out {path}: is a folder; with --format json give a file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"--out {path}: folder {path.parent} does not exist; create it")
+    check_folder(path.parent)
+    return path
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _write_csv(result: Any, out: str | None) -> str:
-    folder = Path(out) if out else Path.cwd()
-    if folder.exists() and not folder.is_dir():
-        raise _UsageError(f"--out {folder}: is a file; with --format csv give a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    targets = ((PRO_FILE, result.pro), (ENDPOINTS_FILE, result.endpoints))
-    for name, frame in targets:
-        _atomic_write(folder / name, lambda fh, f=frame: f.to_csv(fh, index=False))
+def _write_csv(result: Any, folder: Path) -> str:
+    with FileSet() as files:
+        files.add(folder / PRO_FILE, to_csv_bytes(result.pro))
+        files.add(folder / ENDPOINTS_FILE, to_csv_bytes(result.endpoints))
     return (
         f"wrote {len(result.pro)} PRO scores and {len(result.endpoints)} endpoint rows to "
         f"{folder} ({PRO_FILE}, {ENDPOINTS_FILE})"
     )
 
 
-def _write_json(result: Any, out: str | None) -> str | None:
+def _write_json(result: Any, path: Path | None) -> str | None:
     doc = result.to_dict()
-    if not out:
+    if path is None:
         json.dump(doc, sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")
         return None
-    path = Path(out)
-    if path.is_dir():
-        raise _UsageError(f"--out {path}: is a folder; with --format json give a file name")
-    if not path.parent.is_dir():
-        raise _UsageError(f"--out {path}: folder {path.parent} does not exist; create it")
-    _atomic_write(path, lambda fh: json.dump(doc, fh, indent=1, allow_nan=False))
+    write_file(path, json.dumps(doc, indent=1, allow_nan=False))
     return f"wrote {len(result.pro)} PRO scores and {len(result.endpoints)} endpoint rows to {path}"
 
 
-class _UsageError(Exception):
-    pass
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def run_score(args: argparse.Namespace) -> int:
-    """Handle ``efficacy score``; return the exit code (0 scored, 2 input/usage error)."""
-    from efficacy.errors import EfficacyError
+    """Handle ``efficacy score``; return the exit code (0 scored).
+
+    Unusable input and usage errors raise :class:`~efficacy.errors.EfficacyError`, which
+    :func:`efficacy.cli.main` turns into one line and exit code 2.
+    """
+    target = _target(args)  # before any work (and before the slow imports)
     from efficacy.instruments.faceq_tables import load_faceq_scales
     from efficacy.instruments.options import ScoringOptions
     from efficacy.instruments.pipeline import score_trial
     from efficacy.io import read_trial
     from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
 
-    try:
-        protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
-        scales = load_faceq_scales(args.faceq_scales) if args.faceq_scales else ()
-        options = ScoringOptions.from_protocol(
-            protocol,
-            skindex16_overall=bool(args.skindex_overall),
-            cutometer_curves=args.cutometer_curves,
-            responders=tuple(args.responder),
-            faceq_scales=scales,
-        )
-        trial = read_trial(args.bundle)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = score_trial(trial, conversion=args.faceq_table, options=options)
-        for w in caught:
-            print(f"efficacy: warning: {_one_line(str(w.message))}", file=sys.stderr)
-        write = _write_json if args.format == "json" else _write_csv
-        summary = write(result, args.out)
-    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    except (EfficacyError, _UsageError, OSError) as exc:
-        print(f"efficacy: error: {_one_line(str(exc))}", file=sys.stderr)
-        return 2
+    protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
+    scales = load_faceq_scales(args.faceq_scales) if args.faceq_scales else ()
+    options = ScoringOptions.from_protocol(
+        protocol,
+        skindex16_overall=bool(args.skindex_overall),
+        cutometer_curves=args.cutometer_curves,
+        responders=tuple(args.responder),
+        faceq_scales=scales,
+    )
+    trial = read_trial(args.bundle)
+    with relay_warnings():
+        result = score_trial(trial, conversion=args.faceq_table, options=options)
+    if args.format == "json":
+        summary = _write_json(result, target)
+    else:
+        assert target is not None  # csv always has a folder (default: the current one)
+        summary = _write_csv(result, target)
     if summary:
         print(summary)
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``score`` on its own (``python -m efficacy.instruments.command score ...``)."""
-    parser = argparse.ArgumentParser(prog="efficacy")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_score_command(sub)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse prints its own one-line usage error
-        return int(exc.code or 0)
-    return int(args.handler(args))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    return EXIT_OK

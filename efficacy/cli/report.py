@@ -4,8 +4,10 @@
 [--fail-on error|warning|never]``
 
 Writes ``DIR/report.html`` (self-contained), ``DIR/report.pdf`` and ``DIR/report.json``
-(every number shown), each atomically (temporary file, then ``os.replace``), and prints
-one line per file plus the verdict. Set ``SOURCE_DATE_EPOCH`` for a reproducible
+(every number shown) and prints one line per file plus the verdict. The folder is
+checked before any work; the files are rendered to temporary files first and renamed
+into place together at the end (:meth:`efficacy.report.Report.write`), so an interrupted
+run leaves the previous complete set. Set ``SOURCE_DATE_EPOCH`` for a reproducible
 generation time.
 
 Exit codes (house convention): 0 written; 1 written, and the validation has findings at
@@ -16,7 +18,9 @@ usage error or unusable input (one line on standard error, no traceback).
 from __future__ import annotations
 
 import argparse
-import sys
+
+from efficacy._atomic import check_folder
+from efficacy.cli._common import EXIT_FINDINGS, EXIT_OK, Progress
 
 __all__ = ["HELP", "add_arguments", "parse_formats", "run_report"]
 
@@ -63,30 +67,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Handle ``efficacy report``; return the exit code (0 / 1 / 2, see module doc)."""
-    from efficacy.errors import EfficacyError
+    """Handle ``efficacy report``; return the exit code (0 / 1, see module doc).
+
+    Unusable input and usage errors raise :class:`~efficacy.errors.EfficacyError`, which
+    :func:`efficacy.cli.main` turns into one line and exit code 2.
+    """
+    check_folder(args.out)  # before any work (and before the slow imports)
     from efficacy.io import read_trial
     from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
     from efficacy.report.model import build_report
     from efficacy.report.outcomes import run_analysis
     from efficacy.validation import validate
 
-    try:
-        protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
+    protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
+    with Progress(f"Validating, analysing and rendering {args.bundle}"):
         trial = read_trial(args.bundle)
         validation = validate(trial, protocol)
         analysis = run_analysis(trial, protocol, validation)
         report = build_report(trial, protocol, validation, analysis=analysis)
         written = report.write(args.out, args.format)
-    except (EfficacyError, OSError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"efficacy: error: {message}", file=sys.stderr)
-        return 2
     for fmt, path in written.items():
         print(f"{fmt}: {path}")
     print(f"verdict: {report.data['verdict']['overall']} ({protocol.id} {protocol.version})")
     counts = validation.counts
     if args.fail_on == "never":
-        return 0
+        return EXIT_OK
     failing = counts["error"] + (counts["warning"] if args.fail_on == "warning" else 0)
-    return 1 if failing else 0
+    return EXIT_FINDINGS if failing else EXIT_OK

@@ -5,19 +5,21 @@ Every ``plant_*`` function edits the bundle held by a :class:`Planter` and recor
 severity, table, 1-based file row, subject, visit). :meth:`Planter.finish` returns the
 flawed bundle and its :class:`ExpectedFinding` records with rows resolved after every
 insertion and deletion. ``efficacy.sim.samples`` assembles the flawed sample bundles.
+
+Private: the sample bundles and the tests use it; it is not part of the public API.
 """
 
 from __future__ import annotations
 
-from efficacy.sim.defects._planter import ExpectedFinding, FlawedBundle, Planter
-from efficacy.sim.defects.consort import (
+from efficacy.sim._defects._planter import ExpectedFinding, FlawedBundle, Planter
+from efficacy.sim._defects.consort import (
     plant_discontinued_without_reason,
     plant_flow_mismatch,
     plant_no_registration_date,
     plant_per_protocol_not_itt,
     plant_screen_failure_without_reason,
 )
-from efficacy.sim.defects.design import (
+from efficacy.sim._defects.design import (
     plant_escaping_table_path,
     plant_missing_baseline,
     plant_no_control_arm,
@@ -25,7 +27,7 @@ from efficacy.sim.defects.design import (
     plant_short_follow_up,
     plant_wrinkle_settings_missing,
 )
-from efficacy.sim.defects.integrity import (
+from efficacy.sim._defects.integrity import (
     plant_convertible_units,
     plant_cutometer_inconsistent,
     plant_day_order_reversed,
@@ -43,14 +45,14 @@ from efficacy.sim.defects.integrity import (
     plant_unknown_unit,
     plant_unknown_visit,
 )
-from efficacy.sim.defects.pro import (
+from efficacy.sim._defects.pro import (
     plant_duplicated_item,
     plant_faceq_out_of_range,
     plant_mostly_missing_scale,
     plant_skindex_out_of_range,
     plant_unknown_instrument,
 )
-from efficacy.sim.defects.split_face import (
+from efficacy.sim._defects.split_face import (
     plant_randomised_without_allocation,
     plant_same_product_both_sides,
     plant_site_allocated_twice,

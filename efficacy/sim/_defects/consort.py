@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from efficacy.sim.defects._planter import Planter
+from efficacy.sim._defects._planter import Planter
 
 _S = "subjects"
 

@@ -6,7 +6,7 @@ from collections.abc import Hashable
 
 import numpy as np
 
-from efficacy.sim.defects._planter import Planter
+from efficacy.sim._defects._planter import Planter
 
 _P = "pro_responses"
 

@@ -1,40 +1,59 @@
-"""The ``efficacy analyze`` subcommand: run the protocol's analysis plan on a bundle.
+"""The ``efficacy analyze`` command: run the protocol's analysis plan on a bundle.
 
 ``efficacy analyze BUNDLE [--protocol ID|FILE] [--out DIR] [--format text|json|csv]
 [--force]``
 
 Output
 ------
-* ``--format text`` (default): the summary (status, every estimand row, tipping points).
+* ``--format text`` (default): the summary (status, every estimand row, tipping points)
+  on standard output; nothing is written to disk, so ``--out`` is refused.
 * ``--format json``: one document (:meth:`AnalysisResult.to_dict`) written to
   ``DIR/analysis.json`` with ``--out``, else to standard output.
 * ``--format csv``: with ``--out DIR`` the tables ``estimates.csv``, ``lsmeans.csv``,
   ``effect_sizes.csv``, ``models.csv``, ``sensitivity.csv`` and ``skipped.csv``; without it the
   estimates table on standard output.
 
-Every file is written to a temporary file in its folder and moved into place
-(``os.replace``). Exit codes: 0 analysed; 1 not analysed because validation found errors
-(pass ``--force``); 2 unusable input or usage, one line on standard error.
+The output folder is checked before the analysis runs. The files are rendered to
+temporary files and renamed into place together (:class:`efficacy._atomic.FileSet`), so
+an interrupted run leaves the previous set; each written file is named on standard
+output. Text cells that a spreadsheet would run as a formula are written with a leading
+``'`` (:func:`efficacy._tabular.safe_frame`).
+
+Exit codes: 0 analysed; 1 not analysed because validation found errors (pass
+``--force``); 2 unusable input or usage, one line on standard error.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import os
 import sys
-import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HELP", "add_arguments", "run_analyze"]
+from efficacy._atomic import FileSet, check_folder
+from efficacy.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Progress,
+    print_written,
+    relay_warnings,
+)
+from efficacy.errors import UsageError
+
+__all__ = ["HELP", "TABLES", "add_arguments", "run_analyze"]
 
 HELP = "run the protocol's analysis plan (MMRM per endpoint, populations, sensitivity)"
 
-_TABLES = ("estimates", "lsmeans", "effect_sizes", "models", "sensitivity", "skipped")
+#: The tables of ``--format csv --out DIR``, written as ``DIR/<name>.csv``.
+TABLES: tuple[str, ...] = (
+    "estimates",
+    "lsmeans",
+    "effect_sizes",
+    "models",
+    "sensitivity",
+    "skipped",
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,7 +65,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="protocol whose [analysis] plan is run (default: iso-efficacy-2025)",
     )
-    p.add_argument("--out", metavar="DIR", default=None, help="folder for the output files")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="folder for the output files (with --format json or csv)",
+    )
     p.add_argument(
         "--format",
         choices=("text", "json", "csv"),
@@ -60,23 +84,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+def _csv(frame: Any) -> bytes:
+    from efficacy._tabular import to_csv_bytes
 
-
-def _csv(frame: Any) -> str:
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, float_format="%.17g")
-    return buf.getvalue()
+    return to_csv_bytes(frame, float_format="%.17g")
 
 
 def _tables(result: Any) -> dict[str, Any]:
@@ -92,29 +103,36 @@ def _tables(result: Any) -> dict[str, Any]:
 
 def run_analyze(args: argparse.Namespace) -> int:
     """Run ``efficacy analyze``; return the exit code (0 analysed, 1 not analysed)."""
+    out = Path(args.out) if args.out else None
+    if out is not None:  # before any work (and before the slow imports)
+        if args.format == "text":
+            raise UsageError(
+                f"--out {out}: the text summary is not written to files; add --format csv "
+                "or --format json, or leave out --out"
+            )
+        check_folder(out)
     from efficacy.analysis.run import analyze
     from efficacy.io import read_trial
 
-    trial = read_trial(args.bundle)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = analyze(trial, args.protocol, force=args.force)
-    for w in caught:
-        sys.stderr.write(f"efficacy: warning: {' '.join(str(w.message).split())}\n")
-    out = Path(args.out) if args.out else None
+    with Progress(f"Analysing {args.bundle}"), relay_warnings():
+        result = analyze(read_trial(args.bundle), args.protocol, force=args.force)
     if args.format == "json":
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
         if out is None:
             sys.stdout.write(text)
         else:
-            _write_atomic(out / "analysis.json", text)
+            with FileSet() as files:
+                files.add(out / "analysis.json", text)
+            print_written(files.targets)
     elif args.format == "csv":
         tables = _tables(result)
         if out is None:
-            sys.stdout.write(_csv(tables["estimates"]))
+            sys.stdout.write(_csv(tables["estimates"]).decode("utf-8"))
         else:
-            for name in _TABLES:
-                _write_atomic(out / f"{name}.csv", _csv(tables[name]))
+            with FileSet() as files:
+                for name in TABLES:
+                    files.add(out / f"{name}.csv", _csv(tables[name]))
+            print_written(files.targets)
     else:
         sys.stdout.write(result.summary() + "\n")
     if not result.analysed:
@@ -122,5 +140,5 @@ def run_analyze(args: argparse.Namespace) -> int:
             f"efficacy: not analysed: validation found {result.validation_errors} errors "
             "(run 'efficacy validate', or pass --force)\n"
         )
-        return 1
-    return 0
+        return EXIT_FINDINGS
+    return EXIT_OK

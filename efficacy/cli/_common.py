@@ -1,0 +1,124 @@
+"""Shared pieces of the ``efficacy`` commands: parser, exit codes, output helpers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from efficacy.errors import one_line
+
+__all__ = [
+    "EXIT_FINDINGS",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Command",
+    "Parser",
+    "Progress",
+    "add_format",
+    "emit_json",
+    "is_tty",
+    "print_table",
+    "print_written",
+    "relay_warnings",
+]
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line naming the problem and the help option, then exit 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A sub-command: help line, argument set-up, and the function that runs it."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def add_format(parser: argparse.ArgumentParser) -> None:
+    """Add ``--format text|json`` to `parser`."""
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (tables on a terminal, plain when piped) or json (default: text)",
+    )
+
+
+def is_tty(stream: TextIO) -> bool:
+    """Return True when `stream` is a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def emit_json(data: Any) -> None:
+    """Write `data` as indented JSON (UTF-8 text) to standard output."""
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+@contextmanager
+def relay_warnings() -> Iterator[None]:
+    """Show the warnings raised in the block as ``efficacy: warning: ...`` lines on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        sys.stderr.write(f"efficacy: warning: {one_line(w.message)}\n")
+
+
+def print_written(paths: Iterable[Path], what: str = "") -> None:
+    """Say where files were written: one ``wrote PATH`` line per file on stdout."""
+    for path in paths:
+        sys.stdout.write(f"wrote {path}{f' ({what})' if what else ''}\n")
+
+
+class Progress:
+    """A rich spinner on stderr while work runs, only when stderr is a terminal."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._status: Any = None
+
+    def __enter__(self) -> None:
+        if is_tty(sys.stderr):
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status(self.text)
+            self._status.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    """Print a rich table on a terminal, aligned plain text when piped."""
+    if is_tty(sys.stdout):
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(*header)
+        for row in rows:
+            table.add_row(*map(Text, row))
+        Console().print(table)
+        return
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    for line in [header, *rows]:
+        cells = [c.ljust(w) for c, w in zip(line[:-1], widths[:-1], strict=True)]
+        sys.stdout.write("  ".join([*cells, line[-1]]).rstrip() + "\n")

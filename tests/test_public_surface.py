@@ -1,0 +1,72 @@
+"""The public surface: subpackage __all__ lists hold what a user calls."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "efficacy.analysis": ["AnalysisResult", "TippingPoint", "analyze"],
+    "efficacy.consort": [
+        "Checklist",
+        "ChecklistEntry",
+        "Flow",
+        "consort_flow",
+        "evaluate_checklist",
+    ],
+    "efficacy.instruments": [
+        "ResponderRule",
+        "ScoredTrial",
+        "ScoringOptions",
+        "derive_endpoints",
+        "get_endpoint",
+        "load_faceq_conversion",
+        "load_faceq_scales",
+        "prepare_measurements",
+        "score_faceq",
+        "score_skindex16",
+        "score_trial",
+    ],
+    "efficacy.protocol": [
+        "DEFAULT_PROTOCOL",
+        "Protocol",
+        "Requirement",
+        "list_protocols",
+        "load_protocol",
+    ],
+    "efficacy.report": ["Report", "build_report"],
+    "efficacy.validation": [
+        "RULES",
+        "Finding",
+        "RuleStatus",
+        "ValidationReport",
+        "rules_for",
+        "validate",
+    ],
+}
+
+# names dropped from __all__ that code and tests still import from the package
+STILL_IMPORTABLE = {
+    "efficacy.analysis": ["MODEL_COLUMNS", "RESULT_COLUMNS"],
+    "efficacy.consort": ["ArmFlow", "Tally", "STATUSES", "allocated_units"],
+    "efficacy.instruments": ["DERIVED_COLUMNS", "ENDPOINTS", "ScoringError", "FaceQScale"],
+    "efficacy.protocol": ["CHECKS", "SEVERITIES", "VALIDATION_PARAMETERS"],
+    "efficacy.report": ["FORMATS", "NOT_RUN", "SCHEMA"],
+    "efficacy.validation": ["CATEGORIES", "STATUSES", "ValidationFailedError"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_all_lists_what_a_user_calls(name: str) -> None:
+    module = importlib.import_module(name)
+    assert module.__all__ == PUBLIC[name]
+    for attr in [*module.__all__, *STILL_IMPORTABLE[name]]:
+        assert getattr(module, attr) is not None, attr
+
+
+def test_defect_planting_is_private() -> None:
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("efficacy.sim.defects")
+    private = importlib.import_module("efficacy.sim._defects")
+    assert callable(private.plant_flow_mismatch)
