@@ -19,6 +19,7 @@ Format notes
 
 from __future__ import annotations
 
+import codecs
 import csv
 import zipfile
 from pathlib import Path
@@ -37,6 +38,7 @@ __all__ = ["FORMATS", "as_text", "read_text"]
 
 #: Supported file extensions -> format name.
 FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
+_CHUNK = 1 << 20
 _UTF8_FIX = "re-save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')"
 
 
@@ -106,11 +108,8 @@ def _read_header(path: Path) -> tuple[list[str], int]:
             reader = csv.reader(handle)
             header = next(reader, None)
             lines = reader.line_num
-    except UnicodeDecodeError:
-        if path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            raise InputError(f"{path}: the file is UTF-16 text; {_UTF8_FIX}") from None
-        line, reason = _first_non_utf8_line(path)
-        raise InputError(f"{path} line {line}: not UTF-8 text ({reason}); {_UTF8_FIX}") from None
+    except UnicodeDecodeError:  # _check_encoding passed: the file changed since
+        raise InputError(f"{path}: not UTF-8 text; {_UTF8_FIX}") from None
     except csv.Error as exc:
         raise InputError(f"{path} line 1: the header cannot be read as CSV ({exc})") from None
     if not header or all(not h.strip() for h in header):
@@ -126,7 +125,63 @@ def _read_header(path: Path) -> tuple[list[str], int]:
     return header, lines
 
 
+def _check_encoding(path: Path) -> None:
+    """Refuse a CSV that is not UTF-8 text, naming the problem; streams 1 MB at a time.
+
+    Checked once, before any parsing, so that no later step (Arrow, the header reader,
+    the ragged-row locator) meets undecodable bytes. NUL bytes never occur in UTF-8 text:
+    they mark UTF-16/UTF-32 saved without a byte-order mark, or a binary file.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    line = 1
+    with path.open("rb") as handle:
+        first = True
+        while chunk := handle.read(_CHUNK):
+            if first and chunk[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                raise InputError(f"{path}: the file is UTF-16 text; {_UTF8_FIX}")
+            nul = chunk.find(b"\x00")
+            if nul >= 0:
+                raise InputError(_nul_message(path, chunk, nul, line, first))
+            pending = decoder.getstate()[0]  # an incomplete character from the last chunk
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                data = pending + chunk
+                where = line + data.count(b"\n", 0, exc.start)
+                byte = data[min(exc.start, len(data) - 1)]
+                raise InputError(
+                    f"{path} line {where}: not UTF-8 text (byte 0x{byte:02x}); {_UTF8_FIX}"
+                ) from None
+            line += chunk.count(b"\n")
+            first = False
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{path} line {line}: not UTF-8 text (the file ends inside a character); "
+                f"{_UTF8_FIX}"
+            ) from None
+
+
+def _nul_message(path: Path, chunk: bytes, nul: int, line: int, first: bool) -> str:
+    """Name UTF-16/UTF-32 text without a byte-order mark, else a NUL byte at its line."""
+    head = chunk[:4096]
+    if first and len(head) >= 4 and head.count(0) * 4 >= len(head):
+        zeros = [head[k::4].count(0) for k in range(4)]
+        kind = "UTF-32" if sum(z > 0 for z in zeros) == 3 else "UTF-16"
+        return (
+            f"{path}: the file looks like {kind} text without a byte-order mark "
+            f"(NUL bytes between the letters); {_UTF8_FIX}"
+        )
+    where = line + chunk.count(b"\n", 0, nul)
+    return (
+        f"{path} line {where}: contains a NUL byte (0x00): not a text file; "
+        f"check the file is the table and {_UTF8_FIX}"
+    )
+
+
 def _read_csv(path: Path) -> tuple[list[str], list[pa.ChunkedArray]]:
+    _check_encoding(path)
     header, header_lines = _read_header(path)
     names = [f"f{i}" for i in range(len(header))]
     try:
@@ -148,9 +203,6 @@ def _read_csv(path: Path) -> tuple[list[str], list[pa.ChunkedArray]]:
 def _csv_error(path: Path, n_fields: int, exc: Exception) -> InputError:
     """Locate the first bad line with the (slow) standard csv module; error path only."""
     message = str(exc)
-    if "UTF8" in message or "UTF-8" in message:
-        line, reason = _first_non_utf8_line(path)
-        return InputError(f"{path} line {line}: not UTF-8 text ({reason}); {_UTF8_FIX}")
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         try:
@@ -166,16 +218,6 @@ def _csv_error(path: Path, n_fields: int, exc: Exception) -> InputError:
             return InputError(f"{path} line {reader.line_num}: {err}; fix the quoting")
     first = message.splitlines()[0] if message else type(exc).__name__
     return InputError(f"{path}: cannot be read as CSV ({first}); check it opens in a spreadsheet")
-
-
-def _first_non_utf8_line(path: Path) -> tuple[int, str]:
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return line, f"byte 0x{data[exc.start]:02x}"
-    return 1, "invalid bytes"
 
 
 # --- Parquet ---------------------------------------------------------------------------
