@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import codecs
 import csv
-import zipfile
+import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
+import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -259,47 +260,103 @@ def _read_parquet(path: Path) -> tuple[list[str], list[pa.ChunkedArray]]:
 # --- Excel -----------------------------------------------------------------------------
 
 
-def _open_sheet(path: Path, sheet: str | None) -> pd.DataFrame:
-    try:
-        book = pd.ExcelFile(path, engine="openpyxl")
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
-        raise InputError(
-            f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); "
-            "re-save it from Excel as .xlsx"
-        ) from None
-    with book:
-        if sheet is not None and sheet not in book.sheet_names:
-            raise InputError(
-                f"{path}: no sheet named {sheet!r}; the workbook has {book.sheet_names}"
-            )
-        try:
-            return pd.read_excel(
-                book, sheet if sheet is not None else 0, header=None, dtype=str, na_filter=False
-            )
-        except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
-            raise InputError(
-                f"{path}: the sheet cannot be read ({type(exc).__name__}: {exc}); "
-                "re-save the workbook from Excel"
-            ) from None
+#: Excel's own sheet limits (rows, columns): a sheet row beyond them is not Excel's.
+_EXCEL_ROWS, _EXCEL_COLUMNS = 1_048_576, 16_384
+#: Most cells kept from one sheet (data rows x header width), to bound memory.
+_MAX_CELLS = 20_000_000
+
+
+def _unreadable(path: Path, exc: Exception, what: str) -> InputError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return InputError(f"{path}: {what} ({detail}); re-save the workbook from Excel as .xlsx")
+
+
+def _cell_text(cell: object) -> str:
+    """Return a cell's text as pandas' ``read_excel(dtype=str)`` did (whole floats as integers)."""
+    value = getattr(cell, "value", None)
+    if value is None:
+        return ""
+    if getattr(cell, "data_type", None) == "e":
+        return "nan"  # an error cell (#N/A, #DIV/0!): missing, as pandas read it
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    return str(value)
 
 
 def _read_xlsx(
     path: Path, sheet: str | None
 ) -> tuple[list[str], list[pa.ChunkedArray], np.ndarray]:
-    raw = _open_sheet(path, sheet)
-    if raw.empty:
+    """Stream one sheet with openpyxl in read-only mode, within a memory bound.
+
+    The sheet's declared dimension is ignored (a 2 KB file can declare XFD1048576):
+    rows are read as they occur, whitespace-only rows are skipped, and only the
+    header's width is kept (a value right of the header is refused, as a nameless
+    column). Memory grows with the cells actually present, up to :data:`_MAX_CELLS`.
+    Any failure of the zip/XML layers (not a zip, bad deflate, truncated XML) is one
+    InputError line naming the file.
+    """
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # third-party parser of an untrusted file: any failure
+        raise _unreadable(path, exc, "not a readable .xlsx workbook") from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise InputError(
+                f"{path}: no sheet named {sheet!r}; the workbook has {book.sheetnames}"
+            )
+        return _scan_sheet(path, book[sheet] if sheet is not None else book.worksheets[0])
+    except InputError:
+        raise
+    except Exception as exc:
+        raise _unreadable(path, exc, "the sheet cannot be read") from None
+    finally:
+        book.close()
+
+
+def _scan_sheet(path: Path, ws: Any) -> tuple[list[str], list[pa.ChunkedArray], np.ndarray]:
+    ws.reset_dimensions()  # ignore the declared size; read what is present
+    header: list[str] | None = None
+    header_at = 0
+    data: list[list[str]] = []
+    numbers: list[int] = []
+    beyond = 0  # first column right of the header holding a value (1-based)
+    for number, row in enumerate(ws.iter_rows(), start=1):
+        if number > _EXCEL_ROWS or len(row) > _EXCEL_COLUMNS:
+            raise InputError(
+                f"{path}: the sheet goes beyond Excel's {_EXCEL_ROWS:,} rows x "
+                f"{_EXCEL_COLUMNS:,} columns; re-save the workbook from Excel"
+            )
+        values = [_cell_text(c) for c in row]
+        last = len(values)
+        while last and not values[last - 1].strip():
+            last -= 1
+        if not last:
+            continue
+        if header is None:
+            header, header_at = values[:last], number
+            continue
+        width = len(header)
+        if last > width:
+            extra = next(j for j in range(width, last) if values[j].strip()) + 1
+            beyond = extra if not beyond else min(beyond, extra)
+        if (len(data) + 1) * width > _MAX_CELLS:
+            raise InputError(
+                f"{path}: the sheet holds more than {_MAX_CELLS:,} cells; save the table "
+                "as .csv or .parquet"
+            )
+        data.append(values[:width] + [""] * (width - min(last, width)))
+        numbers.append(number - header_at)
+    if header is None:
         raise InputError(f"{path}: the sheet is empty; put the column names in the first row")
-    cells = raw.to_numpy(dtype=object)
-    filled = np.char.str_len(np.char.strip(cells.astype(str))) > 0
-    nonblank = filled.any(axis=1)
-    first = int(np.argmax(nonblank)) if nonblank.any() else 0
-    if not nonblank.any():
-        raise InputError(f"{path}: the sheet is empty; put the column names in the first row")
-    header = [str(v) for v in cells[first]]
-    keep = np.flatnonzero(nonblank[first + 1 :]) + first + 1
-    data = cells[keep]
     columns = [
-        pa.chunked_array([pa.array(data[:, j].astype(str), pa.string())])
+        pa.chunked_array([pa.array([r[j] for r in data], pa.string())], pa.string())
         for j in range(len(header))
     ]
-    return header, columns, (keep - first).astype(np.int64)
+    if beyond:  # a value right of the header: refuse it as a nameless column with data
+        _check_header(path, header, columns)
+        raise InputError(
+            f"{path}: header cell {beyond} is empty but its column holds data; "
+            "name the column or delete it"
+        )
+    return header, columns, np.asarray(numbers, dtype=np.int64)

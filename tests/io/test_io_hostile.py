@@ -7,6 +7,9 @@ declared dimension allocated gigabytes, corrupt workbooks, deep TOML, OS errors.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -90,4 +93,189 @@ def test_file_ending_inside_a_character(tmp_path: Path) -> None:
     path = _bundle_with(tmp_path, "subjects.csv", b"subject_id,arm\nS1,A\nS2,\xc3")
     assert _refused(tmp_path).startswith(
         f"{path} line 3: not UTF-8 text (the file ends inside a character)"
+    )
+
+
+# --- Excel -----------------------------------------------------------------------------
+
+
+def _cell(ref: str, value: str | float) -> str:
+    if isinstance(value, str):
+        return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+    return f'<c r="{ref}"><v>{value}</v></c>'
+
+
+def sheet_xml(rows: dict[int, dict[str, str | float]], dimension: str | None = None) -> str:
+    """A worksheet part: ``rows`` maps a sheet row number to {column letters: value}."""
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    body = "".join(
+        f'<row r="{r}">' + "".join(_cell(f"{c}{r}", v) for c, v in cells.items()) + "</row>"
+        for r, cells in sorted(rows.items())
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"{dim}<sheetData>{body}</sheetData></worksheet>"
+    )
+
+
+def write_xlsx(path: Path, sheet: str, compress: int = zipfile.ZIP_DEFLATED) -> Path:
+    """A minimal hand-written workbook (one sheet, inline strings), like Excel writes."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006"
+    parts = {
+        "[Content_Types].xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{pkg}/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
+            'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" xmlns:r="{rel}">'
+            '<sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    with zipfile.ZipFile(path, "w", compress) as book:
+        for name, text in parts.items():
+            book.writestr(name, text)
+    return path
+
+
+SMALL = {1: {"A": "subject_id", "B": "arm"}, 2: {"A": "S1", "B": "ACTIVE"}, 4: {"A": "S2"}}
+
+_CHILD = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB: fail fast, not swap
+from pathlib import Path
+from efficacy.io._files import read_text
+text, _ = read_text(Path(sys.argv[1]))
+print(text.names, text.n_rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_absurd_declared_dimension_is_read_within_a_memory_bound(tmp_path: Path) -> None:
+    """One cell at XFD1048576 in a 1.5 KB file: pandas padded it to 16,384 x 1,048,576
+    cells (MemoryError at 2.6 GB RSS under a 4 GB limit); now ~150 MB peak."""
+    path = write_xlsx(tmp_path / "far.xlsx", sheet_xml({1_048_576: {"XFD": "x"}}, "A1:XFD1048576"))
+    assert path.stat().st_size < 2048
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    names, n_rows, peak_mb = done.stdout.split(")")[0] + ")", *done.stdout.split(")")[1].split()
+    assert names == "('x',)" and n_rows == "0"
+    assert int(peak_mb) < 400
+
+
+def test_value_far_right_of_the_header_is_a_nameless_column(tmp_path: Path) -> None:
+    rows = {**SMALL, 1_048_576: {"XFD": 1}}
+    path = write_xlsx(tmp_path / "subjects.xlsx", sheet_xml(rows, "A1:XFD1048576"))
+    write_manifest(tmp_path, {"subjects": "subjects.xlsx"})
+    assert _refused(tmp_path) == (
+        f"{path}: header cell 16384 is empty but its column holds data; "
+        "name the column or delete it"
+    )
+
+
+def test_small_hand_written_workbook_reads_with_sheet_row_numbers(tmp_path: Path) -> None:
+    from efficacy.io._files import read_text
+
+    text, fmt = read_text(write_xlsx(tmp_path / "t.xlsx", sheet_xml(SMALL, "A1:B4")))
+    assert (fmt, text.names) == ("xlsx", ("subject_id", "arm"))
+    assert [c.to_pylist() for c in text.columns] == [["S1", "S2"], ["ACTIVE", ""]]
+    assert text.rows.tolist() == [1, 3]
+
+
+def _corrupt(kind: str, path: Path) -> Path:
+    good = sheet_xml(SMALL, "A1:B4")
+    if kind == "truncated XML":
+        return write_xlsx(path, good[: len(good) // 2])
+    if kind == "bad deflate":
+        write_xlsx(path, good)
+        data = bytearray(path.read_bytes())
+        with zipfile.ZipFile(path) as book:
+            info = book.getinfo("xl/worksheets/sheet1.xml")
+        start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+        data[start : start + info.compress_size] = b"\xff" * info.compress_size
+        path.write_bytes(bytes(data))
+        return path
+    if kind == "truncated zip":
+        write_xlsx(path, good)
+        path.write_bytes(path.read_bytes()[:700])
+        return path
+    if kind == "numbers out of range":
+        return write_xlsx(
+            path,
+            sheet_xml({1: {"A": "id"}, 2: {"A": "1e999"}}).replace(
+                't="inlineStr"><is><t>1e999</t></is>', "><v>1e999</v>"
+            ),
+        )
+    if kind == "text cell number":
+        return write_xlsx(path, good.replace('t="inlineStr"><is><t>S1</t></is>', "><v>S1</v>"))
+    path.write_bytes(b"subject_id,arm\nS1,A\n")  # "not a zip": a CSV named .xlsx
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [
+        ("truncated XML", "the sheet cannot be read (ParseError: "),
+        ("bad deflate", "not a readable .xlsx workbook (error: Error -3 while decompressing"),
+        ("truncated zip", "not a readable .xlsx workbook (BadZipFile: "),
+        ("not a zip", "not a readable .xlsx workbook (BadZipFile: File is not a zip file)"),
+        ("text cell number", "the sheet cannot be read (ValueError: "),
+    ],
+)
+def test_corrupt_workbook_is_one_line_naming_the_file(tmp_path: Path, kind: str, what: str) -> None:
+    path = _corrupt(kind, tmp_path / "subjects.xlsx")
+    write_manifest(tmp_path, {"subjects": "subjects.xlsx"})
+    message = _refused(tmp_path)
+    assert message.startswith(f"{path}: {what}")
+    assert message.endswith("; re-save the workbook from Excel as .xlsx")
+
+
+def test_overflowing_number_cell_is_text_not_a_crash(tmp_path: Path) -> None:
+    """<v>1e999</v> is float inf: pandas' int(inf) raised OverflowError."""
+    from efficacy.io._files import read_text
+
+    text, _ = read_text(_corrupt("numbers out of range", tmp_path / "t.xlsx"))
+    assert [c.to_pylist() for c in text.columns] == [["inf"]]
+
+
+def test_cell_cap_refuses_a_huge_sheet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from efficacy.io import _files
+
+    monkeypatch.setattr(_files, "_MAX_CELLS", 3)
+    path = write_xlsx(tmp_path / "subjects.xlsx", sheet_xml(SMALL))
+    write_manifest(tmp_path, {"subjects": "subjects.xlsx"})
+    assert _refused(tmp_path) == (
+        f"{path}: the sheet holds more than 3 cells; save the table as .csv or .parquet"
+    )
+
+
+def test_row_beyond_excel_limit_is_refused(tmp_path: Path) -> None:
+    """A row number past 1,048,576 would make openpyxl yield empty rows for minutes."""
+    path = write_xlsx(tmp_path / "subjects.xlsx", sheet_xml({**SMALL, 1_048_577: {"A": "x"}}))
+    write_manifest(tmp_path, {"subjects": "subjects.xlsx"})
+    assert _refused(tmp_path).startswith(
+        f"{path}: the sheet goes beyond Excel's 1,048,576 rows x 16,384 columns"
     )
