@@ -22,7 +22,7 @@ from efficacy.errors import InputError
 from efficacy.io._convert import concat_issues, issues_frame
 from efficacy.trial import DESIGNS, REFERENCE_FILES, TABLE_SCHEMAS, Arm, Manifest, Visit
 
-__all__ = ["load_toml", "parse_manifest"]
+__all__ = ["load_toml", "parse_manifest", "refuse_duplicate_ids"]
 
 
 class _Problems:
@@ -127,8 +127,6 @@ def _parse_arms(p: _Problems, raw: Mapping[str, Any]) -> tuple[Arm, ...]:
         if not isinstance(control, bool):
             p.add(f"{path}.control", control, "'control' must be true or false")
             control = False
-        if arm_id and any(a.id == arm_id for a in arms):
-            p.add(f"{path}.id", arm_id, f"arm id {arm_id!r} is declared twice")
         arms.append(Arm(id=arm_id, label=label, control=control))
     return tuple(arms)
 
@@ -162,10 +160,7 @@ def _parse_visit(p: _Problems, path: str, entry: Mapping[str, Any], base_day: in
 def _parse_visits(p: _Problems, raw: Mapping[str, Any], base_day: int) -> tuple[Visit, ...]:
     visits: list[Visit] = []
     for path, entry in _entries(p, raw, "visits"):
-        visit = _parse_visit(p, path, entry, base_day)
-        if visit.id and any(v.id == visit.id for v in visits):
-            p.add(f"{path}.id", visit.id, f"visit id {visit.id!r} is declared twice")
-        visits.append(visit)
+        visits.append(_parse_visit(p, path, entry, base_day))
     return tuple(visits)
 
 
@@ -214,6 +209,37 @@ def _parse_trial(p: _Problems, raw: Mapping[str, Any]) -> tuple[dict[str, str], 
         p.add("trial.baseline_day", base_day, "'baseline_day' must be 0 or 1")
         base_day = 0
     return out, int(base_day)
+
+
+#: Manifest id lists: [[key]] blocks whose ``id`` keys the trial's data (word for messages).
+_ID_LISTS: dict[str, str] = {"arms": "arm", "visits": "visit"}
+
+
+def refuse_duplicate_ids(manifest: Manifest, path: Path | None) -> None:
+    """Raise InputError when two ``[[arms]]`` or two ``[[visits]]`` share an id.
+
+    Ids key every table (``subjects.arm``, ``measurements.visit``), so a repeated id
+    makes the trial ambiguous: it is unusable input, refused before any validation or
+    analysis. Ids are compared as read (surrounding whitespace stripped); blocks without
+    an id are left to the manifest issues.
+
+    Raises
+    ------
+    InputError
+        One line: the manifest, the id, the two key paths (numbered from 1) and the fix.
+    """
+    for key, word in _ID_LISTS.items():
+        first: dict[str, int] = {}
+        for i, entry in enumerate(getattr(manifest, key), start=1):
+            if not entry.id:
+                continue
+            if entry.id in first:
+                raise InputError(
+                    f"{path or 'manifest'}: [[{key}]] id {entry.id!r} is declared twice "
+                    f"({key}[{first[entry.id]}].id and {key}[{i}].id); give every {word} "
+                    "its own id"
+                )
+            first[entry.id] = i
 
 
 def parse_manifest(raw: Mapping[str, Any], path: Path | None) -> tuple[Manifest, pd.DataFrame]:

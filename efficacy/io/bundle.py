@@ -10,7 +10,7 @@ import pandas as pd
 from efficacy.errors import InputError
 from efficacy.io._convert import build_table, concat_issues, empty_table
 from efficacy.io._files import read_text
-from efficacy.io._manifest import load_toml, parse_manifest
+from efficacy.io._manifest import load_toml, parse_manifest, refuse_duplicate_ids
 from efficacy.trial import REFERENCE_FILES, TABLE_SCHEMAS, TableSource, Trial
 
 __all__ = ["read_trial", "resolve_table_path"]
@@ -123,7 +123,8 @@ def read_trial(path: str | os.PathLike[str]) -> Trial:
     InputError
         Unusable input: no bundle or manifest, invalid TOML, a ``[tables]`` path that is
         absolute, leaves the bundle (incl. via a symbolic link) or does not exist, an
-        unsupported extension, a file that cannot be parsed (ragged or non-UTF-8 CSV,
+        unsupported extension, two ``[[arms]]`` or ``[[visits]]`` with the same id, a
+        file that cannot be parsed (ragged or non-UTF-8 CSV,
         corrupt Parquet or .xlsx, missing sheet), duplicate header names. The message is
         one line naming the file (and line) and the fix.
 
@@ -140,6 +141,7 @@ def read_trial(path: str | os.PathLike[str]) -> Trial:
     """
     manifest_path, bundle = _locate(path)
     manifest, manifest_issues = parse_manifest(load_toml(manifest_path), manifest_path)
+    refuse_duplicate_ids(manifest, manifest_path)
     frames: dict[str, pd.DataFrame] = {}
     sources: dict[str, TableSource] = {}
     issues = [manifest_issues]

@@ -279,3 +279,45 @@ def test_row_beyond_excel_limit_is_refused(tmp_path: Path) -> None:
     assert _refused(tmp_path).startswith(
         f"{path}: the sheet goes beyond Excel's 1,048,576 rows x 16,384 columns"
     )
+
+
+# --- Manifest ids ----------------------------------------------------------------------
+
+
+def _sample_copy(tmp_path: Path, name: str = "parallel_12wk") -> Path:
+    import shutil
+
+    return Path(shutil.copytree(Path(__file__).parents[2] / "sample_data" / name, tmp_path / "b"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'id = "VEHICLE"',
+            'id = " ACTIVE "',
+            "[[arms]] id 'ACTIVE' is declared twice (arms[1].id and arms[2].id); "
+            "give every arm its own id",
+        ),
+        (
+            'id = "W8"',
+            'id = "W4"',
+            "[[visits]] id 'W4' is declared twice (visits[3].id and visits[4].id); "
+            "give every visit its own id",
+        ),
+    ],
+)
+def test_duplicate_manifest_ids_are_refused_before_any_analysis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, expected: str
+) -> None:
+    """Duplicate arm ids reached pandas ('categories must be unique') in analyze --force."""
+    from efficacy.cli import main
+
+    bundle = _sample_copy(tmp_path)
+    toml = bundle / "trial.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    assert _refused(bundle) == f"{toml}: {expected}"
+    out = tmp_path / "out"
+    assert main(["analyze", str(bundle), "--force", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err and "Traceback" not in err
