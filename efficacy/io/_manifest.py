@@ -11,7 +11,6 @@ path: ``trial.design``, ``arms[2].id``, ``visits[3].day``, ``tables.subjects``,
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from efficacy.errors import InputError
 from efficacy.io._convert import concat_issues, issues_frame
 from efficacy.trial import DESIGNS, REFERENCE_FILES, TABLE_SCHEMAS, Arm, Manifest, Visit
 
-__all__ = ["load_toml", "parse_manifest", "refuse_duplicate_ids"]
+__all__ = ["parse_manifest", "refuse_duplicate_ids"]
 
 
 class _Problems:
@@ -43,20 +42,6 @@ class _Problems:
             for r in self.rows
         ]
         return concat_issues(parts)
-
-
-def load_toml(path: Path) -> dict[str, Any]:
-    """Read and parse a TOML file; InputError if it is missing or not valid TOML."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        return tomllib.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: invalid TOML: {exc}; fix the syntax") from None
 
 
 def _text(p: _Problems, where: Mapping[str, Any], key: str, path: str, required: bool) -> str:

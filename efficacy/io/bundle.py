@@ -10,7 +10,8 @@ import pandas as pd
 from efficacy.errors import InputError
 from efficacy.io._convert import build_table, concat_issues, empty_table
 from efficacy.io._files import read_text
-from efficacy.io._manifest import load_toml, parse_manifest, refuse_duplicate_ids
+from efficacy.io._manifest import parse_manifest, refuse_duplicate_ids
+from efficacy.io._toml import load_toml
 from efficacy.trial import REFERENCE_FILES, TABLE_SCHEMAS, TableSource, Trial
 
 __all__ = ["read_trial", "resolve_table_path"]

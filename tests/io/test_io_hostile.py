@@ -321,3 +321,64 @@ def test_duplicate_manifest_ids_are_refused_before_any_analysis(
     assert main(["analyze", str(bundle), "--force", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and expected in err and "Traceback" not in err
+
+
+# --- Deep TOML ---------------------------------------------------------------------------
+
+DEEP = {
+    "arrays": "x = " + "[" * 1000 + "]" * 1000 + "\n",
+    "inline tables": "x = " + "{a = " * 1000 + "1" + "}" * 1000 + "\n",
+    "dotted keys": "x" + ".a" * 1000 + " = 1\n",
+    "table header": "[x" + ".a" * 1000 + "]\n",
+}
+_TOO_DEEP = "is nested more than 16 levels deep; a trial or protocol file needs a few"
+
+
+@pytest.mark.parametrize("kind", list(DEEP))
+def test_deep_toml_manifest_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """Nested arrays/inline tables raised RecursionError in tomllib; dotted keys parsed
+    into a 1,000-deep dict that later code recursed into."""
+    from efficacy.cli import main
+
+    bundle = _sample_copy(tmp_path)
+    toml = bundle / "trial.toml"
+    toml.write_text(DEEP[kind] + toml.read_text(encoding="utf-8"), encoding="utf-8")
+    message = _refused(bundle)
+    assert message.startswith(f"{toml}: not valid TOML: ")
+    assert _TOO_DEEP in message
+    assert main(["validate", str(bundle)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and _TOO_DEEP in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("kind", list(DEEP))
+def test_deep_toml_protocol_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    from efficacy.cli import main
+    from efficacy.errors import ProtocolError
+    from efficacy.protocol import load_protocol
+
+    path = tmp_path / "deep.toml"
+    path.write_text('extends = "iso-efficacy-2025"\n' + DEEP[kind], encoding="utf-8")
+    with pytest.raises(ProtocolError) as info:
+        load_protocol(path)
+    assert str(info.value).startswith(f"protocol file {path}: not valid TOML: ")
+    assert _TOO_DEEP in str(info.value) and "\n" not in str(info.value)
+    bundle = _sample_copy(tmp_path)
+    assert main(["validate", str(bundle), "--protocol", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and _TOO_DEEP in err and "Traceback" not in err
+
+
+def test_moderately_nested_toml_still_parses(tmp_path: Path) -> None:
+    from efficacy.io._toml import load_toml
+
+    path = tmp_path / "ok.toml"
+    path.write_text("x = " + "[" * 15 + "1" + "]" * 15 + "\n", encoding="utf-8")
+    value = load_toml(path)["x"]
+    for _ in range(15):
+        value = value[0]
+    assert value == 1
