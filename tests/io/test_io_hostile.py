@@ -382,3 +382,104 @@ def test_moderately_nested_toml_still_parses(tmp_path: Path) -> None:
     for _ in range(15):
         value = value[0]
     assert value == 1
+
+
+# --- OS errors on input ------------------------------------------------------------------
+
+LONG = "n" * 300 + ".csv"  # a file name longer than NAME_MAX (255): ENAMETOOLONG
+
+
+def _with_table(bundle: Path, key: str, spec: str) -> Path:
+    toml = bundle / "trial.toml"
+    text = toml.read_text(encoding="utf-8")
+    start = text.index(f"{key} = ")
+    end = text.index("\n", start)
+    toml.write_text(text[:start] + f'{key} = "{spec}"' + text[end:], encoding="utf-8")
+    return toml
+
+
+@pytest.mark.parametrize("key", ["subjects", "faceq_conversion"])
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("name too long", "File name too long"),
+        ("symlink loop", "Too many levels of symbolic links"),
+        ("NUL byte", "embedded null byte"),
+    ],
+)
+def test_os_error_on_a_table_names_key_and_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, kind: str, reason: str
+) -> None:
+    """ENAMETOOLONG was an OSError traceback from Path.exists; a symbolic-link loop a
+    RuntimeError from Path.resolve; a NUL byte a ValueError."""
+    from efficacy.cli import main
+
+    bundle = _sample_copy(tmp_path)
+    spec = {"name too long": LONG, "symlink loop": "loop.csv", "NUL byte": "a\\u0000.csv"}[kind]
+    if kind == "symlink loop":
+        (bundle / "loop.csv").symlink_to("loop2.csv")
+        (bundle / "loop2.csv").symlink_to("loop.csv")
+    toml = _with_table(bundle, key, spec)
+    shown = spec.replace("\\u0000", "\x00")
+    message = _refused(bundle)
+    assert message.startswith(f"{toml}: [tables] {key} = {shown!r}: ")
+    assert message.endswith(f"({reason}); fix the path or the file")
+    assert main(["validate", str(bundle)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and reason in err and "Traceback" not in err
+
+
+def test_unreadable_table_names_key_and_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Permission denied (simulated: the tests may run as root) while reading a table."""
+    import builtins
+
+    from efficacy.cli import main
+
+    bundle = _sample_copy(tmp_path)
+    target = str((bundle / "subjects.csv").resolve())
+    real_open = builtins.open
+    import io as _io
+
+    def deny(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(file) == target:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", deny)
+    monkeypatch.setattr(_io, "open", deny)
+    with pytest.raises(InputError) as info:
+        read_trial(bundle)
+    assert str(info.value) == (
+        f"{bundle / 'trial.toml'}: [tables] subjects = 'subjects.csv': {bundle / 'subjects.csv'}"
+        ": cannot be read (Permission denied); fix the path or the file"
+    )
+    assert main(["validate", str(bundle)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Permission denied" in err and "Traceback" not in err
+
+
+def test_bundle_path_too_long_is_one_line(tmp_path: Path, capsys) -> None:
+    from efficacy.cli import main
+
+    path = tmp_path / ("b" * 300)
+    with pytest.raises(InputError) as info:
+        read_trial(path)
+    assert str(info.value) == f"{path}: cannot be used (File name too long)"
+    assert main(["validate", str(path)]) == 2
+    assert "File name too long" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("long", "File name too long")])
+def test_protocol_path_os_error_is_one_line(tmp_path: Path, capsys, kind: str, reason: str) -> None:
+    from efficacy.cli import main
+    from efficacy.protocol import load_protocol
+
+    path = tmp_path / ("p" * 300 + ".toml")
+    with pytest.raises(InputError) as info:
+        load_protocol(path)
+    assert str(info.value) == f"protocol file {path}: cannot be used ({reason})"
+    assert main(["validate", str(_sample_copy(tmp_path)), "--protocol", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and reason in err and "Traceback" not in err
