@@ -483,3 +483,50 @@ def test_protocol_path_os_error_is_one_line(tmp_path: Path, capsys, kind: str, r
     assert main(["validate", str(_sample_copy(tmp_path)), "--protocol", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and reason in err and "Traceback" not in err
+
+
+# --- Through the command line ------------------------------------------------------------
+
+
+def _utf16(folder: Path) -> str:
+    (folder / "subjects.csv").write_bytes(LONG_CSV.encode("utf-16-le"))
+    return "the file looks like UTF-16 text without a byte-order mark"
+
+
+def _xlsx(kind: str):  # type: ignore[no-untyped-def]
+    def make(folder: Path) -> str:
+        _corrupt(kind, folder / "subjects.xlsx")
+        _with_table(folder, "subjects", "subjects.xlsx")
+        return {"not a zip": "not a readable .xlsx workbook", "truncated XML": "ParseError"}[kind]
+
+    return make
+
+
+def _far(folder: Path) -> str:
+    rows = {**SMALL, 1_048_576: {"XFD": 1}}
+    write_xlsx(folder / "subjects.xlsx", sheet_xml(rows, "A1:XFD1048576"))
+    _with_table(folder, "subjects", "subjects.xlsx")
+    return "header cell 16384 is empty but its column holds data"
+
+
+@pytest.mark.parametrize(
+    "plant", [_utf16, _xlsx("not a zip"), _xlsx("truncated XML"), _far], ids=lambda f: f.__name__
+)
+@pytest.mark.parametrize("command", ["validate", "score", "analyze", "report"])
+def test_hostile_table_through_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], plant, command: str
+) -> None:
+    """Exit 2, one line on stderr naming the file, no traceback, inputs unchanged."""
+    from efficacy.cli import main
+
+    bundle = _sample_copy(tmp_path, "flawed_pro")
+    expected = plant(bundle)
+    before = tree_hashes(bundle)
+    argv = [command, str(bundle)]
+    if command in ("score", "analyze", "report"):
+        argv += ["--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err and "Traceback" not in err
+    assert str(bundle / "subjects.") in err
+    assert tree_hashes(bundle) == before
