@@ -22,6 +22,8 @@ from __future__ import annotations
 import codecs
 import csv
 import math
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +268,44 @@ _EXCEL_ROWS, _EXCEL_COLUMNS = 1_048_576, 16_384
 _MAX_CELLS = 20_000_000
 
 
+#: Largest uncompressed parts accepted: the whole workbook, and every part openpyxl
+#: loads whole (shared strings, styles, workbook; worksheets are streamed). The sizes
+#: are those the zip declares, which bound what decompression yields (zipfile stops
+#: there and checks the CRC), so a small zip bomb is refused before it is inflated.
+_MAX_UNZIPPED, _MAX_LOADED_PART = 512 << 20, 32 << 20
+_SHARED_STRINGS = "spreadsheetml.sharedStrings+xml"
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a workbook whose parts would inflate beyond the limits above."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sizes = {i.filename.lstrip("/"): i.file_size for i in archive.infolist()}
+            types = "[Content_Types].xml"
+            shared = {"xl/sharedStrings.xml"}
+            if sizes.get(types, 0) <= _MAX_LOADED_PART and types in sizes:
+                text = archive.read(types).decode("utf-8", "replace")
+                for element in re.findall(r"<Override\b[^>]*>", text):
+                    name = re.search(r'PartName="([^"]+)"', element)
+                    if name and _SHARED_STRINGS in element:
+                        shared.add(name.group(1).lstrip("/"))
+    except Exception as exc:  # not a zip, truncated, ...: the same line as openpyxl's
+        raise _unreadable(path, exc, "not a readable .xlsx workbook") from None
+    mb = 1 << 20
+    if sum(sizes.values()) > _MAX_UNZIPPED:
+        raise InputError(
+            f"{path}: the workbook unzips to {sum(sizes.values()) // mb:,} MB (more than "
+            f"{_MAX_UNZIPPED // mb} MB); save the table as .csv or .parquet"
+        )
+    for name, size in sizes.items():
+        loaded = not name.startswith("xl/worksheets/") or name in shared
+        if loaded and size > _MAX_LOADED_PART:
+            raise InputError(
+                f"{path}: the workbook part {name} unzips to {size // mb:,} MB (more than "
+                f"{_MAX_LOADED_PART // mb} MB); save the table as .csv or .parquet"
+            )
+
+
 def _unreadable(path: Path, exc: Exception, what: str) -> InputError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
@@ -296,6 +336,7 @@ def _read_xlsx(
     Any failure of the zip/XML layers (not a zip, bad deflate, truncated XML) is one
     InputError line naming the file.
     """
+    _check_archive(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # third-party parser of an untrusted file: any failure

@@ -530,3 +530,33 @@ def test_hostile_table_through_every_command(
     assert err.count("\n") == 1 and expected in err and "Traceback" not in err
     assert str(bundle / "subjects.") in err
     assert tree_hashes(bundle) == before
+
+
+def test_zip_bomb_parts_are_refused_before_inflating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """4M shared strings in a 10 MB workbook took 135 s and 750 MB; parts openpyxl loads
+    whole are capped by their declared size (also one renamed by [Content_Types].xml)."""
+    from efficacy.io import _files
+
+    path = write_xlsx(tmp_path / "subjects.xlsx", sheet_xml(SMALL))
+    with zipfile.ZipFile(path) as book:
+        parts = {n: book.read(n).decode() for n in book.namelist()}
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        "</Types>",
+        '<Override ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+        'sharedStrings+xml" PartName="/xl/worksheets/strings.xml"/></Types>',
+    )
+    parts["xl/worksheets/strings.xml"] = "<sst>" + "<si><t>x</t></si>" * 200 + "</sst>"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, text in parts.items():
+            book.writestr(name, text)
+    write_manifest(tmp_path, {"subjects": "subjects.xlsx"})
+    monkeypatch.setattr(_files, "_MAX_LOADED_PART", 3 << 10)
+    assert _refused(tmp_path) == (
+        f"{path}: the workbook part xl/worksheets/strings.xml unzips to 0 MB (more than 0 MB);"
+        " save the table as .csv or .parquet"
+    )
+    monkeypatch.setattr(_files, "_MAX_LOADED_PART", 32 << 20)
+    monkeypatch.setattr(_files, "_MAX_UNZIPPED", 4 << 10)
+    assert "the workbook unzips to 0 MB (more than 0 MB)" in _refused(tmp_path)
