@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from efficacy.errors import ConversionTableError, EfficacyError, InputError
+from efficacy.io._files import read_text
 
 __all__ = [
     "FACEQ_SCALES",
@@ -163,16 +164,21 @@ def faceq_registry(scales: Iterable[FaceQScale] | None = None) -> Mapping[str, F
 
 
 def _read_csv(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
+    """Read a reference CSV as text with the bundle tables' reader (``read_text``).
+
+    The shared reader gives every unusable file (missing, a folder, unreadable, not
+    UTF-8, UTF-16, binary, ragged) one :class:`~efficacy.errors.InputError` line naming it.
+    """
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: no such file; give the {what} CSV")
     try:
-        frame = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{p}: cannot be read as a UTF-8 CSV ({first}); fix the file") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+        if not p.is_file():
+            raise InputError(f"{p}: no such file; give the {what} CSV")
+        text, _ = read_text(p)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(f"{p}: cannot be read ({reason}); give the {what} CSV") from None
+    pairs = zip(text.names, text.columns, strict=True)
+    return pd.DataFrame({n: c.fill_null("").to_pylist() for n, c in pairs}, dtype=object)
 
 
 def _missing_columns(frame: pd.DataFrame, needed: Iterable[str]) -> list[str]:
@@ -297,13 +303,14 @@ def _row_problems(
         )
     for i in rows[scale.eq("")]:
         problems.append(f"row {i}: scale is empty; give the scale id")
-    bad_raw = raw.isna() | (raw != np.round(raw))
+    with np.errstate(invalid="ignore"):
+        bad_raw = raw.isna() | ~np.isfinite(raw) | (raw != np.round(raw))
     for i, v in zip(rows[bad_raw], frame["raw_sum"][bad_raw], strict=True):
         problems.append(f"row {i}: raw_sum {v!r} is not a whole number; fix it")
     bad_score = score.isna() | ~np.isfinite(score)
     for i, v in zip(rows[bad_score], frame["rasch_score"][bad_score], strict=True):
         problems.append(f"row {i}: rasch_score {v!r} is not a number; fix it")
-    out = score.notna() & ((score < 0) | (score > 100))
+    out = ~bad_score & ((score < 0) | (score > 100))
     for i, v in zip(rows[out], score[out], strict=True):
         problems.append(f"row {i}: rasch_score {v:g} is outside 0-100; fix it")
     keep = scale.isin(list(registry)) & ~bad_raw
@@ -311,6 +318,7 @@ def _row_problems(
         {
             "scale": scale,
             "raw_sum": raw,
+            "raw_text": frame["raw_sum"].str.strip(),
             "rasch_score": score,
             "row": rows,
             "score_ok": ~bad_score & ~out,
@@ -326,14 +334,14 @@ def _scale_problems(parsed: pd.DataFrame, registry: Mapping[str, FaceQScale]) ->
         meta = registry[str(sid)]
         lo, hi = meta.raw_sum_range
         what = f"{sid} ({meta.n_items} items, {meta.response_range[0]}-{meta.response_range[1]})"
-        raw = sub["raw_sum"].astype(np.int64)
-        for i, v in zip(
-            sub["row"][(raw < lo) | (raw > hi)], raw[(raw < lo) | (raw > hi)], strict=True
-        ):
+        impossible = (sub["raw_sum"] < lo) | (sub["raw_sum"] > hi)
+        for i, v in zip(sub["row"][impossible], sub["raw_text"][impossible], strict=True):
             problems.append(
                 f"row {i}: raw_sum {v} is impossible for {what}: raw sums run {lo}-{hi}; "
                 "remove the row or fix the scale"
             )
+        sub = sub[~impossible]  # finite and small: safe to cast
+        raw = sub["raw_sum"].astype(np.int64)
         dup = sub[raw.duplicated(keep="first")]
         for i, v in zip(dup["row"], dup["raw_sum"].astype(np.int64), strict=True):
             problems.append(f"row {i}: {sid} raw_sum {v} appears more than once; keep one row")
@@ -344,7 +352,7 @@ def _scale_problems(parsed: pd.DataFrame, registry: Mapping[str, FaceQScale]) ->
                 f"{'is' if len(gaps) == 1 else 'are'} missing (every raw sum {lo}-{hi} "
                 "needs a rasch_score); add them from your user guide"
             )
-        ok = sub[(raw >= lo) & (raw <= hi)].drop_duplicates("raw_sum")
+        ok = sub.drop_duplicates("raw_sum")
         ok = ok[ok["score_ok"]]
         ok = ok.sort_values("raw_sum", kind="stable")
         s, r, n = ok["rasch_score"].to_numpy(), ok["raw_sum"].to_numpy(), ok["row"].to_numpy()

@@ -19,12 +19,16 @@ Format notes
 
 from __future__ import annotations
 
+import codecs
 import csv
+import math
+import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
+import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -37,6 +41,7 @@ __all__ = ["FORMATS", "as_text", "read_text"]
 
 #: Supported file extensions -> format name.
 FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
+_CHUNK = 1 << 20
 _UTF8_FIX = "re-save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')"
 
 
@@ -106,11 +111,8 @@ def _read_header(path: Path) -> tuple[list[str], int]:
             reader = csv.reader(handle)
             header = next(reader, None)
             lines = reader.line_num
-    except UnicodeDecodeError:
-        if path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            raise InputError(f"{path}: the file is UTF-16 text; {_UTF8_FIX}") from None
-        line, reason = _first_non_utf8_line(path)
-        raise InputError(f"{path} line {line}: not UTF-8 text ({reason}); {_UTF8_FIX}") from None
+    except UnicodeDecodeError:  # _check_encoding passed: the file changed since
+        raise InputError(f"{path}: not UTF-8 text; {_UTF8_FIX}") from None
     except csv.Error as exc:
         raise InputError(f"{path} line 1: the header cannot be read as CSV ({exc})") from None
     if not header or all(not h.strip() for h in header):
@@ -126,7 +128,63 @@ def _read_header(path: Path) -> tuple[list[str], int]:
     return header, lines
 
 
+def _check_encoding(path: Path) -> None:
+    """Refuse a CSV that is not UTF-8 text, naming the problem; streams 1 MB at a time.
+
+    Checked once, before any parsing, so that no later step (Arrow, the header reader,
+    the ragged-row locator) meets undecodable bytes. NUL bytes never occur in UTF-8 text:
+    they mark UTF-16/UTF-32 saved without a byte-order mark, or a binary file.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    line = 1
+    with path.open("rb") as handle:
+        first = True
+        while chunk := handle.read(_CHUNK):
+            if first and chunk[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                raise InputError(f"{path}: the file is UTF-16 text; {_UTF8_FIX}")
+            nul = chunk.find(b"\x00")
+            if nul >= 0:
+                raise InputError(_nul_message(path, chunk, nul, line, first))
+            pending = decoder.getstate()[0]  # an incomplete character from the last chunk
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                data = pending + chunk
+                where = line + data.count(b"\n", 0, exc.start)
+                byte = data[min(exc.start, len(data) - 1)]
+                raise InputError(
+                    f"{path} line {where}: not UTF-8 text (byte 0x{byte:02x}); {_UTF8_FIX}"
+                ) from None
+            line += chunk.count(b"\n")
+            first = False
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{path} line {line}: not UTF-8 text (the file ends inside a character); "
+                f"{_UTF8_FIX}"
+            ) from None
+
+
+def _nul_message(path: Path, chunk: bytes, nul: int, line: int, first: bool) -> str:
+    """Name UTF-16/UTF-32 text without a byte-order mark, else a NUL byte at its line."""
+    head = chunk[:4096]
+    if first and len(head) >= 4 and head.count(0) * 4 >= len(head):
+        zeros = [head[k::4].count(0) for k in range(4)]
+        kind = "UTF-32" if sum(z > 0 for z in zeros) == 3 else "UTF-16"
+        return (
+            f"{path}: the file looks like {kind} text without a byte-order mark "
+            f"(NUL bytes between the letters); {_UTF8_FIX}"
+        )
+    where = line + chunk.count(b"\n", 0, nul)
+    return (
+        f"{path} line {where}: contains a NUL byte (0x00): not a text file; "
+        f"check the file is the table and {_UTF8_FIX}"
+    )
+
+
 def _read_csv(path: Path) -> tuple[list[str], list[pa.ChunkedArray]]:
+    _check_encoding(path)
     header, header_lines = _read_header(path)
     names = [f"f{i}" for i in range(len(header))]
     try:
@@ -148,9 +206,6 @@ def _read_csv(path: Path) -> tuple[list[str], list[pa.ChunkedArray]]:
 def _csv_error(path: Path, n_fields: int, exc: Exception) -> InputError:
     """Locate the first bad line with the (slow) standard csv module; error path only."""
     message = str(exc)
-    if "UTF8" in message or "UTF-8" in message:
-        line, reason = _first_non_utf8_line(path)
-        return InputError(f"{path} line {line}: not UTF-8 text ({reason}); {_UTF8_FIX}")
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         try:
@@ -166,16 +221,6 @@ def _csv_error(path: Path, n_fields: int, exc: Exception) -> InputError:
             return InputError(f"{path} line {reader.line_num}: {err}; fix the quoting")
     first = message.splitlines()[0] if message else type(exc).__name__
     return InputError(f"{path}: cannot be read as CSV ({first}); check it opens in a spreadsheet")
-
-
-def _first_non_utf8_line(path: Path) -> tuple[int, str]:
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return line, f"byte 0x{data[exc.start]:02x}"
-    return 1, "invalid bytes"
 
 
 # --- Parquet ---------------------------------------------------------------------------
@@ -217,47 +262,142 @@ def _read_parquet(path: Path) -> tuple[list[str], list[pa.ChunkedArray]]:
 # --- Excel -----------------------------------------------------------------------------
 
 
-def _open_sheet(path: Path, sheet: str | None) -> pd.DataFrame:
+#: Excel's own sheet limits (rows, columns): a sheet row beyond them is not Excel's.
+_EXCEL_ROWS, _EXCEL_COLUMNS = 1_048_576, 16_384
+#: Most cells kept from one sheet (data rows x header width), to bound memory.
+_MAX_CELLS = 20_000_000
+
+
+#: Largest uncompressed parts accepted: the whole workbook, and every part openpyxl
+#: loads whole (shared strings, styles, workbook; worksheets are streamed). The sizes
+#: are those the zip declares, which bound what decompression yields (zipfile stops
+#: there and checks the CRC), so a small zip bomb is refused before it is inflated.
+_MAX_UNZIPPED, _MAX_LOADED_PART = 512 << 20, 32 << 20
+_SHARED_STRINGS = "spreadsheetml.sharedStrings+xml"
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a workbook whose parts would inflate beyond the limits above."""
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+        with zipfile.ZipFile(path) as archive:
+            sizes = {i.filename.lstrip("/"): i.file_size for i in archive.infolist()}
+            types = "[Content_Types].xml"
+            shared = {"xl/sharedStrings.xml"}
+            if sizes.get(types, 0) <= _MAX_LOADED_PART and types in sizes:
+                text = archive.read(types).decode("utf-8", "replace")
+                for element in re.findall(r"<Override\b[^>]*>", text):
+                    name = re.search(r'PartName="([^"]+)"', element)
+                    if name and _SHARED_STRINGS in element:
+                        shared.add(name.group(1).lstrip("/"))
+    except Exception as exc:  # not a zip, truncated, ...: the same line as openpyxl's
+        raise _unreadable(path, exc, "not a readable .xlsx workbook") from None
+    mb = 1 << 20
+    if sum(sizes.values()) > _MAX_UNZIPPED:
         raise InputError(
-            f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); "
-            "re-save it from Excel as .xlsx"
-        ) from None
-    with book:
-        if sheet is not None and sheet not in book.sheet_names:
+            f"{path}: the workbook unzips to {sum(sizes.values()) // mb:,} MB (more than "
+            f"{_MAX_UNZIPPED // mb} MB); save the table as .csv or .parquet"
+        )
+    for name, size in sizes.items():
+        loaded = not name.startswith("xl/worksheets/") or name in shared
+        if loaded and size > _MAX_LOADED_PART:
             raise InputError(
-                f"{path}: no sheet named {sheet!r}; the workbook has {book.sheet_names}"
+                f"{path}: the workbook part {name} unzips to {size // mb:,} MB (more than "
+                f"{_MAX_LOADED_PART // mb} MB); save the table as .csv or .parquet"
             )
-        try:
-            return pd.read_excel(
-                book, sheet if sheet is not None else 0, header=None, dtype=str, na_filter=False
-            )
-        except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
-            raise InputError(
-                f"{path}: the sheet cannot be read ({type(exc).__name__}: {exc}); "
-                "re-save the workbook from Excel"
-            ) from None
+
+
+def _unreadable(path: Path, exc: Exception, what: str) -> InputError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return InputError(f"{path}: {what} ({detail}); re-save the workbook from Excel as .xlsx")
+
+
+def _cell_text(cell: object) -> str:
+    """Return a cell's text as pandas' ``read_excel(dtype=str)`` did (whole floats as integers)."""
+    value = getattr(cell, "value", None)
+    if value is None:
+        return ""
+    if getattr(cell, "data_type", None) == "e":
+        return "nan"  # an error cell (#N/A, #DIV/0!): missing, as pandas read it
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    return str(value)
 
 
 def _read_xlsx(
     path: Path, sheet: str | None
 ) -> tuple[list[str], list[pa.ChunkedArray], np.ndarray]:
-    raw = _open_sheet(path, sheet)
-    if raw.empty:
+    """Stream one sheet with openpyxl in read-only mode, within a memory bound.
+
+    The sheet's declared dimension is ignored (a 2 KB file can declare XFD1048576):
+    rows are read as they occur, whitespace-only rows are skipped, and only the
+    header's width is kept (a value right of the header is refused, as a nameless
+    column). Memory grows with the cells actually present, up to :data:`_MAX_CELLS`.
+    Any failure of the zip/XML layers (not a zip, bad deflate, truncated XML) is one
+    InputError line naming the file.
+    """
+    _check_archive(path)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # third-party parser of an untrusted file: any failure
+        raise _unreadable(path, exc, "not a readable .xlsx workbook") from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise InputError(
+                f"{path}: no sheet named {sheet!r}; the workbook has {book.sheetnames}"
+            )
+        return _scan_sheet(path, book[sheet] if sheet is not None else book.worksheets[0])
+    except InputError:
+        raise
+    except Exception as exc:
+        raise _unreadable(path, exc, "the sheet cannot be read") from None
+    finally:
+        book.close()
+
+
+def _scan_sheet(path: Path, ws: Any) -> tuple[list[str], list[pa.ChunkedArray], np.ndarray]:
+    ws.reset_dimensions()  # ignore the declared size; read what is present
+    header: list[str] | None = None
+    header_at = 0
+    data: list[list[str]] = []
+    numbers: list[int] = []
+    beyond = 0  # first column right of the header holding a value (1-based)
+    for number, row in enumerate(ws.iter_rows(), start=1):
+        if number > _EXCEL_ROWS or len(row) > _EXCEL_COLUMNS:
+            raise InputError(
+                f"{path}: the sheet goes beyond Excel's {_EXCEL_ROWS:,} rows x "
+                f"{_EXCEL_COLUMNS:,} columns; re-save the workbook from Excel"
+            )
+        values = [_cell_text(c) for c in row]
+        last = len(values)
+        while last and not values[last - 1].strip():
+            last -= 1
+        if not last:
+            continue
+        if header is None:
+            header, header_at = values[:last], number
+            continue
+        width = len(header)
+        if last > width:
+            extra = next(j for j in range(width, last) if values[j].strip()) + 1
+            beyond = extra if not beyond else min(beyond, extra)
+        if (len(data) + 1) * width > _MAX_CELLS:
+            raise InputError(
+                f"{path}: the sheet holds more than {_MAX_CELLS:,} cells; save the table "
+                "as .csv or .parquet"
+            )
+        data.append(values[:width] + [""] * (width - min(last, width)))
+        numbers.append(number - header_at)
+    if header is None:
         raise InputError(f"{path}: the sheet is empty; put the column names in the first row")
-    cells = raw.to_numpy(dtype=object)
-    filled = np.char.str_len(np.char.strip(cells.astype(str))) > 0
-    nonblank = filled.any(axis=1)
-    first = int(np.argmax(nonblank)) if nonblank.any() else 0
-    if not nonblank.any():
-        raise InputError(f"{path}: the sheet is empty; put the column names in the first row")
-    header = [str(v) for v in cells[first]]
-    keep = np.flatnonzero(nonblank[first + 1 :]) + first + 1
-    data = cells[keep]
     columns = [
-        pa.chunked_array([pa.array(data[:, j].astype(str), pa.string())])
+        pa.chunked_array([pa.array([r[j] for r in data], pa.string())], pa.string())
         for j in range(len(header))
     ]
-    return header, columns, (keep - first).astype(np.int64)
+    if beyond:  # a value right of the header: refuse it as a nameless column with data
+        _check_header(path, header, columns)
+        raise InputError(
+            f"{path}: header cell {beyond} is empty but its column holds data; "
+            "name the column or delete it"
+        )
+    return header, columns, np.asarray(numbers, dtype=np.int64)

@@ -11,7 +11,6 @@ path: ``trial.design``, ``arms[2].id``, ``visits[3].day``, ``tables.subjects``,
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from efficacy.trial import (
     attested_flow,
 )
 
-__all__ = ["load_toml", "parse_manifest"]
+__all__ = ["parse_manifest", "refuse_duplicate_ids"]
 
 
 class _Problems:
@@ -51,20 +50,6 @@ class _Problems:
             for r in self.rows
         ]
         return concat_issues(parts)
-
-
-def load_toml(path: Path) -> dict[str, Any]:
-    """Read and parse a TOML file; InputError if it is missing or not valid TOML."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        return tomllib.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: invalid TOML: {exc}; fix the syntax") from None
 
 
 def _text(p: _Problems, where: Mapping[str, Any], key: str, path: str, required: bool) -> str:
@@ -135,8 +120,6 @@ def _parse_arms(p: _Problems, raw: Mapping[str, Any]) -> tuple[Arm, ...]:
         if not isinstance(control, bool):
             p.add(f"{path}.control", control, "'control' must be true or false")
             control = False
-        if arm_id and any(a.id == arm_id for a in arms):
-            p.add(f"{path}.id", arm_id, f"arm id {arm_id!r} is declared twice")
         arms.append(Arm(id=arm_id, label=label, control=control))
     return tuple(arms)
 
@@ -170,10 +153,7 @@ def _parse_visit(p: _Problems, path: str, entry: Mapping[str, Any], base_day: in
 def _parse_visits(p: _Problems, raw: Mapping[str, Any], base_day: int) -> tuple[Visit, ...]:
     visits: list[Visit] = []
     for path, entry in _entries(p, raw, "visits"):
-        visit = _parse_visit(p, path, entry, base_day)
-        if visit.id and any(v.id == visit.id for v in visits):
-            p.add(f"{path}.id", visit.id, f"visit id {visit.id!r} is declared twice")
-        visits.append(visit)
+        visits.append(_parse_visit(p, path, entry, base_day))
     return tuple(visits)
 
 
@@ -222,6 +202,37 @@ def _parse_trial(p: _Problems, raw: Mapping[str, Any]) -> tuple[dict[str, str], 
         p.add("trial.baseline_day", base_day, "'baseline_day' must be 0 or 1")
         base_day = 0
     return out, int(base_day)
+
+
+#: Manifest id lists: [[key]] blocks whose ``id`` keys the trial's data (word for messages).
+_ID_LISTS: dict[str, str] = {"arms": "arm", "visits": "visit"}
+
+
+def refuse_duplicate_ids(manifest: Manifest, path: Path | None) -> None:
+    """Raise InputError when two ``[[arms]]`` or two ``[[visits]]`` share an id.
+
+    Ids key every table (``subjects.arm``, ``measurements.visit``), so a repeated id
+    makes the trial ambiguous: it is unusable input, refused before any validation or
+    analysis. Ids are compared as read (surrounding whitespace stripped); blocks without
+    an id are left to the manifest issues.
+
+    Raises
+    ------
+    InputError
+        One line: the manifest, the id, the two key paths (numbered from 1) and the fix.
+    """
+    for key, word in _ID_LISTS.items():
+        first: dict[str, int] = {}
+        for i, entry in enumerate(getattr(manifest, key), start=1):
+            if not entry.id:
+                continue
+            if entry.id in first:
+                raise InputError(
+                    f"{path or 'manifest'}: [[{key}]] id {entry.id!r} is declared twice "
+                    f"({key}[{first[entry.id]}].id and {key}[{i}].id); give every {word} "
+                    "its own id"
+                )
+            first[entry.id] = i
 
 
 def parse_manifest(raw: Mapping[str, Any], path: Path | None) -> tuple[Manifest, pd.DataFrame]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pandas as pd
 from efficacy.errors import InputError
 from efficacy.io._convert import build_table, concat_issues, empty_table
 from efficacy.io._files import read_text
-from efficacy.io._manifest import load_toml, parse_manifest
+from efficacy.io._manifest import parse_manifest, refuse_duplicate_ids
+from efficacy.io._toml import load_toml
 from efficacy.trial import REFERENCE_FILES, TABLE_SCHEMAS, TableSource, Trial
 
 __all__ = ["read_trial", "resolve_table_path"]
@@ -18,9 +20,38 @@ __all__ = ["read_trial", "resolve_table_path"]
 MANIFEST_NAME = "trial.toml"
 
 
+def os_reason(exc: Exception) -> str:
+    """Return the operating system's reason for a failed path operation, in a few words."""
+    if isinstance(exc, RuntimeError):  # Path.resolve() on a symbolic-link loop (3.11)
+        return os.strerror(errno.ELOOP)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _printable(path: Path) -> str:
+    text = str(path)
+    return text if text.isprintable() else repr(text)
+
+
+#: What a path operation on a hostile name can raise: OSError (ENAMETOOLONG, EACCES,
+#: ELOOP, EIO, ...), ValueError (an embedded NUL byte), RuntimeError (a symbolic-link
+#: loop met by Path.resolve on Python 3.11).
+PATH_ERRORS = (OSError, ValueError, RuntimeError)
+
+
 def _locate(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Return (manifest file, bundle folder) for a bundle folder or its manifest."""
     given = Path(path)
+    try:
+        return _locate_checked(given)
+    except PATH_ERRORS as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{_printable(given)}: cannot be used ({os_reason(exc)})") from None
+
+
+def _locate_checked(given: Path) -> tuple[Path, Path]:
     if given.is_dir():
         manifest = given / MANIFEST_NAME
         if not manifest.is_file():
@@ -76,6 +107,20 @@ def resolve_table_path(
     if rel.is_absolute():
         raise InputError(f"{where} is an absolute path; give a path relative to the bundle folder")
     shown = bundle / rel
+    try:
+        return _check_table_path(bundle, rel, shown, sheet, where)
+    except PATH_ERRORS as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(
+            f"{where}: {_printable(shown)}: cannot be used ({os_reason(exc)}); "
+            "fix the path or the file"
+        ) from None
+
+
+def _check_table_path(
+    bundle: Path, rel: Path, shown: Path, sheet: str | None, where: str
+) -> tuple[Path, Path, str | None]:
     real = shown.resolve()
     if not real.is_relative_to(bundle.resolve()):
         how = "through a symbolic link" if ".." not in rel.parts else "with '..'"
@@ -96,7 +141,13 @@ def _read_one(
     if spec is None:
         return empty_table(table), TableSource(table, None, None, 0), concat_issues([])
     shown, real, sheet = resolve_table_path(bundle, table, spec, manifest_path)
-    text, fmt = read_text(real, sheet)
+    try:
+        text, fmt = read_text(real, sheet)
+    except OSError as exc:  # permission, I/O error, the file vanished: name key and path
+        raise InputError(
+            f"{manifest_path}: [tables] {table} = {spec!r}: {_printable(shown)}: cannot be "
+            f"read ({os_reason(exc)}); fix the path or the file"
+        ) from None
     return build_table(table, text, shown, fmt)
 
 
@@ -123,7 +174,8 @@ def read_trial(path: str | os.PathLike[str]) -> Trial:
     InputError
         Unusable input: no bundle or manifest, invalid TOML, a ``[tables]`` path that is
         absolute, leaves the bundle (incl. via a symbolic link) or does not exist, an
-        unsupported extension, a file that cannot be parsed (ragged or non-UTF-8 CSV,
+        unsupported extension, two ``[[arms]]`` or ``[[visits]]`` with the same id, a
+        file that cannot be parsed (ragged or non-UTF-8 CSV,
         corrupt Parquet or .xlsx, missing sheet), duplicate header names. The message is
         one line naming the file (and line) and the fix.
 
@@ -150,6 +202,7 @@ def read_trial(path: str | os.PathLike[str]) -> Trial:
     """
     manifest_path, bundle = _locate(path)
     manifest, manifest_issues = parse_manifest(load_toml(manifest_path), manifest_path)
+    refuse_duplicate_ids(manifest, manifest_path)
     frames: dict[str, pd.DataFrame] = {}
     sources: dict[str, TableSource] = {}
     issues = [manifest_issues]

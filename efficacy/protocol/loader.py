@@ -8,7 +8,6 @@ editable install, in the repository folder next to the package.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
@@ -16,7 +15,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from efficacy.errors import ProtocolError
+from efficacy.errors import InputError, ProtocolError
+from efficacy.io._toml import load_toml, parse_toml
 from efficacy.protocol.analysis_params import AnalysisPlan, check_analysis, merge_analysis
 from efficacy.protocol.model import Protocol, Requirement
 from efficacy.protocol.params import VALIDATION_PARAMETERS, check_scoring, normalise_parameters
@@ -56,7 +56,8 @@ def _builtin_files() -> Mapping[str, tuple[str, str]]:
         if not entry.name.endswith(".toml"):
             continue
         text = entry.read_text(encoding="utf-8")
-        pid = tomllib.loads(text).get("protocol", {}).get("id")
+        meta = parse_toml(text, f"built-in protocol file {entry.name}", ProtocolError)
+        pid = meta.get("protocol", {}).get("id")
         if isinstance(pid, str):
             found[pid] = (entry.name, text)
     return found
@@ -100,8 +101,12 @@ def load_protocol(id_or_path: str | Path | Protocol) -> Protocol:
     Raises
     ------
     efficacy.errors.ProtocolError
-        Unknown id, unreadable or invalid TOML, or a protocol with problems (unknown
-        keys, wrong types, ...): one error lists every problem.
+        Unknown id, text that is not UTF-8 or not valid TOML (also TOML nested more
+        than 16 levels), or a protocol with problems (unknown keys, wrong types, ...):
+        one error lists every problem.
+    efficacy.errors.InputError
+        The file cannot be read (permission, a folder, a name too long, ...): one line
+        naming it and the operating system's reason.
 
     Examples
     --------
@@ -121,25 +126,24 @@ def _load(ref: str | Path, depth: int) -> Protocol:
     builtin = _builtin_files()
     if isinstance(ref, str) and ref in builtin:
         name, text = builtin[ref]
-        return _from_text(text, f"built-in protocol {ref!r} ({name})", None, depth)
+        where = f"built-in protocol {ref!r} ({name})"
+        return _from_data(parse_toml(text, where, ProtocolError), where, None, depth)
     path = Path(ref).expanduser()
-    if path.is_file():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ProtocolError(f"protocol file {path} cannot be read: {exc}") from None
-        return _from_text(text, f"protocol file {path}", path, depth)
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, ...
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"protocol file {path}: cannot be used ({reason})") from None
+    if is_file:
+        where = f"protocol file {path}"
+        return _from_data(load_toml(path, where, ProtocolError), where, path, depth)
     known = ", ".join(sorted(builtin))
     raise ProtocolError(
         f"protocol={str(ref)!r} is neither a built-in protocol ({known}) nor an existing file"
     )
 
 
-def _from_text(text: str, where: str, path: Path | None, depth: int) -> Protocol:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError(f"{where} is not valid TOML: {exc}") from None
+def _from_data(data: Mapping[str, Any], where: str, path: Path | None, depth: int) -> Protocol:
     problems, fatal = _shape_problems(data)
     if fatal:
         raise ProtocolError(where, problems)

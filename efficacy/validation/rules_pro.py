@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from efficacy.errors import InputError
 from efficacy.instruments._pro_common import items_needed
 from efficacy.protocol.params import PRO_INSTRUMENTS
 from efficacy.validation._rule import Rule, rule
@@ -236,7 +237,8 @@ def check_instruments(ctx: Context) -> Iterator[Part]:
     "FACTS.md 3 and 6 (FACE-Q raw sums are converted with the licensed user guide's tables)",
     "FACE-Q responses are present but the bundle names no conversion table ([tables] "
     "faceq_conversion), or a FACE-Q scale is not in it: those scores stay raw sums, not "
-    "the validated 0-100 metric. An invalid table is an error (every problem listed).",
+    "the validated 0-100 metric. An invalid table is an error (every problem listed), "
+    "and so is a table that cannot be read (named with the file's problem).",
 )
 def check_faceq_metric(ctx: Context) -> Iterator[Part]:
     """Whether FACE-Q scales can be converted to the Rasch 0-100 metric."""
@@ -265,6 +267,9 @@ def check_faceq_metric(ctx: Context) -> Iterator[Part]:
             yield at_trial(
                 table="faceq_conversion", severity="error", message=f"{path.name}: {problem}"
             )
+        return
+    except InputError as exc:  # unreadable, missing, not UTF-8: one line naming the file
+        yield at_trial(table="faceq_conversion", severity="error", message=str(exc))
         return
     for scale in (s for s in scales if s not in covered):
         yield at_trial(

