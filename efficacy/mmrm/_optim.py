@@ -100,6 +100,9 @@ def newton(
         if ev_new is None:
             msg = f"line search failed (Newton decrement {dec:.2e})"
             return OptimOutcome(name, x, ev.value, False, it, msg)
+        if float(np.max(np.abs(x_new - x))) <= 1e-12 * max(1.0, float(np.max(np.abs(x)))):
+            msg = f"line search made no progress (Newton decrement {dec:.2e})"
+            return OptimOutcome(name, x, ev.value, False, it, msg)
         x, ev = x_new, ev_new
     return OptimOutcome(name, x, ev.value, False, max_iter, "iteration limit reached")
 
@@ -138,12 +141,20 @@ def scipy_then_newton(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if method == "nelder-mead":
+            # a bounded derivative-free stage: it only has to reach Newton's basin
+            # (the polish below judges convergence); 100 (k + 1) evaluations
             n = x0.size
             res = optimize.minimize(
                 obj.value,
                 x0,
                 method="Nelder-Mead",
-                options={"maxiter": 400 * n, "xatol": 1e-9, "fatol": 1e-11, "adaptive": n > 3},
+                options={
+                    "maxiter": 50 * (n + 1),
+                    "maxfev": 100 * (n + 1),
+                    "xatol": 1e-9,
+                    "fatol": 1e-11,
+                    "adaptive": n > 3,
+                },
             )
         else:
             res = optimize.minimize(
