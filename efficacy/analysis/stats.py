@@ -120,9 +120,8 @@ def hedges_g(x: np.ndarray, y: np.ndarray | None, level: float) -> tuple[float, 
         m = n - 1  # Hedges' exact correction J(m) = G(m/2) / (sqrt(m/2) G((m-1)/2))
         if m < 2:
             return _not_estimable(
-                f"{n} within-subject difference{'s' if n != 1 else ''} give {max(m, 0)} "
-                "degree(s) of freedom; the small-sample correction needs at least 2 "
-                "(3 differences)"
+                "its small-sample correction needs at least 2 degrees of freedom "
+                f"(3 within-subject differences), {n} give {max(m, 0)}"
             )
         sd = float(np.std(x, ddof=1))
         if not sd > 0:
