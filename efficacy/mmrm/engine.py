@@ -465,7 +465,8 @@ def _run(obj: _optim.Objective, x0, control: EngineControl, method: str) -> Engi
                 f"covariance tends to singular (condition number {cond:.1e} when {name} "
                 "stopped): the likelihood has no maximum the data support"
             )
-            tried += [(o, f"not tried: {reason}") for o in rest]
+            if rest:
+                tried.append((", ".join(rest), f"not tried: {reason}"))
             break
     if control.second_start and obj.structure != "us" and best.converged:
         d = obj.data
