@@ -8,12 +8,13 @@ Usage::
 
 Cuts sample_data/parallel_12wk and split_face_12wk to the first `n` randomised subjects
 (tests/analysis/small_trials.py, loaded by path: the bundles stay valid) and prints the
-median and minimum seconds of ``analyze(trial)`` for each, and in the same process the
-peer: ``analyze`` of the full 120-subject parallel sample, which the small trials should
-not exceed (they have fewer data; before issue 11 a 6-subject trial took minutes because
-every unstructured fit without a maximum went through four optimisers, Nelder-Mead with
-400 k iterations). The ``efficacy`` imported is whichever the interpreter finds (the
-editable install, or ``PYTHONPATH``); its path is printed.
+median and minimum seconds of ``analyze(trial)`` for each (after one warm-up analysis)
+and its ratio to the peer measured in the same process: ``analyze`` of the full
+120-subject parallel sample, which a small trial should not exceed (before issue 11 a
+6-subject trial took minutes: every unstructured fit without a maximum went through
+four optimisers, Nelder-Mead with 400 k iterations). The ``efficacy`` imported is
+whichever the interpreter finds (the editable install, or ``PYTHONPATH``); its path is
+printed.
 """
 
 from __future__ import annotations
@@ -43,13 +44,13 @@ def _cutter() -> Callable[..., list[str]]:
     return module.cut_bundle
 
 
-def _median(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    times = []
+def _median(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    times, out = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn()
+        out = fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times)
+    return statistics.median(times), min(times), out
 
 
 def main() -> None:
@@ -60,6 +61,9 @@ def main() -> None:
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     cut = _cutter()
+    full = efficacy.read_trial(SAMPLES / "parallel_12wk")
+    efficacy.analyze(full)  # warm-up: imports and first-call costs
+    peer = _median(lambda: efficacy.analyze(full), args.repeat)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("parallel_12wk", "split_face_12wk"):
@@ -67,18 +71,15 @@ def main() -> None:
                 folder = Path(tmp) / f"{name}_{n}"
                 cut(SAMPLES / name, folder, n)
                 trial = efficacy.read_trial(folder)
-                res = efficacy.analyze(trial)  # warm-up and a check of the outcome
-                timing = _median(lambda t=trial: efficacy.analyze(t), args.repeat)
+                med, low, res = _median(lambda t=trial: efficacy.analyze(t), args.repeat)
                 label = f"{name} cut to {n} ({len(res.estimates)} rows, {len(res.skipped)} skipped)"
-                rows.append((label, timing))
-    full = efficacy.read_trial(SAMPLES / "parallel_12wk")
-    efficacy.analyze(full)
-    peer = _median(lambda: efficacy.analyze(full), args.repeat)
+                rows.append((label, med, low))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"efficacy from {Path(efficacy.__file__).parent}; repeat {args.repeat}; load {load:.2f}")
-    for label, (med, low) in rows:
+    for label, med, low in rows:
         print(f"{label:<58} median {med:8.3f} s  min {low:8.3f} s  ratio {med / peer[0]:6.2f}")
-    print(f"{'peer: parallel_12wk, all 120 subjects':<58} median {peer[0]:8.3f} s  min {peer[1]:8.3f} s")
+    peer_label = "peer: parallel_12wk, all 120 subjects"
+    print(f"{peer_label:<58} median {peer[0]:8.3f} s  min {peer[1]:8.3f} s")
 
 
 if __name__ == "__main__":
