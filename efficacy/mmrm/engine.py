@@ -35,9 +35,11 @@ from efficacy.errors import ModelSpecError
 from efficacy.mmrm import _optim
 from efficacy.mmrm import covariance as cov
 from efficacy.mmrm._likelihood import PatternData, build_patterns, x_beta, x_cov, x_pmats
+from efficacy.mmrm._optim import SINGULAR_CONDITION
 from efficacy.mmrm._threads import blas_threads
 
 __all__ = [
+    "SINGULAR_CONDITION",
     "EngineControl",
     "EngineFit",
     "ModelArrays",
@@ -47,16 +49,6 @@ __all__ = [
 ]
 
 OPTIMIZERS: tuple[str, ...] = ("newton", "l-bfgs-b", "bfgs", "nelder-mead")
-
-#: An optimiser that stops unconverged with a group covariance whose condition number
-#: is at least this is heading for a singular covariance: the (RE)ML criterion
-#: decreases without bound towards the boundary (e.g. an unstructured covariance of 4
-#: visits from 5 subjects), so no other optimiser can find a maximum and none is tried.
-#: Only consulted after an optimiser failed: on the sample trials cut to 4-16 subjects
-#: every Newton failure ended at a condition number of 1e6 to 1e12 and no later
-#: optimiser ever converged (each spent seconds, Nelder-Mead most), while the reference
-#: fits (tests/mmrm) and the full sample trials converge with Newton.
-SINGULAR_CONDITION: float = 1e5
 
 
 @dataclass(frozen=True)
@@ -458,7 +450,7 @@ def _run(obj: _optim.Objective, x0, control: EngineControl, method: str) -> Engi
         if out.converged:
             best = out
             break
-        cond = _condition(obj, out.theta)
+        cond = obj.condition(out.theta)
         if cond >= SINGULAR_CONDITION:
             rest = [o for o in control.optimizers if o not in {n for n, _ in tried}]
             reason = (
@@ -479,20 +471,6 @@ def _run(obj: _optim.Objective, x0, control: EngineControl, method: str) -> Engi
         if better:
             best = alt
     return _assemble(obj, best, tried, total_its, method)
-
-
-def _condition(obj: _optim.Objective, theta: np.ndarray) -> float:
-    """Largest condition number of the group covariance matrices at ``theta``."""
-    d = obj.data
-    with np.errstate(over="ignore", invalid="ignore"):
-        sigma = cov.sigma_derivatives(obj.structure, theta, d.m, d.n_groups, 0).sigma
-    if not np.all(np.isfinite(sigma)):
-        return np.inf
-    worst = 0.0
-    for s in sigma:
-        w = np.linalg.eigvalsh(s)
-        worst = max(worst, np.inf if w[0] <= 0 else float(w[-1] / w[0]))
-    return worst
 
 
 def _assemble(obj, best, tried, iterations, method) -> EngineFit:

@@ -46,9 +46,9 @@ def test_singular_unstructured_stops_after_newton(five) -> None:
     with pytest.warns(ConvergenceWarning, match="tried newton"):
         res = _fit(five, "us")
     assert res.converged is False
-    assert res.iterations == 100  # Newton's budget only: nothing else was run
+    assert res.iterations < 100  # Newton only, stopped early: nothing else was run
     text = " ".join(res.warnings)
-    assert "newton (failed: iteration limit reached)" in text
+    assert "newton (failed: covariance tends to singular after" in text
     assert "l-bfgs-b, bfgs, nelder-mead (not tried: covariance tends to singular" in text
     assert np.isnan(res.to_frame()["estimate"]).all()
 
