@@ -146,7 +146,9 @@ def _try_fits(
             if i:
                 notes.append(f"fell back to {cov} covariance (declared order {' -> '.join(order)})")
             return fit, notes
-        notes.append(f"{cov} covariance did not converge")
+        singular = any("tends to singular" in w for w in fit.warnings)
+        why = " (its estimate tends to singular: more parameters than the data support)"
+        notes.append(f"{cov} covariance did not converge" + (why if singular else ""))
     return None, notes
 
 

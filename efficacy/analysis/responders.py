@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from efficacy.analysis.data import population, site_allocation
+from efficacy.analysis.guard import guarded
 from efficacy.analysis.plan import TrialPlan
 from efficacy.analysis.result import estimand_id
 from efficacy.analysis.stats import (
@@ -231,7 +232,14 @@ def responder_rows(
                 skipped.append((rule.endpoint, pop, "responder", "endpoint has no data"))
                 continue
             one = _paired if plan.design == "split_face" else _one
-            r, s = one(derived, trial, plan, rule, role, pop)
-            rows += r
-            skipped += s
+            got, why = guarded(
+                lambda one=one, rule=rule, role=role, pop=pop: one(
+                    derived, trial, plan, rule, role, pop
+                )
+            )
+            if why:
+                skipped.append((rule["endpoint"], pop, "responder", why))
+                continue
+            rows += got[0]
+            skipped += got[1]
     return rows, skipped

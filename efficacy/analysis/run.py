@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from efficacy.analysis.data import ModelData, model_data, split_by_endpoint
+from efficacy.analysis.guard import guarded, run_into
 from efficacy.analysis.models import MODEL_COLUMNS, EndpointFit, fit_endpoint
 from efficacy.analysis.plan import TrialPlan, resolve_plan
 from efficacy.analysis.responders import responder_rows, responder_rules
@@ -95,7 +96,10 @@ def _endpoint_rows(
             e = effects.get(r.comparison)
             if e is not None:
                 g = e[0]
-                notes.append(f"Hedges' g {e[0]:.3f} ({e[1]:.3f} to {e[2]:.3f}), {basis}")
+                if math.isfinite(g):
+                    notes.append(f"Hedges' g {e[0]:.3f} ({e[1]:.3f} to {e[2]:.3f}), {basis}")
+                else:
+                    notes.append(f"{e[3]} ({basis})")
                 eff_rows.append((endpoint, pop, r.visit, r.comparison, *e[:3], e[4], e[5], e[3]))
         rows.append(
             {
@@ -224,10 +228,11 @@ def _run_endpoint(
     acc.effects += eff
     acc.lsmeans.append(fit.lsmeans.assign(endpoint=endpoint, population=pop))
     if role == "primary" and plan.settings.sensitivity.tipping_point:
-        try:
-            acc.sensitivity += tipping_point(data, plan, endpoint, pop)
-        except EfficacyError as exc:
-            acc.skipped.append((endpoint, pop, "tipping point", str(exc)))
+        tips, why = guarded(lambda: tipping_point(data, plan, endpoint, pop))
+        if why:
+            acc.skipped.append((endpoint, pop, "tipping point", why))
+        else:
+            acc.sensitivity += tips
 
 
 def _run_plan(trial: Trial, protocol: Protocol, plan: TrialPlan, acc: _Acc) -> list[str]:
@@ -237,7 +242,10 @@ def _run_plan(trial: Trial, protocol: Protocol, plan: TrialPlan, acc: _Acc) -> l
     by_endpoint = split_by_endpoint(derived)
     for pop in plan.populations:
         for endpoint, role in plan.endpoints:
-            _run_endpoint(trial, by_endpoint, plan, (endpoint, role, pop), acc)
+            key = (endpoint, role, pop)
+            why = run_into(acc, lambda a, key=key: _run_endpoint(trial, by_endpoint, plan, key, a))
+            if why:  # a computation error: the endpoint is not estimable, the plan goes on
+                acc.skipped.append((endpoint, pop, "MMRM", why))
     rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints))
     acc.rows += rows
     acc.skipped += skipped
@@ -302,6 +310,12 @@ def analyze(
     secondary family; a delta-adjusted MI tipping point for the primary endpoint.
     The primary estimate for sample_data/parallel_12wk equals a direct ``fit_mmrm``
     call to 1e-10 (tests/analysis/test_analysis_plan.py).
+
+    A computation problem in one analysis (an endpoint's MMRM in one population, its
+    tipping point, a responder rule) never stops the run: that analysis is listed in
+    ``skipped`` with ``"not estimable: <exception type>: <message>"``
+    (:mod:`efficacy.analysis.guard`) and the rest of the plan runs. A Hedges' g that
+    cannot be computed (e.g. two within-subject differences) is NaN with its reason.
 
     Examples
     --------

@@ -100,7 +100,10 @@ def hedges_g(x: np.ndarray, y: np.ndarray | None, level: float) -> tuple[float, 
     Returns
     -------
     (g, low, high, note)
-        NaN and a note when there are fewer than two values per group.
+        NaN and a note saying why g is not estimable when there are fewer than two
+        values per group, when a one-sample g has fewer than three values (its
+        correction ``J(m)`` needs ``m = n - 1 >= 2`` degrees of freedom:
+        ``G((m - 1) / 2)`` is infinite at ``m = 1``), or when the values do not vary.
 
     Notes
     -----
@@ -113,11 +116,17 @@ def hedges_g(x: np.ndarray, y: np.ndarray | None, level: float) -> tuple[float, 
     x = np.asarray(x, float)
     x = x[np.isfinite(x)]
     if y is None:
-        if x.size < 2:
-            return math.nan, math.nan, math.nan, "too few values for Hedges' g"
-        d = float(np.mean(x) / np.std(x, ddof=1))  # one-sample d_z = mean / sd
         n = x.size
         m = n - 1  # Hedges' exact correction J(m) = G(m/2) / (sqrt(m/2) G((m-1)/2))
+        if m < 2:
+            return _not_estimable(
+                "its small-sample correction needs at least 2 degrees of freedom "
+                f"(3 within-subject differences), {n} give {max(m, 0)}"
+            )
+        sd = float(np.std(x, ddof=1))
+        if not sd > 0:
+            return _not_estimable("the within-subject differences do not vary (sd 0)")
+        d = float(np.mean(x)) / sd  # one-sample d_z = mean / sd
         j = math.exp(math.lgamma(m / 2) - 0.5 * math.log(m / 2) - math.lgamma((m - 1) / 2))
         g = d * j
         se = math.sqrt(1.0 / n + g * g / (2.0 * n))
@@ -126,7 +135,9 @@ def hedges_g(x: np.ndarray, y: np.ndarray | None, level: float) -> tuple[float, 
     y = np.asarray(y, float)
     y = y[np.isfinite(y)]
     if x.size < 2 or y.size < 2:
-        return math.nan, math.nan, math.nan, "too few values for Hedges' g"
+        return _not_estimable(f"{x.size} and {y.size} values; at least 2 per group needed")
+    if not (np.ptp(x) > 0 or np.ptp(y) > 0):
+        return _not_estimable("the values do not vary within either group (pooled sd 0)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         g = float(pg.compute_effsize(x, y, paired=False, eftype="hedges"))
@@ -140,6 +151,10 @@ def hedges_g(x: np.ndarray, y: np.ndarray | None, level: float) -> tuple[float, 
             decimals=12,
         )
     return g, float(ci[0]), float(ci[1]), "Hedges' g (pingouin)"
+
+
+def _not_estimable(why: str) -> tuple[float, float, float, str]:
+    return math.nan, math.nan, math.nan, f"effect size (Hedges' g) not estimable: {why}"
 
 
 def wilson_interval(x: int, n: int, level: float) -> tuple[float, float]:

@@ -35,9 +35,11 @@ from efficacy.errors import ModelSpecError
 from efficacy.mmrm import _optim
 from efficacy.mmrm import covariance as cov
 from efficacy.mmrm._likelihood import PatternData, build_patterns, x_beta, x_cov, x_pmats
+from efficacy.mmrm._optim import SINGULAR_CONDITION
 from efficacy.mmrm._threads import blas_threads
 
 __all__ = [
+    "SINGULAR_CONDITION",
     "EngineControl",
     "EngineFit",
     "ModelArrays",
@@ -92,8 +94,10 @@ class EngineControl:
     optimizers : tuple of str
         Tried in turn until one converges: ``"newton"`` (analytic Hessian,
         modified Newton with line search), ``"l-bfgs-b"``, ``"bfgs"`` (scipy, analytic
-        gradient), ``"nelder-mead"`` (scipy, last resort). scipy results are polished
-        with Newton steps.
+        gradient), ``"nelder-mead"`` (scipy, last resort, at most ``100 (k + 1)``
+        evaluations for ``k`` parameters). scipy results are polished with Newton
+        steps. The rest are not tried (``tried`` says why) once one stops with a
+        covariance whose condition number reaches `SINGULAR_CONDITION`.
     max_iter : int
         Iteration limit per optimiser (scipy quasi-Newton methods get ten times more).
     decrement_tol : float
@@ -445,6 +449,16 @@ def _run(obj: _optim.Objective, x0, control: EngineControl, method: str) -> Engi
             best = out
         if out.converged:
             best = out
+            break
+        cond = obj.condition(out.theta)
+        if cond >= SINGULAR_CONDITION:
+            rest = [o for o in control.optimizers if o not in {n for n, _ in tried}]
+            reason = (
+                f"covariance tends to singular (condition number {cond:.1e} when {name} "
+                "stopped): the likelihood has no maximum the data support"
+            )
+            if rest:
+                tried.append((", ".join(rest), f"not tried: {reason}"))
             break
     if control.second_start and obj.structure != "us" and best.converged:
         d = obj.data
