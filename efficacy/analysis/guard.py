@@ -59,8 +59,9 @@ def run_into(acc: Any, fn: Callable[[Any], None]) -> str:
     Parameters
     ----------
     acc : dataclass instance
-        The run's accumulator; every field is a list (extended) or a dict (updated),
-        and the class can be built without arguments.
+        The run's accumulator, buildable without arguments; its list fields are
+        extended and its dict fields updated; other fields (run-wide state such as
+        the scored trial) are not touched.
     fn : callable
         Adds one analysis's results to the accumulator it is given.
 
@@ -78,6 +79,6 @@ def run_into(acc: Any, fn: Callable[[Any], None]) -> str:
         target, new = getattr(acc, f.name), getattr(part, f.name)
         if isinstance(target, dict):
             target.update(new)
-        else:
+        elif isinstance(target, list):
             target.extend(new)
     return ""

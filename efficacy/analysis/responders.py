@@ -238,7 +238,7 @@ def responder_rows(
                 )
             )
             if why:
-                skipped.append((rule["endpoint"], pop, "responder", why))
+                skipped.append((rule.endpoint, pop, "responder", why))
                 continue
             rows += got[0]
             skipped += got[1]

@@ -89,10 +89,17 @@ def _diff(row: Mapping[str, Any], effect: Mapping[str, Any] | None) -> dict[str,
         "g_high": None,
     }
     if effect is not None:
-        out.update(
-            hedges_g=effect["hedges_g"], g_low=effect["conf_low"], g_high=effect["conf_high"]
-        )
+        if _finite(effect["hedges_g"]):
+            out.update(
+                hedges_g=effect["hedges_g"], g_low=effect["conf_low"], g_high=effect["conf_high"]
+            )
+        else:  # the reason is among the population's notes (`_population`)
+            out["g_note"] = "not estimable"
     return out
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and math.isfinite(float(value))
 
 
 def _lsmean_rows(
@@ -146,6 +153,7 @@ def _population(
         }
         for r in est
     ]
+    g_notes = {str(e["method"]) for e in effects.values() if not _finite(e["hedges_g"])}
     finals = {d["visit"] for d in diffs if d["final"]}
     for row in ls_rows:
         row["final"] = row["visit"] in finals
@@ -156,7 +164,7 @@ def _population(
         "model": first["model"],
         "covariance": sorted({str(r["covariance"]) for r in est}),
         "converged": all(bool(r["converged"]) for r in est),
-        "notes": sorted(set(fit_notes)),
+        "notes": sorted(set(fit_notes) | g_notes),
         "arms": arms,
         "lsmeans": ls_rows,
         "differences": diffs,
