@@ -86,23 +86,3 @@ def cut_bundle(
             raise ValueError(f"{source / 'trial.toml'}: expected one line '{key} = <count>'")
     (target / "trial.toml").write_text(text, encoding="utf-8")
     return keep
-
-
-def drop_visit(bundle: str | Path, visit: str, keep: Sequence[str]) -> None:
-    """Remove `visit`'s measurements and PRO responses of every subject not in `keep`.
-
-    The subjects who lose the visit are recorded as lost to follow-up (disposition
-    ``lost_to_follow_up``, reason ``"moved away"``, still in ITT), so the bundle stays
-    valid: a missing final visit is then explained.
-    """
-    bundle = Path(bundle)
-    for name in ("measurements", "pro_responses"):
-        frame = _read(bundle / f"{name}.csv")
-        gone = (frame["visit"] == visit) & ~frame["subject_id"].isin(keep)
-        _write(frame.loc[~gone], bundle / f"{name}.csv")
-    subj = _read(bundle / "subjects.csv")
-    lost = subj["randomized"].eq("true") & ~subj["subject_id"].isin(keep)
-    subj.loc[lost, "disposition"] = "lost_to_follow_up"
-    subj.loc[lost, "discontinuation_reason"] = "moved away"
-    subj.loc[lost, "per_protocol"] = "false"
-    _write(subj, bundle / "subjects.csv")
