@@ -92,11 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--jsonl", type=Path, default=None, help="summarise this record only")
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown here")
+    parser.add_argument("--record", type=Path, default=None, help="JSON-lines record to write")
     args = parser.parse_args(argv)
     seconds = None
     record = args.jsonl
     if record is None:
-        record = Path(tempfile.mkdtemp(prefix="census-")) / "census.jsonl"
+        record = args.record or Path(tempfile.mkdtemp(prefix="census-")) / "census.jsonl"
         seconds = run(args.read, args.analyze, args.cli, record, args.workers)
         print(f"record: {record}", file=sys.stderr)
     text = summarise(record, seconds)

@@ -28,7 +28,7 @@ def bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """List the known (tolerated) crashes the hostile suite met, by label."""
     seen: dict[str, int] = {}
     for label, _ in tolerated():

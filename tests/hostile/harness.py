@@ -159,7 +159,7 @@ def read_validate(folder: Path, mutations, bundle: str, limit: float) -> list[Pr
                                         describe(mutations), bundle))  # fmt: skip
     except EfficacyError as exc:
         check_one_line(exc)
-    except (Exception, Timeout, RecursionError, MemoryError) as exc:  # noqa: BLE001
+    except (Exception, Timeout, RecursionError, MemoryError) as exc:
         problems.append(exception_problem(exc, stage, mutations, bundle))
     return problems + unchanged(before, folder, "read+validate", mutations, bundle)
 
@@ -184,7 +184,7 @@ def analyze_report(folder: Path, out: Path, mutations, bundle: str, limit: float
             report.write(out, ("html", "json"))
     except EfficacyError as exc:
         check_one_line(exc)
-    except (Exception, Timeout, RecursionError, MemoryError) as exc:  # noqa: BLE001
+    except (Exception, Timeout, RecursionError, MemoryError) as exc:
         problems.append(exception_problem(exc, stage, mutations, bundle))
     return problems + unchanged(before, folder, "analyze+report", mutations, bundle)
 
@@ -201,7 +201,7 @@ def run_cli(argv: list[str], folder: Path, mutations, bundle: str, limit: float)
         with quiet(), time_limit(limit), contextlib.redirect_stdout(out), \
                 contextlib.redirect_stderr(err):  # fmt: skip
             code = main(argv)
-    except (Exception, Timeout, RecursionError, MemoryError, SystemExit) as exc:  # noqa: BLE001
+    except (Exception, Timeout, RecursionError, MemoryError, SystemExit) as exc:
         problems.append(exception_problem(exc, stage, mutations, bundle))
     else:
         text = err.getvalue()
