@@ -218,16 +218,31 @@ def run_cli(argv: list[str], folder: Path, mutations, bundle: str, limit: float)
 
 
 # -- known crashes (issue 11, being fixed elsewhere) -----------------------------------
-#: (label, regex on Problem.signature + " | " + Problem.message). Empty this list once
-#: the issue-11 fixes are merged; EFFICACY_HOSTILE_STRICT=1 ignores it already.
-KNOWN: list[tuple[str, str]] = []
+#: (label, regex on "signature | stage | type | message") of the crashes issue 11 lists,
+#: which other changes of this wave are fixing. Empty this list once they are merged
+#: (EFFICACY_HOSTILE_STRICT=1 ignores it already); never add a crash that is not in
+#: issue 11 without a fix under way.
+KNOWN: list[tuple[str, str]] = [
+    (
+        "corrupt xlsx: ParseError / zlib error escapes read_trial",
+        r"^exception: (ParseError|error|BadZipFile|EOFError|KeyError) at efficacy/io/_files\.py",
+    ),
+    ("TOML nested 1,000+ deep: RecursionError", r"RecursionError"),
+    ("file name too long / OS error on input", r"^exception: OSError at "),
+    ("CSV encoding: UnicodeDecodeError", r"UnicodeDecodeError"),
+    ("unreadable FACE-Q table: a PRO rule crashed", r"^rule-crashed: PRO-\d+ .*faceq"),
+    ("wrong-typed [consort.flow] count: a CON rule crashed", r"^rule-crashed: CON-\d+ "),
+    ("duplicate arm ids reach pandas", r"categories must be unique"),
+    ("Hedges' g with 2 observations: lgamma(0)", r"efficacy/analysis/stats\.py.*math domain"),
+    ("slow non-converging fit", r"^timeout: .* \| (analyze|report|cli analyze|cli report) \|"),
+]
 
 _TOLERATED: list[tuple[str, Problem]] = []
 
 
 def known_label(problem: Problem) -> str | None:
     """The :data:`KNOWN` label `problem` matches, or None."""
-    text = f"{problem.signature} | {problem.type} | {problem.message}"
+    text = f"{problem.signature} | {problem.stage} | {problem.type} | {problem.message}"
     for label, pattern in KNOWN:
         if re.search(pattern, text):
             return label

@@ -417,10 +417,12 @@ class CorruptXlsx(Mutation):
     def apply(self, folder: Path) -> None:
         import zipfile
 
+        if not (folder / TABLE_FILES[self.table]).is_file():
+            return  # no longer a CSV file (already swapped, corrupted or deleted)
         SwapFormat(self.table, "xlsx").apply(folder)
         path = (folder / TABLE_FILES[self.table]).with_suffix(".xlsx")
-        if not path.is_file():
-            return
+        if not path.is_file() or (folder / TABLE_FILES[self.table]).is_file():
+            return  # not swapped (too large, or not a table pandas reads)
         if self.how == "deflate":
             data = bytearray(path.read_bytes())
             with zipfile.ZipFile(path) as z:
@@ -623,14 +625,30 @@ def mutation_lists(max_content: int = 4, max_files: int = 2) -> st.SearchStrateg
     )
 
 
+#: Mutations aimed at the analysis: FACE-Q inf / NaN, duplicate arm ids, wrong-typed
+#: CONSORT counts, tiny trials (many subjects or measurements dropped).
+ANALYSIS_TARGETED = st.one_of(
+    st.builds(
+        SetCell,
+        st.just("faceq_conversion"),
+        _fractions,
+        st.sampled_from([0.5, 0.9]),  # raw_sum or rasch_score
+        st.sampled_from(["inf", "-inf", "nan", "NaN", "1e309"]),
+    ),
+    st.builds(TomlEdit, st.sampled_from([("arms", 1, "id"), ("arms", 0, "id")]), st.just("ACTIVE")),
+    st.builds(TomlEdit, st.just(("consort", "flow", "randomised")), TOML_VALUES),
+    st.builds(RowOp, st.just("subjects"), st.just("drop"), _fractions, st.integers(1, 40)),
+    st.builds(RowOp, st.just("measurements"), st.just("drop"), _fractions, st.integers(100, 5000)),
+)
 #: Mutations that keep a bundle analysable more often (for the slow analyze/report path).
 LIGHT = st.lists(
     st.one_of(
         CELL,
         CELL,
-        CELL,
         ROW,
         st.builds(SetCell, st.just("measurements"), _fractions, st.just(0.45), _numbers),
+        ANALYSIS_TARGETED,
+        ANALYSIS_TARGETED,
     ),
     min_size=1,
     max_size=3,

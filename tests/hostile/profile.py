@@ -16,7 +16,7 @@ COUNTS: dict[str, dict[str, int]] = {
     "long": {"read": 10_000, "analyze": 400, "cli": 250},
 }
 #: Seconds a single case may run before it counts as a hang (a ``timeout`` problem).
-LIMITS: dict[str, float] = {"read": 30.0, "analyze": 120.0, "cli": 120.0}
+LIMITS: dict[str, float] = {"read": 30.0, "analyze": 60.0, "cli": 60.0}
 
 
 def profile_name() -> str:
@@ -33,5 +33,5 @@ def examples(kind: str) -> int:
         if "=" in part
     )
     if kind in override:
-        return int(override[kind])
+        return max(1, int(override[kind]))
     return COUNTS[profile_name()][kind]
