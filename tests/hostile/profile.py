@@ -13,7 +13,7 @@ import os
 #: Examples per property and profile.
 COUNTS: dict[str, dict[str, int]] = {
     "ci": {"read": 40, "analyze": 3, "cli": 8},
-    "long": {"read": 10_000, "analyze": 400, "cli": 250},
+    "long": {"read": 10_000, "analyze": 200, "cli": 250},
 }
 #: Seconds a single case may run before it counts as a hang (a ``timeout`` problem).
 LIMITS: dict[str, float] = {"read": 30.0, "analyze": 60.0, "cli": 60.0}

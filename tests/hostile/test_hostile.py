@@ -13,18 +13,20 @@ truncated / corrupt / missing files) and checks, per stage:
 
 Profiles (tests/hostile/profile.py, hypothesis profiles in tests/conftest.py):
 
-* ``ci`` (default): 40 read+validate, 3 analyze+report, 8 CLI cases, derandomized::
+* ``ci`` (default): 40 read+validate, 3 analyze+report, 8 CLI cases, derandomized
+  (about 12 s CPU for the whole tests/hostile folder)::
 
     python -m pytest -q -n 2 tests/hostile
 
-* ``long`` (on demand, >= 10,000 read+validate cases, 400 analyze+report, 250 CLI;
-  about 1-2 hours on 2 cores)::
+* ``long`` (on demand: 10,000 read+validate, 200 analyze+report, 250 CLI cases, random,
+  example database in ~/.cache/efficacy-hypothesis; each property runs on one worker, so
+  ~1-1.5 h on an idle 2-core machine, estimated from the census rates)::
 
     EFFICACY_HOSTILE=long python -m pytest -q -n 2 tests/hostile -p no:cacheprovider
 
 * crash census (records every problem instead of failing, then groups them)::
 
-    python -m tests.hostile.census --read 2500 --analyze 120 --cli 150
+    python -m tests.hostile.census --read 2500 --analyze 120 --cli 150 --out census.md
 
 Known crashes that other issue-11 changes are fixing are tolerated through
 ``harness.KNOWN``; ``EFFICACY_HOSTILE_STRICT=1`` makes them fail.
