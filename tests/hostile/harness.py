@@ -56,6 +56,9 @@ class Problem:
         """
         if self.kind == "timeout":
             return f"timeout: {self.stage}"
+        if self.kind == "rule-crashed":  # "rule crashed: <Type>: <message>"
+            cause = self.message.removeprefix("rule crashed: ").split(":", 1)[0]
+            return f"rule-crashed: {self.type} ({cause})"
         return f"{self.kind}: {self.type} at {self.package_site or self.site}"
 
 
@@ -239,7 +242,14 @@ KNOWN: list[tuple[str, str]] = [
     ("TOML nested 1,000+ deep: RecursionError", r"RecursionError"),
     ("file name too long / OS error on input", r"^exception: OSError at "),
     ("CSV encoding: UnicodeDecodeError", r"UnicodeDecodeError"),
-    ("unreadable FACE-Q table: a PRO rule crashed", r"^rule-crashed: PRO-\d+ .*faceq"),
+    (
+        "unreadable FACE-Q table: a PRO rule crashed",
+        r"^rule-crashed: PRO-\d+ \(InputError\).*faceq",
+    ),
+    (
+        "FACE-Q table with inf / NaN: a PRO rule crashed",
+        r"^rule-crashed: PRO-\d+ \(IntCastingNaNError\)",
+    ),
     ("wrong-typed [consort.flow] count: a CON rule crashed", r"^rule-crashed: CON-\d+ "),
     ("duplicate arm ids reach pandas", r"categories must be unique"),
     ("Hedges' g with 2 observations: lgamma(0)", r"efficacy/analysis/stats\.py.*math domain"),

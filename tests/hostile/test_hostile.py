@@ -44,7 +44,7 @@ from hypothesis import strategies as st
 
 from tests.hostile import harness
 from tests.hostile.mutations import LIGHT, SAMPLES, apply_all, mutation_lists
-from tests.hostile.profile import LIMITS, examples
+from tests.hostile.profile import LIMITS, examples, profile_name
 
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
@@ -59,8 +59,11 @@ _CUT_ONLY = os.environ.get("EFFICACY_HOSTILE_BUNDLES") == "cut"
 READ_BUNDLES = st.sampled_from(
     [*([] if _CUT_ONLY else SAMPLES), *(f"{s}@12" for s in SAMPLES for _ in range(3))]
 )
+#: flawed_split_face (15 subjects) takes ~35 s CPU to analyse on main (issue 11's slow
+#: fits), so only the long profile uses it.
 ANALYSIS_BUNDLES = st.sampled_from(
-    ["parallel_12wk@40", "split_face_12wk@16", "flawed_pro", "flawed_split_face"]
+    ["parallel_12wk@40", "split_face_12wk@16", "flawed_pro"]
+    + (["flawed_split_face"] if profile_name() == "long" else [])
 )
 
 
