@@ -129,10 +129,16 @@ def exception_problem(
                    describe(mutations), bundle)  # fmt: skip
 
 
-def check_one_line(exc: EfficacyError) -> None:
-    """An EfficacyError's message is one non-empty line (the CLI prints it as is)."""
+def message_problems(
+    exc: EfficacyError, stage: str, mutations: Sequence[Mutation], bundle: str
+) -> list[Problem]:
+    """A ``message`` problem when an EfficacyError's message is empty or not one line."""
     text = str(exc).strip()
-    assert text, f"empty {type(exc).__name__} message"
+    if text and "\n" not in text and "\r" not in text:
+        return []
+    site, package = _sites(exc)
+    return [Problem("message", stage, type(exc).__name__, repr(text)[:300], site, package,
+                    describe(mutations), bundle)]  # fmt: skip
 
 
 def unchanged(before: dict[str, str], folder: Path, stage: str, mutations, bundle) -> list[Problem]:
@@ -170,7 +176,7 @@ def read_validate(folder: Path, mutations, bundle: str, limit: float) -> list[Pr
                 problems.append(Problem("rule-crashed", "validate", rule, reason[:300], "", "",
                                         describe(mutations), bundle))  # fmt: skip
     except EfficacyError as exc:
-        check_one_line(exc)
+        problems += message_problems(exc, stage, mutations, bundle)
     except (Exception, Timeout, RecursionError, MemoryError) as exc:
         problems.append(exception_problem(exc, stage, mutations, bundle))
     return problems + unchanged(before, folder, "read+validate", mutations, bundle)
@@ -195,7 +201,7 @@ def analyze_report(folder: Path, out: Path, mutations, bundle: str, limit: float
             report = build_report(trial, validation=validation, analysis=result)
             report.write(out, ("html", "json"))
     except EfficacyError as exc:
-        check_one_line(exc)
+        problems += message_problems(exc, stage, mutations, bundle)
     except (Exception, Timeout, RecursionError, MemoryError) as exc:
         problems.append(exception_problem(exc, stage, mutations, bundle))
     return problems + unchanged(before, folder, "analyze+report", mutations, bundle)
@@ -241,6 +247,7 @@ KNOWN: list[tuple[str, str]] = [
     ),
     ("TOML nested 1,000+ deep: RecursionError", r"RecursionError"),
     ("file name too long / OS error on input", r"^exception: OSError at "),
+    ("API error message not one line (newline from a TOML value)", r"^message: "),
     ("CSV encoding: UnicodeDecodeError", r"UnicodeDecodeError"),
     (
         "unreadable FACE-Q table: a PRO rule crashed",

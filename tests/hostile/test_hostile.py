@@ -43,8 +43,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.hostile import harness
-from tests.hostile.mutations import LIGHT, SAMPLES, apply_all, mutation_lists
+from tests.hostile.mutations import SAMPLES, apply_all
 from tests.hostile.profile import LIMITS, examples, profile_name
+from tests.hostile.strategies import LIGHT, mutation_lists
 
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
