@@ -1,0 +1,1 @@
+"""Hostile-input property tests (issue 11): mutated sample bundles never crash efficacy."""
