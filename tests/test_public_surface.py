@@ -30,6 +30,7 @@ PUBLIC = {
     ],
     "efficacy.protocol": [
         "DEFAULT_PROTOCOL",
+        "AnalysisPlan",
         "Protocol",
         "Requirement",
         "list_protocols",

@@ -318,7 +318,7 @@ def test_duplicate_manifest_ids_are_refused_before_any_analysis(
     toml.write_text(toml.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
     assert _refused(bundle) == f"{toml}: {expected}"
     out = tmp_path / "out"
-    assert main(["analyze", str(bundle), "--force", "--out", str(out)]) == 2
+    assert main(["analyze", str(bundle), "--force", "--out", str(out), "--format", "csv"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and expected in err and "Traceback" not in err
 
@@ -525,6 +525,8 @@ def test_hostile_table_through_every_command(
     argv = [command, str(bundle)]
     if command in ("score", "analyze", "report"):
         argv += ["--out", str(tmp_path / "out")]
+    if command == "analyze":
+        argv += ["--format", "csv"]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and expected in err and "Traceback" not in err
