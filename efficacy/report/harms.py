@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from efficacy.consort import allocated_units
+from efficacy.consort._flowdata import allocated_units
 from efficacy.report._stats import column, count_cell
 from efficacy.trial import Trial
 
