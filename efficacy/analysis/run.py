@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 
@@ -65,10 +65,14 @@ def _model_name(plan: TrialPlan, fit: EndpointFit) -> str:
     return f"{kind} {fit.formula}; {m.method.upper()}, {m.df} df"
 
 
-def _effect(data: ModelData, plan: TrialPlan) -> tuple[dict[str, tuple[Any, ...]], str]:
+#: Hedges' g, its interval, the reason when not estimable, n active and n control.
+_Effect: TypeAlias = tuple[float, float, float, str, int, int]
+
+
+def _effect(data: ModelData, plan: TrialPlan) -> tuple[dict[str, _Effect], str]:
     f = data.frame
     final = f.loc[(f["visit"] == plan.final_visit) & f["change"].notna()]
-    out = {}
+    out: dict[str, _Effect] = {}
     if plan.design == "parallel":
         ctl = final.loc[final["arm"] == plan.control, "change"].to_numpy(float)
         for a in plan.actives:
