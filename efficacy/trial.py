@@ -585,4 +585,5 @@ class Trial:
             raise EfficacyError(
                 f"table={name!r} is not a trial table; use one of {sorted(TABLE_SCHEMAS)}"
             )
-        return getattr(self, name)
+        table: pd.DataFrame = getattr(self, name)
+        return table

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,9 @@ def population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
         text += f" ({repeated} repeated subject ids: first row used)"
     return out.reset_index(drop=True), text
 
+
+#: The ``subject_id`` dtype of the merged model frame (see `_fast_parallel_ok`).
+_SidDtype: TypeAlias = "pd.StringDtype | np.dtype[np.object_]"
 
 _ROW_COLUMNS = ["subject_id", "visit", "body_site", "phase", "value", "baseline", "change"]
 
@@ -155,7 +158,7 @@ def _in_arm(
     return subj.loc[in_arm], arms
 
 
-def _fast_parallel_ok(rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan) -> Any:
+def _fast_parallel_ok(rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan) -> _SidDtype | None:
     """Return the merged ``subject_id`` dtype when `_parallel_fast` applies, else None.
 
     It applies when subject ids are strings, present and unique in `subj`, arms and
@@ -187,7 +190,7 @@ def _parallel_fast(
     subj: pd.DataFrame,
     plan: TrialPlan,
     notes: list[str],
-    how: tuple[Any, list[str]],
+    how: tuple[_SidDtype, list[str]],
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """`_parallel` and the post-baseline selection of `model_data`, with numpy.
 
@@ -198,10 +201,11 @@ def _parallel_fast(
     sid_dtype, covs = how
     subj, arms = _in_arm(subj, plan, notes)
     subj = subj.reset_index(drop=True)
-    pos = pd.Index(subj["subject_id"]).get_indexer(rows["subject_id"])
-    arm_code = pd.Index(arms).get_indexer(subj["arm"].astype(str))
+    pos = pd.Index(subj["subject_id"]).get_indexer(pd.Index(rows["subject_id"]))
+    arm_index = pd.Index(arms)
+    arm_code = arm_index.get_indexer(pd.Index(subj["arm"].astype(str)))
     phase = rows["phase"].to_numpy(object)
-    visit_pos = pd.Index(list(plan.visits)).get_indexer(rows["visit"])
+    visit_pos = pd.Index(list(plan.visits)).get_indexer(pd.Index(rows["visit"]))
     post = (pos >= 0) & (phase == "post_baseline")
     keep = np.flatnonzero(post & (visit_pos >= 0))
     present_pos = np.unique(visit_pos[keep])
@@ -210,9 +214,9 @@ def _parallel_fast(
     base_v, change = rows["baseline"].to_numpy(), rows["change"].to_numpy()
     cols: dict[str, Any] = {
         "subject_id": pd.Series(sid[keep], dtype=sid_dtype),
-        "arm": pd.Categorical.from_codes(arm_code[pos[keep]], categories=arms),
+        "arm": pd.Categorical.from_codes(arm_code[pos[keep]], categories=arm_index),
         "visit": pd.Categorical.from_codes(
-            np.searchsorted(present_pos, visit_pos[keep]), categories=present
+            np.searchsorted(present_pos, visit_pos[keep]), categories=pd.Index(present)
         ),
         "baseline": base_v[keep],
         "change": change[keep],
@@ -223,7 +227,7 @@ def _parallel_fast(
     base = pd.DataFrame(
         {
             "subject_id": pd.Series(sid[b], dtype=sid_dtype),
-            "arm": pd.Categorical.from_codes(arm_code[pos[b]], categories=arms),
+            "arm": pd.Categorical.from_codes(arm_code[pos[b]], categories=arm_index),
             "baseline": base_v[b],
         }
     )

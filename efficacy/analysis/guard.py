@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["COMPUTATION_ERRORS", "guarded", "not_estimable", "run_into"]
 
 T = TypeVar("T")
+#: The run's accumulator: a dataclass buildable without arguments.
+AccT = TypeVar("AccT", bound="DataclassInstance")
 
 #: What a computation on awkward data raises: ``ArithmeticError`` covers
 #: ``ZeroDivisionError``, ``FloatingPointError`` and ``OverflowError``; ``ValueError``
@@ -53,7 +58,7 @@ def guarded(fn: Callable[[], T]) -> tuple[T | None, str]:
         return None, not_estimable(exc)
 
 
-def run_into(acc: Any, fn: Callable[[Any], None]) -> str:
+def run_into(acc: AccT, fn: Callable[[AccT], None]) -> str:
     """Run `fn` on a fresh accumulator and merge it into `acc` only if it succeeds.
 
     Parameters

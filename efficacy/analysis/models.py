@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from efficacy.analysis.data import ModelData
@@ -200,7 +201,7 @@ def _contrasts(fit: MMRMResult, data: ModelData, plan: TrialPlan) -> pd.DataFram
         c["control_arm"] = plan.control
         c["comparison"] = f"{treated} site vs {plan.control} site"
         n = counts.sum(axis=1)
-        c["n_active"] = [n.at[v] for v in c["visit"]]
+        c["n_active"] = n.loc[c["visit"]].to_numpy()
         c["n_control"] = c["n_active"]
         c["p_value"] = _two_sided_t(c["estimate"], c["std_error"], c["df"])
     c["visit"] = c["visit"].astype(str)
@@ -209,11 +210,12 @@ def _contrasts(fit: MMRMResult, data: ModelData, plan: TrialPlan) -> pd.DataFram
     return c[[*cols, "conf_low", "conf_high", "n_active", "n_control"]].reset_index(drop=True)
 
 
-def _two_sided_t(est: pd.Series, se: pd.Series, df: pd.Series) -> np.ndarray:
+def _two_sided_t(est: pd.Series, se: pd.Series, df: pd.Series) -> npt.NDArray[np.float64]:
     from scipy import stats
 
     t = est.to_numpy(float) / se.to_numpy(float)
-    return 2.0 * stats.t.sf(np.abs(t), df.to_numpy(float))
+    p: npt.NDArray[np.float64] = 2.0 * stats.t.sf(np.abs(t), df.to_numpy(float))
+    return p
 
 
 def _lsmeans(fit: MMRMResult, plan: TrialPlan) -> pd.DataFrame:

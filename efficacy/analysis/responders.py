@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -232,12 +233,8 @@ def responder_rows(
                 skipped.append((rule.endpoint, pop, "responder", "endpoint has no data"))
                 continue
             one = _paired if plan.design == "split_face" else _one
-            got, why = guarded(
-                lambda one=one, rule=rule, role=role, pop=pop: one(
-                    derived, trial, plan, rule, role, pop
-                )
-            )
-            if why:
+            got, why = guarded(partial(one, derived, trial, plan, rule, role, pop))
+            if got is None:
                 skipped.append((rule.endpoint, pop, "responder", why))
                 continue
             rows += got[0]

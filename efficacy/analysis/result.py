@@ -376,11 +376,12 @@ class AnalysisResult:
         lines = [f"{self.trial_id}: {self.status} ({self.protocol}, {self.design})"]
         est = self.estimates
         final = est.loc[est["estimand"] != ""]
-        for r in final.itertuples():
+        p_adjusted = final["p_adjusted"].to_numpy(float)
+        for r, p_adj in zip(final.itertuples(), p_adjusted, strict=True):
             lines.append(
                 f"  {r.role:<13} {r.endpoint:<36} {r.population:<12} {r.comparison}: "
                 f"{r.estimate:.4g} ({r.conf_low:.4g} to {r.conf_high:.4g}), p={r.p_value:.3g}"
-                + ("" if math.isnan(r.p_adjusted) else f", adj p={r.p_adjusted:.3g}")
+                + ("" if math.isnan(p_adj) else f", adj p={p_adj:.3g}")
             )
         for tp in self.sensitivity:
             value = (

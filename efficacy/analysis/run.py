@@ -6,8 +6,9 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 
@@ -64,10 +65,14 @@ def _model_name(plan: TrialPlan, fit: EndpointFit) -> str:
     return f"{kind} {fit.formula}; {m.method.upper()}, {m.df} df"
 
 
-def _effect(data: ModelData, plan: TrialPlan) -> tuple[dict[str, tuple[Any, ...]], str]:
+#: Hedges' g, its interval, the reason when not estimable, n active and n control.
+_Effect: TypeAlias = tuple[float, float, float, str, int, int]
+
+
+def _effect(data: ModelData, plan: TrialPlan) -> tuple[dict[str, _Effect], str]:
     f = data.frame
     final = f.loc[(f["visit"] == plan.final_visit) & f["change"].notna()]
-    out = {}
+    out: dict[str, _Effect] = {}
     if plan.design == "parallel":
         ctl = final.loc[final["arm"] == plan.control, "change"].to_numpy(float)
         for a in plan.actives:
@@ -93,7 +98,7 @@ def _endpoint_rows(
         estimand = estimand_id(role, endpoint, pop) if final else ""
         if final:
             notes.insert(0, f"estimand: difference in change from baseline at {r.visit}")
-            e = effects.get(r.comparison)
+            e = effects.get(str(r.comparison))
             if e is not None:
                 g = e[0]
                 if math.isfinite(g):
@@ -162,7 +167,7 @@ def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
         for row_i, ep in zip(rows.index, rows["endpoint"], strict=True):
             est.at[row_i, "p_adjusted"] = padj[order.index(ep)]
             est.at[row_i, "adjustment"] = how
-            est.at[row_i, "notes"] = est.at[row_i, "notes"] + f"; p_adjusted: {how}"
+            est.at[row_i, "notes"] = str(est.at[row_i, "notes"]) + f"; p_adjusted: {how}"
     return est
 
 
@@ -229,7 +234,7 @@ def _run_endpoint(
     acc.lsmeans.append(fit.lsmeans.assign(endpoint=endpoint, population=pop))
     if role == "primary" and plan.settings.sensitivity.tipping_point:
         tips, why = guarded(lambda: tipping_point(data, plan, endpoint, pop))
-        if why:
+        if tips is None:
             acc.skipped.append((endpoint, pop, "tipping point", why))
         else:
             acc.sensitivity += tips
@@ -243,7 +248,7 @@ def _run_plan(trial: Trial, protocol: Protocol, plan: TrialPlan, acc: _Acc) -> l
     for pop in plan.populations:
         for endpoint, role in plan.endpoints:
             key = (endpoint, role, pop)
-            why = run_into(acc, lambda a, key=key: _run_endpoint(trial, by_endpoint, plan, key, a))
+            why = run_into(acc, partial(_run_endpoint, trial, by_endpoint, plan, key))
             if why:  # a computation error: the endpoint is not estimable, the plan goes on
                 acc.skipped.append((endpoint, pop, "MMRM", why))
     rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints))

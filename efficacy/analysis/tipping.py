@@ -172,7 +172,7 @@ def _scan(
     n, p = X.shape
     xtx_inv = np.linalg.inv(X.T @ X)
     A = xtx_inv @ X.T
-    rows = []
+    rows: list[tuple[float, ...]] = []
     for d in deltas:
         Yd = Y + d * shift[:, None]
         B = A @ Yd
@@ -264,7 +264,7 @@ def _grid(
     Y: np.ndarray, X: np.ndarray, col: int, shift: np.ndarray, deltas: np.ndarray, plan: TrialPlan
 ) -> pd.DataFrame:
     table = pd.DataFrame(_scan(Y, X, col, shift, deltas, plan.level), columns=TIPPING_COLUMNS[:-1])
-    same_side = np.sign(table["estimate"]) == np.sign(table["estimate"].iat[0])
+    same_side = np.sign(table["estimate"]) == np.sign(table["estimate"].to_numpy(float)[0])
     table["significant"] = (table["p_value"] <= plan.alpha) & same_side
     return table
 
@@ -311,7 +311,8 @@ def _tipping(
         return 0.0
     if over.size:
         i = int(over[0])
-        lo, hi = float(table["delta"].iat[i - 1]), float(table["delta"].iat[i])
+        delta = table["delta"].to_numpy(float)
+        lo, hi = float(delta[i - 1]), float(delta[i])
     else:
         if not shift.any():
             return math.nan
@@ -319,7 +320,7 @@ def _tipping(
         e0, e1 = (r[1] for r in _scan(Y, X, col, shift, [0.0, 1.0], plan.level))
         if (e1 - e0) * e0 >= 0:
             return math.nan
-        lo, hi = float(table["delta"].iat[-1]), -e0 / (e1 - e0)
+        lo, hi = float(table["delta"].to_numpy(float)[-1]), -e0 / (e1 - e0)
         if _scan(Y, X, col, shift, [hi], plan.level)[0][6] <= plan.alpha:
             return math.nan
     for _ in range(50):

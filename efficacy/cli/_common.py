@@ -10,9 +10,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from efficacy.errors import one_line
+
+if TYPE_CHECKING:  # rich is imported only when stderr is a terminal
+    from rich.status import Status
 
 __all__ = [
     "EXIT_FINDINGS",
@@ -92,7 +96,7 @@ class Progress:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._status: Any = None
+        self._status: Status | None = None
 
     def __enter__(self) -> None:
         if is_tty(sys.stderr):
@@ -101,9 +105,14 @@ class Progress:
             self._status = Console(stderr=True).status(self.text)
             self._status.__enter__()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._status is not None:
-            self._status.__exit__(*exc)
+            self._status.__exit__(exc_type, exc, tb)
 
 
 def print_table(header: list[str], rows: list[list[str]]) -> None:

@@ -29,7 +29,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from efficacy._atomic import FileSet, check_folder
 from efficacy.cli._common import (
@@ -40,6 +40,11 @@ from efficacy.cli._common import (
     relay_warnings,
 )
 from efficacy.errors import UsageError
+
+if TYPE_CHECKING:  # imported lazily at run time, for a fast start-up
+    import pandas as pd
+
+    from efficacy.analysis.result import AnalysisResult
 
 __all__ = ["HELP", "TABLES", "add_arguments", "run_analyze"]
 
@@ -84,13 +89,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _csv(frame: Any) -> bytes:
+def _csv(frame: pd.DataFrame) -> bytes:
     from efficacy._tabular import to_csv_bytes
 
     return to_csv_bytes(frame, float_format="%.17g")
 
 
-def _tables(result: Any) -> dict[str, Any]:
+def _tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
     return {
         "estimates": result.to_frame(),
         "lsmeans": result.lsmeans,

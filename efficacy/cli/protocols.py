@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Mapping
 
 from efficacy.cli._common import EXIT_OK, add_format, emit_json, print_table
 
@@ -69,8 +69,8 @@ def run_protocols(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _params(values: Any) -> str:
-    def show(v: Any) -> str:
+def _params(values: Mapping[str, object]) -> str:
+    def show(v: object) -> str:
         return "[" + ", ".join(map(str, v)) + "]" if isinstance(v, tuple | list) else str(v)
 
     return "; ".join(f"{k} = {show(v)}" for k, v in values.items())

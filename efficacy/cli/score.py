@@ -29,12 +29,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from efficacy._atomic import FileSet, check_folder, write_file
 from efficacy._tabular import to_csv_bytes
 from efficacy.cli._common import EXIT_OK, relay_warnings
 from efficacy.errors import EfficacyError, UsageError
+
+if TYPE_CHECKING:  # imported lazily at run time, for a fast start-up
+    from efficacy.instruments.derive import ResponderRule
+    from efficacy.instruments.pipeline import ScoredTrial
 
 __all__ = ["HELP", "add_arguments", "parse_responder", "run_score"]
 
@@ -42,7 +46,7 @@ PRO_FILE = "pro_scores.csv"
 ENDPOINTS_FILE = "endpoints.csv"
 
 
-def parse_responder(text: str) -> Any:
+def parse_responder(text: str) -> ResponderRule:
     """Parse ``ENDPOINT:KIND[:THRESHOLD][:DIRECTION]`` into a ResponderRule.
 
     Examples: ``corneometer:percent:10``, ``cutometer_r2:half_baseline_sd``,
@@ -148,7 +152,7 @@ def _target(args: argparse.Namespace) -> Path | None:
     return path
 
 
-def _write_csv(result: Any, folder: Path) -> str:
+def _write_csv(result: ScoredTrial, folder: Path) -> str:
     with FileSet() as files:
         files.add(folder / PRO_FILE, to_csv_bytes(result.pro))
         files.add(folder / ENDPOINTS_FILE, to_csv_bytes(result.endpoints))
@@ -158,7 +162,7 @@ def _write_csv(result: Any, folder: Path) -> str:
     )
 
 
-def _write_json(result: Any, path: Path | None) -> str | None:
+def _write_json(result: ScoredTrial, path: Path | None) -> str | None:
     doc = result.to_dict()
     if path is None:
         json.dump(doc, sys.stdout, indent=1, allow_nan=False)

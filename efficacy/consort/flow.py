@@ -441,13 +441,14 @@ def _checks(
 
 def _arm_checks(a: ArmFlow, units: Units) -> list[Check]:
     u = units.frame[units.frame["arm"] == a.arm]
-    size = a.allocated.sites if units.split_face else a.allocated.n
     unit = "sites" if units.split_face else "participants"
 
     def count(t: Tally | None) -> int:
         if t is None:
             return 0
         return int(t.sites) if units.split_face and t.sites is not None else t.n
+
+    size = count(a.allocated)
 
     done = int(u["disposition"].eq("completed").fillna(False).astype(bool).sum())
     out = []

@@ -124,7 +124,8 @@ RESPONDER_PARAMETERS: Mapping[str, ParamSpec] = {
 
 def _endpoint_problems(plan: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
-    named = [plan.get("primary")] if isinstance(plan.get("primary"), str) else []
+    primary = plan.get("primary")
+    named: list[str] = [primary] if isinstance(primary, str) else []
     for key in ("key_secondary", "secondary"):
         value = plan.get(key, ())
         named += list(value) if isinstance(value, tuple) else []

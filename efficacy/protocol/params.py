@@ -81,9 +81,10 @@ def _check_value(name: str, spec: ParamSpec, value: Any) -> tuple[Any, list[str]
     if t == "str_list":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             return value, [f"{name} must be a list of strings"]
-        bad = [v for v in value if spec.choices and v not in spec.choices]
+        allowed = spec.choices or ()
+        bad = [v for v in value if allowed and v not in allowed]
         if bad:
-            return value, [f"{name} has unknown values {bad}; allowed: {', '.join(spec.choices)}"]
+            return value, [f"{name} has unknown values {bad}; allowed: {', '.join(allowed)}"]
         return tuple(value), []
     if t == "range":
         ok = isinstance(value, list | tuple) and len(value) == 2 and all(map(_is_number, value))

@@ -8,14 +8,14 @@ style), never ``0.000``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import SupportsFloat
 
 __all__ = ["MINUS", "fixed", "pval"]
 
 MINUS = "\u2212"
 
 
-def fixed(value: Any, decimals: int = 2) -> str:
+def fixed(value: SupportsFloat | None, decimals: int = 2) -> str:
     """Return `value` with `decimals` decimals and a true minus sign; "-" when missing.
 
     ``-0.0004`` at 3 decimals prints ``0.000`` (no signed zero).
@@ -28,7 +28,7 @@ def fixed(value: Any, decimals: int = 2) -> str:
     return text
 
 
-def pval(value: Any) -> str:
+def pval(value: SupportsFloat | None) -> str:
     """Return a p-value as ``0.047`` / ``<0.001`` / ``>0.999``; "-" when missing."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from efficacy.consort import allocated_units
-from efficacy.instruments import ENDPOINTS, ScoredTrial
+from efficacy.consort._flowdata import allocated_units
+from efficacy.instruments import ScoredTrial
+from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.protocol import Protocol
 from efficacy.report._stats import NUMERIC_ROWS, column, count_cell, decimals, numeric_cells
 from efficacy.trial import Trial

@@ -17,7 +17,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from typing import Protocol as TypingProtocol
 
 from efficacy._atomic import FileSet, check_folder
 from efficacy.analysis import AnalysisResult
@@ -32,6 +33,9 @@ from efficacy.report.outcomes import outcome_sections
 from efficacy.report.sections import appendices, generated_at, title_block, verdict
 from efficacy.trial import Trial
 from efficacy.validation import ValidationReport
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 __all__ = ["CHECKLIST_SECTIONS", "FORMATS", "SCHEMA", "Report", "build_report"]
 
@@ -57,7 +61,8 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a deep copy of the report data (plain dicts and lists)."""
-        return json.loads(self.to_json())
+        data: dict[str, Any] = json.loads(self.to_json())
+        return data
 
     def to_json(self) -> str:
         """Return the report as JSON: sorted keys, 2-space indent, UTF-8 text, no NaN."""
@@ -145,7 +150,19 @@ def _num(value: Any) -> Any:
     return "-" if value is None else value
 
 
-def _weasyprint() -> Any:
+class _PdfSource(TypingProtocol):
+    """What `_pdf` uses of a ``weasyprint.HTML`` document."""
+
+    def write_pdf(self) -> bytes: ...
+
+
+class _HtmlFactory(TypingProtocol):
+    """``weasyprint.HTML`` as `_pdf` calls it (from a string of HTML)."""
+
+    def __call__(self, *, string: str) -> _PdfSource: ...
+
+
+def _weasyprint() -> _HtmlFactory:
     """Return weasyprint's HTML class, or say how to install it."""
     try:
         from weasyprint import HTML
@@ -153,7 +170,8 @@ def _weasyprint() -> Any:
         raise EfficacyError(
             "PDF output needs weasyprint: pip install weasyprint (or choose --format html,json)"
         ) from exc
-    return HTML
+    factory: _HtmlFactory = HTML  # weasyprint ships no type information
+    return factory
 
 
 def _pdf(html: str) -> bytes:
@@ -171,7 +189,7 @@ def _css() -> str:
 
 
 @cache
-def _template() -> Any:
+def _template() -> Template:
     from jinja2 import Environment, StrictUndefined
 
     env = Environment(

@@ -313,7 +313,10 @@ def outcome_sections(
         }
     blocks = endpoint_blocks(data)
     skipped = list(data.get("skipped") or [])
-    is_pro = lambda e: endpoint_meta(str(e)).get("kind") in _PRO_KINDS  # noqa: E731
+
+    def is_pro(endpoint: object) -> bool:
+        return endpoint_meta(str(endpoint)).get("kind") in _PRO_KINDS
+
     analysed = {b["endpoint"] for b in blocks}
     efficacy = {
         "analysis": {k: data.get(k) for k in ("trial_id", "protocol", "design", "status")}
