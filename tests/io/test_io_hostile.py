@@ -163,8 +163,10 @@ import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB: fail fast, not swap
 from pathlib import Path
 from efficacy.io._files import read_text
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 text, _ = read_text(Path(sys.argv[1]))
-print(text.names, text.n_rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(text.names, text.n_rows, before, after)
 """
 
 
@@ -181,9 +183,12 @@ def test_absurd_declared_dimension_is_read_within_a_memory_bound(tmp_path: Path)
         cwd=Path(__file__).parents[2],
     )
     assert done.returncode == 0, done.stderr[-500:]
-    names, n_rows, peak_mb = done.stdout.split(")")[0] + ")", *done.stdout.split(")")[1].split()
+    names = done.stdout.split(")")[0] + ")"
+    n_rows, before_mb, after_mb = done.stdout.split(")")[1].split()
     assert names == "('x',)" and n_rows == "0"
-    assert int(peak_mb) < 400
+    # growth of the peak while reading (the imports' own footprint varies with the
+    # environment): ~30 MB measured; padding the declared sheet would need GBs
+    assert int(after_mb) - int(before_mb) < 200, (before_mb, after_mb)
 
 
 def test_value_far_right_of_the_header_is_a_nameless_column(tmp_path: Path) -> None:
