@@ -187,7 +187,7 @@ def test_absurd_declared_dimension_is_read_within_a_memory_bound(tmp_path: Path)
     n_rows, before_mb, after_mb = done.stdout.split(")")[1].split()
     assert names == "('x',)" and n_rows == "0"
     # growth of the peak while reading (the imports' own footprint varies with the
-    # environment): ~30 MB measured; padding the declared sheet would need GBs
+    # environment): 5 MB measured; padding the declared sheet would need GBs
     assert int(after_mb) - int(before_mb) < 200, (before_mb, after_mb)
 
 
