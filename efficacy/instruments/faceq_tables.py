@@ -276,7 +276,8 @@ def _ranges(values: Iterable[int]) -> str:
     """'11-13, 20' for [11, 12, 13, 20]."""
     vals = sorted(values)
     out: list[str] = []
-    start = prev = vals[0]
+    start: float = vals[0]  # stays an int until the sentinel math.inf ends the loop
+    prev: float = start
     for v in [*vals[1:], math.inf]:
         if v != prev + 1:
             out.append(str(start) if start == prev else f"{start}-{prev}")

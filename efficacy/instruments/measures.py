@@ -217,7 +217,7 @@ def _refuse_2d(r: Readings, devices: Sequence[str]) -> None:
         )
 
 
-def _unique_join(values: Sequence[object], sep: str) -> str:
+def _unique_join(values: Iterable[object], sep: str) -> str:
     seen: list[str] = []
     for x in values:
         if x is not None and x == x and x != "" and str(x) not in seen:
@@ -225,7 +225,9 @@ def _unique_join(values: Sequence[object], sep: str) -> str:
     return sep.join(seen)
 
 
-def _multi(r: Readings, gid: np.ndarray, multi: np.ndarray, used: np.ndarray) -> dict:
+def _multi(
+    r: Readings, gid: np.ndarray, multi: np.ndarray, used: np.ndarray
+) -> dict[str, dict[int, object]]:
     """Join the text of the groups with several readings (by group id)."""
     pos = np.flatnonzero(multi[gid])
     pos = pos[np.argsort(gid[pos], kind="stable")]
@@ -277,7 +279,9 @@ def _group_reasons(
     return reason
 
 
-def _tallies(r: Readings, gid: np.ndarray, sel: np.ndarray, ok: np.ndarray) -> dict:
+def _tallies(
+    r: Readings, gid: np.ndarray, sel: np.ndarray, ok: np.ndarray
+) -> dict[str, np.ndarray]:
     n = int(gid.max()) + 1
     v = np.where(ok, r.value, np.nan)
     has = ~np.isnan(v)
@@ -443,7 +447,7 @@ def _frame(r: Readings, out: dict[str, np.ndarray]) -> pd.DataFrame:
         return pd.Series(values, dtype=object).astype("str")
 
     def decode(column: str) -> pd.Series:
-        vocab = pd.array([*r.vocab[column], None], dtype="str")
+        vocab = pd.array(np.array([*r.vocab[column], None], dtype=object), dtype="str")
         codes = out[column]
         return pd.Series(vocab.take(np.where(codes < 0, len(vocab) - 1, codes)))
 

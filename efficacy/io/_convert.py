@@ -14,6 +14,7 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -265,7 +266,7 @@ def empty_table(table: str) -> pd.DataFrame:
 def build_table(
     table: str,
     text: TextTable,
-    path: object = None,
+    path: Path | None = None,
     fmt: str | None = None,
     extra_kinds: Mapping[str, ColumnKind] | None = None,
 ) -> tuple[pd.DataFrame, TableSource, pd.DataFrame]:
@@ -328,7 +329,7 @@ def build_table(
         for column, header in suggest_renames(missing, extra).items()
     ]
     frame = pd.DataFrame(data, index=pd.Index(rows, name="row"))
-    source = TableSource(table, path, fmt, n, missing, extra)  # type: ignore[arg-type]
+    source = TableSource(table, path, fmt, n, missing, extra)
     return frame, source, concat_issues(renames + issues)
 
 

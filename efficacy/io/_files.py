@@ -286,9 +286,9 @@ def _check_archive(path: Path) -> None:
             if sizes.get(types, 0) <= _MAX_LOADED_PART and types in sizes:
                 text = archive.read(types).decode("utf-8", "replace")
                 for element in re.findall(r"<Override\b[^>]*>", text):
-                    name = re.search(r'PartName="([^"]+)"', element)
-                    if name and _SHARED_STRINGS in element:
-                        shared.add(name.group(1).lstrip("/"))
+                    part = re.search(r'PartName="([^"]+)"', element)
+                    if part and _SHARED_STRINGS in element:
+                        shared.add(part.group(1).lstrip("/"))
     except Exception as exc:  # not a zip, truncated, ...: the same line as openpyxl's
         raise _unreadable(path, exc, "not a readable .xlsx workbook") from None
     mb = 1 << 20

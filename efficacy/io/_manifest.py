@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -32,22 +32,27 @@ from efficacy.trial import (
 __all__ = ["parse_manifest", "refuse_duplicate_ids"]
 
 
+class _Issue(NamedTuple):
+    """One manifest issue: key path, the value shown (None when absent), the problem."""
+
+    column: str
+    value: str | None
+    problem: str
+
+
 class _Problems:
-    """Collects manifest issues as rows of the issues frame."""
+    """Collects manifest issues as rows of the issues frame (table ``manifest``)."""
 
     def __init__(self) -> None:
-        self.rows: list[dict[str, object]] = []
+        self.rows: list[_Issue] = []
 
     def add(self, column: str, value: object, problem: str) -> None:
         shown = None if value is None else str(value)
-        self.rows.append(
-            {"table": "manifest", "column": column, "row": None, "value": shown, "problem": problem}
-        )
+        self.rows.append(_Issue(column, shown, problem))
 
     def frame(self) -> pd.DataFrame:
         parts = [
-            issues_frame("manifest", r["column"], [None], [r["value"]], str(r["problem"]))
-            for r in self.rows
+            issues_frame("manifest", r.column, [None], [r.value], str(r.problem)) for r in self.rows
         ]
         return concat_issues(parts)
 

@@ -93,11 +93,13 @@ class Objective:
         ev = self.evaluate(theta, 1)
         if ev is None:
             return np.inf, np.zeros_like(theta)
+        assert ev.grad is not None  # order 1 evaluations carry the gradient
         return ev.value, ev.grad
 
 
 def newton_decrement(ev: Evaluation) -> tuple[float, bool]:
     """``g' H^{-1} g`` and whether the Hessian is positive definite."""
+    assert ev.grad is not None and ev.hess is not None  # an order 2 evaluation
     try:
         low = np.linalg.cholesky(ev.hess)
     except np.linalg.LinAlgError:
@@ -123,6 +125,7 @@ def newton(
         if it >= SINGULAR_AFTER and obj.condition(x) >= SINGULAR_CONDITION:
             msg = f"covariance tends to singular after {it} iterations"
             return OptimOutcome(name, x, ev.value, False, it, msg)
+        assert ev.grad is not None and ev.hess is not None  # order 2 evaluations
         step = _modified_newton_step(ev.grad, ev.hess)
         x_new, ev_new = _line_search(obj, x, ev, step)
         if ev_new is None:
@@ -139,15 +142,18 @@ def _modified_newton_step(grad: np.ndarray, hess: np.ndarray) -> np.ndarray:
     w, v = np.linalg.eigh(hess)
     scale = max(float(np.max(np.abs(w))), 1e-300)
     w_mod = np.maximum(np.abs(w), 1e-8 * scale)
-    step = -v @ ((v.T @ grad) / w_mod)
+    step: np.ndarray = -v @ ((v.T @ grad) / w_mod)
     big = float(np.max(np.abs(step)))
     if big > 5.0:  # parameters live on log / atanh-like scales
         step *= 5.0 / big
     return step
 
 
-def _line_search(obj: Objective, x, ev: Evaluation, step):
+def _line_search(
+    obj: Objective, x: np.ndarray, ev: Evaluation, step: np.ndarray
+) -> tuple[np.ndarray, Evaluation | None]:
     """Backtracking Armijo search; tolerates rounding-level increases near the optimum."""
+    assert ev.grad is not None  # an order 2 evaluation
     slope = float(ev.grad @ step)
     noise = 1e-12 * max(1.0, abs(ev.value))
     t = 1.0

@@ -318,10 +318,11 @@ def _check_duplicates(index: pd.Index, subj: _Column, vis: _Column) -> None:
         return
     first = int(uniq[np.argmax(counts > 1)])
     s_code, v_code = divmod(first, n_vis)
+    assert subj.levels is not None and vis.levels is not None  # both are factors
     rows = index[ok][key == first].tolist()
     raise ModelSpecError(
-        f"subject {subj.levels[s_code]!r} has {len(rows)} rows at visit "  # type: ignore[index]
-        f"{vis.levels[v_code]!r} (rows {rows}); {int((counts > 1).sum())} subject-visit "  # type: ignore[index]
+        f"subject {subj.levels[s_code]!r} has {len(rows)} rows at visit "
+        f"{vis.levels[v_code]!r} (rows {rows}); {int((counts > 1).sum())} subject-visit "
         "pair(s) are duplicated in all. Each subject may have one row per visit: fix or "
         "aggregate the data first"
     )

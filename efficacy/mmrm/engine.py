@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from efficacy.errors import ModelSpecError
 from efficacy.mmrm import _optim
@@ -206,14 +207,18 @@ class EngineFit:
 # ------------------------------------------------------------------------------ checks
 
 
-def _as_int(a, name: str, shape: tuple[int, ...]) -> np.ndarray:
+def _as_int(a: ArrayLike, name: str, shape: tuple[int, ...]) -> np.ndarray:
     arr = np.asarray(a)
     if arr.shape != shape or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
         raise ModelSpecError(f"ModelArrays.{name} must be an integer array of shape {shape}")
     return arr.astype(np.int64)
 
 
-def _validate(a: ModelArrays) -> tuple[np.ndarray, ...]:
+def _validate(
+    a: ModelArrays,
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int, int, int
+]:
     """Check shapes, codes, ordering and weights; return clean copies (int64/float64)."""
     x = np.array(a.X, dtype=float)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
@@ -297,8 +302,8 @@ def _check_identifiable(data: PatternData, structure: str) -> None:
 def _uncovered(structure: str, covered: np.ndarray, lag_of: np.ndarray) -> str:
     m = covered.shape[0]
     if structure == "us":
-        bad = [(i + 1, j + 1) for i in range(m) for j in range(i + 1) if not covered[i, j]]
-        return f"visit pair(s) {bad[:5]}" if bad else ""
+        pairs = [(i + 1, j + 1) for i in range(m) for j in range(i + 1) if not covered[i, j]]
+        return f"visit pair(s) {pairs[:5]}" if pairs else ""
     if structure in ("csh", "ar1h", "toeph", "adh"):
         bad = [i + 1 for i in range(m) if not covered[i, i]]
         if bad:
@@ -392,7 +397,7 @@ def fit_engine(
         return _fit(arrays, covariance, method, control)
 
 
-def _fit(arrays: ModelArrays, covariance: str, method: str, control: EngineControl):
+def _fit(arrays: ModelArrays, covariance: str, method: str, control: EngineControl) -> EngineFit:
     data = pattern_data(arrays)
     _check_identifiable(data, covariance)
     k = cov.n_theta_per_group(covariance, data.m) * data.n_groups
@@ -412,7 +417,9 @@ def _fit(arrays: ModelArrays, covariance: str, method: str, control: EngineContr
     return _run(obj, x0, control, method)
 
 
-def evaluate_at(arrays: ModelArrays, covariance: str, theta, method: str = "reml") -> EngineFit:
+def evaluate_at(
+    arrays: ModelArrays, covariance: str, theta: ArrayLike, method: str = "reml"
+) -> EngineFit:
     """Build an `EngineFit` at given covariance parameters, without optimising.
 
     For comparisons at another program's estimates (e.g. SAS's printed covariance
@@ -425,16 +432,16 @@ def evaluate_at(arrays: ModelArrays, covariance: str, theta, method: str = "reml
         raise ModelSpecError(f"method must be 'reml' or 'ml', got {method!r}")
     data = pattern_data(arrays)
     k = cov.n_theta_per_group(covariance, data.m) * data.n_groups
-    theta = np.array(theta, dtype=float)
-    if theta.shape != (k,) or not np.all(np.isfinite(theta)):
+    theta_arr = np.array(theta, dtype=float)
+    if theta_arr.shape != (k,) or not np.all(np.isfinite(theta_arr)):
         raise ModelSpecError(f"theta must hold {k} finite values for {covariance}")
     obj = _optim.Objective(data, covariance, method == "reml")
-    fixed = _optim.OptimOutcome("none (fixed theta)", theta, np.nan, False, 0, "not optimised")
+    fixed = _optim.OptimOutcome("none (fixed theta)", theta_arr, np.nan, False, 0, "not optimised")
     fit = _assemble(obj, fixed, [("none (fixed theta)", "not optimised")], 0, method)
     return replace(fit, warnings=("covariance parameters fixed, not estimated",))
 
 
-def _run(obj: _optim.Objective, x0, control: EngineControl, method: str) -> EngineFit:
+def _run(obj: _optim.Objective, x0: np.ndarray, control: EngineControl, method: str) -> EngineFit:
     tried: list[tuple[str, str]] = []
     best: _optim.OptimOutcome | None = None
     total_its = 0
@@ -460,6 +467,7 @@ def _run(obj: _optim.Objective, x0, control: EngineControl, method: str) -> Engi
             if rest:
                 tried.append((", ".join(rest), f"not tried: {reason}"))
             break
+    assert best is not None  # EngineControl requires at least one optimiser
     if control.second_start and obj.structure != "us" and best.converged:
         d = obj.data
         x1 = cov.zero_correlation(obj.structure, x0, d.m, d.n_groups)
@@ -473,7 +481,13 @@ def _run(obj: _optim.Objective, x0, control: EngineControl, method: str) -> Engi
     return _assemble(obj, best, tried, total_its, method)
 
 
-def _assemble(obj, best, tried, iterations, method) -> EngineFit:
+def _assemble(
+    obj: _optim.Objective,
+    best: _optim.OptimOutcome,
+    tried: list[tuple[str, str]],
+    iterations: int,
+    method: str,
+) -> EngineFit:
     data, structure = obj.data, obj.structure
     theta = best.theta.copy()
     ev = obj.evaluate(theta, 2)
@@ -488,6 +502,8 @@ def _assemble(obj, best, tried, iterations, method) -> EngineFit:
             "MMRM fit did not converge; tried: " + "; ".join(f"{n} ({m})" for n, m in tried)
         )
     sd = cov.sigma_derivatives(structure, theta, data.m, data.n_groups, 1)
+    assert sd.d1 is not None  # order 1 derivatives were asked for
+    assert ev.grad is not None and ev.hess is not None and ev.p_mats is not None  # order 2
     try:
         low = np.linalg.cholesky(ev.hess)
         linv = np.linalg.inv(low)

@@ -202,7 +202,14 @@ def _ic(fit: EngineFit, design: Design) -> tuple[float, float]:
     return dev + 2.0 * k, dev + k * math.log(design.n_subjects_read)
 
 
-def _assemble(design, arrays, fit, df_method, formula, notes) -> MMRMResult:
+def _assemble(
+    design: Design,
+    arrays: ModelArrays,
+    fit: EngineFit,
+    df_method: str,
+    formula: str,
+    notes: list[str],
+) -> MMRMResult:
     inf = make_inference(df_method, fit, arrays, design)
     p = len(design.column_names)
     kept = design.kept

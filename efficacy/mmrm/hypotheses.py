@@ -53,7 +53,8 @@ def term_of_columns(design: Design) -> np.ndarray:
     owner = np.empty(len(design.column_names), dtype=np.intp)
     for k, term in enumerate(design.mm.terms):
         owner[term.start : term.stop] = k
-    return owner[design.kept]
+    kept: np.ndarray = owner[design.kept]
+    return kept
 
 
 def type3_matrix(design: Design, term: TermSpec) -> np.ndarray:
@@ -84,7 +85,7 @@ def type3_matrix(design: Design, term: TermSpec) -> np.ndarray:
     # matrices span the same space with full column rank, so M is square and invertible
     M, *_ = np.linalg.lstsq(X_sum[:, kept_sum], X_kept, rcond=None)
     sum_idx = np.flatnonzero(kept_sum)
-    rows = M[(sum_idx >= term.start) & (sum_idx < term.stop)]
+    rows: np.ndarray = M[(sum_idx >= term.start) & (sum_idx < term.stop)]
     if rows.shape[0] == 0:  # no columns, or all aliased with earlier terms: nothing to test
         return rows
     kept_idx = np.flatnonzero(design.kept)
@@ -92,7 +93,7 @@ def type3_matrix(design: Design, term: TermSpec) -> np.ndarray:
     if own.size == rows.shape[0]:
         block = rows[:, own]
         if np.linalg.cond(block) < 1e10:
-            L = np.linalg.solve(block, rows)
+            L: np.ndarray = np.linalg.solve(block, rows)
             L[np.abs(L) < 1e-12] = 0.0
             return L
     return rows
@@ -132,7 +133,8 @@ def _within_centered(X: np.ndarray, subject: np.ndarray, n_subjects: int) -> np.
     counts = np.bincount(subject, minlength=n_subjects).astype(float)
     sums = np.zeros((n_subjects, X.shape[1]))
     np.add.at(sums, subject, X)
-    return X - (sums / np.maximum(counts, 1.0)[:, None])[subject]
+    centered: np.ndarray = X - (sums / np.maximum(counts, 1.0)[:, None])[subject]
+    return centered
 
 
 def _rank(A: np.ndarray) -> int:

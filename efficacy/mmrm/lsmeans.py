@@ -12,7 +12,7 @@ factors' levels is the column built from uniform level weights, so each cell is 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -134,7 +134,9 @@ def lsmeans_grid(
     names = spec_names + by_names
     cells = pd.DataFrame(
         {
-            name: pd.Categorical.from_codes(codes[:, order.index(f)], categories=list(f.levels))
+            name: pd.Categorical.from_codes(
+                codes[:, order.index(f)], dtype=pd.CategoricalDtype(list(f.levels))
+            )
             for name, f in zip(names, factors, strict=True)
         }
     )
@@ -157,7 +159,8 @@ def estimable(design: Design, L: np.ndarray) -> np.ndarray:
     if N.shape[1] == 0:
         return np.ones(L.shape[0], dtype=bool)
     scale = np.linalg.norm(L, axis=1, keepdims=True) * np.linalg.norm(N, axis=0, keepdims=True)
-    return np.all(np.abs(L @ N) <= _EST_TOL * np.maximum(scale, 1.0), axis=1)
+    ok: np.ndarray = np.all(np.abs(L @ N) <= _EST_TOL * np.maximum(scale, 1.0), axis=1)
+    return ok
 
 
 def matching_term(design: Design, factors: list[FactorSpec]) -> TermSpec | None:
@@ -222,11 +225,18 @@ def contrast_rows(
     return out_labels, np.vstack(rows), np.asarray(anchor, dtype=np.intp)
 
 
-def _contrast_weights(method, labels, ref, grid, spec_names, idx):
+def _contrast_weights(
+    method: str | Mapping[str, Sequence[float]],
+    labels: list[str],
+    ref: object,
+    grid: Grid,
+    spec_names: list[str],
+    idx: np.ndarray,
+) -> Iterator[tuple[str, np.ndarray]]:
     k = len(labels)
     if isinstance(method, Mapping):
-        for name, w in method.items():
-            w = np.asarray(w, dtype=float)
+        for name, given in method.items():
+            w = np.asarray(given, dtype=float)
             if w.shape != (k,):
                 raise ModelSpecError(
                     f"contrast {name!r}: give one weight per cell ({k}: {labels}), got "
@@ -253,7 +263,7 @@ def _contrast_weights(method, labels, ref, grid, spec_names, idx):
     )
 
 
-def _ref_position(ref, grid, spec_names, idx) -> int:
+def _ref_position(ref: object, grid: Grid, spec_names: list[str], idx: np.ndarray) -> int:
     wanted = ref if isinstance(ref, tuple) else (ref,)
     if len(wanted) != len(spec_names):
         raise ModelSpecError(f"ref={ref!r}: give one level per factor in specs ({spec_names})")

@@ -290,7 +290,9 @@ class MMRMResult:
         out["conf_low"], out["conf_high"] = lim["conf_low"], lim["conf_high"]
         return out
 
-    def _grid_stats(self, L_full: np.ndarray, grid: lsm.Grid):
+    def _grid_stats(
+        self, L_full: np.ndarray, grid: lsm.Grid
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         factors = lsm.resolve_factors(self._design, grid.names, "specs/by")
         term = lsm.matching_term(self._design, factors)
         ok = lsm.estimable(self._design, L_full)

@@ -143,20 +143,23 @@ class Context:
         """``mapping[value]`` for every cell of `column` (`default` where absent/missing)."""
         codes, uniques = self.codes(table, column)
         values = np.array([mapping.get(u, default) for u in uniques] + [default], dtype=dtype)
-        return values[codes]
+        mapped: np.ndarray = values[codes]
+        return mapped
 
     def isin(self, table: str, column: str, values: Any) -> np.ndarray:
         """Boolean array: the cell is one of `values` (missing cells are not)."""
         codes, uniques = self.codes(table, column)
         wanted = set(values)
         hit = np.fromiter((u in wanted for u in uniques), dtype=bool, count=len(uniques))
-        return np.append(hit, False)[codes]
+        found: np.ndarray = np.append(hit, False)[codes]
+        return found
 
     def blank(self, table: str, column: str) -> np.ndarray:
         """Boolean array: the text cell is missing or empty."""
         codes, uniques = self.codes(table, column)
         empty = np.append(np.asarray(uniques.astype(str) == "", dtype=bool), True)
-        return empty[codes]
+        is_blank: np.ndarray = empty[codes]
+        return is_blank
 
     # -- tables -----------------------------------------------------------------------
     def table(self, name: str) -> pd.DataFrame:
@@ -254,14 +257,16 @@ class Context:
         """Rows of `table` whose `column` cell could not be read (SCH-004 reports them)."""
         i = self.issues
         sel = (i["table"] == table) & (i["column"] == column) & i["row"].notna()
-        return pd.Index(i.loc[sel, "row"].astype("int64").unique())
+        rows: pd.Index = pd.Index(i.loc[sel, "row"].astype("int64").unique())
+        return rows
 
     # -- subjects ---------------------------------------------------------------------
     @cached_property
     def subject_ids(self) -> pd.Index:
         """Non-blank subject ids of the subjects table (unique)."""
         ids = self.table("subjects")["subject_id"]
-        return pd.Index(ids[~blank(ids)].unique().astype(object))
+        unique_ids: pd.Index = pd.Index(ids[~blank(ids)].unique().astype(object))
+        return unique_ids
 
     @cached_property
     def subjects_first(self) -> pd.DataFrame:

@@ -10,6 +10,7 @@ boolean mask and turns that sub-frame into a findings frame in one vectorised st
 from __future__ import annotations
 
 import gc
+from types import EllipsisType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -163,7 +164,7 @@ def at_rows(
     table: str,
     column: str | None,
     message: str | pd.Series,
-    value: pd.Series | str | None = ...,  # type: ignore[assignment]
+    value: pd.Series | str | EllipsisType | None = ...,
     severity: str | None = None,
 ) -> pd.DataFrame:
     """Turn the offending rows of a table into a findings frame, column-wise.
@@ -242,7 +243,11 @@ def _opt_text(x: Any) -> str | None:
 
 def frame_columns(frame: pd.DataFrame) -> list[list[Any]]:
     """Columns of a findings frame as Python lists (None for missing, int rows)."""
-    return [frame[c].to_numpy(dtype=object, na_value=None).tolist() for c in FINDING_COLUMNS]
+    # pandas-stubs omit None from to_numpy's na_value, which pandas accepts (any scalar)
+    return [
+        frame[c].to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
+        for c in FINDING_COLUMNS
+    ]
 
 
 def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from efficacy.validation.findings import frame_records
@@ -30,7 +31,7 @@ def _n(k: int, word: str) -> str:
     return f"{k} {word}{'' if k == 1 else 's'}"
 
 
-def finding_line(f: dict) -> str:
+def finding_line(f: Mapping[str, Any]) -> str:
     """One finding as one line of text: severity, rule, location, value, message."""
     where = [f["table"] or ""]
     if f["row"] is not None:

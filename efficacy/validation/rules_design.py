@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -81,7 +81,10 @@ def check_baselines(ctx: Context) -> Iterator[Part]:
     at_base = ctx.isin(t, "visit", [ctx.baseline.id]) & known & (s_codes >= 0)
     pairs = pd.DataFrame({"s": s_codes[at_base], "e": e_codes[at_base]}).drop_duplicates()
     have = pd.MultiIndex.from_arrays(
-        [s_uni.take(pairs["s"]).astype(object), e_uni.take(pairs["e"]).astype(object)]
+        [
+            s_uni.take(pairs["s"].to_numpy()).astype(object),
+            e_uni.take(pairs["e"].to_numpy()).astype(object),
+        ]
     )
     want = pd.MultiIndex.from_product([subjects, endpoints], names=["subject_id", "endpoint"])
     lacking = want[~want.isin(have)]
@@ -136,7 +139,7 @@ def check_allocation(ctx: Context) -> Iterator[Part]:
         )
     arms = sorted(ctx.arm_ids)
     ok = a[a["ok"]]
-    given = ok.groupby("row")["arm"].agg(lambda x: set(x))
+    given: dict[Hashable, set[str]] = {row: set(arm) for row, arm in ok.groupby("row")["arm"]}
     alloc_rows = rand_rows.intersection(pd.Index(a["row"].unique()))
     lacking = {
         row: [x for x in arms if x not in given.get(row, set())]
@@ -175,7 +178,7 @@ def check_measured_sites(ctx: Context) -> Iterator[Part]:
     pairs = pd.DataFrame({"k": key[check], "s": s_codes[check], "b": b_codes[check]})
     pairs = pairs.drop_duplicates("k")
     allocated = set(zip(a["subject_id"], a["site"], strict=True))
-    names = zip(s_uni.take(pairs["s"]), b_uni.take(pairs["b"]), strict=True)
+    names = zip(s_uni.take(pairs["s"].to_numpy()), b_uni.take(pairs["b"].to_numpy()), strict=True)
     bad_keys = pairs["k"][[name not in allocated for name in names]]
     bad = check & np.isin(key, bad_keys.to_numpy())
     if bad.any():

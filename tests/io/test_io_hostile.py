@@ -163,10 +163,11 @@ import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB: fail fast, not swap
 from pathlib import Path
 from efficacy.io._files import read_text
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 text, _ = read_text(Path(sys.argv[1]))
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-print(text.names, text.n_rows, before, after)
+# VmHWM is this process's own peak; ru_maxrss keeps the forking parent's (a big pytest worker)
+peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
+kb = int(peak[0].split()[1]) if peak else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(text.names, text.n_rows, kb // 1024)
 """
 
 
@@ -183,12 +184,9 @@ def test_absurd_declared_dimension_is_read_within_a_memory_bound(tmp_path: Path)
         cwd=Path(__file__).parents[2],
     )
     assert done.returncode == 0, done.stderr[-500:]
-    names = done.stdout.split(")")[0] + ")"
-    n_rows, before_mb, after_mb = done.stdout.split(")")[1].split()
+    names, n_rows, peak_mb = done.stdout.split(")")[0] + ")", *done.stdout.split(")")[1].split()
     assert names == "('x',)" and n_rows == "0"
-    # growth of the peak while reading (the imports' own footprint varies with the
-    # environment): 5 MB measured; padding the declared sheet would need GBs
-    assert int(after_mb) - int(before_mb) < 200, (before_mb, after_mb)
+    assert int(peak_mb) < 400
 
 
 def test_value_far_right_of_the_header_is_a_nameless_column(tmp_path: Path) -> None:
