@@ -219,7 +219,8 @@ def _assemble(
     usable = inf.usable
     aic, bic = _ic(fit, design) if usable else (np.nan, np.nan)
     sigma = fit.sigma if usable else np.full_like(fit.sigma, np.nan)
-    if not usable and not any("did not converge" in n for n in notes):
+    # a fit that did not converge already carries the engine's note (fit.warnings)
+    if not usable and fit.converged:
         notes.append(
             "the fit did not converge; tried: " + "; ".join(f"{n} ({m})" for n, m in fit.tried)
         )
