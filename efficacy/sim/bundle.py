@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from efficacy._tabular import safe_frame
 from efficacy.errors import EfficacyError
 from efficacy.sim._pro import SYNTHETIC_FACEQ_FILE, synthetic_faceq_conversion
 from efficacy.sim._toml import dumps
@@ -90,12 +91,13 @@ def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def _write_table(frame: pd.DataFrame, path: Path, fmt: str) -> None:
     frame = frame.reset_index(drop=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        _csv_frame(frame).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    if fmt == "csv":  # text cells neutralised against spreadsheet formulas, as every writer
+        csv = safe_frame(_csv_frame(frame))
+        csv.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
     elif fmt == "parquet":
         frame.to_parquet(path, index=False, engine="pyarrow")
     else:
-        frame.to_excel(path, index=False, sheet_name=path.stem, engine="openpyxl")
+        safe_frame(frame).to_excel(path, index=False, sheet_name=path.stem, engine="openpyxl")
 
 
 def _prepare_target(folder: Path) -> None:
