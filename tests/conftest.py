@@ -1,20 +1,38 @@
-"""Suite-wide hypothesis profiles (issue 11).
+"""Session-wide test set-up: hypothesis profiles, and the sample bundles computed once.
+
+Hypothesis profiles (issue 11):
 
 * ``ci`` (default): reproducible (derandomized), no example database, no deadline.
 * ``long``: random, with an example database outside the repository
   (``$XDG_CACHE_HOME/efficacy-hypothesis``, default ``~/.cache/efficacy-hypothesis``);
   selected by ``EFFICACY_HOSTILE=long`` or ``HYPOTHESIS_PROFILE=long``. Example counts of
   the hostile suite per profile: tests/hostile/profile.py.
+
+Sample bundles: reading a sample bundle, analysing it and building its report are the
+expensive steps many tests share (design review, improvement 10: 38 call sites rebuilt
+the same analysis or report). :class:`Samples` computes each of them once per test
+session (once per xdist worker) under the default protocol and hands the same object to
+every test that asks. The results are frozen dataclasses; a test that changes anything
+works on a copy (``report.to_dict()`` is a deep copy; ``trial.subjects.copy()``).
+Tests that need a result computed under other options (another protocol, a changed
+bundle, an environment variable read at build time) still build their own.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from efficacy import Trial
+from efficacy.analysis import AnalysisResult, analyze
+from efficacy.io import read_trial
+from efficacy.protocol import DEFAULT_PROTOCOL, Protocol, load_protocol
+from efficacy.report import Report, build_report
 from tests.hostile.profile import profile_name
 
 _CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "efficacy-hypothesis"
@@ -34,3 +52,68 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(profile_name())
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+class Samples:
+    """The sample bundles of ``sample_data/``, each step computed at most once.
+
+    ``trial(name)`` is ``read_trial(sample_data/name)``; ``analysis(name)`` is
+    ``analyze(trial, DEFAULT_PROTOCOL)`` with warnings silenced (as the report runs it);
+    ``report(name)`` is ``build_report(trial, protocol, analysis=analysis(name))`` and
+    ``report(name, analysed=False)`` is ``build_report(trial)`` (sections 6-7 not run).
+    """
+
+    def __init__(self) -> None:
+        self._trials: dict[str, Trial] = {}
+        self._analyses: dict[str, AnalysisResult] = {}
+        self._reports: dict[tuple[str, bool], Report] = {}
+        self._html: dict[tuple[str, bool], str] = {}
+        self._protocol: Protocol | None = None
+
+    @property
+    def protocol(self) -> Protocol:
+        """The default protocol (``iso-efficacy-2025``)."""
+        if self._protocol is None:
+            self._protocol = load_protocol(DEFAULT_PROTOCOL)
+        return self._protocol
+
+    def trial(self, name: str) -> Trial:
+        """``read_trial`` of the sample bundle `name`."""
+        if name not in self._trials:
+            self._trials[name] = read_trial(SAMPLES / name)
+        return self._trials[name]
+
+    def analysis(self, name: str) -> AnalysisResult:
+        """``analyze`` of the sample bundle under the default protocol."""
+        if name not in self._analyses:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._analyses[name] = analyze(self.trial(name), self.protocol)
+        return self._analyses[name]
+
+    def report(self, name: str, analysed: bool = True) -> Report:
+        """``build_report`` of the sample bundle, with its analysis or without."""
+        key = (name, analysed)
+        if key not in self._reports:
+            trial = self.trial(name)
+            if analysed:
+                report = build_report(trial, self.protocol, analysis=self.analysis(name))
+            else:
+                report = build_report(trial)
+            self._reports[key] = report
+        return self._reports[key]
+
+    def html(self, name: str, analysed: bool = True) -> str:
+        """``report(name, analysed).to_html()``."""
+        key = (name, analysed)
+        if key not in self._html:
+            self._html[key] = self.report(name, analysed).to_html()
+        return self._html[key]
+
+
+@pytest.fixture(scope="session")
+def samples() -> Samples:
+    """The shared, lazily computed results of the sample bundles (see :class:`Samples`)."""
+    return Samples()

@@ -23,20 +23,18 @@ SAMPLES = ROOT / "sample_data"
 
 
 @pytest.fixture(scope="module")
-def parallel() -> efficacy.Trial:
-    return efficacy.read_trial(SAMPLES / "parallel_12wk")
+def parallel(samples) -> efficacy.Trial:
+    return samples.trial("parallel_12wk")
 
 
 @pytest.fixture(scope="module")
-def split_face() -> efficacy.Trial:
-    return efficacy.read_trial(SAMPLES / "split_face_12wk")
+def split_face(samples) -> efficacy.Trial:
+    return samples.trial("split_face_12wk")
 
 
 @pytest.fixture(scope="module")
-def parallel_result(parallel) -> AnalysisResult:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return analyze(parallel)
+def parallel_result(samples) -> AnalysisResult:
+    return samples.analysis("parallel_12wk")  # analyze(trial): the default protocol
 
 
 def _protocol(tmp_path: Path, body: str) -> Path:
@@ -199,10 +197,8 @@ def test_split_face_equals_paired_analysis(split_face, tmp_path) -> None:
     assert "before the week 12" in " ".join(res.notes)
 
 
-def test_split_face_default_plan(split_face) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = analyze(split_face)
+def test_split_face_default_plan(samples) -> None:
+    res = samples.analysis("split_face_12wk")  # analyze(trial): the default protocol
     row = res.primary("itt")
     assert row["comparison"] == "ACTIVE site vs VEHICLE site"
     assert row["model"].startswith("within-subject MMRM change ~ baseline + visit")

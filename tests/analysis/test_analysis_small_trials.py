@@ -69,6 +69,13 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
+def split2(bundles):
+    """The two-subject split-face trial and its analysis under the default protocol."""
+    trial = efficacy.read_trial(bundles["split2"])
+    return trial, _analyze(trial)
+
+
+@pytest.fixture(scope="module")
 def par16(bundles):
     trial = efficacy.read_trial(bundles["par16"])
     return trial, _analyze(trial, bundles["protocol"])
@@ -127,9 +134,8 @@ def _final_differences(trial, endpoint: str) -> np.ndarray:
     return f.loc[(f["visit"] == plan.final_visit) & f["change"].notna(), "change"].to_numpy(float)
 
 
-def test_split_face_two_subjects_g_not_estimable(bundles) -> None:
-    trial = efficacy.read_trial(bundles["split2"])
-    res = _analyze(trial)  # was: ValueError (math domain error) from lgamma(0)
+def test_split_face_two_subjects_g_not_estimable(split2) -> None:
+    _, res = split2  # analyze() was: ValueError (math domain error) from lgamma(0)
     assert res.status == "analysed"
     eff = res.effect_sizes
     assert len(eff) > 0
@@ -157,13 +163,12 @@ def test_split_face_three_subjects_g_by_hand(bundles) -> None:
     assert eff.loc[("cutometer_r2", "itt"), "hedges_g"] == pytest.approx(1.152215, abs=1e-6)
 
 
-def test_split_face_two_subjects_report_is_written(bundles, tmp_path) -> None:
+def test_split_face_two_subjects_report_is_written(split2, tmp_path) -> None:
     from efficacy.report import build_report
-    from efficacy.report.outcomes import run_analysis
 
-    trial = efficacy.read_trial(bundles["split2"])
+    trial, result = split2  # run_analysis(trial, "iso-efficacy-2025"): the same analysis
     protocol = efficacy.load_protocol("iso-efficacy-2025")
-    report = build_report(trial, protocol, analysis=run_analysis(trial, protocol))
+    report = build_report(trial, protocol, analysis=result)
     written = report.write(tmp_path, formats=("html", "json"))
     assert sorted(written) == ["html", "json"]
     page = written["html"].read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from efficacy.analysis import AnalysisResult, analyze
+from efficacy.analysis import AnalysisResult
 from efficacy.analysis.result import RESULT_COLUMNS
 from efficacy.consort import checklist_items, consort_flow, evaluate_checklist
 from efficacy.errors import EfficacyError
@@ -114,10 +114,10 @@ def test_analysis_result_covers_estimation(tmp_path: Path) -> None:
     assert by["26"].status == "partial" and "produced no estimates" in by["26"].missing
 
 
-def test_not_analysed_leaves_estimation_uncovered() -> None:
+def test_not_analysed_leaves_estimation_uncovered(samples) -> None:
     """Items 26/28 are not covered when the analysis refused the trial (design review 4)."""
-    trial = read_trial(ROOT / "sample_data" / "flawed_design")
-    result = analyze(trial, PROTOCOL)
+    trial = samples.trial("flawed_design")
+    result = samples.analysis("flawed_design")  # analyze(trial, PROTOCOL)
     assert result.status == "not analysed"
     by = _by_id(_evaluate(trial, analysis=result))
     assert by["26"].status == "partial" and by["26"].shown_in == "flow"

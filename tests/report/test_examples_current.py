@@ -12,11 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from efficacy.io import read_trial
-from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
-from efficacy.report import build_report
 from efficacy.report.examples import EXAMPLES
-from efficacy.report.outcomes import run_analysis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,11 +48,10 @@ def _close(a: object, b: object, path: str = "") -> list[str]:
 
 
 @pytest.mark.parametrize("bundle", EXAMPLES)
-def test_committed_json_is_current(bundle: str) -> None:
+def test_committed_json_is_current(bundle: str, samples) -> None:
     committed = json.loads((ROOT / "reports" / bundle / "report.json").read_text("utf-8"))
-    trial = read_trial(ROOT / "sample_data" / bundle)
-    protocol = load_protocol(DEFAULT_PROTOCOL)
-    now = build_report(trial, protocol, analysis=run_analysis(trial, protocol)).to_dict()
+    # build_report(trial, DEFAULT_PROTOCOL, analysis=run_analysis(trial, protocol)), shared
+    now = samples.report(bundle).to_dict()
     diffs = _close(_comparable(committed), _comparable(now))
     assert not diffs, (
         f"reports/{bundle}/report.json is stale ({diffs[:3]}): "

@@ -21,15 +21,13 @@ SAMPLES = ROOT / "sample_data"
 
 
 @pytest.fixture(scope="module")
-def parallel():
-    trial = read_trial(SAMPLES / "parallel_12wk")
-    return trial, build_report(trial)
+def parallel(samples):
+    return samples.trial("parallel_12wk"), samples.report("parallel_12wk", analysed=False)
 
 
 @pytest.fixture(scope="module")
-def split_face():
-    trial = read_trial(SAMPLES / "split_face_12wk")
-    return trial, build_report(trial)
+def split_face(samples):
+    return samples.trial("split_face_12wk"), samples.report("split_face_12wk", analysed=False)
 
 
 def _table(report, section: str, table_id: str) -> dict:
@@ -89,9 +87,9 @@ def test_verdict_sample_parallel_conforms(parallel) -> None:
     )
 
 
-def test_verdict_cites_finding_ids_listed_in_the_appendix() -> None:
+def test_verdict_cites_finding_ids_listed_in_the_appendix(samples) -> None:
     # sample_data/flawed_design: 8-week follow-up, so ISO-DUR is not met
-    report = build_report(read_trial(SAMPLES / "flawed_design"))
+    report = samples.report("flawed_design", analysed=False)  # build_report(read_trial(...))
     dur = next(r for r in report.data["verdict"]["requirements"] if r["id"] == "ISO-DUR")
     assert dur["verdict"] == "not met" and dur["finding_ids"]
     # the same observed follow-up as validation's ISO-DUR message (8.0 weeks, n = 19)
@@ -102,10 +100,10 @@ def test_verdict_cites_finding_ids_listed_in_the_appendix() -> None:
     assert report.data["verdict"]["overall"] == "does not conform"
 
 
-def test_verdict_with_data_errors_is_not_conforms() -> None:
+def test_verdict_with_data_errors_is_not_conforms(samples) -> None:
     # sample_data/flawed_consort: every ISO requirement is met, but CON-* rules find
     # 3 errors (README defects 1-3)
-    report = build_report(read_trial(SAMPLES / "flawed_consort"))
+    report = samples.report("flawed_consort", analysed=False)  # build_report(read_trial(...))
     v = report.data["verdict"]
     assert v["data_errors"] == 3
     assert v["overall"] == "requirements met; the data have error findings"
@@ -278,15 +276,15 @@ def test_pdf_renders(tmp_path: Path) -> None:
     assert pdf.startswith(b"%PDF-") and len(pdf) > 5000
 
 
-def test_misuse() -> None:
+def test_misuse(samples) -> None:
     with pytest.raises(EfficacyError, match="read_trial"):
         build_report("sample_data/parallel_12wk")  # type: ignore[arg-type]
     # a validation report of another trial is refused, naming both trials
     from efficacy.validation import validate
 
-    other = validate(read_trial(SAMPLES / "split_face_12wk"))
+    other = validate(samples.trial("split_face_12wk"))
     with pytest.raises(EfficacyError, match=r"'SIM-SPLITFACE-12W'.*'SIM-PARALLEL-12W'"):
-        build_report(read_trial(SAMPLES / "parallel_12wk"), validation=other)
+        build_report(samples.trial("parallel_12wk"), validation=other)
 
 
 def test_html_is_self_contained(split_face) -> None:
@@ -300,8 +298,8 @@ def test_html_is_self_contained(split_face) -> None:
 @pytest.mark.parametrize(
     "bundle", ["flawed_integrity", "flawed_pro", "flawed_split_face", "flawed_design"]
 )
-def test_flawed_bundles_still_report(bundle: str) -> None:
+def test_flawed_bundles_still_report(bundle: str, samples) -> None:
     # validation never raises on data, and neither does the report
-    report = build_report(read_trial(SAMPLES / bundle))
+    report = samples.report(bundle, analysed=False)  # build_report(read_trial(...))
     assert report.data["verdict"]["overall"] != "conforms"
-    assert "<svg" in report.to_html()
+    assert "<svg" in samples.html(bundle, analysed=False)

@@ -30,12 +30,10 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 
 
 @pytest.fixture(scope="module")
-def parallel():
-    protocol = load_protocol("iso-efficacy-2025")
-    trial = read_trial(SAMPLES / "parallel_12wk")
-    result = analyze(trial, protocol)
+def parallel(samples):
+    result = samples.analysis("parallel_12wk")  # analyze(trial, "iso-efficacy-2025")
     before = result.to_frame()
-    report = build_report(trial, protocol, analysis=result)
+    report = build_report(samples.trial("parallel_12wk"), samples.protocol, analysis=result)
     pd.testing.assert_frame_equal(result.to_frame(), before)  # the analysis is not modified
     return result, report, report.to_html()
 
@@ -229,10 +227,10 @@ def test_not_analysed_and_not_run() -> None:
     assert outcome_sections(None)["pros"]["status"] == "not_run"
 
 
-def test_split_face_within_person() -> None:
-    protocol = load_protocol("iso-efficacy-2025")
-    trial = read_trial(SAMPLES / "split_face_12wk")
-    result = analyze(trial, protocol)
+def test_split_face_within_person(samples) -> None:
+    protocol = samples.protocol
+    trial = samples.trial("split_face_12wk")
+    result = samples.analysis("split_face_12wk")
     sections = outcome_sections(result, trial, protocol)
     eff = sections["efficacy"]["result"]
     itt = eff["endpoints"][0]["populations"][0]
