@@ -122,8 +122,14 @@ def test_sigint_during_commit_is_delivered_after_the_whole_set(
     fs.add(tmp_path / "a.csv", "a\n")
     fs.add(tmp_path / "b.csv", "b\n")
     monkeypatch.setattr(_atomic.os, "replace", replace)
-    with pytest.raises(KeyboardInterrupt):
-        fs.commit()
+    # Python's own Ctrl-C handler, whatever the test runner installed (an xdist worker
+    # may ignore SIGINT, and the held signal would then rightly be dropped)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fs.commit()
+    finally:
+        signal.signal(signal.SIGINT, before)
     monkeypatch.setattr(_atomic.os, "replace", real_replace)
     # the signal was held until both renames were done: the new set is complete
     assert _contents(tmp_path) == {"a.csv": b"a\n", "b.csv": b"b\n"}
