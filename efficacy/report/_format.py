@@ -13,16 +13,21 @@ from typing import SupportsFloat
 __all__ = ["MINUS", "fixed", "pval"]
 
 MINUS = "\u2212"
+#: Magnitude from which :func:`fixed` switches to scientific notation.
+HUGE = 1e9
 
 
 def fixed(value: SupportsFloat | None, decimals: int = 2) -> str:
     """Return `value` with `decimals` decimals and a true minus sign; "-" when missing.
 
-    ``-0.0004`` at 3 decimals prints ``0.000`` (no signed zero).
+    ``-0.0004`` at 3 decimals prints ``0.000`` (no signed zero). A magnitude of
+    :data:`HUGE` or more (e.g. the interval of a near-zero-df estimate from a tiny
+    trial) prints in scientific notation with 2 significant digits, so it fits its cell.
     """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
-    text = f"{float(value):.{max(0, int(decimals))}f}"
+    v = float(value)
+    text = f"{v:.1e}" if abs(v) >= HUGE else f"{v:.{max(0, int(decimals))}f}"
     if text.startswith("-"):
         text = text[1:] if float(text[1:]) == 0 else MINUS + text[1:]
     return text

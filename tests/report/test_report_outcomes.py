@@ -51,6 +51,9 @@ def test_format_helpers() -> None:
     assert fixed(-0.052754, 4) == f"{MINUS}0.0528"
     assert fixed(-0.00004, 3) == "0.000"  # no signed zero
     assert fixed(None, 2) == "-"
+    # a near-zero-df interval of a 2-subject trial: scientific, so it fits its cell
+    assert fixed(-7.0675907744860115e147, 3) == f"{MINUS}7.1e+147"
+    assert fixed(999_999_999.0, 1) == "999999999.0" and fixed(1e9, 1) == "1.0e+09"
     assert [pval(x) for x in (2.9e-27, 0.0468, 0.04962, 0.0504, 0.15, 1.0, None)] == [
         "<0.001",
         "0.047",
