@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
+from threadpoolctl import threadpool_limits
 
 from efficacy import Trial
 from efficacy.analysis import AnalysisResult, analyze
@@ -52,6 +53,14 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(profile_name())
+
+# One BLAS thread per test process. xdist already runs one worker per core (-n auto), and
+# the matrices here are small: a second OpenBLAS thread per worker only spins for work
+# (test_fit_r.py: 21.7 s user CPU with 2 threads, 16.0 s with 1). Results do not depend on
+# the thread count (see efficacy/mmrm/_threads.py). An explicit OPENBLAS_NUM_THREADS wins;
+# the variable also reaches the CLI subprocesses some tests start.
+_BLAS_THREADS = int(os.environ.setdefault("OPENBLAS_NUM_THREADS", "1") or 1)
+threadpool_limits(limits=_BLAS_THREADS, user_api="blas")
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 
