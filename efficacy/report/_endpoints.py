@@ -89,17 +89,13 @@ def _diff(row: Mapping[str, Any], effect: Mapping[str, Any] | None) -> dict[str,
         "g_high": None,
     }
     if effect is not None:
-        if _finite(effect["hedges_g"]):
+        if effect["hedges_g"] is not None:  # records carry NaN as None
             out.update(
                 hedges_g=effect["hedges_g"], g_low=effect["conf_low"], g_high=effect["conf_high"]
             )
         else:  # the reason is among the population's notes (`_population`)
             out["g_note"] = "not estimable"
     return out
-
-
-def _finite(value: Any) -> bool:
-    return value is not None and math.isfinite(float(value))
 
 
 def _lsmean_rows(
@@ -153,7 +149,7 @@ def _population(
         }
         for r in est
     ]
-    g_notes = {str(e["method"]) for e in effects.values() if not _finite(e["hedges_g"])}
+    g_notes = {str(e["method"]) for e in effects.values() if e["hedges_g"] is None}
     finals = {d["visit"] for d in diffs if d["final"]}
     for row in ls_rows:
         row["final"] = row["visit"] in finals
