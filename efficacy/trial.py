@@ -22,9 +22,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
+
+from efficacy.schema import (
+    DESIGNS,
+    DISPOSITIONS,
+    OPTIONAL_TABLES,
+    TABLE_SCHEMAS,
+    Column,
+)
 
 __all__ = [
     "ALLOCATION_COLUMNS",
@@ -35,6 +43,7 @@ __all__ = [
     "FLOW_TOTALS",
     "ISSUE_COLUMNS",
     "ISSUE_KINDS",
+    "OPTIONAL_TABLES",
     "REFERENCE_FILES",
     "TABLE_SCHEMAS",
     "Arm",
@@ -49,110 +58,6 @@ __all__ = [
     "first_rows",
     "parse_allocation",
 ]
-
-ColumnKind = Literal["str", "float", "int", "bool", "date", "fitzpatrick"]
-
-#: Allowed values of ``[trial] design``.
-DESIGNS: tuple[str, ...] = ("parallel", "split_face")
-
-#: Allowed values of ``subjects.disposition``.
-DISPOSITIONS: tuple[str, ...] = (
-    "completed",
-    "discontinued",
-    "lost_to_follow_up",
-    "screen_failure",
-)
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a canonical table.
-
-    Parameters
-    ----------
-    name : str
-        snake_case column name, as it must appear in the file header.
-    kind : {"str", "float", "int", "bool", "date", "fitzpatrick"}
-        Target type. ``bool`` reads true/false, Y/N, yes/no and 1/0 (any case);
-        ``date`` reads ISO 8601 dates; ``fitzpatrick`` reads I-VI or 1-6 and is stored as
-        the Roman numeral string.
-    required : bool
-        A file lacking a required column is a schema *error*; lacking an optional one is
-        a *notice* (rules that need it report ``could_not_run``).
-    description : str
-        One line for the README and ``efficacy protocols show``.
-    """
-
-    name: str
-    kind: ColumnKind
-    required: bool
-    description: str
-
-
-def _cols(*specs: tuple[str, ColumnKind, bool, str]) -> tuple[Column, ...]:
-    return tuple(Column(*s) for s in specs)
-
-
-#: Canonical schema of each table (public contract, documented in the README).
-TABLE_SCHEMAS: Mapping[str, tuple[Column, ...]] = {
-    "subjects": _cols(
-        ("subject_id", "str", True, "Unique participant id (screened people included)."),
-        ("arm", "str", False, "Arm id from [[arms]] (parallel design; empty if not randomised)."),
-        (
-            "allocation",
-            "str",
-            False,
-            "Split-face only: body site to arm, e.g. 'left_cheek=TRT;right_cheek=CTL'.",
-        ),
-        ("randomized", "bool", True, "Was the person randomised."),
-        ("itt", "bool", True, "Member of the intention-to-treat population."),
-        ("per_protocol", "bool", False, "Member of the per-protocol population."),
-        ("safety", "bool", False, "Member of the safety population."),
-        (
-            "disposition",
-            "str",
-            True,
-            "completed | discontinued | lost_to_follow_up | screen_failure.",
-        ),
-        ("discontinuation_reason", "str", False, "Reason for screen failure or discontinuation."),
-        ("age", "float", False, "Age in years at screening."),
-        ("sex", "str", False, "Sex (F / M or female / male)."),
-        ("fitzpatrick", "fitzpatrick", False, "Fitzpatrick skin phototype I-VI."),
-        ("randomization_date", "date", False, "Date of randomisation (ISO 8601)."),
-        ("site_id", "str", False, "Study site (centre) id."),
-    ),
-    "measurements": _cols(
-        ("subject_id", "str", True, "Participant id (subjects.subject_id)."),
-        ("visit", "str", True, "Visit id from [[visits]]."),
-        ("day", "int", True, "Study day of the measurement."),
-        ("endpoint", "str", True, "Endpoint id from the catalogue, e.g. cutometer_r2."),
-        ("value", "float", True, "Measured value, in `unit`."),
-        ("unit", "str", True, "Unit string: mm, um (µm), mm3, ratio, a.u., g/m2/h."),
-        ("body_site", "str", True, "Body site, e.g. left_cheek."),
-        ("device", "str", False, "Instrument make and model, e.g. 'Cutometer MPA 580'."),
-        ("device_settings", "str", False, "Settings, e.g. 'probe=2mm;suction=450mbar'."),
-        ("temperature_c", "float", False, "Room temperature (°C)."),
-        ("humidity_pct", "float", False, "Room relative humidity (%)."),
-    ),
-    "pro_responses": _cols(
-        ("subject_id", "str", True, "Participant id."),
-        ("visit", "str", True, "Visit id."),
-        ("day", "int", False, "Study day of completion."),
-        ("instrument", "str", True, "skindex16 | faceq."),
-        ("scale", "str", True, "Scale id within the instrument (Skindex-16: its domain)."),
-        ("item", "int", True, "Item number within the instrument (Skindex-16: 1-16)."),
-        ("response", "float", False, "Item response; empty when not answered."),
-    ),
-    "adverse_events": _cols(
-        ("subject_id", "str", True, "Participant id."),
-        ("term", "str", True, "Adverse event term (e.g. MedDRA preferred term)."),
-        ("severity", "str", True, "mild | moderate | severe."),
-        ("serious", "bool", True, "Serious adverse event."),
-        ("related", "bool", False, "Judged related to the product."),
-        ("onset_day", "int", False, "Study day of onset."),
-        ("body_site", "str", False, "Body site affected, if local."),
-    ),
-}
 
 #: Optional reference files a bundle may name in ``[tables]`` beside the four tables.
 #: They are path-checked like tables but not loaded into the Trial; the stage that needs
@@ -524,6 +429,12 @@ class TableSource:
     extra_columns: tuple[str, ...] = ()
 
 
+def _empty_table(name: str) -> pd.DataFrame:
+    from efficacy.io._convert import empty_table  # the readers own the dtypes
+
+    return empty_table(name)
+
+
 @dataclass(frozen=True)
 class Trial:
     """A trial: manifest, the four canonical tables, their sources and load issues.
@@ -535,6 +446,9 @@ class Trial:
     manifest : Manifest
     subjects, measurements, pro_responses, adverse_events : pandas.DataFrame
         Canonical tables (see :data:`TABLE_SCHEMAS`), indexed by 1-based source row.
+    deviations, intercurrent_events : pandas.DataFrame
+        Optional tables (:data:`OPTIONAL_TABLES`): protocol deviations, and intercurrent
+        events (ICH E9(R1)); empty with ``sources[name].path`` None when not supplied.
     sources : Mapping[str, TableSource]
         One entry per table name.
     issues : pandas.DataFrame
@@ -550,6 +464,10 @@ class Trial:
     adverse_events: pd.DataFrame
     sources: Mapping[str, TableSource]
     issues: pd.DataFrame = field(default_factory=empty_issues)
+    deviations: pd.DataFrame = field(default_factory=lambda: _empty_table("deviations"))
+    intercurrent_events: pd.DataFrame = field(
+        default_factory=lambda: _empty_table("intercurrent_events")
+    )
 
     def reference_file(self, key: str) -> Path | None:
         """Path of the reference file `key` (see :data:`REFERENCE_FILES`), or None.

@@ -32,10 +32,10 @@ from efficacy.errors import InputError
 from efficacy.io import read_trial
 from efficacy.sim import simulate_parallel, simulate_split_face, write_bundle
 from efficacy.sim._toml import dumps
-from efficacy.trial import TABLE_SCHEMAS
+from efficacy.trial import OPTIONAL_TABLES, TABLE_SCHEMAS
 from efficacy.validation import validate
 
-TABLES = tuple(TABLE_SCHEMAS)
+TABLES = tuple(t for t in TABLE_SCHEMAS if t not in OPTIONAL_TABLES)
 FINDING_COLUMNS = [
     "rule_id",
     "severity",

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from efficacy.io._convert import STRING_DTYPE, TextTable, issues_frame
-from efficacy.trial import ColumnKind
+from efficacy.schema import ColumnKind
 
 __all__ = [
     "BDS_EXTRA_KINDS",

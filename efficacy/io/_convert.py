@@ -21,14 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from efficacy.trial import (
-    ISSUE_COLUMNS,
-    TABLE_SCHEMAS,
-    Column,
-    ColumnKind,
-    TableSource,
-    empty_issues,
-)
+from efficacy.schema import TABLE_SCHEMAS, Column, ColumnKind
+from efficacy.trial import ISSUE_COLUMNS, TableSource, empty_issues
 
 __all__ = [
     "DATE_DTYPE",

@@ -162,7 +162,7 @@ def read_trial(path: str | os.PathLike[str]) -> Trial:
     Returns
     -------
     Trial
-        Manifest, the four canonical tables (see :data:`efficacy.trial.TABLE_SCHEMAS`;
+        Manifest, the canonical tables (see :data:`efficacy.trial.TABLE_SCHEMAS`;
         a table not named in ``[tables]`` is empty, with ``sources[name].path`` None),
         their sources, and ``issues``: manifest problems (``table = "manifest"``,
         ``column`` = key path such as ``visits[2].day``, numbered from 1), cells that
@@ -198,7 +198,7 @@ def read_trial(path: str | os.PathLike[str]) -> Trial:
     >>> trial.manifest.id, trial.manifest.design, [a.id for a in trial.manifest.arms]
     ('SIM-PARALLEL-12W', 'parallel', ['ACTIVE', 'VEHICLE'])
     >>> trial.subjects.shape, trial.measurements.shape, trial.issues.empty
-    ((150, 14), (9860, 11), True)
+    ((150, 15), (9860, 11), True)
     """
     manifest_path, bundle = _locate(path)
     manifest, manifest_issues = parse_manifest(load_toml(manifest_path), manifest_path)

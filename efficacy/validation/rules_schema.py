@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from efficacy.instruments.catalogue import CANONICAL_UNITS, ENDPOINTS
-from efficacy.trial import DESIGNS, DISPOSITIONS, TABLE_SCHEMAS
+from efficacy.trial import DESIGNS, DISPOSITIONS, OPTIONAL_TABLES, TABLE_SCHEMAS
 from efficacy.validation._rule import Rule, rule
 from efficacy.validation.context import Context
 from efficacy.validation.findings import (
@@ -193,6 +193,8 @@ def _missing_columns(ctx: Context, required: bool) -> Iterator[Part]:
             continue
         missing = ctx.missing(name)
         for c in cols:
+            if not (required or c.noted_when_absent):
+                continue
             if _is_required(ctx, name, c.name, c.required) is required and c.name in missing:
                 hint = hints.get((name, c.name))
                 kind = "required" if required else "optional"
@@ -226,7 +228,9 @@ def check_required_columns(ctx: Context) -> Iterator[Part]:
     "schema",
     "notice",
     _CONTRACT,
-    "An optional column is missing; rules that need it report could_not_run.",
+    "An optional column is missing; rules that need it report could_not_run. Columns "
+    "whose absence the report states itself (coded AE terms, pp_exclusion_reason) are "
+    "not noted.",
 )
 def check_optional_columns(ctx: Context) -> Iterator[Part]:
     """Find optional schema columns missing from present tables."""
@@ -470,12 +474,13 @@ def check_subject_refs(ctx: Context) -> Iterator[Part]:
     "error",
     _CONTRACT,
     "A table is absent from the bundle: subjects and measurements are errors, "
-    "pro_responses and adverse_events warnings.",
+    "pro_responses and adverse_events warnings; deviations and intercurrent_events are "
+    "optional (no finding).",
 )
 def check_tables(ctx: Context) -> Iterator[Part]:
     """Tables absent from the bundle."""
     for name in TABLE_SCHEMAS:
-        if not ctx.present(name):
+        if name not in OPTIONAL_TABLES and not ctx.present(name):
             yield at_trial(
                 table=name,
                 severity=_REQUIRED_TABLES.get(name, "warning"),

@@ -133,6 +133,7 @@ def test_pilot_manifest(pilot) -> None:
         "allocation",
         "fitzpatrick",
         "randomization_date",
+        "pp_exclusion_reason",
     )
     assert pilot.sources["subjects"].path == ADSL
 

@@ -86,7 +86,8 @@ def test_semantic_problems_recorded(tmp_path: Path) -> None:
         "tables.photos": (
             "photos.zip",
             "unknown table 'photos' ignored; known: subjects, measurements, "
-            "pro_responses, adverse_events, faceq_conversion",
+            "pro_responses, adverse_events, deviations, intercurrent_events, "
+            "faceq_conversion",
         ),
         "consort.flow.randomised": (
             "-4",

@@ -70,9 +70,13 @@ def test_clean_bundle_reads_without_issues(name):
     trial = read_trial(SAMPLE_DATA / name)
     assert trial.issues.empty
     missing = {t: src.missing_columns for t, src in trial.sources.items() if src.missing_columns}
-    # each design has only its own allocation column (arm / allocation)
+    # each design has only its own allocation column (arm / allocation); the samples
+    # carry no PP exclusion reasons and no coded AE terms (columns noted by no rule)
     expected = {"parallel_12wk": ("allocation",), "split_face_12wk": ("arm",)}[name]
-    assert missing == {"subjects": expected}
+    assert missing == {
+        "subjects": (*expected, "pp_exclusion_reason"),
+        "adverse_events": ("soc", "pt", "led_to_discontinuation", "fatal"),
+    }
 
 
 # -- flawed bundles -----------------------------------------------------------------------

@@ -21,7 +21,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from efficacy.trial import TABLE_SCHEMAS, Arm, Manifest, TableSource, Trial, Visit, empty_issues
+from efficacy.trial import (
+    OPTIONAL_TABLES,
+    TABLE_SCHEMAS,
+    Arm,
+    Manifest,
+    TableSource,
+    Trial,
+    Visit,
+    empty_issues,
+)
 
 STRING = pd.StringDtype("pyarrow")
 DTYPES = {
@@ -230,7 +239,7 @@ def make_manifest(design: str = "parallel", **changes: Any) -> Manifest:
         "arms": ARMS,
         "visits": VISITS,
         "tables": {
-            **{n: f"{n}.csv" for n in TABLE_SCHEMAS},
+            **{n: f"{n}.csv" for n in TABLE_SCHEMAS if n not in OPTIONAL_TABLES},
             "faceq_conversion": "synthetic_linear_conversion.csv",
         },
         "consort": CONSORT,
