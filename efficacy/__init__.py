@@ -31,6 +31,8 @@ _EXPORTS: dict[str, str] = {
     "AnalysisResult": "efficacy.analysis",
     "MMRMResult": "efficacy.mmrm",
     "FitControl": "efficacy.mmrm",
+    "power_mmrm": "efficacy.plan",
+    "PowerResult": "efficacy.plan",
 }
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "EfficacyWarning",
     "FitControl",
     "MMRMResult",
+    "PowerResult",
     "Protocol",
     "Trial",
     "ValidationReport",
@@ -46,6 +49,7 @@ __all__ = [
     "analyze",
     "fit_mmrm",
     "load_protocol",
+    "power_mmrm",
     "read_adam",
     "read_trial",
     "score_faceq",
@@ -59,6 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.instruments import score_faceq, score_skindex16
     from efficacy.io import read_adam, read_trial
     from efficacy.mmrm import FitControl, MMRMResult, fit_mmrm
+    from efficacy.plan import PowerResult, power_mmrm
     from efficacy.protocol import Protocol, load_protocol
     from efficacy.trial import Trial
     from efficacy.validation import ValidationReport, validate
