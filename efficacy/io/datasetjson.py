@@ -485,7 +485,7 @@ def datasetjson_bytes(
     values = [to_json_values(frame.iloc[:, i], c) for i, c in enumerate(metadata.columns)]
     rows = [list(r) for r in zip(*values, strict=True)] if values else [[]] * len(frame)
     if form == "json":
-        return (_dumps({**head, "rows": rows}) + "\n").encode("utf-8")
+        return _dumps({**head, "rows": rows}).encode("utf-8")
     lines = [_dumps(head), *map(_dumps, rows)]
     text = ("\n".join(lines) + "\n").encode("utf-8")
     return zlib.compress(text, 9) if form == "dsjc" else text
