@@ -75,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     for name in ("adadas.ndjson", "adadas.dsjc"):
         path = args.folder / name
-        frame, meta, problems = read_datasetjson(path)  # warm-up (imports, schema)
+        frame, _meta, problems = read_datasetjson(path)  # warm-up (imports, schema)
         assert frame.shape == peer(path).shape
         mine, theirs = [], []
         for _ in range(args.repeat):

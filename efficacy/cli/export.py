@@ -75,18 +75,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _adam_files(folder: Path) -> tuple[Path, list[Path]] | None:
     """``adsl.*`` and the BDS datasets of an ADaM folder, or None if it has no ADSL."""
-    files = sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _ADAM_TYPES
-    )
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _ADAM_TYPES)
     adsl = [p for p in files if p.stem.lower() == "adsl"]
     if not adsl:
         return None
-    bds = [p for p in files if p.stem.lower() not in ("adsl", "adae") and p.stem.lower()[:2] == "ad"]
+    bds = [
+        p for p in files if p.stem.lower() not in ("adsl", "adae") and p.stem.lower()[:2] == "ad"
+    ]
     return adsl[0], bds
 
 
 def read_input(path: str) -> Trial:
-    """A bundle (read_trial) or an ADaM folder (read_adam), as `efficacy` reads them today."""
+    """Read a bundle (read_trial) or an ADaM folder (read_adam), as `efficacy` does today."""
     from efficacy.io import read_adam, read_trial
 
     given = Path(path)

@@ -154,7 +154,7 @@ class DatasetProblem:
         }
 
     def to_finding(self, table: str) -> Finding:
-        """This problem as a validation :class:`~efficacy.validation.findings.Finding`.
+        """Return this problem as a validation :class:`~efficacy.validation.findings.Finding`.
 
         Parameters
         ----------
@@ -178,7 +178,7 @@ class DatasetProblem:
 
 
 def value_text(value: Any) -> str:
-    """A JSON value as compact JSON text (for :attr:`DatasetProblem.value`)."""
+    """Return a JSON value as compact JSON text (for :attr:`DatasetProblem.value`)."""
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)[:200]
     except (TypeError, ValueError):
@@ -246,7 +246,7 @@ class Column:
     )
 
     def to_dict(self) -> dict[str, Any]:
-        """The column's JSON object, attributes in the specification's order."""
+        """Return the column's JSON object, attributes in the specification's order."""
         out: dict[str, Any] = {}
         for attr, key, _kind in self._KEYS:
             value = getattr(self, attr)
@@ -350,14 +350,14 @@ metadata_ref : str or None
         return tuple(c.name for c in self.columns)
 
     def column(self, name: str) -> Column:
-        """The column called `name` (KeyError if there is none)."""
+        """Return the column called `name` (KeyError if there is none)."""
         for c in self.columns:
             if c.name == name:
                 return c
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        """The file's top-level object without ``rows``, in the specification's order."""
+        """Return the file's top-level object without ``rows``, in the specification's order."""
         out: dict[str, Any] = {}
         for attr, key, _kind in self._KEYS:
             value = getattr(self, attr)

@@ -129,7 +129,12 @@ def _iso(values: np.ndarray, check: _Checker, arr: Any) -> Any:
     try:
         stamps = pc.strptime(text, format=fmt, unit="s")
     except pa.ArrowInvalid:  # e.g. 2021-02-30: matched the pattern, not a calendar date
-        check.bad(values, _valid_calendar(fmt), f"a value that is not a valid {dtype}; kept as text", "error")
+        check.bad(
+            values,
+            _valid_calendar(fmt),
+            f"a value that is not a valid {dtype}; kept as text",
+            "error",
+        )
         return arr
     return pd.array(stamps.to_pandas(), dtype="datetime64[s]")
 
@@ -156,9 +161,7 @@ def _decimal(values: np.ndarray, check: _Checker, arr: Any) -> Any:
             "error",
         )
         return arr
-    return pd.array(
-        [None if v is None else decimal.Decimal(v) for v in values], dtype=object
-    )
+    return pd.array([None if v is None else decimal.Decimal(v) for v in values], dtype=object)
 
 
 def _decimal_ok(v: Any) -> bool:
@@ -247,7 +250,7 @@ def from_json_values(
 
 
 def _whole(x: float) -> Any:
-    """A float as JSON: whole numbers as integers (as SAS writes them), NaN as null."""
+    """Return a float as JSON: whole numbers as integers (as SAS writes them), NaN as null."""
     if math.isnan(x):
         return None
     if math.isinf(x):
@@ -263,13 +266,16 @@ def _format_times(series: pd.Series, fmt: str) -> list[Any]:
     elif pd.api.types.is_timedelta64_dtype(series):
         secs = series.dt.total_seconds()
         text = secs.map(
-            lambda s: None
-            if pd.isna(s)
-            else f"{int(s) // 3600:02d}:{int(s) % 3600 // 60:02d}:{int(s) % 60:02d}"
+            lambda s: (
+                None
+                if pd.isna(s)
+                else f"{int(s) // 3600:02d}:{int(s) % 3600 // 60:02d}:{int(s) % 60:02d}"
+            )
         )
     else:
         return _plain(series)
-    return text.astype(object).where(series.notna(), None).tolist()
+    out: list[Any] = text.astype(object).where(series.notna(), None).tolist()
+    return out
 
 
 def _plain(series: pd.Series) -> list[Any]:
@@ -289,7 +295,7 @@ def _py(v: Any) -> Any:
 
 
 def to_json_values(series: pd.Series, column: Column) -> list[Any]:
-    """The JSON values of one column (inverse of :func:`from_json_values`).
+    """Return the JSON values of one column (inverse of :func:`from_json_values`).
 
     Raises
     ------

@@ -182,9 +182,7 @@ def _pointer(parts: Sequence[Any]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _problem(
-    rule_id: str, file: str, pointer: str, message: str, **where: Any
-) -> DatasetProblem:
+def _problem(rule_id: str, file: str, pointer: str, message: str, **where: Any) -> DatasetProblem:
     return DatasetProblem(
         rule_id=rule_id,
         severity=where.pop("severity", DATASET_JSON_RULES[rule_id].severity),
@@ -229,30 +227,39 @@ def _column_problems(file: str, meta: DatasetMetadata) -> list[DatasetProblem]:
         if c.name in seen:
             out.append(
                 _problem(
-                    "DSJ-006", file, f"/columns/{i}/name",
+                    "DSJ-006",
+                    file,
+                    f"/columns/{i}/name",
                     f"column name {c.name!r} is also column {seen[c.name] + 1}; rename one",
-                    column=c.name, value=value_text(c.name),
+                    column=c.name,
+                    value=value_text(c.name),
                 )
             )
         seen.setdefault(c.name, i)
-        allowed = _TARGETS.get(c.target_data_type or "", None)
+        allowed = _TARGETS.get(c.target_data_type or "")
         if allowed is not None and c.data_type not in allowed:
             out.append(
                 _problem(
-                    "DSJ-006", file, f"/columns/{i}/targetDataType",
+                    "DSJ-006",
+                    file,
+                    f"/columns/{i}/targetDataType",
                     f"targetDataType {c.target_data_type!r} is not supported for dataType "
                     f"{c.data_type!r} (only for {', '.join(allowed)}); correct the column",
-                    column=c.name, value=value_text(c.target_data_type),
+                    column=c.name,
+                    value=value_text(c.target_data_type),
                 )
             )
         if c.key_sequence is not None:
             if c.key_sequence in keys:
                 out.append(
                     _problem(
-                        "DSJ-006", file, f"/columns/{i}/keySequence",
+                        "DSJ-006",
+                        file,
+                        f"/columns/{i}/keySequence",
                         f"keySequence {c.key_sequence} is also that of {keys[c.key_sequence]}; "
                         "give each key variable its own position",
-                        column=c.name, value=str(c.key_sequence),
+                        column=c.name,
+                        value=str(c.key_sequence),
                     )
                 )
             keys.setdefault(c.key_sequence, c.name)
@@ -266,8 +273,13 @@ def _records(
     problems: list[DatasetProblem] = []
     if not isinstance(rows, list):
         problems.append(
-            _problem("DSJ-001", file, "/rows", "'rows' is not an array; give the records as "
-                     "an array of arrays", value=value_text(rows))
+            _problem(
+                "DSJ-001",
+                file,
+                "/rows",
+                "'rows' is not an array; give the records as an array of arrays",
+                value=value_text(rows),
+            )
         )
         return [], problems
     n = len(names)
@@ -281,23 +293,38 @@ def _records(
             unknown = [k for k in r if k not in index]
             if unknown:
                 problems.append(
-                    _problem("DSJ-003", file, where, f"record names unknown columns {unknown}",
-                             row=i + 1, value=value_text(unknown))
+                    _problem(
+                        "DSJ-003",
+                        file,
+                        where,
+                        f"record names unknown columns {unknown}",
+                        row=i + 1,
+                        value=value_text(unknown),
+                    )
                 )
             r = [r.get(name) for name in names]
         elif not isinstance(r, list):
             problems.append(
-                _problem("DSJ-001", file, where, "a record is not a JSON array; write each "
-                         "record as an array of values", row=i + 1, value=value_text(r))
+                _problem(
+                    "DSJ-001",
+                    file,
+                    where,
+                    "a record is not a JSON array; write each record as an array of values",
+                    row=i + 1,
+                    value=value_text(r),
+                )
             )
             r = [None] * n
         if len(r) != n:
             problems.append(
                 _problem(
-                    "DSJ-003", file, where,
+                    "DSJ-003",
+                    file,
+                    where,
                     f"record has {len(r)} values for {n} columns; give one value per column "
                     "(null when missing)",
-                    row=i + 1, value=str(len(r)),
+                    row=i + 1,
+                    value=str(len(r)),
                 )
             )
             r = (list(r) + [None] * n)[:n]
@@ -305,9 +332,7 @@ def _records(
     return out, problems
 
 
-def _length_problems(
-    file: str, frame: pd.DataFrame, meta: DatasetMetadata
-) -> list[DatasetProblem]:
+def _length_problems(file: str, frame: pd.DataFrame, meta: DatasetMetadata) -> list[DatasetProblem]:
     """DSJ-005: one problem per column with text longer than its length (count, first)."""
     out = []
     for i, c in enumerate(meta.columns):
@@ -324,11 +349,15 @@ def _length_problems(
         first = int(over.argmax())
         out.append(
             _problem(
-                "DSJ-005", file, f"/rows/{first}/{i}",
+                "DSJ-005",
+                file,
+                f"/rows/{first}/{i}",
                 f"{int(over.sum())} value(s) of {c.name} are longer than its length "
                 f"{c.length} (longest {int(lengths.max())}; first at record {first + 1}); "
                 "raise the length or shorten the values",
-                row=first + 1, column=c.name, value=value_text(series.iloc[first]),
+                row=first + 1,
+                column=c.name,
+                value=value_text(series.iloc[first]),
             )
         )
     return out
@@ -421,13 +450,15 @@ def _build(
     if meta.records != len(records) and isinstance(raw.get("records"), int):
         problems.append(
             _problem(
-                "DSJ-002", file, "/records",
+                "DSJ-002",
+                file,
+                "/records",
                 f"'records' is {meta.records} but the file holds {len(records)} records; "
                 "correct 'records'",
                 value=str(meta.records),
             )
         )
-    columns = list(zip(*records)) if records else [()] * len(names)
+    columns = list(zip(*records, strict=False)) if records else [()] * len(names)
     data_cols: dict[int, Any] = {}
     for i, (values, column) in enumerate(zip(columns, meta.columns, strict=True)):
         data_cols[i], found = from_json_values(values, column, i, file, rows_key)
@@ -445,9 +476,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def datasetjson_bytes(
-    frame: pd.DataFrame, metadata: DatasetMetadata, form: str = "json"
-) -> bytes:
+def datasetjson_bytes(frame: pd.DataFrame, metadata: DatasetMetadata, form: str = "json") -> bytes:
     """Serialise `frame` with `metadata` as Dataset-JSON v1.1 in `form`.
 
     Parameters

@@ -67,7 +67,7 @@ def _format_kind(fmt: str | None) -> str | None:
 
 
 def _numeric(values: pd.Series) -> tuple[Any, str]:
-    """A float column as Int64 when every value is whole ("integer"), else float."""
+    """Return a float column as Int64 when every value is whole ("integer"), else float."""
     floats = values.to_numpy(dtype=float, na_value=np.nan)
     finite = floats[~np.isnan(floats)]
     if finite.size and np.all(np.mod(finite, 1.0) == 0) and np.all(np.abs(finite) < 2**53):
@@ -108,7 +108,7 @@ def _read_xpt(path: Path) -> tuple[pd.DataFrame, DatasetMetadata]:
         kind = _format_kind(fmt)
         target = None
         if meta.readstat_variable_types.get(var) == "string":
-            data[var], dtype = pd.array(series.astype(object), dtype=STRING), "string"
+            data[var], dtype = pd.array(series.astype(object).to_numpy(), dtype=STRING), "string"
         elif kind is not None:
             data[var], dtype, target = _times(series, kind), kind, "integer"
         else:
@@ -155,9 +155,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, DatasetMetadata]:
             if floats is not None:
                 values, dtype = _numeric(floats)
         data[var] = values
-        columns.append(
-            Column(item_oid=f"IT.{name}.{var}", name=var, label="", data_type=dtype)
-        )
+        columns.append(Column(item_oid=f"IT.{name}.{var}", name=var, label="", data_type=dtype))
     rows = text.rows if text.rows is not None else np.arange(1, text.n_rows + 1)
     out = pd.DataFrame(data, index=pd.Index(rows, name="row"))
     return out, DatasetMetadata(
@@ -256,8 +254,8 @@ def metadata_for(
         if pd.api.types.is_datetime64_any_dtype(series):
             times = series.dropna()
             whole = bool((times == times.dt.normalize()).all())
-            dtype, target, fmt = ("date", "integer", "DATE9.") if whole else (
-                "datetime", "integer", "DATETIME20."
+            dtype, target, fmt = (
+                ("date", "integer", "DATE9.") if whole else ("datetime", "integer", "DATETIME20.")
             )
         elif pd.api.types.is_bool_dtype(series):
             dtype = "boolean"
@@ -292,7 +290,7 @@ def metadata_for(
 
 
 def xpt_problems(frame: pd.DataFrame, metadata: DatasetMetadata) -> list[str]:
-    """What SAS XPORT v5 cannot hold, one line each naming dataset, variable and fix.
+    """List what SAS XPORT v5 cannot hold, one line each naming dataset, variable and fix.
 
     Limits: dataset and variable names of 1-8 letters, digits or underscores (not
     starting with a digit); dataset and variable labels of at most 40 characters; ASCII
@@ -326,8 +324,7 @@ def xpt_problems(frame: pd.DataFrame, metadata: DatasetMetadata) -> list[str]:
         if not pc.all(pc.fill_null(pc.string_is_ascii(text), True)).as_py():
             first = next(v for v in series.dropna() if not str(v).isascii())
             out.append(
-                f"{where}: value {first!r} is not ASCII (XPT v5 holds ASCII text); "
-                "transliterate it"
+                f"{where}: value {first!r} is not ASCII (XPT v5 holds ASCII text); transliterate it"
             )
         longest = pc.max(pc.binary_length(text)).as_py()
         if longest is not None and longest > 200:
@@ -377,8 +374,9 @@ def _xpt_bytes(frame: pd.DataFrame, metadata: DatasetMetadata) -> bytes:
 
 
 def dataset_bytes(frame: pd.DataFrame, metadata: DatasetMetadata, fmt: str) -> bytes:
-    """`frame` with `metadata` as a file of format `fmt` (``xpt``, ``json``, ``ndjson``,
-    ``dsjc``).
+    """Return `frame` with `metadata` as a file of format `fmt` (xpt or Dataset-JSON).
+
+    `fmt` is ``xpt``, ``json``, ``ndjson`` or ``dsjc``.
 
     Raises
     ------
@@ -394,7 +392,7 @@ def dataset_bytes(frame: pd.DataFrame, metadata: DatasetMetadata, fmt: str) -> b
 
 
 def utc_now() -> str:
-    """The current time as ``datasetJSONCreationDateTime`` (``SOURCE_DATE_EPOCH`` wins)."""
+    """Return the current time as ``datasetJSONCreationDateTime`` (``SOURCE_DATE_EPOCH`` wins)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = (
         _dt.datetime.fromtimestamp(int(epoch), _dt.UTC)

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from efficacy.errors import EfficacyError
 from efficacy.io._dsj_meta import DatasetMetadata
 from efficacy.io._dsj_values import STRING
 from efficacy.io.datasets import metadata_for, utc_now, xpt_problems
@@ -269,8 +270,12 @@ def _adsl(trial: Trial, created: str) -> AnalysisDataset:
     frame = pd.DataFrame({k: pd.Series(v).reset_index(drop=True) for k, v in cols.items()})
     frame.index = pd.RangeIndex(1, n + 1, name="row")
     meta = metadata_for(
-        frame, "ADSL", "Subject-Level Analysis Dataset", dict(ADSL_LABELS),
-        keys=("STUDYID", "USUBJID"), created=created,
+        frame,
+        "ADSL",
+        "Subject-Level Analysis Dataset",
+        dict(ADSL_LABELS),
+        keys=("STUDYID", "USUBJID"),
+        created=created,
     )
     return AnalysisDataset(frame, meta)
 
@@ -318,7 +323,9 @@ def _adeff(
         "AVISITN": week.to_numpy(),
         "ADY": _ady(rows["day"], float(baseline_day or 0)),
     }
-    target = _ady(rows["visit"].map({k: v.day for k, v in visits.items()}), float(baseline_day or 0))
+    target = _ady(
+        rows["visit"].map({k: v.day for k, v in visits.items()}), float(baseline_day or 0)
+    )
     window = rows["visit"].map({k: v.window_days for k, v in visits.items()}).astype(float)
     cols |= {
         "AWTARGET": target,
@@ -342,8 +349,12 @@ def _adeff(
     for var in ("AVISITN", "ADY", "AWTARGET", "AWLO", "AWHI"):
         frame[var] = _whole(frame[var])
     meta = metadata_for(
-        frame, "ADEFF", "Efficacy Analysis Dataset", dict(ADEFF_LABELS),
-        keys=("STUDYID", "USUBJID", "PARAMCD", "AVISIT"), created=created,
+        frame,
+        "ADEFF",
+        "Efficacy Analysis Dataset",
+        dict(ADEFF_LABELS),
+        keys=("STUDYID", "USUBJID", "PARAMCD", "AVISIT"),
+        created=created,
     )
     return AnalysisDataset(frame, meta)
 
@@ -411,6 +422,11 @@ def analysis_datasets(
         options = ScoringOptions.from_protocol(protocol)
         scored = score_trial(trial, options=options, conversion=conversion)
     plan = protocol.analysis
+    if plan is None:
+        raise EfficacyError(
+            f"protocol {protocol.id!r} has no [analysis] plan naming the endpoints to export; "
+            "add one or use a protocol that extends iso-efficacy-2025"
+        )
     endpoints = list(dict.fromkeys([plan.primary, *plan.key_secondary, *plan.secondary]))
     created = utc_now()
     adsl = _adsl(trial, created)
@@ -420,4 +436,3 @@ def analysis_datasets(
 def export_problems(datasets: Mapping[str, AnalysisDataset]) -> list[str]:
     """XPT v5 problems of every dataset (:func:`~efficacy.io.datasets.xpt_problems`)."""
     return [p for d in datasets.values() for p in xpt_problems(d.frame, d.metadata)]
-
