@@ -8,8 +8,9 @@ endpoints are included):
 * **ADSL** (one record per subject): STUDYID, USUBJID, SUBJID, SITEID, AGE, AGEU, SEX,
   FITZPAT (Fitzpatrick phototype), RANDDT, TRT01P, TRT01PN, RANDFL, ITTFL, FASFL,
   PPROTFL, SAFFL, EOSSTT, DCDECOD, DCSREAS;
-* **ADEFF** (BDS, one record per subject, parameter, body site and visit) of the
-  protocol's analysis endpoints (primary, key secondary, secondary, in that order):
+* **ADEFF** (BDS, one record per subject, parameter, body site and visit) of every
+  derived endpoint: the protocol's analysis endpoints first (primary, key secondary,
+  secondary, in that order; PARAMN 1, 2, ...), then the trial's other endpoints:
   STUDYID, USUBJID, TRT01P, TRT01PN, ITTFL, FASFL, PPROTFL, SAFFL, PARAMCD, PARAM,
   PARAMN, AVISIT, AVISITN, ADY, AWTARGET, AWLO, AWHI, AWU, ALOC (body site; only when
   there is one), AVAL, AVALU, BASE, CHG, PCHG, ABLFL, ANL01FL.
@@ -292,7 +293,8 @@ def _adeff(
     trial: Trial, scored: ScoredTrial, endpoints: list[str], adsl: pd.DataFrame, created: str
 ) -> AnalysisDataset:
     derived = scored.endpoints
-    present = [e for e in endpoints if e in set(derived["endpoint"])]
+    found = list(dict.fromkeys(derived["endpoint"].dropna().astype(str)))
+    present = [e for e in endpoints if e in found] + [e for e in found if e not in endpoints]
     codes = paramcd_map(present)
     rows = derived[derived["endpoint"].isin(present)].copy()
     order = {e: i for i, e in enumerate(present)}
@@ -388,7 +390,7 @@ def analysis_datasets(
     trial : Trial
         From :func:`~efficacy.read_trial` or :func:`~efficacy.read_adam`. Not modified.
     protocol : Protocol or str, optional
-        Whose analysis plan names the endpoints (and whose scoring options are used);
+        Whose analysis plan orders the endpoints (and whose scoring options are used);
         default the built-in standard.
     scored : ScoredTrial, optional
         The trial already scored (e.g. :attr:`efficacy.AnalysisResult.scored`); scored
