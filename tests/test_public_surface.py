@@ -28,6 +28,14 @@ PUBLIC = {
         "score_skindex16",
         "score_trial",
     ],
+    "efficacy.io": [
+        "analysis_datasets",
+        "read_adam",
+        "read_dataset",
+        "read_datasetjson",
+        "read_trial",
+        "write_datasetjson",
+    ],
     "efficacy.protocol": [
         "DEFAULT_PROTOCOL",
         "AnalysisPlan",
@@ -52,6 +60,7 @@ STILL_IMPORTABLE = {
     "efficacy.analysis": ["MODEL_COLUMNS", "RESULT_COLUMNS"],
     "efficacy.consort": ["ArmFlow", "Tally", "STATUSES", "allocated_units"],
     "efficacy.instruments": ["DERIVED_COLUMNS", "ENDPOINTS", "ScoringError", "FaceQScale"],
+    "efficacy.io": [],
     "efficacy.protocol": ["CHECKS", "SEVERITIES", "VALIDATION_PARAMETERS"],
     "efficacy.report": ["FORMATS", "NOT_RUN", "SCHEMA"],
     "efficacy.validation": ["CATEGORIES", "STATUSES", "ValidationFailedError"],

@@ -147,7 +147,8 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, DatasetMetadata]:
         stripped = pc.utf8_trim_whitespace(col)
         present = pc.not_equal(stripped, "")
         numbers = pc.if_else(present, stripped, pa.scalar(None, pa.string()))
-        if pc.any(present).as_py():
+        leading_zero = pc.any(pc.match_substring_regex(stripped, r"^[+-]?0\d")).as_py()
+        if pc.any(present).as_py() and not leading_zero:  # "007" is an identifier
             try:
                 floats = pd.Series(numbers.cast(pa.float64()).to_numpy(zero_copy_only=False))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -187,7 +188,8 @@ def read_dataset(
         numbers ``Int64``, other numbers ``float64``, dates and datetimes
         ``datetime64[s]``, times ``timedelta64[s]`` (XPT: by SAS format, e.g. DATE9.;
         Dataset-JSON: dataType with targetDataType integer). CSV/Parquet columns are
-        numbers when every non-blank value is one, else text.
+        numbers when every non-blank value is one and none has a leading zero ("007" is an
+        identifier), else text.
     metadata : DatasetMetadata
         Dataset name and label, and per column itemOID, name, label, dataType,
         targetDataType, length, displayFormat, keySequence. XPT: member name, labels,

@@ -67,7 +67,11 @@ def _same(a: object, b: object, where: str = "") -> list[str]:
     if isinstance(a, list):
         if len(a) != len(b):
             return [where + " length"]
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _same(x, y, f"{where}/{i}")]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _same(x, y, f"{where}/{i}")
+        ]
     return [] if a == b else [where]
 
 
@@ -224,8 +228,10 @@ def test_record_problems(tmp_path: Path, adcibc: dict) -> None:
     assert frame.loc[2, "TRTSDT"] == "2014-01"  # the date column stays text
     assert frame.loc[6].iloc[-1] is None or pd.isna(frame.loc[6].iloc[-1])
     length = next(p for p in problems if p.rule_id == "DSJ-005")
-    assert length.row == 3 and length.column == "AVISIT" and "longer than its length 16" in (
-        length.message
+    assert (
+        length.row == 3
+        and length.column == "AVISIT"
+        and "longer than its length 16" in (length.message)
     )
 
 
@@ -256,13 +262,19 @@ def test_ndjson_and_dsjc_written_by_us_read_back(tmp_path: Path) -> None:
     [
         ("a.json", b'{"name": "ADSL",\n "records": }', "a.json line 2 column 13: not valid JSON"),
         ("a.json", b"[1, 2]", "the JSON is a list, not a Dataset-JSON object"),
-        ("a.ndjson", b'{"name": "X"}\n[1]\n[2]]\n', "a.ndjson line 3 column 4: not one JSON record"),
+        (
+            "a.ndjson",
+            b'{"name": "X"}\n[1]\n[2]]\n',
+            "a.ndjson line 3 column 4: not one JSON record",
+        ),
         ("a.dsjc", b"not compressed", "not a zLib-compressed Dataset-NDJSON file"),
         ("a.json", b'{"label": "caf\xe9"}', "a.json line 1: not UTF-8 text (byte 0xe9)"),
         ("a.txt", b"{}", "not a Dataset-JSON file name"),
     ],
 )
-def test_unusable_files_raise_one_line(tmp_path: Path, name: str, data: bytes, expected: str) -> None:
+def test_unusable_files_raise_one_line(
+    tmp_path: Path, name: str, data: bytes, expected: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(InputError, match=expected.replace("(", r"\(").replace(")", r"\)")) as err:
@@ -289,7 +301,9 @@ def test_metadata_keeps_unknown_and_mistyped_attributes() -> None:
         "records": "3",
         "name": "X",
         "label": "x",
-        "columns": [{"itemOID": "IT.A", "name": "A", "label": "a", "dataType": "string", "note": 1}],
+        "columns": [
+            {"itemOID": "IT.A", "name": "A", "label": "a", "dataType": "string", "note": 1}
+        ],
         "extraAttribute": [1],
     }
     meta = DatasetMetadata.from_dict(raw)
