@@ -406,8 +406,8 @@ def read_datasetjson(
     ('ADSL', 'Subject-Level Analysis', 254, 49, ())
     >>> meta.column("USUBJID").key_sequence, str(frame["TRTSDT"].dtype)
     (1, 'datetime64[s]')
-    >>> frame.loc[1, ["USUBJID", "AGE", "TRT01P"]].tolist()
-    ['01-701-1015', 63, 'Placebo']
+    >>> frame.loc[1, "USUBJID"], int(frame.loc[1, "AGE"]), frame.loc[1, "TRT01P"]
+    ('01-701-1015', 63, 'Placebo')
     """
     path = Path(path)
     form = _form(path, None)

@@ -412,8 +412,9 @@ def analysis_datasets(
     >>> adeff = sets["ADEFF"].frame
     >>> adeff["PARAMCD"].unique()[:4].tolist()
     ['CUTR2', 'CORNEO', 'WRKRZ', 'FQSATFA']
-    >>> sets["ADSL"].frame["TRT01PN"].value_counts().sort_index().to_dict()
-    {0: 60, 1: 60}
+    >>> arms = sets["ADSL"].frame.groupby("TRT01PN")["TRT01P"].agg(["first", "size"])
+    >>> [(int(n), arm, int(size)) for n, (arm, size) in arms.iterrows()]
+    [(0, 'VEHICLE', 60), (1, 'ACTIVE', 60)]
     """
     from efficacy.instruments import ScoringOptions, score_trial
     from efficacy.protocol import DEFAULT_PROTOCOL, Protocol, load_protocol
