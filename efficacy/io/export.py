@@ -20,7 +20,7 @@ Mapping
 * TRT01P: the arm id; TRT01PN: 0 for the control arm(s), 1, 2, ... for the others in
   manifest order; blank / missing for subjects without an arm (screen failures).
   Split-face trials: TRT01P is the allocation (``left_cheek=ACTIVE;right_cheek=VEHICLE``),
-  TRT01PN missing.
+  TRT01PN missing, and ADEFF has TRTP, the arm applied at the record's body site.
 * RANDFL = randomized; ITTFL = itt as recorded; FASFL = randomized (the full analysis
   set ``efficacy.analyze`` calls ITT: every randomised participant); PPROTFL =
   per_protocol; SAFFL = safety; all "Y" / "N".
@@ -146,6 +146,7 @@ ADEFF_LABELS: Mapping[str, str] = MappingProxyType(
         "AWHI": "Analysis Window Ending Timepoint",
         "AWU": "Analysis Window Unit",
         "ALOC": "Analysis Location (Body Site)",
+        "TRTP": "Planned Treatment at the Location",
         "AVAL": "Analysis Value",
         "AVALU": "Analysis Value Unit",
         "BASE": "Baseline Value",
@@ -337,6 +338,8 @@ def _adeff(
     }
     if rows["body_site"].notna().any():
         cols["ALOC"] = _text(rows["body_site"]).fillna("")
+    if trial.manifest.design == "split_face":
+        cols["TRTP"] = _site_treatment(trial, rows)
     cols |= {
         "AVAL": value.to_numpy(),
         "AVALU": _text(rows["unit"]).fillna(""),
@@ -359,6 +362,19 @@ def _adeff(
         created=created,
     )
     return AnalysisDataset(frame, meta)
+
+
+def _site_treatment(trial: Trial, rows: pd.DataFrame) -> pd.Series:
+    """Split-face: the arm applied at each record's body site (from the allocation)."""
+    from efficacy.trial import parse_allocation
+
+    pairs = parse_allocation(trial.subjects_unique())
+    pairs = pairs[pairs["ok"].to_numpy(dtype=bool)].drop_duplicates(["subject_id", "site"])
+    arm = {
+        (str(s), str(site)): str(a) for s, site, a in pairs[["subject_id", "site", "arm"]].values
+    }
+    keys = zip(rows["subject_id"].astype(str), rows["body_site"].astype(object), strict=True)
+    return pd.Series([arm.get((s, str(b)), "") for s, b in keys], dtype=STRING)
 
 
 def _column(values: Any) -> Any:

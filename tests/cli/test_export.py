@@ -145,3 +145,16 @@ def test_cli_names_a_folder_that_is_neither(tmp_path: Path, capsys) -> None:
     (tmp_path / "empty").mkdir()
     assert main(["export", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
     assert "neither a trial bundle (no trial.toml) nor an ADaM folder" in capsys.readouterr().err
+
+
+def test_split_face_records_carry_the_site_treatment(samples) -> None:
+    sets = analysis_datasets(samples.trial("split_face_12wk"), samples.protocol)
+    adsl, adeff = sets["ADSL"].frame, sets["ADEFF"].frame
+    assert adsl.loc[1, "TRT01P"] == "left_cheek=ACTIVE;right_cheek=VEHICLE"
+    assert adsl["TRT01PN"].isna().all()
+    first = adeff.loc[adeff["USUBJID"] == "S0001", ["ALOC", "TRTP"]].drop_duplicates()
+    assert [tuple(r) for r in first.itertuples(index=False)] == [
+        ("left_cheek", "ACTIVE"),
+        ("right_cheek", "VEHICLE"),
+        ("", ""),  # person-level PRO scores: no site, no site treatment
+    ]
