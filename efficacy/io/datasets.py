@@ -32,6 +32,7 @@ from efficacy.io.datasetjson import FORMS, datasetjson_bytes, read_datasetjson
 
 __all__ = [
     "DATASET_FORMATS",
+    "as_text_frame",
     "dataset_bytes",
     "metadata_for",
     "read_dataset",
@@ -232,6 +233,41 @@ def read_dataset(
         return read_datasetjson(path)
     frame, meta = _read_xpt(path) if fmt == "xpt" else _read_table(path)
     return frame, meta, ()
+
+
+def as_text_frame(frame: pd.DataFrame, metadata: DatasetMetadata) -> pd.DataFrame:
+    """Return the frame of :func:`read_dataset` as the cleaned text the ADaM mapping reads.
+
+    Variable names upper-cased; every column ``string[pyarrow]``, stripped, blank = NA;
+    numbers as Arrow prints them (``63``, ``25.1``, shortest round-trip digits), dates
+    ``YYYY-MM-DD``, datetimes ``YYYY-MM-DDThh:mm:ss``, times ``hh:mm:ss``; the index kept.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"usubjid": [" S1 ", ""], "aval": [63.0, 2.5],
+    ...                       "adt": pd.to_datetime(["2014-01-02", None]).astype("M8[s]")})
+    >>> text = as_text_frame(frame, metadata_for(frame, "ADX", ""))
+    >>> text.to_dict("list")
+    {'USUBJID': ['S1', None], 'AVAL': ['63', '2.5'], 'ADT': ['2014-01-02', None]}
+    """
+    from efficacy.io._convert import clean_text
+    from efficacy.io._dsj_values import to_json_values
+
+    columns: dict[str, Any] = {}
+    for c in metadata.columns:
+        series = frame[c.name]
+        if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(
+            series
+        ):
+            values = pa.array(to_json_values(series, c), type=pa.string())
+        elif pd.api.types.is_float_dtype(series):
+            values = pa.array(series.to_numpy(dtype=float, na_value=np.nan), from_pandas=True)
+        else:
+            values = pa.array(series.astype(object).where(series.notna(), None).tolist())
+        text = clean_text(values if values.type == pa.string() else values.cast(pa.string()))
+        columns[c.name.upper()] = pd.array(text, dtype=STRING)
+    return pd.DataFrame(columns, index=frame.index)
 
 
 def metadata_for(

@@ -99,3 +99,20 @@ def test_xpt_limits_are_checked_before_writing() -> None:
         dataset_bytes(frame, meta, "xpt")
     # Dataset-JSON has none of these limits
     assert dataset_bytes(frame, meta, "json").startswith(b'{"datasetJSONCreationDateTime"')
+
+
+def test_text_frame_is_what_the_adam_mapping_reads_today() -> None:
+    """as_text_frame(read_dataset(x)) equals efficacy.io.adam.read_dataset(x) on the pilot,
+    and the Dataset-JSON ADSL gives the same text as its XPT."""
+    from efficacy.io import adam
+    from efficacy.io.datasets import as_text_frame
+
+    pilot = REF.parent / "adam" / "cdiscpilot01_adqscibc.xpt"
+    old, _, _ = adam.read_dataset(pilot)
+    new = as_text_frame(*read_dataset(pilot)[:2])
+    pd.testing.assert_frame_equal(new, old, check_dtype=True)
+    xpt = as_text_frame(*read_dataset(REF / "adsl.xpt")[:2])
+    dsj = as_text_frame(*read_dataset(REF / "adsl.dsjc")[:2])
+    assert xpt.loc[1, "TRTSDT"] == "2014-01-02" and xpt.loc[1, "AGE"] == "63"
+    for name in xpt.columns:
+        assert _values(xpt[name]) == _values(dsj[name]), name
