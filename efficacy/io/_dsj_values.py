@@ -115,7 +115,7 @@ def _iso(values: np.ndarray, check: _Checker, arr: Any) -> Any:
     pattern, fmt = _ISO[dtype]
     text = pa.array(values, type=pa.string())
     matched = pc.match_substring_regex(text, pattern)
-    if not pc.all(pc.or_kleene(matched, pc.is_null(text))).as_py():
+    if pc.all(pc.or_kleene(matched, pc.is_null(text))).as_py() is False:  # empty: None
         what = f"a value that is not a complete ISO 8601 {dtype} ({fmt.replace('%', '')})"
         check.bad(
             values,
@@ -153,7 +153,7 @@ def _valid_calendar(fmt: str) -> Callable[[Any], bool]:
 def _decimal(values: np.ndarray, check: _Checker, arr: Any) -> Any:
     text = pa.array(values, type=pa.string())
     matched = pc.match_substring_regex(text, _DECIMAL)
-    if not pc.all(pc.or_kleene(matched, pc.is_null(text))).as_py():
+    if pc.all(pc.or_kleene(matched, pc.is_null(text))).as_py() is False:  # empty: None
         check.bad(
             values,
             lambda v: decimal.Decimal(v).is_finite() if _decimal_ok(v) else False,

@@ -112,11 +112,20 @@ def _json_error(path: Path, exc: json.JSONDecodeError, line_offset: int = 0) -> 
     )
 
 
+def _nested(path: Path) -> InputError:
+    return InputError(
+        f"{path}: JSON nested too deeply to be a dataset (records are arrays of plain "
+        "values); check the file is Dataset-JSON"
+    )
+
+
 def _parse_json(path: Path, text: str) -> tuple[dict[str, Any], list[Any], str]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _json_error(path, exc) from None
+    except RecursionError:
+        raise _nested(path) from None
     if not isinstance(doc, dict):
         raise InputError(
             f"{path}: the JSON is a {type(doc).__name__}, not a Dataset-JSON object; "
@@ -133,6 +142,8 @@ def _parse_ndjson(path: Path, text: str) -> tuple[dict[str, Any], list[Any], str
         head = json.loads(first)
     except json.JSONDecodeError as exc:
         raise _json_error(path, exc) from None
+    except RecursionError:
+        raise _nested(path) from None
     if not isinstance(head, dict):
         raise InputError(
             f"{path} line 1: a {type(head).__name__}, not the Dataset-JSON metadata object; "
@@ -147,6 +158,8 @@ def _parse_ndjson(path: Path, text: str) -> tuple[dict[str, Any], list[Any], str
         rows = json.loads("[" + body.replace("\n", ",") + "]")
     except json.JSONDecodeError:
         rows = None
+    except RecursionError:
+        raise _nested(path) from None
     if rows is None or len(rows) != n_lines:
         rows = _parse_lines(path, text)
     return head, rows, "rows"
@@ -160,6 +173,8 @@ def _parse_lines(path: Path, text: str) -> list[Any]:
             continue
         try:
             rows.append(json.loads(line))
+        except RecursionError:
+            raise _nested(path) from None
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"{path} line {number} column {exc.colno}: not one JSON record ({exc.msg}); "

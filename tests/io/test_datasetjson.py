@@ -270,6 +270,7 @@ def test_ndjson_and_dsjc_written_by_us_read_back(tmp_path: Path) -> None:
         ("a.dsjc", b"not compressed", "not a zLib-compressed Dataset-NDJSON file"),
         ("a.json", b'{"label": "caf\xe9"}', "a.json line 1: not UTF-8 text (byte 0xe9)"),
         ("a.txt", b"{}", "not a Dataset-JSON file name"),
+        ("a.json", b"[" * 100_000, "JSON nested too deeply to be a dataset"),
     ],
 )
 def test_unusable_files_raise_one_line(
@@ -309,3 +310,40 @@ def test_metadata_keeps_unknown_and_mistyped_attributes() -> None:
     meta = DatasetMetadata.from_dict(raw)
     assert meta.records == -1 and meta.extra["records"] == "3"
     assert meta.to_dict() == raw
+
+
+def test_typed_columns_without_records_round_trip(tmp_path: Path) -> None:
+    kinds = [("string", None), ("integer", None), ("boolean", None), ("decimal", "decimal")]
+    kinds += [("time", "integer"), ("date", "integer"), ("datetime", "integer")]
+    columns = [
+        {"itemOID": f"IT.{i}", "name": f"V{i}", "label": "", "dataType": d}
+        | ({"targetDataType": t} if t else {})
+        for i, (d, t) in enumerate(kinds)
+    ]
+    doc = {
+        "datasetJSONCreationDateTime": "2024-01-01T00:00:00",
+        "datasetJSONVersion": "1.1.0",
+        "itemGroupOID": "IG.X",
+        "records": 2,
+        "name": "X",
+        "label": "",
+        "columns": columns,
+        "rows": [
+            ["a", 1, True, "162.90", "10:20:30", "2020-02-29", "2020-01-01T10:00:00"],
+            [None, None, False, None, None, None, None],
+        ],
+    }
+    for rows in (doc["rows"], []):
+        path = _write(tmp_path, {**doc, "rows": rows, "records": len(rows)})
+        frame, meta, problems = read_datasetjson(path)
+        assert problems == ()
+        assert [str(t) for t in frame.dtypes] == [
+            "string",
+            "Int64",
+            "boolean",
+            "object",
+            "timedelta64[s]",
+            "datetime64[s]",
+            "datetime64[s]",
+        ]
+        assert json.loads(datasetjson_bytes(frame, meta))["rows"] == rows
