@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -119,7 +120,7 @@ def _iso(values: np.ndarray, check: _Checker, arr: Any) -> Any:
         what = f"a value that is not a complete ISO 8601 {dtype} ({fmt.replace('%', '')})"
         check.bad(
             values,
-            lambda v: bool(pd.Series([v]).str.fullmatch(pattern).iloc[0]),
+            lambda v: isinstance(v, str) and re.fullmatch(pattern, v) is not None,
             what + ", which targetDataType integer needs; kept as text",
             "error",
         )
@@ -280,8 +281,12 @@ def _format_times(series: pd.Series, fmt: str) -> list[Any]:
 
 def _plain(series: pd.Series) -> list[Any]:
     """Python values of an object/text/boolean column, missing as None."""
-    out = series.astype(object).where(series.notna(), None).tolist()
-    return [_py(v) for v in out]
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype | pd.BooleanDtype | pd.Int64Dtype):
+        out: list[Any] = pa.array(series.array).to_pylist()  # str / bool / int, None
+        return out
+    values = series.astype(object).where(series.notna(), None).tolist()
+    return [_py(v) for v in values]
 
 
 def _py(v: Any) -> Any:
