@@ -19,6 +19,8 @@ one is refused with one line naming dataset, variable and fix (exit 2). The two 
 written together (:class:`efficacy._atomic.FileSet`): an interrupted run leaves the
 previous pair.
 
+``--out`` may not be the input folder (the export never writes over its input).
+
 Exit codes: 0 written; 2 unusable input, an XPT limit broken, or usage.
 """
 
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from efficacy._atomic import FileSet, check_folder
 from efficacy.cli._common import EXIT_OK, Progress, print_written, relay_warnings
-from efficacy.errors import InputError
+from efficacy.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from efficacy.trial import Trial
@@ -105,6 +107,13 @@ def read_input(path: str) -> Trial:
 def run_export(args: argparse.Namespace) -> int:
     """Run ``efficacy export``; return the exit code (0 written)."""
     out = check_folder(Path(args.out))  # before any work (and before the slow imports)
+    given = Path(args.path)
+    source = given if given.is_dir() else given.parent
+    if out.resolve() == source.resolve():
+        raise UsageError(
+            f"--out {out}: is the input folder; choose another folder (the export never "
+            "writes over its input)"
+        )
     from efficacy.io.datasets import dataset_bytes
     from efficacy.io.export import analysis_datasets, export_problems
 

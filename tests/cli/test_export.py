@@ -141,6 +141,15 @@ def test_cli_refuses_what_xpt_cannot_hold(tmp_path: Path, capsys) -> None:
     assert main(["export", str(bundle), "--out", str(out), "--format", "ndjson"]) == 0
 
 
+def test_cli_never_writes_into_its_input_folder(tmp_path: Path, capsys) -> None:
+    bundle = _small_bundle(tmp_path)
+    assert main(["export", str(bundle), "--out", str(tmp_path / "x")]) == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "x").iterdir()}
+    assert main(["export", str(tmp_path / "x"), "--out", str(tmp_path / "x")]) == 2
+    assert "is the input folder; choose another folder" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (tmp_path / "x").iterdir()} == before
+
+
 def test_cli_names_a_folder_that_is_neither(tmp_path: Path, capsys) -> None:
     (tmp_path / "empty").mkdir()
     assert main(["export", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
