@@ -65,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--protocol",
         metavar="ID|FILE",
         default=None,
-        help="protocol whose analysis plan names the endpoints (default: iso-efficacy-2025)",
+        help="protocol whose analysis plan orders the endpoints (default: iso-efficacy-2025)",
     )
     p.add_argument(
         "--faceq-table",
