@@ -29,6 +29,14 @@ PUBLIC = {
         "score_trial",
     ],
     "efficacy.plan": ["PowerResult", "power_mmrm"],
+    "efficacy.io": [
+        "analysis_datasets",
+        "read_adam",
+        "read_dataset",
+        "read_datasetjson",
+        "read_trial",
+        "write_datasetjson",
+    ],
     "efficacy.protocol": [
         "DEFAULT_PROTOCOL",
         "AnalysisPlan",
@@ -54,6 +62,7 @@ STILL_IMPORTABLE = {
     "efficacy.consort": ["ArmFlow", "Tally", "STATUSES", "allocated_units"],
     "efficacy.instruments": ["DERIVED_COLUMNS", "ENDPOINTS", "ScoringError", "FaceQScale"],
     "efficacy.plan": [],
+    "efficacy.io": [],
     "efficacy.protocol": ["CHECKS", "SEVERITIES", "VALIDATION_PARAMETERS"],
     "efficacy.report": ["FORMATS", "NOT_RUN", "SCHEMA"],
     "efficacy.validation": ["CATEGORIES", "STATUSES", "ValidationFailedError"],

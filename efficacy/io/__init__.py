@@ -1,13 +1,28 @@
-"""Readers: trial bundles (CSV / Parquet / Excel) and CDISC ADaM, into a Trial.
+"""Readers and writers: trial bundles, CDISC ADaM and Dataset-JSON, analysis datasets.
 
 :func:`read_trial` reads a bundle folder (``trial.toml`` plus tables);
 :func:`read_adam` maps CDISC ADaM (ADSL + BDS; SAS XPORT v5, CSV or Parquet) onto the
-same :class:`~efficacy.trial.Trial` model.
+same :class:`~efficacy.trial.Trial` model. :func:`read_dataset` reads one dataset of any
+format (XPT, Dataset-JSON ``.json`` / ``.ndjson`` / ``.dsjc``, CSV, Parquet) typed, with
+its metadata and conformance problems; :func:`read_datasetjson` and
+:func:`write_datasetjson` read and write CDISC Dataset-JSON v1.1;
+:func:`analysis_datasets` builds the ADSL and ADEFF analysis datasets of a trial (what
+``efficacy export`` writes).
 """
 
 from __future__ import annotations
 
 from efficacy.io.adam import read_adam
 from efficacy.io.bundle import read_trial
+from efficacy.io.datasetjson import read_datasetjson, write_datasetjson
+from efficacy.io.datasets import read_dataset
+from efficacy.io.export import analysis_datasets
 
-__all__ = ["read_adam", "read_trial"]
+__all__ = [
+    "analysis_datasets",
+    "read_adam",
+    "read_dataset",
+    "read_datasetjson",
+    "read_trial",
+    "write_datasetjson",
+]
