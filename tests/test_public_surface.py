@@ -45,6 +45,17 @@ PUBLIC = {
         "list_protocols",
         "load_protocol",
     ],
+    "efficacy.regulatory": [
+        "DISCLAIMER",
+        "JURISDICTIONS",
+        "Classification",
+        "ClassificationResult",
+        "Criterion",
+        "Product",
+        "classify",
+        "load_product",
+        "product_from_mapping",
+    ],
     "efficacy.report": ["Report", "build_report"],
     "efficacy.validation": [
         "RULES",
@@ -64,6 +75,7 @@ STILL_IMPORTABLE = {
     "efficacy.plan": [],
     "efficacy.io": [],
     "efficacy.protocol": ["CHECKS", "SEVERITIES", "VALIDATION_PARAMETERS"],
+    "efficacy.regulatory": [],
     "efficacy.report": ["FORMATS", "NOT_RUN", "SCHEMA"],
     "efficacy.validation": ["CATEGORIES", "STATUSES", "ValidationFailedError"],
 }

@@ -2,7 +2,7 @@
 
 One module per command (:mod:`~efficacy.cli.validate`, :mod:`~efficacy.cli.protocols`,
 :mod:`~efficacy.cli.score`, :mod:`~efficacy.cli.analyze`, :mod:`~efficacy.cli.report`,
-:mod:`~efficacy.cli.export`),
+:mod:`~efficacy.cli.export`, :mod:`~efficacy.cli.classify`),
 registered in :data:`COMMANDS` (name -> :class:`Command`); each adds its own sub-parser
 and runs with the parsed arguments, returning the exit code. Every file a command writes
 goes through one writer (:mod:`efficacy._atomic`): the output folder is checked before
@@ -27,6 +27,7 @@ from contextlib import contextmanager
 
 from efficacy import __version__
 from efficacy.cli import analyze as _analyze
+from efficacy.cli import classify as _classify
 from efficacy.cli import export as _export
 from efficacy.cli import protocols as _protocols
 from efficacy.cli import report as _report
@@ -45,6 +46,7 @@ COMMANDS: dict[str, Command] = {
     "report": Command(_report.HELP, _report.add_arguments, _report.run_report),
     "analyze": Command(_analyze.HELP, _analyze.add_arguments, _analyze.run_analyze),
     "export": Command(_export.HELP, _export.add_arguments, _export.run_export),
+    "classify": Command(_classify.HELP, _classify.add_arguments, _classify.run_classify),
 }
 
 
