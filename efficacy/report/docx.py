@@ -20,23 +20,21 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from efficacy.errors import EfficacyError
 from efficacy.report._blocks import Block, Figure, Heading, Para, Table, sections
-from efficacy.report.shells import TableShell, decimal_layout
+from efficacy.report._docx_table import TABLE_PT, clean, table_xml
+from efficacy.report.shells import TableShell
 
 __all__ = ["render_docx"]
 
 _FONT = "Arial"
-_BODY_PT, _TABLE_PT, _NOTE_PT = 10.0, 8.5, 8.0
-_CHAR_PT = 0.56 * _TABLE_PT  # width of a digit of the table font (Arial/Liberation Sans)
+_BODY_PT, _NOTE_PT = 10.0, 8.0
 
 _MARGIN_CM = 2.0
-_CELL_PAD_PT = 5.4 * 2  # Word's default left + right cell margins (0.19 cm each)
-_INDENT_PT = 10.0
 
 
 def _docx() -> Any:
@@ -119,6 +117,7 @@ class _Writer:
 
         self.doc, self.figures = doc, figures
         self.landscape = False
+        self.gap = Pt(6)
         styles = doc.styles
         normal = styles["Normal"]
         normal.font.name, normal.font.size = _FONT, Pt(_BODY_PT)
@@ -131,9 +130,10 @@ class _Writer:
             st.paragraph_format.space_before = Pt(12 if name != "Heading 2" else 8)
             st.paragraph_format.space_after = Pt(4)
             st.paragraph_format.keep_with_next = True
+            _no_theme_font(st)
         self.cell_style = styles.add_style("Table Cell", WD_STYLE_TYPE.PARAGRAPH)
         self.cell_style.base_style = normal
-        self.cell_style.font.size = Pt(_TABLE_PT)
+        self.cell_style.font.size = Pt(TABLE_PT)
         fmt = self.cell_style.paragraph_format
         fmt.space_after = fmt.space_before = Pt(0)
         fmt.line_spacing = 1.0
@@ -146,6 +146,7 @@ class _Writer:
         caption.font.italic = False
         caption.font.color.rgb = RGBColor(0, 0, 0)
         caption.paragraph_format.keep_with_next = True
+        _no_theme_font(caption)
         caption.paragraph_format.space_before = Pt(8)
         section = doc.sections[0]
         section.page_width, section.page_height = Cm(21.0), Cm(29.7)  # A4
@@ -193,26 +194,36 @@ class _Writer:
 
     # -- blocks --------------------------------------------------------------------
 
+    def para(self, text: str, style_id: str | None = None) -> Any:
+        """Add a paragraph of `text` in the style of id `style_id`.
+
+        By id: python-docx's lookup by name scans every style for each paragraph.
+        """
+        p = self.doc.add_paragraph(clean(text))
+        if style_id:
+            p._p.style = style_id
+        return p
+
     def title(self, title: str, subtitle: str) -> None:
-        self.doc.add_paragraph(title, style="Title")
+        self.para(title, "Title")
         if subtitle:
-            self.doc.add_paragraph(subtitle)
+            self.para(subtitle)
 
     def block(self, block: Block) -> None:
         if isinstance(block, Heading):
             self.heading(block)
         elif isinstance(block, Para):
-            p = self.doc.add_paragraph(style=self.note_style if block.note else None)
+            p = self.para("", self.note_style.style_id if block.note else None)
             if block.lead:
-                p.add_run(block.lead).bold = True
-            p.add_run(block.text)
+                p.add_run(clean(block.lead)).bold = True
+            p.add_run(clean(block.text))
         elif isinstance(block, Table):
             self.table(block.shell, block.number)
         elif isinstance(block, Figure):
             self.figure(block)
 
     def heading(self, block: Heading) -> None:
-        self.doc.add_heading(block.text, level=block.level)
+        self.para(block.text, f"Heading{block.level}")
 
     def figure(self, block: Figure) -> None:
         from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -225,158 +236,28 @@ class _Writer:
         pic = self.doc.paragraphs[-1]
         pic.alignment = WD_ALIGN_PARAGRAPH.CENTER
         pic.paragraph_format.keep_with_next = True
-        self.doc.add_paragraph(block.caption, style=self.note_style)
+        self.para(block.caption, self.note_style.style_id)
 
     def table(self, shell: TableShell, number: str) -> None:
-        from docx.enum.table import WD_TABLE_ALIGNMENT
-        from docx.shared import Pt
+        from docx.oxml import parse_xml
 
         label = f"Table {number}: {shell.title}" if number else shell.title
-        self.doc.add_paragraph(label, style="Caption")
-        widths = _col_widths(shell, self.text_width_pt())
-        n_head = 2 if shell.spans else 1
-        table = self.doc.add_table(rows=n_head + len(shell.rows), cols=shell.ncol)
-        table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        table.autofit = False
-        _table_props(table, sum(widths))
-        for j, col in enumerate(table.columns):
-            col.width = Pt(widths[j])
-        tabs = _decimal_tabs(shell, widths)
-        rows = table.rows
-        if shell.spans:
-            self._span_row(rows[0], shell, widths)
-        self._header_row(rows[n_head - 1], shell, widths, top=not shell.spans)
-        last = len(shell.rows) - 1
-        for i, (row, srow) in enumerate(zip(rows[n_head:], shell.rows, strict=True)):
-            _row_props(row, header=False)
-            cells = row.cells
-            keep = srow.group or i < 2 or i >= last - 1
-            if srow.group:
-                cell = cells[0].merge(cells[-1]) if shell.ncol > 1 else cells[0]
-                cell.width = Pt(sum(widths))
-                p = self._para(cell, srow.cells[0], bold=True, keep=keep)
-                p.paragraph_format.space_before = Pt(3)
-                if i == last:
-                    _borders(cell, bottom=True)
-                continue
-            for j, (cell, text) in enumerate(zip(cells, srow.cells, strict=True)):
-                cell.width = Pt(widths[j])
-                align = shell.alignments[j]
-                p = self._para(cell, text, keep=keep)
-                if j == 0 and srow.level:
-                    p.paragraph_format.left_indent = Pt(_INDENT_PT * srow.level)
-                _align(p, align, tabs[j][i] if j in tabs else None)
-                if i == last:
-                    _borders(cell, bottom=True)
+        self.para(label, "Caption")
+        xml = table_xml(shell, self.text_width_pt(), self.cell_style.style_id)
+        body = self.doc.element.body
+        body.insert(len(body) - 1, parse_xml(xml))  # before the final w:sectPr
         for note in shell.footnotes:
-            self.doc.add_paragraph(note, style=self.note_style)
-        spacer = self.doc.add_paragraph(style=self.note_style)
-        spacer.paragraph_format.space_after = Pt(6)
-
-    def _para(self, cell: Any, text: str, bold: bool = False, keep: bool = False) -> Any:
-        p = cell.paragraphs[0]
-        p._p.style = self.cell_style.style_id  # by id: python-docx's lookup by style is slow
-        if keep:
-            p.paragraph_format.keep_with_next = True
-        lines = text.split("\n")
-        for k, line in enumerate(lines):
-            run = p.add_run(line)
-            if bold:
-                run.bold = True
-            if k < len(lines) - 1:
-                run.add_break()
-        return p
-
-    def _header_row(self, row: Any, shell: TableShell, widths: Sequence[float], top: bool) -> None:
-        from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
-        from docx.shared import Pt
-
-        _row_props(row, header=True)
-        for j, (cell, text) in enumerate(zip(row.cells, shell.header, strict=True)):
-            cell.width = Pt(widths[j])
-            cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
-            p = self._para(cell, text, bold=True, keep=True)
-            _align(p, "l" if shell.alignments[j] == "l" else "c", None)
-            _borders(cell, top=top, bottom=True)
-
-    def _span_row(self, row: Any, shell: TableShell, widths: Sequence[float]) -> None:
-        from docx.shared import Pt
-
-        _row_props(row, header=True)
-        cells, j = row.cells, 0
-        for label, n in shell.spans:
-            cell = cells[j].merge(cells[j + n - 1]) if n > 1 else cells[j]
-            cell.width = Pt(sum(widths[j : j + n]))
-            p = self._para(cell, label, bold=True, keep=True)
-            _align(p, "c" if n > 1 else "l", None)
-            _borders(cell, top=True, bottom=bool(label and n > 1))
-            j += n
+            self.para(note, self.note_style.style_id)
+        spacer = self.para("", self.note_style.style_id)
+        spacer.paragraph_format.space_after = self.gap
 
 
-def _col_widths(shell: TableShell, available: float) -> list[float]:
-    """Column widths in points: proportional to the text, the table at most `available`."""
-    chars = shell.widths()
-    natural = sum(c * _CHAR_PT * 1.1 + _CELL_PAD_PT for c in chars)
-    total = min(available, max(0.6 * available, natural))
-    weights = [c * _CHAR_PT * 1.1 + _CELL_PAD_PT for c in chars]
-    scale = total / sum(weights)
-    return [x * scale for x in weights]
-
-
-def _decimal_tabs(shell: TableShell, widths: Sequence[float]) -> dict[int, list[float]]:
-    """Right indents of the cells of each ``d`` column (:func:`.shells.decimal_layout`)."""
-    return {
-        j: decimal_layout(shell, j, widths[j] - _CELL_PAD_PT, _TABLE_PT)
-        for j, align in enumerate(shell.alignments)
-        if align == "d"
-    }
-
-
-def _align(p: Any, align: str, right_indent: float | None) -> None:
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
-
-    if align in ("r", "d"):
-        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        if right_indent:
-            p.paragraph_format.right_indent = Pt(right_indent)
-    elif align == "c":
-        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-
-
-def _el(tag: str, **attrs: str) -> Any:
-    from docx.oxml import OxmlElement
+def _no_theme_font(style: Any) -> None:
+    """Drop the theme fonts of `style` (they win over its font name in Word and LibreOffice)."""
     from docx.oxml.ns import qn
 
-    el = OxmlElement(tag)
-    for k, v in attrs.items():
-        el.set(qn(f"w:{k}"), v)
-    return el
-
-
-def _table_props(table: Any, width_pt: float) -> None:
-    """Set a fixed layout `width_pt` wide, with no borders but those cells set."""
-    tbl_pr = table._tbl.tblPr
-    tbl_pr.append(_el("w:tblW", w=str(round(width_pt * 20)), type="dxa"))
-    tbl_pr.append(_el("w:tblLayout", type="fixed"))
-    borders = _el("w:tblBorders")
-    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        borders.append(_el(f"w:{side}", val="nil"))
-    tbl_pr.append(borders)
-
-
-def _row_props(row: Any, header: bool) -> None:
-    tr_pr = row._tr.get_or_add_trPr()
-    tr_pr.append(_el("w:cantSplit"))
-    if header:
-        tr_pr.append(_el("w:tblHeader"))
-
-
-def _borders(cell: Any, top: bool = False, bottom: bool = False) -> None:
-    tc_pr = cell._tc.get_or_add_tcPr()
-    borders = _el("w:tcBorders")
-    if top:
-        borders.append(_el("w:top", val="single", sz="8", space="0", color="000000"))
-    if bottom:
-        borders.append(_el("w:bottom", val="single", sz="6", space="0", color="000000"))
-    tc_pr.append(borders)
+    fonts = style.element.rPr.rFonts if style.element.rPr is not None else None
+    if fonts is None:
+        return
+    for attr in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
+        fonts.attrib.pop(qn(f"w:{attr}"), None)
