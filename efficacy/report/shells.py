@@ -251,22 +251,25 @@ def text_width(text: str, size_pt: float) -> float:
 
 
 def decimal_split(text: str) -> tuple[str, str]:
-    """Split a cell at its alignment point: before and from the first decimal point.
+    """Split a cell at its alignment point: the first number's decimal point or end.
 
-    A cell without a decimal point aligns on its end (the point would follow it), as a
-    decimal tab stop does.
+    A column's cells line up on their first number (``n``, ``mean (SD)``, ``min, max``,
+    ``n (%)``, p-values), as in submission tables: on its decimal point, or where the
+    point would follow an integer.
 
     Examples
     --------
     >>> decimal_split("43.1 (10.10)")
     ('43', '.1 (10.10)')
-    >>> decimal_split("60")
-    ('60', '')
+    >>> decimal_split("25, 65"), decimal_split("60"), decimal_split("<0.001")
+    (('25', ', 65'), ('60', ''), ('<0', '.001'))
+    >>> decimal_split("holds")
+    ('holds', '')
     """
-    m = re.search(r"\d\.\d", text)
+    m = re.search(r"\d+", text)
     if m is None:
         return text, ""
-    return text[: m.start() + 1], text[m.start() + 1 :]
+    return text[: m.end()], text[m.end() :]
 
 
 def decimal_layout(shell: TableShell, j: int, inner_pt: float, size_pt: float) -> list[float]:
