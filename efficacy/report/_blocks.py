@@ -91,6 +91,45 @@ def _title(key: str, section: Any, known: str | None) -> str:
     return known or key.replace("_", " ").capitalize()
 
 
+#: Report order of the known sections (for data whose keys lost it, e.g. a JSON file read
+#: back: its keys are sorted).
+ORDER: tuple[str, ...] = (
+    "title_block",
+    "synopsis",
+    "verdict",
+    "flow",
+    "checklist",
+    "baseline",
+    "efficacy",
+    "pros",
+    "harms",
+    "appendices",
+)
+
+
+def report_order(data: Mapping[str, Any]) -> list[str]:
+    """Return the section keys of `data` in report order.
+
+    The data's own key order is the report order (:func:`~efficacy.report.build_report`
+    builds it so) unless its known sections are out of :data:`ORDER` (keys sorted, as in
+    the JSON file): then known sections follow :data:`ORDER` and the others, in their
+    order, come just before the appendices.
+
+    Examples
+    --------
+    >>> report_order({"appendices": {}, "baseline": {}, "subgroups": {}, "title_block": {}})
+    ['title_block', 'baseline', 'subgroups', 'appendices']
+    """
+    keys = list(data)
+    known = [k for k in keys if k in ORDER]
+    if known == sorted(known, key=ORDER.index):
+        return keys
+    others = [k for k in keys if k not in ORDER]
+    ordered = sorted(known, key=ORDER.index)
+    at = ordered.index("appendices") if "appendices" in ordered else len(ordered)
+    return ordered[:at] + others + ordered[at:]
+
+
 def sections(data: Mapping[str, Any]) -> list[tuple[str, str, list[Block]]]:
     """Return ``(key, heading, blocks)`` for each rendered section, in report order.
 
@@ -100,7 +139,8 @@ def sections(data: Mapping[str, Any]) -> list[tuple[str, str, list[Block]]]:
     """
     adapters = _adapters()
     out: list[tuple[str, str, list[Block]]] = []
-    for key, section in data.items():
+    for key in report_order(data):
+        section = data[key]
         if key in adapters:
             title, adapt = adapters[key]
             blocks = adapt(data)
