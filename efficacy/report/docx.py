@@ -214,6 +214,7 @@ class _Writer:
             self.heading(block)
         elif isinstance(block, Para):
             p = self.para("", self.note_style.style_id if block.note else None)
+            p.paragraph_format.keep_with_next = True  # notes stay with what they introduce
             if block.lead:
                 p.add_run(clean(block.lead)).bold = True
             p.add_run(clean(block.text))
