@@ -1,10 +1,11 @@
-"""The conformance report: a JSON model of every number, rendered to HTML and PDF.
+"""The conformance report: a JSON model of every number, rendered to HTML, PDF, DOCX, RTF.
 
 >>> from efficacy import analyze, read_trial
 >>> from efficacy.report import build_report
 >>> trial = read_trial("sample_data/parallel_12wk")  # doctest: +SKIP
 >>> report = build_report(trial, analysis=analyze(trial))  # doctest: +SKIP
 >>> report.write("out", ["html", "json"])  # doctest: +SKIP
+>>> report.write("out", ["docx", "rtf"])  # Word document; the tables as RTF  # doctest: +SKIP
 
 Sections: 1 title block, 2 verdict per requirement, 3 CONSORT flow diagram, 4 CONSORT
 2025 checklist, 5 baseline table, 6 efficacy and 7 PROs (from an analysis result, see

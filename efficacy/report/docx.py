@@ -179,7 +179,7 @@ class _Writer:
         p = self.doc.sections[0].footer.paragraphs[0]
         p._p.style = self.note_style.style_id
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        p.add_run(f"{text}. Page ")
+        p.add_run(clean(f"{text}. Page "))
         for instr in (" PAGE ", " NUMPAGES "):
             field = OxmlElement("w:fldSimple")
             field.set(qn("w:instr"), instr)
