@@ -151,26 +151,32 @@ class TableShell:
         return len(self.header)
 
     def widths(self) -> tuple[float, ...]:
-        """Relative column widths from the text they hold (each between 4 and 44 chars).
+        """Relative column widths from the text they hold, in characters.
 
-        The stub counts its indents; a header line counts at most its longest word plus
-        a little, since header labels wrap; ``group`` rows are ignored (they span).
+        Each column is as wide as its longest cell, between 4 and 44 characters (longer
+        text wraps), but never narrower than its longest word (at most 70: a SHA-256
+        hash stays on one line). The stub counts its indents; a header label counts at
+        most 14 characters beyond its longest word, since labels wrap; ``group`` rows
+        are ignored (they span the table).
         """
         out = []
         for j in range(self.ncol):
+            cells = [r.cells[j] for r in self.rows if not r.group]
             body = [
-                len(r.cells[j]) + (3 * r.level if j == 0 else 0) for r in self.rows if not r.group
+                len(c) + (3 * r.level if j == 0 else 0)
+                for c, r in zip(cells, (r for r in self.rows if not r.group), strict=True)
             ]
+            word = max((len(w) for c in cells for w in c.split()), default=0)
             head = max((len(w) for w in self.header[j].split()), default=0)
             longest_line = max((len(x) for x in self.header[j].split("\n")), default=0)
-            natural = max([*body, head, min(longest_line, 14)])
-            out.append(float(min(44, max(4, natural))))
+            natural = min(44, max([*body, min(longest_line, 14), 4]))
+            out.append(float(max(natural, min(word, 70), head)))
         return tuple(out)
 
     @property
     def wide(self) -> bool:
-        """Whether the table wants a landscape page (about 95 characters or more)."""
-        return sum(self.widths()) > 95 or self.ncol > 8
+        """Whether the table wants a landscape page (over 100 characters, or 9+ columns)."""
+        return sum(self.widths()) > 100 or self.ncol > 8
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready dict form (see the module doc)."""
