@@ -53,7 +53,7 @@ STILL_IMPORTABLE = {
     "efficacy.consort": ["ArmFlow", "Tally", "STATUSES", "allocated_units"],
     "efficacy.instruments": ["DERIVED_COLUMNS", "ENDPOINTS", "ScoringError", "FaceQScale"],
     "efficacy.protocol": ["CHECKS", "SEVERITIES", "VALIDATION_PARAMETERS"],
-    "efficacy.report": ["FORMATS", "NOT_RUN", "SCHEMA"],
+    "efficacy.report": ["DEFAULT_FORMATS", "FORMATS", "NOT_RUN", "SCHEMA"],
     "efficacy.validation": ["CATEGORIES", "STATUSES", "ValidationFailedError"],
 }
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from efficacy._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
+    "DEFAULT_FORMATS": "efficacy.report.model",
     "FORMATS": "efficacy.report.model",
     "SCHEMA": "efficacy.report.model",
     "Report": "efficacy.report.model",
@@ -31,14 +32,20 @@ _LAZY: dict[str, str] = {
     "NOT_RUN": "efficacy.report.outcomes",
 }
 
-#: What a user calls; FORMATS, SCHEMA and NOT_RUN stay importable from here.
+#: What a user calls; FORMATS, DEFAULT_FORMATS, SCHEMA and NOT_RUN stay importable here.
 __all__ = [
     "Report",
     "build_report",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from efficacy.report.model import FORMATS, SCHEMA, Report, build_report  # noqa: F401
+    from efficacy.report.model import (  # noqa: F401
+        DEFAULT_FORMATS,
+        FORMATS,
+        SCHEMA,
+        Report,
+        build_report,
+    )
     from efficacy.report.outcomes import NOT_RUN  # noqa: F401
 
 

@@ -147,6 +147,8 @@ def table_xml(shell: TableShell, available: float, style: str) -> str:
         )
     )
     last = len(shell.rows) - 1
+    # rows of several lines: a little air between rows
+    air = 40 if shell.wraps else 0
     for i, r in enumerate(shell.rows):
         keep = r.group or i < 2 or i >= last - 1
         if r.group:
@@ -174,6 +176,7 @@ def table_xml(shell: TableShell, available: float, style: str) -> str:
                     keep=keep,
                     left=_INDENT_TW * r.level if j == 0 else 0,
                     right=right,
+                    before=air,
                     jc="right" if align[j] in ("r", "d") else "",
                 )
             )

@@ -83,8 +83,12 @@ def _cell_def(right: int, top: bool = False, bottom: bool = False, vbottom: bool
     return out + f"\\cellx{right}"
 
 
-def _par(text: str, align: str = "l", bold: bool = False, li: int = 0, ri: int = 0) -> str:
+def _par(
+    text: str, align: str = "l", bold: bool = False, li: int = 0, ri: int = 0, sb: int = 0
+) -> str:
     fmt = {"l": "\\ql", "r": "\\qr", "c": "\\qc"}[align]
+    if sb:
+        fmt += f"\\sb{sb}"
     if li:
         fmt += f"\\li{li}"
     if ri:
@@ -130,6 +134,7 @@ def table_rtf(shell: TableShell, available: float) -> str:
     ]
     lines.append(row_head + "\\trhdr" + "".join(defs) + "\n" + "".join(cells) + "\\row")
     last = len(shell.rows) - 1
+    air = 40 if shell.wraps else 0  # rows of several lines: air between rows
     for i, r in enumerate(shell.rows):
         if r.group:
             lines.append(
@@ -145,7 +150,7 @@ def table_rtf(shell: TableShell, available: float) -> str:
         for j, text in enumerate(r.cells):
             ri = _tw(indents[j][i]) if j in indents else 0
             li = _INDENT * r.level if j == 0 else 0
-            cells.append(_par(text, "r" if align[j] in ("r", "d") else "l", li=li, ri=ri))
+            cells.append(_par(text, "r" if align[j] in ("r", "d") else "l", li=li, ri=ri, sb=air))
         lines.append(row_head + "".join(defs) + "\n" + "".join(cells) + "\\row")
     return "\n".join(lines)
 

@@ -174,6 +174,11 @@ class TableShell:
         return tuple(out)
 
     @property
+    def wraps(self) -> bool:
+        """Whether some body cell takes several lines (a line break, or over 44 chars)."""
+        return any("\n" in c or len(c) > 44 for r in self.rows if not r.group for c in r.cells)
+
+    @property
     def wide(self) -> bool:
         """Whether the table wants a landscape page (over 100 characters, or 9+ columns)."""
         return sum(self.widths()) > 100 or self.ncol > 8
