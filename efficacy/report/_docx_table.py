@@ -38,11 +38,11 @@ def column_widths(shell: TableShell, available: float) -> list[float]:
     """Column widths in points: proportional to the text, the table at most `available`.
 
     A table of little text takes at least 60% of the width, never more than it needs
-    beyond that; one that needs more than 80% takes all of it.
+    beyond that; one that needs more than 70% takes all of it.
     """
     weights = [c * _CHAR_PT * 1.05 + CELL_PAD_PT for c in shell.widths()]
     natural = sum(weights)
-    total = available if natural > 0.8 * available else max(0.6 * available, natural)
+    total = available if natural > 0.7 * available else max(0.6 * available, natural)
     return [x * total / sum(weights) for x in weights]
 
 
