@@ -10,19 +10,23 @@ Times, in one process and on the same bundle: ``read_trial``; ``validate`` alone
 peer); the analysis plan (``efficacy.analyze``: MMRM per endpoint and population,
 tipping point); ``build_report`` (validation, CONSORT flow and checklist, baseline,
 efficacy, PRO and harms sections); each renderer (JSON, HTML with its figures, PDF via
-weasyprint from that HTML); and the full report (read + analyse + build + all three
-formats written, as ``efficacy report`` does). Prints medians, minima,
-the full-report / validate ratio and the load average. With ``--cli``, also the cold
-command line as a user runs it (a fresh interpreter each time: imports included):
-``efficacy report BUNDLE --out TMP`` against ``efficacy validate BUNDLE`` as its peer.
-Goal (issue 6): full report of the sample parallel trial under 15 s on the 2-core CI
-machine.
+weasyprint from that HTML, DOCX with its figures rasterised, RTF); and the full report
+(read + analyse + build + html, pdf, json written, as ``efficacy report`` does), then the
+same with docx added. Prints medians, minima and median CPU time (this process and its
+children: on a shared machine wall time grows with the load, CPU time hardly), the
+full-report / validate ratio, what docx adds, and the load average. With ``--cli``,
+also the cold command line as a user runs it (a fresh interpreter each time: imports
+included): ``efficacy report BUNDLE --out TMP`` (default formats, then with ``docx``
+added) against ``efficacy validate BUNDLE`` as its peer. Goals (issues 6 and 12): full
+report of the sample parallel trial under 15 s cold on the 2-core CI machine; docx adds
+at most 3 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,12 +45,27 @@ from efficacy.validation import validate
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: Median CPU seconds (this process and its finished children) of each timed call, in
+#: call order: on a shared machine the wall time grows with the load, the CPU time not.
+CPU: list[float] = []
+
+
+def _cpu() -> float:
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _time(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
-    times, out = [], None
+    times, cpus, out = [], [], None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = _cpu(), time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
+        cpus.append(_cpu() - c0)
+    CPU.append(statistics.median(cpus))
     return statistics.median(times), min(times), out
 
 
@@ -58,12 +77,15 @@ def _cli(args: list[str], repeat: int) -> tuple[float, float, Any]:
 
 
 def _cli_rows(bundle: str, repeat: int) -> list[tuple[str, float, float]]:
+    peer = _cli(["validate", bundle], repeat)[:2]
     with tempfile.TemporaryDirectory() as tmp:
         report = _cli(["report", bundle, "--out", tmp], repeat)[:2]
-    peer = _cli(["validate", bundle], repeat)[:2]
+        formats = "html,pdf,json,docx"
+        with_docx = _cli(["report", bundle, "--out", tmp, "--format", formats], repeat)[:2]
     return [
         ("cold CLI: efficacy validate (peer)", *peer),
         ("cold CLI: efficacy report (html, pdf, json)", *report),
+        ("cold CLI: efficacy report (html, pdf, json, docx)", *with_docx),
     ]
 
 
@@ -89,29 +111,44 @@ def main() -> None:
         ("to_json", report.to_json),
         ("to_html", report.to_html),
         ("to_pdf (incl. to_html)", report.to_pdf),
+        ("to_docx (incl. figures)", report.to_docx),
+        ("to_rtf", report.to_rtf),
     ):
         med, lo, _ = _time(fn, args.repeat)
         rows.append((name, med, lo))
     with tempfile.TemporaryDirectory() as tmp:
 
-        def full() -> None:
+        def full(formats: tuple[str, ...]) -> None:
             t = read_trial(args.bundle)
-            build_report(t, protocol, analysis=run_analysis(t, protocol)).write(Path(tmp) / "r")
+            report = build_report(t, protocol, analysis=run_analysis(t, protocol))
+            report.write(Path(tmp) / "r", formats)
 
-        med, lo, _ = _time(full, args.repeat)
-    rows.append(("full report (read + analyze + build + html/pdf/json)", med, lo))
+        med, lo, _ = _time(lambda: full(("html", "pdf", "json")), args.repeat)
+        rows.append(("full report (read + analyze + build + html/pdf/json)", med, lo))
+        med_docx, lo_docx, _ = _time(lambda: full(("html", "pdf", "json", "docx")), args.repeat)
+        rows.append(("full report with docx (html/pdf/json/docx)", med_docx, lo_docx))
     print(
         f"bundle: {args.bundle}; repeat {args.repeat}; load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
-    for name, m, low in rows:
-        print(f"{name:<55} median {m:8.3f} s   min {low:8.3f} s")
+    cpu = CPU[: len(rows)]
+    for (name, m, low), c in zip(rows, cpu, strict=True):
+        print(f"{name:<55} median {m:8.3f} s   min {low:8.3f} s   CPU {c:8.3f} s")
     print(f"full report / validate alone: {med / t_validate:.1f}x (goal: full report < 15 s)")
+    print(
+        f"docx adds: {med_docx - med:.2f} s wall, {cpu[-1] - cpu[-2]:.2f} s CPU (median "
+        "difference; goal: at most 3 s)"
+    )
     if args.cli:
         cli = _cli_rows(args.bundle, args.repeat)
-        for name, m, low in cli:
-            print(f"{name:<55} median {m:8.3f} s   min {low:8.3f} s")
-        print(f"cold report / cold validate: {cli[1][1] / cli[0][1]:.1f}x")
+        cli_cpu = CPU[len(rows) :]
+        for (name, m, low), c in zip(cli, cli_cpu, strict=True):
+            print(f"{name:<55} median {m:8.3f} s   min {low:8.3f} s   CPU {c:8.3f} s")
+        print(f"cold report / cold validate: {cli[1][1] / cli[0][1]:.1f}x wall")
+        print(
+            f"cold CLI: docx adds {cli[2][1] - cli[1][1]:.2f} s wall, "
+            f"{cli_cpu[2] - cli_cpu[1]:.2f} s CPU (median difference)"
+        )
 
 
 if __name__ == "__main__":

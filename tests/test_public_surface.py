@@ -76,7 +76,7 @@ STILL_IMPORTABLE = {
     "efficacy.io": [],
     "efficacy.protocol": ["CHECKS", "SEVERITIES", "VALIDATION_PARAMETERS"],
     "efficacy.regulatory": [],
-    "efficacy.report": ["FORMATS", "NOT_RUN", "SCHEMA"],
+    "efficacy.report": ["DEFAULT_FORMATS", "FORMATS", "NOT_RUN", "SCHEMA"],
     "efficacy.validation": ["CATEGORIES", "STATUSES", "ValidationFailedError"],
 }
 

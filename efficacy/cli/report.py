@@ -1,10 +1,13 @@
-"""The ``efficacy report`` subcommand: the conformance report as HTML, PDF and JSON.
+"""The ``efficacy report`` subcommand: the conformance report as HTML, PDF, JSON, DOCX, RTF.
 
-``efficacy report BUNDLE --out DIR [--protocol ID|FILE] [--format html,pdf,json]
+``efficacy report BUNDLE --out DIR [--protocol ID|FILE] [--format html,pdf,json,docx,rtf]
 [--fail-on error|warning|never]``
 
 Writes ``DIR/report.html`` (self-contained), ``DIR/report.pdf`` and ``DIR/report.json``
-(every number shown) and prints one line per file plus the verdict. The folder is
+(every number shown) by default; ``--format`` names others too: ``docx`` (the whole
+report as a Word document, with Word tables and headings) and ``rtf`` (the baseline,
+efficacy, PRO and harms tables in one RTF file, as submission TLFs). Prints one line per
+file plus the verdict. The folder is
 checked before any work; the files are rendered to temporary files first and renamed
 into place together at the end (:meth:`efficacy.report.Report.write`), so an interrupted
 run leaves the previous complete set. Set ``SOURCE_DATE_EPOCH`` for a reproducible
@@ -24,11 +27,11 @@ from efficacy.cli._common import EXIT_FINDINGS, EXIT_OK, Progress
 
 __all__ = ["HELP", "add_arguments", "parse_formats", "run_report"]
 
-HELP = "write the CONSORT-style conformance report (HTML, PDF, JSON) of a trial bundle"
+HELP = "write the CONSORT-style conformance report (HTML, PDF, JSON, DOCX, RTF) of a trial bundle"
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
-    """Parse ``html,pdf,json`` (any subset, any order) into a tuple of formats."""
+    """Parse ``html,pdf,json,docx,rtf`` (any subset, any order) into a tuple of formats."""
     from efficacy.report.model import FORMATS
 
     parts = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
@@ -55,7 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="LIST",
         type=parse_formats,
         default=("html", "pdf", "json"),
-        help="comma-separated formats among html,pdf,json (default: all three)",
+        help="comma-separated formats among html,pdf,json,docx,rtf (default: html,pdf,json)",
     )
     p.add_argument(
         "--fail-on",

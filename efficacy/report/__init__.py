@@ -1,10 +1,11 @@
-"""The conformance report: a JSON model of every number, rendered to HTML and PDF.
+"""The conformance report: a JSON model of every number, rendered to HTML, PDF, DOCX, RTF.
 
 >>> from efficacy import analyze, read_trial
 >>> from efficacy.report import build_report
 >>> trial = read_trial("sample_data/parallel_12wk")  # doctest: +SKIP
 >>> report = build_report(trial, analysis=analyze(trial))  # doctest: +SKIP
 >>> report.write("out", ["html", "json"])  # doctest: +SKIP
+>>> report.write("out", ["docx", "rtf"])  # Word document; the tables as RTF  # doctest: +SKIP
 
 Sections: 1 title block, 2 verdict per requirement, 3 CONSORT flow diagram, 4 CONSORT
 2025 checklist, 5 baseline table, 6 efficacy and 7 PROs (from an analysis result, see
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 from efficacy._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
+    "DEFAULT_FORMATS": "efficacy.report.model",
     "FORMATS": "efficacy.report.model",
     "SCHEMA": "efficacy.report.model",
     "Report": "efficacy.report.model",
@@ -30,14 +32,20 @@ _LAZY: dict[str, str] = {
     "NOT_RUN": "efficacy.report.outcomes",
 }
 
-#: What a user calls; FORMATS, SCHEMA and NOT_RUN stay importable from here.
+#: What a user calls; FORMATS, DEFAULT_FORMATS, SCHEMA and NOT_RUN stay importable here.
 __all__ = [
     "Report",
     "build_report",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from efficacy.report.model import FORMATS, SCHEMA, Report, build_report  # noqa: F401
+    from efficacy.report.model import (  # noqa: F401
+        DEFAULT_FORMATS,
+        FORMATS,
+        SCHEMA,
+        Report,
+        build_report,
+    )
     from efficacy.report.outcomes import NOT_RUN  # noqa: F401
 
 

@@ -7,7 +7,7 @@ Run from the repository root::
 
 Each bundle of :data:`EXAMPLES` (in ``sample_data/``) is read, validated and analysed
 (:func:`efficacy.analyze`) against the default protocol and rendered as ``report.html``,
-``report.pdf`` and ``report.json``.
+``report.pdf``, ``report.json``, ``report.docx`` (Word) and ``report.rtf`` (the tables).
 Set ``SOURCE_DATE_EPOCH`` for a reproducible generation time. tests/report checks that
 the committed JSON equals what the code produces now (generation time and software
 versions aside).
@@ -31,7 +31,7 @@ _ROOT = Path(__file__).resolve().parents[2]
 def render_examples(
     out_dir: str | Path | None = None,
     bundles: Iterable[str] = EXAMPLES,
-    formats: Sequence[str] = ("html", "pdf", "json"),
+    formats: Sequence[str] = ("html", "pdf", "json", "docx", "rtf"),
     sample_data: str | Path | None = None,
 ) -> dict[str, dict[str, Path]]:
     """Render each of `bundles` into ``<out_dir>/<bundle>/report.<format>``.

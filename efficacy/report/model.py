@@ -1,10 +1,11 @@
-"""The Report model: every number of the report as plain data, then three renderers.
+"""The Report model: every number of the report as plain data, then its renderers.
 
 :func:`build_report` assembles sections 1-9 from the trial, its protocol, the
 validation report, the CONSORT flow and checklist (and an analysis result when there is
 one). :class:`Report` keeps them as one JSON-ready mapping; :meth:`Report.to_json`,
-:meth:`Report.to_html` and :meth:`Report.to_pdf` render only that mapping, so every
-number in the HTML and PDF is in the JSON.
+:meth:`Report.to_html`, :meth:`Report.to_pdf`, :meth:`Report.to_docx` (Word) and
+:meth:`Report.to_rtf` (the tables, as submission TLFs) render only that mapping, so
+every number in the HTML, PDF, DOCX and RTF is in the JSON.
 """
 
 from __future__ import annotations
@@ -37,10 +38,19 @@ from efficacy.validation import ValidationReport
 if TYPE_CHECKING:
     from jinja2 import Template
 
-__all__ = ["CHECKLIST_SECTIONS", "FORMATS", "SCHEMA", "Report", "build_report"]
+__all__ = [
+    "CHECKLIST_SECTIONS",
+    "DEFAULT_FORMATS",
+    "FORMATS",
+    "SCHEMA",
+    "Report",
+    "build_report",
+]
 
 #: Output formats, as file suffixes.
-FORMATS: tuple[str, ...] = ("html", "pdf", "json")
+FORMATS: tuple[str, ...] = ("html", "pdf", "json", "docx", "rtf")
+#: Formats written when none are named (``Report.write``, ``efficacy report``).
+DEFAULT_FORMATS: tuple[str, ...] = ("html", "pdf", "json")
 #: Identifier and version of the JSON layout.
 SCHEMA = "efficacy.report/1"
 
@@ -75,16 +85,50 @@ class Report:
 
     def to_html(self) -> str:
         """Return a self-contained HTML document (inline CSS and SVG, no network)."""
-        from markupsafe import Markup
+        return self._html(self._figures())
 
+    def _figures(self) -> dict[str, str]:
+        """Draw the figures as SVG: ``flow`` and those of sections 6-7."""
         from efficacy.report.figures import flow_svg
         from efficacy.report.outcome_figures import outcome_figures
 
-        data = self.to_dict()
-        figures = {k: Markup(v) for k, v in outcome_figures(data).items()}
+        return {"flow": flow_svg(self.data["flow"]), **outcome_figures(self.data)}
+
+    def _html(self, figures: Mapping[str, str]) -> str:
+        from markupsafe import Markup
+
+        fig = {k: Markup(v) for k, v in figures.items() if k != "flow"}
         return _template().render(
-            r=data, css=Markup(_css()), svg=Markup(flow_svg(data["flow"])), fig=figures
+            r=self.to_dict(), css=Markup(_css()), svg=Markup(figures["flow"]), fig=fig
         )
+
+    def to_docx(self) -> bytes:
+        """Return the report as a Word document (.docx bytes; python-docx).
+
+        Headings in Word's Heading 1/2 styles, real Word tables (submission table shells:
+        ``(N=xx)`` column headers, header rows repeated on each page, numbers aligned on
+        the decimal point), the figures as PNG images, landscape pages for wide tables.
+        Byte-reproducible: every time stamp is the report's ``generated_at``. See
+        :mod:`efficacy.report.docx`.
+        """
+        return self._docx(self._figures())
+
+    def _docx(self, figures: Mapping[str, str]) -> bytes:
+        from efficacy.report._raster import svg_png
+        from efficacy.report.docx import render_docx
+
+        return render_docx(self.data, {k: svg_png(v) for k, v in figures.items()})
+
+    def to_rtf(self) -> str:
+        """Return the report's tables as one RTF document (submission TLF style).
+
+        Baseline, efficacy, PRO and harms tables, and the tables of any further section
+        that carries table shells, each on its own page with its title and footnotes, in
+        report order. Byte-reproducible. See :mod:`efficacy.report.rtf`.
+        """
+        from efficacy.report.rtf import render_rtf
+
+        return render_rtf(self.data)
 
     def to_pdf(self) -> bytes:
         """Return the report as PDF (A4), rendered from :meth:`to_html` by weasyprint.
@@ -99,10 +143,13 @@ class Report:
     def write(
         self,
         out_dir: str | os.PathLike[str],
-        formats: Iterable[str] = FORMATS,
+        formats: Iterable[str] = DEFAULT_FORMATS,
         stem: str = "report",
     ) -> dict[str, Path]:
         """Write the report as ``<out_dir>/<stem>.<format>`` for each format, as one set.
+
+        `formats` are among :data:`FORMATS` (default :data:`DEFAULT_FORMATS`: html, pdf,
+        json); the figures are drawn once for the HTML, the PDF and the DOCX.
 
         The folder is checked first (:func:`efficacy._atomic.check_folder`); every
         format is rendered to a temporary file, and the files are renamed into place
@@ -130,15 +177,20 @@ class Report:
         out = check_folder(out_dir, "out_dir")
         if "pdf" in formats:
             _weasyprint()  # fails before anything is written when weasyprint is missing
-        html = self.to_html() if {"html", "pdf"} & set(formats) else ""
+        figures = self._figures() if {"html", "pdf", "docx"} & set(formats) else {}
+        html = self._html(figures) if {"html", "pdf"} & set(formats) else ""
         written = {}
         with FileSet() as files:  # every file rendered first, then renamed together
             for fmt in formats:
-                payload: bytes = (
-                    _pdf(html)
-                    if fmt == "pdf"
-                    else (html if fmt == "html" else self.to_json()).encode("utf-8")
-                )
+                payload: bytes
+                if fmt == "pdf":
+                    payload = _pdf(html)
+                elif fmt == "docx":
+                    payload = self._docx(figures)
+                elif fmt == "rtf":
+                    payload = self.to_rtf().encode("ascii")
+                else:
+                    payload = (html if fmt == "html" else self.to_json()).encode("utf-8")
                 written[fmt] = files.add(out / f"{stem}.{fmt}", payload)
         return written
 

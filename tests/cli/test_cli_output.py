@@ -48,7 +48,15 @@ def test_stage_packages_hold_no_command_line_code() -> None:
             continue
         text = path.read_text(encoding="utf-8")
         assert "import argparse" not in text, path
-    assert set(COMMANDS) == {"validate", "protocols", "score", "report", "analyze", "export", "classify"}
+    assert set(COMMANDS) == {
+        "validate",
+        "protocols",
+        "score",
+        "report",
+        "analyze",
+        "export",
+        "classify",
+    }
     for name, command in COMMANDS.items():
         assert command.run.__module__ == f"efficacy.cli.{name}"
 

@@ -259,8 +259,8 @@ def test_write_is_atomic_and_checks_formats(tmp_path: Path, parallel) -> None:
     paths = report.write(tmp_path / "out", ["json", "html"])
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.json"]
     assert paths["json"].read_text(encoding="utf-8") == report.to_json()
-    with pytest.raises(EfficacyError, match="html, pdf, json"):
-        report.write(tmp_path / "out", ["docx"])
+    with pytest.raises(EfficacyError, match="html, pdf, json, docx, rtf"):
+        report.write(tmp_path / "out", ["xlsx"])
 
 
 def test_pdf_renders(tmp_path: Path) -> None:

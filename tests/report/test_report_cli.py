@@ -43,7 +43,7 @@ def test_findings_exit_1_unless_never(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["--format", "docx"], "give one or more of html,pdf,json"),
+        (["--format", "xlsx"], "give one or more of html,pdf,json,docx,rtf"),
         (["--protocol", "no-such-protocol"], "no-such-protocol"),
     ],
 )
