@@ -20,8 +20,10 @@ import pyarrow as pa
 __all__ = [
     "FINDING_COLUMNS",
     "TEXT",
+    "PATTERN",
     "CouldNotRun",
     "Finding",
+    "FindingGroup",
     "NotApplicable",
     "Part",
     "as_text",
@@ -30,6 +32,8 @@ __all__ = [
     "empty_frame",
     "frame_columns",
     "frame_records",
+    "group_codes",
+    "group_findings",
     "text_by",
 ]
 
@@ -46,6 +50,10 @@ FINDING_COLUMNS: tuple[str, ...] = (
     "value",
     "message",
 )
+
+#: Internal column of a findings frame: the cause a finding shares with others (the
+#: message without its per-row details); not one of :data:`FINDING_COLUMNS`.
+PATTERN = "pattern"
 
 #: What a rule's check returns: findings frames (from :func:`at_rows`) and single
 #: findings (from :func:`at_trial`), in any mix.
@@ -166,6 +174,7 @@ def at_rows(
     message: str | pd.Series,
     value: pd.Series | str | EllipsisType | None = ...,
     severity: str | None = None,
+    pattern: str | None = None,
 ) -> pd.DataFrame:
     """Turn the offending rows of a table into a findings frame, column-wise.
 
@@ -182,16 +191,26 @@ def at_rows(
         Offending values; by default ``rows[column]`` as text.
     severity : str, optional
         Overrides the rule's severity for these findings.
+    pattern : str, optional
+        The cause these rows share, as one message without the per-row details (e.g.
+        ``"subject_id is not in the subjects table; ..."`` for messages that each quote
+        their id): findings of one rule with the same table, column and pattern are
+        shown as one group (:func:`group_findings`). Default: `message` when it is one
+        text for all rows; per-row messages without a pattern group only when equal.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``severity, table, column, subject_id, visit, row, value, message``
-        (Arrow-backed text and a nullable-integer ``row``).
+        Columns ``severity, table, column, subject_id, visit, row, value, message,
+        pattern`` (Arrow-backed text and a nullable-integer ``row``).
     """
     n = len(rows)
     if value is ...:
         value = rows[column] if column in rows.columns else None
+    if pattern is None:
+        pattern_col = _text_column(message, n)
+    else:
+        pattern_col = _text_column(pattern, n)
     return pd.DataFrame(
         {
             "severity": _text_column(severity, n),
@@ -202,6 +221,7 @@ def at_rows(
             "row": pd.array(rows.index.to_numpy(), dtype="Int64"),
             "value": _text_column(value, n),
             "message": _text_column(message, n),
+            PATTERN: pattern_col,
         },
         index=pd.RangeIndex(n),
     )
@@ -217,8 +237,13 @@ def at_trial(
     row: Any = None,
     value: Any = None,
     severity: str | None = None,
+    pattern: str | None = None,
 ) -> dict[str, Any]:
-    """One finding about a table, a subject, a group of rows or the whole trial."""
+    """One finding about a table, a subject, a group of rows or the whole trial.
+
+    `pattern`: the cause without this finding's details (see :func:`at_rows`);
+    default `message`.
+    """
     return {
         "severity": severity,
         "table": table,
@@ -228,6 +253,7 @@ def at_trial(
         "row": None if row is None or pd.isna(row) else int(row),
         "value": _opt_text(value),
         "message": message,
+        PATTERN: message if pattern is None else pattern,
     }
 
 
@@ -265,7 +291,124 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def empty_frame() -> pd.DataFrame:
-    """Return a findings frame with no rows and the fixed columns."""
+    """Return a findings frame with no rows: the fixed columns and the pattern."""
     return pd.DataFrame(
-        {c: pd.Series(dtype="Int64" if c == "row" else TEXT) for c in FINDING_COLUMNS}
+        {c: pd.Series(dtype="Int64" if c == "row" else TEXT) for c in (*FINDING_COLUMNS, PATTERN)}
     )
+
+
+class FindingGroup(NamedTuple):
+    """Findings of one rule with one cause: same severity, table, column and pattern.
+
+    Attributes
+    ----------
+    rule_id, severity, table : str
+    column : str or None
+    message : str
+        The findings' message when they all say the same, else their pattern (the
+        message without per-row details, as the rule declared it).
+    count : int
+        Findings in the group.
+    rows : tuple of int
+        The first data rows (1-based, file order), at most the number asked for.
+    subjects : tuple of str
+        The first distinct subject ids (for findings about subjects without a row).
+    values : tuple of str
+        The first distinct offending values, when the messages differ (else empty).
+    first : int
+        Position (0-based) of the group's first finding in the findings frame.
+    """
+
+    rule_id: str
+    severity: str
+    table: str
+    column: str | None
+    message: str
+    count: int
+    rows: tuple[int, ...]
+    subjects: tuple[str, ...]
+    values: tuple[str, ...]
+    first: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (JSON-serialisable)."""
+        d = self._asdict()
+        for k in ("rows", "subjects", "values"):
+            d[k] = list(d[k])
+        return d
+
+
+def group_codes(frame: pd.DataFrame) -> np.ndarray:
+    """Group number of every finding of `frame` (0, 1, ... in order of first appearance).
+
+    The key is (rule, severity, table, column, pattern); a frame without a pattern
+    column (e.g. built by hand) groups by the message instead.
+    """
+    pattern = frame[PATTERN] if PATTERN in frame.columns else frame["message"]
+    keys = frame[["rule_id", "severity", "table", "column"]].assign(_p=pattern)
+    codes: np.ndarray = (
+        keys.astype(object).groupby(list(keys.columns), sort=False, dropna=False).ngroup()
+    ).to_numpy()
+    return codes
+
+
+def group_findings(frame: pd.DataFrame, first: int = 5) -> tuple[FindingGroup, ...]:
+    """Group the findings of `frame` by cause, in order of each group's first finding.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A findings frame (:attr:`efficacy.validation.ValidationReport.frame`).
+    first : int
+        How many rows, subjects and values each group quotes.
+
+    Returns
+    -------
+    tuple of FindingGroup
+    """
+    if frame.empty:
+        return ()
+    codes = group_codes(frame)
+    order = np.argsort(codes, kind="stable")
+    split = np.flatnonzero(np.diff(codes[order])) + 1
+    cols = {
+        c: frame[c].to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+        for c in ("rule_id", "severity", "table", "column", "message", "subject_id", "value")
+    }
+    pattern = (
+        frame[PATTERN].to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+        if PATTERN in frame.columns
+        else cols["message"]
+    )
+    row = frame["row"].to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+    groups = []
+    for idx in np.split(order, split):
+        i = int(idx[0])
+        messages = cols["message"][idx]
+        same = bool((messages == messages[0]).all())
+        groups.append(
+            FindingGroup(
+                rule_id=cols["rule_id"][i],
+                severity=cols["severity"][i],
+                table=cols["table"][i] or "",
+                column=cols["column"][i],
+                message=messages[0] if same else (pattern[i] or messages[0]),
+                count=len(idx),
+                rows=tuple(int(r) for r in _first(row[idx], first)),
+                subjects=tuple(str(x) for x in _first(cols["subject_id"][idx], first)),
+                values=() if same else tuple(str(x) for x in _first(cols["value"][idx], first)),
+                first=i,
+            )
+        )
+    return tuple(sorted(groups, key=lambda g: g.first))
+
+
+def _first(values: np.ndarray, k: int) -> list[Any]:
+    """The first `k` distinct non-missing values, in order."""
+    out: dict[Any, None] = {}
+    for v in values:
+        if v is not None:
+            out.setdefault(v, None)
+            if len(out) == k:
+                break
+    return list(out)

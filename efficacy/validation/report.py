@@ -14,9 +14,12 @@ import pandas as pd
 from efficacy.errors import EfficacyError, ValidationFailedError
 from efficacy.protocol.params import SEVERITIES
 from efficacy.validation.findings import (
+    FINDING_COLUMNS,
     Finding,
+    FindingGroup,
     frame_columns,
     frame_records,
+    group_findings,
 )
 from efficacy.validation.render import summary_text, verdict
 
@@ -147,7 +150,21 @@ class ValidationReport:
             category, table, column, subject_id, visit, row, value, message`` (``row`` is
             a nullable integer: the 1-based data row in the table's file).
         """
-        return self.frame.copy()
+        return self.frame[list(FINDING_COLUMNS)].copy()
+
+    def groups(self, first: int = 5) -> tuple[FindingGroup, ...]:
+        """Group the listed findings by cause: one per (rule, severity, table, column, pattern).
+
+        One cause often yields many findings (a unit misspelt on every row of an
+        endpoint); a group counts them and quotes the first `first` rows, subjects and
+        values. :meth:`to_frame` and :meth:`to_dict` keep every finding.
+
+        Returns
+        -------
+        tuple of FindingGroup
+            In the order of each group's first finding (rule order, then row).
+        """
+        return group_findings(self.frame, first=first)
 
     def raise_for_errors(self) -> None:
         """Raise :class:`ValidationFailedError` if there is any error finding."""
