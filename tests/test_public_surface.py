@@ -40,6 +40,7 @@ PUBLIC = {
     "efficacy.validation": [
         "RULES",
         "Finding",
+        "FindingGroup",
         "RuleStatus",
         "ValidationReport",
         "rules_for",

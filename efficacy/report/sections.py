@@ -1,8 +1,10 @@
 """Report sections 1 (title block), 2 (verdict per requirement) and 9 (appendices).
 
 Finding ids: the report numbers the validation findings ``F-0001``, ``F-0002``, ... in
-the validation report's order (rule order, then row); the verdict cites them and the
-appendix lists them.
+the validation report's order (rule order, then row); the verdict cites them. The
+appendix shows the findings grouped by cause (one row per rule, table, column and message
+pattern, with the count, the first rows and the finding ids); the JSON lists every
+finding.
 """
 
 from __future__ import annotations
@@ -23,10 +25,8 @@ from efficacy.protocol import Protocol, Requirement
 from efficacy.trial import Trial
 from efficacy.validation import ValidationReport
 
-__all__ = ["MAX_FINDINGS", "appendices", "generated_at", "title_block", "verdict"]
+__all__ = ["appendices", "generated_at", "title_block", "verdict"]
 
-#: Findings listed in the appendix (counts stay complete; the JSON lists the same ones).
-MAX_FINDINGS = 500
 _VERDICT = {"passed": "met", "failed": "not met"}
 #: Libraries whose code produced numbers, figures or files of the report.
 _PACKAGES = (
@@ -211,11 +211,11 @@ def _versions() -> dict[str, str]:
 
 
 def appendices(validation: ValidationReport) -> dict[str, Any]:
-    """Section 9: rule statuses, findings (first :data:`MAX_FINDINGS`), software."""
+    """Section 9: rule statuses, findings grouped by cause and every finding, software."""
     d = validation.to_dict()
     findings = [
         {"id": f"F-{i:04d}", **{k: v for k, v in f.items() if v is not None}}
-        for i, f in enumerate(d["findings"][:MAX_FINDINGS], start=1)
+        for i, f in enumerate(d["findings"], start=1)
     ]
     rules = [{"rule_id": rid, **_rule(r)} for rid, r in d["rules"].items()]
     return {
@@ -223,12 +223,35 @@ def appendices(validation: ValidationReport) -> dict[str, Any]:
             "ok": d["ok"],
             "counts": d["counts"],
             "n_listed": len(d["findings"]),
-            "shown": len(findings),
             "rules": rules,
+            "groups": _groups(validation),
             "findings": findings,
         },
         "software": _versions(),
     }
+
+
+def _groups(validation: ValidationReport) -> list[dict[str, Any]]:
+    """Return the findings grouped by cause, each with the ids of its findings as text."""
+    from efficacy.validation.findings import group_codes
+    from efficacy.validation.render import group_count
+
+    groups = validation.groups()
+    if not groups:
+        return []
+    codes = group_codes(validation.frame)
+    out = []
+    for g in groups:
+        at = (codes == codes[g.first]).nonzero()[0] + 1
+        first, last = f"F-{at[0]:04d}", f"F-{at[-1]:04d}"
+        if len(at) == 1:
+            ids = first
+        elif at[-1] - at[0] + 1 == len(at):
+            ids = f"{first} to {last}"
+        else:
+            ids = f"{first}, ... ({len(at)} findings)"
+        out.append({**g.to_dict(), "ids": ids, "summary": group_count(g)})
+    return out
 
 
 def _rule(r: Mapping[str, Any]) -> dict[str, Any]:

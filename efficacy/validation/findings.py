@@ -10,6 +10,7 @@ boolean mask and turns that sub-frame into a findings frame in one vectorised st
 from __future__ import annotations
 
 import gc
+from dataclasses import asdict, dataclass
 from types import EllipsisType
 from typing import Any, NamedTuple
 
@@ -19,8 +20,8 @@ import pyarrow as pa
 
 __all__ = [
     "FINDING_COLUMNS",
-    "TEXT",
     "PATTERN",
+    "TEXT",
     "CouldNotRun",
     "Finding",
     "FindingGroup",
@@ -207,10 +208,7 @@ def at_rows(
     n = len(rows)
     if value is ...:
         value = rows[column] if column in rows.columns else None
-    if pattern is None:
-        pattern_col = _text_column(message, n)
-    else:
-        pattern_col = _text_column(pattern, n)
+    pattern_col = _text_column(message if pattern is None else pattern, n)
     return pd.DataFrame(
         {
             "severity": _text_column(severity, n),
@@ -297,7 +295,8 @@ def empty_frame() -> pd.DataFrame:
     )
 
 
-class FindingGroup(NamedTuple):
+@dataclass(frozen=True)
+class FindingGroup:
     """Findings of one rule with one cause: same severity, table, column and pattern.
 
     Attributes
@@ -332,10 +331,7 @@ class FindingGroup(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-serialisable)."""
-        d = self._asdict()
-        for k in ("rows", "subjects", "values"):
-            d[k] = list(d[k])
-        return d
+        return asdict(self) | {k: list(getattr(self, k)) for k in ("rows", "subjects", "values")}
 
 
 def group_codes(frame: pd.DataFrame) -> np.ndarray:
@@ -404,7 +400,7 @@ def group_findings(frame: pd.DataFrame, first: int = 5) -> tuple[FindingGroup, .
 
 
 def _first(values: np.ndarray, k: int) -> list[Any]:
-    """The first `k` distinct non-missing values, in order."""
+    """Return the first `k` distinct non-missing values, in order."""
     out: dict[Any, None] = {}
     for v in values:
         if v is not None:

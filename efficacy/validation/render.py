@@ -130,8 +130,10 @@ def summary_text(report: ValidationReport, max_per_rule: int = 10) -> str:
 def _by_rule(
     report: ValidationReport, max_per_rule: int
 ) -> list[tuple[str, list[tuple[FindingGroup, Mapping[str, Any] | None]], int]]:
-    """Per rule: its first `max_per_rule` groups (with the record of single findings) and
-    the number of its findings not shown."""
+    """Group the findings per rule: its first `max_per_rule` groups and the rest's count.
+
+    A group of one finding comes with that finding's record (to print it in full).
+    """
     singles = [g.first for g in report.groups() if g.count == 1]
     records = dict(zip(singles, frame_records(report.frame.iloc[singles]), strict=True))
     out: list[tuple[str, list[tuple[FindingGroup, Mapping[str, Any] | None]], int]] = []

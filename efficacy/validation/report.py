@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from html import escape
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -201,6 +203,31 @@ class ValidationReport:
             "rules": {rid: s.to_dict() for rid, s in self.rules.items()},
             "findings": frame_records(self.frame),
         }
+
+    def to_xlsx(self, path: str | os.PathLike[str], files: Mapping[str, str] | None = None) -> Path:
+        """Write the findings workbook (sheets Issue Summary, Details, Rules) to `path`.
+
+        The layout validator users know from Pinnacle 21 and CDISC CORE: one row per
+        cause with its count, every finding with its table, file, row, column and value,
+        and every rule with its status (see :mod:`efficacy.validation.xlsx`). Text that
+        a spreadsheet would run as a formula is written as text. The file is written
+        atomically (a temporary file renamed into place).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The ``.xlsx`` file to write (replaced when it exists).
+        files : Mapping[str, str], optional
+            File name of each table, for the ``File`` column.
+
+        Returns
+        -------
+        Path
+        """
+        from efficacy._atomic import write_file
+        from efficacy.validation.xlsx import xlsx_bytes
+
+        return write_file(path, xlsx_bytes(self, files))
 
     def summary(self, max_per_rule: int = 10) -> str:
         """Plain-text summary: verdict, counts, failing or skipped rules, first findings."""

@@ -139,8 +139,7 @@ def check_two_arms(ctx: Context) -> Iterator[Part]:
                 table="subjects",
                 column="arm",
                 message=msg,
-                pattern="subject is in another arm on an earlier row; a subject belongs to "
-                "one arm",
+                pattern="subject is in another arm on an earlier row; a subject belongs to one arm",
             )
     if "allocation" in ctx.missing("subjects"):
         return
