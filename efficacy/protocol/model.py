@@ -221,6 +221,17 @@ class Protocol:
         object.__setattr__(self, "scoring", MappingProxyType(scoring))
         object.__setattr__(self, "analysis", analysis)
 
+    def summary(self) -> str:
+        """Plain-text summary: source, requirements and the analysis plan's endpoints."""
+        from efficacy._summaries import as_text, protocol_rows
+
+        return as_text(protocol_rows(self))
+
+    def _repr_html_(self) -> str:
+        from efficacy._summaries import as_html, protocol_rows
+
+        return as_html(protocol_rows(self))
+
     @property
     def requirement_ids(self) -> tuple[str, ...]:
         """Requirement ids in file order."""

@@ -59,6 +59,17 @@ class Report:
 
     data: Mapping[str, Any]
 
+    def summary(self) -> str:
+        """Plain-text summary: verdict per requirement, findings, primary estimate, inputs."""
+        from efficacy._summaries import as_text, report_rows
+
+        return as_text(report_rows(self.data))
+
+    def _repr_html_(self) -> str:
+        from efficacy._summaries import as_html, report_rows
+
+        return as_html(report_rows(self.data))
+
     def to_dict(self) -> dict[str, Any]:
         """Return a deep copy of the report data (plain dicts and lists)."""
         data: dict[str, Any] = json.loads(self.to_json())

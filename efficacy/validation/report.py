@@ -237,10 +237,30 @@ class ValidationReport:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        """Notebook view: the verdict, then the first 200 findings as a table."""
+        """Notebook view: the verdict, then the findings grouped by cause (escaped)."""
+        from efficacy.validation.render import group_count
+
         head = f"<p><b>{escape(verdict(self))}</b></p>"
-        if self.frame.empty:
+        groups = self.groups()
+        if not groups:
             return head
-        more = len(self.frame) - 200
-        tail = f"<p>... {more} more (see .to_frame())</p>" if more > 0 else ""
-        return head + self.frame.head(200).to_html(index=False, na_rep="") + tail
+        cells = ("rule", "severity", "where", "findings", "message")
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{escape(str(x))}</td>"
+                for x in (
+                    g.rule_id,
+                    g.severity,
+                    f"{g.table}.{g.column}" if g.column else g.table,
+                    group_count(g),
+                    g.message,
+                )
+            )
+            + "</tr>"
+            for g in groups[:200]
+        )
+        more = len(groups) - 200
+        tail = f"<p>... {more} more causes (see .to_frame())</p>" if more > 0 else ""
+        header = "".join(f"<th>{c}</th>" for c in cells)
+        return f"{head}<table><tr>{header}</tr>{rows}</table>{tail}"
