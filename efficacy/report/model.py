@@ -333,7 +333,7 @@ def build_report(
     data = {
         "schema": SCHEMA,
         "title_block": title_block(trial, proto, generated_at()),
-        "verdict": verdict(trial, proto, validation),
+        "verdict": verdict(trial, proto, validation, checklist.to_dict()),
         "flow": flow.to_dict(),
         "checklist": _checklist(checklist, produced),
         "baseline": baseline_tables(trial, proto, _scored(trial, proto, analysis)),
