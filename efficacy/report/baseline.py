@@ -21,6 +21,7 @@ from efficacy.consort._flowdata import allocated_units
 from efficacy.instruments import ScoredTrial
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.protocol import Protocol
+from efficacy.report._format import unit_text
 from efficacy.report._stats import NUMERIC_ROWS, column, count_cell, decimals, numeric_cells
 from efficacy.trial import Trial
 
@@ -216,7 +217,7 @@ def _endpoints(
         ep = ENDPOINTS[eid]
         by = _by_column(v, units, cols, split)
         tag = " (primary)" if eid == primary else ""
-        rows += _numeric_rows(f"{ep.label}, {ep.unit}{tag}", by)
+        rows += _numeric_rows(f"{ep.label}, {unit_text(ep.unit)}{tag}", by)
     return {
         "id": "endpoints",
         "title": "Baseline values of the endpoints"

@@ -26,7 +26,7 @@ from efficacy.consort import Checklist, Flow, consort_flow, evaluate_checklist
 from efficacy.errors import EfficacyError
 from efficacy.instruments import ScoredTrial
 from efficacy.protocol import Protocol, load_protocol
-from efficacy.report._format import fixed, pval
+from efficacy.report._format import fixed, pval, unit_text
 from efficacy.report.baseline import baseline_tables
 from efficacy.report.harms import harms_tables
 from efficacy.report.outcomes import outcome_sections
@@ -213,6 +213,7 @@ def _template() -> Template:
     env.filters["num"] = _num
     env.filters["fixed"] = fixed
     env.filters["pval"] = pval
+    env.filters["unit"] = unit_text
     text = (
         resources.files("efficacy.report")
         .joinpath("templates/report.html.j2")
