@@ -183,7 +183,7 @@ def _capped(rule: Rule, frame: pd.DataFrame, cap: int) -> pd.DataFrame:
         "value": None,
         "message": (
             f"... and {len(rest)} more {rule.id} findings not listed "
-            f"(max_findings_per_rule={cap}); rerun without the cap to list them all"
+            f"(the listing is capped at {cap} per rule); rerun without the cap to list them all"
         ),
     }
     summary[PATTERN] = summary["message"]

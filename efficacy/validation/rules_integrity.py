@@ -68,7 +68,7 @@ def check_duplicate_subjects(ctx: Context) -> Iterator[Part]:
     "error",
     _INTEGRITY,
     "Two measurement rows share subject, visit, endpoint and body_site (and replicate, "
-    "when a `replicate` column is present); every repeat is reported.",
+    "when a replicate column is present); every repeat is reported.",
 )
 def check_duplicate_measurements(ctx: Context) -> Iterator[Part]:
     """Repeated (subject, visit, endpoint, body_site[, replicate]) measurement keys."""
@@ -93,7 +93,7 @@ def check_duplicate_measurements(ctx: Context) -> Iterator[Part]:
         + rows["body_site"].astype(str)
         + " repeats row "
         + pd.Series(first_row, index=rows.index).astype(str)
-        + " (same subject and visit); remove the copy or add a `replicate` column"
+        + " (same subject and visit); remove the copy or add a replicate column"
     )
     yield at_rows(
         rows,
@@ -102,7 +102,7 @@ def check_duplicate_measurements(ctx: Context) -> Iterator[Part]:
         value=None,
         message=msg,
         pattern="measurement repeats an earlier row (same subject, visit, endpoint and "
-        "body site); remove the copy or add a `replicate` column",
+        "body site); remove the copy or add a replicate column",
     )
 
 
