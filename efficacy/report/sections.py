@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from efficacy import __version__
@@ -335,16 +336,17 @@ def _groups(validation: ValidationReport) -> list[dict[str, Any]]:
     if not groups:
         return []
     codes = group_codes(validation.frame)
+    span = pd.Series(np.arange(1, len(codes) + 1)).groupby(codes).agg(["min", "max", "size"])
     out = []
     for g in groups:
-        at = (codes == codes[g.first]).nonzero()[0] + 1
-        first, last = f"F-{at[0]:04d}", f"F-{at[-1]:04d}"
-        if len(at) == 1:
+        lo, hi, n = (int(x) for x in span.loc[codes[g.first]])
+        first, last = f"F-{lo:04d}", f"F-{hi:04d}"
+        if n == 1:
             ids = first
-        elif at[-1] - at[0] + 1 == len(at):
+        elif hi - lo + 1 == n:
             ids = f"{first} to {last}"
         else:
-            ids = f"{first}, ... ({len(at)} findings)"
+            ids = f"{first}, ... ({n} findings)"
         out.append({**g.to_dict(), "ids": ids, "summary": group_count(g)})
     return out
 

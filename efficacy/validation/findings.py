@@ -341,11 +341,12 @@ def group_codes(frame: pd.DataFrame) -> np.ndarray:
     column (e.g. built by hand) groups by the message instead.
     """
     pattern = frame[PATTERN] if PATTERN in frame.columns else frame["message"]
-    keys = frame[["rule_id", "severity", "table", "column"]].assign(_p=pattern)
-    codes: np.ndarray = (
-        keys.astype(object).groupby(list(keys.columns), sort=False, dropna=False).ngroup()
-    ).to_numpy()
-    return codes
+    columns = [frame[c] for c in ("rule_id", "severity", "table", "column")] + [pattern]
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for col in columns:  # combine column codes, renumbering after each (no overflow)
+        c, uniques = pd.factorize(col, use_na_sentinel=False)
+        codes, _ = pd.factorize(codes * (len(uniques) + 1) + c)
+    return np.asarray(codes, dtype=np.int64)
 
 
 def group_findings(frame: pd.DataFrame, first: int = 5) -> tuple[FindingGroup, ...]:
@@ -367,44 +368,56 @@ def group_findings(frame: pd.DataFrame, first: int = 5) -> tuple[FindingGroup, .
     codes = group_codes(frame)
     order = np.argsort(codes, kind="stable")
     split = np.flatnonzero(np.diff(codes[order])) + 1
-    cols = {
-        c: frame[c].to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
-        for c in ("rule_id", "severity", "table", "column", "message", "subject_id", "value")
-    }
-    pattern = (
-        frame[PATTERN].to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
-        if PATTERN in frame.columns
-        else cols["message"]
-    )
-    row = frame["row"].to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+    # column-wise: each text column factorized once; a group reads codes, never objects
+    coded = {c: _Coded(frame[c]) for c in ("message", "subject_id", "value")}
+    head = frame.iloc[order[np.r_[0, split]]]  # each group's first finding
+    pattern = head[PATTERN] if PATTERN in head.columns else head["message"]
+    keys = ("rule_id", "severity", "table", "column", "message")
+    firsts = [
+        dict(zip((*keys, "pattern"), v, strict=True))
+        for v in zip(*(_objects(head[c]) for c in keys), _objects(pattern), strict=True)
+    ]
+    rows = frame["row"].to_numpy(dtype=float, na_value=np.nan)
     groups = []
-    for idx in np.split(order, split):
-        i = int(idx[0])
-        messages = cols["message"][idx]
-        same = bool((messages == messages[0]).all())
+    for idx, f in zip(np.split(order, split), firsts, strict=True):
+        same = coded["message"].n_distinct(idx) == 1
+        r = rows[idx]
+        r = pd.unique(r[~np.isnan(r)])[:first]
         groups.append(
             FindingGroup(
-                rule_id=cols["rule_id"][i],
-                severity=cols["severity"][i],
-                table=cols["table"][i] or "",
-                column=cols["column"][i],
-                message=messages[0] if same else (pattern[i] or messages[0]),
+                rule_id=f["rule_id"],
+                severity=f["severity"],
+                table=f["table"] or "",
+                column=f["column"],
+                message=f["message"] if same else (f["pattern"] or f["message"]),
                 count=len(idx),
-                rows=tuple(int(r) for r in _first(row[idx], first)),
-                subjects=tuple(str(x) for x in _first(cols["subject_id"][idx], first)),
-                values=() if same else tuple(str(x) for x in _first(cols["value"][idx], first)),
-                first=i,
+                rows=tuple(int(x) for x in r),
+                subjects=coded["subject_id"].first(idx, first),
+                values=() if same else coded["value"].first(idx, first),
+                first=int(idx[0]),
             )
         )
     return tuple(sorted(groups, key=lambda g: g.first))
 
 
-def _first(values: np.ndarray, k: int) -> list[Any]:
-    """Return the first `k` distinct non-missing values, in order."""
-    out: dict[Any, None] = {}
-    for v in values:
-        if v is not None:
-            out.setdefault(v, None)
-            if len(out) == k:
-                break
-    return list(out)
+def _objects(col: pd.Series) -> list[Any]:
+    """Return a text column as Python objects, None for missing."""
+    values: list[Any] = col.astype(object).where(col.notna(), None).tolist()
+    return values
+
+
+class _Coded:
+    """A text column factorized once: distinct values of any selection of its rows."""
+
+    def __init__(self, col: pd.Series) -> None:
+        self.codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        self.uniques = np.asarray(uniques, dtype=object)
+
+    def n_distinct(self, idx: np.ndarray) -> int:
+        """Distinct values (missing counted as one) at positions `idx`."""
+        return len(pd.unique(self.codes[idx]))
+
+    def first(self, idx: np.ndarray, k: int) -> tuple[str, ...]:
+        """Return the first `k` distinct non-missing values at positions `idx`, in order."""
+        seen = pd.unique(self.codes[idx])
+        return tuple(str(x) for x in self.uniques[seen[seen >= 0][:k]])

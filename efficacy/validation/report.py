@@ -166,7 +166,13 @@ class ValidationReport:
         tuple of FindingGroup
             In the order of each group's first finding (rule order, then row).
         """
+        if first == 5:
+            return self._groups
         return group_findings(self.frame, first=first)
+
+    @cached_property
+    def _groups(self) -> tuple[FindingGroup, ...]:
+        return group_findings(self.frame, first=5)
 
     def raise_for_errors(self) -> None:
         """Raise :class:`ValidationFailedError` if there is any error finding."""
