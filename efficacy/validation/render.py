@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "finding_line",
+    "finding_where",
     "group_count",
     "group_line",
     "group_where",
@@ -41,6 +42,11 @@ def _n(k: int, word: str) -> str:
 
 def finding_line(f: Mapping[str, Any]) -> str:
     """One finding as one line of text: severity, rule, location, value, message."""
+    return f"{f['severity'].upper():<7} {f['rule_id']:<11} {finding_where(f)}: {f['message']}"
+
+
+def finding_where(f: Mapping[str, Any]) -> str:
+    """Where one finding is: table, row, column, subject and visit, as far as known."""
     where = [f["table"] or ""]
     if f["row"] is not None:
         where.append(f"row {f['row']}")
@@ -50,7 +56,7 @@ def finding_line(f: Mapping[str, Any]) -> str:
         where.append(f"subject {f['subject_id']}")
     if f["visit"]:
         where.append(f"visit {f['visit']}")
-    return f"{f['severity'].upper():<7} {f['rule_id']:<11} {', '.join(where)}: {f['message']}"
+    return ", ".join(where)
 
 
 def group_where(g: FindingGroup) -> str:
@@ -181,8 +187,7 @@ def print_rich(report: ValidationReport, max_per_rule: int = 20, console: object
         hidden += max(rest, 0)
         for g, single in shown:
             if single is not None:
-                where = finding_line(single).split(": ", 1)[0].split(None, 2)[2]
-                cells = [g.rule_id, where, "1", g.message]
+                cells = [g.rule_id, finding_where(single), "1", g.message]
             else:
                 cells = [g.rule_id, group_where(g), group_count(g), g.message]
             table.add_row(Text(g.severity, style=_STYLE.get(g.severity, "")), *map(Text, cells))

@@ -199,7 +199,11 @@ class ValidationReport:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``ok``, trial id, protocol, counts, ``rules`` and ``findings``."""
+        """JSON-ready form: ``ok``, trial id, protocol, counts, ``rules``, ``groups``, ``findings``.
+
+        ``groups`` is :meth:`groups` (one entry per cause, with its count and first rows);
+        ``findings`` lists every finding.
+        """
         return {
             "ok": self.ok,
             "trial_id": self.trial_id,
@@ -207,6 +211,7 @@ class ValidationReport:
             "counts": self.counts,
             "max_findings_per_rule": self.max_findings_per_rule,
             "rules": {rid: s.to_dict() for rid, s in self.rules.items()},
+            "groups": [g.to_dict() for g in self.groups()],
             "findings": frame_records(self.frame),
         }
 

@@ -90,6 +90,11 @@ def test_groups_keep_counts_and_json_keeps_every_row(planted, capsys) -> None:
     main(["validate", str(planted["bundle"]), "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert len(data["findings"]) == 83
+    assert [(g["rule_id"], g["count"], g["first"]) for g in data["groups"]] == [
+        ("SCH-005", 40, 0),
+        ("SCH-006", 40, 40),
+        ("SCH-009", 3, 80),
+    ]
     sch006 = [f for f in data["findings"] if f["rule_id"] == "SCH-006"]
     assert [f["row"] for f in sch006] == planted["rows"]["tewl"]
     assert {f["message"] for f in sch006} == {
