@@ -181,3 +181,24 @@ def test_xlsx_needs_out_file(planted, tmp_path: Path, capsys) -> None:
     assert main(["validate", bundle, "--out", str(tmp_path / "x.xlsx")]) == 2
     assert "only --format xlsx writes a file" in capsys.readouterr().err
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_progress_shows_steps_only_on_a_terminal(monkeypatch) -> None:
+    import io
+    import sys
+
+    from efficacy.cli._common import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with Progress("Reporting b") as quiet:
+        quiet("fitting cutometer_r2 (itt), model 1 of 26")  # no terminal: a no-op
+    assert quiet._status is None and sys.stderr.getvalue() == ""
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    with Progress("Reporting b") as shown:
+        shown("fitting cutometer_r2 (itt), model 1 of 26")
+        assert shown._status is not None
+        assert shown._status.status == "Reporting b: fitting cutometer_r2 (itt), model 1 of 26"
