@@ -59,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="list at most N findings per rule (counts stay complete); default: text "
-        "shows 20 per rule, json lists all",
+        "shows up to 20 causes per rule, json and xlsx list all",
     )
 
 

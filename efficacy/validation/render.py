@@ -69,7 +69,7 @@ def group_count(g: FindingGroup) -> str:
 
     ``"562 rows, e.g. rows 4, 9, 17, 20, 31 …"``, ``"3 findings, e.g. subjects S0001,
     S0003, S0007"``, or ``"2 findings"``; the first values follow when the messages
-    differ (``"(values 'S9999', 'S8888')"``).
+    differ (``"(values S9999, S8888)"``).
     """
     more = " …" if g.count > len(g.rows or g.subjects) else ""
     if g.rows:

@@ -165,6 +165,18 @@ class ValidationReport:
         -------
         tuple of FindingGroup
             In the order of each group's first finding (rule order, then row).
+
+        Examples
+        --------
+        >>> import efficacy
+        >>> from efficacy._examples import repo_path
+        >>> trial = efficacy.read_trial(repo_path("sample_data", "flawed_design"))
+        >>> g = efficacy.validate(trial).groups()[1]
+        >>> g.rule_id, g.count, g.subjects, g.values
+        ('DES-002', 2, ('S0001', 'S0003'), ('tewl', 'wrinkle_volume'))
+        >>> print(g.message)  # the pattern: the two messages name different endpoints
+        randomised subject has no baseline (W0) reading of an endpoint; add it, or record
+        why it is missing
         """
         if first == 5:
             return self._groups
