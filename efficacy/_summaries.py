@@ -15,7 +15,20 @@ if TYPE_CHECKING:
     from efficacy.protocol import Protocol
     from efficacy.trial import Trial
 
-__all__ = ["Rows", "as_html", "as_text", "protocol_rows", "report_rows", "trial_rows"]
+__all__ = [
+    "Rows",
+    "as_html",
+    "as_text",
+    "protocol_html",
+    "protocol_repr",
+    "protocol_rows",
+    "protocol_summary",
+    "report_rows",
+    "trial_html",
+    "trial_repr",
+    "trial_rows",
+    "trial_summary",
+]
 
 Rows = tuple[str, list[tuple[str, str]]]
 
@@ -124,3 +137,39 @@ def _primary(result: Mapping[str, Any]) -> list[tuple[str, str]]:
                 )
             )
     return out or [("efficacy", "no estimates")]
+
+
+def trial_summary(trial: Trial) -> str:
+    """Plain-text summary: design, arms, visits, participants, tables and their files."""
+    return as_text(trial_rows(trial))
+
+
+def trial_html(trial: Trial) -> str:
+    """Notebook view of a trial (the summary as an escaped table)."""
+    return as_html(trial_rows(trial))
+
+
+def trial_repr(trial: Trial) -> str:
+    """Return a one-line repr: id, design and table sizes (not the tables themselves)."""
+    sizes = ", ".join(
+        f"{len(trial.table(n))} {n}"
+        for n in ("subjects", "measurements", "pro_responses", "adverse_events")
+    )
+    return f"<Trial {trial.manifest.id or '(no id)'}: {trial.manifest.design}, {sizes}>"
+
+
+def protocol_summary(protocol: Protocol) -> str:
+    """Plain-text summary: source, requirements and the analysis plan's endpoints."""
+    return as_text(protocol_rows(protocol))
+
+
+def protocol_html(protocol: Protocol) -> str:
+    """Notebook view of a protocol (the summary as an escaped table)."""
+    return as_html(protocol_rows(protocol))
+
+
+def protocol_repr(protocol: Protocol) -> str:
+    """Return a one-line repr: id, version, requirement ids, whether it has a plan."""
+    plan = "analysis plan" if protocol.analysis is not None else "no analysis plan"
+    ids = ", ".join(r.id for r in protocol.requirements) or "no requirements"
+    return f"<Protocol {protocol.id} {protocol.version}: {ids}; {plan}>"

@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from efficacy import _summaries
+
 __all__ = [
     "ALLOCATION_COLUMNS",
     "DESIGNS",
@@ -551,16 +553,9 @@ class Trial:
     sources: Mapping[str, TableSource]
     issues: pd.DataFrame = field(default_factory=empty_issues)
 
-    def summary(self) -> str:
-        """Plain-text summary: design, arms, visits, subjects, tables and their files."""
-        from efficacy._summaries import as_text, trial_rows
-
-        return as_text(trial_rows(self))
-
-    def _repr_html_(self) -> str:
-        from efficacy._summaries import as_html, trial_rows
-
-        return as_html(trial_rows(self))
+    summary = _summaries.trial_summary
+    _repr_html_ = _summaries.trial_html
+    __repr__ = _summaries.trial_repr
 
     def reference_file(self, key: str) -> Path | None:
         """Path of the reference file `key` (see :data:`REFERENCE_FILES`), or None.

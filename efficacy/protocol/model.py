@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from efficacy import _summaries
 from efficacy.errors import ProtocolError
 from efficacy.protocol.analysis_params import AnalysisPlan, check_analysis
 from efficacy.protocol.params import (
@@ -221,16 +222,9 @@ class Protocol:
         object.__setattr__(self, "scoring", MappingProxyType(scoring))
         object.__setattr__(self, "analysis", analysis)
 
-    def summary(self) -> str:
-        """Plain-text summary: source, requirements and the analysis plan's endpoints."""
-        from efficacy._summaries import as_text, protocol_rows
-
-        return as_text(protocol_rows(self))
-
-    def _repr_html_(self) -> str:
-        from efficacy._summaries import as_html, protocol_rows
-
-        return as_html(protocol_rows(self))
+    summary = _summaries.protocol_summary
+    _repr_html_ = _summaries.protocol_html
+    __repr__ = _summaries.protocol_repr
 
     @property
     def requirement_ids(self) -> tuple[str, ...]:

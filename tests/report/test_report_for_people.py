@@ -210,6 +210,14 @@ def test_summaries_and_notebook_views(samples) -> None:
     )
     assert lines[4] == "  participants    150 listed, 120 randomised"
     assert lines[6] == "  measurements    9860 rows (measurements.csv)"
+    assert repr(trial) == (
+        "<Trial SIM-PARALLEL-12W: parallel, 150 subjects, 9860 measurements, "
+        "12492 pro_responses, 40 adverse_events>"
+    )
+    assert repr(samples.protocol) == (
+        "<Protocol iso-efficacy-2025 1.0: ISO-DUR, ISO-ELAST, ISO-HYD, ISO-WRINKLE, "
+        "ISO-FACEQ, ISO-SKINDEX, ISO-RCT; analysis plan>"
+    )
     hostile = dataclasses.replace(
         trial, manifest=dataclasses.replace(trial.manifest, title="<script>&")
     )
