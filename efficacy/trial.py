@@ -33,6 +33,7 @@ from efficacy.schema import (
     TABLE_SCHEMAS,
     Column,
 )
+from efficacy import _summaries
 
 __all__ = [
     "ALLOCATION_COLUMNS",
@@ -468,6 +469,10 @@ class Trial:
     intercurrent_events: pd.DataFrame = field(
         default_factory=lambda: _empty_table("intercurrent_events")
     )
+
+    summary = _summaries.trial_summary
+    _repr_html_ = _summaries.trial_html
+    __repr__ = _summaries.trial_repr
 
     def reference_file(self, key: str) -> Path | None:
         """Path of the reference file `key` (see :data:`REFERENCE_FILES`), or None.

@@ -60,6 +60,7 @@ PUBLIC = {
     "efficacy.validation": [
         "RULES",
         "Finding",
+        "FindingGroup",
         "RuleStatus",
         "ValidationReport",
         "rules_for",

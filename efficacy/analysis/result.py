@@ -371,15 +371,26 @@ class AnalysisResult:
             "skipped": records(self.skipped),
         }
 
+    def _headline(self) -> str:
+        """Trial, status and plan in one line; "no estimates" when a run produced none."""
+        status = self.status
+        if self.analysed and self.estimates.empty:
+            status = f"no estimates ({status})"
+        return f"{self.trial_id}: {status} ({self.protocol}, {self.design})"
+
     def summary(self) -> str:
-        """Plain-text summary: status, the primary estimand and the tipping point."""
-        lines = [f"{self.trial_id}: {self.status} ({self.protocol}, {self.design})"]
+        """Plain-text summary: status, every estimand row, tipping points, models, notes.
+
+        A run that produced no estimate (e.g. forced on data with errors) says
+        "no estimates", never only "analysed".
+        """
+        lines = [self._headline()]
         est = self.estimates
         final = est.loc[est["estimand"] != ""]
         p_adjusted = final["p_adjusted"].to_numpy(float)
         for r, p_adj in zip(final.itertuples(), p_adjusted, strict=True):
             lines.append(
-                f"  {r.role:<13} {r.endpoint:<36} {r.population:<12} {r.comparison}: "
+                f"  {r.role:<13} {r.endpoint:<36} {r.population:<12} {r.visit} {r.comparison}: "
                 f"{r.estimate:.4g} ({r.conf_low:.4g} to {r.conf_high:.4g}), p={r.p_value:.3g}"
                 + ("" if math.isnan(p_adj) else f", adj p={p_adj:.3g}")
             )
@@ -403,14 +414,21 @@ class AnalysisResult:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        """Notebook view: the headline, the estimand rows (with their visit), the notes."""
         import html
 
         est = self.estimates
         final = est.loc[est["estimand"] != ""]
-        cols = ["endpoint", "role", "population", "comparison", "estimate", "conf_low"]
-        cols += ["conf_high", "p_value", "p_adjusted", "effect_size", "covariance"]
-        table = final[cols].to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="")
-        head = html.escape(f"{self.trial_id}: {self.status} ({self.protocol}, {self.design})")
+        cols = ["endpoint", "role", "population", "visit", "comparison", "estimate"]
+        cols += ["conf_low", "conf_high", "p_value", "p_adjusted", "effect_size", "covariance"]
+        table = (
+            final[cols].to_html(
+                index=False, float_format=lambda x: f"{x:.4g}", na_rep="", escape=True
+            )
+            if len(final)
+            else "<p>No estimates.</p>"
+        )
+        head = html.escape(self._headline())
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return f"<p><b>{head}</b></p>{table}<ul>{notes}</ul>"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
@@ -37,7 +37,11 @@ from efficacy.trial import Trial
 if TYPE_CHECKING:
     from efficacy.validation import ValidationReport
 
-__all__ = ["analyze"]
+__all__ = ["Progress", "analyze"]
+
+#: A progress hook: called with one line saying what the run starts next (the CLI shows
+#: it on a terminal; the library never prints).
+Progress: TypeAlias = Callable[[str], None]
 
 _POP_TEXT = {
     "itt": "itt = all randomised participants with data",
@@ -203,6 +207,12 @@ class _Acc:
     skipped: list[tuple[str, str, str, str]] = field(default_factory=list)
     model_notes: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     scored: ScoredTrial | None = None
+    progress: Progress | None = None
+
+    def say(self, text: str) -> None:
+        """Report progress, when a hook was given."""
+        if self.progress is not None:
+            self.progress(text)
 
 
 def _run_endpoint(
@@ -233,6 +243,7 @@ def _run_endpoint(
     acc.effects += eff
     acc.lsmeans.append(fit.lsmeans.assign(endpoint=endpoint, population=pop))
     if role == "primary" and plan.settings.sensitivity.tipping_point:
+        acc.say(f"tipping point of {endpoint} ({pop}): multiple imputation")
         tips, why = guarded(lambda: tipping_point(data, plan, endpoint, pop))
         if tips is None:
             acc.skipped.append((endpoint, pop, "tipping point", why))
@@ -242,15 +253,17 @@ def _run_endpoint(
 
 def _run_plan(trial: Trial, protocol: Protocol, plan: TrialPlan, acc: _Acc) -> list[str]:
     """Run every endpoint x population and the responder analyses; return notes."""
+    acc.say("scoring the PROs and deriving the endpoints")
     acc.scored, messages = _score(trial, protocol, plan.settings.responders)
     derived = acc.scored.endpoints
     by_endpoint = split_by_endpoint(derived)
-    for pop in plan.populations:
-        for endpoint, role in plan.endpoints:
-            key = (endpoint, role, pop)
-            why = run_into(acc, partial(_run_endpoint, trial, by_endpoint, plan, key))
-            if why:  # a computation error: the endpoint is not estimable, the plan goes on
-                acc.skipped.append((endpoint, pop, "MMRM", why))
+    keys = [(e, role, pop) for pop in plan.populations for e, role in plan.endpoints]
+    for i, key in enumerate(keys, start=1):
+        endpoint, _, pop = key
+        acc.say(f"fitting {endpoint} ({pop}), model {i} of {len(keys)}")
+        why = run_into(acc, partial(_run_endpoint, trial, by_endpoint, plan, key))
+        if why:  # a computation error: the endpoint is not estimable, the plan goes on
+            acc.skipped.append((endpoint, pop, "MMRM", why))
     rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints))
     acc.rows += rows
     acc.skipped += skipped
@@ -262,9 +275,12 @@ def _status(n_err: int, force: bool) -> tuple[str, list[str]]:
         return "analysed", []
     if force:
         return "analysed despite validation errors", [
-            f"analysed despite {n_err} validation errors (force=True)"
+            f"analysed despite {n_err} validation errors (forced)"
         ]
-    return "not analysed", [f"validation found {n_err} errors: not analysed (pass force=True)"]
+    return "not analysed", [
+        f"validation found {n_err} errors: not analysed (correct the data, or analyse anyway "
+        "with efficacy report --force or efficacy analyze --force)"
+    ]
 
 
 def analyze(
@@ -273,6 +289,7 @@ def analyze(
     *,
     force: bool = False,
     validation: ValidationReport | None = None,
+    progress: Progress | None = None,
 ) -> AnalysisResult:
     """Run the protocol's prespecified analysis plan on a trial.
 
@@ -287,6 +304,10 @@ def analyze(
     validation : ValidationReport, optional
         The trial's :func:`efficacy.validate` report against `protocol`, when the caller
         already has it (``efficacy report`` does); computed when not given.
+    progress : callable, optional
+        ``progress(text)`` is called as each step starts ("fitting cutometer_r2 (itt),
+        model 1 of 26", the tipping point's imputations); for a progress display. The
+        result does not depend on it.
 
     Returns
     -------
@@ -342,7 +363,7 @@ def analyze(
         resolve_plan(trial, protocol)  # raises the ProtocolError that names the fix
     n_err = _validation(trial, protocol, validation)
     status, notes = _status(n_err, force)
-    acc = _Acc()
+    acc = _Acc(progress=progress)
     design = str(trial.manifest.design)
     if status != "not analysed":
         plan = resolve_plan(trial, protocol)

@@ -291,8 +291,9 @@ def _tipping_notes(tip: float, shift: np.ndarray, grid_max: float) -> list[str]:
         return ["not overturned by any delta (the estimate never reaches 0)"]
     if tip > grid_max:
         return [
-            f"tipping point {tip:.6g} lies beyond delta_max_sd ({grid_max:.6g}): the grid was "
-            "extended to 1.5 x the tipping point"
+            f"tipping point {tip:.6g} lies beyond the planned grid's largest delta "
+            f"({grid_max:.6g}, the protocol's maximum in SDs of the final change): the grid "
+            "was extended to 1.5 x the tipping point"
         ]
     return []
 

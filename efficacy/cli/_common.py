@@ -92,18 +92,29 @@ def print_written(paths: Iterable[Path], what: str = "") -> None:
 
 
 class Progress:
-    """A rich spinner on stderr while work runs, only when stderr is a terminal."""
+    """A rich spinner on stderr while work runs, only when stderr is a terminal.
+
+    Calling it (``progress("fitting cutometer_r2 (itt)")``) shows that step beside the
+    spinner's text: it is the ``progress`` hook the library's long functions take.
+    Quiet (a no-op) when stderr is not a terminal.
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._status: Status | None = None
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> Progress:
         if is_tty(sys.stderr):
             from rich.console import Console
 
             self._status = Console(stderr=True).status(self.text)
             self._status.__enter__()
+        return self
+
+    def __call__(self, step: str) -> None:
+        """Show `step` (what starts now) after the spinner's text."""
+        if self._status is not None:
+            self._status.update(f"{self.text}: {step}")
 
     def __exit__(
         self,

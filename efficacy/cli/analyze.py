@@ -119,8 +119,11 @@ def run_analyze(args: argparse.Namespace) -> int:
     from efficacy.analysis.run import analyze
     from efficacy.io import read_trial
 
-    with Progress(f"Analysing {args.bundle}"), relay_warnings():
-        result = analyze(read_trial(args.bundle), args.protocol, force=args.force)
+    with Progress(f"Analysing {args.bundle}") as progress, relay_warnings():
+        progress("reading")
+        trial = read_trial(args.bundle)
+        progress("validating")
+        result = analyze(trial, args.protocol, force=args.force, progress=progress)
     if args.format == "json":
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
         if out is None:

@@ -1,7 +1,7 @@
 """The ``efficacy report`` subcommand: the conformance report as HTML, PDF, JSON, DOCX, RTF.
 
 ``efficacy report BUNDLE --out DIR [--protocol ID|FILE] [--format html,pdf,json,docx,rtf]
-[--fail-on error|warning|never]``
+[--fail-on error|warning|never] [--force]``
 
 Writes ``DIR/report.html`` (self-contained), ``DIR/report.pdf`` and ``DIR/report.json``
 (every number shown) by default; ``--format`` names others too: ``docx`` (the whole
@@ -11,7 +11,9 @@ file plus the verdict. The folder is
 checked before any work; the files are rendered to temporary files first and renamed
 into place together at the end (:meth:`efficacy.report.Report.write`), so an interrupted
 run leaves the previous complete set. Set ``SOURCE_DATE_EPOCH`` for a reproducible
-generation time.
+generation time. A trial whose validation finds errors is reported without the efficacy
+analysis (sections 6-7 say why) unless ``--force`` is given. On a terminal a spinner says
+which step runs (validation, each model fit, rendering); it is quiet when piped.
 
 Exit codes (house convention): 0 written; 1 written, and the validation has findings at
 or above ``--fail-on`` (default ``error``; ``never`` always exits 0 once written); 2
@@ -67,6 +69,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="exit 1 (after writing) when validation has findings at or above this "
         "severity (default: error)",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run the efficacy analysis even when validation finds errors (the report says so)",
+    )
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -83,11 +90,15 @@ def run_report(args: argparse.Namespace) -> int:
     from efficacy.validation import validate
 
     protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
-    with Progress(f"Validating, analysing and rendering {args.bundle}"):
+    with Progress(f"Reporting {args.bundle}") as progress:
+        progress("reading")
         trial = read_trial(args.bundle)
+        progress("validating")
         validation = validate(trial, protocol)
-        analysis = run_analysis(trial, protocol, validation)
+        analysis = run_analysis(trial, protocol, validation, force=args.force, progress=progress)
+        progress("building the report")
         report = build_report(trial, protocol, validation, analysis=analysis)
+        progress("rendering " + ", ".join(args.format))
         written = report.write(args.out, args.format)
     for fmt, path in written.items():
         print(f"{fmt}: {path}")

@@ -261,12 +261,14 @@ def _entry(
         parts += [reason] if reason else []
         if lacking:
             parts.append(
-                "attest [consort] "
+                "state in trial.toml, [consort] section: "
                 + (" and " if entry.get("all_attested") else " or ").join(lacking)
-                + f' (or [consort.items] "{entry["id"]}")'
             )
         elif not parts:
-            parts.append(f'attest [consort.items] "{entry["id"]}" (where it is reported)')
+            parts.append(
+                f"state in trial.toml, [consort.items] section: item {entry['id']} (where "
+                "it is reported)"
+            )
         missing = "; ".join(parts)
     ext = kind != "item"
     return ChecklistEntry(

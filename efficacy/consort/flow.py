@@ -49,6 +49,15 @@ DEFINITIONS: Mapping[str, str] = {
     "difference exists)",
 }
 
+#: The definitions of a parallel-group trial: no split-face clauses, no paired box.
+_PARALLEL_DEFINITIONS: Mapping[str, str] = {
+    **{k: v for k, v in DEFINITIONS.items() if k != "paired_analysed"},
+    "allocated": "randomised people with this arm",
+    "analysed": "allocated people in the ITT population (itt = true) with at least one "
+    "post-baseline measurement of the primary endpoint; any endpoint when the protocol "
+    "names no primary endpoint",
+}
+
 _NO_REASON = "reason not recorded"
 _NOT_ITT = "not in the ITT population"
 _NO_PRIMARY = "no post-baseline primary-endpoint measurement"
@@ -226,7 +235,11 @@ class Flow:
         return tuple(c for c in self.mismatches if c.key)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data (JSON-ready) form, with :data:`DEFINITIONS`."""
+        """Plain-data (JSON-ready) form, with the box definitions of this design.
+
+        Split-face: :data:`DEFINITIONS`; parallel groups: the same without the
+        split-face clauses and the paired box.
+        """
         return {
             "trial_id": self.trial_id,
             "design": self.design,
@@ -241,7 +254,7 @@ class Flow:
             ),
             "checks": [c.to_dict() for c in self.checks],
             "ok": self.ok,
-            "definitions": dict(DEFINITIONS),
+            "definitions": dict(DEFINITIONS if self.split_face else _PARALLEL_DEFINITIONS),
         }
 
 

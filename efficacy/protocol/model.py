@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from efficacy import _summaries
 from efficacy.errors import ProtocolError
 from efficacy.protocol.analysis_params import AnalysisPlan, check_analysis
 from efficacy.protocol.params import (
@@ -220,6 +221,10 @@ class Protocol:
         object.__setattr__(self, "parameters", MappingProxyType(params))
         object.__setattr__(self, "scoring", MappingProxyType(scoring))
         object.__setattr__(self, "analysis", analysis)
+
+    summary = _summaries.protocol_summary
+    _repr_html_ = _summaries.protocol_html
+    __repr__ = _summaries.protocol_repr
 
     @property
     def requirement_ids(self) -> tuple[str, ...]:

@@ -241,6 +241,21 @@ CHECKS: Mapping[str, CheckKind] = {
             ),
         },
     ),
+    "consort_checklist": CheckKind(
+        "consort_checklist",
+        "The CONSORT 2025 checklist is complete: every item is shown by the data or "
+        "attested in trial.toml. Judged by the conformance report on its checklist "
+        "(which needs the analysis results), not by efficacy validate.",
+        {
+            "allow_partial": ParamSpec("bool", False, "Count items reported in part as reported."),
+            "extensions": ParamSpec(
+                "bool",
+                False,
+                "Also require the items of the CONSORT extensions that apply (CONSORT-PRO, "
+                "within-person).",
+            ),
+        },
+    ),
 }
 
 #: Default items of ``[consort]`` that CON-005 expects (contract, CON-005).

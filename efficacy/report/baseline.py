@@ -11,6 +11,7 @@ CONSORT within-person extension's baseline table asks.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from efficacy.consort._flowdata import allocated_units
 from efficacy.instruments import ScoredTrial
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.protocol import Protocol
+from efficacy.report._format import unit_text
 from efficacy.report._stats import NUMERIC_ROWS, column, count_cell, decimals, numeric_cells
 from efficacy.trial import Trial
 
@@ -27,6 +29,7 @@ __all__ = ["baseline_tables"]
 
 _SEX = {"f": "Female", "female": "Female", "m": "Male", "male": "Male"}
 _PHOTOTYPES = ("I", "II", "III", "IV", "V", "VI")
+RASCH = "rasch_0_100"  # ScoredTrial.pro metric of converted FACE-Q scores
 
 
 def _arm_labels(trial: Trial) -> dict[str, str]:
@@ -103,6 +106,7 @@ def _demographics(
     rows += _category_rows("Sex, n (%)", sex, ("Female", "Male", *levels))
     rows += _category_rows("Fitzpatrick phototype, n (%)", fitz, _PHOTOTYPES)
     rows += _skindex_rows(trial, groups, scored)
+    rows += _faceq_rows(trial, groups, scored)
     return {
         "id": "demographics",
         "title": "Demographics and baseline PRO scores (randomised participants)",
@@ -132,6 +136,50 @@ def _skindex_rows(
         }
         rows += _numeric_rows(f"Skindex-16 {scale} (0-100, higher = worse)", by, d=1)
     return rows
+
+
+def _faceq_rows(
+    trial: Trial, groups: Mapping[str, list[str]], scored: ScoredTrial | None
+) -> list[dict[str, Any]]:
+    """FACE-Q scale scores at baseline, for the scales converted to the Rasch 0-100 metric."""
+    if scored is None:
+        return []
+    pro = scored.pro
+    base = trial.manifest.baseline_visit
+    scores = pro[
+        (pro["instrument"] == "faceq").fillna(False)
+        & (pro["visit"] == base).fillna(False)
+        & (pro["metric"] == RASCH).fillna(False)
+    ]
+    rows: list[dict[str, Any]] = []
+    for scale in sorted(scores["scale"].dropna().unique()):
+        s = scores[scores["scale"] == scale].drop_duplicates("subject_id").set_index("subject_id")
+        by = {
+            k: s["score"].reindex(v).to_numpy(dtype=float, na_value=np.nan)
+            for k, v in groups.items()
+        }
+        name = str(scale).replace("_", " ")
+        rows += _numeric_rows(f"FACE-Q {name} (Rasch 0-100, higher = better)", by, d=1)
+    return rows
+
+
+def _faceq_note(trial: Trial, scored: ScoredTrial | None) -> str | None:
+    """Say how FACE-Q baseline scores are shown, or why they are not."""
+    if not (trial.pro_responses["instrument"] == "faceq").fillna(False).any():
+        return None
+    if scored is not None and scored.conversion_source is not None:
+        pro = scored.pro
+        converted = (pro["instrument"] == "faceq").fillna(False) & (pro["metric"] == RASCH)
+        if converted.fillna(False).any():
+            name = Path(scored.conversion_source).name
+            return (
+                f"FACE-Q scale scores: raw sums converted to the Rasch 0-100 metric with the "
+                f"conversion table {name} (listed with its SHA-256 in section 1)."
+            )
+    return (
+        "FACE-Q baseline scores need the licensed raw-to-Rasch conversion table, which the "
+        "bundle does not supply (trial.toml, [tables] faceq_conversion): not shown."
+    )
 
 
 def _endpoint_ids(protocol: Protocol | None) -> list[str]:
@@ -169,7 +217,7 @@ def _endpoints(
         ep = ENDPOINTS[eid]
         by = _by_column(v, units, cols, split)
         tag = " (primary)" if eid == primary else ""
-        rows += _numeric_rows(f"{ep.label}, {ep.unit}{tag}", by)
+        rows += _numeric_rows(f"{ep.label}, {unit_text(ep.unit)}{tag}", by)
     return {
         "id": "endpoints",
         "title": "Baseline values of the endpoints"
@@ -245,11 +293,9 @@ def baseline_tables(
             "The trial could not be scored (see the validation findings): endpoint values "
             "and PRO scores at baseline are not shown."
         )
-    if (trial.pro_responses["instrument"] == "faceq").fillna(False).any():
-        notes.append(
-            "FACE-Q baseline scores need the licensed raw-to-Rasch conversion table, which "
-            "is not supplied to the report: not shown."
-        )
+    faceq = _faceq_note(trial, scored)
+    if faceq is not None:
+        notes.append(faceq)
     if not split:
         notes.append(
             "Endpoint values of a participant measured at several body sites are "

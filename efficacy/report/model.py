@@ -27,7 +27,7 @@ from efficacy.consort import Checklist, Flow, consort_flow, evaluate_checklist
 from efficacy.errors import EfficacyError
 from efficacy.instruments import ScoredTrial
 from efficacy.protocol import Protocol, load_protocol
-from efficacy.report._format import fixed, pval
+from efficacy.report._format import fixed, pval, unit_text
 from efficacy.report.baseline import baseline_tables
 from efficacy.report.harms import harms_tables
 from efficacy.report.outcomes import outcome_sections
@@ -68,6 +68,17 @@ class Report:
     """
 
     data: Mapping[str, Any]
+
+    def summary(self) -> str:
+        """Plain-text summary: verdict per requirement, findings, primary estimate, inputs."""
+        from efficacy._summaries import as_text, report_rows
+
+        return as_text(report_rows(self.data))
+
+    def _repr_html_(self) -> str:
+        from efficacy._summaries import as_html, report_rows
+
+        return as_html(report_rows(self.data))
 
     def to_dict(self) -> dict[str, Any]:
         """Return a deep copy of the report data (plain dicts and lists)."""
@@ -254,6 +265,7 @@ def _template() -> Template:
     env.filters["num"] = _num
     env.filters["fixed"] = fixed
     env.filters["pval"] = pval
+    env.filters["unit"] = unit_text
     text = (
         resources.files("efficacy.report")
         .joinpath("templates/report.html.j2")
@@ -374,7 +386,7 @@ def build_report(
     data = {
         "schema": SCHEMA,
         "title_block": title_block(trial, proto, generated_at()),
-        "verdict": verdict(trial, proto, validation),
+        "verdict": verdict(trial, proto, validation, checklist.to_dict()),
         "flow": flow.to_dict(),
         "checklist": _checklist(checklist, produced),
         "baseline": baseline_tables(trial, proto, _scored(trial, proto, analysis)),

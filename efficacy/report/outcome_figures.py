@@ -21,6 +21,8 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from efficacy.report._format import unit_text
+
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
 
@@ -179,7 +181,7 @@ def _panel(
     ax.set_xlim(0, (max(ticks) if ticks else 1) * 1.06)
     ax.set_xlabel("Week")
     what = "Difference in change" if "(within subject)" in " ".join(arms) else "Change"
-    ax.set_ylabel(f"{what} ({block['unit']})" if block["unit"] else what)
+    ax.set_ylabel(f"{what} ({unit_text(block['unit'])})" if block["unit"] else what)
     better = {"higher": "\u2191 better", "lower": "\u2193 better"}.get(block["direction"], "")
     ax.set_title(
         _title(block["label"], f"({better})" if better else "", wrap), loc="left", fontsize=7.8

@@ -19,7 +19,7 @@ a trial the analysis refused (validation errors) is reported as not analysed, wi
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from efficacy.analysis import AnalysisResult
@@ -43,12 +43,18 @@ _SHOWN_GRID = 7  # tipping-point grid rows shown (the JSON holds the whole grid)
 
 
 def run_analysis(
-    trial: Trial, protocol: Protocol, validation: ValidationReport | None = None
+    trial: Trial,
+    protocol: Protocol,
+    validation: ValidationReport | None = None,
+    *,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> AnalysisResult | None:
     """Run :func:`efficacy.analyze` for the report (warnings silenced).
 
     `validation`, the trial's validation report when the caller has it, saves
-    validating the trial a second time.
+    validating the trial a second time. `force` analyses a trial whose validation has
+    errors (``efficacy report --force``); `progress` is the analysis's progress hook.
 
     Returns
     -------
@@ -67,7 +73,7 @@ def run_analysis(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return analyze(trial, protocol, validation=validation)
+            return analyze(trial, protocol, validation=validation, force=force, progress=progress)
     except EfficacyError as exc:
         return AnalysisResult.not_analysed(
             trial_id=str(trial.manifest.id or ""),

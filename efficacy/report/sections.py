@@ -1,8 +1,10 @@
 """Report sections 1 (title block), 2 (verdict per requirement) and 9 (appendices).
 
 Finding ids: the report numbers the validation findings ``F-0001``, ``F-0002``, ... in
-the validation report's order (rule order, then row); the verdict cites them and the
-appendix lists them.
+the validation report's order (rule order, then row); the verdict cites them. The
+appendix shows the findings grouped by cause (one row per rule, table, column and message
+pattern, with the count, the first rows and the finding ids); the JSON lists every
+finding.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from efficacy import __version__
@@ -23,11 +26,19 @@ from efficacy.protocol import Protocol, Requirement
 from efficacy.trial import Trial
 from efficacy.validation import ValidationReport
 
-__all__ = ["MAX_FINDINGS", "appendices", "generated_at", "title_block", "verdict"]
+__all__ = ["appendices", "generated_at", "title_block", "verdict"]
 
-#: Findings listed in the appendix (counts stay complete; the JSON lists the same ones).
-MAX_FINDINGS = 500
 _VERDICT = {"passed": "met", "failed": "not met"}
+#: How the report names each input file's role.
+_ROLES = {
+    "manifest": "Manifest (trial.toml)",
+    "subjects": "Subjects table",
+    "measurements": "Measurements table",
+    "pro_responses": "PRO responses table",
+    "adverse_events": "Adverse events table",
+    "faceq_conversion": "FACE-Q conversion table",
+    "protocol": "Protocol",
+}
 #: Libraries whose code produced numbers, figures or files of the report.
 _PACKAGES = (
     "numpy",
@@ -58,8 +69,15 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _inputs(trial: Trial) -> list[dict[str, Any]]:
-    """Input files with their SHA-256 (paths relative to the bundle folder)."""
+def _inputs(trial: Trial, protocol: Protocol | None = None) -> list[dict[str, Any]]:
+    """Every input file that produced a number, with its SHA-256.
+
+    The manifest, each table's file, the reference files the manifest names (the FACE-Q
+    conversion table), and the protocol file. Paths are relative to the bundle folder
+    (file names for files outside it).
+    """
+    from efficacy.trial import REFERENCE_FILES
+
     root = trial.manifest.path.parent if trial.manifest.path is not None else None
     files: list[tuple[str, Path]] = []
     if trial.manifest.path is not None:
@@ -68,13 +86,20 @@ def _inputs(trial: Trial) -> list[dict[str, Any]]:
         src = trial.sources[name]
         if src.path is not None:
             files.append((name, Path(src.path)))
+    for key in REFERENCE_FILES:
+        ref = trial.reference_file(key)
+        if ref is not None and ref.is_file():
+            files.append((key, ref))
+    if protocol is not None and protocol.path is not None and Path(protocol.path).is_file():
+        files.append(("protocol", Path(protocol.path)))
     out = []
     for role, path in files:
         try:
             shown = str(path.resolve().relative_to(root.resolve())) if root else path.name
         except ValueError:
             shown = path.name
-        out.append({"role": role, "file": shown, "sha256": _sha256(path)})
+        label = _ROLES.get(role, role.replace("_", " "))
+        out.append({"role": role, "label": label, "file": shown, "sha256": _sha256(path)})
     return out
 
 
@@ -89,7 +114,7 @@ def title_block(trial: Trial, protocol: Protocol, when: str) -> dict[str, Any]:
         "protocol": {"id": protocol.id, "version": protocol.version, "title": protocol.title},
         "efficacy_version": __version__,
         "generated_at": when,
-        "inputs": _inputs(trial),
+        "inputs": _inputs(trial, protocol),
     }
 
 
@@ -158,17 +183,78 @@ def _finding_ids(frame: pd.DataFrame) -> dict[str, list[str]]:
     return ids
 
 
-def verdict(trial: Trial, protocol: Protocol, validation: ValidationReport) -> dict[str, Any]:
+def _checklist_gaps(checklist: Mapping[str, Any] | None, extensions: bool) -> dict[str, Any]:
+    """CONSORT items not fully reported, from the report's checklist (section 4)."""
+    entries = [] if checklist is None else checklist["entries"]
+    keep = [
+        e for e in entries if e["checklist"] == "CONSORT 2025" or (extensions and e["checklist"])
+    ]
+    return {
+        "missing": [e["id"] for e in keep if e["status"] == "missing"],
+        "partial": [e["id"] for e in keep if e["status"] == "partial"],
+        "lines": {
+            e["id"]: f"item {e['id']} ({e['topic']}) {e['status']}: {e['missing']}"
+            for e in keep
+            if e["status"] in ("missing", "partial")
+        },
+    }
+
+
+def _checklist_row(req: Requirement, checklist: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Judge a ``consort_checklist`` requirement on the report's checklist (section 4)."""
+    gaps = _checklist_gaps(checklist, bool(req.parameters.get("extensions", False)))
+    lacking = gaps["missing"] + ([] if req.parameters.get("allow_partial") else gaps["partial"])
+    which = (
+        "CONSORT 2025 and its extensions" if req.parameters.get("extensions") else ("CONSORT 2025")
+    )
+    if checklist is None:
+        state, reason = "not assessable", "the report has no CONSORT checklist"
+    elif lacking:
+        state = "not met"
+        reason = f"{len(lacking)} {which} item(s) not fully reported: {', '.join(lacking)}"
+    else:
+        state, reason = "met", ""
+    n_items = 0 if checklist is None else len(checklist["entries"])
+    return {
+        "id": req.id,
+        "title": req.title,
+        "requirement": req.text,
+        "verdict": state,
+        "rule_status": "checklist",
+        "reason": reason,
+        "evidence": f"{which} checklist, section 4: {n_items} entries; "
+        f"{len(gaps['missing'])} missing, {len(gaps['partial'])} partial",
+        "findings": [gaps["lines"][i] for i in lacking[:10]],
+        "n_findings": len(lacking),
+        "finding_ids": [],
+        "source": req.source,
+    }
+
+
+def verdict(
+    trial: Trial,
+    protocol: Protocol,
+    validation: ValidationReport,
+    checklist: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Section 2: each requirement met / not met / not assessable, evidence, finding ids.
 
     ``overall`` is "conforms" only when every requirement is met and the data rules
     found no error; "requirements met; the data have error findings" when the
     requirements are met but the data rules found errors (``data_errors``, appendix 9).
+
+    `checklist` is the report's CONSORT checklist (``Checklist.to_dict()``): its items
+    not fully reported are listed under ``checklist`` (the verdict covers the protocol's
+    requirements, not checklist completeness), and a requirement with ``check =
+    "consort_checklist"`` is judged on it.
     """
     frame = validation.to_frame()
     ids = _finding_ids(frame)
     rows = []
     for req in protocol.requirements:
+        if req.check == "consort_checklist":
+            rows.append(_checklist_row(req, checklist))
+            continue
         status = validation.rules.get(req.id)
         state = _VERDICT.get(status.status, "not assessable") if status else "not assessable"
         messages = frame.loc[frame["rule_id"] == req.id, "message"].astype(str).tolist()
@@ -197,7 +283,17 @@ def verdict(trial: Trial, protocol: Protocol, validation: ValidationReport) -> d
         overall = "requirements met; the data have error findings"
     else:
         overall = "conforms"
-    return {"overall": overall, "data_errors": errors, "requirements": rows}
+    gaps = _checklist_gaps(checklist, extensions=False)
+    return {
+        "overall": overall,
+        "data_errors": errors,
+        "requirements": rows,
+        "checklist": {
+            "missing": gaps["missing"],
+            "partial": gaps["partial"],
+            "required": any(r.check == "consort_checklist" for r in protocol.requirements),
+        },
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -211,11 +307,11 @@ def _versions() -> dict[str, str]:
 
 
 def appendices(validation: ValidationReport) -> dict[str, Any]:
-    """Section 9: rule statuses, findings (first :data:`MAX_FINDINGS`), software."""
+    """Section 9: rule statuses, findings grouped by cause and every finding, software."""
     d = validation.to_dict()
     findings = [
         {"id": f"F-{i:04d}", **{k: v for k, v in f.items() if v is not None}}
-        for i, f in enumerate(d["findings"][:MAX_FINDINGS], start=1)
+        for i, f in enumerate(d["findings"], start=1)
     ]
     rules = [{"rule_id": rid, **_rule(r)} for rid, r in d["rules"].items()]
     return {
@@ -223,12 +319,36 @@ def appendices(validation: ValidationReport) -> dict[str, Any]:
             "ok": d["ok"],
             "counts": d["counts"],
             "n_listed": len(d["findings"]),
-            "shown": len(findings),
             "rules": rules,
+            "groups": _groups(validation),
             "findings": findings,
         },
         "software": _versions(),
     }
+
+
+def _groups(validation: ValidationReport) -> list[dict[str, Any]]:
+    """Return the findings grouped by cause, each with the ids of its findings as text."""
+    from efficacy.validation.findings import group_codes
+    from efficacy.validation.render import group_count
+
+    groups = validation.groups()
+    if not groups:
+        return []
+    codes = group_codes(validation.frame)
+    span = pd.Series(np.arange(1, len(codes) + 1)).groupby(codes).agg(["min", "max", "size"])
+    out = []
+    for g in groups:
+        lo, hi, n = (int(x) for x in span.loc[codes[g.first]])
+        first, last = f"F-{lo:04d}", f"F-{hi:04d}"
+        if n == 1:
+            ids = first
+        elif hi - lo + 1 == n:
+            ids = f"{first} to {last}"
+        else:
+            ids = f"{first}, ... ({n} findings)"
+        out.append({**g.to_dict(), "ids": ids, "summary": group_count(g)})
+    return out
 
 
 def _rule(r: Mapping[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ on clean data and about 4 s with 2.5M findings.
 from __future__ import annotations
 
 from efficacy.validation.engine import validate
-from efficacy.validation.findings import FINDING_COLUMNS, Finding  # noqa: F401
+from efficacy.validation.findings import FINDING_COLUMNS, Finding, FindingGroup  # noqa: F401
 from efficacy.validation.registry import CATEGORIES, RULES, Rule, rules_for  # noqa: F401
 from efficacy.validation.report import (
     STATUSES,  # noqa: F401
@@ -40,6 +40,7 @@ from efficacy.validation.report import (
 __all__ = [
     "RULES",
     "Finding",
+    "FindingGroup",
     "RuleStatus",
     "ValidationReport",
     "rules_for",

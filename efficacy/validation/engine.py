@@ -13,6 +13,7 @@ from efficacy.trial import Trial
 from efficacy.validation.context import Context
 from efficacy.validation.findings import (
     FINDING_COLUMNS,
+    PATTERN,
     TEXT,
     CouldNotRun,
     NotApplicable,
@@ -151,13 +152,18 @@ def _collect(rule: Rule, parts: Iterable[Part]) -> pd.DataFrame | None:
         return None
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     frame = frame.assign(rule_id=rule.id, category=rule.category)
+    if PATTERN not in frame.columns:  # a frame built without at_rows: group by message
+        frame = frame.assign(**{PATTERN: frame["message"]})
+    else:
+        frame[PATTERN] = frame[PATTERN].fillna(frame["message"])
     return _typed(frame.assign(severity=frame["severity"].fillna(rule.severity)))
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Select the findings columns in order: Arrow-backed text, nullable-integer row."""
-    types = {c: ("Int64" if c == "row" else TEXT) for c in FINDING_COLUMNS}
-    return frame[list(FINDING_COLUMNS)].astype(types)
+    """Select the findings columns and the pattern: Arrow-backed text, nullable-integer row."""
+    columns = (*FINDING_COLUMNS, PATTERN)
+    types = {c: ("Int64" if c == "row" else TEXT) for c in columns}
+    return frame[list(columns)].astype(types)
 
 
 def _capped(rule: Rule, frame: pd.DataFrame, cap: int) -> pd.DataFrame:
@@ -177,7 +183,8 @@ def _capped(rule: Rule, frame: pd.DataFrame, cap: int) -> pd.DataFrame:
         "value": None,
         "message": (
             f"... and {len(rest)} more {rule.id} findings not listed "
-            f"(max_findings_per_rule={cap}); rerun without the cap to list them all"
+            f"(the listing is capped at {cap} per rule); rerun without the cap to list them all"
         ),
     }
+    summary[PATTERN] = summary["message"]
     return pd.concat([frame.iloc[:cap], _typed(pd.DataFrame([summary]))], ignore_index=True)

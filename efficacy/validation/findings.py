@@ -10,6 +10,7 @@ boolean mask and turns that sub-frame into a findings frame in one vectorised st
 from __future__ import annotations
 
 import gc
+from dataclasses import asdict, dataclass
 from types import EllipsisType
 from typing import Any, NamedTuple
 
@@ -19,9 +20,11 @@ import pyarrow as pa
 
 __all__ = [
     "FINDING_COLUMNS",
+    "PATTERN",
     "TEXT",
     "CouldNotRun",
     "Finding",
+    "FindingGroup",
     "NotApplicable",
     "Part",
     "as_text",
@@ -30,6 +33,8 @@ __all__ = [
     "empty_frame",
     "frame_columns",
     "frame_records",
+    "group_codes",
+    "group_findings",
     "text_by",
 ]
 
@@ -46,6 +51,10 @@ FINDING_COLUMNS: tuple[str, ...] = (
     "value",
     "message",
 )
+
+#: Internal column of a findings frame: the cause a finding shares with others (the
+#: message without its per-row details); not one of :data:`FINDING_COLUMNS`.
+PATTERN = "pattern"
 
 #: What a rule's check returns: findings frames (from :func:`at_rows`) and single
 #: findings (from :func:`at_trial`), in any mix.
@@ -166,6 +175,7 @@ def at_rows(
     message: str | pd.Series,
     value: pd.Series | str | EllipsisType | None = ...,
     severity: str | None = None,
+    pattern: str | None = None,
 ) -> pd.DataFrame:
     """Turn the offending rows of a table into a findings frame, column-wise.
 
@@ -182,16 +192,23 @@ def at_rows(
         Offending values; by default ``rows[column]`` as text.
     severity : str, optional
         Overrides the rule's severity for these findings.
+    pattern : str, optional
+        The cause these rows share, as one message without the per-row details (e.g.
+        ``"subject_id is not in the subjects table; ..."`` for messages that each quote
+        their id): findings of one rule with the same table, column and pattern are
+        shown as one group (:func:`group_findings`). Default: `message` when it is one
+        text for all rows; per-row messages without a pattern group only when equal.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``severity, table, column, subject_id, visit, row, value, message``
-        (Arrow-backed text and a nullable-integer ``row``).
+        Columns ``severity, table, column, subject_id, visit, row, value, message,
+        pattern`` (Arrow-backed text and a nullable-integer ``row``).
     """
     n = len(rows)
     if value is ...:
         value = rows[column] if column in rows.columns else None
+    pattern_col = _text_column(message if pattern is None else pattern, n)
     return pd.DataFrame(
         {
             "severity": _text_column(severity, n),
@@ -202,6 +219,7 @@ def at_rows(
             "row": pd.array(rows.index.to_numpy(), dtype="Int64"),
             "value": _text_column(value, n),
             "message": _text_column(message, n),
+            PATTERN: pattern_col,
         },
         index=pd.RangeIndex(n),
     )
@@ -217,8 +235,13 @@ def at_trial(
     row: Any = None,
     value: Any = None,
     severity: str | None = None,
+    pattern: str | None = None,
 ) -> dict[str, Any]:
-    """One finding about a table, a subject, a group of rows or the whole trial."""
+    """One finding about a table, a subject, a group of rows or the whole trial.
+
+    `pattern`: the cause without this finding's details (see :func:`at_rows`);
+    default `message`.
+    """
     return {
         "severity": severity,
         "table": table,
@@ -228,6 +251,7 @@ def at_trial(
         "row": None if row is None or pd.isna(row) else int(row),
         "value": _opt_text(value),
         "message": message,
+        PATTERN: message if pattern is None else pattern,
     }
 
 
@@ -265,7 +289,135 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def empty_frame() -> pd.DataFrame:
-    """Return a findings frame with no rows and the fixed columns."""
+    """Return a findings frame with no rows: the fixed columns and the pattern."""
     return pd.DataFrame(
-        {c: pd.Series(dtype="Int64" if c == "row" else TEXT) for c in FINDING_COLUMNS}
+        {c: pd.Series(dtype="Int64" if c == "row" else TEXT) for c in (*FINDING_COLUMNS, PATTERN)}
     )
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """Findings of one rule with one cause: same severity, table, column and pattern.
+
+    Attributes
+    ----------
+    rule_id, severity, table : str
+    column : str or None
+    message : str
+        The findings' message when they all say the same, else their pattern (the
+        message without per-row details, as the rule declared it).
+    count : int
+        Findings in the group.
+    rows : tuple of int
+        The first data rows (1-based, file order), at most the number asked for.
+    subjects : tuple of str
+        The first distinct subject ids (for findings about subjects without a row).
+    values : tuple of str
+        The first distinct offending values, when the messages differ (else empty).
+    first : int
+        Position (0-based) of the group's first finding in the findings frame.
+    """
+
+    rule_id: str
+    severity: str
+    table: str
+    column: str | None
+    message: str
+    count: int
+    rows: tuple[int, ...]
+    subjects: tuple[str, ...]
+    values: tuple[str, ...]
+    first: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (JSON-serialisable)."""
+        return asdict(self) | {k: list(getattr(self, k)) for k in ("rows", "subjects", "values")}
+
+
+def group_codes(frame: pd.DataFrame) -> np.ndarray:
+    """Group number of every finding of `frame` (0, 1, ... in order of first appearance).
+
+    The key is (rule, severity, table, column, pattern); a frame without a pattern
+    column (e.g. built by hand) groups by the message instead.
+    """
+    pattern = frame[PATTERN] if PATTERN in frame.columns else frame["message"]
+    columns = [frame[c] for c in ("rule_id", "severity", "table", "column")] + [pattern]
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for col in columns:  # combine column codes, renumbering after each (no overflow)
+        c, uniques = pd.factorize(col, use_na_sentinel=False)
+        codes, _ = pd.factorize(codes * (len(uniques) + 1) + c)
+    return np.asarray(codes, dtype=np.int64)
+
+
+def group_findings(frame: pd.DataFrame, first: int = 5) -> tuple[FindingGroup, ...]:
+    """Group the findings of `frame` by cause, in order of each group's first finding.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A findings frame (:attr:`efficacy.validation.ValidationReport.frame`).
+    first : int
+        How many rows, subjects and values each group quotes.
+
+    Returns
+    -------
+    tuple of FindingGroup
+    """
+    if frame.empty:
+        return ()
+    codes = group_codes(frame)
+    order = np.argsort(codes, kind="stable")
+    split = np.flatnonzero(np.diff(codes[order])) + 1
+    # column-wise: each text column factorized once; a group reads codes, never objects
+    coded = {c: _Coded(frame[c]) for c in ("message", "subject_id", "value")}
+    head = frame.iloc[order[np.r_[0, split]]]  # each group's first finding
+    pattern = head[PATTERN] if PATTERN in head.columns else head["message"]
+    keys = ("rule_id", "severity", "table", "column", "message")
+    firsts = [
+        dict(zip((*keys, "pattern"), v, strict=True))
+        for v in zip(*(_objects(head[c]) for c in keys), _objects(pattern), strict=True)
+    ]
+    rows = frame["row"].to_numpy(dtype=float, na_value=np.nan)
+    groups = []
+    for idx, f in zip(np.split(order, split), firsts, strict=True):
+        same = coded["message"].n_distinct(idx) == 1
+        r = rows[idx]
+        r = pd.unique(r[~np.isnan(r)])[:first]
+        groups.append(
+            FindingGroup(
+                rule_id=f["rule_id"],
+                severity=f["severity"],
+                table=f["table"] or "",
+                column=f["column"],
+                message=f["message"] if same else (f["pattern"] or f["message"]),
+                count=len(idx),
+                rows=tuple(int(x) for x in r),
+                subjects=coded["subject_id"].first(idx, first),
+                values=() if same else coded["value"].first(idx, first),
+                first=int(idx[0]),
+            )
+        )
+    return tuple(sorted(groups, key=lambda g: g.first))
+
+
+def _objects(col: pd.Series) -> list[Any]:
+    """Return a text column as Python objects, None for missing."""
+    values: list[Any] = col.astype(object).where(col.notna(), None).tolist()
+    return values
+
+
+class _Coded:
+    """A text column factorized once: distinct values of any selection of its rows."""
+
+    def __init__(self, col: pd.Series) -> None:
+        self.codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        self.uniques = np.asarray(uniques, dtype=object)
+
+    def n_distinct(self, idx: np.ndarray) -> int:
+        """Distinct values (missing counted as one) at positions `idx`."""
+        return len(pd.unique(self.codes[idx]))
+
+    def first(self, idx: np.ndarray, k: int) -> tuple[str, ...]:
+        """Return the first `k` distinct non-missing values at positions `idx`, in order."""
+        seen = pd.unique(self.codes[idx])
+        return tuple(str(x) for x in self.uniques[seen[seen >= 0][:k]])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from html import escape
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -14,9 +16,12 @@ import pandas as pd
 from efficacy.errors import EfficacyError, ValidationFailedError
 from efficacy.protocol.params import SEVERITIES
 from efficacy.validation.findings import (
+    FINDING_COLUMNS,
     Finding,
+    FindingGroup,
     frame_columns,
     frame_records,
+    group_findings,
 )
 from efficacy.validation.render import summary_text, verdict
 
@@ -147,7 +152,39 @@ class ValidationReport:
             category, table, column, subject_id, visit, row, value, message`` (``row`` is
             a nullable integer: the 1-based data row in the table's file).
         """
-        return self.frame.copy()
+        return self.frame[list(FINDING_COLUMNS)].copy()
+
+    def groups(self, first: int = 5) -> tuple[FindingGroup, ...]:
+        """Group the listed findings by cause: one per (rule, severity, table, column, pattern).
+
+        One cause often yields many findings (a unit misspelt on every row of an
+        endpoint); a group counts them and quotes the first `first` rows, subjects and
+        values. :meth:`to_frame` and :meth:`to_dict` keep every finding.
+
+        Returns
+        -------
+        tuple of FindingGroup
+            In the order of each group's first finding (rule order, then row).
+
+        Examples
+        --------
+        >>> import efficacy
+        >>> from efficacy._examples import repo_path
+        >>> trial = efficacy.read_trial(repo_path("sample_data", "flawed_design"))
+        >>> g = efficacy.validate(trial).groups()[1]
+        >>> g.rule_id, g.count, g.subjects, g.values
+        ('DES-002', 2, ('S0001', 'S0003'), ('tewl', 'wrinkle_volume'))
+        >>> print(g.message)  # the pattern: the two messages name different endpoints
+        randomised subject has no baseline (W0) reading of an endpoint; add it, or record
+        why it is missing
+        """
+        if first == 5:
+            return self._groups
+        return group_findings(self.frame, first=first)
+
+    @cached_property
+    def _groups(self) -> tuple[FindingGroup, ...]:
+        return group_findings(self.frame, first=5)
 
     def raise_for_errors(self) -> None:
         """Raise :class:`ValidationFailedError` if there is any error finding."""
@@ -174,7 +211,11 @@ class ValidationReport:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``ok``, trial id, protocol, counts, ``rules`` and ``findings``."""
+        """JSON-ready form: ``ok``, trial id, protocol, counts, ``rules``, ``groups``, ``findings``.
+
+        ``groups`` is :meth:`groups` (one entry per cause, with its count and first rows);
+        ``findings`` lists every finding.
+        """
         return {
             "ok": self.ok,
             "trial_id": self.trial_id,
@@ -182,8 +223,34 @@ class ValidationReport:
             "counts": self.counts,
             "max_findings_per_rule": self.max_findings_per_rule,
             "rules": {rid: s.to_dict() for rid, s in self.rules.items()},
+            "groups": [g.to_dict() for g in self.groups()],
             "findings": frame_records(self.frame),
         }
+
+    def to_xlsx(self, path: str | os.PathLike[str], files: Mapping[str, str] | None = None) -> Path:
+        """Write the findings workbook (sheets Issue Summary, Details, Rules) to `path`.
+
+        The layout validator users know from Pinnacle 21 and CDISC CORE: one row per
+        cause with its count, every finding with its table, file, row, column and value,
+        and every rule with its status (see :mod:`efficacy.validation.xlsx`). Text that
+        a spreadsheet would run as a formula is written as text. The file is written
+        atomically (a temporary file renamed into place).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The ``.xlsx`` file to write (replaced when it exists).
+        files : Mapping[str, str], optional
+            File name of each table, for the ``File`` column.
+
+        Returns
+        -------
+        Path
+        """
+        from efficacy._atomic import write_file
+        from efficacy.validation.xlsx import xlsx_bytes
+
+        return write_file(path, xlsx_bytes(self, files))
 
     def summary(self, max_per_rule: int = 10) -> str:
         """Plain-text summary: verdict, counts, failing or skipped rules, first findings."""
@@ -193,10 +260,30 @@ class ValidationReport:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        """Notebook view: the verdict, then the first 200 findings as a table."""
+        """Notebook view: the verdict, then the findings grouped by cause (escaped)."""
+        from efficacy.validation.render import group_count
+
         head = f"<p><b>{escape(verdict(self))}</b></p>"
-        if self.frame.empty:
+        groups = self.groups()
+        if not groups:
             return head
-        more = len(self.frame) - 200
-        tail = f"<p>... {more} more (see .to_frame())</p>" if more > 0 else ""
-        return head + self.frame.head(200).to_html(index=False, na_rep="") + tail
+        cells = ("rule", "severity", "where", "findings", "message")
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{escape(str(x))}</td>"
+                for x in (
+                    g.rule_id,
+                    g.severity,
+                    f"{g.table}.{g.column}" if g.column else g.table,
+                    group_count(g),
+                    g.message,
+                )
+            )
+            + "</tr>"
+            for g in groups[:200]
+        )
+        more = len(groups) - 200
+        tail = f"<p>... {more} more causes (see .to_frame())</p>" if more > 0 else ""
+        header = "".join(f"<th>{c}</th>" for c in cells)
+        return f"{head}<table><tr>{header}</tr>{rows}</table>{tail}"

@@ -218,6 +218,8 @@ def check_reasons(ctx: Context) -> Iterator[Part]:
             value=None,
             message=rows["disposition"].astype(str)
             + " without a reason; record why (CONSORT asks reasons for every loss)",
+            pattern="discontinued or lost to follow-up without a reason; record why "
+            "(CONSORT asks reasons for every loss)",
         )
 
 

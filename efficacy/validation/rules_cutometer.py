@@ -112,7 +112,14 @@ def check_cutometer(ctx: Context) -> Iterator[Part]:
             + f", relative tolerance {tol:g}); recompute it from the amplitudes or "
             "correct the readings of this subject, visit and site"
         )
-        yield at_rows(found, table="measurements", column="value", message=msg)
+        yield at_rows(
+            found,
+            table="measurements",
+            column="value",
+            message=msg,
+            pattern=f"Cutometer parameter breaks {text}; recompute it from the amplitudes "
+            "or correct the readings",
+        )
     if not checked:
         raise NotApplicable("no Cutometer amplitudes to check the parameters against")
 

@@ -106,6 +106,8 @@ def check_baselines(ctx: Context) -> Iterator[Part]:
                 + endpoint
                 + " reading; add it, or record why it is missing"
             ).to_numpy(),
+            "pattern": f"randomised subject has no baseline ({base}) reading of an endpoint; "
+            "add it, or record why it is missing",
         }
     )
 
@@ -136,6 +138,7 @@ def check_allocation(ctx: Context) -> Iterator[Part]:
             table="subjects",
             column="allocation",
             message="allocation part " + bad["pair"].map(repr) + " is not of the form site=ARM",
+            pattern="allocation part is not of the form site=ARM",
         )
     arms = sorted(ctx.arm_ids)
     ok = a[a["ok"]]
@@ -150,7 +153,13 @@ def check_allocation(ctx: Context) -> Iterator[Part]:
         rows = s.loc[list(lacking)]
         texts = [f"allocation lacks arm(s) {', '.join(v)}" for v in lacking.values()]
         msg = pd.Series(texts, index=rows.index) + "; give every arm its own body site"
-        yield at_rows(rows, table="subjects", column="allocation", message=msg)
+        yield at_rows(
+            rows,
+            table="subjects",
+            column="allocation",
+            message=msg,
+            pattern="allocation lacks an arm; give every arm its own body site",
+        )
 
 
 @rule(
@@ -190,6 +199,7 @@ def check_measured_sites(ctx: Context) -> Iterator[Part]:
             message="body site "
             + text_by(rows["body_site"], repr)
             + " is not in this subject's allocation; use an allocated site",
+            pattern="body site is not in this subject's allocation; use an allocated site",
         )
 
 

@@ -52,7 +52,13 @@ def check_duplicate_subjects(ctx: Context) -> Iterator[Part]:
             + pd.Series(first, index=rows.index).astype(str)
             + "); keep one row per subject"
         )
-        yield at_rows(rows, table="subjects", column="subject_id", message=msg)
+        yield at_rows(
+            rows,
+            table="subjects",
+            column="subject_id",
+            message=msg,
+            pattern="subject_id appears again; keep one row per subject",
+        )
 
 
 @rule(
@@ -62,7 +68,7 @@ def check_duplicate_subjects(ctx: Context) -> Iterator[Part]:
     "error",
     _INTEGRITY,
     "Two measurement rows share subject, visit, endpoint and body_site (and replicate, "
-    "when a `replicate` column is present); every repeat is reported.",
+    "when a replicate column is present); every repeat is reported.",
 )
 def check_duplicate_measurements(ctx: Context) -> Iterator[Part]:
     """Repeated (subject, visit, endpoint, body_site[, replicate]) measurement keys."""
@@ -87,9 +93,17 @@ def check_duplicate_measurements(ctx: Context) -> Iterator[Part]:
         + rows["body_site"].astype(str)
         + " repeats row "
         + pd.Series(first_row, index=rows.index).astype(str)
-        + " (same subject and visit); remove the copy or add a `replicate` column"
+        + " (same subject and visit); remove the copy or add a replicate column"
     )
-    yield at_rows(rows, table=t, column=None, value=None, message=msg)
+    yield at_rows(
+        rows,
+        table=t,
+        column=None,
+        value=None,
+        message=msg,
+        pattern="measurement repeats an earlier row (same subject, visit, endpoint and "
+        "body site); remove the copy or add a replicate column",
+    )
 
 
 @rule(
@@ -120,7 +134,13 @@ def check_two_arms(ctx: Context) -> Iterator[Part]:
                 + other[bad].astype(str)
                 + " on an earlier row; a subject belongs to one arm"
             )
-            yield at_rows(rows, table="subjects", column="arm", message=msg)
+            yield at_rows(
+                rows,
+                table="subjects",
+                column="arm",
+                message=msg,
+                pattern="subject is in another arm on an earlier row; a subject belongs to one arm",
+            )
     if "allocation" in ctx.missing("subjects"):
         return
     a = ctx.allocation
@@ -136,6 +156,7 @@ def check_two_arms(ctx: Context) -> Iterator[Part]:
             message="body site "
             + bad["site"].map(repr)
             + " is allocated more than once; give each site one arm",
+            pattern="body site is allocated more than once; give each site one arm",
         )
 
 
@@ -161,7 +182,13 @@ def _window_rows(ctx: Context, table: str) -> Iterator[Part]:
             + w
             + "; check the day or the visit"
         )
-        yield at_rows(rows, table=table, column="day", message=msg)
+        yield at_rows(
+            rows,
+            table=table,
+            column="day",
+            message=msg,
+            pattern="day is outside its visit's window; check the day or the visit",
+        )
 
 
 @rule(
@@ -215,7 +242,14 @@ def _order_rows(ctx: Context, table: str) -> Iterator[Part]:
             + text_by(prior, lambda x: f"{x:g}")
             + " recorded at an earlier visit of this subject; check the day or the visit"
         )
-        yield at_rows(rows, table=table, column="day", message=msg)
+        yield at_rows(
+            rows,
+            table=table,
+            column="day",
+            message=msg,
+            pattern="day is before a day recorded at an earlier visit of this subject; "
+            "check the day or the visit",
+        )
 
 
 @rule(
@@ -272,7 +306,13 @@ def _range_rows(ctx: Context, which: str, word: str, extra: np.ndarray | None) -
         + pd.Series(info.target_unit[bad], index=idx)
         + "; check the value and its unit"
     )
-    yield at_rows(rows, table="measurements", column="value", message=msg)
+    yield at_rows(
+        rows,
+        table="measurements",
+        column="value",
+        message=msg,
+        pattern=f"value is outside the {word}; check the value and its unit",
+    )
 
 
 @rule(
@@ -392,7 +432,14 @@ def check_environment(ctx: Context) -> Iterator[Part]:
                 + f" {units[col]} is outside {lo:g}-{hi:g} {units[col]}; "
                 "measure in a conditioned room (or tighten/loosen [validation] " + col + ")"
             )
-            yield at_rows(rows, table="measurements", column=col, message=msg)
+            yield at_rows(
+                rows,
+                table="measurements",
+                column=col,
+                message=msg,
+                pattern=f"{col} is outside {lo:g}-{hi:g} {units[col]}; measure in a "
+                "conditioned room",
+            )
 
 
 #: This module's rules, in order (joined by :data:`efficacy.validation.registry.DATA_RULES`).

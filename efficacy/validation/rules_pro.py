@@ -39,6 +39,8 @@ def _responses(ctx: Context, instrument: str, low: int, high: int, label: str) -
             + as_text(rows["response"]).astype(str)
             + f" is not a whole number from {low} to {high}; correct it or leave it empty "
             "if unanswered",
+            pattern=f"{label} response is not a whole number from {low} to {high}; correct "
+            "it or leave it empty if unanswered",
         )
 
 
@@ -82,6 +84,7 @@ def check_items(ctx: Context) -> Iterator[Part]:
             message="item "
             + as_text(rows["item"]).astype(str)
             + " is not a Skindex-16 item (1-16)",
+            pattern="item is not a Skindex-16 item (1-16)",
         )
     known = ctx.isin(t, "instrument", PRO_INSTRUMENTS) & ~np.isnan(item)
     known &= ~ctx.blank(t, "subject_id")
@@ -101,6 +104,7 @@ def check_items(ctx: Context) -> Iterator[Part]:
             + " item "
             + as_text(rows["item"]).astype(str)
             + " is entered more than once at this visit; keep one row per item",
+            pattern="item is entered more than once at a visit; keep one row per item",
         )
     yield from _incomplete_skindex(ctx, sk & ~out_of_range & ~np.isnan(item), item)
 
@@ -132,6 +136,8 @@ def _incomplete_skindex(ctx: Context, sk: np.ndarray, item: np.ndarray) -> Itera
             message=f"only {len(items)} of the 16 Skindex-16 items are present "
             f"(missing items {lacking}); add a row per item, with an empty response "
             "if unanswered",
+            pattern="Skindex-16 items are missing at a visit; add a row per item, with an "
+            "empty response if unanswered",
         )
 
 
@@ -201,6 +207,8 @@ def check_missing_share(ctx: Context) -> Iterator[Part]:
                 else f"at least {minimum:.0%} must be answered"
             )
             + "): the scale cannot be scored at this visit",
+            pattern="too many items of a scale unanswered: the scale cannot be scored at "
+            "this visit",
         )
 
 
@@ -226,6 +234,8 @@ def check_instruments(ctx: Context) -> Iterator[Part]:
             message="instrument "
             + text_by(rows["instrument"], repr)
             + f" is not one of {', '.join(PRO_INSTRUMENTS)}; use a known instrument id",
+            pattern=f"instrument is not one of {', '.join(PRO_INSTRUMENTS)}; use a known "
+            "instrument id",
         )
 
 

@@ -317,7 +317,7 @@ def _unknown_values(
     rows = df[bad]
     hint = {u: _suggest(u, list(allowed)) for u in pd.unique(rows[column].astype(object))}
     msg = text_by(rows[column], lambda u: f"{what} {u!r} is not {fix}{hint.get(u, '')}")
-    yield at_rows(rows, table=table, column=column, message=msg)
+    yield at_rows(rows, table=table, column=column, message=msg, pattern=f"{what} is not {fix}")
 
 
 @rule(
@@ -365,6 +365,7 @@ def check_units(ctx: Context) -> Iterator[Part]:
                 rows["unit"],
                 lambda u: f"unit {u!r} is not known; use one of {', '.join(CANONICAL_UNITS)}",
             ),
+            pattern=f"unit is not known; use one of {', '.join(CANONICAL_UNITS)}",
         )
     wrong = given & ~unknown & info.known & pd.isna(info.factor)
     if wrong.any():
@@ -380,7 +381,14 @@ def check_units(ctx: Context) -> Iterator[Part]:
             + "; record the value in "
             + target.astype(str)
         )
-        yield at_rows(rows, table="measurements", column="unit", message=msg)
+        yield at_rows(
+            rows,
+            table="measurements",
+            column="unit",
+            message=msg,
+            pattern="unit cannot be converted to the endpoint's unit; record the value in "
+            "the endpoint's unit",
+        )
 
 
 @rule(
@@ -431,6 +439,7 @@ def check_arms(ctx: Context) -> Iterator[Part]:
             column="allocation",
             value=rows["pair"],
             message="allocation names arm " + rows["arm"].map(repr) + f", which is not {fix}",
+            pattern=f"allocation names an arm which is not {fix}",
         )
 
 
@@ -464,6 +473,8 @@ def check_subject_refs(ctx: Context) -> Iterator[Part]:
                 message="subject_id "
                 + text_by(rows["subject_id"], repr)
                 + " is not in the subjects table; add the subject or correct the id",
+                pattern="subject_id is not in the subjects table; add the subject or "
+                "correct the id",
             )
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.protocol import Requirement
 from efficacy.validation.context import Context, arm_members, flag
-from efficacy.validation.findings import CouldNotRun, Part, at_trial
+from efficacy.validation.findings import CouldNotRun, NotApplicable, Part, at_trial
 
 __all__ = ["STANDARD_CHECKS"]
 
@@ -260,10 +260,20 @@ def check_controlled(ctx: Context, req: Requirement) -> Iterator[Part]:
             )
 
 
+def check_checklist(ctx: Context, req: Requirement) -> Iterator[Part]:
+    """Checklist completeness: judged by the report on its checklist, not here."""
+    raise NotApplicable(
+        "judged by the conformance report (efficacy report) on its CONSORT 2025 checklist, "
+        "which needs the analysis results"
+    )
+    yield  # pragma: no cover - a generator, like the other checks
+
+
 #: The code evaluating each requirement ``check`` family.
 STANDARD_CHECKS: Mapping[str, Callable[[Context, Requirement], Iterator[Part]]] = {
     "duration": check_duration,
     "instrumental": check_instrumental,
     "pro": check_pro,
     "controlled": check_controlled,
+    "consort_checklist": check_checklist,
 }

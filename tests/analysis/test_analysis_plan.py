@@ -231,7 +231,7 @@ def test_validation_errors_block_unless_forced(tmp_path) -> None:
         assert res.status == "not analysed" and not res.analysed
         assert res.validation_errors == 12
         assert len(res.to_frame()) == 0 and tuple(res.to_frame().columns) == RESULT_COLUMNS
-        assert "force=True" in res.notes[0]
+        assert "efficacy analyze --force" in res.notes[0]
         forced = analyze(trial, _protocol(tmp_path, _SHORT), force=True)
     assert forced.status == "analysed despite validation errors"
     assert forced.notes[0].startswith("analysed despite 12 validation errors")

@@ -64,6 +64,7 @@ def test_sections_present_and_analysis_not_run(parallel) -> None:
         "measurements.csv",
         "pro_responses.csv",
         "subjects.csv",
+        "faceq_conversion_SYNTHETIC.csv",  # the FACE-Q conversion table is an input too
     ]
     assert all(re.fullmatch(r"[0-9a-f]{64}", f["sha256"]) for f in tb["inputs"])
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from efficacy.report._format import fixed, pval
+from efficacy.report._format import fixed, pval, unit_text
 from efficacy.report.model import Report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,7 +110,8 @@ def test_estimand_summary_groups_each_endpoint() -> None:
         itt, pp = rows[2 * i], rows[2 * i + 1]
         assert itt["endpoint"] == pp["endpoint"]
         assert group.count('rowspan="2"') == 1 and group.count("<tr") == 2
-        label = html.escape(f"{itt['label']} ({itt['unit'] or 'no unit'})", quote=False)
+        unit = unit_text(itt["unit"])  # typeset: um -> µm, mm3 -> mm³
+        label = html.escape(f"{itt['label']} ({unit or 'no unit'})", quote=False)
         assert f'<td class="ep" rowspan="2">{label}<span class="role">{itt["role"]}' in group
         d = itt["decimals"]
         shown = (

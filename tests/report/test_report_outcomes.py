@@ -223,8 +223,9 @@ def test_not_analysed_and_not_run() -> None:
     sections = outcome_sections(run_analysis(trial, protocol), trial, protocol)
     assert sections["efficacy"]["status"] == "not_analysed"
     assert sections["efficacy"]["message"] == (
-        "Efficacy analysis not performed: validation found 3 errors: not analysed "
-        "(pass force=True)."
+        "Efficacy analysis not performed: validation found 3 errors: not analysed (correct "
+        "the data, or analyse anyway with efficacy report --force or efficacy analyze "
+        "--force)."
     )
     assert sections["pros"]["message"].startswith("PRO analysis not performed: validation found")
     assert outcome_sections(None)["pros"]["status"] == "not_run"
