@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from efficacy import _summaries
 from efficacy.schema import (
     DESIGNS,
     DISPOSITIONS,
@@ -33,7 +34,6 @@ from efficacy.schema import (
     TABLE_SCHEMAS,
     Column,
 )
-from efficacy import _summaries
 
 __all__ = [
     "ALLOCATION_COLUMNS",
