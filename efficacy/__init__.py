@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "AnalysisResult": "efficacy.analysis",
     "MMRMResult": "efficacy.mmrm",
     "FitControl": "efficacy.mmrm",
+    "reference_based": "efficacy.rbmi",
 }
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "load_protocol",
     "read_adam",
     "read_trial",
+    "reference_based",
     "score_faceq",
     "score_skindex16",
     "validate",
@@ -60,6 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.io import read_adam, read_trial
     from efficacy.mmrm import FitControl, MMRMResult, fit_mmrm
     from efficacy.protocol import Protocol, load_protocol
+    from efficacy.rbmi import reference_based
     from efficacy.trial import Trial
     from efficacy.validation import ValidationReport, validate
 

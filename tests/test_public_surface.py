@@ -36,6 +36,7 @@ PUBLIC = {
         "list_protocols",
         "load_protocol",
     ],
+    "efficacy.rbmi": ["RESULT_COLUMNS", "ReferenceBasedResult", "reference_based"],
     "efficacy.report": ["Report", "build_report"],
     "efficacy.validation": [
         "RULES",
@@ -53,6 +54,7 @@ STILL_IMPORTABLE = {
     "efficacy.consort": ["ArmFlow", "Tally", "STATUSES", "allocated_units"],
     "efficacy.instruments": ["DERIVED_COLUMNS", "ENDPOINTS", "ScoringError", "FaceQScale"],
     "efficacy.protocol": ["CHECKS", "SEVERITIES", "VALIDATION_PARAMETERS"],
+    "efficacy.rbmi": [],
     "efficacy.report": ["FORMATS", "NOT_RUN", "SCHEMA"],
     "efficacy.validation": ["CATEGORIES", "STATUSES", "ValidationFailedError"],
 }
@@ -71,3 +73,11 @@ def test_defect_planting_is_private() -> None:
         importlib.import_module("efficacy.sim.defects")
     private = importlib.import_module("efficacy.sim._defects")
     assert callable(private.plant_flow_mismatch)
+
+
+def test_reference_based_is_exported_at_the_top() -> None:
+    import efficacy
+    from efficacy.rbmi import reference_based
+
+    assert "reference_based" in efficacy.__all__
+    assert efficacy.reference_based is reference_based

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from efficacy.errors import ModelSpecError
+from efficacy.mmrm._threads import blas_threads
 from efficacy.mmrm._likelihood import PatternData, resample_patterns
 from efficacy.mmrm.engine import EngineControl, EngineFit, ModelArrays, fit_patterns, pattern_data
 from efficacy.rbmi._data import Prepared
@@ -68,7 +69,9 @@ def fit_imputation_model(prep: Prepared, covariance: str) -> ImputationModel:
 
 def _refit(model: ImputationModel, counts: np.ndarray) -> EngineFit | None:
     """Fit to the sample in which subject ``i`` counts ``counts[i]`` times (None: failed)."""
-    control = EngineControl(start=tuple(model.fit.theta.tolist()), second_start=False)
+    control = EngineControl(
+        start=tuple(model.fit.theta.tolist()), second_start=False, blas_threads=None
+    )
     fit_counts = counts[model.fit_subjects]
     if np.all(fit_counts == 1):
         return model.fit
@@ -82,6 +85,11 @@ def _refit(model: ImputationModel, counts: np.ndarray) -> EngineFit | None:
 
 def jackknife(model: ImputationModel, n_subjects: int, subjects: tuple[object, ...]) -> Draws:
     """The full-data fit, then one fit per subject left out (rbmi's jackknife)."""
+    with blas_threads(1):
+        return _jackknife(model, n_subjects, subjects)
+
+
+def _jackknife(model: ImputationModel, n_subjects: int, subjects: tuple[object, ...]) -> Draws:
     betas, sigmas = [model.fit.beta], [model.fit.sigma[0]]
     counts = np.ones((n_subjects + 1, n_subjects), dtype=np.int64)
     for i in range(n_subjects):
@@ -122,6 +130,17 @@ def bootstrap(
     random imputation uses a child of it), so results never depend on how the work is
     split.
     """
+    with blas_threads(1):
+        return _bootstrap(model, group, n_samples, seeds, include_full)
+
+
+def _bootstrap(
+    model: ImputationModel,
+    group: np.ndarray,
+    n_samples: int,
+    seeds: np.random.SeedSequence,
+    include_full: bool,
+) -> tuple[Draws, list[np.random.SeedSequence]]:
     limit = math.ceil(0.01 * n_samples)
     betas, sigmas, all_counts, kept = [], [], [], []
     if include_full:
@@ -147,3 +166,16 @@ def bootstrap(
         kept.append(child)
     draws = Draws(np.array(betas), np.array(sigmas), np.array(all_counts), failed)
     return draws, kept
+
+
+def fit_counts(model: ImputationModel, counts: np.ndarray) -> Draws:
+    """Fits to given samples (rows of subject counts), e.g. another program's bootstrap."""
+    betas, sigmas = [], []
+    with blas_threads(1):
+        for k, row in enumerate(counts):
+            fit = _refit(model, row)
+            if fit is None:
+                raise ModelSpecError(f"reference_based: the imputation MMRM failed on sample {k}")
+            betas.append(fit.beta)
+            sigmas.append(fit.sigma[0])
+    return Draws(np.array(betas), np.array(sigmas), np.asarray(counts, dtype=np.int64), 0)
