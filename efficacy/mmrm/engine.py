@@ -421,9 +421,7 @@ def fit_patterns(
         return _fit_data(data, covariance, method, control)
 
 
-def _fit_data(
-    data: PatternData, covariance: str, method: str, control: EngineControl
-) -> EngineFit:
+def _fit_data(data: PatternData, covariance: str, method: str, control: EngineControl) -> EngineFit:
     _check_identifiable(data, covariance)
     k = cov.n_theta_per_group(covariance, data.m) * data.n_groups
     n_free = data.n_obs - (data.p if method == "reml" else 0)

@@ -98,7 +98,7 @@ def pool_jackknife(est: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _percentile_p(x: np.ndarray) -> float:
-    """rbmi's ``pval_percentile``: where the type-6 quantile function crosses 0, x 2."""
+    """Return rbmi's ``pval_percentile``: where the type-6 quantiles cross 0, times 2."""
     n = x.size
     if np.all(x == 0):
         return 1.0

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from efficacy.errors import ModelSpecError
-from efficacy.mmrm._threads import blas_threads
 from efficacy.mmrm._likelihood import PatternData, resample_patterns
+from efficacy.mmrm._threads import blas_threads
 from efficacy.mmrm.engine import EngineControl, EngineFit, ModelArrays, fit_patterns, pattern_data
 from efficacy.rbmi._data import Prepared
 
@@ -84,7 +84,7 @@ def _refit(model: ImputationModel, counts: np.ndarray) -> EngineFit | None:
 
 
 def jackknife(model: ImputationModel, n_subjects: int, subjects: tuple[object, ...]) -> Draws:
-    """The full-data fit, then one fit per subject left out (rbmi's jackknife)."""
+    """Fit the full data, then the data without each subject in turn (rbmi's jackknife)."""
     with blas_threads(1):
         return _jackknife(model, n_subjects, subjects)
 
@@ -106,7 +106,7 @@ def _jackknife(model: ImputationModel, n_subjects: int, subjects: tuple[object, 
 
 
 def bootstrap_counts(group: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Counts of a bootstrap sample of subjects, stratified by group (as rbmi samples)."""
+    """Draw the subject counts of a bootstrap sample, stratified by group (as rbmi does)."""
     counts = np.zeros(group.size, dtype=np.int64)
     for g in np.unique(group):
         members = np.flatnonzero(group == g)
@@ -142,7 +142,8 @@ def _bootstrap(
     include_full: bool,
 ) -> tuple[Draws, list[np.random.SeedSequence]]:
     limit = math.ceil(0.01 * n_samples)
-    betas, sigmas, all_counts, kept = [], [], [], []
+    betas, sigmas, all_counts = [], [], []
+    kept: list[np.random.SeedSequence] = []
     if include_full:
         betas.append(model.fit.beta)
         sigmas.append(model.fit.sigma[0])

@@ -55,7 +55,8 @@ def strategy_means(prep: Prepared, beta: np.ndarray) -> np.ndarray:
     out[:, cir0] = ref[:, cir0]
     lmcf = (st == _LMCF)[:, None] & after
     out[:, lmcf] = np.broadcast_to(own_last, own.shape)[:, lmcf]
-    return out
+    means: np.ndarray = out
+    return means
 
 
 def impute(
@@ -94,7 +95,8 @@ def impute(
             mean, cov = mu_q, s_qq
         if rngs is not None:
             low = np.linalg.cholesky(0.5 * (cov + np.swapaxes(cov, 1, 2)))
-            z = np.stack([rngs[s].standard_normal((members.size, int(q.sum()))) for s in range(s_count)])
+            shape = (members.size, int(q.sum()))
+            z = np.stack([rngs[s].standard_normal(shape) for s in range(s_count)])
             mean = mean + z @ np.swapaxes(low, 1, 2)
         block = y[:, members]
         block[:, :, q] = mean

@@ -46,7 +46,9 @@ def _check_options(
     if method == "approximate-bayes" and n_samples is None:
         n_samples = 20  # rbmi's method_approxbayes() default
     if n_samples is not None and (not isinstance(n_samples, int | np.integer) or n_samples < 2):
-        raise ModelSpecError(f"reference_based: n_samples must be an integer >= 2, got {n_samples!r}")
+        raise ModelSpecError(
+            f"reference_based: n_samples must be an integer >= 2, got {n_samples!r}"
+        )
     if seed is not None and (not isinstance(seed, int | np.integer) or seed < 0):
         raise ModelSpecError(f"reference_based: seed must be a non-negative integer, got {seed!r}")
     return None if n_samples is None else int(n_samples)
@@ -173,9 +175,8 @@ def reference_based(
     n_groups = len(prep.group_levels)
     if method == "conditional-mean" and resampling == "jackknife":
         draws = _fit.jackknife(model, prep.y.shape[0], prep.subject_levels)
-        est, _, _ = _analysis.ancova(
-            impute(prep, draws.beta, draws.sigma), draws.counts, prep.group, n_groups, prep.covariates
-        )
+        y = impute(prep, draws.beta, draws.sigma)
+        est, _, _ = _analysis.ancova(y, draws.counts, prep.group, n_groups, prep.covariates)
         pooled, pooling = _analysis.pool_jackknife(est), "jackknife"
     else:
         assert n_samples is not None  # _check_options fills it for these methods
