@@ -213,17 +213,19 @@ def resample_patterns(data: PatternData, counts: np.ndarray) -> PatternData:
     n_per = per_pattern[keep].astype(np.int64)
     bounds = np.concatenate([[0], np.cumsum(n_per)])
     y3 = None
-    if data.y3 is not None:
+    if data.y3 is not None:  # T_P changes by (c_i - 1) Z_i (x) Z_i for each changed subject
         m, q = data.m, data.p + 1
+        nh_m, nh_q = data.iu_m[0].size, data.iu_q[0].size
         diag_q = (data.iu_q[0] == data.iu_q[1]).astype(float)
-        half = np.empty((n_per.size, data.iu_m[0].size, data.iu_q[0].size))
-        for k, old in enumerate(np.flatnonzero(keep)):
-            members = subj[data.subj_pattern[subj] == old]
+        half = data.y3.reshape(-1, nh_m, nh_q).copy()
+        changed = np.flatnonzero(counts != 1)
+        for old in np.unique(data.subj_pattern[changed]):
+            members = changed[data.subj_pattern[changed] == old]
             zk = data.z_pad[members].reshape(-1, m * q)
-            t4 = ((zk * counts[members, None]).T @ zk).reshape(m, q, m, q)
+            t4 = ((zk * (counts[members, None] - 1.0)).T @ zk).reshape(m, q, m, q)
             sym = t4.transpose(0, 2, 1, 3) + t4.transpose(0, 2, 3, 1)
-            half[k] = sym[data.iu_m][:, data.iu_q[0], data.iu_q[1]] / (1.0 + diag_q)
-        y3 = half.reshape(-1, data.iu_q[0].size)
+            half[old] += sym[data.iu_m][:, data.iu_q[0], data.iu_q[1]] / (1.0 + diag_q)
+        y3 = half[keep].reshape(-1, nh_q)
     group = pat_group[subj_pattern]
     n_obs_subject = data.pat_mask[data.subj_pattern[subj]].sum(axis=1)
     return replace(

@@ -172,10 +172,9 @@ def prepare(
 
 
 def _groups(values: np.ndarray, column: pd.Series) -> tuple[np.ndarray, list[Any]]:
-    frame = pd.DataFrame(values)
-    if frame.isna().any().any():
+    if pd.isna(values).any():
         _fail("the group column has missing values; every subject needs its group")
-    if (frame.nunique(axis=1) > 1).any():
+    if (values != values[:, :1]).any():
         _fail("the group column changes within a subject; a subject belongs to one group")
     levels = _levels(column)
     if len(levels) < 2:
