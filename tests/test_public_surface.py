@@ -36,7 +36,12 @@ PUBLIC = {
         "list_protocols",
         "load_protocol",
     ],
-    "efficacy.rbmi": ["RESULT_COLUMNS", "ReferenceBasedResult", "reference_based"],
+    "efficacy.rbmi": [
+        "RESULT_COLUMNS",
+        "ReferenceBasedResult",
+        "impute_reference_based",
+        "reference_based",
+    ],
     "efficacy.report": ["Report", "build_report"],
     "efficacy.validation": [
         "RULES",

@@ -7,7 +7,7 @@ multiple imputation; ANCOVA per visit; rbmi's pooling rules.
 
 from __future__ import annotations
 
-from efficacy.rbmi.api import reference_based
+from efficacy.rbmi.api import impute_reference_based, reference_based
 from efficacy.rbmi.result import RESULT_COLUMNS, ReferenceBasedResult
 
-__all__ = ["RESULT_COLUMNS", "ReferenceBasedResult", "reference_based"]
+__all__ = ["RESULT_COLUMNS", "ReferenceBasedResult", "impute_reference_based", "reference_based"]

@@ -15,7 +15,7 @@ from efficacy.rbmi._data import STRATEGIES, Prepared, prepare
 from efficacy.rbmi._impute import impute
 from efficacy.rbmi.result import ReferenceBasedResult
 
-__all__ = ["reference_based"]
+__all__ = ["impute_reference_based", "reference_based"]
 
 METHODS = ("conditional-mean", "approximate-bayes")
 RESAMPLING = ("jackknife", "bootstrap")
@@ -210,6 +210,52 @@ def reference_based(
         conf_level=0.95,
         _rows=_rows(prep, pooled),
     )
+
+
+def impute_reference_based(
+    data: pd.DataFrame,
+    formula: str,
+    *,
+    subject: str,
+    visit: str,
+    group: str,
+    events: pd.DataFrame | None,
+    references: Mapping[Any, Any] | None,
+    n_samples: int,
+    seed: int,
+    covariance: str = "us",
+) -> tuple[tuple[Any, ...], tuple[Any, ...], np.ndarray]:
+    """Completed data sets of approximate Bayesian reference-based imputation.
+
+    The imputations `reference_based` pools with ``method="approximate-bayes"`` (same
+    arguments, same seeds), for analyses of one's own (e.g. a delta-adjusted tipping
+    point on top of jump to reference).
+
+    Returns
+    -------
+    subjects, visits : tuple
+        Row and column labels of the outcome matrices (analysis order).
+    completed : ndarray, shape (n_samples, n_subjects, n_visits)
+        Observed outcomes unchanged, missing ones imputed.
+    """
+    n = _check_options("approximate-bayes", "bootstrap", covariance, n_samples, seed)
+    assert n is not None  # approximate Bayes always has a number of samples
+    prep = prepare(
+        data,
+        formula,
+        subject=subject,
+        visit=visit,
+        group=group,
+        events=events,
+        references=references,
+        analysis_covariates=None,
+    )
+    model = _fit.fit_imputation_model(prep, covariance)
+    draws, kept = _fit.bootstrap(
+        model, prep.group, n, np.random.SeedSequence(seed), include_full=False
+    )
+    rngs = [np.random.default_rng(s.spawn(1)[0]) for s in kept]
+    return prep.subject_levels, prep.visit_levels, impute(prep, draws.beta, draws.sigma, rngs)
 
 
 def _strategy_counts(prep: Prepared) -> dict[str, int]:
