@@ -146,6 +146,12 @@ def prepare(
     _check_strategies(strategy, ice, grp_codes, refs, group_levels, subjects)
     x_all = design.mm.X
     x_cf = _reference_rows(design, group, grp_codes, refs, group_levels, m)
+    in_formula = any(group in spec.columns for spec in design.mm.factors.values())
+    if np.isin(strategy, (1, 2, 3)).any() and not in_formula:
+        _fail(
+            f"the imputation formula has no term in the group column {group!r}, so JR, CR "
+            f"and CIR could not change the means; add it (e.g. '+ {group} * {visit}')"
+        )
     kept = design.kept
     p = int(kept.sum())
     is_mar = np.arange(m)[None, :] < ice[:, None]

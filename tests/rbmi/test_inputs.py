@@ -108,3 +108,17 @@ def test_inputs_unchanged_and_columns_fixed(small: Any) -> None:
     assert frame["group"].tolist()[:3] == ["vehicle - product", "product", "vehicle"]
     assert np.all(np.isfinite(frame["df"]))
     assert "rubin" in res.summary()
+
+
+def test_group_must_be_in_the_imputation_model(small: Any) -> None:
+    trial, events = small
+    with pytest.raises(ModelSpecError, match="no term in the group column 'arm'"):
+        reference_based(
+            trial,
+            "chg ~ base * visit",
+            subject="subject",
+            visit="visit",
+            group="arm",
+            events=events,
+            references=REFS,
+        )
