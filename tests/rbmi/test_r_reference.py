@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from efficacy.rbmi import reference_based
 from efficacy.rbmi._analysis import ancova, pool_bootstrap, pool_jackknife, pool_rubin
@@ -58,6 +59,12 @@ def _close(ours: pd.DataFrame, ref: pd.DataFrame, rtol: float, cols: list[str]) 
     ours = ours.loc[ref.index]
     for col in cols:
         np.testing.assert_allclose(ours[col], ref[col], rtol=rtol, err_msg=col)
+
+
+def _close_p(ours: pd.DataFrame, ref: pd.DataFrame) -> None:
+    """p-values as the normal deviates they come from (p of 1e-24 amplifies rounding)."""
+    z_ours = stats.norm.isf(ours.loc[ref.index, "pval"] / 2)
+    np.testing.assert_allclose(z_ours, stats.norm.isf(ref["pval"] / 2), rtol=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +114,7 @@ def test_jackknife_jr_public_call(antidep: Any) -> None:
     ref = _r("ad_jack_JR")
     assert len(ref) == 12
     _close(ours, ref, 1e-6, ["est", "se", "lci", "uci"])
-    _close(ours, ref, 1e-5, ["pval"])
+    _close_p(ours, ref)
     assert res.n_samples == 172 and res.pooling == "jackknife"
 
 
@@ -122,7 +129,7 @@ def test_jackknife_other_strategies(antidep: Any, jack_draws: Any, strategy: str
     ours = _pooled_frame(pool_jackknife(est), prep.visit_levels)
     ref = _r(f"ad_jack_{strategy}")
     _close(ours, ref, 1e-6, ["est", "se", "lci", "uci"])
-    _close(ours, ref, 1e-5, ["pval"])
+    _close_p(ours, ref)
 
 
 def test_jackknife_cosmetic_trial_mixed_strategies() -> None:
@@ -144,7 +151,7 @@ def test_jackknife_cosmetic_trial_mixed_strategies() -> None:
     ref = _r("cosmetic_jack_mixed")
     assert len(ref) == 12
     _close(ours, ref, 1e-6, ["est", "se", "lci", "uci"])
-    _close(ours, ref, 1e-5, ["pval"])
+    _close_p(ours, ref)
 
 
 def test_bootstrap_on_rbmis_samples(antidep: Any, jack_draws: Any) -> None:
@@ -199,10 +206,11 @@ def test_approximate_bayes_within_monte_carlo_error(antidep: Any) -> None:
     m_r = int(per["imputation"].max())
     between = per.groupby("parameter")["est"].var(ddof=1).loc[ref.index]
     tol_est = 4 * np.sqrt(between / m_r + between / m_ours)
-    assert np.all(np.abs(ours.loc[ref.index, "est"] - ref["est"]) < tol_est)
+    # (visit 4 has no missing outcome: nothing random, the estimates agree exactly)
+    assert np.all(np.abs(ours.loc[ref.index, "est"] - ref["est"]) <= tol_est + 1e-9)
     sd_b = lambda m: (1 + 1 / m) * between * np.sqrt(2 / (m - 1))  # noqa: E731
     tol_var = 4 * np.sqrt(sd_b(m_r) ** 2 + sd_b(m_ours) ** 2)
-    assert np.all(np.abs(ours.loc[ref.index, "se"] ** 2 - ref["se"] ** 2) < tol_var)
+    assert np.all(np.abs(ours.loc[ref.index, "se"] ** 2 - ref["se"] ** 2) <= tol_var + 1e-9)
     # the pooling itself is exact: Rubin's rules on R's own per-imputation results
     wide = per.pivot(index="imputation", columns="parameter")
     rub = pool_rubin(
