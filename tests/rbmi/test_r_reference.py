@@ -61,6 +61,18 @@ def _close(ours: pd.DataFrame, ref: pd.DataFrame, rtol: float, cols: list[str]) 
         np.testing.assert_allclose(ours[col], ref[col], rtol=rtol, err_msg=col)
 
 
+def _close_default(ours: pd.DataFrame, case: str) -> None:
+    """R as rbmi runs it: mmrm's default optimiser stops short of the REML optimum.
+
+    Measured: its results differ from the tight ones by at most 1.2e-4 standard errors
+    (up to 4e-5 relative in SEs); ours must lie within 5e-4 SE of them.
+    """
+    ref = _r(case, "default")
+    se = ref["se"]
+    for col in ["est", "se", "lci", "uci"]:
+        assert np.all(np.abs(ours.loc[ref.index, col] - ref[col]) <= 5e-4 * se), col
+
+
 def _close_p(ours: pd.DataFrame, ref: pd.DataFrame) -> None:
     """p-values as the normal deviates they come from (p of 1e-24 amplifies rounding)."""
     z_ours = stats.norm.isf(ours.loc[ref.index, "pval"] / 2)
@@ -115,6 +127,7 @@ def test_jackknife_jr_public_call(antidep: Any) -> None:
     assert len(ref) == 12
     _close(ours, ref, 1e-6, ["est", "se", "lci", "uci"])
     _close_p(ours, ref)
+    _close_default(ours, "ad_jack_JR")
     assert res.n_samples == 172 and res.pooling == "jackknife"
 
 
@@ -130,6 +143,7 @@ def test_jackknife_other_strategies(antidep: Any, jack_draws: Any, strategy: str
     ref = _r(f"ad_jack_{strategy}")
     _close(ours, ref, 1e-6, ["est", "se", "lci", "uci"])
     _close_p(ours, ref)
+    _close_default(ours, f"ad_jack_{strategy}")
 
 
 def test_jackknife_cosmetic_trial_mixed_strategies() -> None:
@@ -152,6 +166,7 @@ def test_jackknife_cosmetic_trial_mixed_strategies() -> None:
     assert len(ref) == 12
     _close(ours, ref, 1e-6, ["est", "se", "lci", "uci"])
     _close_p(ours, ref)
+    _close_default(ours, "cosmetic_jack_mixed")
 
 
 def test_bootstrap_on_rbmis_samples(antidep: Any, jack_draws: Any) -> None:
