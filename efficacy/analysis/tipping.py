@@ -307,8 +307,10 @@ def _method_note(imputation: str, scale: str, m: int, seed: int) -> str:
         if imputation == "J2R"
         else "MAR by arm, sequential regression per visit"
     )
-    size = "delta x |imputed value|" if scale == "multiplicative" else "delta"
-    return f"{m} imputations (seed {seed}), {how}; penalty {size}"
+    note = f"{m} imputations (seed {seed}), {how}"
+    if scale == "multiplicative":
+        note += "; penalty delta x |imputed value|"
+    return note
 
 
 def _j2r_finals(
