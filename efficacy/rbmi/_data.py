@@ -1,6 +1,8 @@
 """Inputs of `reference_based` checked and laid out as subject x visit arrays.
 
-Everything the imputation and the analysis need is read once: the outcome (``N x m``,
+Absent (subject, visit) rows are added with a missing outcome when every column the
+models use is constant within subjects (otherwise the caller must add them). Everything
+the imputation and the analysis need is read once: the outcome (``N x m``,
 NaN where missing), the imputation model's rows for every subject and visit with the
 subject's own group and with its reference group (``N x m x p``), each subject's group,
 strategy and first visit affected by its intercurrent event, and the analysis model's
@@ -9,6 +11,7 @@ covariates per visit. The caller's frames are never modified.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +121,12 @@ def prepare(
     """Check every input and lay the data out by subject and visit (see `Prepared`)."""
     _check_columns(data, {"subject": subject, "visit": visit, "group": group})
     outcome = _outcome(formula, data.columns)
-    work = data.reset_index(drop=True)
+    work = _complete_grid(
+        data.reset_index(drop=True),
+        formula,
+        (subject, visit, group, outcome),
+        analysis_covariates,
+    )
     y_raw = pd.to_numeric(work[outcome], errors="coerce").to_numpy(dtype=float)
     work[outcome] = 0.0  # a dummy outcome keeps every row in the model matrix (as rbmi)
     design = build_design(work, formula, subject=subject, visit=visit)
@@ -175,6 +183,44 @@ def prepare(
     )
     _check_fit_rows(out)
     return out
+
+
+def _complete_grid(
+    work: pd.DataFrame,
+    formula: str,
+    roles: tuple[str, str, str, str],
+    covariates: Sequence[str] | None,
+) -> pd.DataFrame:
+    """Add a row with a missing outcome for every absent (subject, visit).
+
+    Possible when every column the models use (besides the visit and the outcome) is
+    constant within each subject: the new row copies the subject's values.
+    """
+    subject, visit, group, outcome = roles
+    if work[subject].isna().any() or work[visit].isna().any():
+        return work  # build_design names the rows
+    have = pd.MultiIndex.from_frame(work[[subject, visit]])
+    grid = pd.MultiIndex.from_product([work[subject].unique(), work[visit].unique()])
+    absent = grid.difference(have)
+    if absent.empty:
+        return work
+    rhs = formula.split("~", 1)[1]
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", rhs)) & set(work.columns)
+    names |= {group} | set([covariates] if isinstance(covariates, str) else covariates or [])
+    names -= {subject, visit, outcome}
+    counts = work.groupby(subject, observed=True, sort=False)[sorted(names)].nunique(dropna=False)
+    varying = [c for c in counts.columns if (counts[c] > 1).any()]
+    if varying:
+        _fail(
+            f"subject {absent[0][0]!r} has no row for visit {absent[0][1]!r}, and column "
+            f"{varying[0]!r} changes within subjects, so the row cannot be filled in; add "
+            "rows with a missing outcome for every subject and visit"
+        )
+    first = work.drop_duplicates(subject).set_index(subject)
+    new = first.loc[absent.get_level_values(0)].reset_index()
+    new[visit] = absent.get_level_values(1)
+    new[outcome] = np.nan
+    return pd.concat([work, new[work.columns]], ignore_index=True)
 
 
 def _groups(values: np.ndarray, column: pd.Series) -> tuple[np.ndarray, list[Any]]:

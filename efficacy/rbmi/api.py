@@ -75,8 +75,9 @@ def reference_based(
     Parameters
     ----------
     data : pandas.DataFrame
-        Long format, one row per subject and visit (a missing outcome is NaN; rows must
-        exist for every subject at every visit, as in rbmi). Never modified.
+        Long format, one row per subject and visit; a missing outcome is NaN or an
+        absent row (added with the subject's values when every column the models use is
+        constant within subjects, else an error asks for the rows). Never modified.
     formula : str
         The imputation model's mean, ``"outcome ~ terms"`` (e.g. ``"chg ~ base * visit +
         arm * visit"``); the outcome is a column, ``group`` enters as a plain factor.

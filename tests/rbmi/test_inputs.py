@@ -82,11 +82,23 @@ def test_bad_options(small: Any, kw: dict[str, Any], message: str) -> None:
         _call(trial, events, **kw)
 
 
-def test_rows_must_exist_for_every_visit(small: Any) -> None:
+def test_absent_rows_are_added_when_covariates_are_per_subject(small: Any) -> None:
     trial, events = small
-    cut = trial.drop(index=trial.index[5])
-    with pytest.raises(ModelSpecError, match="subject 'S002' has no row for visit 'W04'"):
-        _call(cut, events)
+    gaps = trial["chg"].isna().to_numpy()
+    full = _call(trial, events).to_frame()
+    cut = _call(trial[~gaps], events).to_frame()  # rows of missed visits left out
+    pd.testing.assert_frame_equal(full, cut)
+    varying = trial.assign(temp=np.arange(len(trial), dtype=float))
+    with pytest.raises(ModelSpecError, match="column 'temp' changes within subjects"):
+        reference_based(
+            varying[~gaps],
+            FORMULA + " + temp",
+            subject="subject",
+            visit="visit",
+            group="arm",
+            events=events,
+            references=REFS,
+        )
 
 
 def test_lmcf_needs_a_visit_before_the_event(small: Any) -> None:
