@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "FitControl": "efficacy.mmrm",
     "power_mmrm": "efficacy.plan",
     "PowerResult": "efficacy.plan",
+    "reference_based": "efficacy.rbmi",
 }
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "power_mmrm",
     "read_adam",
     "read_trial",
+    "reference_based",
     "score_faceq",
     "score_skindex16",
     "validate",
@@ -65,6 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.mmrm import FitControl, MMRMResult, fit_mmrm
     from efficacy.plan import PowerResult, power_mmrm
     from efficacy.protocol import Protocol, load_protocol
+    from efficacy.rbmi import reference_based
     from efficacy.trial import Trial
     from efficacy.validation import ValidationReport, validate
 

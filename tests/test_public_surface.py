@@ -45,6 +45,12 @@ PUBLIC = {
         "list_protocols",
         "load_protocol",
     ],
+    "efficacy.rbmi": [
+        "RESULT_COLUMNS",
+        "ReferenceBasedResult",
+        "impute_reference_based",
+        "reference_based",
+    ],
     "efficacy.regulatory": [
         "DISCLAIMER",
         "JURISDICTIONS",
@@ -76,6 +82,7 @@ STILL_IMPORTABLE = {
     "efficacy.plan": [],
     "efficacy.io": [],
     "efficacy.protocol": ["CHECKS", "SEVERITIES", "VALIDATION_PARAMETERS"],
+    "efficacy.rbmi": [],
     "efficacy.regulatory": [],
     "efficacy.report": ["DEFAULT_FORMATS", "FORMATS", "NOT_RUN", "SCHEMA"],
     "efficacy.validation": ["CATEGORIES", "STATUSES", "ValidationFailedError"],
@@ -95,3 +102,11 @@ def test_defect_planting_is_private() -> None:
         importlib.import_module("efficacy.sim.defects")
     private = importlib.import_module("efficacy.sim._defects")
     assert callable(private.plant_flow_mismatch)
+
+
+def test_reference_based_is_exported_at_the_top() -> None:
+    import efficacy
+    from efficacy.rbmi import reference_based
+
+    assert "reference_based" in efficacy.__all__
+    assert efficacy.reference_based is reference_based

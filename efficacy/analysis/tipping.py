@@ -9,6 +9,16 @@ completed data set is analysed by ANCOVA at the final visit (change ~ baseline +
 and the results are combined by Rubin's rules with the Barnard-Rubin degrees of freedom.
 The tipping point is the smallest delta at which the conclusion is overturned
 (two-sided p > alpha: the confidence interval reaches 0).
+
+Variants (keyword arguments of `tipping_point`): ``imputation="J2R"`` imputes by jump to
+reference instead of MAR (approximate Bayesian reference-based imputation,
+`efficacy.rbmi.impute_reference_based`: imputation MMRM ``change ~ baseline * visit +
+arm * visit``, every subject whose final value is missing has its event at the first
+visit of its final run of missing visits, every arm's reference is the control), and
+the delta is added on top; ``scale="multiplicative"`` makes the penalty of an imputed
+value ``delta`` times its magnitude (delta is then a fraction: 0.5 moves every
+penalised imputed value by half its size in the unfavourable direction; the grid runs
+from 0 to 1).
 """
 
 from __future__ import annotations
@@ -26,6 +36,10 @@ from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import EfficacyError
 
 __all__ = ["TIPPING_COLUMNS", "TippingPoint", "rubin", "tipping_point"]
+
+#: Imputation models of `tipping_point` (``imputation=``) and delta scales (``scale=``).
+IMPUTATIONS: tuple[str, ...] = ("MAR", "J2R")
+SCALES: tuple[str, ...] = ("additive", "multiplicative")
 
 #: Columns of :attr:`TippingPoint.table`.
 TIPPING_COLUMNS: tuple[str, ...] = (
@@ -168,13 +182,18 @@ def _scan(
     deltas: Sequence[float] | np.ndarray,
     level: float,
 ) -> list[tuple[float, ...]]:
-    """Rubin-pooled ANCOVA coefficient `col` for each delta (Y: n x M completed finals)."""
+    """Rubin-pooled ANCOVA coefficient `col` for each delta (Y: n x M completed finals).
+
+    ``shift`` is the change per unit delta: one value per subject, or per subject and
+    imputation (``n x M``, multiplicative deltas).
+    """
     n, p = X.shape
     xtx_inv = np.linalg.inv(X.T @ X)
     A = xtx_inv @ X.T
+    step = shift if shift.ndim == 2 else shift[:, None]
     rows: list[tuple[float, ...]] = []
     for d in deltas:
-        Yd = Y + d * shift[:, None]
+        Yd = Y + d * step
         B = A @ Yd
         s2 = np.sum((Yd - X @ B) ** 2, axis=0) / (n - p)
         rows.append((d, *rubin(B[col], s2 * xtx_inv[col, col], n - p, level)))
@@ -198,7 +217,13 @@ def _direction(plan: TrialPlan, endpoint: str, mar_estimate: float, notes: list[
 
 
 def tipping_point(
-    data: ModelData, plan: TrialPlan, endpoint: str, population: str
+    data: ModelData,
+    plan: TrialPlan,
+    endpoint: str,
+    population: str,
+    *,
+    imputation: str = "MAR",
+    scale: str = "additive",
 ) -> list[TippingPoint]:
     """Delta-adjusted MI tipping-point analysis of each comparison of `endpoint`.
 
@@ -208,25 +233,38 @@ def tipping_point(
     covariates are not used by the imputation or the ANCOVA. Intermittent gaps are
     imputed visit by visit too (earlier imputed values become predictors).
 
+    ``imputation`` (``"MAR"``, ``"J2R"``) and ``scale`` (``"additive"``,
+    ``"multiplicative"``) choose the variant (module notes).
+
     Raises
     ------
     EfficacyError
-        No data at the final visit, or too few observed values to impute from.
+        No data at the final visit, too few observed values to impute from, an unknown
+        variant, or J2R for a split-face trial (it has no reference arm).
     """
+    if imputation not in IMPUTATIONS or scale not in SCALES:
+        raise EfficacyError(
+            f"tipping_point: imputation must be one of {IMPUTATIONS} and scale one of "
+            f"{SCALES}, got {imputation!r}, {scale!r}"
+        )
     sens = plan.settings.sensitivity
     m, seed = sens.imputations, sens.seed
-    base, y, _ = _wide(data, plan)
+    base, y, visits = _wide(data, plan)
     b = base["baseline"].to_numpy(float)
     arm = base["arm"].astype(str).to_numpy()
-    finals = impute(b, y, arm, m, seed)[:, :, -1].T
+    if imputation == "J2R":
+        finals = _j2r_finals(base, y, visits, plan, m, seed)
+    else:
+        finals = impute(b, y, arm, m, seed)[:, :, -1].T
     imputed = ~np.isfinite(y[:, -1])
     sd = float(np.nanstd(y[:, -1], ddof=1))
-    deltas = np.linspace(0.0, sens.delta_max_sd * sd, sens.delta_steps)
+    top = 1.0 if scale == "multiplicative" else sens.delta_max_sd * sd
+    deltas = np.linspace(0.0, top, sens.delta_steps)
     X, targets = _analysis_design(plan, b, arm)
     no_post = int((~np.isfinite(y)).all(axis=1).sum())
     out = []
     for comparison, active, col, penalised in targets:
-        notes = [f"{m} imputations (seed {seed}), MAR by arm, sequential regression per visit"]
+        notes = [_method_note(imputation, scale, m, seed)]
         if no_post:
             notes.append(
                 f"{no_post} subjects with a baseline but no post-baseline value were imputed "
@@ -235,6 +273,8 @@ def tipping_point(
         mar = _scan(finals, X, col, np.zeros(arm.size), [0.0], plan.level)[0][1]
         sign = _direction(plan, endpoint, mar, notes)
         shift = sign * (penalised & imputed).astype(float)
+        if scale == "multiplicative":
+            shift = shift[:, None] * np.abs(finals)
         table = _grid(finals, X, col, shift, deltas, plan)
         tip = _tipping(finals, X, col, shift, table, plan)
         notes += _tipping_notes(tip, shift, float(deltas[-1]))
@@ -258,6 +298,71 @@ def tipping_point(
             )
         )
     return out
+
+
+def _method_note(imputation: str, scale: str, m: int, seed: int) -> str:
+    how = (
+        "jump to reference (approximate Bayes, imputation MMRM change ~ baseline * visit "
+        "+ arm * visit)"
+        if imputation == "J2R"
+        else "MAR by arm, sequential regression per visit"
+    )
+    note = f"{m} imputations (seed {seed}), {how}"
+    if scale == "multiplicative":
+        note += "; penalty delta x |imputed value|"
+    return note
+
+
+def _j2r_finals(
+    base: pd.DataFrame, y: np.ndarray, visits: list[str], plan: TrialPlan, m: int, seed: int
+) -> np.ndarray:
+    """Final-visit values (subjects x imputations) imputed by jump to reference."""
+    from efficacy.rbmi import impute_reference_based
+
+    if plan.design != "parallel":
+        raise EfficacyError(
+            "tipping_point: jump to reference needs a parallel design (a split-face trial "
+            "has no reference arm); use imputation='MAR'"
+        )
+    n, k = y.shape
+    ids = [str(s) for s in base.index]
+    long = pd.DataFrame(
+        {
+            "subject": np.repeat(ids, k),
+            "visit": pd.Categorical(np.tile(visits, n), categories=visits),
+            "arm": pd.Categorical(
+                np.repeat(base["arm"].astype(str).to_numpy(), k),
+                categories=[plan.control, *plan.actives],
+            ),
+            "base": np.repeat(base["baseline"].to_numpy(float), k),
+            "chg": y.ravel(),
+        }
+    )
+    seen = np.isfinite(y)
+    last = np.where(seen.any(axis=1), k - 1 - np.argmax(seen[:, ::-1], axis=1), -1)
+    lost = ~seen[:, -1]
+    events = pd.DataFrame(
+        {
+            "subject": np.asarray(ids)[lost],
+            "visit": [visits[j + 1] for j in last[lost]],
+            "strategy": "JR",
+        }
+    )
+    refs = {a: plan.control for a in (plan.control, *plan.actives)}
+    subjects, _, completed = impute_reference_based(
+        long,
+        "chg ~ base * visit + arm * visit",
+        subject="subject",
+        visit="visit",
+        group="arm",
+        events=events,
+        references=refs,
+        n_samples=m,
+        seed=seed,
+    )
+    order = [subjects.index(s) for s in ids]
+    finals: np.ndarray = completed[:, order, -1].T
+    return finals
 
 
 def _grid(

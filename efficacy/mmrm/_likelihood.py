@@ -36,7 +36,7 @@ Satterthwaite and Kenward-Roger.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -190,6 +190,60 @@ def _pattern_tensors(
         sym = t4.transpose(0, 2, 1, 3) + t4.transpose(0, 2, 3, 1)
         y3[k] = sym[iu_m][:, iu_q[0], iu_q[1]] / (1.0 + diag_q)
     return y3.reshape(-1, iu_q[0].size)
+
+
+def resample_patterns(data: PatternData, counts: np.ndarray) -> PatternData:
+    """Summaries of the data in which subject ``i`` appears ``counts[i]`` times.
+
+    For jackknife (a count of 0 drops a subject) and bootstrap (counts of a resample)
+    fits of one design: the padded rows and the preconditioning of ``data`` are reused,
+    only the per-pattern sums are formed again. Unweighted data only.
+    """
+    if data.sum_log_w != 0.0:
+        raise ValueError("resample_patterns: weighted data are not supported")
+    counts = np.asarray(counts, dtype=np.int64)
+    per_pattern = np.bincount(data.subj_pattern, weights=counts, minlength=data.pat_count.size)
+    keep = per_pattern > 0
+    new_code = np.cumsum(keep) - 1
+    subj = np.flatnonzero(counts > 0)
+    reps = counts[subj]
+    subj_pattern = np.repeat(new_code[data.subj_pattern[subj]], reps)
+    pat_group = data.pat_group[keep]
+    order = np.argsort(subj_pattern, kind="stable")
+    n_per = per_pattern[keep].astype(np.int64)
+    bounds = np.concatenate([[0], np.cumsum(n_per)])
+    y3 = None
+    if data.y3 is not None:  # T_P changes by (c_i - 1) Z_i (x) Z_i for each changed subject
+        m, q = data.m, data.p + 1
+        nh_m, nh_q = data.iu_m[0].size, data.iu_q[0].size
+        diag_q = (data.iu_q[0] == data.iu_q[1]).astype(float)
+        half = data.y3.reshape(-1, nh_m, nh_q).copy()
+        changed = np.flatnonzero(counts != 1)
+        for old in np.unique(data.subj_pattern[changed]):
+            members = changed[data.subj_pattern[changed] == old]
+            zk = data.z_pad[members].reshape(-1, m * q)
+            t4 = ((zk * (counts[members, None] - 1.0)).T @ zk).reshape(m, q, m, q)
+            sym = t4.transpose(0, 2, 1, 3) + t4.transpose(0, 2, 3, 1)
+            half[old] += sym[data.iu_m][:, data.iu_q[0], data.iu_q[1]] / (1.0 + diag_q)
+        y3 = half[keep].reshape(-1, nh_q)
+    group = pat_group[subj_pattern]
+    n_obs_subject = data.pat_mask[data.subj_pattern[subj]].sum(axis=1)
+    return replace(
+        data,
+        n_obs=int(n_obs_subject @ reps),
+        n_subjects=int(reps.sum()),
+        pat_group=pat_group,
+        pat_mask=data.pat_mask[keep],
+        pat_count=n_per.astype(float),
+        pat_outer=data.pat_outer[keep],
+        pat_fill=data.pat_fill[keep],
+        y3=y3,
+        z_pad=np.repeat(data.z_pad[subj], reps, axis=0),
+        subj_pattern=subj_pattern,
+        by_pattern=order,
+        pat_start=bounds[:-1],
+        group_subjects=tuple(np.flatnonzero(group == g) for g in range(data.n_groups)),
+    )
 
 
 def augmented_matrix(data: PatternData, sinv: np.ndarray) -> np.ndarray:

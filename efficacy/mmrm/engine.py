@@ -46,6 +46,7 @@ __all__ = [
     "ModelArrays",
     "evaluate_at",
     "fit_engine",
+    "fit_patterns",
     "pattern_data",
 ]
 
@@ -398,7 +399,29 @@ def fit_engine(
 
 
 def _fit(arrays: ModelArrays, covariance: str, method: str, control: EngineControl) -> EngineFit:
-    data = pattern_data(arrays)
+    return _fit_data(pattern_data(arrays), covariance, method, control)
+
+
+def fit_patterns(
+    data: PatternData,
+    covariance: str,
+    method: str = "reml",
+    control: EngineControl | None = None,
+) -> EngineFit:
+    """Fit the MMRM to pattern summaries built before (`pattern_data`, `resample_patterns`).
+
+    Repeated fits of one design (jackknife, bootstrap) build the summaries once and
+    warm-start from an earlier optimum (``control.start``); otherwise as `fit_engine`.
+    """
+    cov.check_structure(covariance)
+    if method not in ("reml", "ml"):
+        raise ModelSpecError(f"method must be 'reml' or 'ml', got {method!r}")
+    control = control or EngineControl()
+    with blas_threads(control.blas_threads):
+        return _fit_data(data, covariance, method, control)
+
+
+def _fit_data(data: PatternData, covariance: str, method: str, control: EngineControl) -> EngineFit:
     _check_identifiable(data, covariance)
     k = cov.n_theta_per_group(covariance, data.m) * data.n_groups
     n_free = data.n_obs - (data.p if method == "reml" else 0)
