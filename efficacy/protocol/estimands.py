@@ -145,12 +145,8 @@ class IntercurrentEventSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the ``[[analysis.estimands.intercurrentEvents]]`` table."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "text": self.text,
-            "strategy": self.strategy,
-        }
+        out = {"name": self.name, "description": self.description, "text": self.text}
+        return {k: v for k, v in out.items() if v} | {"strategy": self.strategy}
 
 
 @dataclass(frozen=True)
@@ -217,11 +213,11 @@ class Estimand:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the ``[[analysis.estimands]]`` table (USDM names), without ``declared``."""
+        texts = {"label": self.label, "description": self.description}
         return {
             "id": self.id,
             "name": self.name,
-            "label": self.label,
-            "description": self.description,
+            **{k: v for k, v in texts.items() if v},
             "variableOfInterestId": self.variable_of_interest_id,
             "visit": self.visit,
             "analysisPopulationId": self.analysis_population_id,
