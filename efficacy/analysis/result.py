@@ -106,7 +106,9 @@ def row_estimand(
     A plan estimand whose summary matches the row's analysis (LS mean difference for
     the MMRM, responder proportions for a responder difference) names the row: its id
     in its analysis population, ``<id>@<population>`` in another population, and no
-    estimand for an active arm outside its ``interventionIds``. Other rows keep the ids of
+    estimand for an active arm outside its ``interventionIds``. A row whose analysis
+    does not match the endpoint's *declared* estimand estimates none (empty). Other rows
+    (no estimand, or a default one of another summary) keep the ids of
     :func:`estimand_id`.
 
     Examples
@@ -116,8 +118,10 @@ def row_estimand(
     >>> row_estimand(e, "primary", "cutometer_r2", "per_protocol", "ACTIVE")
     'primary@per_protocol'
     """
-    if estimand is None or estimand.responder != responder:
+    if estimand is None or (not estimand.declared and estimand.responder != responder):
         return estimand_id(role, endpoint, population, responder=responder)
+    if estimand.responder != responder:  # a supportive analysis of a declared estimand
+        return ""
     ids = estimand.intervention_ids
     if ids and not set(active_arm.split("/")) & set(ids):
         return ""
@@ -340,8 +344,9 @@ class AnalysisResult:
     def primary(self, population: str = "itt") -> pd.Series:
         """Return the primary estimand's row in `population`.
 
-        The row whose ``estimand`` is ``"primary"`` (ITT) or ``"primary@<population>"``
-        (see :func:`estimand_id`); with several active arms, the first arm's.
+        The primary endpoint's row whose ``estimand`` is the primary estimand's id (the
+        default ``"primary"``, or the declared id) or ``"<id>@<population>"`` (see
+        :func:`row_estimand`); with several active arms, the first arm's.
 
         Raises
         ------
@@ -351,7 +356,12 @@ class AnalysisResult:
         """
         e = self.estimates
         hit = e.loc[(e["role"] == "primary") & (e["population"] == population)]
-        hit = hit.loc[hit["estimand"] == estimand_id("primary", "", population)]
+        ids = {estimand_id("primary", "", population)}
+        for est in self.estimands:
+            ids.add(
+                est.id if population == est.analysis_population_id else f"{est.id}@{population}"
+            )
+        hit = hit.loc[hit["estimand"].isin(ids)]
         if hit.empty:
             from efficacy.errors import EfficacyError
 

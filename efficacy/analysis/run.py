@@ -222,6 +222,7 @@ def _run_endpoint(
     derived: Mapping[str, pd.DataFrame],
     plan: TrialPlan,
     key: tuple[str, str, str],
+    events: pd.DataFrame,
     acc: _Acc,
 ) -> None:
     endpoint, role, pop = key
@@ -233,7 +234,7 @@ def _run_endpoint(
     estimand = plan.settings.estimand_of(endpoint)
     est_notes: list[str] = []
     if estimand is not None and not estimand.responder:
-        data, est_notes = apply_strategies(data, acc.events, estimand, trial.manifest.visit_order)
+        data, est_notes = apply_strategies(data, events, estimand, trial.manifest.visit_order)
     if data.frame["change"].notna().sum() == 0:
         acc.skipped.append((endpoint, pop, "MMRM", "no post-baseline change values"))
         return
@@ -265,7 +266,7 @@ def _run_plan(trial: Trial, protocol: Protocol, plan: TrialPlan, acc: _Acc) -> l
     for pop in plan.populations:
         for endpoint, role in plan.endpoints:
             key = (endpoint, role, pop)
-            why = run_into(acc, partial(_run_endpoint, trial, by_endpoint, plan, key))
+            why = run_into(acc, partial(_run_endpoint, trial, by_endpoint, plan, key, acc.events))
             if why:  # a computation error: the endpoint is not estimable, the plan goes on
                 acc.skipped.append((endpoint, pop, "MMRM", why))
     rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints), acc.events)
