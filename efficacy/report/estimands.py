@@ -93,6 +93,11 @@ def _one(
     variable = f"{_label(endpoint)}: change from baseline at {visit}"
     if estimand.responder:
         variable = f"{_label(endpoint)}: responder status at {visit}"
+    elif trial.manifest.design == "split_face":
+        variable = (
+            f"{_label(endpoint)}: within-person difference (treated minus control site) in "
+            f"change from baseline at {visit}"
+        )
     mine = events.loc[events["subject_id"].isin(subjects["subject_id"])]
     ice = []
     for e in estimand.intercurrent_events:
