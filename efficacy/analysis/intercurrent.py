@@ -160,7 +160,7 @@ def intercurrent_events(trial: Trial) -> pd.DataFrame:
     >>> from efficacy.analysis import intercurrent_events
     >>> ice = intercurrent_events(efficacy.read_trial(repo_path("sample_data", "parallel_12wk")))
     >>> ice.groupby("arm")["subject_id"].nunique().to_dict()
-    {'ACTIVE': 4, 'VEHICLE': 6}
+    {'ACTIVE': 8, 'VEHICLE': 2}
     """
     subjects = trial.subjects_unique()
     subjects = subjects.loc[subjects["randomized"].fillna(False).astype(bool)]

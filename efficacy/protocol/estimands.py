@@ -48,6 +48,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.protocol.params import ParamSpec, normalise_parameters
 
 __all__ = [
@@ -402,14 +403,16 @@ def default_estimands(primary: str, key_secondary: Sequence[str]) -> tuple[Estim
         is_primary = endpoint == primary
         ident = "primary" if is_primary else f"key_secondary:{endpoint}"
         role = "Primary" if is_primary else "Key secondary"
+        known = ENDPOINTS.get(endpoint)
+        label = str(known.label) if known is not None else endpoint
         out.append(
             Estimand(
                 id=ident,
-                name=f"{role} estimand ({endpoint})",
+                name=f"{role} estimand: {label}",
                 label="MMRM under MAR",
                 description=(
                     f"Difference between each active arm and control in the mean change from "
-                    f"baseline of {endpoint} at the final visit, in all randomised "
+                    f"baseline of {label} at the final visit, in all randomised "
                     "participants, had they all continued the product"
                 ),
                 variable_of_interest_id=endpoint,

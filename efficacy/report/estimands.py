@@ -157,7 +157,10 @@ def _one(
             ]
         )
     rows.append(["Population-level summary", _summary_text(estimand, trial, visit), *blank])
-    footnotes = ["n (%) = participants with the event; % of N (the population's participants)."]
+    footnotes = [
+        "n (%) = participants with the event; % of N (the population's participants).",
+        f"Estimand id {estimand.id} (the estimand column of the analysis results).",
+    ]
     if other:
         footnotes.append(
             f"Events in the data this estimand does not name ({', '.join(other)}): their "
@@ -165,7 +168,7 @@ def _one(
         )
     table = {
         "id": f"estimand_{estimand.id}",
-        "title": f"Estimand {estimand.id}: {estimand.name}",
+        "title": estimand.name,
         "header": header,
         "rows": rows,
         "footnotes": footnotes,

@@ -66,7 +66,7 @@ def test_html_shows_the_section_before_efficacy(samples) -> None:
     html = samples.html("parallel_12wk")
     at = html.index("Estimands (ICH E9(R1))")
     assert html.index('id="s5"') < at < html.index('id="s6"')
-    assert "Estimand primary: Primary estimand (cutometer_r2)" in html
+    assert "Primary estimand: Cutometer R2 (gross elasticity, Ua/Uf)</h3>" in html
     assert '<td class="num">8 (13.3)</td>' in html
 
 
