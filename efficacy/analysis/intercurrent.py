@@ -65,7 +65,11 @@ def events_from_disposition(
         missing, ``source`` is ``disposition: <disposition>``.
     """
     disp = subjects["disposition"].fillna("").astype(str).str.strip()
-    randomised = subjects["randomized"].fillna(False).astype(bool)
+    randomised = (
+        subjects["randomized"].fillna(False).astype(bool)
+        if "randomized" in subjects
+        else pd.Series(True, index=subjects.index)
+    )
     left = subjects.loc[randomised & ~disp.isin(_DONE)]
     if left.empty:
         return _frame()
@@ -163,7 +167,8 @@ def intercurrent_events(trial: Trial) -> pd.DataFrame:
     {'ACTIVE': 8, 'VEHICLE': 2}
     """
     subjects = trial.subjects_unique()
-    subjects = subjects.loc[subjects["randomized"].fillna(False).astype(bool)]
+    if "randomized" in subjects:
+        subjects = subjects.loc[subjects["randomized"].fillna(False).astype(bool)]
     if "arm" not in subjects:
         subjects = subjects.assign(arm="")
     subjects = subjects.assign(

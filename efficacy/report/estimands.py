@@ -99,10 +99,12 @@ def _one(
             f"change from baseline at {visit}"
         )
     mine = events.loc[events["subject_id"].isin(subjects["subject_id"])]
-    ice = []
+    ice: list[dict[str, Any]] = []
+    per_event: list[list[int]] = []
     for e in estimand.intercurrent_events:
-        hit = mine.loc[mine["event"] == e.name]
-        counts = [int(hit["subject_id"].isin(ids).sum()) for _, ids in cols]
+        hit = mine.loc[mine["event"] == e.name, "subject_id"]
+        counts = [int(hit.loc[hit.isin(ids)].nunique()) for _, ids in cols]
+        per_event.append(counts)
         ice.append(
             {
                 "name": e.name,
@@ -111,7 +113,7 @@ def _one(
                 "strategy": e.strategy,
                 "strategy_label": _STRATEGY[e.strategy],
                 "counts": {c: n for (c, _), n in zip(cols, counts, strict=True)},
-                "total": int(hit["subject_id"].nunique()),
+                "total": int(hit.nunique()),
             }
         )
     named = {e.name for e in estimand.intercurrent_events}
@@ -147,8 +149,7 @@ def _one(
         ["Population", record["population_label"], *(str(n) for n in ns)],
         ["Variable", variable, *blank],
     ]
-    for x, e in zip(ice, estimand.intercurrent_events, strict=True):
-        counts = [x["counts"][c] for c, _ in cols]
+    for x, e, counts in zip(ice, estimand.intercurrent_events, per_event, strict=True):
         rows.append(
             [
                 f"Intercurrent event: {e.name.replace('_', ' ')}",
