@@ -411,8 +411,9 @@ def default_estimands(primary: str, key_secondary: Sequence[str]) -> tuple[Estim
                 name=f"{role} estimand: {label}",
                 label="MMRM under MAR",
                 description=(
-                    f"Difference between each active arm and control in the mean change from "
-                    f"baseline of {label} at the final visit, in all randomised "
+                    "Difference between the product and its control (each active arm vs "
+                    "the control arm; split-face: treated vs control site) in the mean change "
+                    f"from baseline of {label} at the final visit, in all randomised "
                     "participants, had they all continued the product"
                 ),
                 variable_of_interest_id=endpoint,
