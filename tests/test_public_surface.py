@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "efficacy.analysis": ["AnalysisResult", "TippingPoint", "analyze"],
+    "efficacy.analysis": ["AnalysisResult", "TippingPoint", "analyze", "intercurrent_events"],
     "efficacy.consort": [
         "Checklist",
         "ChecklistEntry",
@@ -40,6 +40,8 @@ PUBLIC = {
     "efficacy.protocol": [
         "DEFAULT_PROTOCOL",
         "AnalysisPlan",
+        "Estimand",
+        "IntercurrentEventSpec",
         "Protocol",
         "Requirement",
         "list_protocols",

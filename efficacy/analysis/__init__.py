@@ -21,6 +21,7 @@ _LAZY: dict[str, str] = {
     "RESULT_COLUMNS": "efficacy.analysis.result",
     "MODEL_COLUMNS": "efficacy.analysis.models",
     "TippingPoint": "efficacy.analysis.tipping",
+    "intercurrent_events": "efficacy.analysis.intercurrent",
 }
 
 #: What a user calls; the column tuples stay importable from here.
@@ -28,9 +29,11 @@ __all__ = [
     "AnalysisResult",
     "TippingPoint",
     "analyze",
+    "intercurrent_events",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from efficacy.analysis.intercurrent import intercurrent_events
     from efficacy.analysis.models import MODEL_COLUMNS  # noqa: F401
     from efficacy.analysis.result import RESULT_COLUMNS, AnalysisResult  # noqa: F401
     from efficacy.analysis.run import analyze

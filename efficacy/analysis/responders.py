@@ -14,13 +14,14 @@ import pandas as pd
 from efficacy.analysis.data import population, site_allocation
 from efficacy.analysis.guard import guarded
 from efficacy.analysis.plan import TrialPlan
-from efficacy.analysis.result import estimand_id
+from efficacy.analysis.result import row_estimand
 from efficacy.analysis.stats import (
     conditional_logistic,
     logistic_odds_ratio,
     newcombe_difference,
     newcombe_paired_difference,
 )
+from efficacy.analysis.strategies import composite_nonresponders
 from efficacy.instruments.derive import ResponderRule
 from efficacy.protocol.analysis_params import ResponderSpec
 from efficacy.trial import Trial
@@ -136,24 +137,41 @@ def _one(
     rule: ResponderSpec,
     role: str,
     pop: str,
+    events: pd.DataFrame | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]]]:
     endpoint = rule.endpoint
     subj, _ = population(trial, pop)
-    m = _final_rows(derived, endpoint, plan.final_visit).merge(
-        subj[["subject_id", "arm"]], on="subject_id"
-    )
-    if m["subject_id"].duplicated().any():
+    final = _final_rows(derived, endpoint, plan.final_visit)
+    if final.loc[final["subject_id"].isin(subj["subject_id"]), "subject_id"].duplicated().any():
         return [], [
             (endpoint, pop, "responder", "several body sites per subject at the final visit")
         ]
+    declared = plan.settings.estimand_of(endpoint)
+    notes: list[str] = []
+    if declared is not None and declared.responder and events is not None:
+        final, notes = composite_nonresponders(
+            final[["subject_id", "responder", "baseline"]],
+            events,
+            declared,
+            subj[["subject_id", "arm"]],
+            trial.manifest.visit_order,
+            plan.final_visit,
+        )
+    m = final.merge(subj[["subject_id", "arm"]], on="subject_id")
     label, out = f"{endpoint} {_label(rule)}", []
     ctl = m.loc[m["arm"] == plan.control]
-    estimand = estimand_id(role, endpoint, pop, responder=True)
     for active in plan.actives:
         key = (label, role, pop, plan.final_visit, f"{active} vs {plan.control}")
-        tags = _Tags(estimand, active, plan.control)
+        tags = _Tags(
+            row_estimand(declared, role, endpoint, pop, active, responder=True),
+            active,
+            plan.control,
+        )
         act = m.loc[m["arm"] == active]
-        out += _independent(act, ctl, key, tags, plan.level, rule.logistic)
+        rows = _independent(act, ctl, key, tags, plan.level, rule.logistic)
+        if notes:
+            rows[0]["notes"] = "; ".join([rows[0]["notes"], *notes])
+        out += rows
     return out, []
 
 
@@ -195,7 +213,10 @@ def _paired(
     treated = "/".join(plan.actives)
     comp = f"{treated} site vs {plan.control} site"
     key = (f"{endpoint} {_label(rule)}", role, pop, plan.final_visit, comp)
-    tags = _Tags(estimand_id(role, endpoint, pop, responder=True), treated, plan.control)
+    declared = plan.settings.estimand_of(endpoint)
+    tags = _Tags(
+        row_estimand(declared, role, endpoint, pop, treated, responder=True), treated, plan.control
+    )
     notes = (
         f"estimand (paired responders at {plan.final_visit}, observed cases); both {e}, "
         f"treated only {f}, control only {g}, neither {h}; p from McNemar's test"
@@ -213,7 +234,11 @@ def _paired(
 
 
 def responder_rows(
-    derived: pd.DataFrame, trial: Trial, plan: TrialPlan, roles: Mapping[str, str]
+    derived: pd.DataFrame,
+    trial: Trial,
+    plan: TrialPlan,
+    roles: Mapping[str, str],
+    events: pd.DataFrame | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]]]:
     """Rows of the result table for every declared responder rule and population.
 
@@ -223,6 +248,12 @@ def responder_rows(
     Split-face: the paired difference (treated minus control site) with Newcombe's
     paired interval and McNemar's test, and a conditional logistic model (subject as
     stratum, adjusted for the site's baseline) where declared.
+
+    `events` (:func:`~efficacy.analysis.intercurrent.intercurrent_events`) apply the
+    strategies of an estimand whose summary is the responder difference (parallel arms):
+    composite events make non-responders, hypothetical and while-on-treatment ones drop
+    post-event values. A split-face trial refuses a composite strategy (the event of a
+    person would make both sites non-responders).
     """
     rows: list[dict[str, Any]] = []
     skipped: list[tuple[str, str, str, str]] = []
@@ -232,8 +263,31 @@ def responder_rows(
             if not (derived["endpoint"] == rule.endpoint).any():
                 skipped.append((rule.endpoint, pop, "responder", "endpoint has no data"))
                 continue
-            one = _paired if plan.design == "split_face" else _one
-            got, why = guarded(partial(one, derived, trial, plan, rule, role, pop))
+            declared = plan.settings.estimand_of(rule.endpoint)
+            split = plan.design == "split_face"
+            if (
+                split
+                and declared is not None
+                and declared.responder
+                and any(e.strategy == "composite" for e in declared.intercurrent_events)
+            ):
+                skipped.append(
+                    (
+                        rule.endpoint,
+                        pop,
+                        "responder",
+                        f"estimand {declared.id}: a composite strategy is not estimable in a "
+                        "split-face trial (an event of the person makes both sites "
+                        "non-responders); use a hypothetical or treatment policy strategy",
+                    )
+                )
+                continue
+            call = (
+                partial(_paired, derived, trial, plan, rule, role, pop)
+                if split
+                else partial(_one, derived, trial, plan, rule, role, pop, events)
+            )
+            got, why = guarded(call)
             if got is None:
                 skipped.append((rule.endpoint, pop, "responder", why))
                 continue

@@ -11,10 +11,12 @@ from typing import Any
 import pandas as pd
 
 from efficacy._records import plain, records
+from efficacy.analysis.intercurrent import ICE_COLUMNS
 from efficacy.analysis.models import MODEL_COLUMNS
 from efficacy.analysis.tipping import TIPPING_COLUMNS, TippingPoint
 from efficacy.instruments.pipeline import ScoredTrial
 from efficacy.mmrm import MMRMResult
+from efficacy.protocol.estimands import Estimand
 
 __all__ = [
     "ANALYSES",
@@ -25,6 +27,7 @@ __all__ = [
     "SKIPPED_COLUMNS",
     "AnalysisResult",
     "estimand_id",
+    "row_estimand",
 ]
 
 #: Columns of :meth:`AnalysisResult.to_frame`, always in this order.
@@ -87,6 +90,44 @@ def estimand_id(role: str, endpoint: str, population: str, *, responder: bool = 
     kind = "responder" if responder else _ROLE_KEYS[role]
     base = "primary" if kind == "primary" else f"{kind}:{endpoint}"
     return base if population == "itt" else f"{base}@{population}"
+
+
+def row_estimand(
+    estimand: Estimand | None,
+    role: str,
+    endpoint: str,
+    population: str,
+    active_arm: str,
+    *,
+    responder: bool = False,
+) -> str:
+    """Return the ``estimand`` of a final-visit result row, given the endpoint's estimand.
+
+    A plan estimand whose summary matches the row's analysis (LS mean difference for
+    the MMRM, responder proportions for a responder difference) names the row: its id
+    in its analysis population, ``<id>@<population>`` in another population, and no
+    estimand for an active arm outside its ``interventionIds``. A row whose analysis
+    does not match the endpoint's *declared* estimand estimates none (empty). Other rows
+    (no estimand, or a default one of another summary) keep the ids of
+    :func:`estimand_id`.
+
+    Examples
+    --------
+    >>> from efficacy.protocol.estimands import default_estimands
+    >>> e = default_estimands("cutometer_r2", [])[0]
+    >>> row_estimand(e, "primary", "cutometer_r2", "per_protocol", "ACTIVE")
+    'primary@per_protocol'
+    """
+    if estimand is None or (not estimand.declared and estimand.responder != responder):
+        return estimand_id(role, endpoint, population, responder=responder)
+    if estimand.responder != responder:  # a supportive analysis of a declared estimand
+        return ""
+    ids = estimand.intervention_ids
+    if ids and not set(active_arm.split("/")) & set(ids):
+        return ""
+    if population == estimand.analysis_population_id:
+        return estimand.id
+    return f"{estimand.id}@{population}"
 
 
 #: Columns of :attr:`AnalysisResult.lsmeans`.
@@ -158,6 +199,12 @@ class AnalysisResult:
     model_notes : Mapping[(endpoint, population), tuple of str]
         The notes on the data and the fit of each MMRM (excluded rows, combined sites,
         covariance fallbacks), one string each, as the estimates' ``notes`` show them.
+    estimands : tuple of Estimand
+        The plan's estimands (declared or default, see
+        :mod:`efficacy.protocol.estimands`); empty when not analysed.
+    intercurrent : pandas.DataFrame
+        The intercurrent events the analysis used
+        (:func:`efficacy.analysis.intercurrent.intercurrent_events`, :data:`ICE_COLUMNS`).
     scored : ScoredTrial or None
         The scored trial and derived endpoints the plan was run on (from
         :func:`efficacy.instruments.score_trial` with the protocol's scoring options
@@ -182,6 +229,10 @@ class AnalysisResult:
     )
     model_notes: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, repr=False)
     scored: ScoredTrial | None = field(default=None, repr=False)
+    estimands: tuple[Estimand, ...] = field(default=(), repr=False)
+    intercurrent: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(ICE_COLUMNS)), repr=False
+    )
 
     @classmethod
     def not_analysed(
@@ -293,8 +344,9 @@ class AnalysisResult:
     def primary(self, population: str = "itt") -> pd.Series:
         """Return the primary estimand's row in `population`.
 
-        The row whose ``estimand`` is ``"primary"`` (ITT) or ``"primary@<population>"``
-        (see :func:`estimand_id`); with several active arms, the first arm's.
+        The primary endpoint's row whose ``estimand`` is the primary estimand's id (the
+        default ``"primary"``, or the declared id) or ``"<id>@<population>"`` (see
+        :func:`row_estimand`); with several active arms, the first arm's.
 
         Raises
         ------
@@ -304,7 +356,12 @@ class AnalysisResult:
         """
         e = self.estimates
         hit = e.loc[(e["role"] == "primary") & (e["population"] == population)]
-        hit = hit.loc[hit["estimand"] == estimand_id("primary", "", population)]
+        ids = {estimand_id("primary", "", population)}
+        for est in self.estimands:
+            ids.add(
+                est.id if population == est.analysis_population_id else f"{est.id}@{population}"
+            )
+        hit = hit.loc[hit["estimand"].isin(ids)]
         if hit.empty:
             from efficacy.errors import EfficacyError
 
@@ -316,19 +373,27 @@ class AnalysisResult:
     def sensitivity_frame(self) -> pd.DataFrame:
         """Return every tipping-point grid in one table.
 
-        Columns: ``endpoint``, ``population``, ``comparison``, ``tipping_delta`` then
-        :data:`~efficacy.analysis.tipping.TIPPING_COLUMNS`.
+        Columns: ``endpoint``, ``population``, ``comparison``, ``estimand`` (the
+        estimand the analysis supports, as the estimates' ``estimand`` column names it),
+        ``tipping_delta`` then :data:`~efficacy.analysis.tipping.TIPPING_COLUMNS`.
         """
-        cols = ["endpoint", "population", "comparison", "tipping_delta", *TIPPING_COLUMNS]
+        cols = ["endpoint", "population", "comparison", "estimand", "tipping_delta"]
+        cols += list(TIPPING_COLUMNS)
         frames = []
         for tp in self.sensitivity:
             f = tp.table.copy()
             f.insert(0, "tipping_delta", tp.tipping_delta)
+            f.insert(0, "estimand", self.supported_estimand(tp))
             f.insert(0, "comparison", tp.comparison)
             f.insert(0, "population", tp.population)
             f.insert(0, "endpoint", tp.endpoint)
             frames.append(f)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+    def supported_estimand(self, tp: TippingPoint) -> str:
+        """Return the estimand a (primary endpoint's) tipping-point analysis supports."""
+        est = next((e for e in self.estimands if e.endpoint == tp.endpoint), None)
+        return row_estimand(est, "primary", tp.endpoint, tp.population, tp.active_arm)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-serialisable; NaN -> None).
@@ -356,6 +421,7 @@ class AnalysisResult:
                     "endpoint": tp.endpoint,
                     "population": tp.population,
                     "comparison": tp.comparison,
+                    "estimand": self.supported_estimand(tp),
                     "active_arm": tp.active_arm,
                     "control_arm": tp.control_arm,
                     "tipping_delta": plain(tp.tipping_delta),
@@ -369,6 +435,8 @@ class AnalysisResult:
                 for tp in self.sensitivity
             ],
             "skipped": records(self.skipped),
+            "estimands": [e.to_dict() | {"declared": e.declared} for e in self.estimands],
+            "intercurrent_events": records(self.intercurrent),
         }
 
     def _headline(self) -> str:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from efficacy.analysis.data import ModelData, model_data, split_by_endpoint
 from efficacy.analysis.guard import guarded, run_into
+from efficacy.analysis.intercurrent import ICE_COLUMNS, intercurrent_events
 from efficacy.analysis.models import MODEL_COLUMNS, EndpointFit, fit_endpoint
 from efficacy.analysis.plan import TrialPlan, resolve_plan
 from efficacy.analysis.responders import responder_rows, responder_rules
@@ -23,9 +24,10 @@ from efficacy.analysis.result import (
     RESULT_COLUMNS,
     SKIPPED_COLUMNS,
     AnalysisResult,
-    estimand_id,
+    row_estimand,
 )
 from efficacy.analysis.stats import adjust_pvalues, hedges_g
+from efficacy.analysis.strategies import apply_strategies, check_estimands_fit
 from efficacy.analysis.tipping import TippingPoint, tipping_point
 from efficacy.errors import EfficacyError
 from efficacy.instruments import ScoredTrial, ScoringOptions, score_trial
@@ -90,18 +92,27 @@ def _effect(data: ModelData, plan: TrialPlan) -> tuple[dict[str, _Effect], str]:
 
 
 def _endpoint_rows(
-    endpoint: str, role: str, pop: str, data: ModelData, fit: EndpointFit, plan: TrialPlan
+    endpoint: str,
+    role: str,
+    pop: str,
+    data: ModelData,
+    fit: EndpointFit,
+    plan: TrialPlan,
+    estimand_notes: Sequence[str] = (),
 ) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
     effects, basis = _effect(data, plan)
     rows, eff_rows = [], []
     base_notes = [*data.notes, *fit.notes]
+    declared = plan.settings.estimand_of(endpoint)
     for r in fit.contrasts.itertuples(index=False):
         final = r.visit == plan.final_visit
         notes = list(base_notes)
         g = math.nan
-        estimand = estimand_id(role, endpoint, pop) if final else ""
+        estimand = row_estimand(declared, role, endpoint, pop, str(r.active_arm)) if final else ""
         if final:
             notes.insert(0, f"estimand: difference in change from baseline at {r.visit}")
+            if estimand:
+                notes[1:1] = estimand_notes
             e = effects.get(str(r.comparison))
             if e is not None:
                 g = e[0]
@@ -208,6 +219,7 @@ class _Acc:
     model_notes: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     scored: ScoredTrial | None = None
     progress: Progress | None = None
+    events: pd.DataFrame = field(default_factory=lambda: _empty(ICE_COLUMNS))
 
     def say(self, text: str) -> None:
         """Report progress, when a hook was given."""
@@ -220,6 +232,7 @@ def _run_endpoint(
     derived: Mapping[str, pd.DataFrame],
     plan: TrialPlan,
     key: tuple[str, str, str],
+    events: pd.DataFrame,
     acc: _Acc,
 ) -> None:
     endpoint, role, pop = key
@@ -228,6 +241,10 @@ def _run_endpoint(
     except EfficacyError as exc:
         acc.skipped.append((endpoint, pop, "MMRM", str(exc)))
         return
+    estimand = plan.settings.estimand_of(endpoint)
+    est_notes: list[str] = []
+    if estimand is not None and not estimand.responder:
+        data, est_notes = apply_strategies(data, events, estimand, trial.manifest.visit_order)
     if data.frame["change"].notna().sum() == 0:
         acc.skipped.append((endpoint, pop, "MMRM", "no post-baseline change values"))
         return
@@ -238,7 +255,7 @@ def _run_endpoint(
         return
     acc.fits[(endpoint, pop)] = fit.fit
     acc.model_notes[(endpoint, pop)] = (*data.notes, *fit.notes)
-    rows, eff = _endpoint_rows(endpoint, role, pop, data, fit, plan)
+    rows, eff = _endpoint_rows(endpoint, role, pop, data, fit, plan, est_notes)
     acc.rows += rows
     acc.effects += eff
     acc.lsmeans.append(fit.lsmeans.assign(endpoint=endpoint, population=pop))
@@ -255,16 +272,17 @@ def _run_plan(trial: Trial, protocol: Protocol, plan: TrialPlan, acc: _Acc) -> l
     """Run every endpoint x population and the responder analyses; return notes."""
     acc.say("scoring the PROs and deriving the endpoints")
     acc.scored, messages = _score(trial, protocol, plan.settings.responders)
+    acc.events = intercurrent_events(trial)
     derived = acc.scored.endpoints
     by_endpoint = split_by_endpoint(derived)
     keys = [(e, role, pop) for pop in plan.populations for e, role in plan.endpoints]
     for i, key in enumerate(keys, start=1):
         endpoint, _, pop = key
         acc.say(f"fitting {endpoint} ({pop}), model {i} of {len(keys)}")
-        why = run_into(acc, partial(_run_endpoint, trial, by_endpoint, plan, key))
+        why = run_into(acc, partial(_run_endpoint, trial, by_endpoint, plan, key, acc.events))
         if why:  # a computation error: the endpoint is not estimable, the plan goes on
             acc.skipped.append((endpoint, pop, "MMRM", why))
-    rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints))
+    rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints), acc.events)
     acc.rows += rows
     acc.skipped += skipped
     return list(messages)
@@ -367,6 +385,7 @@ def analyze(
     design = str(trial.manifest.design)
     if status != "not analysed":
         plan = resolve_plan(trial, protocol)
+        check_estimands_fit(trial, plan)
         design = plan.design
         notes += [*plan.notes, *(_POP_TEXT[p] for p in plan.populations)]
         notes += _run_plan(trial, protocol, plan, acc)
@@ -391,4 +410,6 @@ def analyze(
         notes=tuple(notes),
         model_notes=MappingProxyType(dict(acc.model_notes)),
         scored=acc.scored,
+        estimands=plan.settings.estimands if status != "not analysed" else (),
+        intercurrent=acc.events.reset_index(drop=True),
     )

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from efficacy.cli._common import EXIT_OK, add_format, emit_json, print_table
+
+if TYPE_CHECKING:
+    from efficacy.protocol.estimands import Estimand
 
 __all__ = ["HELP", "add_arguments", "run_protocols"]
 
@@ -52,7 +56,12 @@ def run_protocols(args: argparse.Namespace) -> int:
         return EXIT_OK
     protocol = load_protocol(args.protocol)
     if args.format == "json":
-        emit_json(protocol.to_dict())
+        data = protocol.to_dict()
+        if protocol.analysis is not None:  # declared or default: what the analysis uses
+            data["estimands"] = [
+                e.to_dict() | {"declared": e.declared} for e in protocol.analysis.estimands
+            ]
+        emit_json(data)
         return EXIT_OK
     head = f"{protocol.id} {protocol.version}: {protocol.title}\nsource: {protocol.source}"
     if protocol.extends:
@@ -66,7 +75,32 @@ def run_protocols(args: argparse.Namespace) -> int:
         ],
     )
     sys.stdout.write("\n[validation] " + _params(protocol.parameters) + "\n")
+    if protocol.analysis is not None:
+        _estimands(protocol.analysis.estimands)
     return EXIT_OK
+
+
+def _estimands(estimands: Sequence[Estimand]) -> None:
+    """Print the plan's estimands (declared, or the defaults), one table."""
+    declared = any(e.declared for e in estimands)
+    sys.stdout.write(
+        "\n[analysis] estimands" + ("" if declared else " (defaults: none declared)") + "\n"
+    )
+    print_table(
+        ["id", "variable", "visit", "population", "arms", "intercurrent events", "summary"],
+        [
+            [
+                e.id,
+                e.variable_of_interest_id,
+                e.visit,
+                e.analysis_population_id,
+                ", ".join(e.intervention_ids) or "every active arm",
+                "; ".join(f"{i.name}: {i.strategy}" for i in e.intercurrent_events) or "none",
+                e.population_summary,
+            ]
+            for e in estimands
+        ],
+    )
 
 
 def _params(values: Mapping[str, object]) -> str:

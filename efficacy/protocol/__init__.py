@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from efficacy.errors import InvalidProtocolError  # noqa: F401 - former name of ProtocolError
 from efficacy.protocol.analysis_params import AnalysisPlan
+from efficacy.protocol.estimands import Estimand, IntercurrentEventSpec
 from efficacy.protocol.loader import DEFAULT_PROTOCOL, list_protocols, load_protocol
 from efficacy.protocol.model import Protocol, Requirement
 from efficacy.protocol.params import CHECKS, SEVERITIES, VALIDATION_PARAMETERS  # noqa: F401
@@ -18,6 +19,8 @@ from efficacy.protocol.params import CHECKS, SEVERITIES, VALIDATION_PARAMETERS  
 __all__ = [
     "DEFAULT_PROTOCOL",
     "AnalysisPlan",
+    "Estimand",
+    "IntercurrentEventSpec",
     "Protocol",
     "Requirement",
     "list_protocols",

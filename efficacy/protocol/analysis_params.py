@@ -6,7 +6,8 @@ checked completely at load time, every problem reported at once, unknown keys ar
 and omitted keys take the defaults of :data:`ANALYSIS_PARAMETERS` and its sub-tables.
 A protocol that ``extends`` another merges the section key by key (sub-tables
 ``[analysis.parallel]``, ``[analysis.split_face]`` and ``[analysis.sensitivity]`` key by
-key too; ``[[analysis.responders]]`` replaces the list).
+key too; ``[[analysis.responders]]`` and ``[[analysis.estimands]]`` replace the list).
+Estimands: :mod:`efficacy.protocol.estimands`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from efficacy.errors import ProtocolError
 from efficacy.instruments.catalogue import ENDPOINTS
+from efficacy.protocol.estimands import Estimand, check_estimands, default_estimands
 from efficacy.protocol.params import ParamSpec, normalise_parameters
 
 __all__ = [
@@ -176,7 +178,8 @@ def check_analysis(section: Any) -> tuple[dict[str, Any], list[str]]:
         return {}, ["[analysis] must be a table"]
     if not section:
         return {}, []
-    scalars = {k: v for k, v in section.items() if k not in (*_SUBTABLES, "responders")}
+    lists = ("responders", "estimands")
+    scalars = {k: v for k, v in section.items() if k not in (*_SUBTABLES, *lists)}
     plan, problems = normalise_parameters("[analysis]", ANALYSIS_PARAMETERS, scalars)
     specs = {"parallel": MODEL_PARAMETERS, "split_face": MODEL_PARAMETERS}
     specs["sensitivity"] = SENSITIVITY_PARAMETERS
@@ -191,6 +194,10 @@ def check_analysis(section: Any) -> tuple[dict[str, Any], list[str]]:
     problems += errs
     if not problems:
         problems += _endpoint_problems(plan)
+    if not problems:
+        plan["estimands"], problems = check_estimands(section.get("estimands", ()), plan)
+    else:
+        plan["estimands"] = ()
     return plan, problems
 
 
@@ -311,6 +318,10 @@ class AnalysisPlan:
     parallel, split_face : ModelSettings
     sensitivity : SensitivitySettings
     responders : tuple of ResponderSpec
+    estimands : tuple of Estimand
+        The ``[[analysis.estimands]]`` declared, or when none are, the defaults of
+        :func:`~efficacy.protocol.estimands.default_estimands` (their ``declared`` is
+        False) for the primary and every key secondary endpoint.
 
     Examples
     --------
@@ -335,6 +346,14 @@ class AnalysisPlan:
     split_face: ModelSettings
     sensitivity: SensitivitySettings
     responders: tuple[ResponderSpec, ...]
+    estimands: tuple[Estimand, ...] = ()
+
+    def estimand_of(self, endpoint: str) -> Estimand | None:
+        """Return the estimand whose variable is `endpoint`, or None."""
+        for e in self.estimands:
+            if e.variable_of_interest_id == endpoint:
+                return e
+        return None
 
     def model(self, design: str) -> ModelSettings:
         """Return the model settings of `design` (``parallel`` or ``split_face``)."""
@@ -400,6 +419,8 @@ class AnalysisPlan:
                 )
                 for r in plan["responders"]
             ),
+            estimands=tuple(Estimand.from_checked(e) for e in plan["estimands"])
+            or default_estimands(str(plan["primary"]), tuple(plan["key_secondary"])),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -412,6 +433,10 @@ class AnalysisPlan:
             value = getattr(self, f.name)
             if f.name == "responders":
                 out[f.name] = [r.to_dict() for r in value]
+            elif f.name == "estimands":  # the declared ones only: defaults follow the plan
+                declared = [e.to_dict() for e in value if e.declared]
+                if declared:
+                    out[f.name] = declared
             elif isinstance(value, ModelSettings | SensitivitySettings):
                 out[f.name] = {k.name: _plain(getattr(value, k.name)) for k in fields(value)}
             else:

@@ -29,6 +29,7 @@ from efficacy.instruments import ScoredTrial
 from efficacy.protocol import Protocol, load_protocol
 from efficacy.report._format import fixed, pval, unit_text
 from efficacy.report.baseline import baseline_tables
+from efficacy.report.estimands import estimands_section
 from efficacy.report.harms import harms_tables
 from efficacy.report.outcomes import outcome_sections
 from efficacy.report.sections import appendices, generated_at, title_block, verdict
@@ -63,8 +64,9 @@ class Report:
     ----------
     data : Mapping[str, Any]
         Keys ``schema``, ``title_block`` (1), ``verdict`` (2), ``flow`` (3),
-        ``checklist`` (4), ``baseline`` (5), ``efficacy`` (6), ``pros`` (7), ``harms``
-        (8), ``appendices`` (9).
+        ``checklist`` (4), ``baseline`` (5), ``estimands`` (the ICH E9(R1) attributes,
+        before efficacy), ``efficacy`` (6), ``pros`` (7), ``harms`` (8), ``appendices``
+        (9).
     """
 
     data: Mapping[str, Any]
@@ -390,6 +392,7 @@ def build_report(
         "flow": flow.to_dict(),
         "checklist": _checklist(checklist, produced),
         "baseline": baseline_tables(trial, proto, _scored(trial, proto, analysis)),
+        "estimands": estimands_section(trial, proto, analysis),
         **outcomes,
         "harms": harms_tables(trial),
         "appendices": appendices(validation),

@@ -186,3 +186,33 @@ def test_console_script_validate_exit_codes(bundles, tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+def test_protocols_show_lists_the_estimands(capsys, tmp_path: Path) -> None:
+    code, out, _ = run(["protocols", "show", "iso-efficacy-2025"], capsys)
+    assert code == 0
+    at = out.index("[analysis] estimands (defaults: none declared)")
+    rows = out[at:].splitlines()
+    assert rows[1].split()[:3] == ["id", "variable", "visit"]
+    assert rows[2].split() == [
+        "primary", "cutometer_r2", "final", "itt", "every", "active", "arm",
+        "discontinued_product:", "hypothetical",
+        "difference", "in", "LS", "mean", "change", "from", "baseline",
+    ]  # fmt: skip
+    assert len(rows) == 2 + 4
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'extends = "iso-efficacy-2025"\n[analysis]\nkey_secondary = []\n'
+        '[[analysis.estimands]]\nid = "E1"\nvariableOfInterestId = "cutometer_r2"\n'
+        '[[analysis.estimands.intercurrentEvents]]\nname = "rescue_treatment"\n'
+        'strategy = "treatment_policy"\n'
+    )
+    code, out, _ = run(["protocols", "show", str(path), "--format", "json"], capsys)
+    data = json.loads(out)
+    assert [(e["id"], e["declared"]) for e in data["estimands"]] == [("E1", True)]
+    assert data["analysis"]["estimands"][0]["intercurrentEvents"][0] == {
+        "name": "rescue_treatment",
+        "text": "values after the event are used as observed; missing values are modelled by "
+        "the MMRM under missing at random (MAR), as is conventional",
+        "strategy": "treatment_policy",
+    }

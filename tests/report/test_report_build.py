@@ -49,6 +49,7 @@ def test_sections_present_and_analysis_not_run(parallel) -> None:
         "flow",
         "checklist",
         "baseline",
+        "estimands",
         "efficacy",
         "pros",
         "harms",

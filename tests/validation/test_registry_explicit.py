@@ -10,7 +10,7 @@ from efficacy.validation import RULES
 from efficacy.validation._rule import Rule
 from efficacy.validation.registry import DATA_RULES
 
-MODULES = ("consort", "cutometer", "design", "integrity", "pro", "schema")
+MODULES = ("consort", "cutometer", "design", "events", "integrity", "pro", "schema")
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -27,8 +27,8 @@ def test_data_rules_by_family() -> None:
     counts: dict[str, int] = {}
     for r in DATA_RULES:
         counts[r.id.split("-")[0]] = counts.get(r.id.split("-")[0], 0) + 1
-    assert counts == {"CON": 6, "DES": 4, "INT": 11, "PRO": 6, "SCH": 13}
-    assert len(RULES) == len(DATA_RULES) == 40
+    assert counts == {"CON": 6, "DES": 4, "ICE": 3, "INT": 11, "PRO": 6, "SCH": 13}
+    assert len(RULES) == len(DATA_RULES) == 43
 
 
 def test_a_rule_is_a_callable_record_and_the_registry_is_read_only() -> None:

@@ -1,0 +1,244 @@
+"""The report's *Estimands* section: the ICH E9(R1) attributes of every planned estimand.
+
+For the primary and each key secondary endpoint (and any other endpoint the protocol
+gives an estimand): the treatment compared, the population with its N per arm, the
+variable (endpoint and visit), each intercurrent event with its strategy and how many
+participants had it per arm, and the population-level summary. The estimands come from
+the protocol's plan (:mod:`efficacy.protocol.estimands`: declared, or the defaults that
+describe the analysis), the events from the analysis result when there is one, else
+from :func:`efficacy.analysis.intercurrent.intercurrent_events` (the same function).
+The section's ``tables`` are table shells (``notes/SHELLS.md``): every cell a string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from efficacy.analysis import AnalysisResult
+from efficacy.analysis.data import population
+from efficacy.analysis.intercurrent import intercurrent_events
+from efficacy.errors import EfficacyError
+from efficacy.instruments import get_endpoint
+from efficacy.protocol import Protocol
+from efficacy.protocol.estimands import Estimand
+from efficacy.trial import Trial
+
+__all__ = ["estimands_section"]
+
+_POPULATION = {
+    "itt": "ITT / full analysis set: all randomised participants",
+    "per_protocol": "Per protocol: randomised participants flagged per_protocol",
+}
+_STRATEGY = {
+    "treatment_policy": "Treatment policy",
+    "hypothetical": "Hypothetical",
+    "composite": "Composite",
+    "while_on_treatment": "While on treatment",
+}
+
+
+def _label(endpoint: str) -> str:
+    try:
+        return str(get_endpoint(endpoint).label)
+    except (EfficacyError, KeyError):
+        return endpoint
+
+
+def _npct(n: int, total: int) -> str:
+    return f"{n} ({100.0 * n / total:.1f})" if total else str(n)
+
+
+def _visit(protocol: Protocol, trial: Trial, estimand: Estimand) -> str:
+    if estimand.visit != "final":
+        return estimand.visit
+    plan = protocol.analysis
+    if plan is not None and plan.final_visit != "last":
+        return plan.final_visit
+    final = trial.manifest.final_visit
+    return str(final.id) if final is not None else "the final visit"
+
+
+def _columns(trial: Trial, subjects: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+    """(column label id, subject ids) per arm; split-face: all participants in one."""
+    if trial.manifest.design == "split_face":
+        return [("All participants", subjects["subject_id"])]
+    arms = [a.id for a in trial.manifest.arms]
+    return [(a, subjects.loc[subjects["arm"] == a, "subject_id"]) for a in arms]
+
+
+def _treatment(trial: Trial, estimand: Estimand) -> str:
+    arms = trial.manifest.arms
+    control = [a.id for a in arms if a.control]
+    actives = [a.id for a in arms if not a.control]
+    if estimand.intervention_ids:
+        actives = [a for a in actives if a in estimand.intervention_ids]
+    what = " and ".join(actives) or "the active arm"
+    against = " / ".join(control) or "control"
+    if trial.manifest.design == "split_face":
+        return f"{what} applied to one body site vs {against} on the other (within person)"
+    return f"{what} vs {against} (control), as randomised"
+
+
+def _one(
+    trial: Trial, protocol: Protocol, estimand: Estimand, role: str, events: pd.DataFrame
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(estimand record, its table shell)."""
+    subjects, _definition = population(trial, estimand.analysis_population_id)
+    cols = _columns(trial, subjects)
+    ns = [int(ids.nunique()) for _, ids in cols]
+    visit = _visit(protocol, trial, estimand)
+    endpoint = estimand.variable_of_interest_id
+    variable = f"{_label(endpoint)}: change from baseline at {visit}"
+    if estimand.responder:
+        variable = f"{_label(endpoint)}: responder status at {visit}"
+    elif trial.manifest.design == "split_face":
+        variable = (
+            f"{_label(endpoint)}: within-person difference (treated minus control site) in "
+            f"change from baseline at {visit}"
+        )
+    mine = events.loc[events["subject_id"].isin(subjects["subject_id"])]
+    ice: list[dict[str, Any]] = []
+    per_event: list[list[int]] = []
+    for e in estimand.intercurrent_events:
+        hit = mine.loc[mine["event"] == e.name, "subject_id"]
+        counts = [int(hit.loc[hit.isin(ids)].nunique()) for _, ids in cols]
+        per_event.append(counts)
+        ice.append(
+            {
+                "name": e.name,
+                "description": e.description,
+                "text": e.text,
+                "strategy": e.strategy,
+                "strategy_label": _STRATEGY[e.strategy],
+                "counts": {c: n for (c, _), n in zip(cols, counts, strict=True)},
+                "total": int(hit.nunique()),
+            }
+        )
+    named = {e.name for e in estimand.intercurrent_events}
+    other = sorted(set(mine["event"]) - named)
+    record = {
+        "id": estimand.id,
+        "name": estimand.name,
+        "label": estimand.label,
+        "description": estimand.description,
+        "declared": estimand.declared,
+        "role": role,
+        "endpoint": endpoint,
+        "endpoint_label": _label(endpoint),
+        "visit": visit,
+        "variable": variable,
+        "treatment": _treatment(trial, estimand),
+        "population": estimand.analysis_population_id,
+        "population_label": _POPULATION[estimand.analysis_population_id],
+        "n": {c: n for (c, _), n in zip(cols, ns, strict=True)},
+        "n_total": int(subjects["subject_id"].nunique()),
+        "summary": estimand.population_summary,
+        "intercurrent_events": ice,
+        "other_events": other,
+    }
+    header = [
+        "Attribute",
+        "Definition",
+        *(f"{c} (N={n})" for (c, _), n in zip(cols, ns, strict=True)),
+    ]
+    blank = [""] * len(cols)
+    rows = [
+        ["Treatment", record["treatment"], *blank],
+        ["Population", record["population_label"], *(str(n) for n in ns)],
+        ["Variable", variable, *blank],
+    ]
+    for x, e, counts in zip(ice, estimand.intercurrent_events, per_event, strict=True):
+        rows.append(
+            [
+                f"Intercurrent event: {e.name.replace('_', ' ')}",
+                f"{x['strategy_label']} strategy: {e.text}",
+                *(_npct(k, n) for k, n in zip(counts, ns, strict=True)),
+            ]
+        )
+    rows.append(["Population-level summary", _summary_text(estimand, trial, visit), *blank])
+    footnotes = [
+        "n (%) = participants with the event; % of N (the population's participants).",
+        f"Estimand id {estimand.id} (the estimand column of the analysis results).",
+    ]
+    if other:
+        footnotes.append(
+            f"Events in the data this estimand does not name ({', '.join(other)}): their "
+            "post-event values are used as observed."
+        )
+    table = {
+        "id": f"estimand_{estimand.id}",
+        "title": estimand.name,
+        "header": header,
+        "rows": rows,
+        "footnotes": footnotes,
+    }
+    return record, table
+
+
+def _summary_text(estimand: Estimand, trial: Trial, visit: str) -> str:
+    order = (
+        "treated minus control site"
+        if trial.manifest.design == "split_face"
+        else ("active minus control")
+    )
+    return f"{estimand.population_summary} at {visit} ({order})"
+
+
+def estimands_section(
+    trial: Trial, protocol: Protocol, analysis: AnalysisResult | None = None
+) -> dict[str, Any]:
+    """Build the *Estimands* section data (JSON-ready).
+
+    Parameters
+    ----------
+    trial : Trial
+    protocol : Protocol
+        Whose ``[analysis]`` plan declares (or defaults) the estimands.
+    analysis : AnalysisResult, optional
+        Its ``intercurrent`` events are used when it was analysed (computed once).
+
+    Returns
+    -------
+    dict
+        ``status`` (``"shown"`` or ``"no plan"``), ``message`` (why not shown),
+        ``declared`` (the protocol declares its estimands; False: the defaults),
+        ``events_source`` (``intercurrent_events table`` or ``disposition``),
+        ``estimands`` (one record per estimand: ``id``, ``name``, ``label``,
+        ``description``, ``role``, ``endpoint``, ``visit``, ``variable``,
+        ``treatment``, ``population``, ``population_label``, ``n`` per column,
+        ``n_total``, ``summary``, ``intercurrent_events`` (``name``, ``strategy``,
+        ``text``, ``counts`` per column, ``total``), ``other_events``) and ``tables``
+        (table shells, one per estimand).
+    """
+    plan = protocol.analysis
+    if plan is None:
+        return {
+            "status": "no plan",
+            "message": "The protocol has no [analysis] plan: no estimands are defined.",
+            "declared": False,
+            "events_source": "",
+            "estimands": [],
+            "tables": [],
+        }
+    if analysis is not None and analysis.analysed:
+        events = analysis.intercurrent
+    else:
+        events = intercurrent_events(trial)
+    source = trial.sources.get("intercurrent_events")
+    supplied = (source is not None and source.path is not None) or len(trial.intercurrent_events)
+    roles = {plan.primary: "primary", **dict.fromkeys(plan.key_secondary, "key secondary")}
+    records, tables = [], []
+    for e in plan.estimands:
+        record, table = _one(trial, protocol, e, roles.get(e.endpoint, "secondary"), events)
+        records.append(record)
+        tables.append(table)
+    return {
+        "status": "shown",
+        "message": "",
+        "declared": any(e.declared for e in plan.estimands),
+        "events_source": "intercurrent_events table" if supplied else "disposition",
+        "estimands": records,
+        "tables": tables,
+    }
