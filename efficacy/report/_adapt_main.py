@@ -358,17 +358,27 @@ def appendices(data: Mapping[str, Any]) -> list[Block]:
         Heading("Validation findings"),
     ]
     if ap["findings"]:
-        rows = [
-            (x["id"], x["rule_id"], x["severity"], _where(x), x["message"]) for x in ap["findings"]
-        ]
-        more = ap["n_listed"] - ap["shown"]
+        # grouped by cause, as the HTML appendix (every finding is in the JSON)
+        rows = []
+        for g in ap.get("groups", []):
+            if g["count"] == 1:
+                x = ap["findings"][g["first"]]
+                rows.append((x["id"], x["rule_id"], x["severity"], _where(x), x["message"]))
+            else:
+                where = g["table"] + (f".{g['column']}" if g.get("column") else "")
+                rows.append(
+                    (
+                        g["ids"],
+                        g["rule_id"],
+                        g["severity"],
+                        f"{where}\n{g['summary']}",
+                        g["message"],
+                    )
+                )
         notes = (
-            (
-                f"{more} further finding(s) not listed here; run efficacy validate --format json "
-                "for all of them.",
-            )
-            if more > 0
-            else ()
+            "Grouped by cause: one row per rule, column and message, with the number of "
+            "findings; the report's JSON and efficacy validate --format json or --format "
+            "xlsx list every finding.",
         )
         out.append(
             Table(

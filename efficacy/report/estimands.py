@@ -12,6 +12,7 @@ The section's ``tables`` are table shells (``notes/SHELLS.md``): every cell a st
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -168,7 +169,7 @@ def _one(
             "post-event values are used as observed."
         )
     table = {
-        "id": f"estimand_{estimand.id}",
+        "id": "estimand_" + re.sub(r"[^A-Za-z0-9_.-]", "-", estimand.id),  # a shell id
         "title": estimand.name,
         "header": header,
         "rows": rows,
