@@ -12,6 +12,7 @@ import pandas as pd
 
 from efficacy._records import plain, records
 from efficacy.analysis.models import MODEL_COLUMNS
+from efficacy.analysis.subgroups import SUBGROUP_COLUMNS
 from efficacy.analysis.tipping import TIPPING_COLUMNS, TippingPoint
 from efficacy.instruments.pipeline import ScoredTrial
 from efficacy.mmrm import MMRMResult
@@ -23,6 +24,7 @@ __all__ = [
     "MODEL_COLUMNS",
     "RESULT_COLUMNS",
     "SKIPPED_COLUMNS",
+    "SUBGROUP_COLUMNS",
     "AnalysisResult",
     "estimand_id",
 ]
@@ -158,6 +160,12 @@ class AnalysisResult:
     model_notes : Mapping[(endpoint, population), tuple of str]
         The notes on the data and the fit of each MMRM (excluded rows, combined sites,
         covariance fallbacks), one string each, as the estimates' ``notes`` show them.
+    subgroups : pandas.DataFrame
+        The primary estimate at the estimand's visit by subgroup (``[analysis.subgroups]``),
+        one row per subgroup variable, level and active arm, with the treatment-by-subgroup
+        interaction test of the variable (:data:`SUBGROUP_COLUMNS`, ``analysis`` is
+        ``"subgroup"``; see :mod:`efficacy.analysis.subgroups`). Not-estimable subgroups
+        are rows with ``status = "not estimable"`` and the reason.
     scored : ScoredTrial or None
         The scored trial and derived endpoints the plan was run on (from
         :func:`efficacy.instruments.score_trial` with the protocol's scoring options
@@ -182,6 +190,9 @@ class AnalysisResult:
     )
     model_notes: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, repr=False)
     scored: ScoredTrial | None = field(default=None, repr=False)
+    subgroups: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(SUBGROUP_COLUMNS)), repr=False
+    )
 
     @classmethod
     def not_analysed(
@@ -218,6 +229,7 @@ class AnalysisResult:
             skipped=empty(SKIPPED_COLUMNS),
             notes=tuple(notes),
             models=empty(MODEL_COLUMNS),
+            subgroups=empty(SUBGROUP_COLUMNS),
         )
 
     @property
@@ -369,6 +381,7 @@ class AnalysisResult:
                 for tp in self.sensitivity
             ],
             "skipped": records(self.skipped),
+            "subgroups": records(self.subgroups),
         }
 
     def summary(self) -> str:

@@ -26,6 +26,7 @@ from efficacy.analysis.result import (
     estimand_id,
 )
 from efficacy.analysis.stats import adjust_pvalues, hedges_g
+from efficacy.analysis.subgroups import SUBGROUP_COLUMNS, subgroup_rows
 from efficacy.analysis.tipping import TippingPoint, tipping_point
 from efficacy.errors import EfficacyError
 from efficacy.instruments import ScoredTrial, ScoringOptions, score_trial
@@ -202,6 +203,7 @@ class _Acc:
     sensitivity: list[TippingPoint] = field(default_factory=list)
     skipped: list[tuple[str, str, str, str]] = field(default_factory=list)
     model_notes: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    subgroups: list[dict[str, Any]] = field(default_factory=list)
     scored: ScoredTrial | None = None
 
 
@@ -254,6 +256,9 @@ def _run_plan(trial: Trial, protocol: Protocol, plan: TrialPlan, acc: _Acc) -> l
     rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints))
     acc.rows += rows
     acc.skipped += skipped
+    sub_rows, sub_skipped = subgroup_rows(trial, by_endpoint, plan)  # the primary, by subgroup
+    acc.subgroups += sub_rows
+    acc.skipped += sub_skipped
     return list(messages)
 
 
@@ -370,4 +375,5 @@ def analyze(
         notes=tuple(notes),
         model_notes=MappingProxyType(dict(acc.model_notes)),
         scored=acc.scored,
+        subgroups=_frame(acc.subgroups, SUBGROUP_COLUMNS),
     )
