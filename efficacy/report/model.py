@@ -28,9 +28,12 @@ from efficacy.instruments import ScoredTrial
 from efficacy.protocol import Protocol, load_protocol
 from efficacy.report._format import fixed, pval
 from efficacy.report.baseline import baseline_tables
+from efficacy.report.conduct import deviation_section, population_section
 from efficacy.report.harms import harms_tables
 from efficacy.report.outcomes import outcome_sections
 from efficacy.report.sections import appendices, generated_at, title_block, verdict
+from efficacy.report.subgroups import subgroup_section
+from efficacy.report.synopsis import synopsis
 from efficacy.trial import Trial
 from efficacy.validation import ValidationReport
 
@@ -52,9 +55,11 @@ class Report:
     Attributes
     ----------
     data : Mapping[str, Any]
-        Keys ``schema``, ``title_block`` (1), ``verdict`` (2), ``flow`` (3),
-        ``checklist`` (4), ``baseline`` (5), ``efficacy`` (6), ``pros`` (7), ``harms``
-        (8), ``appendices`` (9).
+        Keys ``schema``, ``synopsis`` (first, unnumbered), ``title_block`` (1),
+        ``verdict`` (2), ``flow``, ``populations`` and ``deviations`` (3),
+        ``checklist`` (4), ``baseline`` (5), ``efficacy`` and ``subgroups`` (6),
+        ``pros`` (7), ``harms`` (8), ``appendices`` (9). The new sections carry their
+        tables as shells (``tables``, see :mod:`efficacy.report._shell`).
     """
 
     data: Mapping[str, Any]
@@ -81,7 +86,12 @@ class Report:
         from efficacy.report.outcome_figures import outcome_figures
 
         data = self.to_dict()
+        from efficacy.report.subgroup_figures import subgroup_forest_svg
+
         figures = {k: Markup(v) for k, v in outcome_figures(data).items()}
+        sub = data["subgroups"]
+        for i in range(len(sub["comparisons"]) if sub["status"] == "run" else 0):
+            figures[f"subgroups_{i}"] = Markup(subgroup_forest_svg(sub, i))
         return _template().render(
             r=data, css=Markup(_css()), svg=Markup(flow_svg(data["flow"])), fig=figures
         )
@@ -319,16 +329,21 @@ def build_report(
     )
     outcomes = outcome_sections(analysis, trial, proto)
     produced = {3, 5, 8} | ({6} if outcomes["efficacy"]["status"] == "run" else set())
+    level = proto.analysis.confidence_level if proto.analysis is not None else 0.95
     data = {
         "schema": SCHEMA,
         "title_block": title_block(trial, proto, generated_at()),
         "verdict": verdict(trial, proto, validation),
         "flow": flow.to_dict(),
+        "populations": population_section(trial),
+        "deviations": deviation_section(trial),
         "checklist": _checklist(checklist, produced),
         "baseline": baseline_tables(trial, proto, _scored(trial, proto, analysis)),
         **outcomes,
+        "subgroups": subgroup_section(analysis, level),
         "harms": harms_tables(trial),
         "appendices": appendices(validation),
     }
+    data["synopsis"] = synopsis(data, analysis, f"{100 * level:g}")
     # round-trip once: the model holds exactly what the JSON holds
     return Report(MappingProxyType(json.loads(json.dumps(data, allow_nan=False))))
