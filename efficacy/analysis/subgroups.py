@@ -120,7 +120,7 @@ def _fit_level(
     """
     counts = _final_counts(frame, plan)
     if min(counts.values()) < minimum:
-        shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+        shown = ", ".join(f"{k} {v}" if k != "all" else f"{v}" for k, v in counts.items())
         who = "participants" if plan.design != "parallel" else "participants per arm"
         visit = plan.final_visit
         return None, f"not estimable: fewer than {minimum} {who} with a {visit} value ({shown})"

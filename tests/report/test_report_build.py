@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from efficacy.errors import EfficacyError
 from efficacy.io import read_trial
@@ -190,7 +191,7 @@ def test_numbers_in_html_come_from_json(parallel) -> None:
         for table in report.data[section]["tables"]:
             for row in table["rows"]:
                 for cell in row:
-                    assert f">{html.escape(cell)}</td>" in page, (section, cell)
+                    assert f">{escape(cell)}</td>" in page, (section, cell)
     flow = report.data["flow"]
     nb = "\u00a0"  # the diagram keeps "n = 150" together with no-break spaces
     assert f"Assessed for eligibility (n{nb}={nb}{flow['assessed']['n']})" in page
