@@ -54,7 +54,8 @@ def _results(analysis: AnalysisResult | None) -> tuple[list[dict[str, Any]], str
     if analysis is None:
         return [], "not run: the efficacy analysis was not run"
     if not analysis.analysed:
-        return [], "not analysed: " + ("; ".join(analysis.notes) or "the plan was not run")
+        n = analysis.validation_errors
+        return [], f"not analysed: validation found {n} error(s) (appendix 9)"
     est = analysis.to_frame()
     keep = (
         (est["analysis"] == "mmrm")
