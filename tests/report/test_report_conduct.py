@@ -199,3 +199,34 @@ def test_synopsis_reads_the_result_rows(samples) -> None:
     assert "per protocol 104 (ACTIVE 50, VEHICLE 54) (excluded 16" in about["Populations"]
     page = report.to_html()
     assert page.index('id="s0"') < page.index('id="s1"')  # first
+
+
+def test_uncoded_harms_fall_back_to_terms_and_reasons(samples) -> None:
+    """Without soc/pt/led_to_discontinuation/fatal: by reported term, no deaths row."""
+    trial = samples.trial("parallel_12wk")
+    quiet = ("soc", "pt", "led_to_discontinuation", "fatal")
+    src = dataclasses.replace(trial.sources["adverse_events"], missing_columns=quiet)
+    ae = trial.adverse_events.assign(**dict.fromkeys(quiet, None))
+    trial = dataclasses.replace(
+        trial, sources={**trial.sources, "adverse_events": src}, adverse_events=ae
+    )
+    harms = harms_tables(trial)
+    assert not harms["coded"] and harms["deaths"] is None
+    assert [t["id"] for t in harms["tables"]][:2] == ["harms_summary", "harms_term"]
+    assert [r["label"] for r in harms["summary"]][-1] == "Leading to discontinuation"
+    # the discontinuation reasons name the same two contact dermatitis events
+    assert [e["subject_id"] for e in harms["discontinued"]] == ["S0040", "S0071"]
+    assert harms["discontinuation_source"] == "subjects.discontinuation_reason"
+    # submission order: most participants first (nasopharyngitis 10, erythema 8 with 10
+    # events), ties by events, then alphabetically
+    assert [r[0] for r in harms["tables"][1]["rows"]] == [
+        "nasopharyngitis",
+        "erythema",
+        "dry skin",
+        "headache",
+        "pruritus",
+        "burning sensation",
+        "contact dermatitis",
+        "stinging",
+        "appendicitis",
+    ]
