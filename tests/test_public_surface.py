@@ -78,7 +78,7 @@ PUBLIC = {
 
 # names dropped from __all__ that code and tests still import from the package
 STILL_IMPORTABLE = {
-    "efficacy.analysis": ["MODEL_COLUMNS", "RESULT_COLUMNS"],
+    "efficacy.analysis": ["MODEL_COLUMNS", "RESULT_COLUMNS", "SUBGROUP_COLUMNS"],
     "efficacy.consort": ["ArmFlow", "Tally", "STATUSES", "allocated_units"],
     "efficacy.instruments": ["DERIVED_COLUMNS", "ENDPOINTS", "ScoringError", "FaceQScale"],
     "efficacy.plan": [],

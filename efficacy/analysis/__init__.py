@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "AnalysisResult": "efficacy.analysis.result",
     "RESULT_COLUMNS": "efficacy.analysis.result",
     "MODEL_COLUMNS": "efficacy.analysis.models",
+    "SUBGROUP_COLUMNS": "efficacy.analysis.subgroups",
     "TippingPoint": "efficacy.analysis.tipping",
     "intercurrent_events": "efficacy.analysis.intercurrent",
 }
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.analysis.models import MODEL_COLUMNS  # noqa: F401
     from efficacy.analysis.result import RESULT_COLUMNS, AnalysisResult  # noqa: F401
     from efficacy.analysis.run import analyze
+    from efficacy.analysis.subgroups import SUBGROUP_COLUMNS  # noqa: F401
     from efficacy.analysis.tipping import TippingPoint
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from efficacy._records import plain, records
 from efficacy.analysis.intercurrent import ICE_COLUMNS
 from efficacy.analysis.models import MODEL_COLUMNS
+from efficacy.analysis.subgroups import SUBGROUP_COLUMNS
 from efficacy.analysis.tipping import TIPPING_COLUMNS, TippingPoint
 from efficacy.instruments.pipeline import ScoredTrial
 from efficacy.mmrm import MMRMResult
@@ -25,6 +26,7 @@ __all__ = [
     "MODEL_COLUMNS",
     "RESULT_COLUMNS",
     "SKIPPED_COLUMNS",
+    "SUBGROUP_COLUMNS",
     "AnalysisResult",
     "estimand_id",
     "row_estimand",
@@ -205,6 +207,12 @@ class AnalysisResult:
     intercurrent : pandas.DataFrame
         The intercurrent events the analysis used
         (:func:`efficacy.analysis.intercurrent.intercurrent_events`, :data:`ICE_COLUMNS`).
+    subgroups : pandas.DataFrame
+        The primary estimate at the estimand's visit by subgroup (``[analysis.subgroups]``),
+        one row per subgroup variable, level and active arm, with the treatment-by-subgroup
+        interaction test of the variable (:data:`SUBGROUP_COLUMNS`, ``analysis`` is
+        ``"subgroup"``; see :mod:`efficacy.analysis.subgroups`). Not-estimable subgroups
+        are rows with ``status = "not estimable"`` and the reason.
     scored : ScoredTrial or None
         The scored trial and derived endpoints the plan was run on (from
         :func:`efficacy.instruments.score_trial` with the protocol's scoring options
@@ -232,6 +240,9 @@ class AnalysisResult:
     estimands: tuple[Estimand, ...] = field(default=(), repr=False)
     intercurrent: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=list(ICE_COLUMNS)), repr=False
+    )
+    subgroups: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(SUBGROUP_COLUMNS)), repr=False
     )
 
     @classmethod
@@ -269,6 +280,7 @@ class AnalysisResult:
             skipped=empty(SKIPPED_COLUMNS),
             notes=tuple(notes),
             models=empty(MODEL_COLUMNS),
+            subgroups=empty(SUBGROUP_COLUMNS),
         )
 
     @property
@@ -437,6 +449,7 @@ class AnalysisResult:
             "skipped": records(self.skipped),
             "estimands": [e.to_dict() | {"declared": e.declared} for e in self.estimands],
             "intercurrent_events": records(self.intercurrent),
+            "subgroups": records(self.subgroups),
         }
 
     def _headline(self) -> str:

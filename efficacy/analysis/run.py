@@ -28,6 +28,7 @@ from efficacy.analysis.result import (
 )
 from efficacy.analysis.stats import adjust_pvalues, hedges_g
 from efficacy.analysis.strategies import apply_strategies, check_estimands_fit
+from efficacy.analysis.subgroups import SUBGROUP_COLUMNS, subgroup_rows
 from efficacy.analysis.tipping import TippingPoint, tipping_point
 from efficacy.errors import EfficacyError
 from efficacy.instruments import ScoredTrial, ScoringOptions, score_trial
@@ -217,6 +218,7 @@ class _Acc:
     sensitivity: list[TippingPoint] = field(default_factory=list)
     skipped: list[tuple[str, str, str, str]] = field(default_factory=list)
     model_notes: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    subgroups: list[dict[str, Any]] = field(default_factory=list)
     scored: ScoredTrial | None = None
     progress: Progress | None = None
     events: pd.DataFrame = field(default_factory=lambda: _empty(ICE_COLUMNS))
@@ -285,6 +287,9 @@ def _run_plan(trial: Trial, protocol: Protocol, plan: TrialPlan, acc: _Acc) -> l
     rows, skipped = responder_rows(derived, trial, plan, dict(plan.endpoints), acc.events)
     acc.rows += rows
     acc.skipped += skipped
+    sub_rows, sub_skipped = subgroup_rows(trial, by_endpoint, plan)  # the primary, by subgroup
+    acc.subgroups += sub_rows
+    acc.skipped += sub_skipped
     return list(messages)
 
 
@@ -412,4 +417,5 @@ def analyze(
         scored=acc.scored,
         estimands=plan.settings.estimands if status != "not analysed" else (),
         intercurrent=acc.events.reset_index(drop=True),
+        subgroups=_frame(acc.subgroups, SUBGROUP_COLUMNS),
     )

@@ -12,8 +12,9 @@ Estimands: :mod:`efficacy.protocol.estimands`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from efficacy.errors import ProtocolError
@@ -27,10 +28,13 @@ __all__ = [
     "MULTIPLICITY_METHODS",
     "RESPONDER_PARAMETERS",
     "SENSITIVITY_PARAMETERS",
+    "SUBGROUP_PARAMETERS",
+    "SUBGROUP_VARIABLES",
     "AnalysisPlan",
     "ModelSettings",
     "ResponderSpec",
     "SensitivitySettings",
+    "SubgroupSettings",
     "check_analysis",
     "merge_analysis",
 ]
@@ -41,7 +45,7 @@ _COVARIANCES = ("us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "ad", "adh")
 _DF = ("kenward-roger", "kenward-roger-linear", "satterthwaite", "residual", "between-within")
 _POPULATIONS = ("itt", "per_protocol")
 _PRO_PREFIXES = ("skindex16_", "faceq_")
-_SUBTABLES = ("parallel", "split_face", "sensitivity")
+_SUBTABLES = ("parallel", "split_face", "sensitivity", "subgroups")
 
 #: Scalar keys of ``[analysis]``.
 ANALYSIS_PARAMETERS: Mapping[str, ParamSpec] = {
@@ -107,6 +111,33 @@ SENSITIVITY_PARAMETERS: Mapping[str, ParamSpec] = {
     ),
 }
 
+#: Subgroup variables ``[analysis.subgroups] by`` may name: subjects-table columns, and
+#: ``age_band`` (age cut at ``age_bands``).
+SUBGROUP_VARIABLES: tuple[str, ...] = ("fitzpatrick", "sex", "age_band")
+
+#: Keys of ``[analysis.subgroups]`` (the primary estimate by subgroup, ITT).
+SUBGROUP_PARAMETERS: Mapping[str, ParamSpec] = {
+    "by": ParamSpec(
+        "str_list",
+        SUBGROUP_VARIABLES,
+        "Subgroup variables, in report order (an empty list: no subgroup analyses).",
+        choices=SUBGROUP_VARIABLES,
+    ),
+    "age_bands": ParamSpec(
+        "number_list",
+        (35.0, 50.0),
+        "Ages (years) where the age bands are cut, increasing: [35, 50] gives <35, "
+        "35 to <50 and >=50.",
+    ),
+    "min_per_arm": ParamSpec(
+        "int",
+        5,
+        "Fewest participants per arm (split-face: in all) with a final-visit value for a "
+        "subgroup to be estimated; smaller subgroups are reported as not estimable.",
+        minimum=2,
+    ),
+}
+
 #: Keys of each ``[[analysis.responders]]`` table.
 RESPONDER_PARAMETERS: Mapping[str, ParamSpec] = {
     "endpoint": ParamSpec("str", None, "Endpoint id."),
@@ -165,6 +196,19 @@ def _check_responders(rules: Any) -> tuple[tuple[dict[str, Any], ...], list[str]
     return tuple(out), problems
 
 
+def _check_subgroups(sub: Any) -> tuple[dict[str, Any], list[str]]:
+    """Check ``[analysis.subgroups]`` (:data:`SUBGROUP_PARAMETERS`); ages increasing."""
+    where = "[analysis.subgroups]"
+    if not isinstance(sub, Mapping):
+        return {}, [f"{where} must be a table"]
+    values, problems = normalise_parameters(where, SUBGROUP_PARAMETERS, sub)
+    bands = values.get("age_bands")
+    increasing = isinstance(bands, tuple) and all(b < c for b, c in itertools.pairwise(bands))
+    if isinstance(bands, tuple) and (not bands or not increasing):
+        problems.append(f"{where} 'age_bands' must be increasing ages, e.g. [35, 50]")
+    return values, problems
+
+
 def check_analysis(section: Any) -> tuple[dict[str, Any], list[str]]:
     """Check an ``[analysis]`` table; return (normalised plan, every problem).
 
@@ -183,6 +227,8 @@ def check_analysis(section: Any) -> tuple[dict[str, Any], list[str]]:
     plan, problems = normalise_parameters("[analysis]", ANALYSIS_PARAMETERS, scalars)
     specs = {"parallel": MODEL_PARAMETERS, "split_face": MODEL_PARAMETERS}
     specs["sensitivity"] = SENSITIVITY_PARAMETERS
+    plan["subgroups"], errs = _check_subgroups(section.get("subgroups", {}))
+    problems += errs
     for name, spec in specs.items():
         sub = section.get(name, {})
         if not isinstance(sub, Mapping):
@@ -258,6 +304,25 @@ class SensitivitySettings:
 
 
 @dataclass(frozen=True)
+class SubgroupSettings:
+    """``[analysis.subgroups]``: the primary estimate by subgroup (:data:`SUBGROUP_PARAMETERS`).
+
+    Attributes
+    ----------
+    by : tuple of str
+        Subgroup variables (:data:`SUBGROUP_VARIABLES`), in report order.
+    age_bands : tuple of float
+        Increasing ages where the age bands are cut (``(35, 50)``: <35, 35 to <50, >=50).
+    min_per_arm : int
+        Fewest participants per arm with a final-visit value for a subgroup estimate.
+    """
+
+    by: tuple[str, ...] = SUBGROUP_VARIABLES
+    age_bands: tuple[float, ...] = (35.0, 50.0)
+    min_per_arm: int = 5
+
+
+@dataclass(frozen=True)
 class ResponderSpec:
     """One ``[[analysis.responders]]`` table.
 
@@ -322,6 +387,7 @@ class AnalysisPlan:
         The ``[[analysis.estimands]]`` declared, or when none are, the defaults of
         :func:`~efficacy.protocol.estimands.default_estimands` (their ``declared`` is
         False) for the primary and every key secondary endpoint.
+    subgroups : SubgroupSettings
 
     Examples
     --------
@@ -347,6 +413,7 @@ class AnalysisPlan:
     sensitivity: SensitivitySettings
     responders: tuple[ResponderSpec, ...]
     estimands: tuple[Estimand, ...] = ()
+    subgroups: SubgroupSettings = field(default_factory=SubgroupSettings)
 
     def estimand_of(self, endpoint: str) -> Estimand | None:
         """Return the estimand whose variable is `endpoint`, or None."""
@@ -421,6 +488,11 @@ class AnalysisPlan:
             ),
             estimands=tuple(Estimand.from_checked(e) for e in plan["estimands"])
             or default_estimands(str(plan["primary"]), tuple(plan["key_secondary"])),
+            subgroups=SubgroupSettings(
+                by=tuple(plan["subgroups"]["by"]),
+                age_bands=tuple(plan["subgroups"]["age_bands"]),
+                min_per_arm=int(plan["subgroups"]["min_per_arm"]),
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -437,7 +509,7 @@ class AnalysisPlan:
                 declared = [e.to_dict() for e in value if e.declared]
                 if declared:
                     out[f.name] = declared
-            elif isinstance(value, ModelSettings | SensitivitySettings):
+            elif isinstance(value, ModelSettings | SensitivitySettings | SubgroupSettings):
                 out[f.name] = {k.name: _plain(getattr(value, k.name)) for k in fields(value)}
             else:
                 out[f.name] = _plain(value)

@@ -33,7 +33,7 @@ SEVERITIES: tuple[str, ...] = ("error", "warning", "notice")
 #: PRO instruments the package knows (FACTS.md sections 2 and 3).
 PRO_INSTRUMENTS: tuple[str, ...] = ("skindex16", "faceq")
 
-ParamType = Literal["number", "int", "bool", "str", "str_list", "range"]
+ParamType = Literal["number", "int", "bool", "str", "str_list", "range", "number_list"]
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,10 @@ class ParamSpec:
 
     Parameters
     ----------
-    type : {"number", "int", "bool", "str", "str_list", "range"}
+    type : {"number", "int", "bool", "str", "str_list", "range", "number_list"}
         ``number`` accepts int or float; ``range`` is a two-number list ``[low, high]``
-        with ``low <= high``; ``str_list`` a list of strings.
+        with ``low <= high``; ``str_list`` a list of strings; ``number_list`` a list of
+        numbers (normalised to a tuple of floats).
     default : Any
         Value used when the protocol omits the parameter; ``None`` makes it required.
     description : str
@@ -86,6 +87,10 @@ def _check_value(name: str, spec: ParamSpec, value: Any) -> tuple[Any, list[str]
         if bad:
             return value, [f"{name} has unknown values {bad}; allowed: {', '.join(allowed)}"]
         return tuple(value), []
+    if t == "number_list":
+        if not isinstance(value, list | tuple) or not all(map(_is_number, value)):
+            return value, [f"{name} must be a list of numbers"]
+        return tuple(float(v) for v in value), []
     if t == "range":
         ok = isinstance(value, list | tuple) and len(value) == 2 and all(map(_is_number, value))
         if not ok or value[0] > value[1]:

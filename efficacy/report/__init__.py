@@ -7,10 +7,13 @@
 >>> report.write("out", ["html", "json"])  # doctest: +SKIP
 >>> report.write("out", ["docx", "rtf"])  # Word document; the tables as RTF  # doctest: +SKIP
 
-Sections: 1 title block, 2 verdict per requirement, 3 CONSORT flow diagram, 4 CONSORT
-2025 checklist, 5 baseline table, 6 efficacy and 7 PROs (from an analysis result, see
-:mod:`efficacy.report.outcomes`; ``efficacy report`` runs :func:`efficacy.analyze`
-for them), 8 harms, 9 appendices. The command line is
+Sections: a one-page synopsis first, then 1 title block, 2 verdict per requirement, 3
+CONSORT flow diagram with the analysis populations and protocol deviations
+(:mod:`efficacy.report.conduct`), 4 CONSORT 2025 checklist, 5 baseline table, 6
+efficacy (with the subgroup analyses, :mod:`efficacy.report.subgroups`) and 7 PROs (from
+an analysis result, see :mod:`efficacy.report.outcomes`; ``efficacy report`` runs
+:func:`efficacy.analyze` for them), 8 harms (:mod:`efficacy.report.harms`), 9
+appendices. The command line is
 ``efficacy report BUNDLE --out DIR`` (:mod:`efficacy.cli.report`); the example
 reports in ``reports/`` are rendered by ``python -m efficacy.report.examples``.
 

@@ -29,10 +29,13 @@ from efficacy.instruments import ScoredTrial
 from efficacy.protocol import Protocol, load_protocol
 from efficacy.report._format import fixed, pval, unit_text
 from efficacy.report.baseline import baseline_tables
+from efficacy.report.conduct import deviation_section, population_section
 from efficacy.report.estimands import estimands_section
 from efficacy.report.harms import harms_tables
 from efficacy.report.outcomes import outcome_sections
 from efficacy.report.sections import appendices, generated_at, title_block, verdict
+from efficacy.report.subgroups import subgroup_section
+from efficacy.report.synopsis import synopsis
 from efficacy.trial import Trial
 from efficacy.validation import ValidationReport
 
@@ -63,10 +66,12 @@ class Report:
     Attributes
     ----------
     data : Mapping[str, Any]
-        Keys ``schema``, ``title_block`` (1), ``verdict`` (2), ``flow`` (3),
+        Keys ``schema``, ``synopsis`` (first, unnumbered), ``title_block`` (1),
+        ``verdict`` (2), ``flow``, ``populations`` and ``deviations`` (3),
         ``checklist`` (4), ``baseline`` (5), ``estimands`` (the ICH E9(R1) attributes,
-        before efficacy), ``efficacy`` (6), ``pros`` (7), ``harms`` (8), ``appendices``
-        (9).
+        before efficacy), ``efficacy`` and ``subgroups`` (6), ``pros`` (7), ``harms``
+        (8), ``appendices`` (9). The newer sections carry their tables as shells
+        (``tables``, see :mod:`efficacy.report.shells`).
     """
 
     data: Mapping[str, Any]
@@ -104,8 +109,13 @@ class Report:
         """Draw the figures as SVG: ``flow`` and those of sections 6-7."""
         from efficacy.report.figures import flow_svg
         from efficacy.report.outcome_figures import outcome_figures
+        from efficacy.report.subgroup_figures import subgroup_forest_svg
 
-        return {"flow": flow_svg(self.data["flow"]), **outcome_figures(self.data)}
+        figures = {"flow": flow_svg(self.data["flow"]), **outcome_figures(self.data)}
+        sub = self.data["subgroups"]
+        for i in range(len(sub["comparisons"]) if sub["status"] == "run" else 0):
+            figures[f"subgroups_{i}"] = subgroup_forest_svg(sub, i)
+        return figures
 
     def _html(self, figures: Mapping[str, str]) -> str:
         from markupsafe import Markup
@@ -385,17 +395,22 @@ def build_report(
     )
     outcomes = outcome_sections(analysis, trial, proto)
     produced = {3, 5, 8} | ({6} if outcomes["efficacy"]["status"] == "run" else set())
+    level = proto.analysis.confidence_level if proto.analysis is not None else 0.95
     data = {
         "schema": SCHEMA,
         "title_block": title_block(trial, proto, generated_at()),
         "verdict": verdict(trial, proto, validation, checklist.to_dict()),
         "flow": flow.to_dict(),
+        "populations": population_section(trial),
+        "deviations": deviation_section(trial),
         "checklist": _checklist(checklist, produced),
         "baseline": baseline_tables(trial, proto, _scored(trial, proto, analysis)),
         "estimands": estimands_section(trial, proto, analysis),
         **outcomes,
+        "subgroups": subgroup_section(analysis, level),
         "harms": harms_tables(trial),
         "appendices": appendices(validation),
     }
+    data["synopsis"] = synopsis(data, analysis, f"{100 * level:g}")
     # round-trip once: the model holds exactly what the JSON holds
     return Report(MappingProxyType(json.loads(json.dumps(data, allow_nan=False))))

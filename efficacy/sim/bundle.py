@@ -30,8 +30,15 @@ from efficacy.sim._toml import dumps
 
 __all__ = ["TABLE_NAMES", "SimulatedBundle", "write_bundle"]
 
-#: The four canonical tables, in the order they are written.
-TABLE_NAMES: tuple[str, ...] = ("subjects", "measurements", "pro_responses", "adverse_events")
+#: The tables a simulated bundle may hold, in the order they are written (the four
+#: canonical tables, then the optional ``deviations``).
+TABLE_NAMES: tuple[str, ...] = (
+    "subjects",
+    "measurements",
+    "pro_responses",
+    "adverse_events",
+    "deviations",
+)
 
 BundleFormat = Literal["csv", "parquet", "xlsx"]
 _EXTENSIONS: Mapping[str, str] = {"csv": ".csv", "parquet": ".parquet", "xlsx": ".xlsx"}

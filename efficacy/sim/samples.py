@@ -184,7 +184,12 @@ def _clean_readme(name: str, bundle: SimulatedBundle) -> str:
     pro = t["pro_responses"]
     pro_visits = ", ".join(dict.fromkeys(pro["visit"]))
     answered = int(pro["response"].notna().sum())
-    aes = t["adverse_events"]["term"].value_counts().rename_axis("term").reset_index()
+    ae = t["adverse_events"]
+    aes = ae.groupby(["soc", "pt"]).size().rename("events").reset_index()
+    aes = aes.sort_values(["soc", "events"], ascending=[True, False], kind="stable")
+    dev = t["deviations"]
+    devs = pd.crosstab(dev["category"], dev["major"].map({True: "major", False: "minor"}))
+    devs = devs.reset_index()
     visits = ", ".join(f"{v['id']} (day {v['day']} ± {v['window_days']})" for v in m["visits"])
     truth = bundle.truth
     return f"""# {name}
@@ -199,7 +204,7 @@ participants. Regenerate with `python -m efficacy.sim sample_data`.
   probability {truth["dropout_rate"]}, monotone (no data after leaving).
 - Tables: {len(meas)} measurement rows ({meas["endpoint"].nunique()} endpoints),
   {len(pro)} PRO item rows ({answered} answered; PRO visits {pro_visits}),
-  {len(t["adverse_events"])} adverse events.
+  {len(t["adverse_events"])} adverse events, {len(dev)} protocol deviations.
 - `faceq_conversion_SYNTHETIC.csv` is a FAKE FACE-Q conversion table (a straight
   line from 0 to 100) so that simulated FACE-Q scores land on a 0-100 scale. Real
   tables are licensed (MSKCC / Q-Portfolio) and are never shipped with efficacy.
@@ -220,7 +225,19 @@ FACE-Q scales `satisfaction_facial_appearance` and `psychological_function` (10 
 each, responses 1-4). Only item numbers and response ranges are simulated: no licensed
 wording or conversion table is used (FACTS.md 6).
 
+## Per-protocol population and deviations
+
+`subjects.pp_exclusion_reason` says why each randomised person outside per-protocol is
+excluded: non-completers by their disposition, completers by a major protocol
+deviation listed in `deviations.csv` (minor deviations exclude no one).
+
+{_md_table(devs)}
+
 ## Adverse events
+
+Coded with the simulator's own small vocabulary (`soc` labels end in `[SIM]`): this is
+**not MedDRA**, which is licensed and never shipped with efficacy. Supply your own
+MedDRA-coded `soc` and `pt` columns in a real bundle.
 
 {_md_table(aes)}
 """

@@ -15,6 +15,7 @@ import pandas as pd
 
 from efficacy.errors import EfficacyError
 from efficacy.instruments.catalogue import ENDPOINTS
+from efficacy.sim._conduct import code_adverse_events, simulate_deviations
 from efficacy.sim._instruments import ENDPOINT_ORDER, effect_curve, simulate_values
 from efficacy.sim._manifest import DEVICES, build_manifest, schedule
 from efficacy.sim._people import (
@@ -195,6 +196,11 @@ def _simulate(spec: _Spec) -> SimulatedBundle:
         design=spec.design,
         sites=SPLIT_FACE_SITES,
     )
+    aes = code_adverse_events(aes, cohort.subjects)
+    deviations, pp_reason = simulate_deviations(
+        np.random.default_rng([spec.seed, 5]), cohort.subjects, cohort.rand_ids, last_day
+    )
+    subjects = cohort.subjects.assign(pp_exclusion_reason=pp_reason)
     manifest = build_manifest(
         trial_id=spec.trial_id,
         title=spec.title,
@@ -213,10 +219,11 @@ def _simulate(spec: _Spec) -> SimulatedBundle:
         "effect_size": spec.effect_size,
     }
     tables = {
-        "subjects": cohort.subjects,
+        "subjects": subjects,
         "measurements": measurements,
         "pro_responses": pro,
         "adverse_events": aes,
+        "deviations": deviations,
     }
     return SimulatedBundle(manifest=manifest, tables=tables, truth=truth)
 
@@ -258,7 +265,9 @@ def simulate_parallel(
     -------
     SimulatedBundle
         Manifest and tables ``subjects``, ``measurements``, ``pro_responses``,
-        ``adverse_events`` (columns as in :data:`efficacy.trial.TABLE_SCHEMAS`).
+        ``adverse_events`` and ``deviations`` (columns as in
+        :data:`efficacy.trial.TABLE_SCHEMAS`; AEs coded with the simulator's own
+        vocabulary, not MedDRA: :data:`efficacy.sim._conduct.SIM_CODING`).
 
     Notes
     -----

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from efficacy.errors import EfficacyError
 from efficacy.io import read_trial
@@ -44,6 +45,10 @@ def test_sections_present_and_analysis_not_run(parallel) -> None:
     _, report = parallel
     assert set(report.data) == {
         "schema",
+        "synopsis",
+        "populations",
+        "deviations",
+        "subgroups",
         "title_block",
         "verdict",
         "flow",
@@ -62,6 +67,7 @@ def test_sections_present_and_analysis_not_run(parallel) -> None:
     assert [f["file"] for f in tb["inputs"]] == [
         "trial.toml",
         "adverse_events.csv",
+        "deviations.csv",
         "measurements.csv",
         "pro_responses.csv",
         "subjects.csv",
@@ -140,47 +146,54 @@ def test_baseline_primary_endpoint_against_pandas(parallel) -> None:
     assert cell["median"] == pytest.approx(float(np.median(vehicle)), rel=1e-9)
 
 
+def _hrow(report, key: str, label: str) -> dict:
+    return next(r for r in report.data["harms"][key] if r["label"] == label)
+
+
 def test_harms_against_the_sample_readme(parallel) -> None:
     # sample_data/parallel_12wk/README.md: 40 adverse events; erythema 10; appendicitis 1
     _, report = parallel
-    summary = _table(report, "harms", "summary")
-    anyae = _row(summary, "Any adverse event")["cells"]["TOTAL"]
+    anyae = _hrow(report, "summary", "Any adverse event")["cells"]["TOTAL"]
     assert anyae["events"] == 40
-    by_term = _table(report, "harms", "by_term")
-    assert _row(by_term, "erythema")["cells"]["TOTAL"]["events"] == 10
-    assert _row(by_term, "appendicitis")["cells"]["TOTAL"]["events"] == 1
-    # descending incidence: nasopharyngitis (10 participants, 10 events) before
-    # erythema (8 participants, 10 events); ties by events, then alphabetically
-    assert [r["label"] for r in by_term["rows"]] == [
-        "nasopharyngitis",
-        "erythema",
-        "dry skin",
-        "headache",
-        "pruritus",
-        "burning sensation",
-        "contact dermatitis",
-        "stinging",
-        "appendicitis",
+    assert report.data["harms"]["coded"]  # soc / pt columns: by class and term
+    assert _hrow(report, "by_soc_pt", "Erythema")["cells"]["TOTAL"]["events"] == 10
+    assert _hrow(report, "by_soc_pt", "Appendicitis")["cells"]["TOTAL"]["events"] == 1
+    # within a class, descending incidence: erythema (8 participants, 10 events) first;
+    # ties by events, then alphabetically
+    skin = [r["label"] for r in report.data["harms"]["by_soc_pt"] if r["level"] == 2][:6]
+    assert skin == [
+        "Erythema",
+        "Dry skin",
+        "Pruritus",
+        "Burning sensation",
+        "Contact dermatitis",
+        "Stinging",
     ]
     ae = pd.read_csv(SAMPLES / "parallel_12wk" / "adverse_events.csv")
     assert anyae["n"] == ae["subject_id"].nunique()
-    serious = _row(summary, "Serious adverse event")["cells"]
+    serious = _hrow(report, "summary", "Serious adverse event")["cells"]
     assert serious["ACTIVE"]["text"] == "0 (0.0) [0]"  # zero-event row shown
+    deaths = _hrow(report, "summary", "Fatal (deaths)")["cells"]  # fatal column: a row
+    assert deaths["TOTAL"]["text"] == "0 (0.0) [0]"
 
 
 def test_numbers_in_html_come_from_json(parallel) -> None:
     _, report = parallel
     page = report.to_html()
-    for section in ("baseline", "harms"):
+    for table in report.data["baseline"]["tables"]:
+        for row in table["rows"][:12]:
+            if not row["cells"]:
+                continue
+            cells = "".join(
+                f'<td class="num">{html.escape(row["cells"][c["key"]]["text"])}</td>'
+                for c in table["columns"]
+            )
+            assert f"<td>{html.escape(row['label'])}</td>{cells}" in page, row["label"]
+    for section in ("synopsis", "populations", "deviations", "harms"):
         for table in report.data[section]["tables"]:
-            for row in table["rows"][:12]:
-                if not row["cells"]:
-                    continue
-                cells = "".join(
-                    f'<td class="num">{html.escape(row["cells"][c["key"]]["text"])}</td>'
-                    for c in table["columns"]
-                )
-                assert f"<td>{html.escape(row['label'])}</td>{cells}" in page, row["label"]
+            for row in table["rows"]:
+                for cell in row:
+                    assert f">{escape(cell)}</td>" in page, (section, cell)
     flow = report.data["flow"]
     nb = "\u00a0"  # the diagram keeps "n = 150" together with no-break spaces
     assert f"Assessed for eligibility (n{nb}={nb}{flow['assessed']['n']})" in page
@@ -191,14 +204,13 @@ def test_split_face_report_counts_sites(split_face) -> None:
     _, report = split_face
     assert report.data["flow"]["randomised"] == {"n": 40, "sites": 80, "reasons": []}
     assert "within-person" in report.data["checklist"]["extensions"]
-    harms = _table(report, "harms", "summary")
+    harms = report.data["harms"]
     assert [c["key"] for c in harms["columns"]] == ["ACTIVE", "VEHICLE", "SYSTEMIC", "ALL"]
     ae = pd.read_csv(SAMPLES / "split_face_12wk" / "adverse_events.csv")
-    assert _row(harms, "Any adverse event")["cells"]["ALL"]["events"] == len(ae)  # 22
+    anyae = _hrow(report, "summary", "Any adverse event")["cells"]
+    assert anyae["ALL"]["events"] == len(ae)  # 22
     # events without a body site are not site-specific: 7 in adverse_events.csv
-    assert _row(harms, "Any adverse event")["cells"]["SYSTEMIC"]["events"] == int(
-        ae["body_site"].isna().sum()
-    )
+    assert anyae["SYSTEMIC"]["events"] == int(ae["body_site"].isna().sum())
     endpoints = _table(report, "baseline", "endpoints")
     assert [c["head"] for c in endpoints["columns"]] == ["(N=40 sites)", "(N=40 sites)"]
     assert "80\u00a0body sites" in report.to_html()

@@ -200,7 +200,8 @@ def test_tipping_point(parallel) -> None:
 
 def test_figures_are_inline_svg(parallel) -> None:
     *_, page = parallel
-    assert page.count("<svg") == 4  # flow, forest, change (efficacy), change (PROs)
+    # flow, forest, change (efficacy), subgroup forest, change (PROs)
+    assert page.count("<svg") == 5
     assert "<style" not in page.split("</style>", 1)[1]  # no figure stylesheet leaks
     assert 'aria-label="Hedges&#x27; g forest plot' in page or "Hedges' g forest plot" in page
 
@@ -273,7 +274,7 @@ def test_every_number_in_sections_6_7_comes_from_the_json(parallel) -> None:
     text = _text(body).replace(MINUS, "-")
     nums: list[float] = []
     texts: list[str] = []
-    _json_numbers({k: report.data[k] for k in ("efficacy", "pros")}, nums, texts)
+    _json_numbers({k: report.data[k] for k in ("efficacy", "subgroups", "pros")}, nums, texts)
     strings = " ".join(texts)
     tokens = set(re.findall(r"-?\d+(?:\.\d+)?", text))
     assert len(tokens) > 500

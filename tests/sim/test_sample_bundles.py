@@ -71,12 +71,33 @@ def test_clean_bundle_reads_without_issues(name):
     assert trial.issues.empty
     missing = {t: src.missing_columns for t, src in trial.sources.items() if src.missing_columns}
     # each design has only its own allocation column (arm / allocation); the samples
-    # carry no PP exclusion reasons and no coded AE terms (columns noted by no rule)
+    # carry PP exclusion reasons, coded AE terms and a deviations table
     expected = {"parallel_12wk": ("allocation",), "split_face_12wk": ("arm",)}[name]
-    assert missing == {
-        "subjects": (*expected, "pp_exclusion_reason"),
-        "adverse_events": ("soc", "pt", "led_to_discontinuation", "fatal"),
-    }
+    assert missing == {"subjects": expected}
+    assert trial.sources["deviations"].path is not None
+
+
+@pytest.mark.parametrize("name", sorted(CLEAN_BUNDLES))
+def test_clean_bundle_explains_every_per_protocol_exclusion(name):
+    """Each randomised person outside PP has a reason; a completer's is a major deviation."""
+    trial = read_trial(SAMPLE_DATA / name)
+    s = trial.subjects[trial.subjects["randomized"].astype(bool)]
+    out = s[~s["per_protocol"].astype(bool)]
+    assert out["pp_exclusion_reason"].fillna("").ne("").all()
+    assert s.loc[s["per_protocol"].astype(bool), "pp_exclusion_reason"].fillna("").eq("").all()
+    completers = set(out.loc[out["disposition"] == "completed", "subject_id"])
+    dev = trial.deviations
+    assert set(dev.loc[dev["major"].astype(bool), "subject_id"]) == completers
+    # the sample trials: PP excludes 10 ACTIVE / 6 VEHICLE (2 and 4 completers)
+    if name == "parallel_12wk":
+        assert out.groupby("arm").size().to_dict() == {"ACTIVE": 10, "VEHICLE": 6}
+        assert len(completers) == 6
+    ae = trial.adverse_events
+    assert ae["soc"].str.endswith("[SIM]").all()  # own vocabulary, not MedDRA
+    assert not ae["fatal"].astype(bool).any()
+    left = ae.loc[ae["led_to_discontinuation"].astype(bool), "subject_id"]
+    reason = s.set_index("subject_id")["discontinuation_reason"]
+    assert sorted(left) == sorted(reason[reason == "adverse event: contact dermatitis"].index)
 
 
 # -- flawed bundles -----------------------------------------------------------------------

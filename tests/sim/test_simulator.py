@@ -45,6 +45,7 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     assert _digest(a)["measurements.csv"] != _digest(c)["measurements.csv"]
     assert sorted(_digest(a)) == [
         "adverse_events.csv",
+        "deviations.csv",
         "faceq_conversion_SYNTHETIC.csv",
         "measurements.csv",
         "pro_responses.csv",
@@ -70,13 +71,15 @@ def test_simulation_does_not_depend_on_global_numpy_state(par):
 @pytest.mark.parametrize("design", ["parallel", "split_face"])
 def test_tables_have_schema_columns(par, split, design):
     bundle = par if design == "parallel" else split
-    for name, cols in TABLE_SCHEMAS.items():
-        if name in OPTIONAL_TABLES:
-            continue
-        expected = [c.name for c in cols if c.noted_when_absent]  # quiet ones: not simulated
+    # every schema column of every table, the optional deviations table included; only
+    # the intercurrent_events table is not simulated
+    assert sorted(bundle.tables) == sorted(set(TABLE_SCHEMAS) - {"intercurrent_events"})
+    assert set(OPTIONAL_TABLES) - set(bundle.tables) == {"intercurrent_events"}
+    for name, table in bundle.tables.items():
+        expected = [c.name for c in TABLE_SCHEMAS[name]]
         if name == "subjects":
             expected.remove("allocation" if design == "parallel" else "arm")
-        assert list(bundle.tables[name].columns) == expected, name
+        assert list(table.columns) == expected, name
 
 
 def test_manifest_flow_counts_equal_data(par):
