@@ -305,9 +305,11 @@ def baseline(data: Mapping[str, Any]) -> list[Block]:
 def harms(data: Mapping[str, Any]) -> list[Block]:
     """Section 8: the harms tables (cells: participants n (%) [events])."""
     h = data["harms"]
+    if h.get("status") == "not supplied":
+        return [Para(f"Population: {h['population']}.", note=True), Para(h["message"])]
     out: list[Block] = [Para(f"Population: {h['population']}. Cells: {h['cell']}.", note=True)]
     out += [Para(n, note=True) for n in h.get("notes", [])]
-    out += [Table(stat_shell(t, "harms")) for t in h["tables"]]
+    out += [Table(TableShell.from_dict(t)) for t in h["tables"]]  # shells (notes/SHELLS.md)
     return out
 
 
