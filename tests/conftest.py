@@ -23,18 +23,20 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from threadpoolctl import threadpool_limits
 
-from efficacy import Trial
-from efficacy.analysis import AnalysisResult, analyze
-from efficacy.io import read_trial
-from efficacy.protocol import DEFAULT_PROTOCOL, Protocol, load_protocol
-from efficacy.report import Report, build_report
 from tests.hostile.profile import profile_name
+
+if TYPE_CHECKING:  # imported where used: the xdist controller loads this file, runs no test
+    from efficacy import Trial
+    from efficacy.analysis import AnalysisResult
+    from efficacy.protocol import Protocol
+    from efficacy.report import Report
 
 _CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "efficacy-hypothesis"
 
@@ -58,7 +60,9 @@ settings.load_profile(profile_name())
 # the matrices here are small: a second OpenBLAS thread per worker only spins for work
 # (test_fit_r.py: 21.7 s user CPU with 2 threads, 16.0 s with 1). Results do not depend on
 # the thread count (see efficacy/mmrm/_threads.py). An explicit OPENBLAS_NUM_THREADS wins;
-# the variable also reaches the CLI subprocesses some tests start.
+# the variable also reaches the CLI subprocesses some tests start, and OpenBLAS reads it
+# when numpy is first imported (usually after this file); threadpool_limits covers a numpy
+# a plugin imported earlier.
 _BLAS_THREADS = int(os.environ.setdefault("OPENBLAS_NUM_THREADS", "1") or 1)
 threadpool_limits(limits=_BLAS_THREADS, user_api="blas")
 
@@ -85,18 +89,24 @@ class Samples:
     def protocol(self) -> Protocol:
         """The default protocol (``iso-efficacy-2025``)."""
         if self._protocol is None:
+            from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
+
             self._protocol = load_protocol(DEFAULT_PROTOCOL)
         return self._protocol
 
     def trial(self, name: str) -> Trial:
         """``read_trial`` of the sample bundle `name`."""
         if name not in self._trials:
+            from efficacy.io import read_trial
+
             self._trials[name] = read_trial(SAMPLES / name)
         return self._trials[name]
 
     def analysis(self, name: str) -> AnalysisResult:
         """``analyze`` of the sample bundle under the default protocol."""
         if name not in self._analyses:
+            from efficacy.analysis import analyze
+
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self._analyses[name] = analyze(self.trial(name), self.protocol)
@@ -106,6 +116,8 @@ class Samples:
         """``build_report`` of the sample bundle, with its analysis or without."""
         key = (name, analysed)
         if key not in self._reports:
+            from efficacy.report import build_report
+
             trial = self.trial(name)
             if analysed:
                 report = build_report(trial, self.protocol, analysis=self.analysis(name))
@@ -126,3 +138,35 @@ class Samples:
 def samples() -> Samples:
     """The shared, lazily computed results of the sample bundles (see :class:`Samples`)."""
     return Samples()
+
+
+#: The longest test files (CPU seconds on the 2-core machine, issue 10), started first.
+#: Under ``--dist loadfile`` each file is one unit of work handed to the next free worker
+#: in collection order; a long file collected last (test_typing.py comes after every
+#: folder) leaves the other core idle while it finishes. Longest first keeps both busy.
+LONGEST_FIRST = (
+    "tests/test_typing.py",  # cold mypy cache: ~20 s; warm: ~1 s
+    "tests/mmrm/test_fit_r.py",  # ~12 s
+    "tests/test_readme.py",  # ~10 s, half of it the README's report PDF
+    "tests/analysis/test_analysis_small_trials.py",  # ~9 s
+    "tests/test_robustness.py",  # ~8 s
+    "tests/report/test_report_build.py",  # ~8 s
+    "tests/report/test_report_outcomes.py",  # ~8 s
+    "tests/analysis/test_analysis_plan.py",  # ~7 s
+    "tests/hostile/test_hostile.py",  # ~6 s
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the files of `LONGEST_FIRST` first, in that order; the rest keep theirs."""
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    root = Path(__file__).resolve().parents[1]
+
+    def key(item: pytest.Item) -> int:
+        try:
+            relative = item.path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            return len(rank)
+        return rank.get(relative, len(rank))
+
+    items.sort(key=key)  # stable: the order within a file, and of the others, is kept

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -336,6 +335,8 @@ def _read_xlsx(
     Any failure of the zip/XML layers (not a zip, bad deflate, truncated XML) is one
     InputError line naming the file.
     """
+    import openpyxl  # here, not at import: a CSV or Parquet bundle never needs it
+
     _check_archive(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)

@@ -15,7 +15,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyreadstat
 
 from efficacy.errors import EfficacyError, InputError
 from efficacy.io._adam_map import (
@@ -46,6 +45,8 @@ NON_ARMS = ("screen failure", "not assigned", "not treated", "unplanned treatmen
 
 
 def _xport_text(path: Path) -> tuple[pd.DataFrame, str]:
+    import pyreadstat  # here, not at import: a CSV or xlsx bundle never needs it
+
     try:
         frame, meta = pyreadstat.read_xport(str(path))
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError, ValueError) as exc:

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 import efficacy
 from efficacy.analysis import RESULT_COLUMNS, AnalysisResult, analyze
 from efficacy.instruments import score_trial
+from tests.statsmodels_ref import multipletests
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_data"

@@ -25,7 +25,6 @@ import pandas as pd
 import pingouin as pg
 import pytest
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 import efficacy
 from efficacy.analysis import analyze, guard
@@ -34,6 +33,7 @@ from efficacy.analysis import run as run_mod
 from efficacy.analysis.stats import hedges_g
 from efficacy.errors import ModelSpecError
 from tests.analysis.small_trials import SAMPLES, cut_bundle
+from tests.statsmodels_ref import multipletests
 
 NOT_ESTIMABLE_2 = (
     "effect size (Hedges' g) not estimable: its small-sample correction needs at least 2 "

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from statsmodels.stats.multitest import multipletests
 
 from efficacy.analysis.stats import (
     adjust_pvalues,
@@ -16,6 +15,7 @@ from efficacy.analysis.stats import (
     wilson_interval,
 )
 from efficacy.analysis.tipping import rubin
+from tests.statsmodels_ref import multipletests
 
 
 @pytest.mark.parametrize(

@@ -232,12 +232,27 @@ def _arm_by(ref: dict[str, Any]) -> tuple[str, str | None]:
     return arm, (spec[1].strip() if len(spec) > 1 else None)
 
 
-def _merge(ours: pd.DataFrame, theirs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    ours = ours.assign(**{k: ours[k].astype(str) for k in keys})
-    theirs = theirs.assign(**{k: theirs[k].astype(str) for k in keys})
-    both = ours.merge(theirs, on=keys, suffixes=("", "_r"), validate="one_to_one")
-    assert len(both) == len(theirs) == len(ours)
-    return both
+def _keyed(rows: dict[str, Any] | pd.DataFrame, keys: list[str]) -> dict[tuple[str, ...], int]:
+    """Row number of each key (the key columns as text); a repeated key fails."""
+    columns = [[str(v) for v in rows[k]] for k in keys]
+    index = {key: i for i, key in enumerate(zip(*columns, strict=True))}
+    assert len(index) == len(columns[0]), f"repeated key in {keys}"
+    return index
+
+
+def _paired(
+    ours: pd.DataFrame, theirs: dict[str, Any], keys: list[str], cols: tuple[str, ...]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """`cols` of our rows and R's rows, aligned one to one on `keys` (compared as text).
+
+    Both sides hold the same keys, each once (a one-to-one merge of all rows).
+    """
+    mine, ref = _keyed(ours, keys), _keyed(theirs, keys)
+    assert mine.keys() == ref.keys(), f"rows differ: {sorted(mine.keys() ^ ref.keys())}"
+    order_ref = [ref[key] for key in mine]
+    ours_out = {c: ours[c].to_numpy(dtype=float) for c in cols}
+    theirs_out = {c: np.asarray(theirs[c], dtype=float)[order_ref] for c in cols}
+    return ours_out, theirs_out
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
@@ -271,39 +286,50 @@ def test_fit_coefficients(case_id: str) -> None:
     assert_close(got["df"], exp["df"], DF_REL, 0, f"{case_id} Satterthwaite df")
 
 
+STATS = (("estimate", REL, ABS), ("std_error", REL, ABS), ("df", DF_REL, 0))
+
+
+def _columns(records: list[dict[str, Any]] | dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """R's rows (records or columns, as jsonlite wrote them) as columns."""
+    if isinstance(records, dict):
+        return records
+    return {k: [r.get(k) for r in records] for k in records[0]} if records else {}
+
+
 def _check_lsmeans_contrasts(case_id: str, res, exp_ls, exp_ct, what: str) -> None:
     ref = case(case_id)
     arm, by = _arm_by(ref)
     keys = [arm] + ([by] if by else [])
     got = res.lsmeans(arm, by=by)
-    both = _merge(got, pd.DataFrame(exp_ls), keys)
-    for col, rel, abs_ in (("estimate", REL, ABS), ("std_error", REL, ABS), ("df", DF_REL, 0)):
-        assert_close(both[col], both[f"{col}_r"], rel, abs_, f"{case_id} {what} lsmeans {col}")
+    ours, theirs = _paired(got, _columns(exp_ls), keys, ("estimate", "std_error", "df"))
+    for col, rel, abs_ in STATS:
+        assert_close(ours[col], theirs[col], rel, abs_, f"{case_id} {what} lsmeans {col}")
     ct = res.contrast(arm, by=by, method="pairwise")
-    exp = pd.DataFrame(exp_ct)
-    pairs = ct["contrast"].str.split(" - ", regex=False)
+    exp = _columns(exp_ct)
+    # R's rows by (level, reference[, by]); ours are "a - b", R's either b - a or a - b.
+    index = _keyed(exp, ["level", "reference"] + ([by] if by else []))
+    ct_by = [str(v) for v in ct[by]] if by else None
     sign = []
     rows = []
-    for i, (a, b) in enumerate(pairs):
-        sel = (exp["level"] == b) & (exp["reference"] == a)
-        flip = sel.any()
-        if not flip:
-            sel = (exp["level"] == a) & (exp["reference"] == b)
-        if by:
-            sel &= exp[by].astype(str) == str(ct[by].iloc[i])
-        assert sel.sum() == 1, f"{case_id}: no R contrast for {a} - {b}"
-        rows.append(int(np.flatnonzero(sel.to_numpy())[0]))
+    for i, label in enumerate(ct["contrast"]):
+        a, b = label.split(" - ")
+        at = (ct_by[i],) if ct_by else ()
+        flip = (b, a, *at) in index
+        row = index.get((b, a, *at) if flip else (a, b, *at))
+        assert row is not None, f"{case_id}: no R contrast for {a} - {b}"
+        rows.append(row)
         sign.append(-1.0 if flip else 1.0)
-    assert len(rows) == len(exp) and len(set(rows)) == len(exp)
-    matched = exp.iloc[rows].reset_index(drop=True)
+    n_exp = len(exp["level"])
+    assert len(rows) == n_exp and len(set(rows)) == n_exp
     sgn = np.asarray(sign)
+    matched = {c: np.asarray(exp[c], dtype=float)[rows] for c in ("estimate", "std_error", "df")}
     assert_close(ct["estimate"], sgn * matched["estimate"], REL, ABS, f"{case_id} {what} contrast")
     assert_close(ct["std_error"], matched["std_error"], REL, ABS, f"{case_id} {what} contr SE")
     assert_close(ct["df"], matched["df"], DF_REL, 0, f"{case_id} {what} contrast df")
     _check_default_contrast(case_id, res, exp, arm, by, what)
 
 
-def _check_default_contrast(case_id: str, res, exp: pd.DataFrame, arm: str, by, what) -> None:
+def _check_default_contrast(case_id: str, res, exp: dict[str, list[Any]], arm: str, by, what):
     """The default contrast is emmeans' trt.vs.ctrl: each level minus the first level.
 
     R's reference rows are emmeans ``revpairwise`` (``level - reference``); those whose
@@ -311,16 +337,15 @@ def _check_default_contrast(case_id: str, res, exp: pd.DataFrame, arm: str, by, 
     """
     first = str(res.lsmeans(arm)[arm].cat.categories[0])
     got = res.contrast(arm, by=by)
-    want = exp[exp["reference"] == first].copy()
-    want["contrast"] = want["level"] + " - " + want["reference"]
+    keep = [i for i, r in enumerate(exp["reference"]) if r == first]
+    want = {k: [v[i] for i in keep] for k, v in exp.items()}
+    pairs = zip(want["level"], want["reference"], strict=True)
+    want["contrast"] = [f"{lv} - {r}" for lv, r in pairs]
     keys = ["contrast"] + ([by] if by else [])
-    got_k = got.assign(**{k: got[k].astype(str) for k in keys})
-    want_k = want.assign(**{k: want[k].astype(str) for k in keys})
-    both = got_k.merge(want_k, on=keys, how="outer", suffixes=("", "_r"), indicator=True)
-    assert (both["_merge"] == "both").all(), f"{case_id}: default contrast rows differ"
-    assert len(both) == len(got) and all(c.endswith(f" - {first}") for c in got["contrast"])
-    for col, rel, abs_ in (("estimate", REL, ABS), ("std_error", REL, ABS), ("df", DF_REL, 0)):
-        assert_close(both[col], both[f"{col}_r"], rel, abs_, f"{case_id} {what} default {col}")
+    ours, theirs = _paired(got, want, keys, ("estimate", "std_error", "df"))
+    assert all(c.endswith(f" - {first}") for c in got["contrast"])
+    for col, rel, abs_ in STATS:
+        assert_close(ours[col], theirs[col], rel, abs_, f"{case_id} {what} default {col}")
 
 
 @pytest.mark.parametrize("case_id", [i for i in CASE_IDS if "lsmeans" in case(i)])
