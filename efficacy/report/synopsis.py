@@ -17,6 +17,7 @@ from typing import Any
 
 from efficacy.analysis import AnalysisResult
 from efficacy.report._endpoints import endpoint_meta, precision
+from efficacy.report._format import unit_text
 from efficacy.report._shell import ci_text, p_text, shell
 
 __all__ = ["synopsis"]
@@ -72,7 +73,7 @@ def _results(analysis: AnalysisResult | None) -> tuple[list[dict[str, Any]], str
             {
                 "endpoint": str(r.endpoint),
                 "label": meta["label"],
-                "unit": meta["unit"],
+                "unit": unit_text(meta["unit"]),
                 "role": str(r.role),
                 "estimand": str(r.estimand),
                 "visit": str(r.visit),
