@@ -36,7 +36,9 @@ from efficacy.cli._common import (
     EXIT_FINDINGS,
     EXIT_OK,
     Progress,
+    add_input,
     print_written,
+    read_input_args,
     relay_warnings,
 )
 from efficacy.errors import UsageError
@@ -63,7 +65,7 @@ TABLES: tuple[str, ...] = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add the ``analyze`` arguments to `p`."""
-    p.add_argument("bundle", metavar="BUNDLE", help="trial bundle folder (or its trial.toml)")
+    add_input(p)
     p.add_argument(
         "--protocol",
         metavar="ID|FILE",
@@ -117,10 +119,9 @@ def run_analyze(args: argparse.Namespace) -> int:
             )
         check_folder(out)
     from efficacy.analysis.run import analyze
-    from efficacy.io import read_trial
 
     with Progress(f"Analysing {args.bundle}"), relay_warnings():
-        result = analyze(read_trial(args.bundle), args.protocol, force=args.force)
+        result = analyze(read_input_args(args), args.protocol, force=args.force)
     if args.format == "json":
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
         if out is None:

@@ -12,7 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from efficacy.cli._common import EXIT_FINDINGS, EXIT_OK, Progress, add_format, emit_json, is_tty
+from efficacy.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Progress,
+    add_format,
+    add_input,
+    emit_json,
+    is_tty,
+    read_input_args,
+)
 from efficacy.errors import UsageError
 
 __all__ = ["HELP", "add_arguments", "run_validate"]
@@ -22,7 +31,7 @@ HELP = "validate a trial bundle against a protocol"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add the ``validate`` arguments to `p`."""
-    p.add_argument("bundle", metavar="BUNDLE", help="trial bundle folder (or its trial.toml)")
+    add_input(p)
     p.add_argument(
         "--protocol",
         metavar="ID|FILE",
@@ -48,13 +57,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Run ``efficacy validate``; return the exit code (0 clean, 1 findings)."""
-    from efficacy.io import read_trial
     from efficacy.validation import validate
 
     if args.max_findings is not None and args.max_findings < 1:
         raise UsageError(f"--max-findings {args.max_findings}: give a positive number")
     with Progress(f"Reading and validating {args.bundle}"):
-        trial = read_trial(args.bundle)
+        trial = read_input_args(args)
         report = validate(trial, args.protocol, max_findings_per_rule=args.max_findings)
     if args.format == "json":
         emit_json({"bundle": str(args.bundle), **report.to_dict()})
