@@ -35,6 +35,7 @@ __all__ = [
     "print_written",
     "read_input_args",
     "relay_warnings",
+    "require_control",
 ]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -105,6 +106,29 @@ def read_input_args(args: argparse.Namespace) -> Trial:
         args.bundle,
         control=getattr(args, "control", None),
         analysis_flag=getattr(args, "analysis_flag", None),
+    )
+
+
+def require_control(trial: Trial) -> None:
+    """Refuse ADaM input whose control arm is unknown (no TRT01PN = 0, no arm named so).
+
+    Raises
+    ------
+    UsageError
+        Naming the arms and the ``--control ARM`` option (exit code 2).
+    """
+    from efficacy.errors import UsageError
+
+    m = trial.manifest
+    if "adam" not in m.raw or len(m.control_arms) == 1 or len(m.arms) < 2:
+        return
+    arms = ", ".join(repr(a.id) for a in m.arms)
+    found = "no arm has TRT01PN = 0 or a name with placebo, vehicle or control"
+    if m.control_arms:
+        found = f"{len(m.control_arms)} arms qualify"
+    raise UsageError(
+        f"{m.id or 'ADaM input'}: which arm is the control? {found}; name it with "
+        f"--control ARM (one of {arms})"
     )
 
 

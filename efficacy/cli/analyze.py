@@ -40,6 +40,7 @@ from efficacy.cli._common import (
     print_written,
     read_input_args,
     relay_warnings,
+    require_control,
 )
 from efficacy.errors import UsageError
 
@@ -121,7 +122,9 @@ def run_analyze(args: argparse.Namespace) -> int:
     from efficacy.analysis.run import analyze
 
     with Progress(f"Analysing {args.bundle}"), relay_warnings():
-        result = analyze(read_input_args(args), args.protocol, force=args.force)
+        trial = read_input_args(args)
+        require_control(trial)
+        result = analyze(trial, args.protocol, force=args.force)
     if args.format == "json":
         text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
         if out is None:

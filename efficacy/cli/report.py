@@ -20,7 +20,14 @@ from __future__ import annotations
 import argparse
 
 from efficacy._atomic import check_folder
-from efficacy.cli._common import EXIT_FINDINGS, EXIT_OK, Progress, add_input, read_input_args
+from efficacy.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Progress,
+    add_input,
+    read_input_args,
+    require_control,
+)
 
 __all__ = ["HELP", "add_arguments", "parse_formats", "run_report"]
 
@@ -81,6 +88,7 @@ def run_report(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
     with Progress(f"Validating, analysing and rendering {args.bundle}"):
         trial = read_input_args(args)
+        require_control(trial)
         validation = validate(trial, protocol)
         analysis = run_analysis(trial, protocol, validation)
         report = build_report(trial, protocol, validation, analysis=analysis)

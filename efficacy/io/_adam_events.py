@@ -103,17 +103,21 @@ def adae_text(
         no = rel.isin(NOT_RELATED).fillna(False).to_numpy(dtype=bool)
         cols["related"], how["related"] = _yn(yes, yes | no, f.index), "AEREL"
     if "AEACN" in f:
-        withdrawn = _upper(f, "AEACN").eq(WITHDRAWN).fillna(False).to_numpy(dtype=bool)
-        cols["led_to_discontinuation"] = _yn(withdrawn, np.ones(len(f), bool), f.index)
-        how["led_to_discontinuation"] = f"AEACN = {WITHDRAWN!r}"
+        acn = _upper(f, "AEACN")
+        withdrawn = acn.eq(WITHDRAWN).fillna(False).to_numpy(dtype=bool)
+        known = acn.notna().to_numpy(dtype=bool)  # a blank AEACN is unknown, not "no"
+        cols["led_to_discontinuation"] = _yn(withdrawn, known, f.index)
+        how["led_to_discontinuation"] = f"AEACN = {WITHDRAWN!r} (blank: unknown)"
     fatal_vars = [v for v in ("AESDTH", "AEOUT") if v in f]
     if fatal_vars:
         fatal = np.zeros(len(f), dtype=bool)
-        if "AESDTH" in f:
-            fatal |= _upper(f, "AESDTH").eq("Y").fillna(False).to_numpy(dtype=bool)
-        if "AEOUT" in f:
-            fatal |= _upper(f, "AEOUT").eq("FATAL").fillna(False).to_numpy(dtype=bool)
-        cols["fatal"] = _yn(fatal, np.ones(len(f), bool), f.index)
+        known = np.zeros(len(f), dtype=bool)
+        for variable, value in (("AESDTH", "Y"), ("AEOUT", "FATAL")):
+            if variable in f:
+                text = _upper(f, variable)
+                fatal |= text.eq(value).fillna(False).to_numpy(dtype=bool)
+                known |= text.notna().to_numpy(dtype=bool)
+        cols["fatal"] = _yn(fatal, known, f.index)
         how["fatal"] = " or ".join(
             {"AESDTH": "AESDTH = 'Y'", "AEOUT": "AEOUT = 'FATAL'"}[v] for v in fatal_vars
         )

@@ -68,6 +68,10 @@ def _inputs(trial: Trial) -> list[dict[str, Any]]:
         src = trial.sources[name]
         if src.path is not None:
             files.append((name, Path(src.path)))
+    adam = trial.manifest.raw.get("adam")  # ADaM input: every BDS dataset, not only the first
+    if isinstance(adam, dict):
+        seen = {p for _, p in files}
+        files += [("measurements", Path(p)) for p in adam.get("bds", []) if Path(p) not in seen]
     out = []
     for role, path in files:
         try:

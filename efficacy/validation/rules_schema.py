@@ -365,6 +365,9 @@ def check_units(ctx: Context) -> Iterator[Part]:
     m = ctx.need("measurements", "unit")
     info = ctx.meas
     given = ~ctx.blank("measurements", "unit")
+    declared = [e.id for e in ctx.trial.manifest.data_endpoints if e.id not in ENDPOINTS]
+    if declared:  # ADaM parameters keep the unit the data give (no catalogue unit)
+        given &= ~ctx.isin("measurements", "endpoint", declared)
     unknown = given & pd.isna(info.unit)
     if unknown.any():
         rows = m[unknown]
