@@ -176,7 +176,8 @@ def baseline_issues(data: AdamFile, kept: pd.DataFrame) -> pd.DataFrame:
     * ABLFL = "Y" on more than one record of a subject and parameter (and BASETYPE);
     * BASE differing from AVAL of the subject's baseline record;
     * CHG differing from AVAL - BASE (post-baseline records);
-    * ADY outside the record's own window AWLO-AWHI (when given).
+    * ADY outside the record's own window AWLO-AWHI (when given; observed records only:
+      a derived record such as LOCF keeps the day of the record it carries forward).
     """
     if "ABLFL" not in kept or kept.empty:
         return _window_issues(data, kept)
@@ -250,6 +251,8 @@ def _window_issues(data: AdamFile, kept: pd.DataFrame) -> pd.DataFrame:
     hi = _number(kept["AWHI"]) if "AWHI" in kept else np.full(len(kept), np.nan)
     with np.errstate(invalid="ignore"):
         bad = ~np.isnan(day) & ((day < lo) | (day > hi))
+    if "DTYPE" in kept:  # a derived record (LOCF ...) keeps the day of the carried record
+        bad &= kept["DTYPE"].isna().to_numpy(dtype=bool)
     if not bad.any():
         return concat_issues([])
     visit = kept["AVISIT"] if "AVISIT" in kept else pd.Series("", index=kept.index)
