@@ -168,7 +168,10 @@ def speak_adam(trial: Trial, frame: pd.DataFrame) -> pd.DataFrame:
     col = {name: list(out.columns).index(name) for name in ("table", "column", "message")}
     for i in range(len(out)):
         table = str(tables[i])
-        if table not in ADAM_VARIABLES and table != "pro_responses":
+        if table in ("manifest", "pro_responses"):  # nothing to rename: reword the fix
+            out.iat[i, col["message"]] = _reword(str(out.iat[i, col["message"]]), table)
+            continue
+        if table not in ADAM_VARIABLES:
             continue
         dataset = datasets.get(table, table)
         if table == "measurements":
