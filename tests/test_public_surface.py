@@ -28,6 +28,7 @@ PUBLIC = {
         "score_skindex16",
         "score_trial",
     ],
+    "efficacy.io": ["read_adam", "read_adam_folder", "read_input", "read_trial"],
     "efficacy.protocol": [
         "DEFAULT_PROTOCOL",
         "AnalysisPlan",
@@ -52,6 +53,7 @@ STILL_IMPORTABLE = {
     "efficacy.analysis": ["MODEL_COLUMNS", "RESULT_COLUMNS"],
     "efficacy.consort": ["ArmFlow", "Tally", "STATUSES", "allocated_units"],
     "efficacy.instruments": ["DERIVED_COLUMNS", "ENDPOINTS", "ScoringError", "FaceQScale"],
+    "efficacy.io": [],
     "efficacy.protocol": ["CHECKS", "SEVERITIES", "VALIDATION_PARAMETERS"],
     "efficacy.report": ["FORMATS", "NOT_RUN", "SCHEMA"],
     "efficacy.validation": ["CATEGORIES", "STATUSES", "ValidationFailedError"],

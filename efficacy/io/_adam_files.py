@@ -109,9 +109,10 @@ def _datasetjson(path: Path) -> tuple[dict[str, pa.ChunkedArray], str]:
             meta = json.loads(raw)
             rows = meta["rows"]
         else:
-            lines = [line for line in raw.splitlines() if line.strip()]
-            meta = json.loads(lines[0]) if lines else {}
-            rows = [json.loads(line) for line in lines[1:]]
+            head, _, body = raw.lstrip().partition(b"\n")
+            meta = json.loads(head)
+            lines = [line for line in body.splitlines() if line.strip()]
+            rows = json.loads(b"[" + b",".join(lines) + b"]")  # one parse, not one per row
         names = [str(c["name"]) for c in meta["columns"]]
     except (OSError, ValueError, zlib.error, KeyError, TypeError, IndexError) as exc:
         raise InputError(
@@ -124,8 +125,9 @@ def _datasetjson(path: Path) -> tuple[dict[str, pa.ChunkedArray], str]:
             "check the Dataset-JSON file"
         )
     text: dict[str, pa.ChunkedArray] = {}
-    for i, name in enumerate(names):
-        values = [r[i] for r in rows]
+    by_column = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    for name, column_values in zip(names, by_column, strict=True):
+        values = list(column_values)
         try:
             column = pa.chunked_array([pa.array(values)])
         except (pa.ArrowInvalid, pa.ArrowTypeError):
