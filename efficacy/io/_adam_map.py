@@ -28,7 +28,7 @@ __all__ = [
 #: First variable present wins, per canonical subjects column.
 SUBJECT_VARIABLES: Mapping[str, tuple[str, ...]] = {
     "subject_id": ("USUBJID",),
-    "itt": ("ITTFL",),
+    "itt": ("ITTFL", "FASFL"),
     "per_protocol": ("PPROTFL", "EFFFL"),
     "safety": ("SAFFL",),
     "age": ("AGE",),

@@ -239,3 +239,23 @@ def test_read_input_routes(folder, tmp_path_factory) -> None:
         read_input(folder)
     with pytest.raises(EfficacyError, match="primary='XX' is not a PARAMCD"):
         read_adam(folder / "adsl.csv", folder / "adsk.csv", primary="XX")
+
+
+def test_scoring_and_analysis_rows_use_the_ablfl_baseline(folder) -> None:
+    """ADaM parameters are scored in their own unit; baseline = the ABLFL record."""
+    from efficacy.analysis._data_endpoints import data_endpoint_rows
+    from efficacy.instruments import score_trial
+
+    trial = read_input(folder)
+    scored = score_trial(trial).endpoints
+    hyd = scored[scored["endpoint"] == "hyd"].set_index(["subject_id", "visit"])
+    assert hyd.loc[("2", "Week 4"), ["value", "baseline", "change"]].tolist() == [52, 50, 2]
+    # subject 1's two ABLFL records (an error the reader reports) leave scoring no value
+    assert hyd.loc[("1", "Baseline"), "reason"].startswith("2 readings (rows 1, 3) share")
+    rows = data_endpoint_rows(trial)
+    assert list(rows) == ["hyd"]  # ELA has no baseline record: not analysable
+    post = rows["hyd"][rows["hyd"]["phase"] == "post_baseline"]
+    assert post[["subject_id", "baseline", "change"]].values.tolist() == [
+        ["1", 40.0, 5.0],  # baseline: row 1, the first of the two ABLFL records
+        ["2", 50.0, 2.0],
+    ]
