@@ -279,7 +279,9 @@ def test_reader_exclusions_are_a_notice_not_a_cell_error() -> None:
         "cdiscpilot01_adqscibc.xpt: 193 of 730 records left out (25 with ANL01FL not 'Y'; "
         "168 with DTYPE LOCF (derived, not observed))"
     )
-    assert sch013["message"].iloc[1].startswith(
-        "cdiscpilot01_adqscibc.xpt: CIBICVAL (CIBIC Score) has no baseline record"
+    assert (
+        sch013["message"]
+        .iloc[1]
+        .startswith("cdiscpilot01_adqscibc.xpt: CIBICVAL (CIBIC Score) has no baseline record")
     )
     assert not (frame["rule_id"] == "SCH-004").any()
