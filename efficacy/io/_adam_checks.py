@@ -176,11 +176,12 @@ def baseline_issues(data: AdamFile, kept: pd.DataFrame) -> pd.DataFrame:
     * ABLFL = "Y" on more than one record of a subject and parameter (and BASETYPE);
     * BASE differing from AVAL of the subject's baseline record;
     * CHG differing from AVAL - BASE (post-baseline records);
+    * a second selected record for a subject, parameter and AVISIT;
     * ADY outside the record's own window AWLO-AWHI (when given; observed records only:
       a derived record such as LOCF keeps the day of the record it carries forward).
     """
     if "ABLFL" not in kept or kept.empty:
-        return _window_issues(data, kept)
+        return concat_issues([_repeat_issues(data, kept), _window_issues(data, kept)])
     issues: list[pd.DataFrame] = []
     keys = _key_columns(kept)
     flagged = kept[_is_y(kept, "ABLFL")]
@@ -218,7 +219,39 @@ def baseline_issues(data: AdamFile, kept: pd.DataFrame) -> pd.DataFrame:
         post = ~_is_y(kept, "ABLFL")
         recomputed = np.where(post, _number(kept["AVAL"]) - _number(kept["BASE"]), np.nan)
         issues += _mismatch(data, kept, "CHG", _number(kept["CHG"]), recomputed, "AVAL - BASE")
-    return concat_issues([*issues, _window_issues(data, kept)])
+    again = _repeat_issues(data, kept.drop(index=flagged.index[twice]))  # one cause, one issue
+    return concat_issues([*issues, again, _window_issues(data, kept)])
+
+
+def _repeat_issues(data: AdamFile, kept: pd.DataFrame) -> pd.DataFrame:
+    """Report selected records that repeat a subject, parameter and AVISIT (body site).
+
+    The analysis takes one record per subject, parameter and visit: a repeat means the
+    analysis flag (ANL01FL) does not select one record, which validation could not see
+    in a dataset without a body site (INT-002 needs one).
+    """
+    if "AVISIT" not in kept or kept.empty:
+        return concat_issues([])
+    keys = [
+        v
+        for v in ("USUBJID", "PARAMCD", "AVISIT", "BASETYPE", "AFEYE", "ALOC", "DTYPE")
+        if v in kept
+    ]
+    usable = kept[kept["AVISIT"].notna().to_numpy(dtype=bool)]
+    again = usable.duplicated(keys, keep="first").to_numpy(dtype=bool)
+    if not again.any():
+        return concat_issues([])
+    first = usable[~again].reset_index().drop_duplicates(keys).set_index(keys)["row"]
+    rows, problems = [], []
+    for row, rec in usable[again].iterrows():
+        key = tuple(rec[k] for k in keys)
+        rows.append(row)
+        problems.append(
+            f"{data.label} row {row}: a second selected record for {rec['USUBJID']} "
+            f"{rec['PARAMCD']} at AVISIT {rec['AVISIT']} (first at row {first.loc[key]}); "
+            "flag one record per subject, parameter and visit for analysis (ANL01FL)"
+        )
+    return _per_row(data.name, "AVISIT", rows, [None] * len(rows), problems)
 
 
 def _mismatch(

@@ -259,3 +259,14 @@ def test_scoring_and_analysis_rows_use_the_ablfl_baseline(folder) -> None:
         ["1", 40.0, 5.0],  # baseline: row 1, the first of the two ABLFL records
         ["2", 50.0, 2.0],
     ]
+
+
+def test_repeated_visit_records_are_found_without_a_body_site(folder) -> None:
+    """m8: records ANL01FL would have dropped, kept with no flag, are each reported."""
+    trial = read_adam(folder / "adsl.csv", folder / "adsk.csv", analysis_flag=None)
+    repeats = trial.issues[trial.issues["column"] == "AVISIT"]
+    assert repeats["row"].tolist() == [8]  # row 3 is reported once, as ABLFL set twice
+    assert repeats["problem"].tolist()[0] == (
+        "adsk.csv row 8: a second selected record for 2 HYD at AVISIT Week 4 (first at row "
+        "5); flag one record per subject, parameter and visit for analysis (ANL01FL)"
+    )
