@@ -50,6 +50,7 @@ __all__ = [
     "Arm",
     "AttestedFlow",
     "Column",
+    "DataEndpoint",
     "Manifest",
     "TableSource",
     "Trial",
@@ -368,6 +369,37 @@ class Visit:
 
 
 @dataclass(frozen=True)
+class DataEndpoint:
+    """An endpoint the data define (an ADaM parameter), not the endpoint catalogue.
+
+    The ADaM reader declares one per BDS parameter; the analysis runs the default model
+    on those with baseline records when the protocol's endpoints are not in the data.
+
+    Attributes
+    ----------
+    id : str
+        Endpoint id in ``measurements.endpoint``.
+    label : str
+        What it measures (ADaM PARAM).
+    source : str
+        Where it came from, e.g. ``"ADADAS PARAMCD ACTOT"``.
+    role : {"primary", "secondary"}
+        ``primary`` only when the user named it; otherwise every parameter is secondary.
+    analysable : bool
+        False when the data give no baseline (no ABLFL = "Y" record).
+    reason : str
+        Why it is not analysable (empty when it is).
+    """
+
+    id: str
+    label: str
+    source: str
+    role: str = "secondary"
+    analysable: bool = True
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Manifest:
     """The parsed ``trial.toml``.
 
@@ -386,6 +418,8 @@ class Manifest:
     consort: Mapping[str, Any]
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    #: Endpoints the data define (ADaM parameters); empty for a bundle.
+    data_endpoints: tuple[DataEndpoint, ...] = ()
 
     @property
     def control_arms(self) -> tuple[Arm, ...]:

@@ -32,8 +32,10 @@ PUBLIC = {
     "efficacy.io": [
         "analysis_datasets",
         "read_adam",
+        "read_adam_folder",
         "read_dataset",
         "read_datasetjson",
+        "read_input",
         "read_trial",
         "write_datasetjson",
     ],

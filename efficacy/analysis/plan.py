@@ -117,6 +117,35 @@ def _visits(trial: Trial, settings: AnalysisPlan) -> tuple[tuple[str, ...], str,
     return post[: post.index(final) + 1], final, week, notes
 
 
+def _data_plan(trial: Trial, settings: AnalysisPlan) -> tuple[AnalysisPlan, str] | None:
+    """Return the plan on the data's own endpoints (ADaM parameters), or None.
+
+    Used when the trial declares data endpoints (:attr:`Manifest.data_endpoints`) and
+    none of the protocol's endpoints is among them: every parameter with baseline
+    records is analysed with the protocol's model; the named primary (if any) first.
+    """
+    declared = trial.manifest.data_endpoints
+    planned = {settings.primary, *settings.key_secondary, *settings.secondary}
+    if not declared or planned & {e.id for e in declared}:
+        return None
+    usable = [e for e in declared if e.analysable]
+    if not usable:
+        raise EfficacyError(
+            "no BDS parameter has baseline records (ABLFL = 'Y'): change from baseline "
+            "cannot be analysed; " + "; ".join(f"{e.source}: {e.reason}" for e in declared[:5])
+        )
+    primary = next((e.id for e in usable if e.role == "primary"), "")
+    secondary = tuple(e.id for e in usable if e.id != primary)
+    left = [e.source for e in declared if not e.analysable]
+    note = (
+        f"the protocol's endpoints are not in the data: the {len(usable)} parameters with "
+        "baseline records are analysed with the protocol's model"
+        + (f", {primary} as primary" if primary else ", none named primary (all secondary)")
+        + (f"; not analysed (no baseline record): {', '.join(left)}" if left else "")
+    )
+    return settings.for_data_endpoints(primary, secondary), note
+
+
 def resolve_plan(trial: Trial, protocol: Protocol) -> TrialPlan:
     """Resolve `protocol`'s ``[analysis]`` section for `trial`.
 
@@ -148,7 +177,11 @@ def resolve_plan(trial: Trial, protocol: Protocol) -> TrialPlan:
             f"[analysis] covariates {unknown} are not columns of the subjects table; "
             f"use some of {', '.join(map(str, trial.subjects.columns))}"
         )
-    endpoints = [(settings.primary, "primary")]
+    data_plan = _data_plan(trial, settings)
+    if data_plan is not None:
+        settings, data_note = data_plan
+        notes.append(data_note)
+    endpoints = [(settings.primary, "primary")] if settings.primary else []
     endpoints += [(e, "key secondary") for e in settings.key_secondary]
     endpoints += [(e, "secondary") for e in settings.secondary]
     return TrialPlan(

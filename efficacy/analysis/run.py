@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 
+from efficacy.analysis._data_endpoints import data_endpoint_rows
 from efficacy.analysis.data import ModelData, model_data, split_by_endpoint
 from efficacy.analysis.guard import guarded, run_into
 from efficacy.analysis.intercurrent import ICE_COLUMNS, intercurrent_events
@@ -195,7 +196,26 @@ def _validation(trial: Trial, protocol: Protocol, report: ValidationReport | Non
         report = validate(trial, protocol)
     else:
         report.check_of(trial.manifest.id, protocol.id)
+    if trial.manifest.data_endpoints:
+        return _data_errors(report)
     return int(report.counts["error"])
+
+
+# -- ADaM input analysed on its own parameters (Manifest.data_endpoints) -------------------
+
+#: Rules whose errors say the data are not a cosmetic-standard bundle (absent catalogue
+#: endpoints, columns or tables), not that the data are wrong: with data endpoints they
+#: are the conformance verdict and do not stop the analysis of the data's parameters.
+CONTRACT_RULES: tuple[str, ...] = ("SCH-002", "SCH-005", "SCH-006", "SCH-010")
+
+
+def _data_errors(report: ValidationReport) -> int:
+    """Errors that stop analysing data endpoints: all but the standard's and its contract's."""
+    return sum(
+        s.n_error
+        for rule_id, s in report.rules.items()
+        if s.category != "standard" and rule_id not in CONTRACT_RULES
+    )
 
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
@@ -277,6 +297,7 @@ def _run_plan(trial: Trial, protocol: Protocol, plan: TrialPlan, acc: _Acc) -> l
     acc.events = intercurrent_events(trial)
     derived = acc.scored.endpoints
     by_endpoint = split_by_endpoint(derived)
+    by_endpoint.update(data_endpoint_rows(trial))  # ADaM parameters: baseline from ABLFL
     keys = [(e, role, pop) for pop in plan.populations for e, role in plan.endpoints]
     for i, key in enumerate(keys, start=1):
         endpoint, _, pop = key

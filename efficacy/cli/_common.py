@@ -18,6 +18,8 @@ from efficacy.errors import one_line
 if TYPE_CHECKING:  # rich is imported only when stderr is a terminal
     from rich.status import Status
 
+    from efficacy.trial import Trial
+
 __all__ = [
     "EXIT_FINDINGS",
     "EXIT_OK",
@@ -26,11 +28,14 @@ __all__ = [
     "Parser",
     "Progress",
     "add_format",
+    "add_input",
     "emit_json",
     "is_tty",
     "print_table",
     "print_written",
+    "read_input_args",
     "relay_warnings",
+    "require_control",
 ]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -60,6 +65,70 @@ def add_format(parser: argparse.ArgumentParser) -> None:
         choices=("text", "json"),
         default="text",
         help="text (tables on a terminal, plain when piped) or json (default: text)",
+    )
+
+
+#: Help of the input argument every data command takes (see :func:`add_input`).
+INPUT_HELP = (
+    "trial bundle folder (or its trial.toml), a folder of CDISC ADaM datasets (adsl.* "
+    "plus BDS datasets, adae.* / addv.* when present), or a bundle whose trial.toml "
+    "points [tables] at ADaM datasets"
+)
+
+
+def add_input(parser: argparse.ArgumentParser) -> None:
+    """Add the input argument (``bundle``) and the ADaM options to `parser`."""
+    parser.add_argument("bundle", metavar="PATH", help=INPUT_HELP)
+    parser.add_argument(
+        "--control",
+        metavar="ARM",
+        default=None,
+        help="ADaM input: TRT01P of the control arm (default: the arm with TRT01PN = 0, "
+        "else the arm named placebo, vehicle or control)",
+    )
+    parser.add_argument(
+        "--analysis-flag",
+        metavar="VAR",
+        default=None,
+        help="ADaM input: analyse BDS records with VAR = 'Y' (default: ANL01FL when "
+        "present; 'none' keeps every record)",
+    )
+
+
+def read_input_args(args: argparse.Namespace) -> Trial:
+    """Read the command's input (bundle, ADaM folder or ADaM bundle) as one Trial.
+
+    The one place the commands detect their input (:func:`efficacy.io.read_input`).
+    """
+    from efficacy.io import read_input
+
+    return read_input(
+        args.bundle,
+        control=getattr(args, "control", None),
+        analysis_flag=getattr(args, "analysis_flag", None),
+    )
+
+
+def require_control(trial: Trial) -> None:
+    """Refuse ADaM input whose control arm is unknown (no TRT01PN = 0, no arm named so).
+
+    Raises
+    ------
+    UsageError
+        Naming the arms and the ``--control ARM`` option (exit code 2).
+    """
+    from efficacy.errors import UsageError
+
+    m = trial.manifest
+    if "adam" not in m.raw or len(m.control_arms) == 1 or len(m.arms) < 2:
+        return
+    arms = ", ".join(repr(a.id) for a in m.arms)
+    found = "no arm has TRT01PN = 0 or a name with placebo, vehicle or control"
+    if m.control_arms:
+        found = f"{len(m.control_arms)} arms qualify"
+    raise UsageError(
+        f"{m.id or 'ADaM input'}: which arm is the control? {found}; name it with "
+        f"--control ARM (one of {arms})"
     )
 
 

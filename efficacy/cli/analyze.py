@@ -36,8 +36,11 @@ from efficacy.cli._common import (
     EXIT_FINDINGS,
     EXIT_OK,
     Progress,
+    add_input,
     print_written,
+    read_input_args,
     relay_warnings,
+    require_control,
 )
 from efficacy.errors import UsageError
 
@@ -63,7 +66,7 @@ TABLES: tuple[str, ...] = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add the ``analyze`` arguments to `p`."""
-    p.add_argument("bundle", metavar="BUNDLE", help="trial bundle folder (or its trial.toml)")
+    add_input(p)
     p.add_argument(
         "--protocol",
         metavar="ID|FILE",
@@ -117,11 +120,11 @@ def run_analyze(args: argparse.Namespace) -> int:
             )
         check_folder(out)
     from efficacy.analysis.run import analyze
-    from efficacy.io import read_trial
 
     with Progress(f"Analysing {args.bundle}") as progress, relay_warnings():
         progress("reading")
-        trial = read_trial(args.bundle)
+        trial = read_input_args(args)
+        require_control(trial)
         progress("validating")
         result = analyze(trial, args.protocol, force=args.force, progress=progress)
     if args.format == "json":

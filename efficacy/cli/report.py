@@ -25,7 +25,14 @@ from __future__ import annotations
 import argparse
 
 from efficacy._atomic import check_folder
-from efficacy.cli._common import EXIT_FINDINGS, EXIT_OK, Progress
+from efficacy.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Progress,
+    add_input,
+    read_input_args,
+    require_control,
+)
 
 __all__ = ["HELP", "add_arguments", "parse_formats", "run_report"]
 
@@ -47,7 +54,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add the ``report`` arguments to `p`."""
-    p.add_argument("bundle", metavar="BUNDLE", help="trial bundle folder (or its trial.toml)")
+    add_input(p)
     p.add_argument("--out", metavar="DIR", required=True, help="folder to write the report into")
     p.add_argument(
         "--protocol",
@@ -83,7 +90,6 @@ def run_report(args: argparse.Namespace) -> int:
     :func:`efficacy.cli.main` turns into one line and exit code 2.
     """
     check_folder(args.out)  # before any work (and before the slow imports)
-    from efficacy.io import read_trial
     from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
     from efficacy.report.model import build_report
     from efficacy.report.outcomes import run_analysis
@@ -92,7 +98,8 @@ def run_report(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
     with Progress(f"Reporting {args.bundle}") as progress:
         progress("reading")
-        trial = read_trial(args.bundle)
+        trial = read_input_args(args)
+        require_control(trial)
         progress("validating")
         validation = validate(trial, protocol)
         analysis = run_analysis(trial, protocol, validation, force=args.force, progress=progress)

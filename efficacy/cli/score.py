@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from efficacy._atomic import FileSet, check_folder, write_file
 from efficacy._tabular import to_csv_bytes
-from efficacy.cli._common import EXIT_OK, relay_warnings
+from efficacy.cli._common import EXIT_OK, add_input, read_input_args, relay_warnings
 from efficacy.errors import EfficacyError, UsageError
 
 if TYPE_CHECKING:  # imported lazily at run time, for a fast start-up
@@ -92,7 +92,7 @@ HELP = "score PROs and derive endpoints (baseline, change, responders)"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add the ``score`` arguments to `p`."""
-    p.add_argument("bundle", metavar="BUNDLE", help="trial bundle folder (or its trial.toml)")
+    add_input(p)
     p.add_argument(
         "--faceq-table",
         metavar="FILE",
@@ -182,7 +182,6 @@ def run_score(args: argparse.Namespace) -> int:
     from efficacy.instruments.faceq_tables import load_faceq_scales
     from efficacy.instruments.options import ScoringOptions
     from efficacy.instruments.pipeline import score_trial
-    from efficacy.io import read_trial
     from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
 
     protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
@@ -194,7 +193,7 @@ def run_score(args: argparse.Namespace) -> int:
         responders=tuple(args.responder),
         faceq_scales=scales,
     )
-    trial = read_trial(args.bundle)
+    trial = read_input_args(args)
     with relay_warnings():
         result = score_trial(trial, conversion=args.faceq_table, options=options)
     if args.format == "json":

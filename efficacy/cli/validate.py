@@ -17,7 +17,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from efficacy.cli._common import EXIT_FINDINGS, EXIT_OK, Progress, emit_json, is_tty, print_written
+from efficacy.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Progress,
+    add_input,
+    emit_json,
+    is_tty,
+    print_written,
+    read_input_args,
+)
 from efficacy.errors import UsageError
 
 __all__ = ["HELP", "add_arguments", "run_validate"]
@@ -27,7 +36,7 @@ HELP = "validate a trial bundle against a protocol"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add the ``validate`` arguments to `p`."""
-    p.add_argument("bundle", metavar="BUNDLE", help="trial bundle folder (or its trial.toml)")
+    add_input(p)
     p.add_argument(
         "--protocol",
         metavar="ID|FILE",
@@ -65,7 +74,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Run ``efficacy validate``; return the exit code (0 clean, 1 findings)."""
-    from efficacy.io import read_trial
     from efficacy.validation import validate
     from efficacy.validation.render import verdict
 
@@ -73,7 +81,7 @@ def run_validate(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-findings {args.max_findings}: give a positive number")
     out = _out_file(args)
     with Progress(f"Reading and validating {args.bundle}"):
-        trial = read_trial(args.bundle)
+        trial = read_input_args(args)
         report = validate(trial, args.protocol, max_findings_per_rule=args.max_findings)
     if out is not None:
         files = {name: Path(src.path).name for name, src in trial.sources.items() if src.path}

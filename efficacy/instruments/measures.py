@@ -9,7 +9,7 @@ recorded as 3D wrinkle depth.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,8 +90,13 @@ class CanonicalUnits:
     reason: np.ndarray
 
 
-def _convert(endpoint: object, unit: object) -> tuple[bool, str | None, str | None, float, str]:
+def _convert(
+    endpoint: object, unit: object, declared: Collection[str] = ()
+) -> tuple[bool, str | None, str | None, float, str]:
     """(known, canonical unit, target unit, factor, reason) of one endpoint and unit."""
+    if endpoint is not None and str(endpoint) in declared:  # the data define it (ADaM)
+        given = "" if unit is None else str(unit)
+        return True, given, given, 1.0, ""
     info = endpoint_info(str(endpoint)) if endpoint is not None else None
     canon = normalise_unit(None if unit is None else str(unit))
     if info is None:
@@ -106,7 +111,7 @@ def _convert(endpoint: object, unit: object) -> tuple[bool, str | None, str | No
     return True, canon, target, factor, ""
 
 
-def canonical_units(measurements: pd.DataFrame) -> CanonicalUnits:
+def canonical_units(measurements: pd.DataFrame, declared: Collection[str] = ()) -> CanonicalUnits:
     """Canonicalise the unit of every measurement row to its endpoint's catalogue unit.
 
     The one place units are canonicalised: validation (unit and range rules) and scoring
@@ -116,6 +121,9 @@ def canonical_units(measurements: pd.DataFrame) -> CanonicalUnits:
     ----------
     measurements : pandas.DataFrame
         With columns ``endpoint``, ``unit`` and ``value``. Not modified.
+    declared : collection of str, optional
+        Endpoints the data define (ADaM parameters, :attr:`Manifest.data_endpoints`):
+        known, kept in the unit recorded (factor 1).
 
     Returns
     -------
@@ -139,6 +147,7 @@ def canonical_units(measurements: pd.DataFrame) -> CanonicalUnits:
         _convert(
             endpoints[ep_codes[f]] if ep_codes[f] >= 0 else None,
             units[un_codes[f]] if un_codes[f] >= 0 else None,
+            declared,
         )
         for f in first
     ]
@@ -160,7 +169,7 @@ def canonical_units(measurements: pd.DataFrame) -> CanonicalUnits:
     )
 
 
-def _readings(m: pd.DataFrame) -> Readings:
+def _readings(m: pd.DataFrame, declared: Collection[str] = ()) -> Readings:
     """Per input row: coded text, canonical value, source row and reason."""
     codes, vocab = {}, {}
     for col in TEXT:
@@ -168,7 +177,7 @@ def _readings(m: pd.DataFrame) -> Readings:
             codes[col], vocab[col] = encode(m[col])
         else:
             codes[col], vocab[col] = np.full(len(m), -1, dtype=np.int64), []
-    canon = canonical_units(m)
+    canon = canonical_units(m, declared)
     rep = m["replicate"] if "replicate" in m.columns else pd.Series(np.nan, index=m.index)
     return Readings(
         vocab=vocab,
@@ -342,6 +351,7 @@ def prepare_measurements(
     *,
     cutometer_curves: Iterable[int] | None = None,
     exclude_2d_devices: Sequence[str] = SUPPORTIVE_2D_DEVICES,
+    declared: Collection[str] = (),
 ) -> pd.DataFrame:
     """Return one canonical value per subject, visit, endpoint and body site.
 
@@ -359,6 +369,8 @@ def prepare_measurements(
         Device names (case-insensitive substrings) of 2D imaging systems; a
         wrinkle-depth endpoint measured with one is refused. The protocol's ISO-WRINKLE
         ``exclude_devices`` parameter.
+    declared : collection of str, optional
+        Endpoints the data define (ADaM parameters): kept in their recorded unit.
 
     Returns
     -------
@@ -422,7 +434,7 @@ def prepare_measurements(
             f"cutometer_curves={curves!r} needs a replicate column in measurements (the curve "
             "number of each reading); add it or leave cutometer_curves unset"
         )
-    readings = _readings(measurements)
+    readings = _readings(measurements, declared)
     _refuse_2d(readings, tuple(exclude_2d_devices))
     readings = derive_r_parameters(readings)
     check_apertures(readings)

@@ -168,6 +168,7 @@ def score_trial(
         trial.measurements,
         cutometer_curves=options.cutometer_curves,
         exclude_2d_devices=options.exclude_2d_devices,
+        declared=tuple(e.id for e in trial.manifest.data_endpoints),  # ADaM parameters
     )
     measured = _cell_reasons(measured, trial)
     endpoints = derive_endpoints(

@@ -1,6 +1,8 @@
 """Readers and writers: trial bundles, CDISC ADaM and Dataset-JSON, analysis datasets.
 
 :func:`read_trial` reads a bundle folder (``trial.toml`` plus tables);
+:func:`read_input` takes whatever a command was given (a bundle, a folder of ADaM
+datasets, or a bundle whose trial.toml points at ADaM datasets);
 :func:`read_adam` maps CDISC ADaM (ADSL + BDS; SAS XPORT v5, CSV or Parquet) onto the
 same :class:`~efficacy.trial.Trial` model. :func:`read_dataset` reads one dataset of any
 format (XPT, Dataset-JSON ``.json`` / ``.ndjson`` / ``.dsjc``, CSV, Parquet) typed, with
@@ -17,12 +19,15 @@ from efficacy.io.bundle import read_trial
 from efficacy.io.datasetjson import read_datasetjson, write_datasetjson
 from efficacy.io.datasets import read_dataset
 from efficacy.io.export import analysis_datasets
+from efficacy.io.input import read_adam_folder, read_input
 
 __all__ = [
     "analysis_datasets",
     "read_adam",
+    "read_adam_folder",
     "read_dataset",
     "read_datasetjson",
+    "read_input",
     "read_trial",
     "write_datasetjson",
 ]

@@ -28,7 +28,7 @@ __all__ = [
 #: First variable present wins, per canonical subjects column.
 SUBJECT_VARIABLES: Mapping[str, tuple[str, ...]] = {
     "subject_id": ("USUBJID",),
-    "itt": ("ITTFL",),
+    "itt": ("ITTFL", "FASFL"),
     "per_protocol": ("PPROTFL", "EFFFL"),
     "safety": ("SAFFL",),
     "age": ("AGE",),
@@ -131,6 +131,11 @@ def subjects_text(
         how["arm"] = "TRT01P"
     arm = columns.get("arm", pd.Series(pd.NA, index=adsl.index, dtype=STRING_DTYPE))
     columns["randomized"], how["randomized"] = _randomized(adsl, arm)
+    if "TRT01P" in adsl and how["randomized"] != "TRT01P is an arm":
+        # a screen failure (no planned arm) is not randomised, whatever the flag says
+        flagged = columns["randomized"]
+        columns["randomized"] = flagged.where(arm.notna(), "N")
+        how["randomized"] += " and TRT01P is an arm"
     disposition, ongoing, how["disposition"] = _disposition(adsl)
     columns["disposition"] = disposition
     reason_vars = [v for v in _REASONS if v in adsl]

@@ -10,7 +10,7 @@ import pandas as pd
 
 from efficacy.trial import Visit
 
-__all__ = ["ADAM_BASELINE_DAY", "choose_baseline", "visit_schedule"]
+__all__ = ["ADAM_BASELINE_DAY", "visit_schedule"]
 
 #: ADaM study days have no day 0: ADY = ADT - TRTSDT + 1 on or after the first dose.
 ADAM_BASELINE_DAY = 1
@@ -115,22 +115,3 @@ def _window(row: object, day: float) -> int:
     lo, hi = float(row.AWLO), float(row.AWHI)  # type: ignore[attr-defined]
     spans = [d for d in (day - lo, hi - day) if not math.isnan(d)]
     return int(max(0.0, *spans)) if spans and not math.isnan(day) else 0
-
-
-def choose_baseline(
-    visits: tuple[Visit, ...], avisitn: dict[str, float], given: str | None
-) -> tuple[str, str]:
-    """Baseline visit id and how it was chosen (argument, "Baseline" name, lowest AVISITN)."""
-    if given is not None:
-        return given, "argument"
-    for v in visits:
-        if _BASELINE.match(v.id):
-            return v.id, "visit named Baseline"
-    ranked = sorted(
-        (n, i, v.id)
-        for i, v in enumerate(visits)
-        if not math.isnan(n := avisitn.get(v.id, math.nan))
-    )
-    if ranked:
-        return ranked[0][2], "lowest AVISITN"
-    return (visits[0].id, "earliest target day") if visits else ("", "no visits")

@@ -9,7 +9,7 @@ document and, for a data value, by its 1-based record number and column name.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -20,11 +20,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DATASET_JSON_RULES",
     "DATA_TYPES",
+    "PROBLEMS_KEY",
     "Column",
     "DatasetMetadata",
     "DatasetProblem",
     "DatasetRule",
     "SourceSystem",
+    "problem_records",
 ]
 
 #: Logical data types of a column (``dataType``), as the specification lists them.
@@ -407,3 +409,12 @@ metadata_ref : str or None
 
 
 _REQUIRED_TOP = ("created", "version", "item_group_oid", "records", "name", "label")
+
+
+#: Key under ``trial.manifest.raw["adam"]`` holding the Dataset-JSON problems.
+PROBLEMS_KEY = "dataset_problems"
+
+
+def problem_records(problems: Sequence[DatasetProblem], table: str) -> list[dict[str, Any]]:
+    """Plain records of `problems` for ``raw["adam"][PROBLEMS_KEY]`` (`table` added)."""
+    return [{**p.to_dict(), "table": table} for p in problems]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from efficacy.errors import ProtocolError
@@ -494,6 +494,24 @@ class AnalysisPlan:
                 min_per_arm=int(plan["subgroups"]["min_per_arm"]),
             ),
         )
+
+    def for_data_endpoints(self, primary: str, secondary: tuple[str, ...]) -> AnalysisPlan:
+        """Return this plan run on endpoints the data define (ADaM parameters).
+
+        Model, populations, alpha and sensitivity settings are kept; the endpoints are
+        replaced (`primary` may be ``""``: none named), the key secondary family and the
+        responder rules (written for catalogue endpoints) are dropped. Not checked
+        against the catalogue: the data declare these endpoints
+        (:class:`efficacy.trial.DataEndpoint`).
+
+        Examples
+        --------
+        >>> from efficacy.protocol import load_protocol
+        >>> plan = load_protocol("iso-efficacy-2025").analysis.for_data_endpoints("", ("actot",))
+        >>> plan.primary, plan.key_secondary, plan.secondary, plan.parallel.covariance
+        ('', (), ('actot',), 'us')
+        """
+        return replace(self, primary=primary, key_secondary=(), secondary=secondary, responders=())
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-serialisable): the ``[analysis]`` table it was built from.

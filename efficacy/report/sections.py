@@ -94,6 +94,10 @@ def _inputs(trial: Trial, protocol: Protocol | None = None) -> list[dict[str, An
             files.append((key, ref))
     if protocol is not None and protocol.path is not None and Path(protocol.path).is_file():
         files.append(("protocol", Path(protocol.path)))
+    adam = trial.manifest.raw.get("adam")  # ADaM input: every BDS dataset, not only the first
+    if isinstance(adam, dict):
+        seen = {p for _, p in files}
+        files += [("measurements", Path(p)) for p in adam.get("bds", []) if Path(p) not in seen]
     out = []
     for role, path in files:
         try:

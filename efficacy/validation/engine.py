@@ -97,6 +97,10 @@ def validate(
         if frame is not None and len(frame):
             frames.append(frame)
     frame = pd.concat(frames, ignore_index=True) if frames else empty_frame()
+    if "adam" in trial.manifest.raw:  # ADaM input: findings name datasets and variables
+        from efficacy.io.adam_speak import speak_adam
+
+        frame = speak_adam(trial, frame)
     return ValidationReport(
         trial_id=str(trial.manifest.id or ""),
         protocol_id=proto.id,

@@ -18,6 +18,7 @@ from efficacy.errors import EfficacyError
 from efficacy.validation import (
     rules_consort,
     rules_cutometer,
+    rules_datasetjson,
     rules_design,
     rules_events,
     rules_integrity,
@@ -39,6 +40,7 @@ DATA_RULES: tuple[Rule, ...] = (
     *rules_consort.RULES,
     *rules_cutometer.RULES,
     *rules_design.RULES,
+    *rules_datasetjson.RULES,
     *rules_events.RULES,
     *rules_integrity.RULES,
     *rules_pro.RULES,

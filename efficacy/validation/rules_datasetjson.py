@@ -16,23 +16,15 @@ stores the problems (issue 16).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from efficacy.io._dsj_meta import DATASET_JSON_RULES, DatasetProblem
+from efficacy.io._dsj_meta import DATASET_JSON_RULES, PROBLEMS_KEY, problem_records
 from efficacy.validation._rule import Check, Rule
 from efficacy.validation.context import Context
 from efficacy.validation.findings import NotApplicable, Part, at_trial
 
 __all__ = ["PROBLEMS_KEY", "RULES", "problem_records"]
-
-#: Key under ``trial.manifest.raw["adam"]`` holding the Dataset-JSON problems.
-PROBLEMS_KEY = "dataset_problems"
-
-
-def problem_records(problems: Sequence[DatasetProblem], table: str) -> list[dict[str, Any]]:
-    """Plain records of `problems` for ``raw["adam"][PROBLEMS_KEY]`` (`table` added)."""
-    return [{**p.to_dict(), "table": table} for p in problems]
 
 
 def _stored(ctx: Context) -> list[Mapping[str, Any]]:
@@ -55,6 +47,7 @@ def _check(rule_id: str) -> Check:
                 value=p.get("value"),
                 severity=p.get("severity"),
                 message=f"{p.get('file')} {p.get('pointer') or '/'}: {p.get('message')}",
+                pattern=f"{p.get('file')}: {rule_id}",  # one line per file and rule
             )
 
     return check

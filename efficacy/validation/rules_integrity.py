@@ -203,6 +203,13 @@ def check_windows(ctx: Context) -> Iterator[Part]:
     """Days outside the visit window, in measurements and pro_responses."""
     if not ctx.visits:
         raise NotApplicable("the manifest declares no visits (see SCH-001)")
+    adam = ctx.trial.manifest.raw.get("adam")
+    if isinstance(adam, dict):  # ADaM input: windows are the sponsor's, per record
+        raise NotApplicable(
+            "ADaM input: each record's analysis window (AWLO/AWHI) is checked on reading"
+            if adam.get("windows")
+            else "ADaM input without AWLO/AWHI: no visit windows to check"
+        )
     ctx.need("measurements", "visit", "day")
     yield from _window_rows(ctx, "measurements")
     if ctx.present("pro_responses") and not ({"visit", "day"} & ctx.missing("pro_responses")):

@@ -329,12 +329,23 @@ def _unknown_values(
     "measurements.endpoint is not a catalogue endpoint id.",
 )
 def check_endpoints(ctx: Context) -> Iterator[Part]:
-    """Unknown endpoint ids."""
+    """Unknown endpoint ids (endpoints the data declare: one notice each)."""
+    declared = [e for e in ctx.trial.manifest.data_endpoints if e.id not in ENDPOINTS]
+    for e in declared:  # ADaM parameters: analysed as the data define them
+        yield at_trial(
+            table="measurements",
+            column="endpoint",
+            value=e.id,
+            severity="notice",
+            message=f"{e.source} ({e.label}) is not a catalogue endpoint: no catalogue "
+            "unit, range or direction applies; the cosmetic standard's endpoint rules "
+            "cannot count it",
+        )
     yield from _unknown_values(
         ctx,
         "measurements",
         "endpoint",
-        list(ENDPOINTS),
+        [*ENDPOINTS, *(e.id for e in declared)],
         "endpoint",
         "a catalogue endpoint id; use one of efficacy's endpoint ids",
     )
@@ -354,6 +365,9 @@ def check_units(ctx: Context) -> Iterator[Part]:
     m = ctx.need("measurements", "unit")
     info = ctx.meas
     given = ~ctx.blank("measurements", "unit")
+    declared = [e.id for e in ctx.trial.manifest.data_endpoints if e.id not in ENDPOINTS]
+    if declared:  # ADaM parameters keep the unit the data give (no catalogue unit)
+        given &= ~ctx.isin("measurements", "endpoint", declared)
     unknown = given & pd.isna(info.unit)
     if unknown.any():
         rows = m[unknown]

@@ -79,36 +79,67 @@ def test_pilot_disposition(pilot, raw_adsl) -> None:
     )
 
 
-def test_pilot_measurements_exclude_locf(pilot, raw_cibc) -> None:
+def test_pilot_measurements_select_anl01fl_and_observed(pilot, raw_cibc) -> None:
     m = pilot.measurements
     observed = raw_cibc["DTYPE"] == ""
+    flagged = raw_cibc["ANL01FL"] == "Y"
     assert len(raw_cibc) == 730 and int((~observed).sum()) == 168
-    assert len(m) == int(observed.sum()) == 562
+    assert int((~flagged).sum()) == 25 and int((flagged & ~observed).sum()) == 168
+    kept = observed & flagged
+    assert len(m) == int(kept.sum()) == 537
     # row = 1-based record number in the XPT
-    assert m.index.tolist() == (np.flatnonzero(observed.to_numpy()) + 1).tolist()
-    assert m["value"].tolist() == raw_cibc.loc[observed, "AVAL"].tolist()
-    assert m["day"].tolist() == raw_cibc.loc[observed, "ADY"].astype(int).tolist()
-    assert m["visit"].tolist() == raw_cibc.loc[observed, "AVISIT"].tolist()
+    assert m.index.tolist() == (np.flatnonzero(kept.to_numpy()) + 1).tolist()
+    assert m["value"].tolist() == raw_cibc.loc[kept, "AVAL"].tolist()
+    assert m["day"].tolist() == raw_cibc.loc[kept, "ADY"].astype(int).tolist()
+    assert m["visit"].tolist() == raw_cibc.loc[kept, "AVISIT"].tolist()
     assert set(m["endpoint"]) == {"cibicval"}
     assert m.loc[1, "subject_id"] == "01-701-1015" and m.loc[1, "value"] == 4.0
-    issue = pilot.issues[pilot.issues["column"] == "DTYPE"]
-    assert len(issue) == 1
-    assert issue.iloc[0]["problem"].startswith("168 derived records in ADQSCIBC (DTYPE LOCF: 168)")
-    assert issue.iloc[0]["kind"] == "excluded"  # reported by SCH-013 as a notice, not an error
-    assert issue.iloc[0]["row"] is None
-    assert pilot.manifest.raw["adam"]["excluded_derived"] == {"ADQSCIBC": 168}
-    assert pilot.sources["measurements"].n_rows == 562
+    left_out = pilot.issues[pilot.issues["column"].isna()]
+    assert left_out[["table", "problem", "kind"]].values.tolist() == [
+        [
+            "ADQSCIBC",
+            "cdiscpilot01_adqscibc.xpt: 193 of 730 records left out (25 with ANL01FL not "
+            "'Y'; 168 with DTYPE LOCF (derived, not observed))",
+            "excluded",  # reported by SCH-013 as a notice, not an error
+        ]
+    ]
+    assert pilot.manifest.raw["adam"]["excluded"] == {
+        "ADQSCIBC": {"ANL01FL not 'Y'": 25, "DTYPE LOCF (derived, not observed)": 168}
+    }
+    assert pilot.sources["measurements"].n_rows == 537
     assert pilot.sources["measurements"].format == "xport"
-    # ANL01FL is Y or blank: blank = not flagged
-    assert int(m["anl01fl"].sum()) == int((raw_cibc.loc[observed, "ANL01FL"] == "Y").sum()) == 537
+    assert m["anl01fl"].all()
+
+
+def test_pilot_cibic_has_no_baseline(pilot) -> None:
+    """CIBIC+ has no baseline record: one notice, not analysable, never Week 8 (M3)."""
+    notice = pilot.issues[pilot.issues["column"] == "ABLFL"]
+    assert notice[["table", "value", "kind"]].values.tolist() == [
+        ["ADQSCIBC", "CIBICVAL", "excluded"]
+    ]
+    assert notice["problem"].iloc[0] == (
+        "cdiscpilot01_adqscibc.xpt: CIBICVAL (CIBIC Score) has no baseline record (no "
+        "ABLFL variable); change from baseline is undefined, so it is not analysed"
+    )
+    (endpoint,) = pilot.manifest.data_endpoints
+    assert (endpoint.id, endpoint.analysable, endpoint.source) == (
+        "cibicval",
+        False,
+        "ADQSCIBC PARAMCD CIBICVAL",
+    )
+    assert pilot.manifest.baseline_visit == ""
+    assert pilot.manifest.raw["adam"]["baseline_visit"] == "no ABLFL"
 
 
 def test_pilot_include_derived() -> None:
-    trial = read_adam(ADSL, CIBC, include_derived=True)
+    trial = read_adam(ADSL, CIBC, include_derived=True, analysis_flag=None)
     m = trial.measurements
     assert len(m) == 730 and m.index.tolist() == list(range(1, 731))
     assert (m["dtype"] == "LOCF").sum() == 168
-    assert trial.issues.empty
+    kinds = trial.issues.groupby(["column", "kind"]).size().to_dict()
+    # the no-baseline notice, and without ANL01FL the 25 records it leaves out are
+    # second records of a subject at a visit (reported in ADaM terms, m8)
+    assert kinds == {("ABLFL", "excluded"): 1, ("AVISIT", "problem"): 25}
 
 
 def test_pilot_manifest(pilot) -> None:
@@ -121,13 +152,13 @@ def test_pilot_manifest(pilot) -> None:
     ]
     # windows: AWLO/AWHI 2-84, 85-140, 141-(open): larger distance from the target
     assert [v.window_days for v in m.visits] == [54, 28, 27]
-    assert m.baseline_visit == "Week 8"  # no Baseline record: lowest AVISITN
-    assert m.raw["adam"]["baseline_visit"] == "lowest AVISITN"
+    assert m.raw["adam"]["windows"] == "AWLO/AWHI per record"
     assert [(a.id, a.control) for a in m.arms] == [
-        ("Placebo", True),
+        ("Placebo", True),  # TRT01PN = 0
         ("Xanomeline Low Dose", False),  # ordered by TRT01PN 0, 54, 81
         ("Xanomeline High Dose", False),
     ]
+    assert m.raw["adam"]["control"] == "TRT01PN = 0"
     assert m.raw["trial"]["baseline_day"] == 1
     assert pilot.sources["subjects"].missing_columns == (
         "allocation",
@@ -136,6 +167,8 @@ def test_pilot_manifest(pilot) -> None:
         "pp_exclusion_reason",
     )
     assert pilot.sources["subjects"].path == ADSL
+    assert pilot.sources["adverse_events"].path is None  # not supplied, never zero events
+    assert pilot.sources["deviations"].path is None
 
 
 def test_arguments() -> None:
@@ -149,6 +182,8 @@ def test_arguments() -> None:
     )
     assert [a.id for a in trial.manifest.control_arms] == ["Xanomeline Low Dose"]
     assert trial.manifest.baseline_visit == "Week 16"
+    # named by the user for a dataset without ABLFL: the Week 16 records are baseline
+    assert [(e.id, e.analysable) for e in trial.manifest.data_endpoints] == [("cibic_plus", True)]
     assert trial.manifest.title == "CDISC Pilot 01"
     assert set(trial.measurements["endpoint"]) == {"cibic_plus"}
     assert read_adam(ADSL, control=[]).manifest.control_arms == ()
@@ -177,7 +212,9 @@ def test_pharmaverse_screen_failures_and_bds() -> None:
     assert (s["disposition"] == "screen_failure").tolist() == screen.tolist()
     assert s.loc[screen.to_numpy(), "arm"].isna().all()
     # no RANDFL / ITTFL: randomised = RANDDT present (254 of 306)
-    assert trial.manifest.raw["adam"]["subjects"]["randomized"] == "RANDDT present"
+    assert trial.manifest.raw["adam"]["subjects"]["randomized"] == (
+        "RANDDT present and TRT01P is an arm"
+    )
     assert s["randomized"].tolist() == raw["RANDDT"].notna().tolist()
     assert int(s["randomized"].sum()) == 254
     assert s["disposition"].value_counts().to_dict() == {
@@ -188,22 +225,34 @@ def test_pharmaverse_screen_failures_and_bds() -> None:
     assert s.loc[1, "randomization_date"] == pd.Timestamp(raw.loc[0, "RANDDT"])
     assert {"itt", "per_protocol"} <= set(trial.sources["subjects"].missing_columns)
     m = trial.measurements
-    assert len(m) == len(bcva) == 7672
-    assert m["body_site"].tolist() == bcva["AFEYE"].tolist()
-    assert m["base"].tolist() == pytest.approx(bcva["BASE"].tolist(), nan_ok=True)
-    assert m["chg"].tolist() == pytest.approx(bcva["CHG"].tolist(), nan_ok=True)
-    assert m["unit"].tolist() == bcva["AVALU"].tolist()
+    # ANL01FL = 'Y' selects the analysed records; the Screening records (all 306 people,
+    # screen failures too) and the unselected repeats are counted in one notice
+    kept = (bcva["ANL01FL"] == "Y").to_numpy()
+    assert len(bcva) == 7672 and len(m) == int(kept.sum()) == 5984
+    assert m.index.tolist() == (np.flatnonzero(kept) + 1).tolist()
+    sel = bcva[kept]
+    assert m["body_site"].tolist() == sel["AFEYE"].tolist()
+    assert m["base"].tolist() == pytest.approx(sel["BASE"].tolist(), nan_ok=True)
+    assert m["chg"].tolist() == pytest.approx(sel["CHG"].tolist(), nan_ok=True)
+    assert m["unit"].tolist() == sel["AVALU"].tolist()
     assert int(m["ablfl"].sum()) == int((bcva["ABLFL"] == "Y").sum()) == 1016
     assert sorted(set(m["endpoint"])) == ["fbcva", "fbcvalog", "sbcva", "sbcvalog"]
+    assert all(e.analysable for e in trial.manifest.data_endpoints)
     visits = {v.id: (v.week, v.day) for v in trial.manifest.visits}
+    assert "Screening" not in visits  # no selected record is at Screening
     assert visits["Baseline"] == (0.0, 1)
     assert visits["Week 4"] == (4.0, 29)  # AVISITN (5) is not a week count here
     assert visits["Week 10 (T)"] == (10.0, 71)
-    screening_ady = bcva.loc[bcva["AVISIT"] == "Screening", "ADY"].median()
-    assert visits["Screening"] == ((screening_ady - 1) / 7, screening_ady) == (-11 / 7, -10)
-    assert trial.manifest.visit_order[:2] == ("Screening", "Baseline")
-    assert trial.manifest.baseline_visit == "Baseline"
-    assert trial.issues.empty
+    assert trial.manifest.baseline_visit == "Baseline"  # where the ABLFL records are
+    assert trial.manifest.raw["adam"]["windows"] is None  # no AWLO/AWHI: INT-004 skipped
+    # BASE and CHG agree with recomputation from the ABLFL records: no issue but the notice
+    assert trial.issues[["table", "problem"]].values.tolist() == [
+        [
+            "ADBCVA",
+            "pharmaverseadam_adbcva_derived.xpt: 1688 of 7672 records left out (1688 with "
+            "ANL01FL not 'Y')",
+        ]
+    ]
 
 
 def test_csv_adam_matches_xpt(tmp_path: Path, pilot, raw_adsl, raw_cibc) -> None:

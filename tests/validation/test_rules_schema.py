@@ -274,6 +274,14 @@ def test_reader_exclusions_are_a_notice_not_a_cell_error() -> None:
     trial = read_adam(adam / "cdiscpilot01_adsl.xpt", adam / "cdiscpilot01_adqscibc.xpt")
     frame = validate(trial).to_frame()
     sch013 = frame[frame["rule_id"] == "SCH-013"]
-    assert sch013["severity"].tolist() == ["notice"]
-    assert sch013["message"].iloc[0].startswith("168 derived records in ADQSCIBC")
+    assert sch013["severity"].tolist() == ["notice", "notice"]
+    assert sch013["message"].iloc[0] == (
+        "cdiscpilot01_adqscibc.xpt: 193 of 730 records left out (25 with ANL01FL not 'Y'; "
+        "168 with DTYPE LOCF (derived, not observed))"
+    )
+    assert (
+        sch013["message"]
+        .iloc[1]
+        .startswith("cdiscpilot01_adqscibc.xpt: CIBICVAL (CIBIC Score) has no baseline record")
+    )
     assert not (frame["rule_id"] == "SCH-004").any()
