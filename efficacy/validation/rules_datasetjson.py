@@ -47,7 +47,8 @@ def _check(rule_id: str) -> Check:
                 value=p.get("value"),
                 severity=p.get("severity"),
                 message=f"{p.get('file')} {p.get('pointer') or '/'}: {p.get('message')}",
-                pattern=f"{p.get('file')}: {rule_id}",  # one line per file and rule
+                # one line per file and rule: the rule's title, without the values
+                pattern=f"{p.get('file')}: {DATASET_JSON_RULES[rule_id].title}",
             )
 
     return check

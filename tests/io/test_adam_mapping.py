@@ -181,7 +181,7 @@ def test_dataset_json_forms_read_alike(tmp_path: Path) -> None:
         }
     assert [d.fmt for d in frames] == ["datasetjson", "ndjson", "dsjc"]
     (tmp_path / "bad.dsjc").write_bytes(b"not compressed")
-    with pytest.raises(InputError, match=r"bad\.dsjc: not a readable Dataset-JSON v1\.1 file"):
+    with pytest.raises(InputError, match=r"bad\.dsjc: not a zLib-compressed Dataset-NDJSON file"):
         read_adam_file(tmp_path / "bad.dsjc")
 
 

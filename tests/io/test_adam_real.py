@@ -229,8 +229,9 @@ def test_pilot_report(pilot_analysis, itt_only, tmp_path_factory) -> None:
         "adadas.dsjc": "measurements",
         "adcibc.xpt": "measurements",
         "adae.dsjc": "adverse_events",
+        "itt_only.toml": "protocol",  # the protocol file the report was built under
     }
-    summary = report["harms"]["tables"][0]["rows"]
+    summary = report["harms"]["summary"]
     cells = {r["label"]: r["cells"]["TOTAL"]["text"] for r in summary}
     # ADAE, treatment-emergent (TRTEMFL = 'Y'): 1126 events in 218 of 254 subjects
     assert cells["Any adverse event"] == "218 (85.8) [1126]"

@@ -27,8 +27,8 @@ def test_data_rules_by_family() -> None:
     counts: dict[str, int] = {}
     for r in DATA_RULES:
         counts[r.id.split("-")[0]] = counts.get(r.id.split("-")[0], 0) + 1
-    assert counts == {"CON": 6, "DES": 4, "ICE": 3, "INT": 11, "PRO": 6, "SCH": 13}
-    assert len(RULES) == len(DATA_RULES) == 43
+    assert counts == {"CON": 6, "DES": 4, "DSJ": 6, "ICE": 3, "INT": 11, "PRO": 6, "SCH": 13}
+    assert len(RULES) == len(DATA_RULES) == 49
 
 
 def test_a_rule_is_a_callable_record_and_the_registry_is_read_only() -> None:
