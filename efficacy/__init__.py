@@ -33,6 +33,10 @@ _EXPORTS: dict[str, str] = {
     "FitControl": "efficacy.mmrm",
     "power_mmrm": "efficacy.plan",
     "PowerResult": "efficacy.plan",
+    "simulate_power": "efficacy.plan",
+    "PowerSimulation": "efficacy.plan",
+    "sample_size": "efficacy.plan",
+    "SampleSizeResult": "efficacy.plan",
 }
 
 __all__ = [
@@ -42,7 +46,9 @@ __all__ = [
     "FitControl",
     "MMRMResult",
     "PowerResult",
+    "PowerSimulation",
     "Protocol",
+    "SampleSizeResult",
     "Trial",
     "ValidationReport",
     "__version__",
@@ -52,8 +58,10 @@ __all__ = [
     "power_mmrm",
     "read_adam",
     "read_trial",
+    "sample_size",
     "score_faceq",
     "score_skindex16",
+    "simulate_power",
     "validate",
 ]
 
@@ -63,7 +71,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.instruments import score_faceq, score_skindex16
     from efficacy.io import read_adam, read_trial
     from efficacy.mmrm import FitControl, MMRMResult, fit_mmrm
-    from efficacy.plan import PowerResult, power_mmrm
+    from efficacy.plan import (
+        PowerResult,
+        PowerSimulation,
+        SampleSizeResult,
+        power_mmrm,
+        sample_size,
+        simulate_power,
+    )
     from efficacy.protocol import Protocol, load_protocol
     from efficacy.trial import Trial
     from efficacy.validation import ValidationReport, validate
