@@ -1,7 +1,8 @@
 """The ``efficacy`` command line: parse, call the API, render, exit code.
 
 One module per command (:mod:`~efficacy.cli.validate`, :mod:`~efficacy.cli.protocols`,
-:mod:`~efficacy.cli.score`, :mod:`~efficacy.cli.analyze`, :mod:`~efficacy.cli.report`),
+:mod:`~efficacy.cli.score`, :mod:`~efficacy.cli.analyze`, :mod:`~efficacy.cli.report`,
+:mod:`~efficacy.cli.plan`),
 registered in :data:`COMMANDS` (name -> :class:`Command`); each adds its own sub-parser
 and runs with the parsed arguments, returning the exit code. Every file a command writes
 goes through one writer (:mod:`efficacy._atomic`): the output folder is checked before
@@ -26,6 +27,7 @@ from contextlib import contextmanager
 
 from efficacy import __version__
 from efficacy.cli import analyze as _analyze
+from efficacy.cli import plan as _plan
 from efficacy.cli import protocols as _protocols
 from efficacy.cli import report as _report
 from efficacy.cli import score as _score
@@ -42,6 +44,7 @@ COMMANDS: dict[str, Command] = {
     "score": Command(_score.HELP, _score.add_arguments, _score.run_score),
     "report": Command(_report.HELP, _report.add_arguments, _report.run_report),
     "analyze": Command(_analyze.HELP, _analyze.add_arguments, _analyze.run_analyze),
+    "plan": Command(_plan.HELP, _plan.add_arguments, _plan.run_plan),
 }
 
 

@@ -21,7 +21,9 @@ from efficacy.sim.bundle import SimulatedBundle
 
 __all__ = ["trial_bundle"]
 
-_DOMAIN = {i: "symptoms" if i <= 4 else "emotions" if i <= 11 else "functioning" for i in range(1, 17)}
+_DOMAIN = {
+    i: "symptoms" if i <= 4 else "emotions" if i <= 11 else "functioning" for i in range(1, 17)
+}
 
 _DEVICES = {
     "cutometer": ("Cutometer dual MPA 580", "probe=2mm;suction=450mbar;on=2s;off=2s;repetitions=3"),
@@ -59,7 +61,8 @@ def _subjects(sc: Scenario, trial: SimTrial, ids: list[str]) -> pd.DataFrame:
         other = np.asarray(sc.sites, dtype=object)[1 - trial.treated_site]
         active, ctl = sc.actives[0], sc.control
         alloc = [
-            ";".join(sorted([f"{t}={active}", f"{o}={ctl}"])) for t, o in zip(treated, other, strict=True)
+            ";".join(sorted([f"{t}={active}", f"{o}={ctl}"]))
+            for t, o in zip(treated, other, strict=True)
         ]
         out["allocation"] = alloc
     else:
@@ -151,7 +154,9 @@ def _pro(sc: Scenario, trial: SimTrial, ids: list[str]) -> pd.DataFrame:
     )
 
 
-def trial_bundle(scenario: Scenario, trial: SimTrial, trial_id: str = "SIM-PLAN") -> SimulatedBundle:
+def trial_bundle(
+    scenario: Scenario, trial: SimTrial, trial_id: str = "SIM-PLAN"
+) -> SimulatedBundle:
     """Return one simulated trial as a bundle (participants ``S0001..``, visits ``W0..``).
 
     Parallel: one ``face`` row per visit and endpoint; split-face: one row per body

@@ -81,7 +81,7 @@ def subject_ids(n: int) -> list[str]:
 
 
 def resolve(scenario: Scenario, settings: AnalysisPlan) -> TrialPlan:
-    """The protocol's plan resolved against the scenario (as ``resolve_plan`` for a trial)."""
+    """Resolve the protocol's plan against the scenario (as ``resolve_plan`` for a trial)."""
     if settings.covariates:
         raise ProtocolError(
             f"[analysis] covariates {list(settings.covariates)} are not simulated by the "
@@ -100,8 +100,10 @@ def resolve(scenario: Scenario, settings: AnalysisPlan) -> TrialPlan:
     week = scenario.weeks[visits.index(final)]
     notes = []
     if week < settings.min_final_week:
-        notes.append(f"the estimand's visit {final} is week {week:g}, before week "
-                     f"{settings.min_final_week:g} (min_final_week)")
+        notes.append(
+            f"the estimand's visit {final} is week {week:g}, before week "
+            f"{settings.min_final_week:g} (min_final_week)"
+        )
     return TrialPlan(
         design=scenario.design,
         endpoints=tuple(endpoints),
@@ -171,7 +173,7 @@ class PlanRunner:
         )
 
     def frame(self, trial: SimTrial, endpoint: str, rows: np.ndarray) -> pd.DataFrame:
-        """The model frame (:class:`~efficacy.analysis.data.ModelData`) of the kept rows."""
+        """Return the model frame (:class:`~efficacy.analysis.data.ModelData`) of the rows."""
         p, sc = self.plan, self.scenario
         subj, vis = np.divmod(rows, self.m)
         cats = [p.control, *p.actives] if p.design == "parallel" else list(p.actives)
@@ -180,7 +182,7 @@ class PlanRunner:
             {
                 "subject_id": pd.array(np.asarray(self.ids, dtype=object)[subj], dtype="string"),
                 "arm": pd.Categorical(arm, categories=cats),
-                "visit": pd.Categorical.from_codes(vis, categories=list(p.visits)),
+                "visit": pd.Categorical.from_codes(vis, categories=pd.Index(list(p.visits))),
                 "baseline": trial.baseline[endpoint][subj],
                 "change": trial.change[endpoint][subj, vis],
             }
@@ -243,9 +245,13 @@ class PlanRunner:
             base = trial.baseline[endpoint][subj]
             X[:, tpl.bcol] = base
         codes = np.unique(subj, return_inverse=True)[1]
-        arrays = ModelArrays(X=X, y=trial.change[endpoint][subj, vis], subject=codes, visit=vis, n_visits=self.m)
+        arrays = ModelArrays(
+            X=X, y=trial.change[endpoint][subj, vis], subject=codes, visit=vis, n_visits=self.m
+        )
         c = self.control
-        ctrl = EngineControl(optimizers=c.optimizers, max_iter=c.max_iter, decrement_tol=c.tolerance, start=c.start)
+        ctrl = EngineControl(
+            optimizers=c.optimizers, max_iter=c.max_iter, decrement_tol=c.tolerance, start=c.start
+        )
         try:
             fit = fit_engine(arrays, self.plan.model.covariance, self.plan.model.method, ctrl)
         except (ModelSpecError, np.linalg.LinAlgError, FloatingPointError):
@@ -259,8 +265,10 @@ class PlanRunner:
         est, se, df = inf.t_rows(L)
         return np.column_stack([est, se, df])
 
-    def _slow_fit(self, trial: SimTrial, endpoint: str, rows: np.ndarray) -> tuple[np.ndarray, bool]:
-        """The analysis stage's own fit_endpoint (fallback structures included)."""
+    def _slow_fit(
+        self, trial: SimTrial, endpoint: str, rows: np.ndarray
+    ) -> tuple[np.ndarray, bool]:
+        """Fit with the analysis stage's own fit_endpoint (fallback structures included)."""
         data = ModelData(frame=self.frame(trial, endpoint, rows), baseline=pd.DataFrame(), notes=())
         k = len(self._comparisons())
         try:
@@ -290,7 +298,9 @@ class PlanRunner:
                     fast, conv = res is not None, True
                     if res is None:
                         res, conv = self._slow_fit(trial, endpoint, rows)
-                    done[key] = np.column_stack([res, np.full(len(res), conv), np.full(len(res), fast)])
+                    done[key] = np.column_stack(
+                        [res, np.full(len(res), conv), np.full(len(res), fast)]
+                    )
                 res = done[key]
                 est, se, df = res[:, 0], res[:, 1], res[:, 2]
                 tc = t_columns(est, se, df, level)
@@ -311,7 +321,11 @@ class PlanRunner:
         keys = self.keys
         for pop in self.plan.populations:
             for comp, _ in self._comparisons():
-                idx = {k.endpoint: j for j, k in enumerate(keys) if k.population == pop and k.comparison == comp}
+                idx = {
+                    k.endpoint: j
+                    for j, k in enumerate(keys)
+                    if k.population == pop and k.comparison == comp
+                }
                 fam = np.array([out[idx[e], 3] if e in idx else math.nan for e in order])
                 padj, rej = adjust_pvalues(fam, method, alpha)
                 for e, pa, r in zip(order, padj, rej, strict=True):

@@ -159,7 +159,7 @@ def draw_trial(
     rng = np.random.default_rng(seed)
     sc = scenario
     arm = _arm_codes(sc)
-    n, m = arm.size, len(sc.weeks)
+    n = arm.size
     raw: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
     for e in sc.endpoints:
         raw[e.endpoint] = _draw_endpoint(rng, e, sc, arm, effect_scale)

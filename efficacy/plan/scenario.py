@@ -13,11 +13,12 @@ Every problem is reported at once, one line each, naming the key path and the fi
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -189,7 +190,7 @@ class Scenario:
         return next((e for e in self.endpoints if e.endpoint == name), None)
 
     def truth(self, endpoint: str, active: str, effect_scale: float = 1.0) -> float:
-        """True final-visit difference (active minus control) in change from baseline."""
+        """Return the true final-visit difference (active - control) in change from baseline."""
         e = self.endpoint(endpoint)
         if e is None or e.items is not None:
             return math.nan  # PRO truth is on the latent scale, not the score's
@@ -249,10 +250,16 @@ class Scenario:
 
 
 class _Problems(list[str]):
-    def number(self, value: Any, where: str, *, low: float = -math.inf, high: float = math.inf) -> float:
+    def number(
+        self, value: Any, where: str, *, low: float = -math.inf, high: float = math.inf
+    ) -> float:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         if not ok or not (low <= float(value) <= high) or not math.isfinite(float(value)):
-            rng = f" between {low:g} and {high:g}" if math.isfinite(low) or math.isfinite(high) else ""
+            rng = (
+                f" between {low:g} and {high:g}"
+                if math.isfinite(low) or math.isfinite(high)
+                else ""
+            )
             self.append(f"{where} = {value!r}: give a number{rng}")
             return math.nan
         return float(value)
@@ -276,7 +283,7 @@ class _Problems(list[str]):
 
 
 def _correlation(value: Any, where: str, m: int, p: _Problems) -> np.ndarray:
-    """A correlation matrix from a matrix, or ``{structure = ar1|exchangeable|banded}``."""
+    """Read a correlation matrix: a matrix, or ``{structure = ar1|exchangeable|banded}``."""
     eye = np.eye(m)
     if isinstance(value, list):
         rows = [p.numbers(r, f"{where}[{i}]", m, low=-1, high=1) for i, r in enumerate(value)]
@@ -306,13 +313,21 @@ def _correlation(value: Any, where: str, m: int, p: _Problems) -> np.ndarray:
         p.append(f"{where}: the matrix must be symmetric with ones on the diagonal")
         return eye
     if np.linalg.eigvalsh(mat).min() <= 1e-10:
-        p.append(f"{where}: the correlation matrix is not positive definite; use weaker or consistent correlations")
+        p.append(
+            f"{where}: the correlation matrix is not positive definite; "
+            "use weaker or consistent correlations"
+        )
         return eye
     return np.asarray(mat, dtype=float)
 
 
 def _mean_change(
-    value: Any, where: str, arms: tuple[str, ...], control: str, weeks: tuple[float, ...], p: _Problems
+    value: Any,
+    where: str,
+    arms: tuple[str, ...],
+    control: str,
+    weeks: tuple[float, ...],
+    p: _Problems,
 ) -> dict[str, tuple[float, ...]]:
     """Per-arm mean change: explicit lists per arm, or control curve + final effect."""
     m = len(weeks)
@@ -324,7 +339,9 @@ def _mean_change(
         effects = effect if isinstance(effect, Mapping) else dict.fromkeys(arms[1:], effect)
         shape = tab.get("shape", "linear")
         if shape not in ("linear", "constant"):
-            p.append(f"{where}.shape = {shape!r}: use 'linear' (in weeks, 0 at baseline) or 'constant'")
+            p.append(
+                f"{where}.shape = {shape!r}: use 'linear' (in weeks, 0 at baseline) or 'constant'"
+            )
         frac = [w / weeks[-1] for w in weeks] if shape == "linear" else [1.0] * m
         out = {control: ctl}
         for a in arms:
@@ -356,7 +373,7 @@ def _items(value: Any, where: str, endpoint: str, p: _Problems) -> ItemModel | N
         p.append(f"{where}.thresholds: give 6 increasing numbers (Skindex-16 answers 0-6)")
         return None
     ths = tuple(p.number(t, f"{where}.thresholds[{i}]") for i, t in enumerate(th))
-    if any(b <= a for a, b in zip(ths, ths[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(ths)):
         p.append(f"{where}.thresholds must increase")
     return ItemModel("skindex16", _SKINDEX_DOMAINS[domain], ths)
 
@@ -364,7 +381,9 @@ def _items(value: Any, where: str, endpoint: str, p: _Problems) -> ItemModel | N
 _ENDPOINT_KEYS = {"mean_change", "sd", "correlation", "baseline", "site_correlation", "items"}
 
 
-def _endpoint(name: str, tab: Mapping[str, Any], ctx: tuple[Any, ...], p: _Problems) -> EndpointModel:
+def _endpoint(
+    name: str, tab: Mapping[str, Any], ctx: tuple[Any, ...], p: _Problems
+) -> EndpointModel:
     arms, control, weeks, design = ctx
     where = f"endpoints.{name}"
     m = len(weeks)
@@ -381,20 +400,29 @@ def _endpoint(name: str, tab: Mapping[str, Any], ctx: tuple[Any, ...], p: _Probl
     p.unknown(base, f"{where}.baseline", {"mean", "sd"})
     items = _items(tab.get("items"), f"{where}.items", name, p)
     if items is not None and design == "split_face":
-        p.append(f"[{where}]: a PRO is answered per person; a split-face trial cannot compare sites on it")
+        p.append(
+            f"[{where}]: a PRO is answered per person; "
+            "a split-face trial cannot compare sites on it"
+        )
     return EndpointModel(
         endpoint=name,
-        mean_change=_mean_change(tab.get("mean_change"), f"{where}.mean_change", arms, control, weeks, p),
+        mean_change=_mean_change(
+            tab.get("mean_change"), f"{where}.mean_change", arms, control, weeks, p
+        ),
         sd=sd,
         correlation=_correlation(tab.get("correlation"), f"{where}.correlation", m, p),
         baseline_mean=p.number(base.get("mean", 0.0), f"{where}.baseline.mean"),
         baseline_sd=p.number(base.get("sd", 0.0), f"{where}.baseline.sd", low=0),
-        site_correlation=p.number(tab.get("site_correlation", 0.5), f"{where}.site_correlation", low=-0.99, high=0.99),
+        site_correlation=p.number(
+            tab.get("site_correlation", 0.5), f"{where}.site_correlation", low=-0.99, high=0.99
+        ),
         items=items,
     )
 
 
-def _dropout(tab: Mapping[str, Any], arms: tuple[str, ...], m: int, first: str, p: _Problems) -> Dropout:
+def _dropout(
+    tab: Mapping[str, Any], arms: tuple[str, ...], m: int, first: str, p: _Problems
+) -> Dropout:
     p.unknown(tab, "dropout", {"kind", "retention", "mar_slope", "endpoint"})
     kind = tab.get("kind", "mcar")
     if kind not in ("mcar", "mar"):
@@ -405,8 +433,13 @@ def _dropout(tab: Mapping[str, Any], arms: tuple[str, ...], m: int, first: str, 
     retention = {}
     for a in arms:
         r = p.numbers(per_arm.get(a), f"dropout.retention.{a}", m, low=0, high=1)
-        if all(math.isfinite(x) for x in r) and (r[0] <= 0 or any(b > c for b, c in zip(r[1:], r, strict=False))):
-            p.append(f"dropout.retention.{a} = {list(r)}: must be non-increasing and above 0 at the first visit")
+        if all(math.isfinite(x) for x in r) and (
+            r[0] <= 0 or any(b > c for b, c in zip(r[1:], r, strict=False))
+        ):
+            p.append(
+                f"dropout.retention.{a} = {list(r)}: must be non-increasing "
+                "and above 0 at the first visit"
+            )
         retention[a] = r
     slope = p.number(tab.get("mar_slope", 0.0), "dropout.mar_slope", low=-20, high=20)
     if kind == "mcar" and "mar_slope" in tab:
@@ -418,7 +451,9 @@ _TOP = {"scenario", "arms", "endpoints", "dropout"}
 _SCEN = {"title", "design", "weeks", "n_participants", "sites", "per_protocol"}
 
 
-def _arms(raw: Any, design: str, n_people: Any, p: _Problems) -> tuple[tuple[str, ...], str, dict[str, int]]:
+def _arms(
+    raw: Any, design: str, n_people: Any, p: _Problems
+) -> tuple[tuple[str, ...], str, dict[str, int]]:
     if not isinstance(raw, list) or len(raw) < 2:
         p.append("[[arms]]: give at least two arms, one with control = true")
         return ("CONTROL", "ACTIVE"), "CONTROL", {"CONTROL": 2, "ACTIVE": 2}
@@ -437,11 +472,16 @@ def _arms(raw: Any, design: str, n_people: Any, p: _Problems) -> tuple[tuple[str
         elif "n" in arm:
             p.append(f"{where}.n: a split-face trial sizes people with [scenario] n_participants")
     if len(controls) != 1 or len(set(ids)) != len(ids):
-        p.append(f"[[arms]]: need distinct ids and exactly one control = true, got {ids} with control {controls}")
+        p.append(
+            f"[[arms]]: need distinct ids and exactly one control = true, "
+            f"got {ids} with control {controls}"
+        )
         controls = [ids[0]]
     if design == "split_face":
         if len(ids) != 2:
-            p.append("[[arms]]: a split-face scenario has two arms (the treated and the control site)")
+            p.append(
+                "[[arms]]: a split-face scenario has two arms (the treated and the control site)"
+            )
         n = p.number(n_people, "scenario.n_participants", low=2)
         sizes = dict.fromkeys(ids, int(n) if math.isfinite(n) else 2)
     arms = (controls[0], *[a for a in ids if a != controls[0]])
@@ -470,7 +510,7 @@ def scenario_from_mapping(doc: Mapping[str, Any], source: str = "<mapping>") -> 
         p.append("scenario.weeks: give the post-baseline visit weeks, e.g. [2, 4, 8, 12]")
         weeks_raw = [12]
     weeks = tuple(p.number(w, f"scenario.weeks[{i}]", low=1e-9) for i, w in enumerate(weeks_raw))
-    if any(b <= a for a, b in zip(weeks, weeks[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(weeks)):
         p.append(f"scenario.weeks = {list(weeks)}: weeks must increase")
     arms, control, sizes = _arms(doc.get("arms"), design, sc.get("n_participants"), p)
     if design == "parallel" and "n_participants" in sc:
@@ -507,7 +547,7 @@ def scenario_from_mapping(doc: Mapping[str, Any], source: str = "<mapping>") -> 
     )
 
 
-def load_scenario(path: str | Path | Scenario) -> Scenario:
+def load_scenario(path: str | os.PathLike[str] | Scenario) -> Scenario:
     """Read a scenario TOML file.
 
     Parameters

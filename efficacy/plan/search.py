@@ -14,7 +14,7 @@ from scipy import stats
 from efficacy.errors import EfficacyError
 from efficacy.plan.analytic import power_mmrm
 from efficacy.plan.scenario import Scenario, load_scenario
-from efficacy.plan.simulate import Progress, PowerSimulation, simulate_power
+from efficacy.plan.simulate import PowerSimulation, Progress, simulate_power
 from efficacy.protocol import Protocol, load_protocol
 
 __all__ = ["SampleSizeResult", "analytic_start", "sample_size"]
@@ -70,7 +70,7 @@ class SampleSizeResult:
 
 
 def analytic_start(sc: Scenario, endpoint: str, target: float, alpha: float) -> int | None:
-    """n per arm from the formula: :func:`power_mmrm` (parallel) or a paired z (split-face).
+    """N per arm from the formula: :func:`power_mmrm` (parallel) or a paired z (split-face).
 
     Parallel, two arms: Lu, Luo & Chen (2008) with the final-visit SD, the correlation
     matrix and each arm's retention. Split-face: the within-person difference (SD
@@ -89,7 +89,8 @@ def analytic_start(sc: Scenario, endpoint: str, target: float, alpha: float) -> 
         sd = e.sd[-1] * math.sqrt(2.0 * (1.0 - e.site_correlation))
         z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(target)
         r = sc.dropout.retention[active][-1]
-        return max(2, math.ceil((z * sd / delta) ** 2 / r))
+        n: int = math.ceil((z * sd / delta) ** 2 / r)
+        return max(2, n)
     res = power_mmrm(
         power=target,
         delta=abs(delta),
@@ -166,9 +167,9 @@ def sample_size(
     >>> import efficacy
     >>> from efficacy._examples import repo_path
     >>> sc = repo_path("sample_data", "scenarios", "elasticity_12wk.toml")
-    >>> res = efficacy.sample_size(sc, target_power=0.8, n_trials=20, seed=3)
+    >>> res = efficacy.sample_size(sc, target_power=0.8, n_trials=8, seed=3)
     >>> res.analytic_n_per_arm, res.reached
-    (34, True)
+    (40, True)
     """
     sc = load_scenario(scenario)
     prot = load_protocol(protocol if protocol is not None else "iso-efficacy-2025")

@@ -48,7 +48,7 @@ def test_stage_packages_hold_no_command_line_code() -> None:
             continue
         text = path.read_text(encoding="utf-8")
         assert "import argparse" not in text, path
-    assert set(COMMANDS) == {"validate", "protocols", "score", "report", "analyze"}
+    assert set(COMMANDS) == {"validate", "protocols", "score", "report", "analyze", "plan"}
     for name, command in COMMANDS.items():
         assert command.run.__module__ == f"efficacy.cli.{name}"
 

@@ -205,7 +205,11 @@ def test_power_bias_coverage_agree_with_formula_under_mcar() -> None:
     row = sim.to_frame().set_index("population").loc["itt"]
     e = sc.endpoints[0]
     analytic = power_mmrm(
-        n_total=80, delta=0.02, sigma=0.03, correlation=e.correlation, retention=[1, 0.95, 0.9, 0.85]
+        n_total=80,
+        delta=0.02,
+        sigma=0.03,
+        correlation=e.correlation,
+        retention=[1, 0.95, 0.9, 0.85],
     ).power
     assert _within(row["power"], analytic, row["mc_se"]), (row["power"], analytic)
     itt = sim.trials[sim.trials["population"] == "itt"]
