@@ -12,7 +12,8 @@ cutometer_r2, ITT and per-protocol; unstructured covariance, REML, Kenward-Roger
 Prints, with the machine's load average before and after:
 
 1. ``--trials`` trials with ``n_jobs=2`` (the headline; goal < 120 s), median of
-   ``--repeat`` runs;
+   ``--repeat`` runs, and the CPU seconds used (this process and its workers: on a
+   shared machine the wall time measures the load, the CPU time the work);
 2. scaling: ``--scaling-trials`` trials with ``n_jobs=1`` and ``n_jobs=2``, efficiency
    ``t1 / (2 t2)``; and the framework's overhead with one worker: wall time of
    ``simulate_power`` over the summed compute of its batches run directly;
@@ -109,9 +110,9 @@ one <- function() {
   df_1d(f, L)$p_val
 }
 invisible(one())  # warm-up
-t0 <- Sys.time(); p <- replicate(n_trials, one())
-cat(sprintf("%.6f %.4f %s\n", as.numeric(Sys.time() - t0, units = "secs"), mean(p < 0.05),
-            as.character(packageVersion("mmrm"))))
+t0 <- Sys.time(); c0 <- proc.time(); p <- replicate(n_trials, one()); c1 <- proc.time() - c0
+cat(sprintf("%.6f %.4f %s %.6f\n", as.numeric(Sys.time() - t0, units = "secs"), mean(p < 0.05),
+            as.character(packageVersion("mmrm")), c1[["user.self"]] + c1[["sys.self"]]))
 """
 
 
@@ -119,13 +120,18 @@ def _load() -> str:
     return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
+_CPU: list[float] = []  # CPU seconds (this process and its finished worker processes)
+
+
 def _timed(fn):  # type: ignore[no-untyped-def]
-    t0 = time.perf_counter()
+    c0, t0 = os.times(), time.perf_counter()
     out = fn()
-    return time.perf_counter() - t0, out
+    wall, c1 = time.perf_counter() - t0, os.times()
+    _CPU.append(sum(c1[:4]) - sum(c0[:4]))
+    return wall, out
 
 
-def _r_loop(n_trials: int, n: int) -> tuple[float, float, str] | None:
+def _r_loop(n_trials: int, n: int) -> tuple[float, float, str, float] | None:
     if shutil.which("Rscript") is None:
         return None
     with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as fh:
@@ -141,8 +147,8 @@ def _r_loop(n_trials: int, n: int) -> tuple[float, float, str] | None:
     if proc.returncode != 0:
         print("R failed:", proc.stderr.strip().splitlines()[-1:])
         return None
-    secs, power, version = proc.stdout.split()
-    return float(secs), float(power), version
+    secs, power, version, cpu = proc.stdout.split()
+    return float(secs), float(power), version, float(cpu)
 
 
 def main() -> None:
@@ -167,7 +173,8 @@ def main() -> None:
     print(
         f"[1] {args.trials} trials, n_jobs=2: median {statistics.median(times):.1f} s "
         f"over {args.repeat} run(s) ({1e3 * statistics.median(times) / args.trials:.2f} ms "
-        f"per trial; {100 * fast:.2f}% of fits on the shared-design path); {_load()}"
+        f"per trial; {100 * fast:.2f}% of fits on the shared-design path); CPU "
+        f"{_CPU[-1]:.1f} s, so on 2 idle cores about {_CPU[-1] / 2:.0f} s; {_load()}"
     )
 
     # 2. scaling and overhead
@@ -182,7 +189,8 @@ def main() -> None:
     print(
         f"[2] {n} trials: n_jobs=1 {t1:.1f} s, n_jobs=2 {t2:.1f} s, scaling efficiency "
         f"{t1 / (2 * t2):.2f}; batches run directly {tb:.1f} s, so simulate_power's own "
-        f"overhead with one worker is {100 * (t1 / tb - 1):+.1f}%; results identical; {_load()}"
+        f"overhead with one worker is {100 * (t1 / tb - 1):+.1f}%; results identical; CPU "
+        f"n_jobs=1 {_CPU[-3]:.1f} s, n_jobs=2 {_CPU[-2]:.1f} s; {_load()}"
     )
 
     # 3. R mmrm in a loop
@@ -190,13 +198,16 @@ def main() -> None:
     if r is None:
         print("[3] R / mmrm not available: no comparison")
     else:
-        secs, rpower, version = r
-        ours = t1 / n
+        secs, rpower, version, rcpu = r
+        ours, ours_cpu = t1 / n, _CPU[-3] / n
         print(
             f"[3] R mmrm {version} loop, {args.r_trials} trials (one process): "
             f"{1e3 * secs / args.r_trials:.1f} ms per trial (power {rpower:.3f}); efficacy "
             f"one process {1e3 * ours:.1f} ms per trial; ratio R / efficacy "
-            f"{secs / args.r_trials / ours:.1f}; R extrapolated to {args.trials} trials "
+            f"{secs / args.r_trials / ours:.1f} in wall time, "
+            f"{rcpu / args.r_trials / ours_cpu:.1f} in CPU time "
+            f"({1e3 * rcpu / args.r_trials:.1f} vs {1e3 * ours_cpu:.1f} ms); "
+            f"R extrapolated to {args.trials} trials "
             f"{secs / args.r_trials * args.trials:.0f} s; {_load()}"
         )
 

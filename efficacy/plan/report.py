@@ -147,7 +147,7 @@ class PlanningReport:
             "<h2>Family-wise</h2>",
             _table(fw),
             f"<h2>Power vs participants per arm ({e(self.criterion)})</h2>",
-            self.to_svg().split("?>", 1)[-1],
+            "<svg" + self.to_svg().split("<svg", 1)[-1],
             _table(self.curve),
         ]
         if self.sample_size is not None:
