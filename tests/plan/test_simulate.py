@@ -227,8 +227,11 @@ def test_null_type_one_error_per_endpoint_and_familywise_holm() -> None:
     table = sim.to_frame()
     assert set(table["endpoint"]) == {"cutometer_r2", "corneometer", "wrinkle_rz"}
     for r in table.itertuples():
-        assert _within(r.power, alpha, se), r
         assert r.bias == pytest.approx(r.mean_estimate)  # the truth is 0
+    itt = sim.trials[sim.trials["population"] == "itt"]
+    for endpoint, g in itt.groupby("endpoint"):
+        # each endpoint's own test (unadjusted p) holds its level
+        assert _within(float((g["p_value"] <= alpha).mean()), alpha, se), endpoint
     fam = sim.familywise.set_index("population").loc["itt"]
     assert fam["n_hypotheses"] == 3
     assert _within(fam["key_secondary_any"], alpha, se)
