@@ -144,6 +144,7 @@ class PlanningReport:
             f"<li>{sim.n_trials} simulated trials, seed {sim.seed}</li></ul>",
             "<h2>Power at the scenario's sizes</h2>",
             _table(power),
+            "".join(f"<p>Note: {e(n)}</p>" for n in sim.notes),
             "<h2>Family-wise</h2>",
             _table(fw),
             f"<h2>Power vs participants per arm ({e(self.criterion)})</h2>",

@@ -80,6 +80,8 @@ class PowerSimulation:
     scenario : Scenario
     protocol : str
         ``id@version``.
+    notes : tuple of str
+        What the reader must know, e.g. plan endpoints the scenario does not simulate.
     """
 
     trials: pd.DataFrame
@@ -92,6 +94,7 @@ class PowerSimulation:
     alpha: float
     scenario: Scenario
     protocol: str
+    notes: tuple[str, ...] = ()
 
     @property
     def familywise_power(self) -> float:
@@ -146,6 +149,7 @@ class PowerSimulation:
             "protocol": self.protocol,
             "power": _records(self.to_frame()),
             "familywise": _records(self.familywise),
+            "notes": list(self.notes),
         }
 
 
@@ -340,7 +344,21 @@ def simulate_power(
         alpha=runner.plan.alpha,
         scenario=sc,
         protocol=f"{prot.id}@{prot.version}",
+        notes=_notes(runner),
     )
+
+
+def _notes(runner: PlanRunner) -> tuple[str, ...]:
+    done = {e for e, _ in runner.endpoints}
+    missing = [f"{e} ({r})" for e, r in runner.plan.endpoints if e not in done]
+    notes = list(runner.plan.notes)
+    if missing:
+        notes.append(
+            "plan endpoints the scenario does not simulate are untested: " + ", ".join(missing)
+        )
+        if runner.plan.settings.multiplicity == "fixed-sequence":
+            notes.append("the fixed sequence stops at the first untested key secondary endpoint")
+    return tuple(notes)
 
 
 def _trials_frame(out: np.ndarray, keys: tuple[RowKey, ...]) -> pd.DataFrame:

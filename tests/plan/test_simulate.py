@@ -218,6 +218,14 @@ def test_power_bias_coverage_agree_with_formula_under_mcar() -> None:
     assert row["bias"] == pytest.approx(row["mean_estimate"] - 0.02, abs=1e-15)
     assert _within(row["coverage"], 0.95, math.sqrt(0.95 * 0.05 / len(est)))
     assert sim.familywise_power == row["power"]  # one endpoint: the family is the primary
+    assert sim.notes == (
+        "plan endpoints the scenario does not simulate are untested: corneometer (key "
+        "secondary), wrinkle_rz (key secondary), faceq_satisfaction_facial_appearance (key "
+        "secondary), cutometer_r5 (secondary), cutometer_r7 (secondary), wrinkle_ra "
+        "(secondary), wrinkle_depth_max (secondary), wrinkle_volume (secondary), "
+        "skindex16_symptoms (secondary), skindex16_emotions (secondary), skindex16_functioning "
+        "(secondary), faceq_psychological_function (secondary)",
+    )
 
 
 def test_null_type_one_error_per_endpoint_and_familywise_holm() -> None:
