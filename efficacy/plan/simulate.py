@@ -177,6 +177,17 @@ def run_batch(
     return out
 
 
+_WORKER: list[PlanRunner] = []  # the runner of this worker process (set once per process)
+
+
+def _init_worker(runner: PlanRunner) -> None:
+    _WORKER[:] = [runner]
+
+
+def _worker_batch(seed: int, start: int, stop: int, effect_scale: float) -> np.ndarray:
+    return run_batch(_WORKER[0], seed, start, stop, effect_scale)
+
+
 def _batches(n_trials: int, workers: int) -> list[tuple[int, int]]:
     size = max(1, min(BATCH_SIZE, math.ceil(n_trials / max(1, 4 * workers))))
     if workers == 1:
@@ -192,8 +203,9 @@ def _local(
         for s, e in spans:
             yield s, run_batch(runner, seed, s, e, scale)
         return
-    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-        futures = [(s, pool.submit(run_batch, runner, seed, s, e, scale)) for s, e in spans]
+    # the runner goes to each worker once (it rebuilds its templates there), not per task
+    with ProcessPoolExecutor(n_jobs, initializer=_init_worker, initargs=(runner,)) as pool:
+        futures = [(s, pool.submit(_worker_batch, seed, s, e, scale)) for s, e in spans]
         for s, f in futures:
             yield s, f.result()
 
