@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from efficacy.errors import InputError
+from efficacy.errors import ScenarioError
 from efficacy.instruments.catalogue import ENDPOINTS
 
 __all__ = [
@@ -37,14 +37,6 @@ __all__ = [
 
 _SKINDEX_DOMAINS = {"symptoms": (1, 2, 3, 4), "emotions": tuple(range(5, 12))}
 _SKINDEX_DOMAINS["functioning"] = tuple(range(12, 17))
-
-
-class ScenarioError(InputError):
-    """A scenario file or mapping that cannot be simulated (every problem, one per line)."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__(f"{source}: " + "; ".join(problems))
 
 
 @dataclass(frozen=True)
