@@ -34,6 +34,10 @@ _EXPORTS: dict[str, str] = {
     "power_mmrm": "efficacy.plan",
     "PowerResult": "efficacy.plan",
     "reference_based": "efficacy.rbmi",
+    "simulate_power": "efficacy.plan",
+    "PowerSimulation": "efficacy.plan",
+    "sample_size": "efficacy.plan",
+    "SampleSizeResult": "efficacy.plan",
 }
 
 __all__ = [
@@ -43,7 +47,9 @@ __all__ = [
     "FitControl",
     "MMRMResult",
     "PowerResult",
+    "PowerSimulation",
     "Protocol",
+    "SampleSizeResult",
     "Trial",
     "ValidationReport",
     "__version__",
@@ -54,8 +60,10 @@ __all__ = [
     "read_adam",
     "read_trial",
     "reference_based",
+    "sample_size",
     "score_faceq",
     "score_skindex16",
+    "simulate_power",
     "validate",
 ]
 
@@ -65,7 +73,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.instruments import score_faceq, score_skindex16
     from efficacy.io import read_adam, read_trial
     from efficacy.mmrm import FitControl, MMRMResult, fit_mmrm
-    from efficacy.plan import PowerResult, power_mmrm
+    from efficacy.plan import (
+        PowerResult,
+        PowerSimulation,
+        SampleSizeResult,
+        power_mmrm,
+        sample_size,
+        simulate_power,
+    )
     from efficacy.protocol import Protocol, load_protocol
     from efficacy.rbmi import reference_based
     from efficacy.trial import Trial

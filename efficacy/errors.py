@@ -34,6 +34,7 @@ __all__ = [
     "InputError",
     "ModelSpecError",
     "ProtocolError",
+    "ScenarioError",
     "ScoringError",
     "UnconvertedScoreWarning",
     "UsageError",
@@ -110,6 +111,23 @@ def _rebuild(cls: type[ProtocolError], message: str, problems: tuple[str, ...]) 
 
 #: Former name of :class:`ProtocolError` (one class now); kept so old imports work.
 InvalidProtocolError = ProtocolError
+
+
+class ScenarioError(InputError):
+    """A planning scenario that cannot be simulated; ``problems`` lists every problem.
+
+    The message is the source (file) and every problem, each naming its key path and
+    the fix (:func:`efficacy.plan.load_scenario`).
+    """
+
+    def __init__(self, source: str, problems: list[str] | tuple[str, ...]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        super().__init__(f"{source}: " + "; ".join(self.problems))
+
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, tuple[str, ...]]]:
+        """Pickle with the constructor's arguments (a worker's error reaches the caller)."""
+        return (ScenarioError, (self.source, self.problems))
 
 
 class ModelSpecError(EfficacyError):

@@ -28,7 +28,17 @@ PUBLIC = {
         "score_skindex16",
         "score_trial",
     ],
-    "efficacy.plan": ["PowerResult", "power_mmrm"],
+    "efficacy.plan": [
+        "PowerResult",
+        "PowerSimulation",
+        "SampleSizeResult",
+        "Scenario",
+        "ScenarioError",
+        "load_scenario",
+        "power_mmrm",
+        "sample_size",
+        "simulate_power",
+    ],
     "efficacy.io": [
         "analysis_datasets",
         "read_adam",
