@@ -44,8 +44,16 @@ class Units:
         return len(self.frame) if self.split_face else None
 
 
-def primary_endpoint(protocol: Protocol | None) -> str | None:
-    """Return the protocol's ``[analysis] primary`` endpoint, or None."""
+def primary_endpoint(protocol: Protocol | None, trial: Trial | None = None) -> str | None:
+    """Return the primary endpoint the flow counts "analysed" on, or None (any endpoint).
+
+    The protocol's ``[analysis] primary``; for a trial whose data define its endpoints
+    (ADaM parameters, :attr:`Manifest.data_endpoints`), the parameter named primary, or
+    None when none is (the protocol's catalogue endpoint is not in such data).
+    """
+    if trial is not None and trial.manifest.data_endpoints:
+        named = [e.id for e in trial.manifest.data_endpoints if e.role == "primary"]
+        return named[0] if named else None
     if protocol is None or protocol.analysis is None:
         return None
     return protocol.analysis.primary

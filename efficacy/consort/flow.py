@@ -61,6 +61,7 @@ _PARALLEL_DEFINITIONS: Mapping[str, str] = {
 _NO_REASON = "reason not recorded"
 _NOT_ITT = "not in the ITT population"
 _NO_PRIMARY = "no post-baseline primary-endpoint measurement"
+_NO_VALUE = "no post-baseline measurement"  # no primary named (ADaM parameters)
 _NOT_RECEIVED = "not in the safety population (no application recorded)"
 
 
@@ -298,13 +299,13 @@ def consort_flow(
             f"trial must be an efficacy Trial, not {type(trial).__name__}; read one with "
             "efficacy.read_trial(path)"
         )
-    endpoint = primary or primary_endpoint(protocol)
+    endpoint = primary or primary_endpoint(protocol, trial)
     units = units_frame(trial, endpoint)
     people = units.people
     excluded = people[people["randomized"].eq(False).fillna(False).astype(bool)]
     randomised = people[people["randomized"].eq(True).fillna(False).astype(bool)]
     excluded_tally = Tally(len(excluded), None, _reasons(excluded["reason"]))
-    arms = tuple(_arm_flow(units, arm) for arm in units.arm_order)
+    arms = tuple(_arm_flow(units, arm, endpoint) for arm in units.arm_order)
     paired = _paired(units) if units.split_face else None
     flow_checks = _checks(units, len(people), excluded_tally, len(randomised), arms, trial)
     return Flow(
@@ -352,7 +353,7 @@ def _tally(rows: pd.DataFrame, split_face: bool, reasons: pd.Series | None = Non
     return Tally(n, sites, _reasons(reasons.loc[per_person.index]))
 
 
-def _arm_flow(units: Units, arm: str) -> ArmFlow:
+def _arm_flow(units: Units, arm: str, endpoint: str | None) -> ArmFlow:
     u = units.frame[units.frame["arm"] == arm]
     sf = units.split_face
     recorded = u["safety"].notna().any()
@@ -363,7 +364,8 @@ def _arm_flow(units: Units, arm: str) -> ArmFlow:
     disc = u[u["disposition"].eq("discontinued").fillna(False).astype(bool)]
     analysed = u[u["analysed"]]
     excl = u[~u["analysed"]]
-    why = pd.Series(_NO_PRIMARY, index=excl.index, dtype=object).where(excl["itt"], _NOT_ITT)
+    no_value = _NO_PRIMARY if endpoint is not None else _NO_VALUE
+    why = pd.Series(no_value, index=excl.index, dtype=object).where(excl["itt"], _NOT_ITT)
     declared = units.arms.get(arm)
     return ArmFlow(
         arm=arm,

@@ -36,8 +36,9 @@ __all__ = ["NOT_SUPPLIED", "harms_tables"]
 
 #: What section 8 says when the bundle has no adverse_events table.
 NOT_SUPPLIED = (
-    "Not supplied: the bundle has no adverse_events table, so harms were not assessed in "
-    "the data. No counts are shown (an absent table is not zero events)."
+    "Not supplied: no adverse-event data were given (no adverse_events table, or no ADAE "
+    "dataset for ADaM input), so harms were not assessed in the data. No counts are shown "
+    "(an absent table is not zero events)."
 )
 _SEVERITIES = ("mild", "moderate", "severe")
 
