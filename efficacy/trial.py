@@ -36,6 +36,7 @@ from efficacy.schema import (
 
 __all__ = [
     "ALLOCATION_COLUMNS",
+    "CLAIM_CATEGORIES",
     "DESIGNS",
     "DISPOSITIONS",
     "FLOW_COUNTS",
@@ -48,6 +49,7 @@ __all__ = [
     "TABLE_SCHEMAS",
     "Arm",
     "AttestedFlow",
+    "Claim",
     "Column",
     "Manifest",
     "TableSource",
@@ -366,13 +368,60 @@ class Visit:
     window_days: int
 
 
+#: Claim categories a trial may declare in ``[[claims]]`` (``category``); rule packs name
+#: the categories each requirement bears on.
+CLAIM_CATEGORIES: tuple[str, ...] = (
+    "anti_wrinkle",
+    "moisturising",
+    "firming",
+    "elasticity",
+    "barrier_repair",
+    "appearance",
+    "quality_of_life",
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim the sponsor wants to make, declared in ``trial.toml`` (``[[claims]]``).
+
+    Attributes
+    ----------
+    text : str
+        The claim's wording (e.g. "Visibly reduces wrinkles in 12 weeks").
+    category : str
+        One of :data:`CLAIM_CATEGORIES`.
+    endpoint : str
+        Catalogue endpoint id the claim rests on (``efficacy.instruments.catalogue``).
+    min_effect : float
+        Smallest treatment difference (active minus control, final visit) the claim
+        rests on, in the endpoint's unit, signed in the improving direction (negative
+        for an endpoint where lower is better, e.g. wrinkle depth).
+    """
+
+    text: str
+    category: str
+    endpoint: str
+    min_effect: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the claim as plain data."""
+        return {
+            "text": self.text,
+            "category": self.category,
+            "endpoint": self.endpoint,
+            "min_effect": self.min_effect,
+        }
+
+
 @dataclass(frozen=True)
 class Manifest:
     """The parsed ``trial.toml``.
 
     Semantic problems (no control arm, an unknown baseline visit, a bad design value)
     are not raised here: the loader keeps what it can and validation reports them.
-    ``raw`` keeps the whole parsed TOML for sections this model does not name.
+    ``raw`` keeps the whole parsed TOML for sections this model does not name;
+    ``claims`` holds the well-formed ``[[claims]]`` entries (bad ones are issues).
     """
 
     id: str
@@ -385,6 +434,7 @@ class Manifest:
     consort: Mapping[str, Any]
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    claims: tuple[Claim, ...] = ()
 
     @property
     def control_arms(self) -> tuple[Arm, ...]:
