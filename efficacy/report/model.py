@@ -29,6 +29,7 @@ from efficacy.instruments import ScoredTrial
 from efficacy.protocol import Protocol, load_protocol
 from efficacy.report._format import fixed, pval
 from efficacy.report.baseline import baseline_tables
+from efficacy.report.claims_section import claims_section
 from efficacy.report.harms import harms_tables
 from efficacy.report.outcomes import outcome_sections
 from efficacy.report.sections import appendices, generated_at, title_block, verdict
@@ -64,7 +65,8 @@ class Report:
     data : Mapping[str, Any]
         Keys ``schema``, ``title_block`` (1), ``verdict`` (2), ``flow`` (3),
         ``checklist`` (4), ``baseline`` (5), ``efficacy`` (6), ``pros`` (7), ``harms``
-        (8), ``appendices`` (9).
+        (8), ``claims`` (the claims matrix, :mod:`efficacy.report.claims_section`),
+        ``appendices`` (9).
     """
 
     data: Mapping[str, Any]
@@ -380,6 +382,7 @@ def build_report(
         "baseline": baseline_tables(trial, proto, _scored(trial, proto, analysis)),
         **outcomes,
         "harms": harms_tables(trial),
+        "claims": claims_section(trial, analysis),
         "appendices": appendices(validation),
     }
     # round-trip once: the model holds exactly what the JSON holds
