@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -421,7 +422,7 @@ class Manifest:
     Semantic problems (no control arm, an unknown baseline visit, a bad design value)
     are not raised here: the loader keeps what it can and validation reports them.
     ``raw`` keeps the whole parsed TOML for sections this model does not name;
-    ``claims`` holds the well-formed ``[[claims]]`` entries (bad ones are issues).
+    :attr:`claims` reads the well-formed ``[[claims]]`` entries from it.
     """
 
     id: str
@@ -434,7 +435,18 @@ class Manifest:
     consort: Mapping[str, Any]
     path: Path | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
-    claims: tuple[Claim, ...] = ()
+
+    @cached_property
+    def claims(self) -> tuple[Claim, ...]:
+        """The well-formed ``[[claims]]`` entries of ``raw``, in file order.
+
+        Parsed by the manifest reader's one parser
+        (:func:`efficacy.io._manifest.parse_claims`); bad entries are left out here and
+        reported as issues of ``trial.toml`` (column ``claims[i].key``) when it is read.
+        """
+        from efficacy.io._manifest import parse_claims
+
+        return parse_claims(self.raw)
 
     @property
     def control_arms(self) -> tuple[Arm, ...]:

@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from efficacy.errors import InputError
-from efficacy.io._convert import concat_issues, issues_frame
 from efficacy.instruments.catalogue import ENDPOINTS
+from efficacy.io._convert import concat_issues, issues_frame
 from efficacy.trial import (
     CLAIM_CATEGORIES,
     DESIGNS,
@@ -32,7 +32,7 @@ from efficacy.trial import (
     attested_flow,
 )
 
-__all__ = ["parse_manifest", "refuse_duplicate_ids"]
+__all__ = ["parse_claims", "parse_manifest", "refuse_duplicate_ids"]
 
 
 class _Issue(NamedTuple):
@@ -277,6 +277,14 @@ def _parse_claims(p: _Problems, raw: Mapping[str, Any]) -> tuple[Claim, ...]:
     return tuple(claims)
 
 
+def parse_claims(raw: Mapping[str, Any]) -> tuple[Claim, ...]:
+    """Return the well-formed ``[[claims]]`` entries of a parsed ``trial.toml``.
+
+    Bad entries are left out (:func:`parse_manifest` reports them as issues).
+    """
+    return _parse_claims(_Problems(), raw)
+
+
 #: Manifest id lists: [[key]] blocks whose ``id`` keys the trial's data (word for messages).
 _ID_LISTS: dict[str, str] = {"arms": "arm", "visits": "visit"}
 
@@ -330,6 +338,6 @@ def parse_manifest(raw: Mapping[str, Any], path: Path | None) -> tuple[Manifest,
         consort=_parse_consort(p, raw, arms),
         path=path,
         raw=dict(raw),
-        claims=_parse_claims(p, raw),
     )
+    _parse_claims(p, raw)  # issues only: Manifest.claims reads the same parser
     return manifest, p.frame()

@@ -83,8 +83,9 @@ def list_protocols() -> tuple[Protocol, ...]:
 
     Examples
     --------
-    >>> [(p.id, p.version) for p in list_protocols()]
-    [('iso-efficacy-2025', '1.0')]
+    >>> [(p.id, p.version) for p in list_protocols()]  # doctest: +NORMALIZE_WHITESPACE
+    [('cn-nmpa-2021', '1.0'), ('eu-655-2013', '1.0'), ('iso-efficacy-2025', '1.0'),
+     ('kr-mfds', '1.0'), ('us-fda', '1.0')]
     """
     return tuple(load_protocol(pid) for pid in sorted(_builtin_files()))
 
@@ -98,9 +99,9 @@ def load_protocol(id_or_path: str | Path | Protocol) -> Protocol:
         A built-in id (``"iso-efficacy-2025"``), or the path of a TOML file. A file may
         ``extends = "<id or path>"`` (top level or in ``[protocol]``) to start from
         another protocol, then override any requirement's ``parameters``, ``severity``,
-        ``title``, ``text``, ``source``, ``confidence`` or ``claims``, add requirements (which must name their
-        ``check``), and override ``[validation]`` parameters, ``[scoring]`` keys and
-        ``[analysis]`` keys (sub-tables key by key). A
+        ``title``, ``text``, ``source``, ``confidence`` or ``claims``, add requirements
+        (which must name their ``check``), and override ``[validation]`` parameters,
+        ``[scoring]`` keys and ``[analysis]`` keys (sub-tables key by key). A
         Protocol is returned as is.
 
     Returns

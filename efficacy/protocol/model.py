@@ -14,7 +14,6 @@ from types import MappingProxyType
 from typing import Any
 
 from efficacy.errors import ProtocolError
-from efficacy.trial import CLAIM_CATEGORIES
 from efficacy.protocol.analysis_params import AnalysisPlan, check_analysis
 from efficacy.protocol.params import (
     CHECKS,
@@ -24,6 +23,7 @@ from efficacy.protocol.params import (
     check_scoring,
     normalise_parameters,
 )
+from efficacy.trial import CLAIM_CATEGORIES
 
 __all__ = ["Protocol", "Requirement"]
 

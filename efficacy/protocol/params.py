@@ -247,9 +247,10 @@ _ISO_CHECKS: Mapping[str, CheckKind] = {
     ),
 }
 
+
 def _check_between(values: Mapping[str, Any]) -> list[str]:
     low, high = values.get("min_weeks"), values.get("max_weeks")
-    if _is_number(low) and _is_number(high) and low > high:
+    if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
         return [f"min_weeks = {low} is above max_weeks = {high}"]
     return []
 

@@ -212,7 +212,7 @@ class ClaimsMatrix:
         }
 
     def table(self) -> dict[str, Any]:
-        """The matrix as a report table shell (claims as rows, jurisdictions as columns)."""
+        """Return the matrix as a report table shell (claims as rows, jurisdictions as columns)."""
         codes = list(self.jurisdictions)
         rows = []
         for claim in self.claims:
@@ -245,7 +245,7 @@ class ClaimsMatrix:
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
-        """A self-contained HTML page (every text escaped)."""
+        """Return a self-contained HTML page (every text escaped)."""
         e = html.escape
         t = self.table()
         head = "".join(f"<th>{e(h).replace(chr(10), '<br>')}</th>" for h in t["header"])
@@ -268,7 +268,7 @@ class ClaimsMatrix:
 
 
 def _estimate(frame: pd.DataFrame, claim: Claim) -> ClaimEstimate | None:
-    """The ITT MMRM row of the claim's endpoint at the estimand's (final) visit."""
+    """Return the ITT MMRM row of the claim's endpoint at the estimand's (final) visit."""
     rows = frame[
         (frame["endpoint"] == claim.endpoint)
         & (frame["population"] == "itt")
@@ -325,9 +325,12 @@ def _requirement_reasons(
         return [f"{tag}: met"], False, False
     if status.status in ("not_applicable", "could_not_run"):
         unassessed = status.status == "could_not_run" and req.severity == _BLOCKING
-        return [f"{tag}: {status.status.replace('_', ' ')} ({status.reason})"], False, unassessed
+        state = status.status.replace("_", " ")
+        return [f"{tag}: {state} ({status.reason})"], False, unassessed
     mine = frame[frame["rule_id"] == req.id]
-    hits = [f for f in mine.to_dict("records") if _touches(f, claim)]
+    hits = [
+        f for f in mine.to_dict("records") if _touches({str(k): v for k, v in f.items()}, claim)
+    ]
     if not hits:
         return [f"{tag}: met for this claim (its findings concern other claims)"], False, False
     blocking = any(f["severity"] == _BLOCKING for f in hits)
@@ -338,7 +341,7 @@ def _requirement_reasons(
 def _estimate_reason(
     est: ClaimEstimate | None, claim: Claim, max_p: float, analysis: AnalysisResult
 ) -> tuple[str, bool | None]:
-    """The estimate rule's reason and outcome (None: not assessable)."""
+    """Return the estimate rule's reason and outcome (None: not assessable)."""
     if not analysis.analysed:
         why = "; ".join(analysis.notes) or analysis.status
         return f"estimate: the trial was not analysed ({why})", None

@@ -27,15 +27,16 @@ def claims_section(trial: Trial, analysis: AnalysisResult | None) -> dict[str, A
     Keys: ``title``; ``status`` (``"run"``, ``"no claims"`` or ``"not analysed"``);
     ``message`` (why there is no matrix, else empty); ``notes`` (the disclaimer when
     there is no table; else empty: the table's footnotes carry the rule and the
-    disclaimer, so each output says it once); ``jurisdictions`` (code -> pack ``id@version``); ``cells`` (one per
-    claim and jurisdiction: ``claim``, ``jurisdiction``, ``status``, ``reasons``, ...);
+    disclaimer, so each output says it once); ``jurisdictions`` (code -> pack
+    ``id@version``); ``cells`` (one per claim and jurisdiction: ``claim``, ``jurisdiction``, ``status``, ``reasons``, ...);
     ``tables`` (the matrix as one table shell).
     """
     from efficacy.regulatory.claims import SIGNIFICANCE_RULE, claims_matrix
 
     base: dict[str, Any] = {
         "title": TITLE,
-        "notes": [SIGNIFICANCE_RULE, DISCLAIMER],  # replaced by the table's footnotes
+        # the table's footnotes say these when there is a table
+        "notes": [SIGNIFICANCE_RULE, DISCLAIMER],
         "jurisdictions": {},
         "cells": [],
         "tables": [],

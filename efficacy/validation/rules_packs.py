@@ -27,14 +27,14 @@ __all__ = ["PACK_CHECKS", "relevant_claims"]
 
 
 def relevant_claims(claims: tuple[Claim, ...], req: Requirement) -> tuple[Claim, ...]:
-    """The claims among `claims` that `req` bears on (its ``claims`` categories; all if none)."""
+    """Return the claims among `claims` that `req` bears on (its categories; all if none)."""
     if not req.claims:
         return claims
     return tuple(c for c in claims if c.category in req.claims)
 
 
 def _endpoints(ctx: Context, req: Requirement) -> tuple[str, ...]:
-    """The requirement's endpoints, else those of the relevant declared claims."""
+    """Return the requirement's endpoints, else those of the relevant declared claims."""
     given: tuple[str, ...] = req.parameters.get("endpoints", ())
     if given:
         return given
@@ -52,7 +52,7 @@ def _base_final(ctx: Context) -> tuple[str, str]:
 def _measured(ctx: Context, endpoints: tuple[str, ...]) -> np.ndarray:
     """Rows of measurements with a usable value, of `endpoints` (every endpoint if empty)."""
     ctx.need("measurements", "subject_id", "visit", "endpoint")
-    mask = ~np.isnan(ctx.meas.value)
+    mask: np.ndarray = ~np.isnan(ctx.meas.value)
     if endpoints:
         mask &= ctx.isin("measurements", "endpoint", endpoints)
     return mask
@@ -218,7 +218,7 @@ def check_environment_conditions(ctx: Context, req: Requirement) -> Iterator[Par
 
 
 def check_p_threshold(ctx: Context, req: Requirement) -> Iterator[Part]:
-    """The protocol's analysis plan tests at a level no larger than ``max_p``."""
+    """Require the protocol's analysis plan to test at a level no larger than ``max_p``."""
     plan = ctx.protocol.analysis
     if plan is None:
         raise CouldNotRun(f"protocol {ctx.protocol.id!r} has no [analysis] plan")
@@ -232,7 +232,7 @@ def check_p_threshold(ctx: Context, req: Requirement) -> Iterator[Part]:
 
 
 def check_design_stated(ctx: Context, req: Requirement) -> Iterator[Part]:
-    """The design statements named in ``items`` are given in ``[consort]``."""
+    """Require the design statements named in ``items`` in ``[consort]``."""
     consort = ctx.manifest.consort
     for item in req.parameters["items"]:
         value = consort.get(item)
