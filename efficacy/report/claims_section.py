@@ -28,8 +28,8 @@ def claims_section(trial: Trial, analysis: AnalysisResult | None) -> dict[str, A
     ``message`` (why there is no matrix, else empty); ``notes`` (the disclaimer when
     there is no table; else empty: the table's footnotes carry the rule and the
     disclaimer, so each output says it once); ``jurisdictions`` (code -> pack
-    ``id@version``); ``cells`` (one per claim and jurisdiction: ``claim``, ``jurisdiction``, ``status``, ``reasons``, ...);
-    ``tables`` (the matrix as one table shell).
+    ``id@version``); ``cells`` (one per claim and jurisdiction: ``claim``,
+    ``jurisdiction``, ``status``, ``reasons``, ...); ``tables`` (the matrix as one table shell).
     """
     from efficacy.regulatory.claims import SIGNIFICANCE_RULE, claims_matrix
 
