@@ -88,8 +88,7 @@ def test_uncertain_numbers_are_warnings_never_errors() -> None:
 def test_loader_rejects_bad_confidence_and_claim_category(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(
-        'extends = "kr-mfds"\n[requirements.KR-N]\nconfidence = "rumour"\n'
-        'claims = ["glow"]\n',
+        'extends = "kr-mfds"\n[requirements.KR-N]\nconfidence = "rumour"\nclaims = ["glow"]\n',
         encoding="utf-8",
     )
     with pytest.raises(ProtocolError) as err:
