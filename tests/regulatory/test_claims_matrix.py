@@ -96,8 +96,9 @@ def test_reasons_quote_the_analysis_row_never_recomputed(samples, matrix) -> Non
         "KR-N [reported, error]: met",
         "KR-HYD-INSTRUMENT [reported, error]: met",
     )
+    shown = f"{row['estimate'].iloc[0]:+.4g} a.u."
     assert cell.reasons[-1].startswith(
-        f"estimate met: corneometer W12 (ITT, ACTIVE vs VEHICLE): {row['estimate'].iloc[0]:+.4g} a.u."
+        f"estimate met: corneometer W12 (ITT, ACTIVE vs VEHICLE): {shown}"
     )
     us = matrix.cell("Stimulates collagen for more elastic skin", "us")
     assert us.reasons[0].startswith("US-INTENDED-USE [stated, error]: not met: the claim uses")
