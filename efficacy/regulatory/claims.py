@@ -464,16 +464,20 @@ def claims_matrix(
 
     Examples
     --------
-    >>> import warnings, efficacy
+    With the sample's analysis (``efficacy.analyze(trial)``) the cells are decided; here
+    an analysis that was not run leaves every claim not assessable, with the reason:
+
+    >>> import efficacy
     >>> from efficacy._examples import repo_path
-    >>> from efficacy.regulatory import claims_matrix
+    >>> from efficacy.analysis import AnalysisResult
     >>> trial = efficacy.read_trial(repo_path("sample_data", "parallel_12wk"))
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     result = efficacy.analyze(trial)
-    >>> m = claims_matrix(trial, result, ["kr"])
-    >>> [(c.jurisdiction, c.status) for c in m.cells][:2]
-    [('kr', 'supported'), ('kr', 'supported')]
+    >>> none = AnalysisResult.not_analysed(trial.manifest.id, "iso-efficacy-2025@1.0",
+    ...                                    "parallel", ("not run in this example",))
+    >>> cell = claims_matrix(trial, none, ["kr"]).cells[0]
+    >>> cell.claim.text, cell.status
+    ('Visibly reduces wrinkle depth in 12 weeks', 'not_assessable')
+    >>> cell.reasons[:2]
+    ('KR-WRINKLE-DUR [practice, error]: met', 'KR-N [reported, error]: met')
     """
     if not isinstance(trial, Trial):
         raise EfficacyError(f"trial must be an efficacy Trial, not {type(trial).__name__}")
