@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from efficacy.schema import (
 
 __all__ = [
     "ALLOCATION_COLUMNS",
+    "CLAIM_CATEGORIES",
     "DESIGNS",
     "DISPOSITIONS",
     "FLOW_COUNTS",
@@ -49,6 +51,7 @@ __all__ = [
     "TABLE_SCHEMAS",
     "Arm",
     "AttestedFlow",
+    "Claim",
     "Column",
     "DataEndpoint",
     "Manifest",
@@ -368,6 +371,52 @@ class Visit:
     window_days: int
 
 
+#: Claim categories a trial may declare in ``[[claims]]`` (``category``); rule packs name
+#: the categories each requirement bears on.
+CLAIM_CATEGORIES: tuple[str, ...] = (
+    "anti_wrinkle",
+    "moisturising",
+    "firming",
+    "elasticity",
+    "barrier_repair",
+    "appearance",
+    "quality_of_life",
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim the sponsor wants to make, declared in ``trial.toml`` (``[[claims]]``).
+
+    Attributes
+    ----------
+    text : str
+        The claim's wording (e.g. "Visibly reduces wrinkles in 12 weeks").
+    category : str
+        One of :data:`CLAIM_CATEGORIES`.
+    endpoint : str
+        Catalogue endpoint id the claim rests on (``efficacy.instruments.catalogue``).
+    min_effect : float
+        Smallest treatment difference (active minus control, final visit) the claim
+        rests on, in the endpoint's unit, signed in the improving direction (negative
+        for an endpoint where lower is better, e.g. wrinkle depth).
+    """
+
+    text: str
+    category: str
+    endpoint: str
+    min_effect: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the claim as plain data."""
+        return {
+            "text": self.text,
+            "category": self.category,
+            "endpoint": self.endpoint,
+            "min_effect": self.min_effect,
+        }
+
+
 @dataclass(frozen=True)
 class DataEndpoint:
     """An endpoint the data define (an ADaM parameter), not the endpoint catalogue.
@@ -405,7 +454,8 @@ class Manifest:
 
     Semantic problems (no control arm, an unknown baseline visit, a bad design value)
     are not raised here: the loader keeps what it can and validation reports them.
-    ``raw`` keeps the whole parsed TOML for sections this model does not name.
+    ``raw`` keeps the whole parsed TOML for sections this model does not name;
+    :attr:`claims` reads the well-formed ``[[claims]]`` entries from it.
     """
 
     id: str
@@ -420,6 +470,18 @@ class Manifest:
     raw: Mapping[str, Any] = field(default_factory=dict)
     #: Endpoints the data define (ADaM parameters); empty for a bundle.
     data_endpoints: tuple[DataEndpoint, ...] = ()
+
+    @cached_property
+    def claims(self) -> tuple[Claim, ...]:
+        """The well-formed ``[[claims]]`` entries of ``raw``, in file order.
+
+        Parsed by the manifest reader's one parser
+        (:func:`efficacy.io._manifest.parse_claims`); bad entries are left out here and
+        reported as issues of ``trial.toml`` (column ``claims[i].key``) when it is read.
+        """
+        from efficacy.io._manifest import parse_claims
+
+        return parse_claims(self.raw)
 
     @property
     def control_arms(self) -> tuple[Arm, ...]:

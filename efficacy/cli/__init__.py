@@ -2,7 +2,8 @@
 
 One module per command (:mod:`~efficacy.cli.validate`, :mod:`~efficacy.cli.protocols`,
 :mod:`~efficacy.cli.score`, :mod:`~efficacy.cli.analyze`, :mod:`~efficacy.cli.report`,
-:mod:`~efficacy.cli.export`, :mod:`~efficacy.cli.classify`, :mod:`~efficacy.cli.plan`),
+:mod:`~efficacy.cli.export`, :mod:`~efficacy.cli.classify`, :mod:`~efficacy.cli.plan`,
+:mod:`~efficacy.cli.claims`),
 registered in :data:`COMMANDS` (name -> :class:`Command`); each adds its own sub-parser
 and runs with the parsed arguments, returning the exit code. Every file a command writes
 goes through one writer (:mod:`efficacy._atomic`): the output folder is checked before
@@ -27,6 +28,7 @@ from contextlib import contextmanager
 
 from efficacy import __version__
 from efficacy.cli import analyze as _analyze
+from efficacy.cli import claims as _claims
 from efficacy.cli import classify as _classify
 from efficacy.cli import export as _export
 from efficacy.cli import plan as _plan
@@ -49,6 +51,7 @@ COMMANDS: dict[str, Command] = {
     "export": Command(_export.HELP, _export.add_arguments, _export.run_export),
     "classify": Command(_classify.HELP, _classify.add_arguments, _classify.run_classify),
     "plan": Command(_plan.HELP, _plan.add_arguments, _plan.run_plan),
+    "claims": Command(_claims.HELP, _claims.add_arguments, _claims.run_claims),
 }
 
 

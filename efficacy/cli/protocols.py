@@ -68,9 +68,17 @@ def run_protocols(args: argparse.Namespace) -> int:
         head += f"\nextends: {protocol.extends}"
     sys.stdout.write(head + "\n\n")
     print_table(
-        ["requirement", "severity", "check", "title", "parameters"],
+        ["requirement", "severity", "confidence", "check", "title", "source", "parameters"],
         [
-            [r.id, r.severity, r.check, r.title, _params(r.parameters)]
+            [
+                r.id,
+                r.severity,
+                r.confidence or "-",
+                r.check,
+                r.title + (f" (claims: {', '.join(r.claims)})" if r.claims else ""),
+                r.source,
+                _params(r.parameters),
+            ]
             for r in protocol.requirements
         ],
     )

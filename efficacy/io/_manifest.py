@@ -18,18 +18,21 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from efficacy.errors import InputError
+from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.io._convert import concat_issues, issues_frame
 from efficacy.trial import (
+    CLAIM_CATEGORIES,
     DESIGNS,
     REFERENCE_FILES,
     TABLE_SCHEMAS,
     Arm,
+    Claim,
     Manifest,
     Visit,
     attested_flow,
 )
 
-__all__ = ["parse_manifest", "refuse_duplicate_ids"]
+__all__ = ["parse_claims", "parse_manifest", "refuse_duplicate_ids"]
 
 
 class _Issue(NamedTuple):
@@ -209,6 +212,79 @@ def _parse_trial(p: _Problems, raw: Mapping[str, Any]) -> tuple[dict[str, str], 
     return out, int(base_day)
 
 
+_CLAIM_KEYS = ("text", "category", "endpoint", "min_effect")
+
+
+def _parse_claim(p: _Problems, path: str, entry: Mapping[str, Any]) -> Claim | None:
+    """One ``[[claims]]`` entry, or None (with one issue per problem) when it is unusable."""
+    before = len(p.rows)
+    for key in entry:
+        if key not in _CLAIM_KEYS:
+            p.add(
+                f"{path}.{key}",
+                entry[key],
+                f"unknown key {key!r}; known: " + ", ".join(_CLAIM_KEYS),
+            )
+    text = _text(p, entry, "text", f"{path}.text", required=True)
+    category = _text(p, entry, "category", f"{path}.category", required=True)
+    if category and category not in CLAIM_CATEGORIES:
+        p.add(
+            f"{path}.category",
+            category,
+            "'category' must be one of: " + ", ".join(CLAIM_CATEGORIES),
+        )
+    endpoint = _text(p, entry, "endpoint", f"{path}.endpoint", required=True)
+    effect = _number(p, entry, "min_effect", f"{path}.min_effect", whole=False)
+    known = ENDPOINTS.get(endpoint)
+    if endpoint and known is None:
+        p.add(
+            f"{path}.endpoint",
+            endpoint,
+            "'endpoint' must be a catalogue endpoint id, e.g. "
+            "corneometer, cutometer_r2, wrinkle_rz",
+        )
+    elif known is not None and known.direction == "none":
+        p.add(
+            f"{path}.endpoint",
+            endpoint,
+            f"endpoint {endpoint!r} has no direction of "
+            "improvement; a claim needs one (e.g. cutometer_r2, corneometer, wrinkle_rz)",
+        )
+    elif known is not None and not math.isnan(effect):
+        sign = 1.0 if known.direction == "higher" else -1.0
+        if effect * sign < 0:
+            relation = ">= 0" if sign > 0 else "<= 0"
+            p.add(
+                f"{path}.min_effect",
+                effect,
+                f"'min_effect' must be {relation}: "
+                f"{endpoint} improves when it is {known.direction}",
+            )
+    if len(p.rows) > before:
+        return None
+    return Claim(text=text, category=category, endpoint=endpoint, min_effect=effect)
+
+
+def _parse_claims(p: _Problems, raw: Mapping[str, Any]) -> tuple[Claim, ...]:
+    """Read the optional ``[[claims]]`` entries; bad entries are issues and are left out."""
+    if raw.get("claims") in (None, []):
+        return ()
+    claims = []
+    for path, entry in _entries(p, raw, "claims"):
+        claim = _parse_claim(p, path, entry)
+        if claim is not None:
+            claims.append(claim)
+    return tuple(claims)
+
+
+def parse_claims(raw: Mapping[str, Any]) -> tuple[Claim, ...]:
+    """Return the well-formed ``[[claims]]`` entries of a parsed ``trial.toml``.
+
+    Bad entries are left out (:func:`parse_manifest` reports them as issues).
+    """
+    return _parse_claims(_Problems(), raw)
+
+
 #: Manifest id lists: [[key]] blocks whose ``id`` keys the trial's data (word for messages).
 _ID_LISTS: dict[str, str] = {"arms": "arm", "visits": "visit"}
 
@@ -263,4 +339,5 @@ def parse_manifest(raw: Mapping[str, Any], path: Path | None) -> tuple[Manifest,
         path=path,
         raw=dict(raw),
     )
+    _parse_claims(p, raw)  # issues only: Manifest.claims reads the same parser
     return manifest, p.frame()

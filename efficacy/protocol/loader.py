@@ -28,7 +28,16 @@ DEFAULT_PROTOCOL = "iso-efficacy-2025"
 
 _TOP_KEYS = ("protocol", "extends", "validation", "scoring", "analysis", "requirements")
 _PROTOCOL_KEYS = ("id", "version", "title", "source", "description", "extends")
-_REQ_KEYS = ("title", "text", "check", "parameters", "severity", "source")
+_REQ_KEYS = (
+    "title",
+    "text",
+    "check",
+    "parameters",
+    "severity",
+    "source",
+    "confidence",
+    "claims",
+)
 _MAX_DEPTH = 8
 
 
@@ -74,8 +83,9 @@ def list_protocols() -> tuple[Protocol, ...]:
 
     Examples
     --------
-    >>> [(p.id, p.version) for p in list_protocols()]
-    [('iso-efficacy-2025', '1.0')]
+    >>> [(p.id, p.version) for p in list_protocols()]  # doctest: +NORMALIZE_WHITESPACE
+    [('cn-nmpa-2021', '1.0'), ('eu-655-2013', '1.0'), ('iso-efficacy-2025', '1.0'),
+     ('kr-mfds', '1.0'), ('us-fda', '1.0')]
     """
     return tuple(load_protocol(pid) for pid in sorted(_builtin_files()))
 
@@ -89,9 +99,9 @@ def load_protocol(id_or_path: str | Path | Protocol) -> Protocol:
         A built-in id (``"iso-efficacy-2025"``), or the path of a TOML file. A file may
         ``extends = "<id or path>"`` (top level or in ``[protocol]``) to start from
         another protocol, then override any requirement's ``parameters``, ``severity``,
-        ``title``, ``text`` or ``source``, add requirements (which must name their
-        ``check``), and override ``[validation]`` parameters, ``[scoring]`` keys and
-        ``[analysis]`` keys (sub-tables key by key). A
+        ``title``, ``text``, ``source``, ``confidence`` or ``claims``, add requirements
+        (which must name their ``check``), and override ``[validation]`` parameters,
+        ``[scoring]`` keys and ``[analysis]`` keys (sub-tables key by key). A
         Protocol is returned as is.
 
     Returns
@@ -269,6 +279,8 @@ def _requirement(rid: str, body: Mapping[str, Any], base: Requirement | None) ->
             parameters=params,
             severity=body.get("severity", "error"),
             source=body.get("source", ""),
+            confidence=body.get("confidence", ""),
+            claims=body.get("claims", ()),
         )
     if "check" in body and body["check"] != base.check:
         raise ProtocolError(
@@ -288,4 +300,6 @@ def _requirement(rid: str, body: Mapping[str, Any], base: Requirement | None) ->
         parameters={**base.parameters, **params},
         severity=body.get("severity", base.severity),
         source=body.get("source", base.source),
+        confidence=body.get("confidence", base.confidence),
+        claims=body.get("claims", base.claims),
     )

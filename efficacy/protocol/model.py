@@ -18,11 +18,13 @@ from efficacy.errors import ProtocolError
 from efficacy.protocol.analysis_params import AnalysisPlan, check_analysis
 from efficacy.protocol.params import (
     CHECKS,
+    CONFIDENCES,
     SEVERITIES,
     VALIDATION_PARAMETERS,
     check_scoring,
     normalise_parameters,
 )
+from efficacy.trial import CLAIM_CATEGORIES
 
 __all__ = ["Protocol", "Requirement"]
 
@@ -73,6 +75,14 @@ class Requirement:
         Severity of the findings the requirement produces.
     source : str
         Where the requirement comes from (citation).
+    confidence : {"", "stated", "reported", "practice"}
+        How firmly the source backs the requirement (:data:`CONFIDENCES`): ``stated``
+        the cited rule says so; ``reported`` secondary sources report it (text not
+        checked clause by clause); ``practice`` industry or laboratory practice, not a
+        regulatory minimum. Empty: not declared (the built-in packs declare it).
+    claims : tuple of str
+        Claim categories (:data:`efficacy.trial.CLAIM_CATEGORIES`) the requirement bears
+        on in the claims matrix; empty: every claim.
 
     Raises
     ------
@@ -87,9 +97,24 @@ class Requirement:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     severity: str = "error"
     source: str = ""
+    confidence: str = ""
+    claims: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems = _text_problems(self, ("title", "text", "source"))
+        if self.confidence not in ("", *CONFIDENCES):
+            problems.append(
+                f"confidence {self.confidence!r} is not one of {', '.join(CONFIDENCES)}"
+            )
+        claims = self.claims
+        if not isinstance(claims, list | tuple) or not all(isinstance(c, str) for c in claims):
+            problems.append("claims must be a list of claim categories")
+            claims = ()
+        bad = [c for c in claims if c not in CLAIM_CATEGORIES]
+        if bad:
+            problems.append(
+                f"claims has unknown categories {bad}; known: {', '.join(CLAIM_CATEGORIES)}"
+            )
         if not isinstance(self.id, str) or not _REQ_ID.match(self.id):
             problems.insert(0, f"id {self.id!r} must be upper-case words joined by '-'")
         if self.severity not in SEVERITIES:
@@ -114,6 +139,7 @@ class Requirement:
             raise ProtocolError(f"requirement {self.id!r}", problems)
         object.__setattr__(self, "check", check)
         object.__setattr__(self, "parameters", MappingProxyType(params))
+        object.__setattr__(self, "claims", tuple(claims))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-serialisable) of the requirement."""
@@ -124,6 +150,8 @@ class Requirement:
             "check": self.check,
             "severity": self.severity,
             "source": self.source,
+            "confidence": self.confidence,
+            "claims": list(self.claims),
             "parameters": {k: _plain(v) for k, v in self.parameters.items()},
         }
 

@@ -17,6 +17,7 @@ from efficacy.instruments.catalogue import ENDPOINTS, MODALITIES
 
 __all__ = [
     "CHECKS",
+    "CONFIDENCES",
     "CONSORT_ITEMS",
     "PRO_INSTRUMENTS",
     "SCORING_KEYS",
@@ -29,6 +30,9 @@ __all__ = [
 
 #: Finding severities, most severe first.
 SEVERITIES: tuple[str, ...] = ("error", "warning", "notice")
+
+#: How firmly a requirement's source backs it (a requirement's ``confidence``).
+CONFIDENCES: tuple[str, ...] = ("stated", "reported", "practice")
 
 #: PRO instruments the package knows (FACTS.md sections 2 and 3).
 PRO_INSTRUMENTS: tuple[str, ...] = ("skindex16", "faceq")
@@ -167,7 +171,7 @@ class CheckKind:
 _ENDPOINT_IDS = tuple(ENDPOINTS)
 
 #: Requirement check families and the parameters each accepts.
-CHECKS: Mapping[str, CheckKind] = {
+_ISO_CHECKS: Mapping[str, CheckKind] = {
     "duration": CheckKind(
         "duration",
         "Planned and observed follow-up of at least min_weeks.",
@@ -262,6 +266,128 @@ CHECKS: Mapping[str, CheckKind] = {
         },
     ),
 }
+
+
+def _check_between(values: Mapping[str, Any]) -> list[str]:
+    low, high = values.get("min_weeks"), values.get("max_weeks")
+    if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+        return [f"min_weeks = {low} is above max_weeks = {high}"]
+    return []
+
+
+_ENDPOINTS_PARAM = ParamSpec(
+    "str_list",
+    (),
+    "Catalogue endpoint ids the check reads (empty: the endpoints of the trial's "
+    "declared claims in the requirement's claim categories).",
+    choices=_ENDPOINT_IDS,
+)
+
+#: Check families of the jurisdiction rule packs (cn-nmpa-2021, kr-mfds, eu-655-2013,
+#: us-fda), evaluated by :mod:`efficacy.validation.rules_packs`; reusable in any protocol.
+PACK_CHECKS: Mapping[str, CheckKind] = {
+    "min_valid_subjects": CheckKind(
+        "min_valid_subjects",
+        "At least min_n valid subjects: randomised, with the endpoint measured at baseline "
+        "and at the final visit.",
+        {
+            "min_n": ParamSpec("int", None, "Minimum number of valid subjects.", minimum=1),
+            "per_arm": ParamSpec(
+                "bool", False, "Count each arm (or body-site product) apart, not the total."
+            ),
+            "endpoints": _ENDPOINTS_PARAM,
+        },
+    ),
+    "duration_weeks_between": CheckKind(
+        "duration_weeks_between",
+        "Planned follow-up (final visit minus baseline, in weeks) within [min_weeks, max_weeks].",
+        {
+            "min_weeks": ParamSpec("number", None, "Shortest follow-up in weeks.", minimum=0),
+            "max_weeks": ParamSpec("number", None, "Longest follow-up in weeks.", minimum=0),
+        },
+        _check_between,
+    ),
+    "instrument_named_for_endpoint": CheckKind(
+        "instrument_named_for_endpoint",
+        "Every measurement of the endpoints names a device of the named instruments.",
+        {
+            "endpoints": ParamSpec(
+                "str_list", None, "Catalogue endpoint ids the rule covers.", choices=_ENDPOINT_IDS
+            ),
+            "devices": ParamSpec(
+                "str_list",
+                None,
+                "Accepted instruments: case-insensitive fragments of the device name "
+                "(e.g. Corneometer).",
+            ),
+        },
+    ),
+    "environment_conditions": CheckKind(
+        "environment_conditions",
+        "Room temperature and humidity of every measurement of the endpoints within the "
+        "ranges, and the acclimatisation time stated in trial.toml [methods].",
+        {
+            "temperature_c": ParamSpec("range", None, "Room temperature window (degrees C)."),
+            "humidity_pct": ParamSpec("range", None, "Relative humidity window (%)."),
+            "min_acclimatisation_min": ParamSpec(
+                "number",
+                0,
+                "Minimum acclimatisation in minutes stated as [methods] "
+                "acclimatisation_min in trial.toml (0: not checked).",
+                minimum=0,
+            ),
+            "endpoints": _ENDPOINTS_PARAM,
+        },
+    ),
+    "p_threshold": CheckKind(
+        "p_threshold",
+        "Significance at two-sided p < max_p: the analysis plan's alpha is at most max_p "
+        "(the claims matrix applies max_p to each claim's estimate).",
+        {
+            "max_p": ParamSpec(
+                "number", None, "Largest p-value that counts as significant.", minimum=0, maximum=1
+            ),
+        },
+    ),
+    "design_stated": CheckKind(
+        "design_stated",
+        "The design's statements (e.g. blinding, randomisation method) are given in "
+        "trial.toml [consort].",
+        {
+            "items": ParamSpec(
+                "str_list",
+                None,
+                "[consort] keys that must be stated (non-empty text).",
+            ),
+        },
+    ),
+    "claim_evidence": CheckKind(
+        "claim_evidence",
+        "Every declared claim rests on an endpoint measured at baseline and at the final "
+        "visit (the claims matrix then compares its estimate with min_effect).",
+        {
+            "require_claims": ParamSpec(
+                "bool", False, "A trial that declares no [[claims]] fails the rule."
+            ),
+        },
+    ),
+    "claim_wording": CheckKind(
+        "claim_wording",
+        "No declared claim's text contains a term that presents the product as acting on "
+        "the structure or function of the body (a drug claim by intended use).",
+        {
+            "drug_terms": ParamSpec(
+                "str_list",
+                None,
+                "Case-insensitive word fragments that mark a structure/function claim.",
+            ),
+        },
+    ),
+}
+
+#: Requirement check families and the parameters each accepts: the proposed standard's
+#: (duration, instrumental, pro, controlled) and the rule packs' (:data:`PACK_CHECKS`).
+CHECKS: Mapping[str, CheckKind] = {**_ISO_CHECKS, **PACK_CHECKS}
 
 #: Default items of ``[consort]`` that CON-005 expects (contract, CON-005).
 CONSORT_ITEMS: tuple[str, ...] = (

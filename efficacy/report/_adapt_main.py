@@ -101,7 +101,11 @@ def verdict(data: Mapping[str, Any]) -> list[Block]:
             found += "".join(f"\n\u2022 {m}" for m in q.get("findings", []))
         else:
             found = "none"
-        rows.append((f"{q['id']}\n{q['title']}", verdict_text, q["evidence"], found))
+        label = f"{q['id']}\n{q['title']}"
+        if q.get("source"):
+            sure = f" [{q['confidence']}]" if q.get("confidence") else ""
+            label += f"\nSource: {q['source']}{sure}"
+        rows.append((label, verdict_text, q["evidence"], found))
     out.append(
         Table(
             TableShell(

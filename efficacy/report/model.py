@@ -29,6 +29,7 @@ from efficacy.instruments import ScoredTrial
 from efficacy.protocol import Protocol, load_protocol
 from efficacy.report._format import fixed, pval, unit_text
 from efficacy.report.baseline import baseline_tables
+from efficacy.report.claims_section import claims_section
 from efficacy.report.conduct import deviation_section, population_section
 from efficacy.report.estimands import estimands_section
 from efficacy.report.harms import harms_tables
@@ -71,7 +72,8 @@ class Report:
         ``checklist`` (4), ``baseline`` (5), ``estimands`` (the ICH E9(R1) attributes,
         before efficacy), ``efficacy`` and ``subgroups`` (6), ``pros`` (7), ``harms``
         (8), ``appendices`` (9). The newer sections carry their tables as shells
-        (``tables``, see :mod:`efficacy.report.shells`).
+        (``tables``, see :mod:`efficacy.report.shells`); ``claims`` (the claims matrix by
+        jurisdiction, :mod:`efficacy.report.claims_section`) comes before the appendices.
     """
 
     data: Mapping[str, Any]
@@ -409,6 +411,7 @@ def build_report(
         **outcomes,
         "subgroups": subgroup_section(analysis, level),
         "harms": harms_tables(trial),
+        "claims": claims_section(trial, analysis),
         "appendices": appendices(validation),
     }
     data["synopsis"] = synopsis(data, analysis, f"{100 * level:g}")

@@ -277,6 +277,7 @@ def verdict(
                 "n_findings": status.n_findings if status else 0,
                 "finding_ids": ids.get(req.id, []),
                 "source": req.source,
+                "confidence": req.confidence,
             }
         )
     states = {r["verdict"] for r in rows}

@@ -25,9 +25,50 @@ SEED_PARALLEL = 20250115
 SEED_SPLIT_FACE = 20250301
 SEED_FLAWED = 7
 
+#: The claims the parallel sample declares (``[[claims]]``; read by ``efficacy claims``):
+#: supported, short of its min_effect, a US drug claim, and one without an estimate.
+SAMPLE_CLAIMS: tuple[dict[str, object], ...] = (
+    {
+        "text": "Visibly reduces wrinkle depth in 12 weeks",
+        "category": "anti_wrinkle",
+        "endpoint": "wrinkle_rz",
+        "min_effect": -5.0,
+    },
+    {
+        "text": "Improves skin hydration",
+        "category": "moisturising",
+        "endpoint": "corneometer",
+        "min_effect": 5.0,
+    },
+    {
+        "text": "Stimulates collagen for more elastic skin",
+        "category": "elasticity",
+        "endpoint": "cutometer_r2",
+        "min_effect": 0.03,
+    },
+    {
+        "text": "Halves wrinkle volume",
+        "category": "anti_wrinkle",
+        "endpoint": "wrinkle_volume",
+        "min_effect": -0.5,
+    },
+    {
+        "text": "Strengthens the skin barrier",
+        "category": "barrier_repair",
+        "endpoint": "tewl",
+        "min_effect": -1.0,
+    },
+)
+
+
+def _with_claims(bundle: SimulatedBundle) -> SimulatedBundle:
+    bundle.manifest["claims"] = [dict(c) for c in SAMPLE_CLAIMS]
+    return bundle
+
+
 #: Clean bundles: name -> factory.
 CLEAN_BUNDLES: dict[str, Callable[[], SimulatedBundle]] = {
-    "parallel_12wk": lambda: simulate_parallel(SEED_PARALLEL, 120),
+    "parallel_12wk": lambda: _with_claims(simulate_parallel(SEED_PARALLEL, 120)),
     "split_face_12wk": lambda: simulate_split_face(SEED_SPLIT_FACE, 40),
 }
 

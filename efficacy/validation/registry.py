@@ -26,6 +26,7 @@ from efficacy.validation import (
     rules_schema,
 )
 from efficacy.validation._rule import CATEGORIES, Check, Rule, rule
+from efficacy.validation.rules_packs import PACK_CHECKS
 from efficacy.validation.rules_standard import STANDARD_CHECKS
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ RULES: Mapping[str, Rule] = MappingProxyType(_RULES)
 
 
 def _requirement_rule(req: Requirement) -> Rule:
-    impl = STANDARD_CHECKS[req.check]
+    impl = STANDARD_CHECKS.get(req.check) or PACK_CHECKS[req.check]
 
     def check(ctx: Context) -> Iterable[Part]:
         return impl(ctx, req)

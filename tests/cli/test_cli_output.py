@@ -57,6 +57,7 @@ def test_stage_packages_hold_no_command_line_code() -> None:
         "export",
         "classify",
         "plan",
+        "claims",
     }
     for name, command in COMMANDS.items():
         assert command.run.__module__ == f"efficacy.cli.{name}"

@@ -134,9 +134,16 @@ def test_protocols_list_and_show(capsys, tmp_path: Path) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["id", "version", "requirements", "title"]
-    assert lines[1].startswith("iso-efficacy-2025  1.0")
+    assert [line.split()[0] for line in lines[1:]] == [
+        "cn-nmpa-2021",
+        "eu-655-2013",
+        "iso-efficacy-2025",
+        "kr-mfds",
+        "us-fda",
+    ]
+    assert lines[3].startswith("iso-efficacy-2025  1.0")
     code, out, _ = run(["protocols", "list", "--format", "json"], capsys)
-    (entry,) = json.loads(out)
+    entry = json.loads(out)[2]
     assert entry["id"] == "iso-efficacy-2025" and len(entry["requirements"]) == 7
     code, out, _ = run(["protocols", "show", "iso-efficacy-2025"], capsys)
     assert code == 0

@@ -51,8 +51,14 @@ def test_builtin_standard_has_the_contract_requirements() -> None:
 
 def test_list_protocols_and_to_dict() -> None:
     protocols = list_protocols()
-    assert [p.id for p in protocols] == ["iso-efficacy-2025"]
-    d = protocols[0].to_dict()
+    assert [p.id for p in protocols] == [
+        "cn-nmpa-2021",
+        "eu-655-2013",
+        "iso-efficacy-2025",
+        "kr-mfds",
+        "us-fda",
+    ]
+    d = protocols[2].to_dict()
     assert d["requirements"][0]["parameters"]["min_weeks"] == 12
     assert d["parameters"]["humidity_pct"] == [30.0, 70.0]
 

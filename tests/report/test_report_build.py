@@ -58,8 +58,10 @@ def test_sections_present_and_analysis_not_run(parallel) -> None:
         "efficacy",
         "pros",
         "harms",
+        "claims",
         "appendices",
     }
+    assert report.data["claims"]["status"] == "not analysed"
     assert report.data["efficacy"] == {"status": "not_run", "message": NOT_RUN, "result": None}
     assert "Efficacy analysis not run" in report.to_html()
     tb = report.data["title_block"]

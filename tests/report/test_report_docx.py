@@ -76,7 +76,8 @@ def test_sections_are_word_headings(document, rendered) -> None:
         "6. Efficacy",
         "7. Patient-reported outcomes",
         "8. Harms",
-        "9. Appendices",
+        "9. Claims by jurisdiction",
+        "10. Appendices",
     ]
     h2 = [p.text for p in document.paragraphs if p.style.name == "Heading 2"]
     labels = [e["label"] for e in rendered[0]["efficacy"]["result"]["endpoints"]]
@@ -163,7 +164,12 @@ def test_generic_tables_section_and_hostile_text(samples) -> None:
         data[key] = value
     document = docx.Document(io.BytesIO(render_docx(data, figures={})))
     h1 = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
-    assert h1[7:10] == ["8. Subgroups", "9. Harms", "10. Appendices"]
+    assert h1[7:11] == [
+        "8. Subgroups",
+        "9. Harms",
+        "10. Claims by jurisdiction",
+        "11. Appendices",
+    ]
     table = _tables(document)["8.1"]
     assert [c.text for c in table.rows[1].cells] == ["I-II <&>", "0.051 (0.006)"]
 

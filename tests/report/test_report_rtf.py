@@ -54,11 +54,12 @@ def test_one_table_per_shell_each_with_repeated_header(report) -> None:
         + tipping
         + 2 * len(pros["endpoints"])
         + len(data["harms"]["tables"])
+        + len(data["claims"]["tables"])  # the claims matrix
     )
     tables = _tables(rtf)
-    assert len(tables) == expected == 33
+    assert len(tables) == expected == 34
     assert rtf.count("\\sbkpage") == expected  # each table on its own page
-    assert list(tables)[:3] == ["5.1", "5.2", "6.1"] and list(tables)[-1] == "8.3"
+    assert list(tables)[:3] == ["5.1", "5.2", "6.1"] and list(tables)[-1] == "9.1"
     # header rows repeat on every page: one \trhdr row per table, two for the LS means
     # tables (the arms' spanning row above n / LS mean (SE) / CI)
     assert rtf.count("\\trhdr") == expected + len(eff["endpoints"]) + len(pros["endpoints"])

@@ -120,9 +120,15 @@ def test_generic_section_takes_its_place_in_report_order(samples) -> None:
         "efficacy",
         "pros",
         "harms",
+        "claims",
         "schema",
         "subgroups",
         "appendices",
     ]
-    assert [k for k, _h, _b in sections(resorted)][-3:] == ["harms", "subgroups", "appendices"]
+    assert [k for k, _h, _b in sections(resorted)][-4:] == [
+        "harms",
+        "claims",
+        "subgroups",
+        "appendices",
+    ]
     assert not any(isinstance(b, Heading) and b.level == 1 for _k, _h, bl in out for b in bl)
