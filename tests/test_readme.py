@@ -330,3 +330,20 @@ def test_trial_toml_example_reads_as_a_bundle(tmp_path: Path) -> None:
     assert [a.id for a in trial.manifest.arms] == ["ACTIVE", "VEHICLE"]
     assert trial.manifest.consort["flow"]["randomised"] == 120
     assert len(trial.subjects) == 150
+
+
+def test_tables_section_names_every_schema_column() -> None:
+    # the README copies the table schemas by hand: every table and column of
+    # efficacy.schema.TABLE_SCHEMAS must appear in its Tables section
+    from efficacy.schema import TABLE_SCHEMAS
+
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Tables") : text.index("### Endpoints")]
+    words = set(re.findall(r"\w+", section))
+    missing = [
+        f"{table}.{c.name}"
+        for table, columns in TABLE_SCHEMAS.items()
+        for c in columns
+        if table not in words or c.name not in words
+    ]
+    assert not missing, f"README Tables section lacks {missing}"

@@ -366,6 +366,18 @@ def _index_readme(flawed: Sequence[FlawedBundle]) -> str:
         "| split_face_12wk | split-face trial (active vs vehicle cheek), 40 randomised |",
     ]
     lines += [f"| {fb.name} | {fb.summary} |" for fb in flawed]
+    lines += [
+        "",
+        "The clean bundles also carry the optional data the report uses: per-protocol",
+        "exclusion reasons (`subjects.pp_exclusion_reason`), protocol deviations",
+        "(`deviations.csv`) and adverse events coded with the simulator's own vocabulary",
+        "(`soc` labels end in `[SIM]`; MedDRA is licensed and never shipped).",
+        "",
+        "`products/` is not simulated: four hand-written `[product]` files, worked examples",
+        "for `efficacy classify` (a topical exosome serum, an exosome injection,",
+        "culture-expanded adipose-derived stem cells, stromal vascular fraction injected in",
+        "the same surgery).",
+    ]
     return "\n".join(lines) + "\n"
 
 
