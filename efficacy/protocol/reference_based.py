@@ -1,4 +1,4 @@
-"""Reference-based sensitivity analyses declared by a protocol (``[[analysis.sensitivity.reference_based]]``).
+"""Reference-based sensitivity analyses a protocol declares (reference_based tables).
 
 Each table declares one reference-based multiple imputation (R rbmi's methods,
 :func:`efficacy.reference_based`) that :func:`efficacy.analyze` runs beside the MMRM
@@ -30,10 +30,10 @@ from typing import Any
 from efficacy.protocol.params import ParamSpec, normalise_parameters
 
 __all__ = [
-    "REFERENCE_BASED_PARAMETERS",
     "RB_METHODS",
     "RB_RESAMPLING",
     "RB_STRATEGIES",
+    "REFERENCE_BASED_PARAMETERS",
     "ReferenceBasedSpec",
     "check_reference_based",
 ]
@@ -151,7 +151,7 @@ def _string_table(where: str, key: str, value: Any, choices: tuple[str, ...] | N
     if not isinstance(value, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
     ):
-        return [f"{where} {key!r} must be a table of strings, e.g. {{ ACTIVE = \"VEHICLE\" }}"]
+        return [f'{where} {key!r} must be a table of strings, e.g. {{ ACTIVE = "VEHICLE" }}']
     bad = sorted(v for v in value.values() if choices and v not in choices)
     if bad:
         return [f"{where} {key!r} has strategies {bad}; allowed: {', '.join(choices or ())}"]
@@ -179,7 +179,7 @@ def _method_problems(where: str, table: Mapping[str, Any], values: dict[str, Any
         values["n_samples"] = _APPROX_BAYES_SAMPLES if n is None else n
         return []
     if values["resampling"] == "jackknife" and n is not None:
-        return [f"{where} 'n_samples' is not used by the jackknife (one fit per subject); remove it"]
+        return [f"{where} 'n_samples' is not used by the jackknife (one fit per subject)"]
     if values["resampling"] == "bootstrap" and n is None:
         return [f"{where} resampling 'bootstrap' needs 'n_samples' (e.g. 200)"]
     return []
