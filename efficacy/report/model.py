@@ -33,6 +33,7 @@ from efficacy.report.conduct import deviation_section, population_section
 from efficacy.report.estimands import estimands_section
 from efficacy.report.harms import harms_tables
 from efficacy.report.outcomes import outcome_sections
+from efficacy.report.reference_based import reference_based_section
 from efficacy.report.sections import appendices, generated_at, title_block, verdict
 from efficacy.report.subgroups import subgroup_section
 from efficacy.report.synopsis import synopsis
@@ -69,7 +70,8 @@ class Report:
         Keys ``schema``, ``synopsis`` (first, unnumbered), ``title_block`` (1),
         ``verdict`` (2), ``flow``, ``populations`` and ``deviations`` (3),
         ``checklist`` (4), ``baseline`` (5), ``estimands`` (the ICH E9(R1) attributes,
-        before efficacy), ``efficacy`` and ``subgroups`` (6), ``pros`` (7), ``harms``
+        before efficacy), ``efficacy``, ``subgroups`` and ``reference_based`` (the
+        reference-based sensitivity analyses) (6), ``pros`` (7), ``harms``
         (8), ``appendices`` (9). The newer sections carry their tables as shells
         (``tables``, see :mod:`efficacy.report.shells`).
     """
@@ -408,6 +410,7 @@ def build_report(
         "estimands": estimands_section(trial, proto, analysis),
         **outcomes,
         "subgroups": subgroup_section(analysis, level),
+        "reference_based": reference_based_section(analysis),
         "harms": harms_tables(trial),
         "appendices": appendices(validation),
     }
