@@ -51,7 +51,7 @@ def _not_run(message: str) -> dict[str, Any]:
 def _skipped(analysis: AnalysisResult) -> list[dict[str, str]]:
     s = analysis.skipped
     hit = s.loc[s["analysis"].astype(str).str.startswith("reference-based")]
-    return [{k: str(v) for k, v in r.items()} for r in hit.to_dict("records")]
+    return [{str(k): str(v) for k, v in r.items()} for r in hit.to_dict("records")]
 
 
 def _record(a: Any, mmrm: pd.DataFrame, visit: str) -> dict[str, Any]:
