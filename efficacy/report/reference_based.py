@@ -30,6 +30,7 @@ _STRATEGY_NAMES = {
     "CIR": "copy increments in reference",
     "LMCF": "last mean carried forward",
 }
+_TITLE = "Missing-data sensitivity: reference-based multiple imputation"
 _KEYS = ("estimate", "std_error", "df", "conf_low", "conf_high", "p_value")
 
 
@@ -45,7 +46,14 @@ def _values(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _not_run(message: str) -> dict[str, Any]:
-    return {"status": "not_run", "message": message, "analyses": [], "skipped": [], "tables": []}
+    return {
+        "title": _TITLE,
+        "status": "not_run",
+        "message": message,
+        "analyses": [],
+        "skipped": [],
+        "tables": [],
+    }
 
 
 def _skipped(analysis: AnalysisResult) -> list[dict[str, str]]:
@@ -76,6 +84,11 @@ def _record(a: Any, mmrm: pd.DataFrame, visit: str) -> dict[str, Any]:
                 "n_control": int(row["n_control"]),
                 "reference_based": _values(row),
                 "mar": _values(mar.iloc[0].to_dict()) if len(mar) else None,
+                "mar_n": (
+                    [int(mar["n_active"].iloc[0]), int(mar["n_control"].iloc[0])]
+                    if len(mar)
+                    else None
+                ),
             }
         )
     r = a.result
@@ -119,12 +132,13 @@ def reference_based_section(analysis: AnalysisResult | None, visit: str = "") ->
     Returns
     -------
     dict
-        ``status`` (``"run"`` / ``"not_run"``), ``message``, ``decimals``,
+        ``title``, ``status`` (``"run"`` / ``"not_run"``), ``message``, ``decimals``,
         ``analyses`` (one record per analysis: endpoint, population, strategy, method,
         samples, references, notes and ``comparisons``, each with the
         ``reference_based`` and the ``mar`` (primary MMRM) estimate, SE, df, interval
-        and p), ``skipped`` (declared analyses that could not run, with the reason) and
-        ``tables`` (one shell per endpoint and population).
+        and p, ``mar_n`` the MMRM's n per arm), ``skipped`` (declared analyses that
+        could not run, with the reason) and ``tables`` (one shell per endpoint and
+        population).
     """
     if analysis is None or not analysis.analysed:
         return _not_run("Reference-based sensitivity analyses not run: no analysis.")
@@ -148,6 +162,7 @@ def reference_based_section(analysis: AnalysisResult | None, visit: str = "") ->
         if v
     ]
     data: dict[str, Any] = {
+        "title": _TITLE,
         "status": "run",
         "message": "",
         "decimals": precision(ses),
@@ -185,8 +200,14 @@ def _tables(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 n = f"{c['n_active']}, {c['n_control']}"
                 if c["mar"] is not None and c["comparison"] not in mar_seen:
                     mar_seen.add(c["comparison"])
+                    mar_n = c["mar_n"]
                     rows.append(
-                        ["Primary: MMRM (missing at random)", c["comparison"], "", *cells(c["mar"])]
+                        [
+                            "Primary: MMRM (missing at random)",
+                            c["comparison"],
+                            f"{mar_n[0]}, {mar_n[1]}" if mar_n else "",
+                            *cells(c["mar"]),
+                        ]
                     )
                     indent.append(0)
                 rows.append(
@@ -213,7 +234,8 @@ def _tables(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "imputation (R rbmi's methods): imputation MMRM "
                     f"{first['formula']} ({first['covariance']}), ANCOVA per visit; the "
                     "primary MMRM row is the analysis under missing at random. n: participants "
-                    "analysed (missing values imputed).",
+                    "analysed (missing values imputed); primary MMRM: participants with a value at "
+                    f"{first['visit']}.",
                     *notes,
                 ],
             )
