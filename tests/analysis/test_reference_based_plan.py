@@ -227,9 +227,9 @@ def test_plan_rows_equal_direct_call(run40: tuple) -> None:
         assert set(rows["n_active"] + rows["n_control"]) == {40}
     jack, bayes = result.reference_based
     assert "conditional mean imputation, jackknife (40 leave-one-out fits)" in jack.notes[0]
-    assert (
-        bayes.notes[0]
-        == "reference-based sensitivity: approximate Bayesian MI, 4 imputations (seed 7), Rubin's rules"
+    assert bayes.notes[0] == (
+        "reference-based sensitivity: approximate Bayesian MI, 4 imputations (seed 7), "
+        "Rubin's rules"
     )
     assert jack.notes[1] == "strategies: discontinued_product: JR (4 participants)"
     # the primary estimand's own row is still the MMRM's
