@@ -374,7 +374,9 @@ class AnalysisResult:
 
         The primary endpoint's row whose ``estimand`` is the primary estimand's id (the
         default ``"primary"``, or the declared id) or ``"<id>@<population>"`` (see
-        :func:`row_estimand`); with several active arms, the first arm's.
+        :func:`row_estimand`), of the estimand's own analysis (a reference-based row
+        naming the estimand is a sensitivity analysis of it); with several active arms,
+        the first arm's.
 
         Raises
         ------
@@ -384,7 +386,9 @@ class AnalysisResult:
         """
         e = self.estimates
         hit = e.loc[
-            (e["role"] == "primary") & (e["population"] == population) & (e["analysis"] == "mmrm")
+            (e["role"] == "primary")
+            & (e["population"] == population)
+            & (e["analysis"] != "reference_based")  # a sensitivity analysis of the estimand
         ]
         ids = {estimand_id("primary", "", population)}
         for est in self.estimands:

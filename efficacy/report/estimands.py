@@ -207,21 +207,23 @@ def _supporting(analysis: AnalysisResult | None, estimand: Estimand) -> list[str
     hit = est.loc[est["estimand"].astype(str).map(mine)]
     for r in hit.itertuples(index=False):
         if r.analysis == main and r.population != estimand.analysis_population_id:
-            lines.append(f"{r.model}, {pop(str(r.population))} population, {r.comparison}")
+            lines.append(
+                f"The primary analysis in the {pop(str(r.population))} population; {r.comparison}"
+            )
         elif r.analysis not in (main, "reference_based"):
-            lines.append(f"{r.analysis}: {r.model}, {pop(str(r.population))}, {r.comparison}")
+            lines.append(f"{r.model} ({r.analysis}); {pop(str(r.population))}, {r.comparison}")
     for a in analysis.reference_based:
         for row in a.rows:
             if mine(str(row["estimand"])):
                 lines.append(
-                    f"Reference-based multiple imputation ({a.spec.label}), "
+                    f"Reference-based multiple imputation ({a.spec.label}); "
                     f"{pop(a.population)}, {row['comparison']}"
                 )
     for tp in analysis.sensitivity:
         if mine(analysis.supported_estimand(tp)):
             how = tp.notes[0] if tp.notes else f"{tp.imputations} imputations"
             lines.append(
-                f"Delta-adjusted tipping point ({how}), {pop(tp.population)}, {tp.comparison}"
+                f"Delta-adjusted tipping point ({how}); {pop(tp.population)}, {tp.comparison}"
             )
     return list(dict.fromkeys(lines))
 

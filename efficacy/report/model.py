@@ -71,7 +71,8 @@ class Report:
         ``verdict`` (2), ``flow``, ``populations`` and ``deviations`` (3),
         ``checklist`` (4), ``baseline`` (5), ``estimands`` (the ICH E9(R1) attributes,
         before efficacy), ``efficacy``, ``subgroups`` and ``reference_based`` (the
-        reference-based sensitivity analyses) (6), ``pros`` (7), ``harms``
+        reference-based sensitivity analyses, when the plan declares any) (6),
+        ``pros`` (7), ``harms``
         (8), ``appendices`` (9). The newer sections carry their tables as shells
         (``tables``, see :mod:`efficacy.report.shells`).
     """
@@ -310,6 +311,12 @@ def _checklist(checklist: Checklist, produced: set[int]) -> dict[str, Any]:
     return data
 
 
+def _reference_based(analysis: AnalysisResult | None) -> dict[str, Any]:
+    """``{"reference_based": section}`` when the plan declared any, else nothing."""
+    section = reference_based_section(analysis)
+    return {"reference_based": section} if section["status"] == "run" or section["skipped"] else {}
+
+
 def _scored(
     trial: Trial, protocol: Protocol, analysis: AnalysisResult | None
 ) -> ScoredTrial | None:
@@ -410,7 +417,7 @@ def build_report(
         "estimands": estimands_section(trial, proto, analysis),
         **outcomes,
         "subgroups": subgroup_section(analysis, level),
-        "reference_based": reference_based_section(analysis),
+        **_reference_based(analysis),
         "harms": harms_tables(trial),
         "appendices": appendices(validation),
     }

@@ -276,9 +276,9 @@ def test_report_shows_the_result(run40: tuple) -> None:
     est = estimands_section(trial, protocol, result)
     (primary,) = est["estimands"]
     assert primary["sensitivity"] == [
-        "Reference-based multiple imputation (JR; conditional mean, jackknife), ITT, "
+        "Reference-based multiple imputation (JR; conditional mean, jackknife); ITT, "
         "ACTIVE vs VEHICLE",
-        "Reference-based multiple imputation (CIR; approximate Bayes, 4 imputations), ITT, "
+        "Reference-based multiple imputation (CIR; approximate Bayes, 4 imputations); ITT, "
         "ACTIVE vs VEHICLE",
     ]
     assert est["tables"][0]["rows"][-1][0] == "Sensitivity analyses"
