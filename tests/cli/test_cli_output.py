@@ -162,7 +162,7 @@ def test_analyze_says_where_it_wrote_and_modes_are_0644(
     finally:
         os.umask(old)
     files = sorted(out.iterdir())
-    assert len(files) == 7
+    assert len(files) == 8  # 7 csv tables and analysis.json
     assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o644}
 
 
