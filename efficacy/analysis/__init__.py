@@ -22,12 +22,14 @@ _LAZY: dict[str, str] = {
     "MODEL_COLUMNS": "efficacy.analysis.models",
     "SUBGROUP_COLUMNS": "efficacy.analysis.subgroups",
     "TippingPoint": "efficacy.analysis.tipping",
+    "ReferenceBasedAnalysis": "efficacy.analysis.reference",
     "intercurrent_events": "efficacy.analysis.intercurrent",
 }
 
 #: What a user calls; the column tuples stay importable from here.
 __all__ = [
     "AnalysisResult",
+    "ReferenceBasedAnalysis",
     "TippingPoint",
     "analyze",
     "intercurrent_events",
@@ -36,6 +38,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from efficacy.analysis.intercurrent import intercurrent_events
     from efficacy.analysis.models import MODEL_COLUMNS  # noqa: F401
+    from efficacy.analysis.reference import ReferenceBasedAnalysis
     from efficacy.analysis.result import RESULT_COLUMNS, AnalysisResult  # noqa: F401
     from efficacy.analysis.run import analyze
     from efficacy.analysis.subgroups import SUBGROUP_COLUMNS  # noqa: F401

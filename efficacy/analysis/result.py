@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -18,6 +18,9 @@ from efficacy.analysis.tipping import TIPPING_COLUMNS, TippingPoint
 from efficacy.instruments.pipeline import ScoredTrial
 from efficacy.mmrm import MMRMResult
 from efficacy.protocol.estimands import Estimand
+
+if TYPE_CHECKING:
+    from efficacy.analysis.reference import ReferenceBasedAnalysis
 
 __all__ = [
     "ANALYSES",
@@ -64,9 +67,11 @@ RESULT_COLUMNS: tuple[str, ...] = (
 #: MMRM of change from baseline; split-face: of the within-subject difference),
 #: ``responder_difference`` (difference in responder proportions, Newcombe interval;
 #: split-face: paired) and ``logistic`` (baseline-adjusted logistic regression of
-#: responders, log odds ratio; split-face: conditional logistic). The tipping-point
-#: analyses are in :meth:`AnalysisResult.sensitivity_frame`.
-ANALYSES: tuple[str, ...] = ("mmrm", "responder_difference", "logistic")
+#: responders, log odds ratio; split-face: conditional logistic) and ``reference_based``
+#: (a declared reference-based multiple imputation, ``[[analysis.sensitivity.reference_based]]``:
+#: the pooled difference; its LS means are in :meth:`AnalysisResult.reference_based_frame`).
+#: The tipping-point analyses are in :meth:`AnalysisResult.sensitivity_frame`.
+ANALYSES: tuple[str, ...] = ("mmrm", "responder_difference", "logistic", "reference_based")
 
 _ROLE_KEYS = {"primary": "primary", "key secondary": "key_secondary", "secondary": "secondary"}
 
@@ -207,6 +212,11 @@ class AnalysisResult:
     intercurrent : pandas.DataFrame
         The intercurrent events the analysis used
         (:func:`efficacy.analysis.intercurrent.intercurrent_events`, :data:`ICE_COLUMNS`).
+    reference_based : tuple of ReferenceBasedAnalysis
+        The declared reference-based sensitivity analyses that ran
+        (:mod:`efficacy.analysis.reference`): settings, the events used, the pooled
+        differences and LS means (:meth:`reference_based_frame`); their differences are
+        also rows of :meth:`to_frame` (``analysis = "reference_based"``).
     subgroups : pandas.DataFrame
         The primary estimate at the estimand's visit by subgroup (``[analysis.subgroups]``),
         one row per subgroup variable, level and active arm, with the treatment-by-subgroup
@@ -244,6 +254,7 @@ class AnalysisResult:
     subgroups: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=list(SUBGROUP_COLUMNS)), repr=False
     )
+    reference_based: tuple[ReferenceBasedAnalysis, ...] = field(default=(), repr=False)
 
     @classmethod
     def not_analysed(
@@ -327,7 +338,12 @@ class AnalysisResult:
               outside ITT); empty string for rows that estimate none (earlier visits,
               logistic models).
             - ``analysis``: one of :data:`ANALYSES` (``mmrm``, ``responder_difference``,
-              ``logistic``).
+              ``logistic``, ``reference_based``). A ``reference_based`` row is the pooled
+              difference of a declared reference-based imputation; it names the
+              estimand it supports at the final visit (as the MMRM row does), its
+              ``model`` the strategy and method; ``df`` is ``inf`` for normal-theory
+              jackknife and bootstrap inference; ``n_active`` / ``n_control`` count the
+              participants analysed (their missing values imputed).
             - ``active_arm``, ``control_arm``: arm ids compared (split-face: the arms
               allocated to the treated and the control site).
             - ``adjustment``: how ``p_adjusted`` was adjusted (e.g. ``holm across 3 key
@@ -358,7 +374,9 @@ class AnalysisResult:
 
         The primary endpoint's row whose ``estimand`` is the primary estimand's id (the
         default ``"primary"``, or the declared id) or ``"<id>@<population>"`` (see
-        :func:`row_estimand`); with several active arms, the first arm's.
+        :func:`row_estimand`), of the estimand's own analysis (a reference-based row
+        naming the estimand is a sensitivity analysis of it); with several active arms,
+        the first arm's.
 
         Raises
         ------
@@ -367,7 +385,11 @@ class AnalysisResult:
             endpoint's model could not be fitted).
         """
         e = self.estimates
-        hit = e.loc[(e["role"] == "primary") & (e["population"] == population)]
+        hit = e.loc[
+            (e["role"] == "primary")
+            & (e["population"] == population)
+            & (e["analysis"] != "reference_based")  # a sensitivity analysis of the estimand
+        ]
         ids = {estimand_id("primary", "", population)}
         for est in self.estimands:
             ids.add(
@@ -401,6 +423,22 @@ class AnalysisResult:
             f.insert(0, "endpoint", tp.endpoint)
             frames.append(f)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+    def reference_based_frame(self) -> pd.DataFrame:
+        """Return every reference-based analysis's pooled table (differences and LS means).
+
+        Columns: ``endpoint``, ``population``, ``strategy`` (strategies and method, as
+        text), ``estimand`` (for final-visit differences) then
+        :data:`efficacy.rbmi.RESULT_COLUMNS` (``parameter`` ``difference`` / ``lsmean``,
+        ``group``, ``visit``, ``estimate``, ``std_error``, ``df``, ``conf_low``,
+        ``conf_high``, ``p_value``).
+        """
+        from efficacy.rbmi import RESULT_COLUMNS as RB_COLUMNS
+
+        frames = [a.to_frame() for a in self.reference_based]
+        if frames:
+            return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame(columns=["endpoint", "population", "strategy", "estimand", *RB_COLUMNS])
 
     def supported_estimand(self, tp: TippingPoint) -> str:
         """Return the estimand a (primary endpoint's) tipping-point analysis supports."""
@@ -450,6 +488,7 @@ class AnalysisResult:
             "estimands": [e.to_dict() | {"declared": e.declared} for e in self.estimands],
             "intercurrent_events": records(self.intercurrent),
             "subgroups": records(self.subgroups),
+            "reference_based": [a.to_dict() for a in self.reference_based],
         }
 
     def _headline(self) -> str:
@@ -474,6 +513,7 @@ class AnalysisResult:
                 f"  {r.role:<13} {r.endpoint:<36} {r.population:<12} {r.visit} {r.comparison}: "
                 f"{r.estimate:.4g} ({r.conf_low:.4g} to {r.conf_high:.4g}), p={r.p_value:.3g}"
                 + ("" if math.isnan(p_adj) else f", adj p={p_adj:.3g}")
+                + (f" [{r.model}]" if r.analysis == "reference_based" else "")
             )
         for tp in self.sensitivity:
             value = (

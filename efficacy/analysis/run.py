@@ -18,6 +18,11 @@ from efficacy.analysis.guard import guarded, run_into
 from efficacy.analysis.intercurrent import ICE_COLUMNS, intercurrent_events
 from efficacy.analysis.models import MODEL_COLUMNS, EndpointFit, fit_endpoint
 from efficacy.analysis.plan import TrialPlan, resolve_plan
+from efficacy.analysis.reference import (
+    ReferenceBasedAnalysis,
+    check_references_fit,
+    reference_based_analysis,
+)
 from efficacy.analysis.responders import responder_rows, responder_rules
 from efficacy.analysis.result import (
     EFFECT_COLUMNS,
@@ -242,6 +247,7 @@ class _Acc:
     scored: ScoredTrial | None = None
     progress: Progress | None = None
     events: pd.DataFrame = field(default_factory=lambda: _empty(ICE_COLUMNS))
+    reference_based: list[ReferenceBasedAnalysis] = field(default_factory=list)
 
     def say(self, text: str) -> None:
         """Report progress, when a hook was given."""
@@ -283,11 +289,40 @@ def _run_endpoint(
     acc.lsmeans.append(fit.lsmeans.assign(endpoint=endpoint, population=pop))
     if role == "primary" and plan.settings.sensitivity.tipping_point:
         acc.say(f"tipping point of {endpoint} ({pop}): multiple imputation")
-        tips, why = guarded(lambda: tipping_point(data, plan, endpoint, pop))
+        sens = plan.settings.sensitivity
+        tips, why = guarded(
+            lambda: tipping_point(
+                data, plan, endpoint, pop, imputation=sens.imputation, scale=sens.scale
+            )
+        )
         if tips is None:
             acc.skipped.append((endpoint, pop, "tipping point", why))
         else:
             acc.sensitivity += tips
+    _run_reference_based(trial, data, plan, key, (events, fit.covariance), acc)
+
+
+def _run_reference_based(
+    trial: Trial,
+    data: ModelData,
+    plan: TrialPlan,
+    key: tuple[str, str, str],
+    how: tuple[pd.DataFrame, str],
+    acc: _Acc,
+) -> None:
+    """Run the declared reference-based analyses of this endpoint and population (guarded)."""
+    endpoint, _, pop = key
+    order = list(trial.manifest.visit_order)
+    for spec in plan.settings.sensitivity.reference_based:
+        if (spec.endpoint, spec.population) != (endpoint, pop):
+            continue
+        acc.say(f"reference-based imputation of {endpoint} ({pop}): {spec.label}")
+        done, why = guarded(partial(reference_based_analysis, data, plan, spec, key, *how, order))
+        if done is None:
+            acc.skipped.append((endpoint, pop, f"reference-based ({spec.label})", why))
+        else:
+            acc.reference_based.append(done)
+            acc.rows += list(done.rows)
 
 
 def _run_plan(trial: Trial, protocol: Protocol, plan: TrialPlan, acc: _Acc) -> list[str]:
@@ -412,6 +447,7 @@ def analyze(
     if status != "not analysed":
         plan = resolve_plan(trial, protocol)
         check_estimands_fit(trial, plan)
+        check_references_fit(plan)
         design = plan.design
         notes += [*plan.notes, *(_POP_TEXT[p] for p in plan.populations)]
         notes += _run_plan(trial, protocol, plan, acc)
@@ -439,4 +475,5 @@ def analyze(
         estimands=plan.settings.estimands if status != "not analysed" else (),
         intercurrent=acc.events.reset_index(drop=True),
         subgroups=_frame(acc.subgroups, SUBGROUP_COLUMNS),
+        reference_based=tuple(acc.reference_based),
     )

@@ -5,13 +5,16 @@
 
 Output
 ------
-* ``--format text`` (default): the summary (status, every estimand row, tipping points)
+* ``--format text`` (default): the summary (status, every estimand row, reference-based
+  rows with their strategy, tipping points)
   on standard output; nothing is written to disk, so ``--out`` is refused.
 * ``--format json``: one document (:meth:`AnalysisResult.to_dict`) written to
   ``DIR/analysis.json`` with ``--out``, else to standard output.
 * ``--format csv``: with ``--out DIR`` the tables ``estimates.csv``, ``lsmeans.csv``,
-  ``effect_sizes.csv``, ``models.csv``, ``sensitivity.csv`` and ``skipped.csv``; without it the
-  estimates table on standard output.
+  ``effect_sizes.csv``, ``models.csv``, ``sensitivity.csv``, ``reference_based.csv`` (the
+  declared reference-based imputations: pooled differences and LS means) and
+  ``skipped.csv``; without it the estimates table on standard output (the
+  reference-based differences are rows of it, ``analysis = reference_based``).
 
 The output folder is checked before the analysis runs. The files are rendered to
 temporary files and renamed into place together (:class:`efficacy._atomic.FileSet`), so
@@ -60,6 +63,7 @@ TABLES: tuple[str, ...] = (
     "effect_sizes",
     "models",
     "sensitivity",
+    "reference_based",
     "skipped",
 )
 
@@ -105,6 +109,7 @@ def _tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
         "effect_sizes": result.effect_sizes,
         "models": result.models,
         "sensitivity": result.sensitivity_frame(),
+        "reference_based": result.reference_based_frame(),
         "skipped": result.skipped,
     }
 

@@ -256,7 +256,11 @@ def _ancillary(x: Inputs) -> Evidence:
     if why or x.analysis is None:
         return Evidence("", False, why)
     est = x.analysis.estimates
-    if not x.analysis.sensitivity and not (est["population"] != "itt").any():
+    if (
+        not x.analysis.sensitivity
+        and not x.analysis.reference_based
+        and not (est["population"] != "itt").any()
+    ):
         return Evidence("", False, "no sensitivity analysis in the plan")
     return Evidence("sensitivity analyses", True, shown_in="sensitivity")
 

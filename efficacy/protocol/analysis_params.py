@@ -21,6 +21,7 @@ from efficacy.errors import ProtocolError
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.protocol.estimands import Estimand, check_estimands, default_estimands
 from efficacy.protocol.params import ParamSpec, normalise_parameters
+from efficacy.protocol.reference_based import ReferenceBasedSpec, check_reference_based
 
 __all__ = [
     "ANALYSIS_PARAMETERS",
@@ -108,6 +109,20 @@ SENSITIVITY_PARAMETERS: Mapping[str, ParamSpec] = {
         "Largest delta, in SDs of the observed change at the final visit.",
         minimum=0,
         maximum=100,
+    ),
+    "imputation": ParamSpec(
+        "str",
+        "MAR",
+        "Imputation of the tipping point: MAR by arm, or J2R (jump to reference; delta "
+        "added on top).",
+        choices=("MAR", "J2R"),
+    ),
+    "scale": ParamSpec(
+        "str",
+        "additive",
+        "Tipping-point delta: additive (in the endpoint's unit) or multiplicative (a "
+        "fraction of each imputed value's magnitude, grid 0 to 1).",
+        choices=("additive", "multiplicative"),
     ),
 }
 
@@ -229,17 +244,23 @@ def check_analysis(section: Any) -> tuple[dict[str, Any], list[str]]:
     specs["sensitivity"] = SENSITIVITY_PARAMETERS
     plan["subgroups"], errs = _check_subgroups(section.get("subgroups", {}))
     problems += errs
+    rb_raw: Any = ()
     for name, spec in specs.items():
         sub = section.get(name, {})
         if not isinstance(sub, Mapping):
             problems.append(f"[analysis.{name}] must be a table")
             sub = {}
+        if name == "sensitivity":  # [[analysis.sensitivity.reference_based]]: checked below
+            rb_raw = sub.get("reference_based", ())
+            sub = {k: v for k, v in sub.items() if k != "reference_based"}
         plan[name], errs = normalise_parameters(f"[analysis.{name}]", spec, sub)
         problems += errs
     plan["responders"], errs = _check_responders(section.get("responders", ()))
     problems += errs
     if not problems:
         problems += _endpoint_problems(plan)
+    if not problems:
+        plan["sensitivity"]["reference_based"], problems = check_reference_based(rb_raw, plan)
     if not problems:
         plan["estimands"], problems = check_estimands(section.get("estimands", ()), plan)
     else:
@@ -294,6 +315,13 @@ class SensitivitySettings:
     imputations, seed, delta_steps : int
     delta_max_sd : float
         Largest delta, in SDs of the observed change at the final visit.
+    imputation : {"MAR", "J2R"}
+        Imputation of the tipping point (J2R: jump to reference, delta on top).
+    scale : {"additive", "multiplicative"}
+        Tipping-point delta scale.
+    reference_based : tuple of ReferenceBasedSpec
+        The ``[[analysis.sensitivity.reference_based]]`` analyses
+        (:mod:`efficacy.protocol.reference_based`).
     """
 
     tipping_point: bool
@@ -301,6 +329,9 @@ class SensitivitySettings:
     seed: int
     delta_steps: int
     delta_max_sd: float
+    imputation: str = "MAR"
+    scale: str = "additive"
+    reference_based: tuple[ReferenceBasedSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -475,6 +506,11 @@ class AnalysisPlan:
                 seed=int(sens["seed"]),
                 delta_steps=int(sens["delta_steps"]),
                 delta_max_sd=float(sens["delta_max_sd"]),
+                imputation=str(sens["imputation"]),
+                scale=str(sens["scale"]),
+                reference_based=tuple(
+                    ReferenceBasedSpec.from_checked(t) for t in sens.get("reference_based", ())
+                ),
             ),
             responders=tuple(
                 ResponderSpec(
@@ -535,4 +571,6 @@ class AnalysisPlan:
 
 
 def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    if isinstance(value, tuple):
+        return [v.to_dict() if isinstance(v, ReferenceBasedSpec) else v for v in value]
+    return value

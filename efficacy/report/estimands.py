@@ -83,7 +83,12 @@ def _treatment(trial: Trial, estimand: Estimand) -> str:
 
 
 def _one(
-    trial: Trial, protocol: Protocol, estimand: Estimand, role: str, events: pd.DataFrame
+    trial: Trial,
+    protocol: Protocol,
+    estimand: Estimand,
+    role: str,
+    events: pd.DataFrame,
+    supporting: list[str],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(estimand record, its table shell)."""
     subjects, _definition = population(trial, estimand.analysis_population_id)
@@ -138,6 +143,7 @@ def _one(
         "summary": estimand.population_summary,
         "intercurrent_events": ice,
         "other_events": other,
+        "sensitivity": supporting,
     }
     header = [
         "Attribute",
@@ -159,6 +165,7 @@ def _one(
             ]
         )
     rows.append(["Population-level summary", _summary_text(estimand, trial, visit), *blank])
+    rows.append(["Sensitivity analyses", "; ".join(supporting) or "none in the analysis", *blank])
     footnotes = [
         "n (%) = participants with the event; % of N (the population's participants).",
         f"Estimand id {estimand.id} (the estimand column of the analysis results).",
@@ -176,6 +183,49 @@ def _one(
         "footnotes": footnotes,
     }
     return record, table
+
+
+def _supporting(analysis: AnalysisResult | None, estimand: Estimand) -> list[str]:
+    """One line per sensitivity or supportive analysis whose rows name `estimand`.
+
+    Read from the result: the tipping points (:meth:`AnalysisResult.supported_estimand`),
+    the reference-based analyses, and the estimate rows of other analyses or
+    populations whose ``estimand`` is the estimand's id (or ``<id>@<population>``).
+    """
+    if analysis is None or not analysis.analysed:
+        return []
+
+    def mine(ident: str) -> bool:
+        return ident == estimand.id or ident.startswith(f"{estimand.id}@")
+
+    def pop(p: str) -> str:
+        return {"itt": "ITT", "per_protocol": "per protocol"}.get(p, p)
+
+    lines: list[str] = []
+    main = "responder_difference" if estimand.responder else "mmrm"
+    est = analysis.estimates
+    hit = est.loc[est["estimand"].astype(str).map(mine)]
+    for r in hit.itertuples(index=False):
+        if r.analysis == main and r.population != estimand.analysis_population_id:
+            lines.append(
+                f"The primary analysis in the {pop(str(r.population))} population; {r.comparison}"
+            )
+        elif r.analysis not in (main, "reference_based"):
+            lines.append(f"{r.model} ({r.analysis}); {pop(str(r.population))}, {r.comparison}")
+    for a in analysis.reference_based:
+        for row in a.rows:
+            if mine(str(row["estimand"])):
+                lines.append(
+                    f"Reference-based multiple imputation ({a.spec.label}); "
+                    f"{pop(a.population)}, {row['comparison']}"
+                )
+    for tp in analysis.sensitivity:
+        if mine(analysis.supported_estimand(tp)):
+            how = tp.notes[0] if tp.notes else f"{tp.imputations} imputations"
+            lines.append(
+                f"Delta-adjusted tipping point ({how}); {pop(tp.population)}, {tp.comparison}"
+            )
+    return list(dict.fromkeys(lines))
 
 
 def _summary_text(estimand: Estimand, trial: Trial, visit: str) -> str:
@@ -210,7 +260,10 @@ def estimands_section(
         ``description``, ``role``, ``endpoint``, ``visit``, ``variable``,
         ``treatment``, ``population``, ``population_label``, ``n`` per column,
         ``n_total``, ``summary``, ``intercurrent_events`` (``name``, ``strategy``,
-        ``text``, ``counts`` per column, ``total``), ``other_events``) and ``tables``
+        ``text``, ``counts`` per column, ``total``), ``other_events``, ``sensitivity``
+        (one line per sensitivity or supportive analysis of the result that names the
+        estimand: other populations, tipping points, reference-based imputations)) and
+        ``tables``
         (table shells, one per estimand).
     """
     plan = protocol.analysis
@@ -232,7 +285,10 @@ def estimands_section(
     roles = {plan.primary: "primary", **dict.fromkeys(plan.key_secondary, "key secondary")}
     records, tables = [], []
     for e in plan.estimands:
-        record, table = _one(trial, protocol, e, roles.get(e.endpoint, "secondary"), events)
+        supporting = _supporting(analysis, e)
+        record, table = _one(
+            trial, protocol, e, roles.get(e.endpoint, "secondary"), events, supporting
+        )
         records.append(record)
         tables.append(table)
     return {

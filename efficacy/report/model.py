@@ -34,6 +34,7 @@ from efficacy.report.conduct import deviation_section, population_section
 from efficacy.report.estimands import estimands_section
 from efficacy.report.harms import harms_tables
 from efficacy.report.outcomes import outcome_sections
+from efficacy.report.reference_based import reference_based_section
 from efficacy.report.sections import appendices, generated_at, title_block, verdict
 from efficacy.report.subgroups import subgroup_section
 from efficacy.report.synopsis import synopsis
@@ -70,7 +71,9 @@ class Report:
         Keys ``schema``, ``synopsis`` (first, unnumbered), ``title_block`` (1),
         ``verdict`` (2), ``flow``, ``populations`` and ``deviations`` (3),
         ``checklist`` (4), ``baseline`` (5), ``estimands`` (the ICH E9(R1) attributes,
-        before efficacy), ``efficacy`` and ``subgroups`` (6), ``pros`` (7), ``harms``
+        before efficacy), ``efficacy``, ``subgroups`` and ``reference_based`` (the
+        reference-based sensitivity analyses, when the plan declares any) (6),
+        ``pros`` (7), ``harms``
         (8), ``appendices`` (9). The newer sections carry their tables as shells
         (``tables``, see :mod:`efficacy.report.shells`); ``claims`` (the claims matrix by
         jurisdiction, :mod:`efficacy.report.claims_section`) comes before the appendices.
@@ -310,6 +313,12 @@ def _checklist(checklist: Checklist, produced: set[int]) -> dict[str, Any]:
     return data
 
 
+def _reference_based(analysis: AnalysisResult | None) -> dict[str, Any]:
+    """``{"reference_based": section}`` when the plan declared any, else nothing."""
+    section = reference_based_section(analysis)
+    return {"reference_based": section} if section["status"] == "run" or section["skipped"] else {}
+
+
 def _scored(
     trial: Trial, protocol: Protocol, analysis: AnalysisResult | None
 ) -> ScoredTrial | None:
@@ -410,6 +419,7 @@ def build_report(
         "estimands": estimands_section(trial, proto, analysis),
         **outcomes,
         "subgroups": subgroup_section(analysis, level),
+        **_reference_based(analysis),
         "harms": harms_tables(trial),
         "claims": claims_section(trial, analysis),
         "appendices": appendices(validation),

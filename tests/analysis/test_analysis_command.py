@@ -54,6 +54,7 @@ def test_csv_folder(tmp_path, capsys) -> None:
             "effect_sizes.csv",
             "models.csv",
             "sensitivity.csv",
+            "reference_based.csv",
             "skipped.csv",
         ]
     )

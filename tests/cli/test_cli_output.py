@@ -156,14 +156,15 @@ def test_analyze_says_where_it_wrote_and_modes_are_0644(
         out = tmp_path / "a"
         argv = ["analyze", str(SAMPLES / "parallel_12wk"), "--protocol", str(_short_plan(tmp_path))]
         assert main([*argv, "--format", "csv", "--out", str(out)]) == 0
-        names = ["estimates", "lsmeans", "effect_sizes", "models", "sensitivity", "skipped"]
+        names = ["estimates", "lsmeans", "effect_sizes", "models", "sensitivity"]
+        names += ["reference_based", "skipped"]
         assert capsys.readouterr().out == "".join(f"wrote {out / n}.csv\n" for n in names)
         assert main([*argv, "--format", "json", "--out", str(out)]) == 0
         assert capsys.readouterr().out == f"wrote {out / 'analysis.json'}\n"
     finally:
         os.umask(old)
     files = sorted(out.iterdir())
-    assert len(files) == 7
+    assert len(files) == 8  # 7 csv tables and analysis.json
     assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o644}
 
 

@@ -46,6 +46,7 @@ def test_section_rows_and_counts(samples) -> None:
         "Variable",
         "Intercurrent event: discontinued product",
         "Population-level summary",
+        "Sensitivity analyses",
     ]
     assert table["rows"][0][1] == "ACTIVE vs VEHICLE (control), as randomised"
     assert table["rows"][1][2:] == ["60", "60"]
@@ -57,9 +58,22 @@ def test_section_rows_and_counts(samples) -> None:
         "difference in LS mean change from baseline at W12 (active minus control)"
     )
     assert all(isinstance(c, str) for r in table["rows"] for c in r)
-    # the analysis's events and the report's own derivation agree (one function)
+    # the sensitivity analyses of the result that name the primary estimand
+    assert table["rows"][5][1] == (
+        "The primary analysis in the per protocol population; ACTIVE vs VEHICLE; "
+        "Delta-adjusted tipping point (50 imputations (seed 20250101), MAR by arm, sequential "
+        "regression per visit); ITT, ACTIVE vs VEHICLE; Delta-adjusted tipping point (50 "
+        "imputations (seed 20250101), MAR by arm, sequential regression per visit); per "
+        "protocol, ACTIVE vs VEHICLE"
+    )
+    # the analysis's events and the report's own derivation agree (one function); without
+    # an analysis no sensitivity analysis is listed
     alone = estimands_section(trial, samples.protocol, None)
-    assert alone == data
+    assert alone["estimands"][0]["sensitivity"] == []
+    assert alone["tables"][0]["rows"][5][1] == "none in the analysis"
+    for a, b in zip(alone["estimands"], data["estimands"], strict=True):
+        assert {**a, "sensitivity": None} == {**b, "sensitivity": None}
+    assert [t["rows"][:5] for t in alone["tables"]] == [t["rows"][:5] for t in data["tables"]]
 
 
 def test_html_shows_the_section_before_efficacy(samples) -> None:
