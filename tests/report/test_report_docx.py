@@ -68,6 +68,7 @@ def _header_rows(table: Any) -> int:
 def test_sections_are_word_headings(document, rendered) -> None:
     h1 = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
     assert h1 == [
+        "Synopsis",
         "1. Title block",
         "2. Verdict against iso-efficacy-2025 1.0",
         "3. CONSORT flow diagram",
@@ -80,8 +81,9 @@ def test_sections_are_word_headings(document, rendered) -> None:
     ]
     h2 = [p.text for p in document.paragraphs if p.style.name == "Heading 2"]
     labels = [e["label"] for e in rendered[0]["efficacy"]["result"]["endpoints"]]
-    assert f"6.3 {labels[0]} (primary)" in h2
-    assert "6.1 Estimands of all endpoints" in h2
+    assert f"6.4 {labels[0]} (primary)" in h2
+    assert h2.index("6.1 Estimands (ICH E9(R1))") < h2.index("6.2 Estimates of all endpoints")
+    assert h2.index("Analysis populations") < h2.index("Protocol deviations")
 
 
 def test_baseline_table_cells_and_n_headers(document, rendered) -> None:
