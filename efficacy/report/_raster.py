@@ -44,7 +44,6 @@ def figure_pngs(data: Mapping[str, Any]) -> dict[str, bytes]:
     """PNG of the flow diagram (``flow``), each outcome figure and subgroup forest plot."""
     from efficacy.report.figures import flow_svg
     from efficacy.report.outcome_figures import outcome_figures
-
     from efficacy.report.subgroup_figures import subgroup_forest_svg
 
     svgs = {"flow": flow_svg(data["flow"]), **outcome_figures(data)}

@@ -142,8 +142,27 @@ class TableShell:
 
     @property
     def alignments(self) -> tuple[str, ...]:
-        """Alignment of each column (`align`, or stub left and the others decimal)."""
-        return self.align or ("l",) + ("d",) * (len(self.header) - 1)
+        """Alignment of each column: `align`, else the stub left and the others decimal.
+
+        Without `align`, a column holding text (:meth:`_text_column`: listings, the
+        synopsis, estimands) is set left.
+        """
+        if self.align:
+            return self.align
+        rest = ("l" if self._text_column(j) else "d" for j in range(1, len(self.header)))
+        return ("l", *rest)
+
+    def _text_column(self, j: int) -> bool:
+        """Whether column `j` holds text: a cell over 32 characters, or mostly no digit.
+
+        Decimal alignment of prose sets every line flush right under an indent sized by
+        the widest "decimal part" (one character per line in Word and LibreOffice).
+        """
+        cells = [r.cells[j] for r in self.rows if not r.group and r.cells[j].strip()]
+        if not cells:
+            return False
+        wordy = sum(1 for c in cells if not any(ch.isdigit() for ch in c))
+        return max(len(c) for c in cells) > 32 or 2 * wordy > len(cells)
 
     @property
     def ncol(self) -> int:
