@@ -99,10 +99,14 @@ ORDER: tuple[str, ...] = (
     "title_block",
     "verdict",
     "flow",
+    "populations",
+    "deviations",
     "checklist",
     "baseline",
+    "estimands",
     "efficacy",
     "pros",
+    "subgroups",  # built after the PROs; shown inside efficacy (PARTS)
     "harms",
     "appendices",
 )
@@ -118,15 +122,16 @@ def report_order(data: Mapping[str, Any]) -> list[str]:
 
     Examples
     --------
-    >>> report_order({"appendices": {}, "baseline": {}, "subgroups": {}, "title_block": {}})
-    ['title_block', 'baseline', 'subgroups', 'appendices']
+    >>> report_order({"appendices": {}, "baseline": {}, "extra": {}, "title_block": {}})
+    ['title_block', 'baseline', 'extra', 'appendices']
     """
     keys = list(data)
-    known = [k for k in keys if k in ORDER]
+    # the synopsis is built last and shown first (sections): its place says nothing
+    known = [k for k in keys if k in ORDER and k not in UNNUMBERED]
     if known == sorted(known, key=ORDER.index):
         return keys
     others = [k for k in keys if k not in ORDER]
-    ordered = sorted(known, key=ORDER.index)
+    ordered = [k for k in UNNUMBERED if k in keys] + sorted(known, key=ORDER.index)
     at = ordered.index("appendices") if "appendices" in ordered else len(ordered)
     return ordered[:at] + others + ordered[at:]
 

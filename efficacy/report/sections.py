@@ -36,6 +36,8 @@ _ROLES = {
     "measurements": "Measurements table",
     "pro_responses": "PRO responses table",
     "adverse_events": "Adverse events table",
+    "deviations": "Protocol deviations table",
+    "intercurrent_events": "Intercurrent events table",
     "faceq_conversion": "FACE-Q conversion table",
     "protocol": "Protocol",
 }

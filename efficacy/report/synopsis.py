@@ -17,6 +17,7 @@ from typing import Any
 
 from efficacy.analysis import AnalysisResult
 from efficacy.report._endpoints import endpoint_meta, precision
+from efficacy.report._format import unit_text
 from efficacy.report._shell import ci_text, p_text, shell
 
 __all__ = ["synopsis"]
@@ -210,7 +211,7 @@ def _shells(s: Mapping[str, Any], tb: Mapping[str, Any]) -> list[dict[str, Any]]
         ["Endpoint", "Role", "Visit", f"Difference ({s['confidence_pct']}% CI)", "p", "Adjusted p"],
         [
             [
-                r["label"] + (f" ({r['unit']})" if r["unit"] else ""),
+                r["label"] + (f" ({unit_text(r['unit'])})" if r["unit"] else ""),
                 r["role"],
                 r["visit"],
                 ci_text(r["estimate"], r["conf_low"], r["conf_high"], r["decimals"]),

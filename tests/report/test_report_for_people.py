@@ -37,6 +37,7 @@ def test_every_input_file_is_listed_with_its_sha256(samples) -> None:
     expected = [
         ("manifest", "Manifest (trial.toml)", "trial.toml"),
         ("adverse_events", "Adverse events table", "adverse_events.csv"),
+        ("deviations", "Protocol deviations table", "deviations.csv"),
         ("measurements", "Measurements table", "measurements.csv"),
         ("pro_responses", "PRO responses table", "pro_responses.csv"),
         ("subjects", "Subjects table", "subjects.csv"),
