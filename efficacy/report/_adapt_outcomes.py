@@ -282,8 +282,10 @@ def _skipped(rows: Sequence[Mapping[str, Any]], sid: str, title: str) -> Table:
 
 def efficacy(data: Mapping[str, Any]) -> list[Block]:
     """Section 6: estimands of all endpoints, figures, each endpoint, sensitivity, responders."""
+    # 6.1 is the estimands part when the report has one (see _blocks.PARTS)
+    at = 2 if "estimands" in data else 1
     if data["efficacy"]["status"] != "run":
-        return [Para(data["efficacy"]["message"])]
+        return [Heading(f"6.{at} Estimates of all endpoints"), Para(data["efficacy"]["message"])]
     e = data["efficacy"]["result"]
     a = e["analysis"]
     split = a["design"] == "split_face"
@@ -303,8 +305,6 @@ def efficacy(data: Mapping[str, Any]) -> list[Block]:
         "participants with a value at that visit. Estimates are shown to the second "
         "significant digit of their standard error (SE); the JSON holds them unrounded."
     )
-    # 6.1 is the estimands part when the report has one (see _blocks.PARTS)
-    at = 2 if "estimands" in data else 1
     out: list[Block] = [Heading(f"6.{at} Estimates of all endpoints"), Para(note, note=True)]
     out.append(Table(_summary(e, cl, split)))
     contrast = "treated minus control site" if split else "active minus control"

@@ -221,8 +221,13 @@ def _shells(s: Mapping[str, Any], tb: Mapping[str, Any]) -> list[dict[str, Any]]
             for r in s["results"]
         ],
         footnotes=[
-            "Difference in LS mean change from baseline, active minus control (split-face: "
-            "treated minus control site). Adjusted p: the key secondary family "
+            "Difference in LS mean change from baseline, "
+            + (
+                "treated minus control site (within person). "
+                if tb.get("design") == "split_face"
+                else "active minus control. "
+            )
+            + "Adjusted p: the key secondary family "
             + (
                 f"({next((r['adjustment'] for r in s['results'] if r['adjustment']), '')})."
                 if s["results"]

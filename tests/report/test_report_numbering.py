@@ -133,3 +133,16 @@ def test_text_columns_are_left_and_words_never_take_a_decimal_indent() -> None:
     assert sub.alignments == ("l", "d", "d")
     indents = decimal_layout(sub, 2, 120.0, 8.0)
     assert indents[0] == 0.0 and indents[1] == indents[2] > 0.0
+
+
+def test_efficacy_not_run_keeps_its_subsection_numbers(samples) -> None:
+    data = dict(samples.report("parallel_12wk").data)
+    data["efficacy"] = {"status": "not_run", "message": "Efficacy analysis not run."}
+    data["pros"] = {"status": "not_run", "message": "PRO analysis not run."}
+    efficacy = next(b for k, _h, b in sections(data) if k == "efficacy")
+    heads = [b.text for b in efficacy if isinstance(b, Heading)]
+    assert heads == [
+        "6.1 Estimands (ICH E9(R1))",
+        "6.2 Estimates of all endpoints",
+        "6.3 Subgroup analyses of the primary endpoint",
+    ]
