@@ -75,7 +75,7 @@ def title_block(data: Mapping[str, Any]) -> list[Block]:
         "title_block.inputs",
         "Input files (SHA-256)",
         ("Role", "File", "SHA-256"),
-        _text([(f["role"], f["file"], f["sha256"]) for f in tb["inputs"]]),
+        _text([(f.get("label") or f["role"], f["file"], f["sha256"]) for f in tb["inputs"]]),
         align=("l", "l", "l"),
     )
     return [Table(kv), Table(files)]
@@ -337,7 +337,7 @@ def appendices(data: Mapping[str, Any]) -> list[Block]:
     ap = data["appendices"]["validation"]
     c = ap["counts"]
     out: list[Block] = [
-        Heading("Validation rules"),
+        Heading("9.1 Validation rules"),
         Para(
             f"Findings: {c['error']} error(s), {c['warning']} warning(s), {c['notice']} notice(s)."
         ),
@@ -361,7 +361,7 @@ def appendices(data: Mapping[str, Any]) -> list[Block]:
                 align=("l", "l", "l", "l", "r"),
             )
         ),
-        Heading("Validation findings"),
+        Heading("9.2 Validation findings"),
     ]
     if ap["findings"]:
         # grouped by cause, as the HTML appendix (every finding is in the JSON)
@@ -400,9 +400,9 @@ def appendices(data: Mapping[str, Any]) -> list[Block]:
         )
     else:
         out.append(Para("No findings."))
-    out.append(Heading("Model specifications and convergence"))
+    out.append(Heading("9.3 Model specifications and convergence"))
     out += models(data)
-    out.append(Heading("Software"))
+    out.append(Heading("9.4 Software"))
     out.append(
         Table(
             TableShell(

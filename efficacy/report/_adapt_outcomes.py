@@ -161,7 +161,7 @@ def _summary(e: Mapping[str, Any], cl: str, split: bool) -> TableShell:
     )
     return TableShell(
         "efficacy.summary",
-        "Estimands of all endpoints: difference at the final visit",
+        "Estimates of all endpoints: difference at the final visit",
         (
             "Endpoint (unit), role / population",
             "Visit",
@@ -282,8 +282,10 @@ def _skipped(rows: Sequence[Mapping[str, Any]], sid: str, title: str) -> Table:
 
 def efficacy(data: Mapping[str, Any]) -> list[Block]:
     """Section 6: estimands of all endpoints, figures, each endpoint, sensitivity, responders."""
+    # 6.1 is the estimands part when the report has one (see _blocks.PARTS)
+    at = 2 if "estimands" in data else 1
     if data["efficacy"]["status"] != "run":
-        return [Para(data["efficacy"]["message"])]
+        return [Heading(f"6.{at} Estimates of all endpoints"), Para(data["efficacy"]["message"])]
     e = data["efficacy"]["result"]
     a = e["analysis"]
     split = a["design"] == "split_face"
@@ -303,7 +305,7 @@ def efficacy(data: Mapping[str, Any]) -> list[Block]:
         "participants with a value at that visit. Estimates are shown to the second "
         "significant digit of their standard error (SE); the JSON holds them unrounded."
     )
-    out: list[Block] = [Para(note, note=True), Heading("6.1 Estimands of all endpoints")]
+    out: list[Block] = [Heading(f"6.{at} Estimates of all endpoints"), Para(note, note=True)]
     out.append(Table(_summary(e, cl, split)))
     contrast = "treated minus control site" if split else "active minus control"
     if any(r.get("hedges_g") is not None for r in e["summary"]):
@@ -321,7 +323,7 @@ def efficacy(data: Mapping[str, Any]) -> list[Block]:
             if split
             else "LS mean change from baseline by arm"
         )
-        out.append(Heading("6.2 Change from baseline over time"))
+        out.append(Heading(f"6.{at + 1} Change from baseline over time"))
         out.append(
             Figure(
                 "change_efficacy",
@@ -329,8 +331,8 @@ def efficacy(data: Mapping[str, Any]) -> list[Block]:
             )
         )
     for i, b in enumerate(e["endpoints"]):
-        out += _endpoint(f"6.{i + 3}", b, cl, split)
-    sec = len(e["endpoints"]) + 3
+        out += _endpoint(f"6.{i + at + 2}", b, cl, split)
+    sec = len(e["endpoints"]) + at + 2
     for i, tp in enumerate(e["sensitivity"]):
         out += _tipping(tp, cl, f"6.{sec + i}")
     if e["responders"]:

@@ -38,11 +38,21 @@ def column_widths(shell: TableShell, available: float) -> list[float]:
     """Column widths in points: proportional to the text, the table at most `available`.
 
     A table of little text takes at least 60% of the width, never more than it needs
-    beyond that; one that needs more than 70% takes all of it.
+    beyond that; one that needs more than 70% takes all of it. A table wider than the
+    page shrinks its text columns only, while its numbers take at most 60% of it.
     """
     weights = [c * _CHAR_PT * 1.05 + CELL_PAD_PT for c in shell.widths()]
     natural = sum(weights)
     total = available if natural > 0.7 * available else max(0.6 * available, natural)
+    if natural > total:
+        # squeezed (a wide table on a portrait page): numbers keep their width, text
+        # columns wrap ("W12" and "<0.001" must not break across lines)
+        numeric = [a in ("d", "r") for a in shell.alignments]
+        kept = sum(w for w, n in zip(weights, numeric, strict=True) if n)
+        rest = natural - kept
+        if rest > 0 and kept < 0.6 * total:
+            scale = (total - kept) / rest
+            return [w if n else w * scale for w, n in zip(weights, numeric, strict=True)]
     return [x * total / sum(weights) for x in weights]
 
 

@@ -9,10 +9,10 @@ from efficacy.report._shell import shell
 
 __all__ = ["harms_shells"]
 
-_CELL_NOTE = (
-    "n (%) [events]: participants (split-face site groups: body sites) with at least one "
-    "event, % of N, number of events."
-)
+
+def _cell_note(split: bool) -> str:
+    who = "participants (site groups: body sites)" if split else "participants"
+    return f"n (%) [events]: {who} with at least one event, % of N, number of events."
 
 
 def _header(cols: Sequence[Mapping[str, Any]], first: str = "") -> list[str]:
@@ -58,7 +58,7 @@ def harms_shells(data: Mapping[str, Any], split: bool) -> list[dict[str, Any]]:
     the listings of serious events, discontinuations and deaths.
     """
     cols = data["columns"]
-    cell = [_CELL_NOTE, f"N: {data['population']}."]
+    cell = [_cell_note(split), f"N: {data['population']}."]
     tables = [
         shell(
             "harms_summary",

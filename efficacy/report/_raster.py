@@ -41,9 +41,14 @@ def svg_png(svg: str, width: int = PNG_WIDTH) -> bytes:
 
 
 def figure_pngs(data: Mapping[str, Any]) -> dict[str, bytes]:
-    """PNG of the flow diagram (``flow``) and of each outcome figure, from the report data."""
+    """PNG of the flow diagram (``flow``), each outcome figure and subgroup forest plot."""
     from efficacy.report.figures import flow_svg
     from efficacy.report.outcome_figures import outcome_figures
+    from efficacy.report.subgroup_figures import subgroup_forest_svg
 
     svgs = {"flow": flow_svg(data["flow"]), **outcome_figures(data)}
+    sub = data.get("subgroups") or {}
+    if sub.get("status") == "run":
+        for i in range(len(sub.get("comparisons") or ())):
+            svgs[f"subgroups_{i}"] = subgroup_forest_svg(sub, i)
     return {key: svg_png(svg) for key, svg in svgs.items()}

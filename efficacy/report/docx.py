@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from efficacy.errors import EfficacyError
-from efficacy.report._blocks import Block, Figure, Heading, Para, Table, sections
+from efficacy.report._blocks import UNNUMBERED, Block, Figure, Heading, Para, Table, sections
 from efficacy.report._docx_table import TABLE_PT, clean, table_xml
 from efficacy.report.shells import TableShell
 
@@ -75,8 +75,10 @@ def render_docx(data: Mapping[str, Any], figures: Mapping[str, bytes] | None = N
     w = _Writer(doc, figures)
     tb = data.get("title_block", {})
     w.title(f"{tb.get('trial_id', '')}: conformance report", str(tb.get("title", "")))
-    for _key, heading, blocks in sections(data):
-        w.orient(any(isinstance(b, Table) and b.shell.wide for b in blocks))
+    for key, heading, blocks in sections(data):
+        # the synopsis stays one portrait page (its tables wrap), as in the PDF
+        wide = key not in UNNUMBERED and any(isinstance(b, Table) and b.shell.wide for b in blocks)
+        w.orient(wide)
         w.heading(Heading(heading, 1))
         for block in blocks:
             w.block(block)

@@ -24,6 +24,7 @@ from efficacy.errors import EfficacyError
 from efficacy.instruments import get_endpoint
 from efficacy.protocol import Protocol
 from efficacy.protocol.estimands import Estimand
+from efficacy.report._endpoints import endpoint_meta
 from efficacy.trial import Trial
 
 __all__ = ["estimands_section"]
@@ -44,7 +45,32 @@ def _label(endpoint: str) -> str:
     try:
         return str(get_endpoint(endpoint).label)
     except (EfficacyError, KeyError):
-        return endpoint
+        # PRO scales (FACE-Q, Skindex-16) are not catalogue endpoints: the report's label
+        return str(endpoint_meta(endpoint)["label"])
+
+
+#: The default estimands' wording covers both designs; the report prints this design's.
+_BOTH_DESIGNS = " (each active arm vs the control arm; split-face: treated vs control site)"
+_ONE_DESIGN = {
+    "parallel": " (each active arm vs the control arm)",
+    "split_face": " (the treated vs the control site of each participant)",
+}
+
+
+def _worded(estimand: Estimand, endpoint: str, design: str) -> tuple[str, str]:
+    """Name and description of `estimand` for a reader: labels, not ids; one design.
+
+    Only the defaults are reworded (a declared estimand is printed as declared): they
+    name an endpoint the catalogue lacks by its id, and describe both designs.
+    """
+    name, text = estimand.name, estimand.description
+    if estimand.declared:
+        return name, text
+    label = _label(endpoint)
+    if name.endswith(f": {endpoint}"):
+        name = name[: -len(endpoint)] + label
+    text = text.replace(f"of {endpoint} at", f"of {label} at")
+    return name, text.replace(_BOTH_DESIGNS, _ONE_DESIGN.get(design, _BOTH_DESIGNS))
 
 
 def _npct(n: int, total: int) -> str:
@@ -122,13 +148,14 @@ def _one(
                 "total": int(hit.nunique()),
             }
         )
+    name, description = _worded(estimand, endpoint, trial.manifest.design)
     named = {e.name for e in estimand.intercurrent_events}
     other = sorted(set(mine["event"]) - named)
     record = {
         "id": estimand.id,
-        "name": estimand.name,
+        "name": name,
         "label": estimand.label,
-        "description": estimand.description,
+        "description": description,
         "declared": estimand.declared,
         "role": role,
         "endpoint": endpoint,
@@ -177,7 +204,7 @@ def _one(
         )
     table = {
         "id": "estimand_" + re.sub(r"[^A-Za-z0-9_.-]", "-", estimand.id),  # a shell id
-        "title": estimand.name,
+        "title": name,
         "header": header,
         "rows": rows,
         "footnotes": footnotes,

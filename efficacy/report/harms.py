@@ -243,8 +243,9 @@ def harms_tables(trial: Trial) -> dict[str, Any]:
         if by_disc
         else "subjects.discontinuation_reason",
         "notes": notes,
-        "cell": "n (%) [events]: participants (split-face site groups: body sites) with at "
-        "least one event, % of N, number of events",
+        "cell": "n (%) [events]: "
+        + ("participants (site groups: body sites)" if split else "participants")
+        + " with at least one event, % of N, number of events",
         "columns": cols,
         "summary": summary,
         "by_severity": _by_severity(ev, cols),

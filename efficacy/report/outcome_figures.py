@@ -135,6 +135,28 @@ def _weeks(visits: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     return {v["visit"]: v["week"] for v in visits if v.get("week") is not None}
 
 
+def _panel_title(block: Mapping[str, Any], wrap: int) -> str:
+    better = {"higher": "\u2191 better", "lower": "\u2193 better"}.get(block["direction"], "")
+    return _title(block["label"], f"({better})" if better else "", wrap)
+
+
+def _fit_title(ax: Any, block: Mapping[str, Any], right: float, wrap: int) -> None:
+    """Re-wrap the panel title narrower until it ends left of `right` (display units).
+
+    Character counts misjudge proportional type ("Skindex-16 emotions (\u2193 better)" ran
+    past the figure's edge): the drawn extent decides.
+    """
+    renderer = ax.figure.canvas.get_renderer()
+    title = ax.get_title(loc="left")
+    drawn = ax.set_title(title, loc="left", fontsize=7.8)  # the title's Text
+    while wrap > 8 and drawn.get_window_extent(renderer).x1 > right:
+        wrap -= 1
+        text = _panel_title(block, wrap)
+        if text != title:
+            drawn = ax.set_title(text, loc="left", fontsize=7.8)
+            title = text
+
+
 def _panel(
     ax: Any, block: Mapping[str, Any], weeks: Mapping[str, float], wrap: int = 30
 ) -> list[Any]:
@@ -182,10 +204,7 @@ def _panel(
     ax.set_xlabel("Week")
     what = "Difference in change" if "(within subject)" in " ".join(arms) else "Change"
     ax.set_ylabel(f"{what} ({unit_text(block['unit'])})" if block["unit"] else what)
-    better = {"higher": "\u2191 better", "lower": "\u2193 better"}.get(block["direction"], "")
-    ax.set_title(
-        _title(block["label"], f"({better})" if better else "", wrap), loc="left", fontsize=7.8
-    )
+    ax.set_title(_panel_title(block, wrap), loc="left", fontsize=7.8)
     ax.grid(color="#e5e5e5", linewidth=0.5)
     return handles
 
@@ -218,7 +237,13 @@ def change_svg(
                 (col_w - _LEFT - 0.12) / _WIDTH,
                 (_ROW_H - _TITLE_H - _BOTTOM) / height,
             )
-            drawn = _panel(fig.add_axes(rect), block, weeks, 23 if cols > 3 else 30)
+            ax = fig.add_axes(rect)
+            wrap = 23 if cols > 3 else 30
+            drawn = _panel(ax, block, weeks, wrap)
+            # a title may run over the next panel's left margin, not into its title
+            # nor past the figure's edge
+            right = _WIDTH if c == cols - 1 else (c + 1) * col_w + _LEFT - 0.1
+            _fit_title(ax, block, (right - 0.04) * fig.dpi, wrap)
             handles = handles or drawn  # the legend names the first panel's arms
         if handles:
             fig.legend(

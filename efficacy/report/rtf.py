@@ -26,6 +26,7 @@ report data, so it is byte-reproducible. The text is plain ASCII (other characte
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -170,10 +171,17 @@ def _section(table: Table, meta: Mapping[str, str], first: bool) -> str:
         "{\\field{\\*\\fldinst NUMPAGES}{\\fldrslt 1}}\\par}"
     )
     footer = f"{{\\footer\\pard\\plain\\f0\\fs14 {escape(meta['source'])}\\par}}"
+    # a shell whose title carries its number ("Listing 8.6 ...") prints it on the first line
+    own = re.match(r"^(Table|Listing) (\S+) (.+)$", table.shell.title)
+    label, text = (
+        (f"{own.group(1)} {own.group(2)}", own.group(3))
+        if own and not table.number
+        else (f"Table {table.number}", table.shell.title)
+    )
     title = (
         f"\\pard\\plain\\qc\\keepn\\sb120\\sa60\\f0\\fs20\\b "
-        f"{escape('Table ' + table.number)}\\par\n"
-        f"\\pard\\plain\\qc\\keepn\\sa120\\f0\\fs20\\b {escape(table.shell.title)}\\par"
+        f"{escape(label)}\\par\n"
+        f"\\pard\\plain\\qc\\keepn\\sa120\\f0\\fs20\\b {escape(text)}\\par"
     )
     notes = "".join(
         f"\\pard\\plain\\ql\\sb{60 if k == 0 else 0}\\f0\\fs16 {escape(n)}\\par\n"

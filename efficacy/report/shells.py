@@ -142,8 +142,27 @@ class TableShell:
 
     @property
     def alignments(self) -> tuple[str, ...]:
-        """Alignment of each column (`align`, or stub left and the others decimal)."""
-        return self.align or ("l",) + ("d",) * (len(self.header) - 1)
+        """Alignment of each column: `align`, else the stub left and the others decimal.
+
+        Without `align`, a column holding text (:meth:`_text_column`: listings, the
+        synopsis, estimands) is set left.
+        """
+        if self.align:
+            return self.align
+        rest = ("l" if self._text_column(j) else "d" for j in range(1, len(self.header)))
+        return ("l", *rest)
+
+    def _text_column(self, j: int) -> bool:
+        """Whether column `j` holds text: a cell over 32 characters, or mostly no digit.
+
+        Decimal alignment of prose sets every line flush right under an indent sized by
+        the widest "decimal part" (one character per line in Word and LibreOffice).
+        """
+        cells = [r.cells[j] for r in self.rows if not r.group and r.cells[j].strip()]
+        if not cells:
+            return False
+        wordy = sum(1 for c in cells if not any(ch.isdigit() for ch in c))
+        return max(len(c) for c in cells) > 32 or 2 * wordy > len(cells)
 
     @property
     def ncol(self) -> int:
@@ -210,6 +229,13 @@ class TableShell:
         name = data.get("id", "?") if isinstance(data, Mapping) else "?"
         try:
             rows = tuple(_row(r) for r in data["rows"])
+            # the list-of-lists dialect (efficacy.report._shell) gives levels apart
+            levels = data.get("indent")
+            if levels:
+                rows = tuple(
+                    r if r.level else ShellRow(r.cells, int(n), r.group)
+                    for r, n in zip(rows, levels, strict=True)
+                )
             return cls(
                 id=str(data["id"]),
                 title=str(data["title"]),
@@ -290,14 +316,18 @@ def decimal_layout(shell: TableShell, j: int, inner_pt: float, size_pt: float) -
     part from the decimal point on exceeds its own by, plus the margin that centres the
     column's block of numbers in the cell (`inner_pt` wide). Word and LibreOffice both
     honour paragraph indents in cells, where their decimal tab stops differ. Group rows
-    get 0.
+    get 0; so does a cell without a number ("not estimable"): it is set flush right and
+    does not shift the numbers (an indent sized for them would wrap it letter by letter).
     """
-    parts = [decimal_split(r.cells[j]) if not r.group else ("", "") for r in shell.rows]
+    plain = [r.group or not any(ch.isdigit() for ch in r.cells[j]) for r in shell.rows]
+    parts = [
+        ("", "") if skip else decimal_split(r.cells[j])
+        for r, skip in zip(shell.rows, plain, strict=True)
+    ]
     rights = [text_width(b, size_pt) for _, b in parts]
     lmax = max((text_width(a, size_pt) for a, _ in parts), default=0.0)
     rmax = max(rights, default=0.0)
     pad = max(0.0, (inner_pt - lmax - rmax) / 2)
     return [
-        0.0 if r.group else round(pad + rmax - w, 2)
-        for r, w in zip(shell.rows, rights, strict=True)
+        0.0 if skip else round(pad + rmax - w, 2) for skip, w in zip(plain, rights, strict=True)
     ]

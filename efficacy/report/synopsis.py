@@ -211,7 +211,7 @@ def _shells(s: Mapping[str, Any], tb: Mapping[str, Any]) -> list[dict[str, Any]]
         ["Endpoint", "Role", "Visit", f"Difference ({s['confidence_pct']}% CI)", "p", "Adjusted p"],
         [
             [
-                r["label"] + (f" ({r['unit']})" if r["unit"] else ""),
+                r["label"] + (f" ({unit_text(r['unit'])})" if r["unit"] else ""),
                 r["role"],
                 r["visit"],
                 ci_text(r["estimate"], r["conf_low"], r["conf_high"], r["decimals"]),
@@ -221,8 +221,13 @@ def _shells(s: Mapping[str, Any], tb: Mapping[str, Any]) -> list[dict[str, Any]]
             for r in s["results"]
         ],
         footnotes=[
-            "Difference in LS mean change from baseline, active minus control (split-face: "
-            "treated minus control site). Adjusted p: the key secondary family "
+            "Difference in LS mean change from baseline, "
+            + (
+                "treated minus control site (within person). "
+                if tb.get("design") == "split_face"
+                else "active minus control. "
+            )
+            + "Adjusted p: the key secondary family "
             + (
                 f"({next((r['adjustment'] for r in s['results'] if r['adjustment']), '')})."
                 if s["results"]

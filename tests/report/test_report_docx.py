@@ -68,6 +68,7 @@ def _header_rows(table: Any) -> int:
 def test_sections_are_word_headings(document, rendered) -> None:
     h1 = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
     assert h1 == [
+        "Synopsis",
         "1. Title block",
         "2. Verdict against iso-efficacy-2025 1.0",
         "3. CONSORT flow diagram",
@@ -76,13 +77,13 @@ def test_sections_are_word_headings(document, rendered) -> None:
         "6. Efficacy",
         "7. Patient-reported outcomes",
         "8. Harms",
-        "9. Claims by jurisdiction",
-        "10. Appendices",
+        "9. Appendices",
     ]
     h2 = [p.text for p in document.paragraphs if p.style.name == "Heading 2"]
     labels = [e["label"] for e in rendered[0]["efficacy"]["result"]["endpoints"]]
-    assert f"6.3 {labels[0]} (primary)" in h2
-    assert "6.1 Estimands of all endpoints" in h2
+    assert f"6.4 {labels[0]} (primary)" in h2
+    assert h2.index("6.1 Estimands (ICH E9(R1))") < h2.index("6.2 Estimates of all endpoints")
+    assert h2.index("Analysis populations") < h2.index("Protocol deviations")
 
 
 def test_baseline_table_cells_and_n_headers(document, rendered) -> None:
@@ -112,21 +113,22 @@ def test_baseline_table_cells_and_n_headers(document, rendered) -> None:
 def test_primary_estimate_in_summary_and_spanned_lsmeans_header(document, rendered) -> None:
     eff = rendered[0]["efficacy"]["result"]
     tables = _tables(document)
-    summary = tables["6.1"]
+    summary = tables["6.5"]  # after the four estimand tables (6.1 Estimands)
     primary = eff["summary"][0]
     assert primary["role"] == "primary" and primary["population"] == "itt"
     row = summary.rows[2]  # header, the endpoint's group row, then ITT
     assert row.cells[0].text == "ITT" and row.cells[1].text == primary["visit"]
     assert row.cells[2].text == fixed(primary["estimate"], primary["decimals"]) == "0.0528"
     assert row.cells[4].text == "<0.001"
-    lsmeans = tables["6.2"]
+    lsmeans = tables["6.6"]
     assert _header_rows(lsmeans) == 2  # the arms' spanning row, then n / LS mean (SE) / CI
     assert [c.text for c in lsmeans.rows[0].cells][1:4] == ["ACTIVE"] * 3
     assert [c.text for c in lsmeans.rows[1].cells][:4] == ["Visit", "n", "LS mean (SE)", "95% CI"]
 
 
 def test_figures_are_images_and_wide_tables_landscape(document) -> None:
-    assert len(document.inline_shapes) == 4  # flow diagram, forest plot, two change plots
+    # flow diagram, forest plot, two change plots, the subgroup forest plot
+    assert len(document.inline_shapes) == 5
     orientations = [s.orientation for s in document.sections]
     assert WD_ORIENT.LANDSCAPE in orientations and orientations[0] == WD_ORIENT.PORTRAIT
     landscape = next(s for s in document.sections if s.orientation == WD_ORIENT.LANDSCAPE)
@@ -149,11 +151,11 @@ def test_generic_tables_section_and_hostile_text(samples) -> None:
     data: dict[str, Any] = {}
     for key, value in samples.report("parallel_12wk").data.items():  # in report order
         if key == "harms":
-            data["subgroups"] = {
-                "title": "Subgroups",
+            data["extra"] = {
+                "title": "Extra analyses",
                 "tables": [
                     {
-                        "id": "subgroups.primary",
+                        "id": "extra.primary",
                         "title": "By skin type",
                         "header": ["Phototype", "ACTIVE\n(N=60)"],
                         "rows": [["I-II \x07<&>", "0.051 (0.006)"]],
@@ -164,12 +166,8 @@ def test_generic_tables_section_and_hostile_text(samples) -> None:
         data[key] = value
     document = docx.Document(io.BytesIO(render_docx(data, figures={})))
     h1 = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
-    assert h1[7:11] == [
-        "8. Subgroups",
-        "9. Harms",
-        "10. Claims by jurisdiction",
-        "11. Appendices",
-    ]
+    # the synopsis first, unnumbered: "8. ..." is the ninth level-1 heading
+    assert h1[8:11] == ["8. Extra analyses", "9. Harms", "10. Appendices"]
     table = _tables(document)["8.1"]
     assert [c.text for c in table.rows[1].cells] == ["I-II <&>", "0.051 (0.006)"]
 

@@ -78,9 +78,9 @@ def test_section_rows_and_counts(samples) -> None:
 
 def test_html_shows_the_section_before_efficacy(samples) -> None:
     html = samples.html("parallel_12wk")
-    at = html.index("Estimands (ICH E9(R1))")
-    assert html.index('id="s5"') < at < html.index('id="s6"')
-    assert "Primary estimand: Cutometer R2 (gross elasticity, Ua/Uf)</h3>" in html
+    at = html.index("6.1 Estimands (ICH E9(R1))")
+    assert html.index('id="s6"') < at < html.index("6.2 Estimates of all endpoints")
+    assert "Primary estimand: Cutometer R2 (gross elasticity, Ua/Uf)</h4>" in html
     assert '<td class="num">8 (13.3)</td>' in html
 
 

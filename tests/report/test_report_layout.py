@@ -133,7 +133,7 @@ def test_keep_with_next_classes() -> None:
         tags = re.findall(rf'<p class="{cls}[^"]*"', page)
         assert tags and all(" kw" in t for t in tags), cls
     css = (ROOT / "efficacy" / "report" / "templates" / "report.css").read_text("utf-8")
-    assert "h2, h3, .kw { break-after: avoid;" in css
+    assert "h2, h3, h4, .kw, p.caption + table, .figure { break-after: avoid;" in css
     assert "tbody.lead { break-after: avoid;" in css
     for table in re.findall(r"<table.*?</table>", page, flags=re.S):
         if '<tbody class="grp">' in table:

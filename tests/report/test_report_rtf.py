@@ -28,7 +28,10 @@ def _tables(rtf: str) -> dict[str, list[list[str]]]:
     out: dict[str, list[list[str]]] = {}
     current: list[list[str]] = []
     for line in rtf.split("\n"):
-        m = re.match(r"\\pard\\plain\\qc\\keepn\\sb120\\sa60\\f0\\fs20\\b Table (\S+)\\par$", line)
+        m = re.match(
+            r"\\pard\\plain\\qc\\keepn\\sb120\\sa60\\f0\\fs20\\b (?:Table|Listing) (\S+)\\par$",
+            line,
+        )
         if m:
             current = out.setdefault(m.group(1), [])
         elif line.startswith("\\pard\\plain\\intbl"):
@@ -49,17 +52,20 @@ def test_one_table_per_shell_each_with_repeated_header(report) -> None:
     tipping = sum(tp["tipping_delta"] is not None for tp in eff["sensitivity"])
     expected = (
         len(data["baseline"]["tables"])
-        + 1  # estimands of all endpoints
+        + len(data["estimands"]["tables"])  # 6.1 Estimands
+        + 1  # estimates of all endpoints
         + 2 * len(eff["endpoints"])  # LS means and differences per endpoint
         + tipping
+        + len(data["subgroups"]["tables"])
+        + len(data["claims"]["tables"])  # the claims matrix
         + 2 * len(pros["endpoints"])
         + len(data["harms"]["tables"])
-        + len(data["claims"]["tables"])  # the claims matrix
     )
     tables = _tables(rtf)
-    assert len(tables) == expected == 34
+    assert len(tables) == expected == 43
     assert rtf.count("\\sbkpage") == expected  # each table on its own page
-    assert list(tables)[:3] == ["5.1", "5.2", "6.1"] and list(tables)[-1] == "9.1"
+    assert list(tables)[:3] == ["5.1", "5.2", "6.1"] and list(tables)[-1] == "8.8"
+    assert "6.S1" in tables and "Synopsis" not in rtf  # the synopsis is no TLF
     # header rows repeat on every page: one \trhdr row per table, two for the LS means
     # tables (the arms' spanning row above n / LS mean (SE) / CI)
     assert rtf.count("\\trhdr") == expected + len(eff["endpoints"]) + len(pros["endpoints"])
@@ -69,10 +75,7 @@ def test_one_table_per_shell_each_with_repeated_header(report) -> None:
 def test_baseline_and_harms_cells_match_json(report) -> None:
     data, rtf = report
     tables = _tables(rtf)
-    for number, table in (
-        ("5.1", data["baseline"]["tables"][0]),
-        ("8.2", data["harms"]["tables"][1]),
-    ):
+    for number, table in (("5.1", data["baseline"]["tables"][0]),):
         cols = table["columns"]
         rows = tables[number]
         assert rows[0] == ["", *[f"{c['label']}\n{c['head']}" for c in cols]]
@@ -84,11 +87,16 @@ def test_baseline_and_harms_cells_match_json(report) -> None:
             else:
                 assert got == [want["label"], *[want["cells"][c["key"]]["text"] for c in cols]]
     assert tables["5.1"][3] == ["Mean (SD)", "43.1 (10.10)", "42.3 (9.26)", "42.7 (9.66)"]
+    # harms tables are shells (header, rows of strings) numbered by their own titles
+    shell = data["harms"]["tables"][1]
+    assert shell["title"].startswith("Table 8.2 ")
+    assert tables["8.2"][0] == shell["header"]
+    assert tables["8.2"][1:] == [list(r) for r in shell["rows"]]
 
 
 def test_efficacy_summary_cells(report) -> None:
     data, rtf = report
-    rows = _tables(rtf)["6.1"]
+    rows = _tables(rtf)["6.5"]  # after the four estimand tables
     primary = data["efficacy"]["result"]["summary"][0]
     assert rows[2][:3] == ["ITT", primary["visit"], fixed(primary["estimate"], primary["decimals"])]
     assert rows[2][2] == "0.0528" and rows[2][4] == "<0.001"

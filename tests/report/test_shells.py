@@ -94,41 +94,42 @@ def test_generic_section_takes_its_place_in_report_order(samples) -> None:
     ordered = {}
     for key, value in data.items():
         if key == "harms":
-            ordered["subgroups"] = {
-                "title": "Subgroups",
+            ordered["extra"] = {
+                "title": "Extra analyses",
                 "notes": ["By skin type."],
                 "tables": [SHELL],
             }
         ordered[key] = value
     out = sections(ordered)
     keys = [k for k, _h, _b in out]
-    assert keys.index("subgroups") == keys.index("harms") - 1
-    _key, heading, blocks = out[keys.index("subgroups")]
-    assert heading == f"{keys.index('subgroups') + 1}. Subgroups"
+    assert keys.index("extra") == keys.index("harms") - 1
+    _key, heading, blocks = out[keys.index("extra")]
+    # the synopsis comes first, unnumbered
+    assert keys[0] == "synopsis" and out[0][1] == "Synopsis"
+    assert heading == f"{keys.index('extra')}. Extra analyses"
     table = next(b for b in blocks if isinstance(b, Table))
-    assert table.number == f"{keys.index('subgroups') + 1}.1"
+    assert table.number == f"{keys.index('extra')}.1"
     assert table.shell == TableShell.from_dict(SHELL)
     # sorted keys (a JSON file read back): known sections in report order, others
     # before the appendices
     resorted = dict(sorted(ordered.items()))
     assert report_order(resorted) == [
+        "synopsis",
         "title_block",
         "verdict",
         "flow",
+        "populations",
+        "deviations",
         "checklist",
         "baseline",
+        "estimands",
         "efficacy",
         "pros",
+        "subgroups",
         "harms",
-        "claims",
+        "extra",
         "schema",
-        "subgroups",
         "appendices",
     ]
-    assert [k for k, _h, _b in sections(resorted)][-4:] == [
-        "harms",
-        "claims",
-        "subgroups",
-        "appendices",
-    ]
+    assert [k for k, _h, _b in sections(resorted)][-3:] == ["harms", "extra", "appendices"]
     assert not any(isinstance(b, Heading) and b.level == 1 for _k, _h, bl in out for b in bl)
