@@ -19,11 +19,11 @@ Conventions every reader guarantees
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -532,6 +532,9 @@ def _empty_table(name: str) -> pd.DataFrame:
     return empty_table(name)
 
 
+_T = TypeVar("_T")
+
+
 @dataclass(frozen=True)
 class Trial:
     """A trial: manifest, the four canonical tables, their sources and load issues.
@@ -584,17 +587,35 @@ class Trial:
         """Return the subjects table with one row per subject id (:func:`first_rows`).
 
         The one definition of "a subject's row" used by validation, the CONSORT flow,
-        the analysis populations and the report.
+        the analysis populations and the report. Computed once per trial and memoised
+        (a trial's tables are treated as read-only); each call returns a shallow
+        copy-on-write copy, so changing it leaves the memo and the trial untouched.
         """
-        return first_rows(self.subjects)
+        return self._memo("subjects_unique", first_rows).copy(deep=False)
 
     def allocations(self) -> pd.DataFrame:
         """Return the split-face allocations of every subjects row as site=ARM pairs.
 
         See :func:`parse_allocation` (the one parser used by validation, the CONSORT
-        flow and the analysis).
+        flow and the analysis). Memoised like :meth:`subjects_unique`.
         """
-        return parse_allocation(self.subjects)
+        return self._memo("allocations", parse_allocation).copy(deep=False)
+
+    def _memo(self, key: str, make: Callable[[pd.DataFrame], _T]) -> _T:
+        """``make(self.subjects)``, computed once per trial (keyed by the subjects frame).
+
+        The memo lives in the instance ``__dict__`` (not a dataclass field: equality,
+        ``repr`` and :func:`dataclasses.replace` ignore it). It is keyed by the identity
+        of ``self.subjects`` so that rebinding is noticed; changing a trial's tables in
+        place after a call is unsupported (they are read-only by convention).
+        """
+        memo: dict[str, tuple[int, Any]] = self.__dict__.setdefault("_memos", {})
+        hit = memo.get(key)
+        if hit is None or hit[0] != id(self.subjects):
+            hit = (id(self.subjects), make(self.subjects))
+            memo[key] = hit
+        value: _T = hit[1]
+        return value
 
     def table(self, name: str) -> pd.DataFrame:
         """Return the canonical table called `name` (one of :data:`TABLE_SCHEMAS`)."""

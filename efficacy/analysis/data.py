@@ -57,7 +57,14 @@ def population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
     other subjects column (covariates). A subject id listed twice (a validation error)
     counts once, with its first row (:meth:`Trial.subjects_unique`, as validation and
     the CONSORT flow count it); the definition says how many rows were left out.
+    Computed once per trial and population (memoised on the trial; the frame returned
+    is a copy-on-write copy).
     """
+    out, text = trial._memo(f"population:{name}", lambda _: _population(trial, name))
+    return out.copy(deep=False), text
+
+
+def _population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
     s = trial.subjects_unique()
     randomised = s["randomized"].fillna(False).astype(bool).to_numpy()
     if name == "itt":

@@ -181,33 +181,42 @@ def _at(counts: pd.DataFrame, visits: Any, arms: Any) -> list[Any]:
     return list(counts.to_numpy()[rows, cols])
 
 
+_CONTRAST_COLUMNS = ["estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]
+
+
 def _contrasts(fit: MMRMResult, data: ModelData, plan: TrialPlan) -> pd.DataFrame:
+    """Per-visit comparisons with their counts, assembled in one frame construction."""
     counts = _counts(data.frame, plan)
     level = plan.level
     if plan.design == "parallel":
         c = fit.contrast("arm", by="visit", method="reference", ref=plan.control, level=level)
         arm_of = {f"{a} - {plan.control}": a for a in plan.actives}
         active = [arm_of[str(s)] for s in c["contrast"]]  # our own labels, each known
-        c["active_arm"] = active
-        c["control_arm"] = plan.control
-        c["comparison"] = [f"{a} vs {plan.control}" for a in active]
         visits = list(c["visit"])
-        c["n_active"] = _at(counts, visits, active)
-        c["n_control"] = _at(counts, visits, [plan.control] * len(visits))
+        cols: dict[str, Any] = {
+            "visit": c["visit"].astype(str),
+            "comparison": [f"{a} vs {plan.control}" for a in active],
+            "active_arm": active,
+            "control_arm": plan.control,
+        }
+        cols.update((k, c[k]) for k in _CONTRAST_COLUMNS)
+        cols["n_active"] = _at(counts, visits, active)
+        cols["n_control"] = _at(counts, visits, [plan.control] * len(visits))
     else:
         c = fit.lsmeans("visit", level=level)
         treated = "/".join(plan.actives)
-        c["active_arm"] = treated
-        c["control_arm"] = plan.control
-        c["comparison"] = f"{treated} site vs {plan.control} site"
-        n = counts.sum(axis=1)
-        c["n_active"] = n.loc[c["visit"]].to_numpy()
-        c["n_control"] = c["n_active"]
-        c["p_value"] = _two_sided_t(c["estimate"], c["std_error"], c["df"])
-    c["visit"] = c["visit"].astype(str)
-    cols = ["visit", "comparison", "active_arm", "control_arm", "estimate", "std_error", "df"]
-    cols.append("p_value")
-    return c[[*cols, "conf_low", "conf_high", "n_active", "n_control"]].reset_index(drop=True)
+        n = counts.sum(axis=1).loc[c["visit"]].to_numpy()
+        cols = {
+            "visit": c["visit"].astype(str),
+            "comparison": f"{treated} site vs {plan.control} site",
+            "active_arm": treated,
+            "control_arm": plan.control,
+        }
+        p = _two_sided_t(c["estimate"], c["std_error"], c["df"])
+        cols.update((k, p if k == "p_value" else c[k]) for k in _CONTRAST_COLUMNS)
+        cols["n_active"] = n
+        cols["n_control"] = n
+    return pd.DataFrame(cols).reset_index(drop=True)
 
 
 def _two_sided_t(est: pd.Series, se: pd.Series, df: pd.Series) -> npt.NDArray[np.float64]:
@@ -221,12 +230,13 @@ def _two_sided_t(est: pd.Series, se: pd.Series, df: pd.Series) -> npt.NDArray[np
 def _lsmeans(fit: MMRMResult, plan: TrialPlan) -> pd.DataFrame:
     if plan.design == "parallel":
         out = fit.lsmeans("arm", by="visit", level=plan.level)
+        arm: Any = out["arm"].astype(str)
     else:
         out = fit.lsmeans("visit", level=plan.level)
-        out.insert(0, "arm", f"{'/'.join(plan.actives)} - {plan.control} (within subject)")
-    out["arm"] = out["arm"].astype(str)
-    out["visit"] = out["visit"].astype(str)
-    return out[["arm", "visit", "estimate", "std_error", "df", "conf_low", "conf_high"]]
+        arm = f"{'/'.join(plan.actives)} - {plan.control} (within subject)"
+    cols: dict[str, Any] = {"arm": arm, "visit": out["visit"].astype(str)}
+    cols.update((k, out[k]) for k in ["estimate", "std_error", "df", "conf_low", "conf_high"])
+    return pd.DataFrame(cols)
 
 
 def fit_endpoint(data: ModelData, plan: TrialPlan) -> EndpointFit:

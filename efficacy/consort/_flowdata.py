@@ -125,7 +125,15 @@ def _measured(trial: Trial, endpoint: str | None) -> pd.DataFrame:
 
 
 def units_frame(trial: Trial, endpoint: str | None) -> Units:
-    """Build the :class:`Units` of `trial` ("analysed" from `endpoint`)."""
+    """Build the :class:`Units` of `trial` ("analysed" from `endpoint`).
+
+    Computed once per trial and endpoint (memoised on the trial: the flow, the harms
+    and baseline tables of one report share it); consumers only read its frames.
+    """
+    return trial._memo(f"units_frame:{endpoint}", lambda _: _units_frame(trial, endpoint))
+
+
+def _units_frame(trial: Trial, endpoint: str | None) -> Units:
     people = _people(trial)
     rand = people[people["randomized"].eq(True).fillna(False).astype(bool)]
     split = trial.manifest.design == "split_face"

@@ -292,7 +292,8 @@ def consort_flow(
     (every randomised person has a follow-up disposition); analysed + excluded from
     analysis = allocated; each attested ``[consort.flow]`` count equals the data's.
     Counts were checked by hand on small trials (tests/consort/test_flow_counts.py) and
-    against the sample bundles' READMEs (disposition table by arm).
+    against the sample bundles' READMEs (disposition table by arm). Counted once per
+    trial and primary endpoint (memoised on the trial; the Flow is immutable).
     """
     if not isinstance(trial, Trial):
         raise EfficacyError(
@@ -300,6 +301,12 @@ def consort_flow(
             "efficacy.read_trial(path)"
         )
     endpoint = primary or primary_endpoint(protocol, trial)
+    # one flow per trial and primary endpoint: validation (CON-001), the checklist and
+    # the report read the same object (Flow is immutable)
+    return trial._memo(f"consort_flow:{endpoint}", lambda _: _count(trial, endpoint))
+
+
+def _count(trial: Trial, endpoint: str | None) -> Flow:
     units = units_frame(trial, endpoint)
     people = units.people
     excluded = people[people["randomized"].eq(False).fillna(False).astype(bool)]

@@ -267,9 +267,9 @@ def _ref_position(ref: object, grid: Grid, spec_names: list[str], idx: np.ndarra
     wanted = ref if isinstance(ref, tuple) else (ref,)
     if len(wanted) != len(spec_names):
         raise ModelSpecError(f"ref={ref!r}: give one level per factor in specs ({spec_names})")
-    sub = grid.cells.iloc[idx]
+    sub = [grid.cells[c].to_numpy(object)[idx] for c in spec_names]  # one pass per factor
     for pos in range(len(idx)):
-        if all(sub[c].iloc[pos] == v for c, v in zip(spec_names, wanted, strict=True)):
+        if all(col[pos] == v for col, v in zip(sub, wanted, strict=True)):
             return pos
     levels = {c: list(grid.cells[c].cat.categories) for c in spec_names}
     raise ModelSpecError(f"ref={ref!r} is not a level of {spec_names}; levels: {levels}")

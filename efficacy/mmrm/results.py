@@ -282,13 +282,27 @@ class MMRMResult:
         3   TRT   VIS2     41.90       0.60  143.49     40.71      43.09
         """
         level = _check_level(level)
-        grid = lsm.lsmeans_grid(self._design, specs, by)
+        grid = self._grid(specs, by)
         est, se, df = self._grid_stats(grid.L, grid)
-        out = grid.cells.copy()
-        out["estimate"], out["std_error"], out["df"] = est, se, df
         lim = t_columns(est, se, df, level)
-        out["conf_low"], out["conf_high"] = lim["conf_low"], lim["conf_high"]
-        return out
+        cols: dict[str, Any] = {c: grid.cells[c] for c in grid.cells.columns}
+        cols.update(estimate=est, std_error=se, df=df)
+        cols.update(conf_low=lim["conf_low"], conf_high=lim["conf_high"])
+        return pd.DataFrame(cols)  # one construction (no column-by-column inserts)
+
+    def _grid(self, specs: str | Sequence[str], by: str | Sequence[str] | None) -> lsm.Grid:
+        """Return the LS-means grid of `specs` within `by`, built once per fit and reused.
+
+        `lsmeans` and `contrast` of the same factors share it (it depends on the design
+        only; neither changes it). Kept in the instance ``__dict__``, not a field.
+        """
+        key = (tuple(lsm._as_list(specs, "specs")), tuple(lsm._as_list(by, "by")))
+        grids: dict[tuple[tuple[str, ...], tuple[str, ...]], lsm.Grid]
+        grids = self.__dict__.setdefault("_grids", {})
+        grid = grids.get(key)
+        if grid is None:
+            grid = grids[key] = lsm.lsmeans_grid(self._design, specs, by)
+        return grid
 
     def _grid_stats(
         self, L_full: np.ndarray, grid: lsm.Grid
@@ -366,7 +380,7 @@ class MMRMResult:
         ['PBO - TRT', 'PBO - TRT', 'PBO - TRT', 'PBO - TRT']
         """
         level = _check_level(level)
-        grid = lsm.lsmeans_grid(self._design, specs, by)
+        grid = self._grid(specs, by)
         spec_names = lsm._as_list(specs, "specs")
         by_names = lsm._as_list(by, "by")
         labels, rows, anchor = lsm.contrast_rows(grid, spec_names, method, ref)
