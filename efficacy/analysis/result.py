@@ -63,10 +63,12 @@ RESULT_COLUMNS: tuple[str, ...] = (
 #: Values of the ``analysis`` column of :meth:`AnalysisResult.to_frame`: ``mmrm`` (the
 #: MMRM of change from baseline; split-face: of the within-subject difference),
 #: ``responder_difference`` (difference in responder proportions, Newcombe interval;
-#: split-face: paired) and ``logistic`` (baseline-adjusted logistic regression of
-#: responders, log odds ratio; split-face: conditional logistic). The tipping-point
-#: analyses are in :meth:`AnalysisResult.sensitivity_frame`.
-ANALYSES: tuple[str, ...] = ("mmrm", "responder_difference", "logistic")
+#: split-face: paired), ``logistic`` (baseline-adjusted logistic regression of
+#: responders, log odds ratio; split-face: conditional logistic) and ``ancova`` (the
+#: declared sensitivity ANCOVA at the estimand's visit, ``[analysis.sensitivity] ancova``;
+#: its ``estimand`` is the MMRM estimand it supports). The tipping-point analyses are in
+#: :meth:`AnalysisResult.sensitivity_frame`.
+ANALYSES: tuple[str, ...] = ("mmrm", "responder_difference", "logistic", "ancova")
 
 _ROLE_KEYS = {"primary": "primary", "key secondary": "key_secondary", "secondary": "secondary"}
 
@@ -367,7 +369,9 @@ class AnalysisResult:
             endpoint's model could not be fitted).
         """
         e = self.estimates
-        hit = e.loc[(e["role"] == "primary") & (e["population"] == population)]
+        hit = e.loc[
+            (e["role"] == "primary") & (e["population"] == population) & (e["analysis"] == "mmrm")
+        ]
         ids = {estimand_id("primary", "", population)}
         for est in self.estimands:
             ids.add(
