@@ -332,7 +332,8 @@ def outcome_sections(
         "endpoints": [b for b in blocks if not is_pro(b["endpoint"])],
         "summary": _summary(blocks),
         "sensitivity": _sensitivity(data, blocks),
-        "responders": [r for r in data["estimates"] if r["analysis"] != "mmrm"],
+        "responders": [r for r in data["estimates"] if r["analysis"] not in ("mmrm", "ancova")],
+        "ancova": [r for r in data["estimates"] if r["analysis"] == "ancova"],
         "skipped": [s for s in skipped if not is_pro(s["endpoint"])],
         "models": _models(data, blocks),
     }
