@@ -281,7 +281,7 @@ def _skipped(rows: Sequence[Mapping[str, Any]], sid: str, title: str) -> Table:
 
 
 def _ancova(e: Mapping[str, Any], cl: str, num: str) -> list[Block]:
-    """The declared final-visit ANCOVA rows (``analysis = "ancova"``) beside their estimand."""
+    """Return the section blocks of the declared final-visit ANCOVA rows, with estimands."""
     dec = {b["endpoint"]: b.get("decimals", 3) for b in e["endpoints"]}
     rows = tuple(
         ShellRow(
