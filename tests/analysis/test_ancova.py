@@ -148,6 +148,14 @@ def test_plan_runs_the_declared_ancova(samples) -> None:
     assert not [
         r for r in sections["efficacy"]["result"]["responders"] if r["analysis"] == "ancova"
     ]
+    from efficacy.report._adapt_outcomes import efficacy as efficacy_blocks
+    from efficacy.report._blocks import Heading, Table
+
+    blocks = efficacy_blocks(sections)
+    heads = [b.text for b in blocks if isinstance(b, Heading)]
+    assert any(h.endswith("Sensitivity analysis: ANCOVA at the final visit") for h in heads)
+    (table,) = [b.shell for b in blocks if isinstance(b, Table) and b.shell.id == "efficacy.ancova"]
+    assert table.rows[0].cells[7] == "primary"
 
 
 def test_protocol_vcov_and_ancova_options(tmp_path) -> None:

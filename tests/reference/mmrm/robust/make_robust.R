@@ -55,8 +55,7 @@ CASES <- list(
   cs("fev_cs_cr0_sat", "fev", FEV_F, "cs", "Empirical"),
   cs("fev_us_weighted_cr2_sat", "fev", FEV_F, "us", "Empirical-Bias-Reduced", weights = "WEIGHT"),
   cs("fev_ar1h_grouped_cr0_sat", "fev", FEV_F, "ar1h", "Empirical", group = "ARMCD"),
-  cs("bcva200_ar1_cr2_sat", "bcva200", BCVA_F, "ar1", "Empirical-Bias-Reduced"),
-  cs("bcva200_us_cr0_sat", "bcva200", BCVA_F, "us", "Empirical")
+  cs("bcva200_ar1_cr2_sat", "bcva200", BCVA_F, "ar1", "Empirical-Bias-Reduced")
 )
 
 cov_term <- function(k) {
