@@ -232,8 +232,9 @@ def ancova_rows(
     rows = []
     for r in res.itertuples(index=False):
         notes = [f"sensitivity analysis: ANCOVA at {plan.final_visit}, observed cases"]
-        if r.n_excluded:
-            notes.append(f"{r.n_excluded} rows at {plan.final_visit} with a missing value left out")
+        n_out = int(str(r.n_excluded))
+        if n_out:
+            notes.append(f"{n_out} rows at {plan.final_visit} with a missing value left out")
         rows.append(
             {
                 "endpoint": endpoint,
@@ -255,7 +256,7 @@ def ancova_rows(
                 "covariance": "",
                 "converged": True,
                 "notes": "; ".join(notes),
-                "estimand": row_estimand(declared, role, endpoint, population, r.active_arm),
+                "estimand": row_estimand(declared, role, endpoint, population, str(r.active_arm)),
                 "analysis": "ancova",
                 "active_arm": r.active_arm,
                 "control_arm": r.control_arm,
