@@ -7,7 +7,13 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "efficacy.analysis": ["AnalysisResult", "TippingPoint", "analyze", "intercurrent_events"],
+    "efficacy.analysis": [
+        "AnalysisResult",
+        "TippingPoint",
+        "analyze",
+        "final_visit_ancova",
+        "intercurrent_events",
+    ],
     "efficacy.consort": [
         "Checklist",
         "ChecklistEntry",
