@@ -12,8 +12,9 @@ One object per fit dispatches on the df method:
 
 Under an empirical covariance (``vcov`` other than ``model-based``,
 `efficacy.mmrm.robust`) standard errors and F statistics use the sandwich, and
-``satterthwaite`` becomes mmrm's empirical (Bell-McCaffrey) df; ``residual`` and
-``between-within`` keep their df (as R mmrm).
+``satterthwaite`` becomes mmrm's empirical (Bell-McCaffrey) df, ``residual`` keeps
+``n - rank(X)`` and ``between-within`` follows R mmrm's definition
+(`efficacy.mmrm.robust.MmrmBetweenWithin`), as R mmrm does with these covariances.
 
 All matrices ``L`` here are over the kept (non-aliased) coefficients.
 """
@@ -30,7 +31,12 @@ from efficacy.mmrm.design import Design
 from efficacy.mmrm.engine import EngineFit, ModelArrays
 from efficacy.mmrm.hypotheses import DesignDF, design_df
 from efficacy.mmrm.modelmatrix import TermSpec
-from efficacy.mmrm.robust import ROBUST_VCOV, RobustCovariance, robust_covariance
+from efficacy.mmrm.robust import (
+    ROBUST_VCOV,
+    MmrmBetweenWithin,
+    RobustCovariance,
+    robust_covariance,
+)
 
 __all__ = ["Inference", "make_inference"]
 
@@ -48,6 +54,7 @@ class Inference:
     usable: bool
     vcov: str = "model-based"
     robust: RobustCovariance | None = None
+    bw_mmrm: MmrmBetweenWithin | None = None
 
     @property
     def beta(self) -> np.ndarray:
@@ -89,6 +96,8 @@ class Inference:
             return ddf.satterthwaite(self.fit, self.arrays, row)[2]
         if self.kr is not None:
             return self.kr.test(row)[2]
+        if self.bw_mmrm is not None and method == "between-within":
+            return self.bw_mmrm.df(row)
         dd = self._dd()
         return dd.residual if method == "residual" else dd.bw_for(self.design, row, term)
 
@@ -116,7 +125,10 @@ class Inference:
             q = float(L.shape[0])
             f = float(est @ np.linalg.solve(L @ self.cov @ L.T, est)) / q
             dd = self._dd()
-            den = dd.residual if method == "residual" else dd.bw_for(self.design, L, term)
+            if self.bw_mmrm is not None and method == "between-within":
+                den = self.bw_mmrm.df(L)
+            else:
+                den = dd.residual if method == "residual" else dd.bw_for(self.design, L, term)
         p = float(stats.f.sf(f, q, den)) if np.isfinite(den) else np.nan
         return float(f), float(q), float(den), p
 
@@ -157,9 +169,12 @@ def make_inference(
     kr = None
     if usable and df_method in ("kenward-roger", "kenward-roger-linear"):
         kr = ddf.kenward_roger(fit, arrays, linear=df_method == "kenward-roger-linear")
-    robust = None
+    robust = bw_mmrm = None
     if usable and vcov in ROBUST_VCOV:
         robust = robust_covariance(fit, arrays, vcov, tuple(design.subject_levels))
+        if df_method == "between-within":  # R mmrm's convention under empirical vcov
+            names = tuple(n for n, k in zip(design.column_names, design.kept, strict=True) if k)
+            bw_mmrm = MmrmBetweenWithin.of(arrays.X, arrays.subject, names)
     return Inference(
         df_method=df_method,
         fit=fit,
@@ -174,6 +189,7 @@ def make_inference(
         usable=usable,
         vcov=vcov,
         robust=robust,
+        bw_mmrm=bw_mmrm,
     )
 
 

@@ -34,7 +34,13 @@ from efficacy.errors import ModelSpecError
 from efficacy.mmrm.ddf import md_denominator_df
 from efficacy.mmrm.engine import EngineFit, ModelArrays
 
-__all__ = ["ROBUST_VCOV", "VCOV_METHODS", "RobustCovariance", "robust_covariance"]
+__all__ = [
+    "ROBUST_VCOV",
+    "VCOV_METHODS",
+    "MmrmBetweenWithin",
+    "RobustCovariance",
+    "robust_covariance",
+]
 
 #: Coefficient covariance choices of `efficacy.fit_mmrm` (``vcov=``).
 VCOV_METHODS: tuple[str, ...] = (
@@ -202,3 +208,41 @@ def _adjust(
         inv = np.where(keep, 1.0 / np.sqrt(np.where(keep, vals, 1.0)), 0.0)
     out: np.ndarray = np.einsum("sij,sj,skj->sik", vecs, inv, vecs)
     return out
+
+
+@dataclass(frozen=True)
+class MmrmBetweenWithin:
+    """R mmrm's between-within df (``h_df_bw_calc``), used under an empirical ``vcov``.
+
+    mmrm classes each coefficient: the intercept; ``within`` when the column takes more
+    than one value within some subject; ``between`` otherwise. Between df
+    ``N - n_between - n_intercept``; within df ``n - N - n_within``; the intercept and
+    within coefficients get the within df. A contrast gets the smallest df of the
+    coefficients it involves (``h_df_min_bw``). This differs from SAS ``DDFM=BETWITHIN``
+    (`efficacy.mmrm.hypotheses.design_df`, used with the model-based covariance).
+    """
+
+    within: np.ndarray  # (p,) bool: intercept or within-subject column
+    between_df: float
+    within_df: float
+
+    def df(self, L: np.ndarray) -> float:
+        """Smallest df of the coefficients any row of ``L`` involves."""
+        involved = np.any(np.atleast_2d(L) != 0, axis=0)
+        dfs = np.where(self.within[involved], self.within_df, self.between_df)
+        return float(dfs.min()) if dfs.size else np.nan
+
+    @classmethod
+    def of(cls, x: np.ndarray, subject: np.ndarray, names: tuple[str, ...]) -> MmrmBetweenWithin:
+        """Classify the kept columns ``x`` (named ``names``) of rows of ``subject``."""
+        n, n_subj = x.shape[0], int(subject.max()) + 1
+        same = (np.diff(subject) == 0)[:, None]  # rows are sorted by subject
+        varies = np.any((np.diff(x, axis=0) != 0) & same, axis=0)
+        intercept = np.array([nm == "(Intercept)" for nm in names])
+        n_within = int((varies & ~intercept).sum())
+        n_between = int((~varies & ~intercept).sum())
+        return cls(
+            within=varies | intercept,
+            between_df=float(n_subj - n_between - int(intercept.sum())),
+            within_df=float(n - n_subj - n_within),
+        )
