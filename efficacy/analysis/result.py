@@ -370,7 +370,7 @@ class AnalysisResult:
         """
         e = self.estimates
         hit = e.loc[
-            (e["role"] == "primary") & (e["population"] == population) & (e["analysis"] == "mmrm")
+            (e["role"] == "primary") & (e["population"] == population) & (e["analysis"] != "ancova")
         ]
         ids = {estimand_id("primary", "", population)}
         for est in self.estimands:
