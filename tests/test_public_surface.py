@@ -12,6 +12,7 @@ PUBLIC = {
         "ReferenceBasedAnalysis",
         "TippingPoint",
         "analyze",
+        "final_visit_ancova",
         "intercurrent_events",
     ],
     "efficacy.consort": [

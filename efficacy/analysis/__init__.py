@@ -17,6 +17,7 @@ from efficacy._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "analyze": "efficacy.analysis.run",
+    "final_visit_ancova": "efficacy.analysis.ancova",
     "AnalysisResult": "efficacy.analysis.result",
     "RESULT_COLUMNS": "efficacy.analysis.result",
     "MODEL_COLUMNS": "efficacy.analysis.models",
@@ -32,10 +33,12 @@ __all__ = [
     "ReferenceBasedAnalysis",
     "TippingPoint",
     "analyze",
+    "final_visit_ancova",
     "intercurrent_events",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from efficacy.analysis.ancova import final_visit_ancova
     from efficacy.analysis.intercurrent import intercurrent_events
     from efficacy.analysis.models import MODEL_COLUMNS  # noqa: F401
     from efficacy.analysis.reference import ReferenceBasedAnalysis

@@ -139,6 +139,7 @@ def _try_fits(
                     covariance=cov,
                     method=model.method,
                     df=model.df,
+                    vcov=model.vcov,
                 )
         except (EfficacyError, np.linalg.LinAlgError, FloatingPointError) as exc:
             notes.append(f"{cov} covariance could not be fitted ({exc})")

@@ -66,12 +66,20 @@ RESULT_COLUMNS: tuple[str, ...] = (
 #: Values of the ``analysis`` column of :meth:`AnalysisResult.to_frame`: ``mmrm`` (the
 #: MMRM of change from baseline; split-face: of the within-subject difference),
 #: ``responder_difference`` (difference in responder proportions, Newcombe interval;
-#: split-face: paired) and ``logistic`` (baseline-adjusted logistic regression of
-#: responders, log odds ratio; split-face: conditional logistic) and ``reference_based``
+#: split-face: paired), ``logistic`` (baseline-adjusted logistic regression of
+#: responders, log odds ratio; split-face: conditional logistic), ``reference_based``
 #: (a declared reference-based multiple imputation, ``[[analysis.sensitivity.reference_based]]``:
-#: the pooled difference; its LS means are in :meth:`AnalysisResult.reference_based_frame`).
+#: the pooled difference; its LS means are in :meth:`AnalysisResult.reference_based_frame`)
+#: and ``ancova`` (the declared sensitivity ANCOVA at the estimand's visit,
+#: ``[analysis.sensitivity] ancova``; its ``estimand`` is the MMRM estimand it supports).
 #: The tipping-point analyses are in :meth:`AnalysisResult.sensitivity_frame`.
-ANALYSES: tuple[str, ...] = ("mmrm", "responder_difference", "logistic", "reference_based")
+ANALYSES: tuple[str, ...] = (
+    "mmrm",
+    "responder_difference",
+    "logistic",
+    "reference_based",
+    "ancova",
+)
 
 _ROLE_KEYS = {"primary": "primary", "key secondary": "key_secondary", "secondary": "secondary"}
 
@@ -388,7 +396,7 @@ class AnalysisResult:
         hit = e.loc[
             (e["role"] == "primary")
             & (e["population"] == population)
-            & (e["analysis"] != "reference_based")  # a sensitivity analysis of the estimand
+            & ~e["analysis"].isin(["reference_based", "ancova"])  # sensitivity analyses
         ]
         ids = {estimand_id("primary", "", population)}
         for est in self.estimands:

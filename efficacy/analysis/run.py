@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import pandas as pd
 
 from efficacy.analysis._data_endpoints import data_endpoint_rows
+from efficacy.analysis.ancova import ancova_rows
 from efficacy.analysis.data import ModelData, model_data, split_by_endpoint
 from efficacy.analysis.guard import guarded, run_into
 from efficacy.analysis.intercurrent import ICE_COLUMNS, intercurrent_events
@@ -75,7 +76,8 @@ def _score(
 def _model_name(plan: TrialPlan, fit: EndpointFit) -> str:
     kind = "MMRM" if plan.design == "parallel" else "within-subject MMRM"
     m = plan.model
-    return f"{kind} {fit.formula}; {m.method.upper()}, {m.df} df"
+    vcov = "" if m.vcov == "model-based" else f", {m.vcov} covariance"
+    return f"{kind} {fit.formula}; {m.method.upper()}, {m.df} df{vcov}"
 
 
 #: Hedges' g, its interval, the reason when not estimable, n active and n control.
@@ -299,6 +301,12 @@ def _run_endpoint(
             acc.skipped.append((endpoint, pop, "tipping point", why))
         else:
             acc.sensitivity += tips
+    if role == "primary" and plan.settings.sensitivity.ancova:
+        found, why = guarded(lambda: ancova_rows(data, plan, endpoint, role, pop))
+        anc_rows, why = found if found is not None else ([], why)
+        if why:
+            acc.skipped.append((endpoint, pop, "ANCOVA", why))
+        acc.rows += anc_rows
     _run_reference_based(trial, data, plan, key, (events, fit.covariance), acc)
 
 

@@ -21,6 +21,13 @@ _DF_LABEL = {
     "between-within": "between-within",
 }
 
+_VCOV_LABEL = {
+    "model-based": "model-based",
+    "empirical": "empirical (sandwich, CR0)",
+    "empirical-jackknife": "empirical, jackknife (CR3)",
+    "empirical-bias-reduced": "empirical, bias-reduced (CR2)",
+}
+
 
 def _num(x: Any, digits: int = 4) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -48,6 +55,7 @@ def _header(res: MMRMResult) -> list[tuple[str, str]]:
             else f"{res.covariance_structure} (ML)",
         ),
         ("Degrees of freedom", _DF_LABEL.get(res.df_method, res.df_method)),
+        ("Coefficient covariance", _VCOV_LABEL.get(res.vcov, res.vcov)),
         ("Observations", f"{res.n_obs} ({len(res._design.exclusions)} rows excluded)"),
         ("Subjects", str(res.n_subjects)),
         (

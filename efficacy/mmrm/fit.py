@@ -32,6 +32,7 @@ def fit_mmrm(
     group: str | None = None,
     weights: str | None = None,
     control: FitControl | None = None,
+    vcov: str = "model-based",
 ) -> MMRMResult:
     """Fit a mixed model for repeated measures (MMRM), as SAS PROC MIXED and R mmrm do.
 
@@ -70,12 +71,21 @@ def fit_mmrm(
         ``i`` is ``W_i^{-1/2} Sigma W_i^{-1/2}``.
     control : FitControl, optional
         Optimisers, tolerance, iteration limit and start values.
+    vcov : {"model-based", "empirical", "empirical-jackknife", "empirical-bias-reduced"}
+        Coefficient covariance. ``model-based``: ``(X'V^{-1}X)^{-1}``, Kenward-Roger
+        adjusted under ``df="kenward-roger"``. The others are R mmrm's robust sandwich
+        estimators (``vcov = "Empirical"`` CR0, ``"Empirical-Jackknife"`` CR3,
+        ``"Empirical-Bias-Reduced"`` CR2; `efficacy.mmrm.robust`): they go with
+        ``df="satterthwaite"`` (then mmrm's empirical, Bell-McCaffrey df),
+        ``"residual"`` or ``"between-within"``, not with Kenward-Roger. Checked against
+        R mmrm 0.3.18 (tests/reference/mmrm/robust).
 
     Returns
     -------
     MMRMResult
         Immutable: coefficients (`MMRMResult.to_frame`), LS means, contrasts, type-3
-        tests, covariance matrix, fit statistics and diagnostics.
+        tests, covariance matrix, fit statistics and diagnostics; ``vcov`` says which
+        coefficient covariance its standard errors use.
 
     Raises
     ------
@@ -127,7 +137,7 @@ def fit_mmrm(
     >>> res.contrast("ARMCD", by="AVISIT")["contrast"].tolist()  # TRT - PBO per visit
     ['TRT - PBO', 'TRT - PBO', 'TRT - PBO', 'TRT - PBO']
     """
-    control = check_options(covariance, method, df, control)
+    control = check_options(covariance, method, df, control, vcov)
     design = build_design(data, formula, subject=subject, visit=visit, group=group, weights=weights)
     _check_support(design, covariance)
     arrays = ModelArrays(
@@ -158,7 +168,7 @@ def fit_mmrm(
             ),
             stacklevel=2,
         )
-    return _assemble(design, arrays, fit, df, formula, notes)
+    return _assemble(design, arrays, fit, df, formula, notes, vcov)
 
 
 def _check_support(design: Design, covariance: str) -> None:
@@ -209,8 +219,9 @@ def _assemble(
     df_method: str,
     formula: str,
     notes: list[str],
+    vcov: str = "model-based",
 ) -> MMRMResult:
-    inf = make_inference(df_method, fit, arrays, design)
+    inf = make_inference(df_method, fit, arrays, design, vcov)
     p = len(design.column_names)
     kept = design.kept
     est, se, ddf = np.full(p, np.nan), np.full(p, np.nan), np.full(p, np.nan)

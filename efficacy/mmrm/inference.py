@@ -10,6 +10,12 @@ One object per fit dispatches on the df method:
 * ``residual``: ``n - rank(X)`` (SAS ``DDFM=RESIDUAL``);
 * ``between-within``: `efficacy.mmrm.hypotheses.design_df` (SAS ``DDFM=BETWITHIN``).
 
+Under an empirical covariance (``vcov`` other than ``model-based``,
+`efficacy.mmrm.robust`) standard errors and F statistics use the sandwich, and
+``satterthwaite`` becomes mmrm's empirical (Bell-McCaffrey) df, ``residual`` keeps
+``n - rank(X)`` and ``between-within`` follows R mmrm's definition
+(`efficacy.mmrm.robust.MmrmBetweenWithin`), as R mmrm does with these covariances.
+
 All matrices ``L`` here are over the kept (non-aliased) coefficients.
 """
 
@@ -25,6 +31,12 @@ from efficacy.mmrm.design import Design
 from efficacy.mmrm.engine import EngineFit, ModelArrays
 from efficacy.mmrm.hypotheses import DesignDF, design_df
 from efficacy.mmrm.modelmatrix import TermSpec
+from efficacy.mmrm.robust import (
+    ROBUST_VCOV,
+    MmrmBetweenWithin,
+    RobustCovariance,
+    robust_covariance,
+)
 
 __all__ = ["Inference", "make_inference"]
 
@@ -40,6 +52,9 @@ class Inference:
     design_df: DesignDF | None
     kr: ddf.KRAdjustment | None
     usable: bool
+    vcov: str = "model-based"
+    robust: RobustCovariance | None = None
+    bw_mmrm: MmrmBetweenWithin | None = None
 
     @property
     def beta(self) -> np.ndarray:
@@ -49,7 +64,10 @@ class Inference:
     @property
     def cov(self) -> np.ndarray:
         """Coefficient covariance: Kenward-Roger adjusted under ``kenward-roger``."""
-        c = self.kr.cov_beta if self.kr is not None else self.fit.cov_beta
+        if self.robust is not None:
+            c = self.robust.cov
+        else:
+            c = self.kr.cov_beta if self.kr is not None else self.fit.cov_beta
         return c if self.usable else np.full_like(c, np.nan)
 
     def t_rows(
@@ -65,6 +83,8 @@ class Inference:
         se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", L, self.cov, L), 0.0))
         if self.kr is not None:
             df = kr_df_rows(self.kr, L)
+        elif self.robust is not None and self.df_method == "satterthwaite":
+            df = self.robust.df_rows(L)
         else:
             df = np.array([self._df_row(row, term) for row in L])
         df[~(se > 0)] = np.nan
@@ -76,6 +96,8 @@ class Inference:
             return ddf.satterthwaite(self.fit, self.arrays, row)[2]
         if self.kr is not None:
             return self.kr.test(row)[2]
+        if self.bw_mmrm is not None and method == "between-within":
+            return self.bw_mmrm.df(row)
         dd = self._dd()
         return dd.residual if method == "residual" else dd.bw_for(self.design, row, term)
 
@@ -92,6 +114,8 @@ class Inference:
         if not self.usable or L.shape[0] == 0:
             return np.nan, float(L.shape[0]), np.nan, np.nan
         method = self.df_method
+        if method == "satterthwaite" and self.robust is not None:
+            return self.robust.f_test(L, self.beta)
         if method == "satterthwaite":
             f, q, den = ddf.satterthwaite_f(self.fit, self.arrays, L)
         elif self.kr is not None:
@@ -101,7 +125,10 @@ class Inference:
             q = float(L.shape[0])
             f = float(est @ np.linalg.solve(L @ self.cov @ L.T, est)) / q
             dd = self._dd()
-            den = dd.residual if method == "residual" else dd.bw_for(self.design, L, term)
+            if self.bw_mmrm is not None and method == "between-within":
+                den = self.bw_mmrm.df(L)
+            else:
+                den = dd.residual if method == "residual" else dd.bw_for(self.design, L, term)
         p = float(stats.f.sf(f, q, den)) if np.isfinite(den) else np.nan
         return float(f), float(q), float(den), p
 
@@ -131,13 +158,23 @@ def kr_df_rows(kr: ddf.KRAdjustment, L: np.ndarray) -> np.ndarray:
 
 
 def make_inference(
-    df_method: str, fit: EngineFit, arrays: ModelArrays, design: Design
+    df_method: str,
+    fit: EngineFit,
+    arrays: ModelArrays,
+    design: Design,
+    vcov: str = "model-based",
 ) -> Inference:
-    """Prepare the df machinery of ``df_method`` for a fit."""
+    """Prepare the df machinery of ``df_method`` (and the ``vcov`` covariance) for a fit."""
     usable = bool(fit.converged)
     kr = None
     if usable and df_method in ("kenward-roger", "kenward-roger-linear"):
         kr = ddf.kenward_roger(fit, arrays, linear=df_method == "kenward-roger-linear")
+    robust = bw_mmrm = None
+    if usable and vcov in ROBUST_VCOV:
+        robust = robust_covariance(fit, arrays, vcov, tuple(design.subject_levels))
+        if df_method == "between-within":  # R mmrm's convention under empirical vcov
+            names = tuple(n for n, k in zip(design.column_names, design.kept, strict=True) if k)
+            bw_mmrm = MmrmBetweenWithin.of(arrays.X, arrays.subject, names)
     return Inference(
         df_method=df_method,
         fit=fit,
@@ -150,6 +187,9 @@ def make_inference(
         ),
         kr=kr,
         usable=usable,
+        vcov=vcov,
+        robust=robust,
+        bw_mmrm=bw_mmrm,
     )
 
 

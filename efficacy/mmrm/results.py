@@ -123,6 +123,16 @@ class MMRMResult:
     # ------------------------------------------------------------------ attributes
 
     @property
+    def vcov(self) -> str:
+        """Coefficient covariance in use: ``"model-based"`` or an empirical one.
+
+        ``"model-based"`` is ``(X'V^{-1}X)^{-1}`` (Kenward-Roger adjusted under
+        ``df_method="kenward-roger"``); ``"empirical"``, ``"empirical-jackknife"`` and
+        ``"empirical-bias-reduced"`` are R mmrm's sandwich estimators (CR0, CR3, CR2).
+        """
+        return self._inference.vcov
+
+    @property
     def excluded(self) -> pd.DataFrame:
         """Rows left out of the fit.
 
@@ -480,6 +490,8 @@ class MMRMResult:
         state = "converged" if self.converged else "NOT converged"
         return (
             f"<MMRMResult {self.formula!r} covariance={self.covariance_structure} "
-            f"method={self.method} df={self.df_method}; {self.n_obs} obs, "
+            f"method={self.method} df={self.df_method}"
+            + ("" if self.vcov == "model-based" else f" vcov={self.vcov}")
+            + f"; {self.n_obs} obs, "
             f"{self.n_subjects} subjects; {state}>"
         )

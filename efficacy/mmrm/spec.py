@@ -13,6 +13,7 @@ __all__ = [
     "DF_METHODS",
     "METHODS",
     "OPTIMIZERS",
+    "VCOV_METHODS",
     "FitControl",
     "check_options",
 ]
@@ -27,6 +28,15 @@ DF_METHODS: tuple[str, ...] = (
     "between-within",
 )
 OPTIMIZERS: tuple[str, ...] = ("newton", "l-bfgs-b", "bfgs", "nelder-mead")
+#: ``vcov=`` of `fit_mmrm` (R mmrm's ``Asymptotic``/Kenward-Roger, ``Empirical``,
+#: ``Empirical-Jackknife``, ``Empirical-Bias-Reduced``); equal to
+#: ``efficacy.mmrm.robust.VCOV_METHODS``.
+VCOV_METHODS: tuple[str, ...] = (
+    "model-based",
+    "empirical",
+    "empirical-jackknife",
+    "empirical-bias-reduced",
+)
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,9 @@ def _positive_real(value: Any) -> bool:
     return math.isfinite(value) and value > 0
 
 
-def check_options(covariance: Any, method: Any, df: Any, control: Any) -> FitControl:
+def check_options(
+    covariance: Any, method: Any, df: Any, control: Any, vcov: Any = "model-based"
+) -> FitControl:
     """Validate ``fit_mmrm``'s options, reporting every problem at once.
 
     Returns
@@ -126,6 +138,13 @@ def check_options(covariance: Any, method: Any, df: Any, control: Any) -> FitCon
         problems.append(
             "df='kenward-roger' needs method='reml' (Kenward-Roger is defined for REML, "
             "as in SAS and R mmrm)"
+        )
+    if vcov not in VCOV_METHODS:
+        problems.append(f"vcov={vcov!r}: choose from {VCOV_METHODS}")
+    elif vcov != "model-based" and df in ("kenward-roger", "kenward-roger-linear"):
+        problems.append(
+            f"vcov={vcov!r} cannot go with df={df!r} (Kenward-Roger adjusts the covariance "
+            "itself, as in R mmrm); use df='satterthwaite', 'residual' or 'between-within'"
         )
     if problems:
         raise ModelSpecError("fit_mmrm: " + "; ".join(problems))

@@ -43,6 +43,9 @@ __all__ = [
 #: Multiplicity procedures for the key secondary family.
 MULTIPLICITY_METHODS: tuple[str, ...] = ("holm", "hochberg", "fixed-sequence", "none")
 _COVARIANCES = ("us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "ad", "adh")
+#: ``vcov`` of the MMRM (efficacy.mmrm.spec.VCOV_METHODS; the protocol layer does not
+#: import the engine).
+_VCOV = ("model-based", "empirical", "empirical-jackknife", "empirical-bias-reduced")
 _DF = ("kenward-roger", "kenward-roger-linear", "satterthwaite", "residual", "between-within")
 _POPULATIONS = ("itt", "per_protocol")
 _PRO_PREFIXES = ("skindex16_", "faceq_")
@@ -93,6 +96,14 @@ MODEL_PARAMETERS: Mapping[str, ParamSpec] = {
     "adjust_baseline": ParamSpec(
         "bool", True, "Adjust for the baseline value (split-face: baseline difference)."
     ),
+    "vcov": ParamSpec(
+        "str",
+        "model-based",
+        "Coefficient covariance: model-based, or R mmrm's robust sandwich estimators "
+        "empirical (CR0), empirical-jackknife (CR3), empirical-bias-reduced (CR2); "
+        "these need df satterthwaite, residual or between-within.",
+        choices=_VCOV,
+    ),
 }
 
 #: Keys of ``[analysis.sensitivity]`` (missing-data sensitivity of the primary endpoint).
@@ -123,6 +134,12 @@ SENSITIVITY_PARAMETERS: Mapping[str, ParamSpec] = {
         "Tipping-point delta: additive (in the endpoint's unit) or multiplicative (a "
         "fraction of each imputed value's magnitude, grid 0 to 1).",
         choices=("additive", "multiplicative"),
+    ),
+    "ancova": ParamSpec(
+        "bool",
+        False,
+        "ANCOVA of the primary endpoint at the estimand's visit (change ~ baseline + "
+        "covariates + arm, observed cases) as a sensitivity analysis of the MMRM.",
     ),
 }
 
@@ -255,6 +272,7 @@ def check_analysis(section: Any) -> tuple[dict[str, Any], list[str]]:
             sub = {k: v for k, v in sub.items() if k != "reference_based"}
         plan[name], errs = normalise_parameters(f"[analysis.{name}]", spec, sub)
         problems += errs
+    problems += _vcov_problems(plan)
     plan["responders"], errs = _check_responders(section.get("responders", ()))
     problems += errs
     if not problems:
@@ -266,6 +284,21 @@ def check_analysis(section: Any) -> tuple[dict[str, Any], list[str]]:
     else:
         plan["estimands"] = ()
     return plan, problems
+
+
+def _vcov_problems(plan: Mapping[str, Any]) -> list[str]:
+    """Return the problems of an empirical ``vcov`` with Kenward-Roger df (R mmrm's rule)."""
+    out = []
+    for name in ("parallel", "split_face"):
+        sub = plan.get(name) or {}
+        vcov, df = sub.get("vcov", "model-based"), sub.get("df")
+        if vcov in _VCOV[1:] and df in ("kenward-roger", "kenward-roger-linear"):
+            out.append(
+                f"[analysis.{name}] vcov = {vcov!r} cannot go with df = {df!r} (Kenward-Roger "
+                "adjusts the covariance itself); set df = 'satterthwaite', 'residual' or "
+                "'between-within'"
+            )
+    return out
 
 
 def merge_analysis(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -295,6 +328,9 @@ class ModelSettings:
     method : {"reml", "ml"}
     adjust_baseline : bool
         Adjust for the baseline value (split-face: the baseline difference).
+    vcov : str
+        Coefficient covariance of ``fit_mmrm`` (``model-based``, ``empirical``,
+        ``empirical-jackknife``, ``empirical-bias-reduced``).
     """
 
     covariance: str
@@ -302,6 +338,7 @@ class ModelSettings:
     df: str
     method: str
     adjust_baseline: bool
+    vcov: str = "model-based"
 
 
 @dataclass(frozen=True)
@@ -322,6 +359,9 @@ class SensitivitySettings:
     reference_based : tuple of ReferenceBasedSpec
         The ``[[analysis.sensitivity.reference_based]]`` analyses
         (:mod:`efficacy.protocol.reference_based`).
+    ancova : bool
+        Also run the ANCOVA of the primary endpoint at the estimand's visit
+        (``analysis = "ancova"`` rows of the result).
     """
 
     tipping_point: bool
@@ -332,6 +372,7 @@ class SensitivitySettings:
     imputation: str = "MAR"
     scale: str = "additive"
     reference_based: tuple[ReferenceBasedSpec, ...] = ()
+    ancova: bool = False
 
 
 @dataclass(frozen=True)
@@ -483,6 +524,7 @@ class AnalysisPlan:
                 df=str(sub["df"]),
                 method=str(sub["method"]),
                 adjust_baseline=bool(sub["adjust_baseline"]),
+                vcov=str(sub["vcov"]),
             )
 
         sens = plan["sensitivity"]
@@ -511,6 +553,7 @@ class AnalysisPlan:
                 reference_based=tuple(
                     ReferenceBasedSpec.from_checked(t) for t in sens.get("reference_based", ())
                 ),
+                ancova=bool(sens["ancova"]),
             ),
             responders=tuple(
                 ResponderSpec(

@@ -280,6 +280,36 @@ def _skipped(rows: Sequence[Mapping[str, Any]], sid: str, title: str) -> Table:
     )
 
 
+def _ancova(e: Mapping[str, Any], cl: str, num: str) -> list[Block]:
+    """Return the section blocks of the declared final-visit ANCOVA rows, with estimands."""
+    dec = {b["endpoint"]: b.get("decimals", 3) for b in e["endpoints"]}
+    rows = tuple(
+        ShellRow(
+            (
+                x["endpoint"],
+                _POP.get(x["population"], x["population"]),
+                str(x["visit"]),
+                x["comparison"],
+                fixed(x["estimate"], dec.get(x["endpoint"], 3)),
+                _ci(x["conf_low"], x["conf_high"], dec.get(x["endpoint"], 3)),
+                pval(x["p_value"]),
+                x["estimand"] or "-",
+                x["model"],
+            )
+        )
+        for x in e["ancova"]
+    )
+    head = ("Endpoint", "Population", "Visit", "Comparison", "Estimate", f"{cl}% CI", "p")
+    shell = TableShell(
+        "efficacy.ancova",
+        "Sensitivity analysis: ANCOVA at the final visit",
+        (*head, "Estimand supported", "Model"),
+        rows,
+        align=("l", "l", "l", "l", "d", "d", "d", "l", "l"),
+    )
+    return [Heading(f"{num} Sensitivity analysis: ANCOVA at the final visit"), Table(shell)]
+
+
 def efficacy(data: Mapping[str, Any]) -> list[Block]:
     """Section 6: estimands of all endpoints, figures, each endpoint, sensitivity, responders."""
     # 6.1 is the estimands part when the report has one (see _blocks.PARTS)
@@ -335,8 +365,12 @@ def efficacy(data: Mapping[str, Any]) -> list[Block]:
     sec = len(e["endpoints"]) + at + 2
     for i, tp in enumerate(e["sensitivity"]):
         out += _tipping(tp, cl, f"6.{sec + i}")
+    sec += len(e["sensitivity"])
+    if e.get("ancova"):
+        out += _ancova(e, cl, f"6.{sec}")
+        sec += 1
     if e["responders"]:
-        out.append(Heading(f"6.{sec + len(e['sensitivity'])} Responder analyses"))
+        out.append(Heading(f"6.{sec} Responder analyses"))
         rows = [
             ShellRow(
                 (

@@ -335,6 +335,7 @@ def outcome_sections(
         "responders": [
             r for r in data["estimates"] if r["analysis"] in ("responder_difference", "logistic")
         ],
+        "ancova": [r for r in data["estimates"] if r["analysis"] == "ancova"],
         "skipped": [s for s in skipped if not is_pro(s["endpoint"])],
         "models": _models(data, blocks),
     }

@@ -56,8 +56,15 @@ def test_new_columns_follow_the_nineteen(short) -> None:
         "control_arm",
         "adjustment",
     )
+    # the sample plan declares no ANCOVA nor reference-based analysis
     assert set(frame["analysis"]) == {"mmrm", "responder_difference", "logistic"}
-    assert set(ANALYSES) == {"mmrm", "responder_difference", "logistic", "reference_based"}
+    assert set(ANALYSES) == {
+        "mmrm",
+        "responder_difference",
+        "logistic",
+        "reference_based",
+        "ancova",
+    }
     assert set(frame["active_arm"]) == {"ACTIVE"} and set(frame["control_arm"]) == {"VEHICLE"}
 
 
