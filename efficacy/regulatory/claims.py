@@ -113,10 +113,12 @@ class ClaimEstimate:
 
     def text(self) -> str:
         """One line: ``corneometer W12 (ITT): +9.32 a.u. [6.87, 11.8], p = 3.9e-11``."""
+        from efficacy.report._format import unit_text  # typeset: µm, mm³, g/m²/h
+
         kind = "adjusted p" if self.adjusted else "p"
         return (
             f"{self.endpoint} {self.visit} (ITT, {self.comparison}): {self.estimate:+.4g} "
-            f"{self.unit} [{self.conf_low:.4g}, {self.conf_high:.4g}], "
+            f"{unit_text(self.unit)} [{self.conf_low:.4g}, {self.conf_high:.4g}], "
             f"{kind} = {self.p_value:.2g}"
         )
 

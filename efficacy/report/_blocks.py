@@ -108,6 +108,7 @@ ORDER: tuple[str, ...] = (
     "pros",
     "subgroups",  # built after the PROs; shown inside efficacy (PARTS)
     "harms",
+    "claims",
     "appendices",
 )
 
@@ -146,6 +147,9 @@ PARTS: Mapping[str, tuple[str, bool, str]] = {
 }
 #: Sections shown before the numbered ones, without a number.
 UNNUMBERED: tuple[str, ...] = ("synopsis",)
+#: Sections shown in their place without a number (as the HTML): the claims matrix, a
+#: decision-support annex between harms and the appendices, not a study-report section.
+UNNUMBERED_IN_PLACE: tuple[str, ...] = ("claims",)
 _SELF_NUMBERED = re.compile(r"^(?:Table|Listing|Figure) (\d+)\.(\w+) ")
 _SUB_NUMBER = re.compile(r"^(\d+)\.(\d+) ")
 
@@ -218,7 +222,7 @@ def sections(data: Mapping[str, Any]) -> list[tuple[str, str, list[Block]]]:
             title, blocks = _title(key, section, None), generic(section)
         else:
             continue
-        if key in UNNUMBERED:
+        if key in UNNUMBERED or key in UNNUMBERED_IN_PLACE:
             out.append((key, title, blocks))
             continue
         number += 1

@@ -173,7 +173,13 @@ def test_protocols_list_from_another_folder(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert [p["id"] for p in json.loads(result.stdout)] == ["iso-efficacy-2025"]
+    assert [p["id"] for p in json.loads(result.stdout)] == [
+        "cn-nmpa-2021",
+        "eu-655-2013",
+        "iso-efficacy-2025",
+        "kr-mfds",
+        "us-fda",
+    ]
 
 
 def test_console_script_validate_exit_codes(bundles, tmp_path: Path) -> None:

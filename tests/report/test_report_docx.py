@@ -77,6 +77,7 @@ def test_sections_are_word_headings(document, rendered) -> None:
         "6. Efficacy",
         "7. Patient-reported outcomes",
         "8. Harms",
+        "Claims by jurisdiction",
         "9. Appendices",
     ]
     h2 = [p.text for p in document.paragraphs if p.style.name == "Heading 2"]
@@ -167,7 +168,7 @@ def test_generic_tables_section_and_hostile_text(samples) -> None:
     document = docx.Document(io.BytesIO(render_docx(data, figures={})))
     h1 = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
     # the synopsis first, unnumbered: "8. ..." is the ninth level-1 heading
-    assert h1[8:11] == ["8. Extra analyses", "9. Harms", "10. Appendices"]
+    assert h1[8:12] == ["8. Extra analyses", "9. Harms", "Claims by jurisdiction", "10. Appendices"]
     table = _tables(document)["8.1"]
     assert [c.text for c in table.rows[1].cells] == ["I-II <&>", "0.051 (0.006)"]
 

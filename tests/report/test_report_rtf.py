@@ -57,18 +57,20 @@ def test_one_table_per_shell_each_with_repeated_header(report) -> None:
         + 2 * len(eff["endpoints"])  # LS means and differences per endpoint
         + tipping
         + len(data["subgroups"]["tables"])
-        + len(data["claims"]["tables"])  # the claims matrix
         + 2 * len(pros["endpoints"])
         + len(data["harms"]["tables"])
     )
     tables = _tables(rtf)
     assert len(tables) == expected == 43
-    assert rtf.count("\\sbkpage") == expected  # each table on its own page
+    # the claims matrix (an unnumbered annex) is one more table, on its own page
+    assert len(data["claims"]["tables"]) == 1 and "Claims by jurisdiction" in rtf
+    assert rtf.count("\\sbkpage") == expected + 1  # each table on its own page
     assert list(tables)[:3] == ["5.1", "5.2", "6.1"] and list(tables)[-1] == "8.8"
     assert "6.S1" in tables and "Synopsis" not in rtf  # the synopsis is no TLF
     # header rows repeat on every page: one \trhdr row per table, two for the LS means
     # tables (the arms' spanning row above n / LS mean (SE) / CI)
-    assert rtf.count("\\trhdr") == expected + len(eff["endpoints"]) + len(pros["endpoints"])
+    n_header = expected + 1 + len(eff["endpoints"]) + len(pros["endpoints"])  # + claims
+    assert rtf.count("\\trhdr") == n_header
     assert "\\creatim" not in rtf and "\\revtim" not in rtf
 
 

@@ -127,9 +127,15 @@ def test_generic_section_takes_its_place_in_report_order(samples) -> None:
         "pros",
         "subgroups",
         "harms",
+        "claims",
         "extra",
         "schema",
         "appendices",
     ]
-    assert [k for k, _h, _b in sections(resorted)][-3:] == ["harms", "extra", "appendices"]
+    assert [k for k, _h, _b in sections(resorted)][-4:] == [
+        "harms",
+        "claims",
+        "extra",
+        "appendices",
+    ]
     assert not any(isinstance(b, Heading) and b.level == 1 for _k, _h, bl in out for b in bl)
