@@ -91,7 +91,7 @@ def test_whole_numbers_keep_an_integer_ratio_exact() -> None:
     )
     ref = CASES["help_n_lambda2"]
     assert (got.n_active, got.n_control) == pytest.approx((ref["n1"], ref["n2"]), rel=1e-6)
-    # 101.6 and 50.8 unrounded: 51 controls need 102 active, not 102 + 51 -> exact 2:1
+    # 130.49 and 65.24 unrounded: rounding each gives 131 + 66; the exact 2:1 is 132 + 66
     assert got.n_active_required == 2 * got.n_control_required
     assert got.n_control_required == int(np.ceil(ref["n2"]))
     assert got.n_active_required >= ref["n1"]
