@@ -150,11 +150,11 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, DatasetMetadata]:
         numbers = pc.if_else(present, stripped, pa.scalar(None, pa.string()))
         leading_zero = pc.any(pc.match_substring_regex(stripped, r"^[+-]?0\d")).as_py()
         if pc.any(present).as_py() and not leading_zero:  # "007" is an identifier
-            try:
+            try:  # a column that is not all numbers stays text
                 floats = pd.Series(numbers.cast(pa.float64()).to_numpy(zero_copy_only=False))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                floats = None
-            if floats is not None:
+                pass
+            else:
                 values, dtype = _numeric(floats)
         data[var] = values
         columns.append(Column(item_oid=f"IT.{name}.{var}", name=var, label="", data_type=dtype))

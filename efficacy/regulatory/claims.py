@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from efficacy._units import unit_text
 from efficacy.analysis import AnalysisResult
 from efficacy.errors import EfficacyError
 from efficacy.instruments.catalogue import ENDPOINTS
@@ -113,8 +114,6 @@ class ClaimEstimate:
 
     def text(self) -> str:
         """One line: ``corneometer W12 (ITT): +9.32 a.u. [6.87, 11.8], p = 3.9e-11``."""
-        from efficacy.report._format import unit_text  # typeset: µm, mm³, g/m²/h
-
         kind = "adjusted p" if self.adjusted else "p"
         return (
             f"{self.endpoint} {self.visit} (ITT, {self.comparison}): {self.estimate:+.4g} "

@@ -13,6 +13,7 @@ from typing import Any
 
 from efficacy.errors import EfficacyError
 from efficacy.report._format import fixed, pval
+from efficacy.report.shells import TableShell
 
 __all__ = ["ci_text", "n_pct", "p_text", "shell"]
 
@@ -32,14 +33,10 @@ def shell(
     EfficacyError
         A cell is not a string or a row's width differs from the header's (a bug).
     """
-    width = len(header)
-    for row in rows:
-        if len(row) != width or not all(isinstance(c, str) for c in row):
-            raise EfficacyError(f"table {table_id}: row {list(row)!r} does not fit {header!r}")
+    if not all(isinstance(c, str) for row in rows for c in row):
+        raise EfficacyError(f"table {table_id}: every cell must be formatted text")
     levels = list(indent) if indent is not None else [0] * len(rows)
-    if len(levels) != len(rows):
-        raise EfficacyError(f"table {table_id}: {len(levels)} indents for {len(rows)} rows")
-    return {
+    out = {
         "id": table_id,
         "title": title,
         "header": [str(h) for h in header],
@@ -47,6 +44,8 @@ def shell(
         "indent": levels,
         "footnotes": [str(f) for f in footnotes],
     }
+    TableShell.from_dict(out)  # the one shell definition checks ids, widths and indents
+    return out
 
 
 def n_pct(n: int, denominator: int, events: int | None = None) -> str:
