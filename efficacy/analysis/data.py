@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from efficacy.analysis._split_fast import split_face_fast, split_face_ok
 from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import EfficacyError
 from efficacy.trial import Trial, parse_allocation
@@ -276,13 +277,18 @@ def site_allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["subject_id", "arm", "treated_site", "control_site"])
 
 
+def _site_allocation(
+    trial: Trial, population_name: str, subj: pd.DataFrame, plan: TrialPlan
+) -> pd.DataFrame:
+    """`site_allocation` of a population, computed once per trial, population and arms."""
+    key = f"site_allocation:{population_name}:{plan.control!r}:{plan.actives!r}"
+    alloc: pd.DataFrame = trial._memo(key, lambda _: site_allocation(subj, plan))
+    return alloc.copy(deep=False)
+
+
 def _split_face(
-    rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan, notes: list[str], endpoint: str
+    rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan, alloc: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    alloc = site_allocation(subj, plan)
-    lost = len(subj) - len(alloc)
-    if lost:
-        notes.append(f"{lost} subjects without a usable allocation (treated and control site)")
     m = rows.merge(alloc, on="subject_id", how="inner")
     side = np.where(m["body_site"] == m["treated_site"], "t", "")
     side = np.where(m["body_site"] == m["control_site"], "c", side)
@@ -305,6 +311,33 @@ def _split_face(
     out["arm"] = pd.Categorical(out["arm"].astype(str), categories=list(plan.actives))
     base = out.loc[out["phase"] == "baseline", ["subject_id", "arm", "baseline"]]
     return out, base.dropna(subset=["baseline"]).reset_index(drop=True)
+
+
+def _split_face_data(
+    where: tuple[Trial, str],
+    rows: pd.DataFrame,
+    subj: pd.DataFrame,
+    plan: TrialPlan,
+    how: tuple[list[str], list[str]],
+) -> tuple[pd.DataFrame, pd.DataFrame, int, bool]:
+    """Split-face model frame, baseline frame, unscheduled rows, and whether numpy built them.
+
+    `where` is the trial and population name (the allocation is memoised per both);
+    `how` the notes (appended to) and the covariates.
+    """
+    notes, covs = how
+    alloc = _site_allocation(*where, subj, plan)
+    lost = len(subj) - len(alloc)
+    if lost:
+        notes.append(f"{lost} subjects without a usable allocation (treated and control site)")
+    sid_dtype = split_face_ok(rows, subj, alloc, plan)
+    if sid_dtype is not None:
+        fast = split_face_fast(rows, subj, alloc, plan, (sid_dtype, covs))
+        if fast is not None:
+            return (*fast, True)
+    merged, base = _split_face(rows, subj, plan, alloc)
+    frame, n_unscheduled = _post_baseline(merged, plan, covs)
+    return frame, base, n_unscheduled, False
 
 
 def _post_baseline(
@@ -346,22 +379,23 @@ def model_data(
     covs = _covariates(subj, plan.settings.covariates)
     subj = subj[["subject_id", "arm", "allocation", *covs]]
     notes: list[str] = [definition] if "(" in definition else []
-    sid_dtype = None
     if plan.design == "split_face":
         if rows["body_site"].isna().all():
             raise EfficacyError(
                 f"{endpoint} is measured per person, not per body site: a split-face trial "
                 "has no within-person control for it"
             )
-        merged, base = _split_face(rows, subj, plan, notes, endpoint)
+        frame, base, n_unscheduled, plain = _split_face_data(
+            (trial, population_name), rows, subj, plan, (notes, covs)
+        )
     else:
         sid_dtype = _fast_parallel_ok(rows, subj, plan)
+        plain = sid_dtype is not None
         if sid_dtype is None:
             merged, base = _parallel(rows, subj, plan, notes, endpoint)
-    if sid_dtype is None:
-        frame, n_unscheduled = _post_baseline(merged, plan, covs)
-    else:
-        frame, base, n_unscheduled = _parallel_fast(rows, subj, plan, notes, (sid_dtype, covs))
+            frame, n_unscheduled = _post_baseline(merged, plan, covs)
+        else:
+            frame, base, n_unscheduled = _parallel_fast(rows, subj, plan, notes, (sid_dtype, covs))
     if n_unscheduled:
         notes.append(
             f"{n_unscheduled} rows at visits after the estimand's visit or not "
@@ -369,7 +403,7 @@ def model_data(
         )
     n_pop = int(subj["subject_id"].nunique())
     ids = frame["subject_id"].to_numpy(object)[frame["change"].notna().to_numpy(bool)]
-    n_in = len(set(ids)) if sid_dtype is not None else int(pd.Series(ids).nunique())
+    n_in = len(set(ids)) if plain else int(pd.Series(ids).nunique())
     if n_in < n_pop:
         notes.append(
             f"{n_pop - n_in} of {n_pop} subjects of the population have no post-baseline "

@@ -104,3 +104,57 @@ def test_edited_trial(monkeypatch, tmp_path, trial, derived) -> None:
     )
     assert "S0004" not in set(fast.baseline["subject_id"])  # only known baselines
     assert fast.frame.loc[fast.frame["subject_id"] == "S0004", "baseline"].isna().all()
+
+
+@pytest.mark.parametrize("bundle", ["split_face_12wk", "flawed_split_face"])
+def test_split_face_fast_path(monkeypatch, bundle) -> None:
+    """The split-face numpy path equals the merge/groupby/unstack path, exactly."""
+    trial = efficacy.read_trial(SAMPLES / bundle)
+    plan = resolve_plan(trial, efficacy.load_protocol("iso-efficacy-2025"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        derived = data_mod.split_by_endpoint(score_trial(trial).endpoints)
+    taken = []
+    real = data_mod.split_face_fast
+
+    def spy(*args):
+        out = real(*args)
+        taken.append(out is not None)
+        return out
+
+    for endpoint in ("cutometer_r2", "corneometer", "tewl"):
+        for population in plan.populations:
+            monkeypatch.setattr(data_mod, "split_face_fast", spy)
+            fast = data_mod.model_data(trial, derived, endpoint, population, plan)
+            monkeypatch.setattr(data_mod, "split_face_ok", lambda *a: None)
+            general = data_mod.model_data(trial, derived, endpoint, population, plan)
+            monkeypatch.undo()
+            _assert_same(fast, general)
+            assert len(fast.frame) > 0 and fast.frame["subject_id"].dtype == object
+    assert taken == [True] * 6
+
+
+def test_split_face_edited(monkeypatch) -> None:
+    """A missing site, a lost control-site row and a repeated row: fast path or fallback."""
+    trial = efficacy.read_trial(SAMPLES / "split_face_12wk")
+    plan = resolve_plan(trial, efficacy.load_protocol("iso-efficacy-2025"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = data_mod.split_by_endpoint(score_trial(trial).endpoints)["corneometer"]
+    rows = rows.copy()
+    rows.loc[3, "body_site"] = None  # this row is on no side
+    rows = rows.drop(index=[6]).reset_index(drop=True)  # a side without its pair
+    twice = pd.concat([rows, rows.iloc[[10]].assign(value=1.0, change=0.5)], ignore_index=True)
+    for derived, fast_taken in (({"corneometer": rows}, True), ({"corneometer": twice}, False)):
+        taken = []
+        real = data_mod.split_face_fast
+        monkeypatch.setattr(
+            data_mod, "split_face_fast", lambda *a: taken.append(real(*a)) or taken[-1]
+        )
+        fast = data_mod.model_data(trial, derived, "corneometer", "itt", plan)
+        monkeypatch.setattr(data_mod, "split_face_ok", lambda *a: None)
+        general = data_mod.model_data(trial, derived, "corneometer", "itt", plan)
+        monkeypatch.undo()
+        assert [t is not None for t in taken] == [fast_taken]
+        _assert_same(fast, general)
+    assert fast.frame["change"].isna().sum() >= 1  # the unpaired visit has no difference
