@@ -145,12 +145,16 @@ def test_split_face_edited(monkeypatch) -> None:
     rows.loc[3, "body_site"] = None  # this row is on no side
     rows = rows.drop(index=[6]).reset_index(drop=True)  # a side without its pair
     twice = pd.concat([rows, rows.iloc[[10]].assign(value=1.0, change=0.5)], ignore_index=True)
+    real = data_mod.split_face_fast
+    taken: list[object] = []
+
+    def spy(*args):
+        taken.append(real(*args))
+        return taken[-1]
+
     for derived, fast_taken in (({"corneometer": rows}, True), ({"corneometer": twice}, False)):
-        taken = []
-        real = data_mod.split_face_fast
-        monkeypatch.setattr(
-            data_mod, "split_face_fast", lambda *a: taken.append(real(*a)) or taken[-1]
-        )
+        taken.clear()
+        monkeypatch.setattr(data_mod, "split_face_fast", spy)
         fast = data_mod.model_data(trial, derived, "corneometer", "itt", plan)
         monkeypatch.setattr(data_mod, "split_face_ok", lambda *a: None)
         general = data_mod.model_data(trial, derived, "corneometer", "itt", plan)
