@@ -154,14 +154,17 @@ def _try_fits(
     return None, notes
 
 
-def _counts(frame: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
+def _counts(
+    frame: pd.DataFrame, plan: TrialPlan
+) -> tuple[np.ndarray, dict[Any, int], dict[Any, int]]:
     """Subjects with a usable row per visit (rows) and arm (columns), as int64.
 
     Equal to ``groupby(["visit", "arm"], observed=False)["subject_id"].nunique()``
-    unstacked, counted with numpy.
+    unstacked, counted with numpy; returned with the position of each visit and arm
+    level (the frame's categories).
     """
     need = ["change", "baseline"] if plan.model.adjust_baseline else ["change"]
-    ok = frame[need].notna().all(axis=1).to_numpy(bool)
+    ok = np.logical_and.reduce([frame[c].notna().to_numpy(bool) for c in need])
     visit, arm = frame["visit"].array, frame["arm"].array
     v, a = visit.codes[ok].astype(np.int64), arm.codes[ok].astype(np.int64)
     sid = pd.factorize(frame["subject_id"])[0][ok].astype(np.int64)
@@ -170,16 +173,8 @@ def _counts(frame: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     cell = np.unique((v[use] * n_a + a[use]) * (int(sid.max(initial=0)) + 1) + sid[use])
     cell //= int(sid.max(initial=0)) + 1
     n = np.bincount(cell, minlength=n_v * n_a).astype(np.int64).reshape(n_v, n_a)
-    return pd.DataFrame(n, index=visit.categories, columns=arm.categories)
-
-
-def _at(counts: pd.DataFrame, visits: Any, arms: Any) -> list[Any]:
-    """``counts.at[v, a]`` for each visit and arm (by position, no ``.at`` per row)."""
-    rows = counts.index.get_indexer(pd.Index(visits, dtype=object))
-    cols = counts.columns.get_indexer(pd.Index(arms, dtype=object))
-    if (rows < 0).any() or (cols < 0).any():
-        return [counts.at[v, a] for v, a in zip(visits, arms, strict=True)]
-    return list(counts.to_numpy()[rows, cols])
+    rows = {level: i for i, level in enumerate(visit.categories)}
+    return n, rows, {level: j for j, level in enumerate(arm.categories)}
 
 
 _CONTRAST_COLUMNS = ["estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]
@@ -187,37 +182,37 @@ _CONTRAST_COLUMNS = ["estimate", "std_error", "df", "p_value", "conf_low", "conf
 
 def _contrasts(fit: MMRMResult, data: ModelData, plan: TrialPlan) -> pd.DataFrame:
     """Per-visit comparisons with their counts, assembled in one frame construction."""
-    counts = _counts(data.frame, plan)
+    n, visit_pos, arm_pos = _counts(data.frame, plan)
     level = plan.level
     if plan.design == "parallel":
         c = fit.contrast("arm", by="visit", method="reference", ref=plan.control, level=level)
         arm_of = {f"{a} - {plan.control}": a for a in plan.actives}
         active = [arm_of[str(s)] for s in c["contrast"]]  # our own labels, each known
-        visits = list(c["visit"])
+        rows = [visit_pos[v] for v in c["visit"]]
         cols: dict[str, Any] = {
-            "visit": c["visit"].astype(str),
+            "visit": c["visit"].array.astype(str),
             "comparison": [f"{a} vs {plan.control}" for a in active],
             "active_arm": active,
             "control_arm": plan.control,
         }
-        cols.update((k, c[k]) for k in _CONTRAST_COLUMNS)
-        cols["n_active"] = _at(counts, visits, active)
-        cols["n_control"] = _at(counts, visits, [plan.control] * len(visits))
+        cols.update((k, c[k].to_numpy()) for k in _CONTRAST_COLUMNS)
+        cols["n_active"] = n[rows, [arm_pos[a] for a in active]]
+        cols["n_control"] = n[rows, arm_pos[plan.control]]
     else:
         c = fit.lsmeans("visit", level=level)
         treated = "/".join(plan.actives)
-        n = counts.sum(axis=1).loc[c["visit"]].to_numpy()
+        per_visit = n.sum(axis=1)[[visit_pos[v] for v in c["visit"]]]
         cols = {
-            "visit": c["visit"].astype(str),
+            "visit": c["visit"].array.astype(str),
             "comparison": f"{treated} site vs {plan.control} site",
             "active_arm": treated,
             "control_arm": plan.control,
         }
         p = _two_sided_t(c["estimate"], c["std_error"], c["df"])
-        cols.update((k, p if k == "p_value" else c[k]) for k in _CONTRAST_COLUMNS)
-        cols["n_active"] = n
-        cols["n_control"] = n
-    return pd.DataFrame(cols).reset_index(drop=True)
+        cols.update((k, p if k == "p_value" else c[k].to_numpy()) for k in _CONTRAST_COLUMNS)
+        cols["n_active"] = per_visit
+        cols["n_control"] = per_visit
+    return pd.DataFrame(cols)
 
 
 def _two_sided_t(est: pd.Series, se: pd.Series, df: pd.Series) -> npt.NDArray[np.float64]:
@@ -231,12 +226,14 @@ def _two_sided_t(est: pd.Series, se: pd.Series, df: pd.Series) -> npt.NDArray[np
 def _lsmeans(fit: MMRMResult, plan: TrialPlan) -> pd.DataFrame:
     if plan.design == "parallel":
         out = fit.lsmeans("arm", by="visit", level=plan.level)
-        arm: Any = out["arm"].astype(str)
+        arm: Any = out["arm"].array.astype(str)
     else:
         out = fit.lsmeans("visit", level=plan.level)
         arm = f"{'/'.join(plan.actives)} - {plan.control} (within subject)"
-    cols: dict[str, Any] = {"arm": arm, "visit": out["visit"].astype(str)}
-    cols.update((k, out[k]) for k in ["estimate", "std_error", "df", "conf_low", "conf_high"])
+    cols: dict[str, Any] = {"arm": arm, "visit": out["visit"].array.astype(str)}
+    cols.update(
+        (k, out[k].to_numpy()) for k in ["estimate", "std_error", "df", "conf_low", "conf_high"]
+    )
     return pd.DataFrame(cols)
 
 

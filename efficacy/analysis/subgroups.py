@@ -102,23 +102,41 @@ def _levels(subjects: pd.DataFrame, variable: str, cuts: tuple[float, ...]) -> p
 
 
 def _final_counts(frame: pd.DataFrame, plan: TrialPlan) -> dict[str, int]:
-    """Participants with a usable final-visit row, per arm (split-face: ``all``)."""
+    """Participants with a usable final-visit row, per arm (split-face: ``all``).
+
+    Equal to ``groupby("arm", observed=False)["subject_id"].nunique()`` of those rows
+    (missing subject ids not counted), counted with numpy.
+    """
     need = ["change", "baseline"] if plan.model.adjust_baseline else ["change"]
-    at = frame.loc[(frame["visit"] == plan.final_visit) & frame[need].notna().all(axis=1)]
+    ok = (frame["visit"] == plan.final_visit).to_numpy(bool)
+    for c in need:
+        ok = ok & frame[c].notna().to_numpy(bool)
+    sid = pd.factorize(frame["subject_id"])[0]
+    ok = ok & (sid >= 0)
     if plan.design != "parallel":
-        return {"all": int(at["subject_id"].nunique())}
-    counts = at.groupby("arm", observed=False)["subject_id"].nunique()
-    return {str(a): int(counts.get(a, 0)) for a in (plan.control, *plan.actives)}
+        return {"all": int(np.unique(sid[ok]).size)}
+    arm = frame["arm"].array
+    if not isinstance(arm, pd.Categorical):
+        at = frame.loc[ok]
+        counts = at.groupby("arm", observed=False)["subject_id"].nunique()
+        return {str(a): int(counts.get(a, 0)) for a in (plan.control, *plan.actives)}
+    code_of = {level: k for k, level in enumerate(arm.categories)}
+    out = {}
+    for a in (plan.control, *plan.actives):
+        k = code_of.get(a)
+        out[str(a)] = 0 if k is None else int(np.unique(sid[ok & (arm.codes == k)]).size)
+    return out
 
 
 def _fit_level(
-    data: ModelData, frame: pd.DataFrame, plan: TrialPlan, minimum: int
+    data: ModelData, frame: pd.DataFrame, plan: TrialPlan, how: tuple[int, dict[str, int]]
 ) -> tuple[pd.DataFrame | None, str]:
     """Fit the primary model to one subgroup's rows.
 
-    Returns (final-visit contrasts, "") or (None, the reason it is not estimable).
+    `how` is the minimum per arm and the subgroup's `_final_counts`. Returns
+    (final-visit contrasts, "") or (None, the reason it is not estimable).
     """
-    counts = _final_counts(frame, plan)
+    minimum, counts = how
     if min(counts.values()) < minimum:
         shown = ", ".join(f"{k} {v}" if k != "all" else f"{v}" for k, v in counts.items())
         who = "participants" if plan.design != "parallel" else "participants per arm"
@@ -187,12 +205,13 @@ def _variable_rows(
     settings = plan.settings.subgroups
     group = _levels(subjects, variable, settings.age_bands)
     frame = data.frame.assign(subgroup=data.frame["subject_id"].map(group).astype(object))
+    subgroup = frame["subgroup"].to_numpy(dtype=object)
     rows: list[dict[str, Any]] = []
     estimable: list[str] = []
     for level in group.cat.categories:
-        sub = frame.loc[(frame["subgroup"] == level).to_numpy(bool)]
-        at, why = _fit_level(data, sub, plan, settings.min_per_arm)
+        sub = frame.loc[subgroup == level]
         counts = _final_counts(sub, plan)
+        at, why = _fit_level(data, sub, plan, (settings.min_per_arm, counts))
         if at is None:
             for a in plan.actives:
                 rows.append(_row(plan, pop, variable, str(level), a, counts, None, why))

@@ -85,6 +85,36 @@ class Grid:
         self.L = L
         self.by_key = by_key
         self.names = names
+        self._memo: dict[tuple[str, str], Any] = {}
+
+    def values(self, name: str) -> np.ndarray:
+        """Level of every cell of factor `name` as objects (``cells[name].to_numpy(object)``).
+
+        Computed once per grid (the grid is shared by every call on one fit); read-only.
+        """
+        key = ("values", name)
+        if key not in self._memo:
+            out = self.cells[name].to_numpy(dtype=object)
+            out.flags.writeable = False
+            self._memo[key] = out
+        values: np.ndarray = self._memo[key]
+        return values
+
+    def text(self, name: str) -> list[str]:
+        """Level of every cell of factor `name` as text (``cells[name].astype(str)``).
+
+        Each category is converted once, by the same pandas conversion as the whole
+        column, then taken by the cells' codes; computed once per grid.
+        """
+        key = ("text", name)
+        if key not in self._memo:
+            col = self.cells[name].array
+            per_level = pd.Categorical.from_codes(
+                np.arange(len(col.categories)), dtype=col.dtype
+            ).astype(str)
+            self._memo[key] = [per_level[i] for i in col.codes]
+        text: list[str] = self._memo[key]
+        return list(text)
 
 
 def _numeric_inputs(design: Design, specs: list[FactorSpec]) -> dict[str, np.ndarray]:
@@ -172,8 +202,8 @@ def matching_term(design: Design, factors: list[FactorSpec]) -> TermSpec | None:
     return None
 
 
-def _cell_labels(cells: pd.DataFrame, spec_names: list[str]) -> list[str]:
-    parts = [cells[c].astype(str).tolist() for c in spec_names]
+def _cell_labels(grid: Grid, spec_names: list[str]) -> list[str]:
+    parts = [grid.text(c) for c in spec_names]
     return [" ".join(p) for p in zip(*parts, strict=True)]
 
 
@@ -205,7 +235,7 @@ def contrast_rows(
         Contrast labels, ``(k, p)`` rows and the index of each row's first cell (for the
         ``by`` columns).
     """
-    labels_all = _cell_labels(grid.cells, spec_names)
+    labels_all = _cell_labels(grid, spec_names)
     out_labels: list[str] = []
     rows: list[np.ndarray] = []
     anchor: list[int] = []
@@ -267,7 +297,7 @@ def _ref_position(ref: object, grid: Grid, spec_names: list[str], idx: np.ndarra
     wanted = ref if isinstance(ref, tuple) else (ref,)
     if len(wanted) != len(spec_names):
         raise ModelSpecError(f"ref={ref!r}: give one level per factor in specs ({spec_names})")
-    sub = [grid.cells[c].to_numpy(object)[idx] for c in spec_names]  # one pass per factor
+    sub = [grid.values(c)[idx] for c in spec_names]  # read once per grid
     for pos in range(len(idx)):
         if all(col[pos] == v for col, v in zip(sub, wanted, strict=True)):
             return pos

@@ -295,7 +295,7 @@ class MMRMResult:
         grid = self._grid(specs, by)
         est, se, df = self._grid_stats(grid.L, grid)
         lim = t_columns(est, se, df, level)
-        cols: dict[str, Any] = {c: grid.cells[c] for c in grid.cells.columns}
+        cols: dict[str, Any] = {c: grid.cells[c].array for c in grid.cells.columns}
         cols.update(estimate=est, std_error=se, df=df)
         cols.update(conf_low=lim["conf_low"], conf_high=lim["conf_high"])
         return pd.DataFrame(cols)  # one construction (no column-by-column inserts)
@@ -400,7 +400,9 @@ class MMRMResult:
         }
         cols.update(contrast=labels, estimate=est, std_error=se, df=df)
         cols.update(t_columns(est, se, df, level))
-        return pd.DataFrame(cols)[[*by_names, *CONTRAST_STATS]]
+        frame = pd.DataFrame(cols)
+        wanted = [*by_names, *CONTRAST_STATS]
+        return frame if list(frame.columns) == wanted else frame[wanted]
 
     def wald_test(self, L: Any) -> WaldTest:
         """F test of ``L beta = 0``.
