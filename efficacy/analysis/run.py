@@ -6,7 +6,7 @@ import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -225,8 +225,14 @@ def _data_errors(report: ValidationReport) -> int:
     )
 
 
-def _empty(columns: Sequence[str]) -> pd.DataFrame:
+@cache
+def _empty_of(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    """Return an empty frame with `columns` (object dtype), a copy of one built once."""
+    return _empty_of(tuple(columns)).copy()
 
 
 def _frame(rows: list[Any], columns: Sequence[str]) -> pd.DataFrame:
