@@ -115,7 +115,11 @@ def _endpoint_rows(
 
 def _one_row_per_key(rows: pd.DataFrame, keys: list[str]) -> bool:
     """Whether no two rows share all of `keys` (a fast check with numpy, no groupby)."""
-    codes = [pd.factorize(rows[k], use_na_sentinel=True)[0].astype(np.int64) + 1 for k in keys]
+    # factorising the values as objects is cheaper than Arrow-backed strings, same codes
+    codes = [
+        pd.factorize(rows[k].to_numpy(dtype=object), use_na_sentinel=True)[0].astype(np.int64) + 1
+        for k in keys
+    ]
     sizes = [int(c.max(initial=0)) + 1 for c in codes]
     if math.prod(sizes) >= 2**62:  # cannot pack the keys into one int64: let pandas check
         return False
@@ -166,6 +170,14 @@ def _in_arm(
     return subj.loc[in_arm], arms
 
 
+def _subject_columns(where: tuple[Trial, str], subj: pd.DataFrame, covs: list[str]) -> pd.DataFrame:
+    """``subject_id``, ``arm``, ``allocation`` and `covs` of a population, memoised."""
+    columns = ["subject_id", "arm", "allocation", *covs]
+    trial, name = where
+    out: pd.DataFrame = trial._memo(f"columns:{name}:{columns!r}", lambda _: subj[columns])
+    return out.copy(deep=False)
+
+
 def _fast_parallel_ok(rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan) -> _SidDtype | None:
     """Return the merged ``subject_id`` dtype when `_parallel_fast` applies, else None.
 
@@ -193,9 +205,43 @@ def _fast_parallel_ok(rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan) -
     return left if left == right else np.dtype(object)  # what merge gives the key
 
 
+@dataclass(frozen=True)
+class _InArm:
+    """A population's subjects with an arm of the plan, ready for `_parallel_fast`."""
+
+    subj: pd.DataFrame  # the subjects (index reset)
+    notes: tuple[str, ...]  # what `_in_arm` notes
+    ids: pd.Index  # their subject ids (its hash table is built once)
+    arm_index: pd.Index  # the plan's arms, control first
+    arm_code: np.ndarray  # position of each subject's arm in arm_index (read-only)
+
+
+def _in_arm_view(where: tuple[Trial, str], subj: pd.DataFrame, plan: TrialPlan) -> _InArm:
+    """`_in_arm` of a population and what `_parallel_fast` derives from it, memoised.
+
+    Computed once per trial, population, subjects columns (the covariates) and arms;
+    `where` is the trial and the population name.
+    """
+
+    def make(_: pd.DataFrame) -> _InArm:
+        notes: list[str] = []
+        kept, arms = _in_arm(subj, plan, notes)
+        kept = kept.reset_index(drop=True)
+        arm_index = pd.Index(arms)
+        code = arm_index.get_indexer(pd.Index(kept["arm"].astype(str)))
+        code.flags.writeable = False
+        ids = pd.Index(kept["subject_id"])
+        return _InArm(kept, tuple(notes), ids, arm_index, code)
+
+    trial, name = where
+    key = f"in_arm:{name}:{list(subj.columns)!r}:{plan.control!r}:{plan.actives!r}"
+    view: _InArm = trial._memo(key, make)
+    return view
+
+
 def _parallel_fast(
     rows: pd.DataFrame,
-    subj: pd.DataFrame,
+    view: _InArm,
     plan: TrialPlan,
     notes: list[str],
     how: tuple[_SidDtype, list[str]],
@@ -205,13 +251,12 @@ def _parallel_fast(
     Same rows, order, columns and dtypes as the merge path (see `_fast_parallel_ok`,
     which gives the ``subject_id`` dtype; `how` is that dtype and the covariates);
     returns the model frame, the baseline frame and the number of unscheduled rows.
+    `view` is the population's `_in_arm_view`.
     """
     sid_dtype, covs = how
-    subj, arms = _in_arm(subj, plan, notes)
-    subj = subj.reset_index(drop=True)
-    pos = pd.Index(subj["subject_id"]).get_indexer(pd.Index(rows["subject_id"]))
-    arm_index = pd.Index(arms)
-    arm_code = arm_index.get_indexer(pd.Index(subj["arm"].astype(str)))
+    notes += view.notes
+    subj, arm_index, arm_code = view.subj, view.arm_index, view.arm_code
+    pos = view.ids.get_indexer(pd.Index(rows["subject_id"]))
     phase = rows["phase"].to_numpy(object)
     visit_pos = pd.Index(list(plan.visits)).get_indexer(pd.Index(rows["visit"]))
     post = (pos >= 0) & (phase == "post_baseline")
@@ -377,7 +422,7 @@ def model_data(
         raise EfficacyError(f"endpoint {endpoint!r} has no data in this trial")
     subj, definition = population(trial, population_name)
     covs = _covariates(subj, plan.settings.covariates)
-    subj = subj[["subject_id", "arm", "allocation", *covs]]
+    subj = _subject_columns((trial, population_name), subj, covs)
     notes: list[str] = [definition] if "(" in definition else []
     if plan.design == "split_face":
         if rows["body_site"].isna().all():
@@ -395,7 +440,8 @@ def model_data(
             merged, base = _parallel(rows, subj, plan, notes, endpoint)
             frame, n_unscheduled = _post_baseline(merged, plan, covs)
         else:
-            frame, base, n_unscheduled = _parallel_fast(rows, subj, plan, notes, (sid_dtype, covs))
+            view = _in_arm_view((trial, population_name), subj, plan)
+            frame, base, n_unscheduled = _parallel_fast(rows, view, plan, notes, (sid_dtype, covs))
     if n_unscheduled:
         notes.append(
             f"{n_unscheduled} rows at visits after the estimand's visit or not "
