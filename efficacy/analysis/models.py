@@ -251,7 +251,7 @@ def fit_endpoint(data: ModelData, plan: TrialPlan) -> EndpointFit:
     if fit is None:
         empty = pd.DataFrame(columns=["visit", "comparison", "estimate"])
         return EndpointFit(None, formula, "none", empty, empty, tuple(notes))
-    n_excl = len(fit.excluded)
+    n_excl = len(fit._design.exclusions)  # the count, without building fit.excluded
     if n_excl:
         reasons = ", ".join(sorted(set(fit.excluded["reason"].astype(str))))
         notes.append(f"{n_excl} rows excluded from the fit ({reasons})")

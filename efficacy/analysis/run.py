@@ -86,15 +86,17 @@ _Effect: TypeAlias = tuple[float, float, float, str, int, int]
 
 def _effect(data: ModelData, plan: TrialPlan) -> tuple[dict[str, _Effect], str]:
     f = data.frame
-    final = f.loc[(f["visit"] == plan.final_visit) & f["change"].notna()]
+    change = f["change"].to_numpy(float)
+    final = (f["visit"] == plan.final_visit).to_numpy(bool) & f["change"].notna().to_numpy(bool)
     out: dict[str, _Effect] = {}
     if plan.design == "parallel":
-        ctl = final.loc[final["arm"] == plan.control, "change"].to_numpy(float)
+        arm = f["arm"]
+        ctl = change[final & (arm == plan.control).to_numpy(bool)]
         for a in plan.actives:
-            act = final.loc[final["arm"] == a, "change"].to_numpy(float)
+            act = change[final & (arm == a).to_numpy(bool)]
             out[f"{a} vs {plan.control}"] = (*hedges_g(act, ctl, plan.level), act.size, ctl.size)
     else:
-        x = final["change"].to_numpy(float)
+        x = change[final]
         comp = f"{'/'.join(plan.actives)} site vs {plan.control} site"
         out[comp] = (*hedges_g(x, None, plan.level), x.size, x.size)
     return out, f"observed cases at {plan.final_visit}"
