@@ -15,6 +15,7 @@ from efficacy.analysis.data import ModelData
 from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import ConvergenceWarning, EfficacyError
 from efficacy.mmrm import MMRMResult, fit_mmrm
+from efficacy.mmrm.inference import t_columns
 from efficacy.protocol.analysis_params import ModelSettings
 
 __all__ = ["MODEL_COLUMNS", "EndpointFit", "fit_endpoint", "formula_for"]
@@ -180,61 +181,74 @@ def _counts(
 _CONTRAST_COLUMNS = ["estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]
 
 
-def _contrasts(fit: MMRMResult, data: ModelData, plan: TrialPlan) -> pd.DataFrame:
-    """Per-visit comparisons with their counts, assembled in one frame construction."""
+def _results(
+    fit: MMRMResult, data: ModelData, plan: TrialPlan
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-visit comparisons with their counts, and the LS means (see `EndpointFit`).
+
+    The numbers are those of ``fit.contrast("arm", by="visit", method="reference",
+    ref=control)`` and ``fit.lsmeans("arm", by="visit")`` (split-face: both from
+    ``fit.lsmeans("visit")``), read from the fit's arrays (one LS-means grid, computed
+    once) and assembled in one frame construction each.
+    """
     n, visit_pos, arm_pos = _counts(data.frame, plan)
     level = plan.level
     if plan.design == "parallel":
-        c = fit.contrast("arm", by="visit", method="reference", ref=plan.control, level=level)
+        grid, est, se, df = fit._lsmeans_arrays("arm", by="visit")
+        lsm_cols: dict[str, Any] = {"arm": grid.text("arm"), "visit": grid.text("visit")}
+        grid, labels, anchor, (c_est, c_se, c_df) = fit._contrast_arrays(
+            "arm", "visit", "reference", plan.control
+        )
         arm_of = {f"{a} - {plan.control}": a for a in plan.actives}
-        active = [arm_of[str(s)] for s in c["contrast"]]  # our own labels, each known
-        rows = [visit_pos[v] for v in c["visit"]]
+        active = [arm_of[s] for s in labels]  # our own labels, each known
+        visit_text = grid.text("visit")
+        visits = [visit_text[i] for i in anchor]
+        rows = [visit_pos[v] for v in grid.values("visit")[anchor]]
         cols: dict[str, Any] = {
-            "visit": c["visit"].array.astype(str),
+            "visit": visits,
             "comparison": [f"{a} vs {plan.control}" for a in active],
             "active_arm": active,
             "control_arm": plan.control,
         }
-        cols.update((k, c[k].to_numpy()) for k in _CONTRAST_COLUMNS)
+        t = t_columns(c_est, c_se, c_df, level)
+        stats = {"estimate": c_est, "std_error": c_se, "df": c_df, **t}
+        cols.update((k, stats[k]) for k in _CONTRAST_COLUMNS)
         cols["n_active"] = n[rows, [arm_pos[a] for a in active]]
         cols["n_control"] = n[rows, arm_pos[plan.control]]
     else:
-        c = fit.lsmeans("visit", level=level)
+        grid, est, se, df = fit._lsmeans_arrays("visit", by=None)
         treated = "/".join(plan.actives)
-        per_visit = n.sum(axis=1)[[visit_pos[v] for v in c["visit"]]]
+        lsm_cols = {
+            "arm": f"{treated} - {plan.control} (within subject)",
+            "visit": grid.text("visit"),
+        }
+        per_visit = n.sum(axis=1)[[visit_pos[v] for v in grid.values("visit")]]
         cols = {
-            "visit": c["visit"].array.astype(str),
+            "visit": grid.text("visit"),
             "comparison": f"{treated} site vs {plan.control} site",
             "active_arm": treated,
             "control_arm": plan.control,
         }
-        p = _two_sided_t(c["estimate"], c["std_error"], c["df"])
-        cols.update((k, p if k == "p_value" else c[k].to_numpy()) for k in _CONTRAST_COLUMNS)
+        t = t_columns(est, se, df, level)
+        p = _two_sided_t(est, se, df)
+        stats = {"estimate": est, "std_error": se, "df": df, **t, "p_value": p}
+        cols.update((k, stats[k]) for k in _CONTRAST_COLUMNS)
         cols["n_active"] = per_visit
         cols["n_control"] = per_visit
-    return pd.DataFrame(cols)
+    lim = t_columns(est, se, df, level)
+    lsm_cols.update(estimate=est, std_error=se, df=df)
+    lsm_cols.update(conf_low=lim["conf_low"], conf_high=lim["conf_high"])
+    return pd.DataFrame(cols), pd.DataFrame(lsm_cols)
 
 
-def _two_sided_t(est: pd.Series, se: pd.Series, df: pd.Series) -> npt.NDArray[np.float64]:
+def _two_sided_t(
+    est: npt.NDArray[np.float64], se: npt.NDArray[np.float64], df: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     from scipy import stats
 
-    t = est.to_numpy(float) / se.to_numpy(float)
-    p: npt.NDArray[np.float64] = 2.0 * stats.t.sf(np.abs(t), df.to_numpy(float))
+    t = est / se
+    p: npt.NDArray[np.float64] = 2.0 * stats.t.sf(np.abs(t), df)
     return p
-
-
-def _lsmeans(fit: MMRMResult, plan: TrialPlan) -> pd.DataFrame:
-    if plan.design == "parallel":
-        out = fit.lsmeans("arm", by="visit", level=plan.level)
-        arm: Any = out["arm"].array.astype(str)
-    else:
-        out = fit.lsmeans("visit", level=plan.level)
-        arm = f"{'/'.join(plan.actives)} - {plan.control} (within subject)"
-    cols: dict[str, Any] = {"arm": arm, "visit": out["visit"].array.astype(str)}
-    cols.update(
-        (k, out[k].to_numpy()) for k in ["estimate", "std_error", "df", "conf_low", "conf_high"]
-    )
-    return pd.DataFrame(cols)
 
 
 def fit_endpoint(data: ModelData, plan: TrialPlan) -> EndpointFit:
@@ -255,11 +269,12 @@ def fit_endpoint(data: ModelData, plan: TrialPlan) -> EndpointFit:
     if n_excl:
         reasons = ", ".join(sorted(set(fit.excluded["reason"].astype(str))))
         notes.append(f"{n_excl} rows excluded from the fit ({reasons})")
+    contrasts, lsmeans = _results(fit, data, plan)
     return EndpointFit(
         fit=fit,
         formula=formula,
         covariance=fit.covariance_structure,
-        contrasts=_contrasts(fit, data, plan),
-        lsmeans=_lsmeans(fit, plan),
+        contrasts=contrasts,
+        lsmeans=lsmeans,
         notes=tuple(notes),
     )

@@ -94,7 +94,10 @@ class Grid:
         """
         key = ("values", name)
         if key not in self._memo:
-            out = self.cells[name].to_numpy(dtype=object)
+            col = self.cells[name].array
+            levels = np.empty(len(col.categories), dtype=object)
+            levels[:] = list(col.categories)  # each category once, as to_numpy(object) does
+            out = levels[col.codes]
             out.flags.writeable = False
             self._memo[key] = out
         values: np.ndarray = self._memo[key]
@@ -109,10 +112,12 @@ class Grid:
         key = ("text", name)
         if key not in self._memo:
             col = self.cells[name].array
-            per_level = pd.Categorical.from_codes(
-                np.arange(len(col.categories)), dtype=col.dtype
-            ).astype(str)
-            self._memo[key] = [per_level[i] for i in col.codes]
+            levels = list(col.categories)
+            if not all(isinstance(v, str) for v in levels):  # text as pandas writes it
+                levels = list(
+                    pd.Categorical.from_codes(np.arange(len(levels)), dtype=col.dtype).astype(str)
+                )
+            self._memo[key] = [levels[i] for i in col.codes]
         text: list[str] = self._memo[key]
         return list(text)
 

@@ -292,8 +292,7 @@ class MMRMResult:
         3   TRT   VIS2     41.90       0.60  143.49     40.71      43.09
         """
         level = _check_level(level)
-        grid = self._grid(specs, by)
-        est, se, df = self._grid_stats(grid.L, grid)
+        grid, est, se, df = self._lsmeans_arrays(specs, by)
         lim = t_columns(est, se, df, level)
         cols: dict[str, Any] = {c: grid.cells[c].array for c in grid.cells.columns}
         cols.update(estimate=est, std_error=se, df=df)
@@ -313,6 +312,25 @@ class MMRMResult:
         if grid is None:
             grid = grids[key] = lsm.lsmeans_grid(self._design, specs, by)
         return grid
+
+    def _lsmeans_arrays(
+        self, specs: str | Sequence[str], by: str | Sequence[str] | None
+    ) -> tuple[lsm.Grid, np.ndarray, np.ndarray, np.ndarray]:
+        """Return the grid of `lsmeans` and each cell's estimate, standard error and df."""
+        grid = self._grid(specs, by)
+        return (grid, *self._grid_stats(grid.L, grid))
+
+    def _contrast_arrays(
+        self,
+        specs: str | Sequence[str],
+        by: str | Sequence[str] | None,
+        method: str | Mapping[str, Sequence[float]],
+        ref: Any,
+    ) -> tuple[lsm.Grid, list[str], np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Return what `contrast` tabulates: grid, labels, first cell per row, (est, se, df)."""
+        grid = self._grid(specs, by)
+        labels, rows, anchor = lsm.contrast_rows(grid, lsm._as_list(specs, "specs"), method, ref)
+        return grid, labels, anchor, self._grid_stats(rows, grid)
 
     def _grid_stats(
         self, L_full: np.ndarray, grid: lsm.Grid
@@ -390,11 +408,8 @@ class MMRMResult:
         ['PBO - TRT', 'PBO - TRT', 'PBO - TRT', 'PBO - TRT']
         """
         level = _check_level(level)
-        grid = self._grid(specs, by)
-        spec_names = lsm._as_list(specs, "specs")
         by_names = lsm._as_list(by, "by")
-        labels, rows, anchor = lsm.contrast_rows(grid, spec_names, method, ref)
-        est, se, df = self._grid_stats(rows, grid)
+        grid, labels, anchor, (est, se, df) = self._contrast_arrays(specs, by, method, ref)
         cols: dict[str, Any] = {
             b: grid.cells[b].array.take(anchor) for b in by_names if b != "contrast"
         }
