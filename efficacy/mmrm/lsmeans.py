@@ -11,6 +11,7 @@ factors' levels is the column built from uniform level weights, so each cell is 
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -169,9 +170,7 @@ def lsmeans_grid(
     names = spec_names + by_names
     cells = pd.DataFrame(
         {
-            name: pd.Categorical.from_codes(
-                codes[:, order.index(f)], dtype=pd.CategoricalDtype(list(f.levels))
-            )
+            name: pd.Categorical.from_codes(codes[:, order.index(f)], dtype=_dtype_of(f.levels))
             for name, f in zip(names, factors, strict=True)
         }
     )
@@ -182,6 +181,23 @@ def lsmeans_grid(
     else:
         by_key = np.zeros(n, dtype=np.intp)
     return Grid(cells, L, np.asarray(by_key).reshape(-1), names)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_dtype(key: tuple[tuple[type, Any], ...]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype([v for _, v in key])
+
+
+def _dtype_of(levels: Sequence[Any]) -> pd.CategoricalDtype:
+    """Return ``pd.CategoricalDtype(list(levels))``, built once per distinct levels.
+
+    Dtypes are immutable, so grids share them; the key holds each level's type, so
+    ``1``, ``1.0`` and ``True`` are different levels.
+    """
+    try:
+        return _cached_dtype(tuple((type(v), v) for v in levels))
+    except TypeError:  # an unhashable level
+        return pd.CategoricalDtype(list(levels))
 
 
 def estimable(design: Design, L: np.ndarray) -> np.ndarray:
