@@ -15,6 +15,7 @@ intercurrent-event dataset, or call :func:`events_from_disposition` on its frame
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -213,11 +214,29 @@ def post_event(
     """
     wanted = {e for e, s in strategies.items() if s in set(excluding)}
     index = {v: i for i, v in enumerate(visit_order)}
-    ev = events.loc[events["event"].isin(wanted) & events["visit"].isin(index)]
-    if ev.empty or frame.empty:
+    first: dict[Any, int] = {}  # subject -> first affected visit (position in visit_order)
+    if wanted and not frame.empty:
+        triples = zip(
+            events["subject_id"].to_numpy(dtype=object),
+            events["event"].to_numpy(dtype=object),
+            events["visit"].to_numpy(dtype=object),
+            strict=True,
+        )
+        for sid, event, visit in triples:
+            usable = _known(sid) and _known(event) and _known(visit)
+            if usable and event in wanted and visit in index:
+                first[sid] = min(first.get(sid, index[visit]), index[visit])
+    if not first:
         return np.zeros(len(frame), dtype=bool)
-    first = ev.assign(i=ev["visit"].map(index)).groupby("subject_id")["i"].min()
-    start = frame["subject_id"].astype(object).map(first).to_numpy(float, na_value=np.nan)
-    at = frame["visit"].astype(object).map(index).to_numpy(float, na_value=np.nan)
+    nan = float("nan")
+    sids = frame["subject_id"].to_numpy(dtype=object)
+    visits = frame["visit"].to_numpy(dtype=object)
+    start = np.array([first.get(x, nan) if _known(x) else nan for x in sids], dtype=float)
+    at = np.array([index.get(v, nan) if _known(v) else nan for v in visits], dtype=float)
     marked: np.ndarray = np.nan_to_num(at, nan=-1.0) >= np.nan_to_num(start, nan=np.inf)
     return marked
+
+
+def _known(value: Any) -> bool:
+    """Whether `value` is present (not None, NaN or NA): a key `post_event` may look up."""
+    return not (value is None or value is pd.NA or (isinstance(value, float) and value != value))
