@@ -21,7 +21,9 @@ bundle, an environment variable read at build time) still build their own.
 from __future__ import annotations
 
 import os
+import subprocess
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,6 +140,29 @@ class Samples:
 def samples() -> Samples:
     """The shared, lazily computed results of the sample bundles (see :class:`Samples`)."""
     return Samples()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``cli("validate", path)`` runs ``efficacy validate path`` in this process.
+
+    ``efficacy.cli.main(argv)`` with stdout and stderr captured, returned as the
+    ``CompletedProcess`` a ``subprocess.run([... "efficacy", *argv])`` gives (``returncode``,
+    ``stdout``, ``stderr``), without the second or so a new interpreter spends importing
+    numpy, pandas, scipy and efficacy. What only a real process shows (the exit code of
+    ``python -m efficacy``, no traceback on stderr) has its own subprocess tests:
+    tests/sim/test_sample_cli.py::test_console_exit_codes, tests/cli/test_cli_output.py.
+    """
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        from efficacy.cli import main
+
+        capsys.readouterr()  # what the test printed before is not the command's output
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["efficacy", *argv], code, out, err)
+
+    return run
 
 
 #: The longest test files (CPU seconds on the 2-core machine, issue 10), started first.
