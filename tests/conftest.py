@@ -78,6 +78,7 @@ class Samples:
     ``analyze(trial, DEFAULT_PROTOCOL)`` with warnings silenced (as the report runs it);
     ``report(name)`` is ``build_report(trial, protocol, analysis=analysis(name))`` and
     ``report(name, analysed=False)`` is ``build_report(trial)`` (sections 6-7 not run).
+    ``report(name)`` checks that ``build_report`` left the analysis it was given unchanged.
     """
 
     def __init__(self) -> None:
@@ -122,7 +123,14 @@ class Samples:
 
             trial = self.trial(name)
             if analysed:
-                report = build_report(trial, self.protocol, analysis=self.analysis(name))
+                import pandas as pd
+
+                analysis = self.analysis(name)
+                before = analysis.to_frame()
+                report = build_report(trial, self.protocol, analysis=analysis)
+                # the report reads the analysis, never changes it (checked wherever it is
+                # built: tests/report/test_report_outcomes.py relies on this)
+                pd.testing.assert_frame_equal(analysis.to_frame(), before)
             else:
                 report = build_report(trial)
             self._reports[key] = report
