@@ -173,20 +173,24 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., subprocess.Complete
     return run
 
 
-#: The longest test files (CPU seconds on the 2-core machine, issue 10), started first.
-#: Under ``--dist loadfile`` each file is one unit of work handed to the next free worker
-#: in collection order; a long file collected last (test_typing.py comes after every
-#: folder) leaves the other core idle while it finishes. Longest first keeps both busy.
+#: The longest test files (CPU seconds per file under load on the 2-core machine, issue
+#: 10), started first. Under ``--dist loadfile`` each file is one unit of work handed to
+#: the next free worker in collection order (``--no-loadscope-reorder`` in pyproject.toml:
+#: xdist would otherwise order the files by their number of tests, and test_typing.py and
+#: test_readme.py, with 2 and 3 tests, came last); a long file started last leaves the
+#: other core idle while it finishes. Longest first keeps both busy.
 LONGEST_FIRST = (
-    "tests/test_typing.py",  # cold mypy cache: ~20 s; warm: ~1 s
-    "tests/mmrm/test_fit_r.py",  # ~12 s
-    "tests/test_readme.py",  # ~10 s, half of it the README's report PDF
-    "tests/analysis/test_analysis_small_trials.py",  # ~9 s
-    "tests/test_robustness.py",  # ~8 s
-    "tests/report/test_report_build.py",  # ~8 s
-    "tests/report/test_report_outcomes.py",  # ~8 s
-    "tests/analysis/test_analysis_plan.py",  # ~7 s
-    "tests/hostile/test_hostile.py",  # ~6 s
+    "tests/test_typing.py",  # cold mypy cache (a fresh checkout): ~25 s; warm: ~2 s
+    "tests/test_readme.py",  # ~25 s: the README's commands, its report PDF among them
+    "tests/analysis/test_analysis_plan.py",  # ~12 s
+    "tests/report/test_report_build.py",  # ~12 s
+    "tests/test_robustness.py",  # ~11 s
+    "tests/io/test_adam_real.py",  # ~10 s
+    "tests/mmrm/test_fit_r.py",  # ~10 s
+    "tests/hostile/test_hostile.py",  # ~10 s
+    "tests/report/test_report_outcomes.py",  # ~9 s
+    "tests/report/test_report_docx.py",  # ~8 s, LibreOffice
+    "tests/analysis/test_analysis_small_trials.py",  # ~8 s
 )
 
 
