@@ -159,7 +159,8 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., subprocess.Complete
     ``stdout``, ``stderr``), without the second or so a new interpreter spends importing
     numpy, pandas, scipy and efficacy. What only a real process shows (the exit code of
     ``python -m efficacy``, no traceback on stderr) has its own subprocess tests:
-    tests/sim/test_sample_cli.py::test_console_exit_codes, tests/cli/test_cli_output.py.
+    tests/sim/test_sample_cli.py::test_console_exit_code_and_one_line_error,
+    tests/cli/test_cli_output.py::test_one_version_source.
     """
 
     def run(*argv: str) -> subprocess.CompletedProcess[str]:

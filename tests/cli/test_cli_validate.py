@@ -180,7 +180,7 @@ def test_validate_exit_codes_from_another_folder(
     bundles, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # in-process (the `cli` fixture); the exit code of a real `python -m efficacy.cli`
-    # process: tests/sim/test_sample_cli.py::test_console_exit_codes
+    # process: tests/sim/test_sample_cli.py::test_console_exit_code_and_one_line_error
     monkeypatch.chdir(tmp_path)
     ok = cli("validate", str(bundles["clean"]))
     assert ok.returncode == 0, ok.stderr

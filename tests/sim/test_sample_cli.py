@@ -57,10 +57,9 @@ def test_flawed_manifest_exits_2_in_process(capsys):
     assert err.count("\n") == 1 and "leaves the bundle folder" in err
 
 
-def test_console_exit_codes(cli):
+def test_console_exit_code_and_one_line_error():
     # one real process: the exit code and the one-line stderr cross the process boundary
-    # unchanged (`python -m efficacy.cli`, no traceback); the exit code 0 of a clean
-    # bundle is the same `sys.exit(main())`, run in-process (the `cli` fixture)
+    # unchanged (`python -m efficacy.cli`, no traceback)
     proc = subprocess.run(
         [sys.executable, "-m", "efficacy.cli", "validate", str(SAMPLE_DATA / "flawed_manifest")],
         capture_output=True,
@@ -70,5 +69,9 @@ def test_console_exit_codes(cli):
     )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_clean_sample_exits_0(cli):
+    # the same `sys.exit(main())` with exit code 0, in-process (the `cli` fixture)
     clean = cli("validate", str(SAMPLE_DATA / "parallel_12wk"))
     assert clean.returncode == 0, clean.stderr
