@@ -21,7 +21,9 @@ bundle, an environment variable read at build time) still build their own.
 from __future__ import annotations
 
 import os
+import subprocess
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,6 +78,7 @@ class Samples:
     ``analyze(trial, DEFAULT_PROTOCOL)`` with warnings silenced (as the report runs it);
     ``report(name)`` is ``build_report(trial, protocol, analysis=analysis(name))`` and
     ``report(name, analysed=False)`` is ``build_report(trial)`` (sections 6-7 not run).
+    ``report(name)`` checks that ``build_report`` left the analysis it was given unchanged.
     """
 
     def __init__(self) -> None:
@@ -120,7 +123,14 @@ class Samples:
 
             trial = self.trial(name)
             if analysed:
-                report = build_report(trial, self.protocol, analysis=self.analysis(name))
+                import pandas as pd
+
+                analysis = self.analysis(name)
+                before = analysis.to_frame()
+                report = build_report(trial, self.protocol, analysis=analysis)
+                # the report reads the analysis, never changes it (checked wherever it is
+                # built: tests/report/test_report_outcomes.py relies on this)
+                pd.testing.assert_frame_equal(analysis.to_frame(), before)
             else:
                 report = build_report(trial)
             self._reports[key] = report
@@ -140,20 +150,48 @@ def samples() -> Samples:
     return Samples()
 
 
-#: The longest test files (CPU seconds on the 2-core machine, issue 10), started first.
-#: Under ``--dist loadfile`` each file is one unit of work handed to the next free worker
-#: in collection order; a long file collected last (test_typing.py comes after every
-#: folder) leaves the other core idle while it finishes. Longest first keeps both busy.
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``cli("validate", path)`` runs ``efficacy validate path`` in this process.
+
+    ``efficacy.cli.main(argv)`` with stdout and stderr captured, returned as the
+    ``CompletedProcess`` a ``subprocess.run([... "efficacy", *argv])`` gives (``returncode``,
+    ``stdout``, ``stderr``), without the second or so a new interpreter spends importing
+    numpy, pandas, scipy and efficacy. What only a real process shows (the exit code of
+    ``python -m efficacy``, no traceback on stderr) has its own subprocess tests:
+    tests/sim/test_sample_cli.py::test_console_exit_code_and_one_line_error,
+    tests/cli/test_cli_output.py::test_one_version_source.
+    """
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        from efficacy.cli import main
+
+        capsys.readouterr()  # what the test printed before is not the command's output
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["efficacy", *argv], code, out, err)
+
+    return run
+
+
+#: The longest test files (CPU seconds per file under load on the 2-core machine, issue
+#: 10), started first. Under ``--dist loadfile`` each file is one unit of work handed to
+#: the next free worker in collection order (``--no-loadscope-reorder`` in pyproject.toml:
+#: xdist would otherwise order the files by their number of tests, and test_typing.py and
+#: test_readme.py, with 2 and 3 tests, came last); a long file started last leaves the
+#: other core idle while it finishes. Longest first keeps both busy.
 LONGEST_FIRST = (
-    "tests/test_typing.py",  # cold mypy cache: ~20 s; warm: ~1 s
-    "tests/mmrm/test_fit_r.py",  # ~12 s
-    "tests/test_readme.py",  # ~10 s, half of it the README's report PDF
-    "tests/analysis/test_analysis_small_trials.py",  # ~9 s
-    "tests/test_robustness.py",  # ~8 s
-    "tests/report/test_report_build.py",  # ~8 s
-    "tests/report/test_report_outcomes.py",  # ~8 s
-    "tests/analysis/test_analysis_plan.py",  # ~7 s
-    "tests/hostile/test_hostile.py",  # ~6 s
+    "tests/test_typing.py",  # cold mypy cache (a fresh checkout): ~25 s; warm: ~2 s
+    "tests/test_readme.py",  # ~25 s: the README's commands, its report PDF among them
+    "tests/analysis/test_analysis_plan.py",  # ~12 s
+    "tests/report/test_report_build.py",  # ~12 s
+    "tests/test_robustness.py",  # ~11 s
+    "tests/io/test_adam_real.py",  # ~10 s
+    "tests/mmrm/test_fit_r.py",  # ~10 s
+    "tests/hostile/test_hostile.py",  # ~10 s
+    "tests/report/test_report_outcomes.py",  # ~9 s
+    "tests/report/test_report_docx.py",  # ~8 s, LibreOffice
+    "tests/analysis/test_analysis_small_trials.py",  # ~8 s
 )
 
 

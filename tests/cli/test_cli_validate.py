@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -163,15 +161,11 @@ def test_protocols_list_and_show(capsys, tmp_path: Path) -> None:
     assert code == 2 and len(err.strip().splitlines()) == 1
 
 
-def test_protocols_list_from_another_folder(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "efficacy.cli", "protocols", "list", "--format", "json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def test_protocols_list_from_another_folder(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the shipped protocols are found from any folder
+    result = cli("protocols", "list", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert [p["id"] for p in json.loads(result.stdout)] == [
         "cn-nmpa-2021",
@@ -182,20 +176,15 @@ def test_protocols_list_from_another_folder(tmp_path: Path) -> None:
     ]
 
 
-def test_console_script_validate_exit_codes(bundles, tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "efficacy.cli", "validate"]
-    ok = subprocess.run(
-        [*cmd, str(bundles["clean"])],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def test_validate_exit_codes_from_another_folder(
+    bundles, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # in-process (the `cli` fixture); the exit code of a real `python -m efficacy.cli`
+    # process: tests/sim/test_sample_cli.py::test_console_exit_code_and_one_line_error
+    monkeypatch.chdir(tmp_path)
+    ok = cli("validate", str(bundles["clean"]))
     assert ok.returncode == 0, ok.stderr
-    bad = subprocess.run(
-        [*cmd, "missing"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
-    )
+    bad = cli("validate", "missing")
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr

@@ -10,10 +10,9 @@ outcomes the sample plants: the collagen claim is a drug claim in the US
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -194,17 +193,9 @@ def test_manifest_claim_problems_are_one_line_each() -> None:
     ]
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "efficacy", "claims", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-
-
-def test_cli_exit_codes_and_outputs(tmp_path: Path) -> None:
+def test_cli_exit_codes_and_outputs(tmp_path: Path, cli) -> None:
+    # `efficacy claims ...` in-process (the `cli` fixture, tests/conftest.py)
+    _cli = functools.partial(cli, "claims")
     bad = _cli(str(BUNDLE), "--jurisdictions", "kr,mars")
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.splitlines() == [

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -158,16 +157,11 @@ def test_missing_key_is_named() -> None:
         product_from_mapping(facts)
 
 
-def test_cli_text_json_and_bad_file(tmp_path: Path) -> None:
+def test_cli_text_json_and_bad_file(tmp_path: Path, cli) -> None:
     from efficacy.cli import main
 
     def run(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "efficacy", "classify", *argv],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return cli("classify", *argv)  # `efficacy classify ...` in-process (tests/conftest.py)
 
     assert main is not None
     text = run(str(PRODUCTS / "exosome_injection.toml"))

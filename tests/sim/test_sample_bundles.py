@@ -11,11 +11,11 @@ import pytest
 
 from efficacy.errors import InputError
 from efficacy.io import read_trial
-from efficacy.sim.samples import CLEAN_BUNDLES, build_samples, flawed_bundles
+from efficacy.sim.samples import CLEAN_BUNDLES, build_samples
 from efficacy.validation import validate
+from tests.sim.flawed import ANALYSABLE
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
-FLAWED = {fb.name: fb for fb in flawed_bundles()}
 ISO_IDS = ("ISO-DUR", "ISO-ELAST", "ISO-HYD", "ISO-WRINKLE", "ISO-FACEQ", "ISO-SKINDEX", "ISO-RCT")
 
 #: Notices the clean bundles are allowed to give (rule_id, table); none at present.
@@ -101,9 +101,9 @@ def test_clean_bundle_explains_every_per_protocol_exclusion(name):
 
 
 # -- flawed bundles -----------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(n for n, fb in FLAWED.items() if not fb.raises))
-def test_flawed_bundle_gives_exactly_the_planted_findings(name, reports):
-    fb = FLAWED[name]
+@pytest.mark.parametrize("name", ANALYSABLE)
+def test_flawed_bundle_gives_exactly_the_planted_findings(name, reports, flawed):
+    fb = flawed[name]
     frame = reports(name).to_frame()
     got = Counter(
         _key(r.rule_id, r.severity, r.row, r.subject_id)
@@ -129,10 +129,10 @@ def test_flawed_bundle_gives_exactly_the_planted_findings(name, reports):
     assert not planted - notices
 
 
-@pytest.mark.parametrize("name", sorted(n for n, fb in FLAWED.items() if not fb.raises))
-def test_flawed_bundle_findings_carry_table_and_visit(name, reports):
+@pytest.mark.parametrize("name", ANALYSABLE)
+def test_flawed_bundle_findings_carry_table_and_visit(name, reports, flawed):
     frame = reports(name).to_frame()
-    for f in FLAWED[name].expected:
+    for f in flawed[name].expected:
         if f.row is None or f.severity == "none":
             continue
         hit = frame[(frame["rule_id"] == f.rule_id) & (frame["row"] == f.row)]
@@ -142,24 +142,24 @@ def test_flawed_bundle_findings_carry_table_and_visit(name, reports):
             assert hit["visit"].iloc[0] == f.visit
 
 
-@pytest.mark.parametrize("name", sorted(n for n, fb in FLAWED.items() if not fb.raises))
-def test_decoys_are_not_reported(name, reports):
+@pytest.mark.parametrize("name", ANALYSABLE)
+def test_decoys_are_not_reported(name, reports, flawed):
     frame = reports(name).to_frame()
-    for f in FLAWED[name].expected:
+    for f in flawed[name].expected:
         if f.severity == "none":
             hits = frame[(frame["table"] == f.table) & (frame["row"] == f.row)]
             assert hits.empty, hits[["rule_id", "message"]].to_string()
 
 
-def test_flawed_manifest_is_unusable_input():
-    fb = FLAWED["flawed_manifest"]
+def test_flawed_manifest_is_unusable_input(flawed):
+    fb = flawed["flawed_manifest"]
     assert fb.raises == "InputError"
     with pytest.raises(InputError, match="leaves the bundle"):
         read_trial(SAMPLE_DATA / "flawed_manifest")
 
 
-def test_every_flawed_readme_lists_every_expected_finding():
-    for name, fb in FLAWED.items():
+def test_every_flawed_readme_lists_every_expected_finding(flawed):
+    for name, fb in flawed.items():
         text = (SAMPLE_DATA / name / "README.md").read_text(encoding="utf-8")
         for f in fb.expected:
             if f.severity == "none":

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from efficacy.cli import main
-from efficacy.sim.samples import CLEAN_BUNDLES, flawed_bundles
+from efficacy.sim.samples import CLEAN_BUNDLES
+from tests.sim.flawed import ANALYSABLE
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
-FLAWED = {fb.name: fb for fb in flawed_bundles()}
 
 
 def _run(capsys, *args: str) -> tuple[int, str, str]:
@@ -33,8 +33,8 @@ def test_clean_bundle_exits_0_even_on_warnings(name, capsys):
     assert all(doc["rules"][r]["status"] == "passed" for r in doc["rules"] if r.startswith("ISO-"))
 
 
-@pytest.mark.parametrize("name", sorted(n for n, fb in FLAWED.items() if not fb.raises))
-def test_flawed_bundle_exits_1_with_the_planted_findings(name, capsys):
+@pytest.mark.parametrize("name", ANALYSABLE)
+def test_flawed_bundle_exits_1_with_the_planted_findings(name, capsys, flawed):
     code, out, _ = _run(capsys, str(SAMPLE_DATA / name), "--format", "json")
     doc = json.loads(out)
     assert code == 1 and doc["ok"] is False
@@ -45,7 +45,7 @@ def test_flawed_bundle_exits_1_with_the_planted_findings(name, capsys):
     )
     want = Counter(
         (f.rule_id, f.severity, f.row, f.subject_id)
-        for f in FLAWED[name].expected
+        for f in flawed[name].expected
         if f.severity in ("error", "warning")
     )
     assert got == want
@@ -57,16 +57,21 @@ def test_flawed_manifest_exits_2_in_process(capsys):
     assert err.count("\n") == 1 and "leaves the bundle folder" in err
 
 
-@pytest.mark.parametrize(("name", "expected"), [("flawed_manifest", 2), ("parallel_12wk", 0)])
-def test_console_exit_codes(name, expected):
-    # one real process each: the exit code crosses the process boundary unchanged
+def test_console_exit_code_and_one_line_error():
+    # one real process: the exit code and the one-line stderr cross the process boundary
+    # unchanged (`python -m efficacy.cli`, no traceback)
     proc = subprocess.run(
-        [sys.executable, "-m", "efficacy.cli", "validate", str(SAMPLE_DATA / name)],
+        [sys.executable, "-m", "efficacy.cli", "validate", str(SAMPLE_DATA / "flawed_manifest")],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert proc.returncode == expected, proc.stderr
-    if expected == 2:
-        assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_clean_sample_exits_0(cli):
+    # the same `sys.exit(main())` with exit code 0, in-process (the `cli` fixture)
+    clean = cli("validate", str(SAMPLE_DATA / "parallel_12wk"))
+    assert clean.returncode == 0, clean.stderr
