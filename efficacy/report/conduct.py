@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from efficacy.report._shell import n_pct, shell
@@ -232,6 +233,10 @@ def _population_shells(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [main, disp, listing]
 
 
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
 def deviation_section(trial: Trial) -> dict[str, Any]:
     """Build the protocol-deviations part of section 3 (JSON-ready).
 
@@ -259,22 +264,26 @@ def deviation_section(trial: Trial) -> dict[str, Any]:
     dev = dev.assign(category=dev["category"].astype(object).fillna("(no category)"))
     n = {k: int((s["group"] == k).sum()) for k, _ in groups}
 
-    def row(label: str, rows: pd.DataFrame, level: int, major: bool) -> dict[str, Any]:
+    # counted over positions into plain lists: one pass per row, no pandas filter per cell
+    group, subject = dev["group"].tolist(), dev["subject_id"].tolist()
+    category, category_text = dev["category"].tolist(), dev["category"].astype(str).tolist()
+
+    def row(label: str, at: list[int], level: int, major: bool) -> dict[str, Any]:
         cells = {}
         for k, _ in groups:
-            g = rows.loc[(rows["group"] == k).to_numpy(bool)]
-            people = int(g["subject_id"].nunique())
+            g = [i for i in at if group[i] == k]
+            people = len({subject[i] for i in g if not _missing(subject[i])})
             cells[k] = {"n": people, "N": n[k], "deviations": len(g)}
         return {"label": label, "level": level, "major": major, "cells": cells}
 
     summary = []
+    every = list(range(len(dev)))
+    is_major = np.flatnonzero(_flag(dev["major"]).to_numpy(bool)).tolist()
     for major, title in ((None, "Any protocol deviation"), (True, "Any major deviation")):
-        sel = dev if major is None else dev.loc[_flag(dev["major"]).to_numpy(bool)]
+        sel = every if major is None else is_major
         summary.append(row(title, sel, 0, bool(major)))
-        for cat in sorted(sel["category"].astype(str).unique()):
-            summary.append(
-                row(cat, sel.loc[(sel["category"] == cat).to_numpy(bool)], 1, bool(major))
-            )
+        for cat in sorted({category_text[i] for i in sel}):
+            summary.append(row(cat, [i for i in sel if category[i] == cat], 1, bool(major)))
     labels = dict(groups)
     major_rows = dev.loc[_flag(dev["major"]).to_numpy(bool)].sort_values(
         ["subject_id", "day"], kind="stable"

@@ -231,7 +231,8 @@ def _supporting(analysis: AnalysisResult | None, estimand: Estimand) -> list[str
     lines: list[str] = []
     main = "responder_difference" if estimand.responder else "mmrm"
     est = analysis.estimates
-    hit = est.loc[est["estimand"].astype(str).map(mine)]
+    ours = [mine(x) for x in est["estimand"].astype(str).tolist()]
+    hit = est.loc[ours, ["analysis", "population", "model", "comparison"]]
     for r in hit.itertuples(index=False):
         if r.analysis == main and r.population != estimand.analysis_population_id:
             lines.append(
