@@ -119,35 +119,37 @@ def population_section(trial: Trial) -> dict[str, Any]:
     groups = _groups(trial, s)
     pp_recorded = s["per_protocol"].notna().any()
     counts = {}
+    group = s["group"].tolist()
+    per_protocol = _flag(s["per_protocol"]).to_numpy(bool)
+    safety, safety_recorded = _flag(s["safety"]).to_numpy(bool), s["safety"].notna().to_numpy()
     for key, _ in groups:
-        g = s.loc[(s["group"] == key).to_numpy(bool)]
-        pp = int(_flag(g["per_protocol"]).sum())
+        at = [i for i, g in enumerate(group) if g == key]
+        pp = int(per_protocol[at].sum())
         counts[key] = {
-            "randomised": len(g),
-            "itt": len(g),
-            "safety": int(_flag(g["safety"]).sum()) if g["safety"].notna().any() else None,
+            "randomised": len(at),
+            "itt": len(at),
+            "safety": int(safety[at].sum()) if safety_recorded[at].any() else None,
             "per_protocol": pp,
-            "excluded": len(g) - pp,
+            "excluded": len(at) - pp,
         }
-    out = _reasons(trial, s.loc[~_flag(s["per_protocol"]).to_numpy(bool)])
+    out = _reasons(trial, s.loc[~per_protocol])
+    out_group = out["group"].tolist()
+
+    def tally(values: list[Any], value: Any) -> dict[str, int]:
+        """Excluded participants with `value` per column."""
+        return {
+            k: sum(1 for v, g in zip(values, out_group, strict=True) if v == value and g == k)
+            for k, _ in groups
+        }
+
+    reason = out["reason"].tolist()
     order = out["reason"].value_counts()
     ranked = sorted(order.index, key=lambda r: (r == NOT_RECORDED, -int(order[r]), str(r)))
-    reasons = [
-        {
-            "reason": r,
-            "counts": {
-                k: int(((out["reason"] == r) & (out["group"] == k)).sum()) for k, _ in groups
-            },
-        }
-        for r in ranked
-    ]
-    disp = out["disposition"].astype(object).fillna("not recorded").astype(str)
+    reasons = [{"reason": r, "counts": tally(reason, r)} for r in ranked]
+    disp = out["disposition"].astype(object).fillna("not recorded").astype(str).tolist()
     by_disposition = [
-        {
-            "disposition": d.replace("_", " "),
-            "counts": {k: int(((disp == d) & (out["group"] == k)).sum()) for k, _ in groups},
-        }
-        for d in sorted(disp.unique(), key=lambda d: (d != "completed", d))
+        {"disposition": d.replace("_", " "), "counts": tally(disp, d)}
+        for d in sorted(set(disp), key=lambda d: (d != "completed", d))
     ]
     labels = dict(groups)
     excluded = [
