@@ -10,8 +10,9 @@ remembers a drawing function's output keyed on everything it depends on:
 * the call's arguments, as their exact JSON text (insertion order kept, floats by their
   shortest round-trip repr, so two inputs share a key only when they are equal value
   for value; arguments JSON cannot express are never memoised, they are drawn);
-* for matplotlib figures, every global ``matplotlib.rcParams`` value (the figures apply
-  their own settings over them, so a changed global setting is a different key).
+* for matplotlib figures, every global ``matplotlib.rcParams`` value but the backend
+  (the figures apply their own settings over them, so a changed global setting is a
+  different key).
 
 The outputs are immutable (``str`` SVG text, ``bytes`` PNG), so a caller can never change
 what another caller receives. While a figure is drawn, Python's cyclic garbage collector
@@ -63,11 +64,18 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+#: rcParams a figure's drawing does not read: the figures select the Agg backend
+#: themselves (``matplotlib.use``, which changes ``backend`` on the first call) and
+#: savefig writes SVG whatever the interactive backend.
+_NOT_DRAWN = frozenset({"backend", "backend_fallback", "interactive"})
+
+
 def _rc_state() -> str:
-    """Every global matplotlib setting, as text (part of a matplotlib figure's key)."""
+    """Every global matplotlib setting a figure reads, as text (part of its key)."""
     import matplotlib
 
-    return repr(sorted((k, repr(v)) for k, v in dict.items(matplotlib.rcParams)))
+    items = dict.items(matplotlib.rcParams)
+    return repr(sorted((k, repr(v)) for k, v in items if k not in _NOT_DRAWN))
 
 
 def _key(name: str, args: tuple[object, ...], kwargs: dict[str, object], rc: bool) -> str:
