@@ -240,15 +240,25 @@ def _endpoints(
         ).fillna(False)
         values = d.loc[keep.to_numpy(dtype=bool)]
     primary = protocol.analysis.primary if protocol is not None and protocol.analysis else None
-    by_endpoint = dict(list(values.groupby("endpoint", sort=False))) if values is not None else {}
-    who = _unit_ids(units, cols) if not split else {}
+    present = set(values["endpoint"].dropna().tolist()) if values is not None else set()
+    by_endpoint: dict[Any, pd.DataFrame] = {}
+    means: dict[Any, dict[Any, float]] = {}
+    who: dict[str, list[Any]] = {}
+    if split and values is not None:
+        by_endpoint = dict(list(values.groupby("endpoint", sort=False)))
+    elif values is not None:  # each participant's mean per endpoint, in one grouping
+        means = _subject_means(values)
+        who = _unit_ids(units, cols)
     rows: list[dict[str, Any]] = []
     for eid in ids:
-        v = by_endpoint.get(eid)
-        if v is None or v.empty:
+        if eid not in present:
             continue
         ep = ENDPOINTS[eid]
-        by = _by_column(v, units, cols, split, who)
+        if split:
+            by = _by_site(by_endpoint[eid], units, cols)
+        else:
+            mean = means.get(eid, {})
+            by = {c["key"]: _take(mean, who[c["key"]]) for c in cols}
         tag = " (primary)" if eid == primary else ""
         rows += _numeric_rows(f"{ep.label}, {unit_text(ep.unit)}{tag}", by)
     return {
@@ -273,33 +283,31 @@ def _unit_ids(units: pd.DataFrame, cols: list[dict[str, Any]]) -> dict[str, list
     return out
 
 
-def _by_column(
-    v: pd.DataFrame,
-    units: pd.DataFrame,
-    cols: list[dict[str, Any]],
-    split: bool,
-    who: Mapping[str, list[Any]],
-) -> dict[str, np.ndarray]:
-    """Baseline value per unit (parallel: mean over the subject's sites), per column.
+def _subject_means(values: pd.DataFrame) -> dict[Any, dict[Any, float]]:
+    """Endpoint -> participant -> mean value (over the participant's sites and readings)."""
+    per = values.groupby(["endpoint", "subject_id"], sort=False)["value"].mean()
+    out: dict[Any, dict[Any, float]] = {}
+    keys: list[tuple[Any, Any]] = per.index.tolist()
+    for (eid, sid), m in zip(
+        keys, per.to_numpy(dtype=float, na_value=np.nan).tolist(), strict=True
+    ):
+        out.setdefault(eid, {})[sid] = m
+    return out
 
-    `who`: the participants of each column (parallel designs, :func:`_unit_ids`).
-    """
-    if split:
-        joined = units.merge(
-            v[["subject_id", "body_site", "value"]],
-            left_on=["subject_id", "site"],
-            right_on=["subject_id", "body_site"],
-            how="left",
-        )
-        return {
-            c["key"]: joined.loc[joined["arm"] == c["key"], "value"].to_numpy(dtype=float)
-            for c in cols
-        }
-    per = v.groupby("subject_id", sort=False)["value"].mean()
-    mean = dict(
-        zip(per.index.tolist(), per.to_numpy(dtype=float, na_value=np.nan).tolist(), strict=True)
+
+def _by_site(
+    v: pd.DataFrame, units: pd.DataFrame, cols: list[dict[str, Any]]
+) -> dict[str, np.ndarray]:
+    """Split-face designs: the baseline value of each allocated site, per column."""
+    joined = units.merge(
+        v[["subject_id", "body_site", "value"]],
+        left_on=["subject_id", "site"],
+        right_on=["subject_id", "body_site"],
+        how="left",
     )
-    return {c["key"]: _take(mean, who[c["key"]]) for c in cols}
+    return {
+        c["key"]: joined.loc[joined["arm"] == c["key"], "value"].to_numpy(dtype=float) for c in cols
+    }
 
 
 def baseline_tables(
