@@ -61,6 +61,16 @@ def primary_endpoint(protocol: Protocol | None, trial: Trial | None = None) -> s
 
 def _text(values: pd.Series) -> pd.Series:
     """Object series: stripped text, None for missing or empty cells."""
+    if isinstance(values.dtype, pd.StringDtype):  # text cells: clean each distinct one once
+        codes, uniques = pd.factorize(values)  # a missing cell: code -1, the appended NA
+        distinct = pd.Series(pd.array([*uniques.tolist(), None], dtype=values.dtype))
+        cleaned = _text_each(distinct).to_numpy(dtype=object)
+        return pd.Series(cleaned[codes], index=values.index, name=values.name, dtype=object)
+    return _text_each(values)
+
+
+def _text_each(values: pd.Series) -> pd.Series:
+    """:func:`_text`, cell by cell."""
     out = values.astype(object).where(values.notna(), None)
     out = out.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
     return out.astype(object)

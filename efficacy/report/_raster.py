@@ -4,7 +4,8 @@ The HTML inlines each figure as SVG (:func:`efficacy.report.figures.flow_svg`,
 :func:`efficacy.report.outcome_figures.outcome_figures`); Word documents need raster
 images, so the very same SVG is rasterised by cairosvg (on the system's cairo library).
 The PNG bytes depend only on the SVG (cairo writes no time stamp), so the DOCX stays
-byte-reproducible.
+byte-reproducible, and each SVG is rasterised once per process
+(:mod:`efficacy.report._figcache`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from efficacy.errors import EfficacyError
+from efficacy.report._figcache import memo_figure
 
 __all__ = ["PNG_WIDTH", "figure_pngs", "svg_png"]
 
@@ -21,6 +23,7 @@ __all__ = ["PNG_WIDTH", "figure_pngs", "svg_png"]
 PNG_WIDTH = 1600
 
 
+@memo_figure(matplotlib_rc=False)
 def svg_png(svg: str, width: int = PNG_WIDTH) -> bytes:
     """Rasterise `svg` to PNG bytes `width` pixels wide (height from its view box).
 

@@ -32,6 +32,21 @@ _PHOTOTYPES = ("I", "II", "III", "IV", "V", "VI")
 RASCH = "rasch_0_100"  # ScoredTrial.pro metric of converted FACE-Q scores
 
 
+def _first_values(ids: pd.Series, values: pd.Series) -> dict[Any, float]:
+    """Each id's first value as a float (missing: NaN), as ``drop_duplicates`` keeps it."""
+    out: dict[Any, float] = {}
+    for key, value in zip(
+        ids.tolist(), values.to_numpy(dtype=float, na_value=np.nan).tolist(), strict=True
+    ):
+        out.setdefault(key, value)
+    return out
+
+
+def _take(lookup: Mapping[Any, float], who: list[Any]) -> np.ndarray:
+    """Return the values of `who` in `lookup` (NaN where absent), as ``reindex`` does."""
+    return np.array([lookup.get(k, np.nan) for k in who], dtype=float)
+
+
 def _arm_labels(trial: Trial) -> dict[str, str]:
     return {a.id: a.label for a in trial.manifest.arms}
 
@@ -48,18 +63,27 @@ def _numeric_rows(
     return rows
 
 
+def _missing(value: Any) -> bool:
+    return bool(pd.isna(value))
+
+
 def _category_rows(
-    label: str, by_col: Mapping[str, pd.Series], levels: tuple[str, ...]
+    label: str, by_col: Mapping[str, list[Any]], levels: tuple[str, ...]
 ) -> list[dict[str, Any]]:
+    """Group row `label`, then ``n (%)`` of each level (and *Missing*, if any) per column."""
     rows: list[dict[str, Any]] = [{"label": label, "kind": "group", "cells": {}}]
     show = list(levels)
-    if any(s.isna().any() for s in by_col.values()):
+    missing = {c: [_missing(v) for v in s] for c, s in by_col.items()}
+    if any(any(m) for m in missing.values()):
         show.append("Missing")
     for level in show:
         cells = {}
         for c, s in by_col.items():
-            hit = s.isna() if level == "Missing" else s.eq(level).fillna(False)
-            cells[c] = count_cell(int(hit.sum()), len(s))
+            if level == "Missing":
+                n = sum(missing[c])
+            else:
+                n = sum(1 for v, m in zip(s, missing[c], strict=True) if not m and v == level)
+            cells[c] = count_cell(n, len(s))
         rows.append({"label": level, "kind": "level", "cells": cells})
     return rows
 
@@ -89,22 +113,31 @@ def _demographics(
             c["key"]: units.loc[units["arm"] == c["key"], "subject_id"].tolist() for c in cols[:-1]
         }
         groups["TOTAL"] = people["subject_id"].tolist()
-    sub = {k: subj.reindex(v) for k, v in groups.items()}
-    age = {k: s["age"].to_numpy(dtype=float, na_value=np.nan) for k, s in sub.items()}
-    sex = {
-        k: s["sex"]
-        .astype(object)
-        .map(lambda x: _SEX.get(str(x).strip().lower(), x) if pd.notna(x) else None)
-        for k, s in sub.items()
-    }
-    fitz = {
-        k: s["fitzpatrick"].astype(object).where(s["fitzpatrick"].notna(), None)
-        for k, s in sub.items()
-    }
+    # each participant's values once, then each column's participants looked up
+    ids = subj.index.tolist()
+    age_of = dict(
+        zip(ids, subj["age"].to_numpy(dtype=float, na_value=np.nan).tolist(), strict=True)
+    )
+    sex_of = dict(
+        zip(
+            ids,
+            subj["sex"]
+            .astype(object)
+            .map(lambda x: _SEX.get(str(x).strip().lower(), x) if pd.notna(x) else None)
+            .tolist(),
+            strict=True,
+        )
+    )
+    fitz = subj["fitzpatrick"]
+    fitz_of = dict(zip(ids, fitz.astype(object).where(fitz.notna(), None).tolist(), strict=True))
+    age = {k: _take(age_of, v) for k, v in groups.items()}
+    sex = {k: [sex_of.get(i) for i in v] for k, v in groups.items()}
+    phototype = {k: [fitz_of.get(i) for i in v] for k, v in groups.items()}
     rows = _numeric_rows("Age (years)", age, d=0)
-    levels = tuple(sorted({v for s in sex.values() for v in s.dropna()} - {"Female", "Male"}))
+    known: set[Any] = {v for s in sex.values() for v in s if not _missing(v)}
+    levels = tuple(sorted(known - {"Female", "Male"}))
     rows += _category_rows("Sex, n (%)", sex, ("Female", "Male", *levels))
-    rows += _category_rows("Fitzpatrick phototype, n (%)", fitz, _PHOTOTYPES)
+    rows += _category_rows("Fitzpatrick phototype, n (%)", phototype, _PHOTOTYPES)
     rows += _skindex_rows(trial, groups, scored)
     rows += _faceq_rows(trial, groups, scored)
     return {
@@ -128,12 +161,11 @@ def _skindex_rows(
     if scores.empty:
         return []
     rows: list[dict[str, Any]] = []
+    by_scale = dict(list(scores.groupby("scale", sort=False)))
     for scale in ("symptoms", "emotions", "functioning"):
-        s = scores[scores["scale"] == scale].drop_duplicates("subject_id").set_index("subject_id")
-        by = {
-            k: s["score"].reindex(v).to_numpy(dtype=float, na_value=np.nan)
-            for k, v in groups.items()
-        }
+        s = by_scale.get(scale, scores.iloc[:0])
+        first = _first_values(s["subject_id"], s["score"])
+        by = {k: _take(first, v) for k, v in groups.items()}
         rows += _numeric_rows(f"Skindex-16 {scale} (0-100, higher = worse)", by, d=1)
     return rows
 
@@ -152,12 +184,11 @@ def _faceq_rows(
         & (pro["metric"] == RASCH).fillna(False)
     ]
     rows: list[dict[str, Any]] = []
+    by_scale = dict(list(scores.groupby("scale", sort=False)))
     for scale in sorted(scores["scale"].dropna().unique()):
-        s = scores[scores["scale"] == scale].drop_duplicates("subject_id").set_index("subject_id")
-        by = {
-            k: s["score"].reindex(v).to_numpy(dtype=float, na_value=np.nan)
-            for k, v in groups.items()
-        }
+        s = by_scale[scale]
+        first = _first_values(s["subject_id"], s["score"])
+        by = {k: _take(first, v) for k, v in groups.items()}
         name = str(scale).replace("_", " ")
         rows += _numeric_rows(f"FACE-Q {name} (Rasch 0-100, higher = better)", by, d=1)
     return rows
@@ -209,13 +240,25 @@ def _endpoints(
         ).fillna(False)
         values = d.loc[keep.to_numpy(dtype=bool)]
     primary = protocol.analysis.primary if protocol is not None and protocol.analysis else None
+    present = set(values["endpoint"].dropna().tolist()) if values is not None else set()
+    by_endpoint: dict[Any, pd.DataFrame] = {}
+    means: dict[Any, dict[Any, float]] = {}
+    who: dict[str, list[Any]] = {}
+    if split and values is not None:
+        by_endpoint = dict(list(values.groupby("endpoint", sort=False)))
+    elif values is not None:  # each participant's mean per endpoint, in one grouping
+        means = _subject_means(values)
+        who = _unit_ids(units, cols)
     rows: list[dict[str, Any]] = []
     for eid in ids:
-        v = values[values["endpoint"] == eid] if values is not None else None
-        if v is None or v.empty:
+        if eid not in present:
             continue
         ep = ENDPOINTS[eid]
-        by = _by_column(v, units, cols, split)
+        if split:
+            by = _by_site(by_endpoint[eid], units, cols)
+        else:
+            mean = means.get(eid, {})
+            by = {c["key"]: _take(mean, who[c["key"]]) for c in cols}
         tag = " (primary)" if eid == primary else ""
         rows += _numeric_rows(f"{ep.label}, {unit_text(ep.unit)}{tag}", by)
     return {
@@ -227,22 +270,8 @@ def _endpoints(
     }
 
 
-def _by_column(
-    v: pd.DataFrame, units: pd.DataFrame, cols: list[dict[str, Any]], split: bool
-) -> dict[str, np.ndarray]:
-    """Baseline value per unit (parallel: mean over the subject's sites), per column."""
-    if split:
-        joined = units.merge(
-            v[["subject_id", "body_site", "value"]],
-            left_on=["subject_id", "site"],
-            right_on=["subject_id", "body_site"],
-            how="left",
-        )
-        return {
-            c["key"]: joined.loc[joined["arm"] == c["key"], "value"].to_numpy(dtype=float)
-            for c in cols
-        }
-    per = v.groupby("subject_id", sort=False)["value"].mean()
+def _unit_ids(units: pd.DataFrame, cols: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Parallel designs: each column's participants (first appearance order, no repeats)."""
     out = {}
     for c in cols:
         who = (
@@ -250,8 +279,35 @@ def _by_column(
             if c["key"] == "TOTAL"
             else units.loc[units["arm"] == c["key"], "subject_id"]
         )
-        out[c["key"]] = per.reindex(who.drop_duplicates()).to_numpy(dtype=float)
+        out[c["key"]] = who.drop_duplicates().tolist()
     return out
+
+
+def _subject_means(values: pd.DataFrame) -> dict[Any, dict[Any, float]]:
+    """Endpoint -> participant -> mean value (over the participant's sites and readings)."""
+    per = values.groupby(["endpoint", "subject_id"], sort=False)["value"].mean()
+    out: dict[Any, dict[Any, float]] = {}
+    keys: list[tuple[Any, Any]] = per.index.tolist()
+    for (eid, sid), m in zip(
+        keys, per.to_numpy(dtype=float, na_value=np.nan).tolist(), strict=True
+    ):
+        out.setdefault(eid, {})[sid] = m
+    return out
+
+
+def _by_site(
+    v: pd.DataFrame, units: pd.DataFrame, cols: list[dict[str, Any]]
+) -> dict[str, np.ndarray]:
+    """Split-face designs: the baseline value of each allocated site, per column."""
+    joined = units.merge(
+        v[["subject_id", "body_site", "value"]],
+        left_on=["subject_id", "site"],
+        right_on=["subject_id", "body_site"],
+        how="left",
+    )
+    return {
+        c["key"]: joined.loc[joined["arm"] == c["key"], "value"].to_numpy(dtype=float) for c in cols
+    }
 
 
 def baseline_tables(

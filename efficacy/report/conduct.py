@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from efficacy.report._shell import n_pct, shell
@@ -118,35 +119,37 @@ def population_section(trial: Trial) -> dict[str, Any]:
     groups = _groups(trial, s)
     pp_recorded = s["per_protocol"].notna().any()
     counts = {}
+    group = s["group"].tolist()
+    per_protocol = _flag(s["per_protocol"]).to_numpy(bool)
+    safety, safety_recorded = _flag(s["safety"]).to_numpy(bool), s["safety"].notna().to_numpy()
     for key, _ in groups:
-        g = s.loc[(s["group"] == key).to_numpy(bool)]
-        pp = int(_flag(g["per_protocol"]).sum())
+        at = [i for i, g in enumerate(group) if g == key]
+        pp = int(per_protocol[at].sum())
         counts[key] = {
-            "randomised": len(g),
-            "itt": len(g),
-            "safety": int(_flag(g["safety"]).sum()) if g["safety"].notna().any() else None,
+            "randomised": len(at),
+            "itt": len(at),
+            "safety": int(safety[at].sum()) if safety_recorded[at].any() else None,
             "per_protocol": pp,
-            "excluded": len(g) - pp,
+            "excluded": len(at) - pp,
         }
-    out = _reasons(trial, s.loc[~_flag(s["per_protocol"]).to_numpy(bool)])
+    out = _reasons(trial, s.loc[~per_protocol])
+    out_group = out["group"].tolist()
+
+    def tally(values: list[Any], value: Any) -> dict[str, int]:
+        """Excluded participants with `value` per column."""
+        return {
+            k: sum(1 for v, g in zip(values, out_group, strict=True) if v == value and g == k)
+            for k, _ in groups
+        }
+
+    reason = out["reason"].tolist()
     order = out["reason"].value_counts()
     ranked = sorted(order.index, key=lambda r: (r == NOT_RECORDED, -int(order[r]), str(r)))
-    reasons = [
-        {
-            "reason": r,
-            "counts": {
-                k: int(((out["reason"] == r) & (out["group"] == k)).sum()) for k, _ in groups
-            },
-        }
-        for r in ranked
-    ]
-    disp = out["disposition"].astype(object).fillna("not recorded").astype(str)
+    reasons = [{"reason": r, "counts": tally(reason, r)} for r in ranked]
+    disp = out["disposition"].astype(object).fillna("not recorded").astype(str).tolist()
     by_disposition = [
-        {
-            "disposition": d.replace("_", " "),
-            "counts": {k: int(((disp == d) & (out["group"] == k)).sum()) for k, _ in groups},
-        }
-        for d in sorted(disp.unique(), key=lambda d: (d != "completed", d))
+        {"disposition": d.replace("_", " "), "counts": tally(disp, d)}
+        for d in sorted(set(disp), key=lambda d: (d != "completed", d))
     ]
     labels = dict(groups)
     excluded = [
@@ -232,6 +235,10 @@ def _population_shells(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [main, disp, listing]
 
 
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
 def deviation_section(trial: Trial) -> dict[str, Any]:
     """Build the protocol-deviations part of section 3 (JSON-ready).
 
@@ -259,22 +266,26 @@ def deviation_section(trial: Trial) -> dict[str, Any]:
     dev = dev.assign(category=dev["category"].astype(object).fillna("(no category)"))
     n = {k: int((s["group"] == k).sum()) for k, _ in groups}
 
-    def row(label: str, rows: pd.DataFrame, level: int, major: bool) -> dict[str, Any]:
+    # counted over positions into plain lists: one pass per row, no pandas filter per cell
+    group, subject = dev["group"].tolist(), dev["subject_id"].tolist()
+    category, category_text = dev["category"].tolist(), dev["category"].astype(str).tolist()
+
+    def row(label: str, at: list[int], level: int, major: bool) -> dict[str, Any]:
         cells = {}
         for k, _ in groups:
-            g = rows.loc[(rows["group"] == k).to_numpy(bool)]
-            people = int(g["subject_id"].nunique())
+            g = [i for i in at if group[i] == k]
+            people = len({subject[i] for i in g if not _missing(subject[i])})
             cells[k] = {"n": people, "N": n[k], "deviations": len(g)}
         return {"label": label, "level": level, "major": major, "cells": cells}
 
     summary = []
+    every = list(range(len(dev)))
+    is_major = np.flatnonzero(_flag(dev["major"]).to_numpy(bool)).tolist()
     for major, title in ((None, "Any protocol deviation"), (True, "Any major deviation")):
-        sel = dev if major is None else dev.loc[_flag(dev["major"]).to_numpy(bool)]
+        sel = every if major is None else is_major
         summary.append(row(title, sel, 0, bool(major)))
-        for cat in sorted(sel["category"].astype(str).unique()):
-            summary.append(
-                row(cat, sel.loc[(sel["category"] == cat).to_numpy(bool)], 1, bool(major))
-            )
+        for cat in sorted({category_text[i] for i in sel}):
+            summary.append(row(cat, [i for i in sel if category[i] == cat], 1, bool(major)))
     labels = dict(groups)
     major_rows = dev.loc[_flag(dev["major"]).to_numpy(bool)].sort_values(
         ["subject_id", "day"], kind="stable"

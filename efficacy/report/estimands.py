@@ -13,8 +13,10 @@ The section's ``tables`` are table shells (``notes/SHELLS.md``): every cell a st
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from efficacy.analysis import AnalysisResult
@@ -108,6 +110,11 @@ def _treatment(trial: Trial, estimand: Estimand) -> str:
     return f"{what} vs {against} (control), as randomised"
 
 
+def _distinct(values: Iterable[Any]) -> int:
+    """Count the distinct non-missing values (``Series.nunique``)."""
+    return len({v for v in values if not (v is None or v is pd.NA or v != v)})
+
+
 def _one(
     trial: Trial,
     protocol: Protocol,
@@ -130,12 +137,20 @@ def _one(
             f"{_label(endpoint)}: within-person difference (treated minus control site) in "
             f"change from baseline at {visit}"
         )
-    mine = events.loc[events["subject_id"].isin(subjects["subject_id"])]
+    # the population's events as plain lists: counted in Python, no frame filter per cell
+    inside = np.flatnonzero(events["subject_id"].isin(subjects["subject_id"]).to_numpy(bool))
+    mine_subject = events["subject_id"].take(inside).tolist()
+    mine_event = events["event"].take(inside).tolist()
+    members = [set(ids.tolist()) for _, ids in cols]
     ice: list[dict[str, Any]] = []
     per_event: list[list[int]] = []
     for e in estimand.intercurrent_events:
-        hit = mine.loc[mine["event"] == e.name, "subject_id"]
-        counts = [int(hit.loc[hit.isin(ids)].nunique()) for _, ids in cols]
+        hit = [
+            s
+            for s, name in zip(mine_subject, mine_event, strict=True)
+            if isinstance(name, str) and name == e.name
+        ]
+        counts = [_distinct(x for x in hit if x in ids) for ids in members]
         per_event.append(counts)
         ice.append(
             {
@@ -145,12 +160,12 @@ def _one(
                 "strategy": e.strategy,
                 "strategy_label": _STRATEGY[e.strategy],
                 "counts": {c: n for (c, _), n in zip(cols, counts, strict=True)},
-                "total": int(hit.nunique()),
+                "total": _distinct(hit),
             }
         )
     name, description = _worded(estimand, endpoint, trial.manifest.design)
     named = {e.name for e in estimand.intercurrent_events}
-    other = sorted(set(mine["event"]) - named)
+    other = sorted(set(mine_event) - named)
     record = {
         "id": estimand.id,
         "name": name,
@@ -231,7 +246,8 @@ def _supporting(analysis: AnalysisResult | None, estimand: Estimand) -> list[str
     lines: list[str] = []
     main = "responder_difference" if estimand.responder else "mmrm"
     est = analysis.estimates
-    hit = est.loc[est["estimand"].astype(str).map(mine)]
+    ours = [mine(x) for x in est["estimand"].astype(str).tolist()]
+    hit = est.loc[ours, ["analysis", "population", "model", "comparison"]]
     for r in hit.itertuples(index=False):
         if r.analysis == main and r.population != estimand.analysis_population_id:
             lines.append(

@@ -22,7 +22,8 @@ column counts every event per participant.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -88,16 +89,63 @@ def _columns(trial: Trial, units: pd.DataFrame, split: bool) -> list[dict[str, A
     return cols
 
 
+class _Events(NamedTuple):
+    """The tabulated events' subject, column and counting unit, as plain lists.
+
+    Rows are counted over positions into these lists (one pass of Python over a few
+    hundred events instead of a pandas filter per row and column).
+    """
+
+    subject: list[Any]
+    col: list[Any]
+    unit: list[Any]
+
+    @classmethod
+    def of(cls, ev: pd.DataFrame) -> _Events:
+        return cls(ev["subject_id"].tolist(), ev["col"].tolist(), ev["unit"].tolist())
+
+
+def _isna(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _distinct(values: Iterable[Any]) -> int:
+    """Count the distinct non-missing values (``Series.nunique``)."""
+    return len({v for v in values if not _isna(v)})
+
+
 def _row(label: str, ev: pd.DataFrame, cols: list[dict[str, Any]]) -> dict[str, Any]:
+    return _row_at(label, _Events.of(ev), range(len(ev)), cols)
+
+
+def _row_at(
+    label: str, ev: _Events, at: Sequence[int], cols: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Return the row of the events at positions `at` of `ev` (``n (%) [events]`` cells)."""
     cells = {}
     for c in cols:
-        if c["key"] in ("TOTAL", "ALL"):
-            sel, units = ev, ev["subject_id"]
+        key = c["key"]
+        if key in ("TOTAL", "ALL"):
+            n, events = _distinct(ev.subject[i] for i in at), len(at)
         else:
-            sel = ev[ev["col"] == c["key"]]
-            units = sel["unit"]
-        cells[c["key"]] = count_cell(int(units.nunique()), c["N"], len(sel))
+            sel = [i for i in at if not _isna(ev.col[i]) and ev.col[i] == key]
+            n, events = _distinct(ev.unit[i] for i in sel), len(sel)
+        cells[key] = count_cell(n, c["N"], events)
     return {"label": label, "kind": "level", "cells": cells}
+
+
+def _where(mask: np.ndarray) -> list[int]:
+    """Positions where the boolean `mask` is true."""
+    return np.flatnonzero(mask).tolist()
+
+
+def _positions(values: Sequence[Any], at: Iterable[int]) -> dict[Any, list[int]]:
+    """Positions (among `at`) of each non-missing value of `values`."""
+    out: dict[Any, list[int]] = {}
+    for i in at:
+        if not _isna(values[i]):
+            out.setdefault(values[i], []).append(i)
+    return out
 
 
 def _recorded(trial: Trial, name: str) -> bool:
@@ -106,57 +154,58 @@ def _recorded(trial: Trial, name: str) -> bool:
     return src is not None and name not in src.missing_columns
 
 
-def _rows(groups: list[tuple[str, pd.DataFrame]], cols: list[dict[str, Any]]) -> list[Any]:
-    return [_row(label, ev, cols) for label, ev in groups]
+def _rows(
+    ev: _Events, groups: list[tuple[str, np.ndarray]], cols: list[dict[str, Any]]
+) -> list[Any]:
+    return [_row_at(label, ev, _where(mask), cols) for label, mask in groups]
 
 
-def _ordered(ev: pd.DataFrame, key: str) -> list[Any]:
-    """Values of `key`, most participants (all columns) first, then events, then name."""
-    people = ev.groupby(key)["subject_id"].nunique()
-    events = ev[key].value_counts()
-    return sorted(events.index, key=lambda t: (-int(people[t]), -int(events[t]), str(t)))
+def _ordered(values: Sequence[Any], subject: Sequence[Any], at: Sequence[int]) -> list[Any]:
+    """Values at `at`, most participants (all columns) first, then events, then name."""
+    where = _positions(values, at)
+    people = {t: _distinct(subject[i] for i in idx) for t, idx in where.items()}
+    return sorted(where, key=lambda t: (-people[t], -len(where[t]), str(t)))
 
 
-def _by_soc_pt(ev: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _by_soc_pt(frame: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """SOC rows (level 0) each followed by its PT rows (level 1); uncoded events last."""
-    ev = ev.assign(
-        soc=ev["soc"].astype(object).where(ev["soc"].notna(), "(not coded)"),
-        pt=ev["pt"].astype(object).where(ev["pt"].notna(), ev["term"]),
-    )
-    out = [_row("Any adverse event", ev, cols) | {"level": 0}]
-    socs = [s for s in _ordered(ev, "soc") if s != "(not coded)"]
-    socs += ["(not coded)"] if (ev["soc"] == "(not coded)").any() else []
-    for soc in socs:
-        in_soc = ev[(ev["soc"] == soc).to_numpy(bool)]
-        out.append(_row(str(soc), in_soc, cols) | {"level": 1})
-        for pt in _ordered(in_soc, "pt"):
-            out.append(
-                _row(str(pt), in_soc[(in_soc["pt"] == pt).to_numpy(bool)], cols) | {"level": 2}
-            )
+    soc = frame["soc"].astype(object).where(frame["soc"].notna(), "(not coded)").tolist()
+    pt = frame["pt"].astype(object).where(frame["pt"].notna(), frame["term"]).tolist()
+    ev = _Events.of(frame)
+    every = range(len(soc))
+    out = [_row_at("Any adverse event", ev, every, cols) | {"level": 0}]
+    in_soc = _positions(soc, every)
+    socs = [s for s in _ordered(soc, ev.subject, every) if s != "(not coded)"]
+    socs += ["(not coded)"] if "(not coded)" in in_soc else []
+    for name in socs:
+        at = in_soc[name]
+        out.append(_row_at(str(name), ev, at, cols) | {"level": 1})
+        in_pt = _positions(pt, at)
+        for term in _ordered(pt, ev.subject, at):
+            out.append(_row_at(str(term), ev, in_pt[term], cols) | {"level": 2})
     return out
 
 
-def _by_severity(ev: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _by_severity(frame: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each event counted at its participant's (unit's) worst severity."""
     rank = {s: i for i, s in enumerate(_SEVERITIES)}
-    sev = ev["severity"].astype(object).map(lambda v: rank.get(str(v).lower(), -1))
-    worst = sev.groupby(ev["unit"]).transform("max")
-    ev = ev.assign(_worst=worst.to_numpy())
-    groups = [(s.capitalize(), ev[(ev["_worst"] == i).to_numpy(bool)]) for s, i in rank.items()]
-    if (ev["_worst"] < 0).any():
-        groups.append(("Severity not recorded", ev[(ev["_worst"] < 0).to_numpy(bool)]))
-    return _rows(groups, cols)
+    sev = frame["severity"].astype(object).map(lambda v: rank.get(str(v).lower(), -1))
+    worst = sev.groupby(frame["unit"]).transform("max").to_numpy()
+    groups = [(s.capitalize(), worst == i) for s, i in rank.items()]
+    if (worst < 0).any():
+        groups.append(("Severity not recorded", worst < 0))
+    return _rows(_Events.of(frame), groups, cols)
 
 
-def _by_relatedness(ev: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    related = ev["related"].astype("boolean")
+def _by_relatedness(frame: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    related = frame["related"].astype("boolean")
     groups = [
-        ("Related to the product", ev[related.fillna(False).to_numpy(bool)]),
-        ("Not related", ev[(related == False).fillna(False).to_numpy(bool)]),  # noqa: E712
+        ("Related to the product", related.fillna(False).to_numpy(bool)),
+        ("Not related", (related == False).fillna(False).to_numpy(bool)),  # noqa: E712
     ]
     if related.isna().any():
-        groups.append(("Relatedness not recorded", ev[related.isna().to_numpy(bool)]))
-    return _rows(groups, cols)
+        groups.append(("Relatedness not recorded", related.isna().to_numpy(bool)))
+    return _rows(_Events.of(frame), groups, cols)
 
 
 def _na(value: Any) -> Any:
@@ -231,7 +280,9 @@ def harms_tables(trial: Trial) -> dict[str, Any]:
     coded = _recorded(trial, "soc") and _recorded(trial, "pt") and ev["soc"].notna().any()
     deaths = _recorded(trial, "fatal")
     by_disc = _recorded(trial, "led_to_discontinuation")
-    summary = _summary(trial, ev, cols, deaths, by_disc)
+    events = _Events.of(ev)
+    discontinued = _discontinued(trial, ev, by_disc)
+    summary = _summary(ev, events, discontinued, cols, deaths)
     data: dict[str, Any] = {
         "status": "assessed",
         "message": "",
@@ -254,17 +305,18 @@ def harms_tables(trial: Trial) -> dict[str, Any]:
     if coded:
         data["by_soc_pt"] = _by_soc_pt(ev, cols)
     else:
+        term, every = ev["term"].tolist(), range(len(ev))
+        in_term = _positions(term, every)
         data["by_term"] = [
-            _row(str(t), ev[(ev["term"] == t).fillna(False).to_numpy(dtype=bool)], cols)
-            for t in _ordered(ev, "term")
+            _row_at(str(t), events, in_term[t], cols) for t in _ordered(term, events.subject, every)
         ]
-    site = ev["site"].fillna(_NOT_SITE)
+    in_site = _positions(ev["site"].fillna(_NOT_SITE).tolist(), range(len(ev)))
     data["by_body_site"] = [
-        _row(str(s), ev[(site == s).to_numpy(dtype=bool)], cols)
-        for s in sorted(site.unique(), key=lambda s: (s == _NOT_SITE, s))
+        _row_at(str(s), events, in_site[s], cols)
+        for s in sorted(in_site, key=lambda s: (s == _NOT_SITE, s))
     ]
     data["serious"] = _listing(ev[_flag(ev["serious"])], cols)
-    data["discontinued"] = _listing(_discontinued(trial, ev, by_disc), cols)
+    data["discontinued"] = _listing(discontinued, cols)
     data["deaths"] = _listing(ev[_flag(ev["fatal"])], cols) if deaths else None
     data["tables"] = harms_shells(data, split)
     return data
@@ -281,19 +333,26 @@ def _discontinued(trial: Trial, ev: pd.DataFrame, by_column: bool) -> pd.DataFra
 
 
 def _summary(
-    trial: Trial, ev: pd.DataFrame, cols: list[dict[str, Any]], deaths: bool, by_disc: bool
+    ev: pd.DataFrame,
+    events: _Events,
+    discontinued: pd.DataFrame,
+    cols: list[dict[str, Any]],
+    deaths: bool,
 ) -> list[dict[str, Any]]:
-    """Return the summary rows, every one shown even with zero events."""
+    """Return the summary rows, every one shown even with zero events.
+
+    `events` are `ev` as lists; `discontinued` the events leading to discontinuation.
+    """
     severe = (ev["severity"] == "severe").fillna(False).to_numpy(dtype=bool)
     rows = [
-        _row("Any adverse event", ev, cols),
-        _row("Serious adverse event", ev[_flag(ev["serious"])], cols),
-        _row("Related to the product", ev[_flag(ev["related"])], cols),
-        _row("Severe", ev[severe], cols),
-        _row("Leading to discontinuation", _discontinued(trial, ev, by_disc), cols),
+        _row_at("Any adverse event", events, range(len(ev)), cols),
+        _row_at("Serious adverse event", events, _where(_flag(ev["serious"])), cols),
+        _row_at("Related to the product", events, _where(_flag(ev["related"])), cols),
+        _row_at("Severe", events, _where(severe), cols),
+        _row("Leading to discontinuation", discontinued, cols),
     ]
     if deaths:
-        rows.append(_row("Fatal (deaths)", ev[_flag(ev["fatal"])], cols))
+        rows.append(_row_at("Fatal (deaths)", events, _where(_flag(ev["fatal"])), cols))
     return rows
 
 

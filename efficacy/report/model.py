@@ -94,7 +94,10 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a deep copy of the report data (plain dicts and lists)."""
-        data: dict[str, Any] = json.loads(self.to_json())
+        # what json.loads(self.to_json()) gives (keys sorted), without its indentation:
+        # the C encoder serialises only when no indent is asked for
+        text = json.dumps(dict(self.data), sort_keys=True, ensure_ascii=False, allow_nan=False)
+        data: dict[str, Any] = json.loads(text)
         return data
 
     def to_json(self) -> str:

@@ -10,7 +10,8 @@
 Palette: Okabe-Ito (colour-blind safe), with marker shape and line style as a second
 cue. Text stays text in the SVG (``svg.fonttype = none``, DejaVu Sans); mathtext is off,
 so a ``$`` in an arm label prints as is; matplotlib escapes every text. Output is
-deterministic (fixed hash salt, no date).
+deterministic (fixed hash salt, no date), so each figure is drawn once per process for
+equal inputs and settings (:mod:`efficacy.report._figcache`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from efficacy.report._figcache import memo_figure
 from efficacy.report._format import unit_text
 
 if TYPE_CHECKING:
@@ -209,6 +211,7 @@ def _panel(
     return handles
 
 
+@memo_figure(matplotlib_rc=True)
 def change_svg(
     blocks: Sequence[Mapping[str, Any]], visits: Sequence[Mapping[str, Any]], label: str
 ) -> str:
@@ -256,6 +259,7 @@ def change_svg(
         return _svg(fig, label)
 
 
+@memo_figure(matplotlib_rc=True)
 def forest_svg(summary: Sequence[Mapping[str, Any]], label: str, level: str = "95") -> str:
     """Hedges' g (95% CI) at the final visit per endpoint: ITT circles, PP squares."""
     import matplotlib

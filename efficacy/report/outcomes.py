@@ -85,6 +85,11 @@ def run_analysis(
 
 def _plain(value: Any) -> Any:
     """Return `value` as plain JSON data: NaN / inf become None; other types are refused."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # the common cases first
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -124,15 +124,18 @@ def title_block(trial: Trial, protocol: Protocol, when: str) -> dict[str, Any]:
     }
 
 
-def _evidence(trial: Trial, req: Requirement) -> str:
-    """Say what the data show for `req` (a positive statement, whatever the status)."""
+def _evidence(trial: Trial, req: Requirement, measured: _Measured) -> str:
+    """Say what the data show for `req` (a positive statement, whatever the status).
+
+    `measured` counts the trial's measurements once for every instrumental requirement.
+    """
     p, m = req.parameters, trial.manifest
     if req.check == "duration":
         weeks = m.planned_weeks
         planned = f"planned follow-up {weeks:g} weeks" if weeks is not None else "no schedule"
         return planned + _observed(trial)
     if req.check == "instrumental":
-        return _measured(trial, tuple(p.get("endpoints", ())))
+        return measured.text(tuple(p.get("endpoints", ())))
     if req.check == "pro":
         pro = trial.pro_responses
         sel = pro[(pro["instrument"] == p.get("instrument")).fillna(False)]
@@ -164,22 +167,48 @@ def _observed(trial: Trial) -> str:
     return f"; completers' median observed follow-up {weeks:.1f} weeks (n = {len(last)})"
 
 
-def _measured(trial: Trial, endpoints: tuple[str, ...]) -> str:
-    meas = trial.measurements
-    base = trial.manifest.baseline_visit
-    final = trial.manifest.final_visit.id if trial.manifest.final_visit else None
-    sel = meas[meas["endpoint"].isin(endpoints).fillna(False) & meas["value"].notna()]
-    parts = []
-    for ep, g in sel.groupby("endpoint", sort=True):
-        at = [
-            int(g.loc[(g["visit"] == v).fillna(False), "subject_id"].nunique())
-            for v in (base, final)
+class _Measured:
+    """Participants measured per endpoint at baseline and at the final visit, and devices.
+
+    Counted in one pass over the non-missing measurements (on first use), then read by
+    each instrumental requirement of the verdict.
+    """
+
+    def __init__(self, trial: Trial) -> None:
+        self.trial = trial
+        self._counts: dict[tuple[Any, Any], int] | None = None
+        self._devices: dict[Any, set[str]] = {}
+        self._seen: set[Any] = set()  # endpoints with a non-missing value (any visit)
+
+    def _count(self) -> dict[tuple[Any, Any], int]:
+        if self._counts is None:
+            meas = self.trial.measurements
+            sel = meas[meas["value"].notna().to_numpy(dtype=bool)]
+            people = sel.groupby(["endpoint", "visit"])["subject_id"].nunique()
+            keys: list[tuple[Any, Any]] = people.index.tolist()
+            self._counts = dict(zip(keys, map(int, people.tolist()), strict=True))
+            self._seen = set(sel["endpoint"].dropna().unique().tolist())
+            pairs = sel[["endpoint", "device"]].dropna().drop_duplicates()
+            for ep, device in zip(
+                pairs["endpoint"].tolist(), pairs["device"].tolist(), strict=True
+            ):
+                self._devices.setdefault(ep, set()).add(str(device))
+        return self._counts
+
+    def text(self, endpoints: tuple[str, ...]) -> str:
+        """Say how many were measured at baseline and at the final visit, per endpoint."""
+        counts = self._count()
+        m = self.trial.manifest
+        base, final = m.baseline_visit, m.final_visit.id if m.final_visit else None
+        present = sorted(self._seen & set(endpoints))
+        parts = [
+            f"{ep}: {counts.get((ep, base), 0)} at {base}, {counts.get((ep, final), 0)} at {final}"
+            for ep in present
         ]
-        parts.append(f"{ep}: {at[0]} at {base}, {at[1]} at {final}")
-    devices = sorted(set(sel["device"].dropna().astype(str)))
-    if not parts:
-        return "none of " + ", ".join(endpoints) + " measured"
-    return "; ".join(parts) + (f" (device: {', '.join(devices)})" if devices else "")
+        devices = sorted(set().union(*(self._devices.get(ep, set()) for ep in present)))
+        if not parts:
+            return "none of " + ", ".join(endpoints) + " measured"
+        return "; ".join(parts) + (f" (device: {', '.join(devices)})" if devices else "")
 
 
 def _finding_ids(frame: pd.DataFrame) -> dict[str, list[str]]:
@@ -257,6 +286,7 @@ def verdict(
     frame = validation.to_frame()
     ids = _finding_ids(frame)
     rows = []
+    measured = _Measured(trial)
     for req in protocol.requirements:
         if req.check == "consort_checklist":
             rows.append(_checklist_row(req, checklist))
@@ -272,7 +302,7 @@ def verdict(
                 "verdict": state,
                 "rule_status": status.status if status else "not run",
                 "reason": status.reason if status else "the rule did not run",
-                "evidence": _evidence(trial, req),
+                "evidence": _evidence(trial, req, measured),
                 "findings": messages[:10],
                 "n_findings": status.n_findings if status else 0,
                 "finding_ids": ids.get(req.id, []),

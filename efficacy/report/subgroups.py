@@ -56,6 +56,21 @@ def _not_run(message: str) -> dict[str, Any]:
     return {"status": "not_run", "message": message, "comparisons": [], "tables": []}
 
 
+#: The columns of a subgroup row that its level entry reads.
+_LEVEL_COLUMNS = (
+    "level",
+    "n_active",
+    "n_control",
+    "estimate",
+    "std_error",
+    "conf_low",
+    "conf_high",
+    "p_value",
+    "status",
+    "reason",
+)
+
+
 def subgroup_section(analysis: AnalysisResult | None, confidence: float) -> dict[str, Any]:
     """Build the subgroup part of section 6 (JSON-ready).
 
@@ -136,7 +151,7 @@ def subgroup_section(analysis: AnalysisResult | None, confidence: float) -> dict
                             "status": str(r["status"]),
                             "reason": str(r["reason"]),
                         }
-                        for r in g.to_dict("records")
+                        for r in g[list(_LEVEL_COLUMNS)].to_dict("records")
                     ],
                 }
             )
