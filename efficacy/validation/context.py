@@ -3,6 +3,13 @@
 Derived data (canonical measurement values, subject lookups, parsed split-face
 allocations) is computed lazily on first use and cached for the run, so each rule pays
 only for what it reads. Nothing here modifies the trial.
+
+A rule reads the protocol only through :attr:`Context.protocol`, :attr:`Context.params`
+and files outside the trial only through :meth:`Context.reference_file`: while a rule
+runs, the engine records those reads (:mod:`efficacy.validation._cache`) so that its
+result can be reused for another protocol that gives the same values. The derived data
+here depend on the trial alone (never on the protocol), which is what lets two rules
+share them safely.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +27,7 @@ from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.instruments.measures import canonical_units
 from efficacy.protocol import Protocol
 from efficacy.trial import TABLE_SCHEMAS, Trial, Visit
+from efficacy.validation._cache import Reads, TrackedParams, file_stamp
 from efficacy.validation.findings import CouldNotRun, NotApplicable
 
 __all__ = [
@@ -118,14 +127,49 @@ class MeasurementInfo:
 
 
 class Context:
-    """The trial and protocol under validation, with lazily derived lookups."""
+    """The trial and protocol under validation, with lazily derived lookups.
+
+    Attributes
+    ----------
+    trial : Trial
+    params : Mapping[str, Any]
+        The protocol's ``[validation]`` parameters (read-only; reads are recorded while
+        a rule is tracked, see :meth:`track`).
+    manifest : Manifest
+        ``trial.manifest``.
+    """
 
     def __init__(self, trial: Trial, protocol: Protocol) -> None:
         self.trial = trial
-        self.protocol = protocol
-        self.params: Mapping[str, Any] = protocol.parameters
+        self._protocol = protocol
+        self._reads: Reads | None = None
+        self.params: Mapping[str, Any] = TrackedParams(protocol.parameters)
         self.manifest = trial.manifest
         self._codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]] = {}
+
+    # -- what a rule reads outside the trial (recorded while it is tracked) ------------
+    def track(self, reads: Reads | None) -> None:
+        """Record the protocol and file reads of the next rule(s) in `reads` (None: stop)."""
+        self._reads = reads
+        self.params = TrackedParams(self._protocol.parameters, reads)
+
+    @property
+    def protocol(self) -> Protocol:
+        """The protocol validated against (recorded as a read of the whole protocol)."""
+        if self._reads is not None:
+            self._reads.note(("protocol",), self._protocol)
+        return self._protocol
+
+    def reference_file(self, key: str) -> Path | None:
+        """Path of the bundle's reference file `key` (:meth:`Trial.reference_file`).
+
+        Recorded as a read of the file's content: a rule result that used it is reused
+        only while the file's bytes are the same.
+        """
+        path = self.trial.reference_file(key)
+        if self._reads is not None:
+            self._reads.note(("file", key), file_stamp(path))
+        return path
 
     # -- fast column lookups (factorize once per column, then work on the uniques) ----
     def codes(self, table: str, column: str) -> tuple[np.ndarray, pd.Index]:
