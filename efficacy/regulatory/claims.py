@@ -374,6 +374,7 @@ def _cell(
     report: ValidationReport,
     frame: pd.DataFrame,
     analysis: AnalysisResult,
+    estimates: pd.DataFrame | None,
 ) -> ClaimCell:
     reqs = [r for r in pack.requirements if claim in relevant_claims((claim,), r)]
     reasons: list[str] = []
@@ -384,7 +385,7 @@ def _cell(
         blocked |= blocks
         unassessed |= missing
     max_p = _max_p(pack, claim)
-    est = _estimate(analysis.to_frame(), claim) if analysis.analysed else None
+    est = _estimate(estimates, claim) if estimates is not None else None
     line, ok = _estimate_reason(est, claim, max_p, analysis)
     reasons.append(line)
     status: ClaimStatus
@@ -500,11 +501,13 @@ def claims_matrix(
         )
     loaded = {c: load_protocol(chosen[c]) for c in codes}
     cells = []
+    # the packs share their data rules: validate() runs each once per trial
     reports = {c: validate(trial, p) for c, p in loaded.items()}
     frames = {c: r.to_frame() for c, r in reports.items()}
+    estimates = analysis.to_frame() if analysis.analysed else None  # read once, not per cell
     for claim in trial.manifest.claims:
         for c in codes:
-            cells.append(_cell(claim, c, loaded[c], reports[c], frames[c], analysis))
+            cells.append(_cell(claim, c, loaded[c], reports[c], frames[c], analysis, estimates))
     return ClaimsMatrix(
         trial_id=str(trial.manifest.id or ""),
         analysis_protocol=analysis.protocol,
