@@ -314,8 +314,19 @@ def _touches(finding: Mapping[str, Any], claim: Claim) -> bool:
     return True
 
 
+def _by_rule(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Return the findings of a validation frame as records by rule id (frame order)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for f in frame.to_dict("records"):
+        out.setdefault(str(f["rule_id"]), []).append({str(k): v for k, v in f.items()})
+    return out
+
+
 def _requirement_reasons(
-    req: Requirement, claim: Claim, report: ValidationReport, frame: pd.DataFrame
+    req: Requirement,
+    claim: Claim,
+    report: ValidationReport,
+    findings: Mapping[str, list[dict[str, Any]]],
 ) -> tuple[list[str], bool, bool]:
     """Reasons for one requirement; whether it blocks support and whether it is unassessed."""
     tag = f"{req.id} [{req.confidence or 'confidence not declared'}, {req.severity}]"
@@ -328,10 +339,7 @@ def _requirement_reasons(
         unassessed = status.status == "could_not_run" and req.severity == _BLOCKING
         state = status.status.replace("_", " ")
         return [f"{tag}: {state} ({status.reason})"], False, unassessed
-    mine = frame[frame["rule_id"] == req.id]
-    hits = [
-        f for f in mine.to_dict("records") if _touches({str(k): v for k, v in f.items()}, claim)
-    ]
+    hits = [f for f in findings.get(req.id, ()) if _touches(f, claim)]
     if not hits:
         return [f"{tag}: met for this claim (its findings concern other claims)"], False, False
     blocking = any(f["severity"] == _BLOCKING for f in hits)
@@ -372,20 +380,19 @@ def _cell(
     code: str,
     pack: Protocol,
     report: ValidationReport,
-    frame: pd.DataFrame,
+    findings: Mapping[str, list[dict[str, Any]]],
     analysis: AnalysisResult,
-    estimates: pd.DataFrame | None,
+    est: ClaimEstimate | None,
 ) -> ClaimCell:
     reqs = [r for r in pack.requirements if claim in relevant_claims((claim,), r)]
     reasons: list[str] = []
     blocked = unassessed = False
     for req in reqs:
-        lines, blocks, missing = _requirement_reasons(req, claim, report, frame)
+        lines, blocks, missing = _requirement_reasons(req, claim, report, findings)
         reasons += lines
         blocked |= blocks
         unassessed |= missing
     max_p = _max_p(pack, claim)
-    est = _estimate(estimates, claim) if estimates is not None else None
     line, ok = _estimate_reason(est, claim, max_p, analysis)
     reasons.append(line)
     status: ClaimStatus
@@ -503,11 +510,12 @@ def claims_matrix(
     cells = []
     # the packs share their data rules: validate() runs each once per trial
     reports = {c: validate(trial, p) for c, p in loaded.items()}
-    frames = {c: r.to_frame() for c, r in reports.items()}
+    findings = {c: _by_rule(r.to_frame()) for c, r in reports.items()}
     estimates = analysis.to_frame() if analysis.analysed else None  # read once, not per cell
     for claim in trial.manifest.claims:
+        est = _estimate(estimates, claim) if estimates is not None else None
         for c in codes:
-            cells.append(_cell(claim, c, loaded[c], reports[c], frames[c], analysis, estimates))
+            cells.append(_cell(claim, c, loaded[c], reports[c], findings[c], analysis, est))
     return ClaimsMatrix(
         trial_id=str(trial.manifest.id or ""),
         analysis_protocol=analysis.protocol,
