@@ -224,6 +224,11 @@ class RuleCache:
         with self._lock:
             return sum(len(v) for v in self._results.values())
 
+    def rule_ids(self) -> list[str]:
+        """Return the rule id of every stored result (a rule run twice is listed twice)."""
+        with self._lock:
+            return [e.status.rule_id for v in self._results.values() for e in v]
+
 
 class _ValueOf:
     """Current fingerprints of reads for one protocol and trial, each computed once."""
