@@ -146,6 +146,7 @@ class Context:
         self.params: Mapping[str, Any] = TrackedParams(protocol.parameters)
         self.manifest = trial.manifest
         self._codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]] = {}
+        self._empty: dict[tuple[str, str], np.ndarray] = {}
 
     # -- what a rule reads outside the trial (recorded while it is tracked) ------------
     def track(self, reads: Reads | None) -> None:
@@ -199,9 +200,13 @@ class Context:
         return found
 
     def blank(self, table: str, column: str) -> np.ndarray:
-        """Boolean array: the text cell is missing or empty."""
+        """Boolean array: the text cell is missing or empty (a new array on every call)."""
         codes, uniques = self.codes(table, column)
-        empty = np.append(np.asarray(uniques.astype(str) == "", dtype=bool), True)
+        key = (table, column)
+        empty = self._empty.get(key)
+        if empty is None:  # which distinct values are empty, once per column
+            empty = np.append(np.asarray(uniques.astype(str) == "", dtype=bool), True)
+            self._empty[key] = empty
         is_blank: np.ndarray = empty[codes]
         return is_blank
 

@@ -207,7 +207,10 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Select the findings columns and the pattern: Arrow-backed text, nullable-integer row."""
     columns = (*FINDING_COLUMNS, PATTERN)
     types = {c: ("Int64" if c == "row" else TEXT) for c in columns}
-    return frame[list(columns)].astype(types)
+    out = frame[list(columns)]
+    if all(out[c].dtype == t for c, t in types.items()):
+        return out  # already typed (a selection is a new frame): astype would copy only
+    return out.astype(types)
 
 
 def _capped(rule: Rule, frame: pd.DataFrame, cap: int) -> pd.DataFrame:
