@@ -18,6 +18,7 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import pandas as pd
@@ -414,6 +415,19 @@ def _cell(
     )
 
 
+@lru_cache(maxsize=len(JURISDICTION_PACKS))
+def _builtin_pack(pack_id: str) -> Protocol:
+    """Return the built-in pack `pack_id`, parsed once per process (it never changes)."""
+    return load_protocol(pack_id)
+
+
+def _pack(ref: Protocol | str) -> Protocol:
+    """Load a jurisdiction's pack; the built-in ones once (they stay inside this module)."""
+    if isinstance(ref, str) and ref in JURISDICTION_PACKS.values():
+        return _builtin_pack(ref)
+    return load_protocol(ref)
+
+
 def claims_matrix(
     trial: Trial,
     analysis: AnalysisResult,
@@ -506,7 +520,7 @@ def claims_matrix(
         raise EfficacyError(
             f"jurisdictions={unknown or codes!r}: use one or more of {', '.join(chosen)}"
         )
-    loaded = {c: load_protocol(chosen[c]) for c in codes}
+    loaded = {c: _pack(chosen[c]) for c in codes}
     cells = []
     # the packs share their data rules: validate() runs each once per trial
     reports = {c: validate(trial, p) for c, p in loaded.items()}
