@@ -29,8 +29,10 @@ the function that checks it; a data rule by the :class:`~efficacy.validation.Rul
 itself. The trial's derived views in the context read no protocol (a test pins it),
 so a rule cannot depend on the protocol through them.
 
-The store lives on the trial (``Trial._memo``, like the trial's other derived views)
-and is dropped when one of the trial's tables or its manifest is rebound; changing a
+The derived views of the context (canonical measurement values, factorized columns,
+first rows per subject...) are kept beside the results and shared by every validation of
+the trial. The store lives on the trial (``Trial._memo``, like the trial's other derived
+views) and is dropped when one of the trial's tables or its manifest is rebound; changing a
 trial's tables in place after validating it is unsupported (they are read-only by
 convention, see :meth:`efficacy.trial.Trial.subjects_unique`). Stored findings frames
 are never handed out: each report concatenates them into a new frame. A rule that
@@ -201,6 +203,9 @@ class RuleCache:
         self._stamp = _stamp(trial)
         self._lock = threading.Lock()
         self._results: dict[Hashable, list[Stored]] = {}
+        #: The trial's derived views (:class:`~efficacy.validation.context.Context`'s
+        #: ``__dict__``): they read no protocol, so every validation of the trial shares them.
+        self.views: dict[str, Any] = {}
 
     def fresh_for(self, trial: Trial) -> bool:
         """Whether the trial still holds the tables and manifest this cache was built on."""

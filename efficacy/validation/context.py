@@ -137,16 +137,34 @@ class Context:
         a rule is tracked, see :meth:`track`).
     manifest : Manifest
         ``trial.manifest``.
+
+    Notes
+    -----
+    The protocol and the reads being recorded live in slots; the trial's derived views
+    (the cached properties and column lookups) live in the instance ``__dict__``, which
+    validations of one trial share (`views`, kept with the trial's stored rule results):
+    they read no protocol, so a second validation against another rule pack reuses them.
     """
 
-    def __init__(self, trial: Trial, protocol: Protocol) -> None:
-        self.trial = trial
+    __slots__ = ("__dict__", "_protocol", "_reads", "params")
+
+    def __init__(
+        self, trial: Trial, protocol: Protocol, views: dict[str, Any] | None = None
+    ) -> None:
+        if views is not None:
+            if views.get("trial", trial) is not trial:
+                raise ValueError("views= are the derived views of another trial")
+            self.__dict__ = views  # the trial's derived views, shared (see Notes)
         self._protocol = protocol
         self._reads: Reads | None = None
         self.params: Mapping[str, Any] = TrackedParams(protocol.parameters)
+        self.trial = trial
         self.manifest = trial.manifest
-        self._codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]] = {}
-        self._empty: dict[tuple[str, str], np.ndarray] = {}
+        self._codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]]
+        self._empty: dict[tuple[str, str], np.ndarray]
+        if "_codes" not in self.__dict__:
+            self._codes = {}
+            self._empty = {}
 
     # -- what a rule reads outside the trial (recorded while it is tracked) ------------
     def track(self, reads: Reads | None) -> None:

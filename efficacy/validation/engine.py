@@ -101,8 +101,8 @@ def validate(
             f"max_findings_per_rule={max_findings_per_rule!r} must be a positive integer or None"
         )
     proto = load_protocol(protocol if protocol is not None else DEFAULT_PROTOCOL)
-    ctx = Context(trial, proto)
     cache = rule_cache(trial)
+    ctx = Context(trial, proto, cache.views)
     now = value_of(proto, trial)
     statuses: dict[str, RuleStatus] = {}
     frames: list[pd.DataFrame] = []

@@ -236,3 +236,19 @@ def test_kept_faceq_tables_are_copies_and_follow_the_file(tmp_path: Path) -> Non
     )
     third = load_faceq_conversion(path)
     assert third.lookup("satisfaction_facial_appearance", [11])[0] == 4.0
+
+
+def test_validations_of_one_trial_share_its_derived_views() -> None:
+    trial = make_trial()
+    validate(trial)
+    views = rule_cache(trial).views
+    meas, first = views["meas"], views["subjects_first"]
+    report = validate(trial, "kr-mfds")  # its requirements read the measurements again
+    assert list(report.to_frame().query("rule_id == 'KR-N'")["message"]) == [
+        "n = 3 valid < 20 for any endpoint (all arms): KR-N needs at least 20 valid subjects "
+        "(randomised, measured at baseline W0 and at the final visit W12)"
+    ]
+    assert rule_cache(trial).views["meas"] is meas
+    assert rule_cache(trial).views["subjects_first"] is first
+    with pytest.raises(ValueError, match="another trial"):
+        Context(make_trial(), ISO, views)
