@@ -14,6 +14,7 @@ share them safely.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -146,13 +147,16 @@ class Context:
     they read no protocol, so a second validation against another rule pack reuses them.
     """
 
-    __slots__ = ("__dict__", "_protocol", "_reads", "params")
+    __slots__ = ("__dict__", "_protocol", "_reads", "params", "trial")
 
     def __init__(
         self, trial: Trial, protocol: Protocol, views: dict[str, Any] | None = None
     ) -> None:
         if views is not None:
-            if views.get("trial", trial) is not trial:
+            # a weak reference: the views are kept on the trial, which must stay free
+            # of a reference cycle through them
+            of = views.setdefault("_of", weakref.ref(trial))
+            if of() is not trial:
                 raise ValueError("views= are the derived views of another trial")
             self.__dict__ = views  # the trial's derived views, shared (see Notes)
         self._protocol = protocol

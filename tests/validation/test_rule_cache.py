@@ -10,7 +10,9 @@ caller's change to a returned frame leaking into the next report.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import shutil
+import weakref
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -252,3 +254,18 @@ def test_validations_of_one_trial_share_its_derived_views() -> None:
     assert rule_cache(trial).views["subjects_first"] is first
     with pytest.raises(ValueError, match="another trial"):
         Context(make_trial(), ISO, views)
+
+
+def test_what_is_kept_on_a_trial_does_not_keep_it_alive() -> None:
+    trial = make_trial()
+    validate(trial)
+    validate(trial, "kr-mfds")
+    ref = weakref.ref(trial)
+    enabled = gc.isenabled()
+    gc.disable()  # freed by reference counting alone: no cycle through the kept views
+    try:
+        del trial
+        assert ref() is None
+    finally:
+        if enabled:
+            gc.enable()
