@@ -17,9 +17,12 @@ columns ``id, name, n_items, direction`` (optional ``response_low``, ``response_
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
-from collections.abc import Iterable, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -396,10 +399,61 @@ def load_faceq_conversion(
         missing from the table (every possible raw sum must be present); a rasch_score
         that is not a number or outside 0-100; a score that decreases as the raw sum
         rises (the table must be monotone non-decreasing).
+
+    Notes
+    -----
+    A valid table read from a file is kept (the last few, in this process) by the path
+    as given, the SHA-256 of the file's bytes and the scales registry, so validation,
+    scoring and the report read one file once; a changed file is read again. Each call
+    returns its own FaceQConversion whose ``table`` is a copy-on-write copy: changing it
+    changes neither the kept table nor another caller's.
     """
     if isinstance(table, FaceQConversion):
         return table
     registry = faceq_registry(scales)
+    if isinstance(table, str | os.PathLike):
+        return _from_file(table, registry)
+    return _load(table, registry)
+
+
+#: Valid tables read from files: (path as given, SHA-256 of the bytes, registry) -> table.
+_KEPT: OrderedDict[Hashable, FaceQConversion] = OrderedDict()
+_KEPT_MAX = 8
+_KEPT_LOCK = threading.Lock()
+
+
+def _file_key(path: str | os.PathLike[str], registry: Mapping[str, FaceQScale]) -> Hashable | None:
+    """Return what a table read from `path` depends on; None if the file cannot be read."""
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes()).digest()
+    except OSError:
+        return None
+    return (str(path), digest, tuple(registry.items()))
+
+
+def _from_file(path: str | os.PathLike[str], registry: Mapping[str, FaceQScale]) -> FaceQConversion:
+    """Return the kept table of the file's bytes, or read, check and keep the file."""
+    key = _file_key(path, registry)
+    if key is None:  # unreadable: the reader raises with the reason
+        return _load(path, registry)
+    with _KEPT_LOCK:
+        hit = _KEPT.get(key)
+        if hit is not None:
+            _KEPT.move_to_end(key)
+    if hit is None:
+        hit = _load(path, registry)  # raises for an invalid table: nothing is kept
+        if _file_key(path, registry) == key:  # the bytes read are the bytes hashed
+            with _KEPT_LOCK:
+                _KEPT[key] = hit
+                while len(_KEPT) > _KEPT_MAX:
+                    _KEPT.popitem(last=False)
+    return FaceQConversion(hit.table.copy(deep=False), hit.source)
+
+
+def _load(
+    table: str | os.PathLike[str] | pd.DataFrame, registry: Mapping[str, FaceQScale]
+) -> FaceQConversion:
+    """Read and check `table` against `registry` (see :func:`load_faceq_conversion`)."""
     if isinstance(table, pd.DataFrame):
         source = "<DataFrame>"
         frame = table.astype(object).astype(str).where(table.notna(), "")

@@ -18,6 +18,7 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import pandas as pd
@@ -314,8 +315,19 @@ def _touches(finding: Mapping[str, Any], claim: Claim) -> bool:
     return True
 
 
+def _by_rule(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Return the findings of a validation frame as records by rule id (frame order)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for f in frame.to_dict("records"):
+        out.setdefault(str(f["rule_id"]), []).append({str(k): v for k, v in f.items()})
+    return out
+
+
 def _requirement_reasons(
-    req: Requirement, claim: Claim, report: ValidationReport, frame: pd.DataFrame
+    req: Requirement,
+    claim: Claim,
+    report: ValidationReport,
+    findings: Mapping[str, list[dict[str, Any]]],
 ) -> tuple[list[str], bool, bool]:
     """Reasons for one requirement; whether it blocks support and whether it is unassessed."""
     tag = f"{req.id} [{req.confidence or 'confidence not declared'}, {req.severity}]"
@@ -328,10 +340,7 @@ def _requirement_reasons(
         unassessed = status.status == "could_not_run" and req.severity == _BLOCKING
         state = status.status.replace("_", " ")
         return [f"{tag}: {state} ({status.reason})"], False, unassessed
-    mine = frame[frame["rule_id"] == req.id]
-    hits = [
-        f for f in mine.to_dict("records") if _touches({str(k): v for k, v in f.items()}, claim)
-    ]
+    hits = [f for f in findings.get(req.id, ()) if _touches(f, claim)]
     if not hits:
         return [f"{tag}: met for this claim (its findings concern other claims)"], False, False
     blocking = any(f["severity"] == _BLOCKING for f in hits)
@@ -372,19 +381,19 @@ def _cell(
     code: str,
     pack: Protocol,
     report: ValidationReport,
-    frame: pd.DataFrame,
+    findings: Mapping[str, list[dict[str, Any]]],
     analysis: AnalysisResult,
+    est: ClaimEstimate | None,
 ) -> ClaimCell:
     reqs = [r for r in pack.requirements if claim in relevant_claims((claim,), r)]
     reasons: list[str] = []
     blocked = unassessed = False
     for req in reqs:
-        lines, blocks, missing = _requirement_reasons(req, claim, report, frame)
+        lines, blocks, missing = _requirement_reasons(req, claim, report, findings)
         reasons += lines
         blocked |= blocks
         unassessed |= missing
     max_p = _max_p(pack, claim)
-    est = _estimate(analysis.to_frame(), claim) if analysis.analysed else None
     line, ok = _estimate_reason(est, claim, max_p, analysis)
     reasons.append(line)
     status: ClaimStatus
@@ -404,6 +413,19 @@ def _cell(
         estimate=est,
         max_p=max_p,
     )
+
+
+@lru_cache(maxsize=len(JURISDICTION_PACKS))
+def _builtin_pack(pack_id: str) -> Protocol:
+    """Return the built-in pack `pack_id`, parsed once per process (it never changes)."""
+    return load_protocol(pack_id)
+
+
+def _pack(ref: Protocol | str) -> Protocol:
+    """Load a jurisdiction's pack; the built-in ones once (they stay inside this module)."""
+    if isinstance(ref, str) and ref in JURISDICTION_PACKS.values():
+        return _builtin_pack(ref)
+    return load_protocol(ref)
 
 
 def claims_matrix(
@@ -498,13 +520,16 @@ def claims_matrix(
         raise EfficacyError(
             f"jurisdictions={unknown or codes!r}: use one or more of {', '.join(chosen)}"
         )
-    loaded = {c: load_protocol(chosen[c]) for c in codes}
+    loaded = {c: _pack(chosen[c]) for c in codes}
     cells = []
+    # the packs share their data rules: validate() runs each once per trial
     reports = {c: validate(trial, p) for c, p in loaded.items()}
-    frames = {c: r.to_frame() for c, r in reports.items()}
+    findings = {c: _by_rule(r.to_frame()) for c, r in reports.items()}
+    estimates = analysis.to_frame() if analysis.analysed else None  # read once, not per cell
     for claim in trial.manifest.claims:
+        est = _estimate(estimates, claim) if estimates is not None else None
         for c in codes:
-            cells.append(_cell(claim, c, loaded[c], reports[c], frames[c], analysis))
+            cells.append(_cell(claim, c, loaded[c], reports[c], findings[c], analysis, est))
     return ClaimsMatrix(
         trial_id=str(trial.manifest.id or ""),
         analysis_protocol=analysis.protocol,

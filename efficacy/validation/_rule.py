@@ -7,8 +7,8 @@ The decorator builds the :class:`Rule` and nothing else: it registers nothing. E
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from efficacy.errors import EfficacyError
@@ -48,6 +48,10 @@ class Rule:
         ``check(context) -> iterable of findings parts``; raises
         :class:`~efficacy.validation.findings.NotApplicable` or
         :class:`~efficacy.validation.findings.CouldNotRun` to skip with a reason.
+    key : hashable, optional
+        What identifies the rule's result for a trial, beside the protocol parts it
+        reads (see :mod:`efficacy.validation._cache`); None: the rule itself. A
+        requirement's rule sets it to its requirement and check function. Not compared.
     """
 
     id: str
@@ -57,6 +61,7 @@ class Rule:
     severity: str
     source: str
     check: Check
+    key: Hashable = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         problems = []
@@ -68,6 +73,11 @@ class Rule:
             problems.append("check must be callable")
         if problems:
             raise EfficacyError(f"rule {self.id!r}: " + "; ".join(problems))
+
+    @property
+    def cache_key(self) -> Hashable:
+        """The key of this rule's stored results: :attr:`key`, else the rule itself."""
+        return self.key if self.key is not None else self
 
     def __call__(self, ctx: Context) -> Iterable[Part]:
         """Run the check on `ctx` (see :attr:`check`)."""

@@ -3,13 +3,22 @@
 Derived data (canonical measurement values, subject lookups, parsed split-face
 allocations) is computed lazily on first use and cached for the run, so each rule pays
 only for what it reads. Nothing here modifies the trial.
+
+A rule reads the protocol only through :attr:`Context.protocol`, :attr:`Context.params`
+and files outside the trial only through :meth:`Context.reference_file`: while a rule
+runs, the engine records those reads (:mod:`efficacy.validation._cache`) so that its
+result can be reused for another protocol that gives the same values. The derived data
+here depend on the trial alone (never on the protocol), which is what lets two rules
+share them safely.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +28,7 @@ from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.instruments.measures import canonical_units
 from efficacy.protocol import Protocol
 from efficacy.trial import TABLE_SCHEMAS, Trial, Visit
+from efficacy.validation._cache import Reads, TrackedParams, file_stamp
 from efficacy.validation.findings import CouldNotRun, NotApplicable
 
 __all__ = [
@@ -118,14 +128,71 @@ class MeasurementInfo:
 
 
 class Context:
-    """The trial and protocol under validation, with lazily derived lookups."""
+    """The trial and protocol under validation, with lazily derived lookups.
 
-    def __init__(self, trial: Trial, protocol: Protocol) -> None:
+    Attributes
+    ----------
+    trial : Trial
+    params : Mapping[str, Any]
+        The protocol's ``[validation]`` parameters (read-only; reads are recorded while
+        a rule is tracked, see :meth:`track`).
+    manifest : Manifest
+        ``trial.manifest``.
+
+    Notes
+    -----
+    The protocol and the reads being recorded live in slots; the trial's derived views
+    (the cached properties and column lookups) live in the instance ``__dict__``, which
+    validations of one trial share (`views`, kept with the trial's stored rule results):
+    they read no protocol, so a second validation against another rule pack reuses them.
+    """
+
+    __slots__ = ("__dict__", "_protocol", "_reads", "params", "trial")
+
+    def __init__(
+        self, trial: Trial, protocol: Protocol, views: dict[str, Any] | None = None
+    ) -> None:
+        if views is not None:
+            # a weak reference: the views are kept on the trial, which must stay free
+            # of a reference cycle through them
+            of = views.setdefault("_of", weakref.ref(trial))
+            if of() is not trial:
+                raise ValueError("views= are the derived views of another trial")
+            self.__dict__ = views  # the trial's derived views, shared (see Notes)
+        self._protocol = protocol
+        self._reads: Reads | None = None
+        self.params: Mapping[str, Any] = TrackedParams(protocol.parameters)
         self.trial = trial
-        self.protocol = protocol
-        self.params: Mapping[str, Any] = protocol.parameters
         self.manifest = trial.manifest
-        self._codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]] = {}
+        self._codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]]
+        self._empty: dict[tuple[str, str], np.ndarray]
+        if "_codes" not in self.__dict__:
+            self._codes = {}
+            self._empty = {}
+
+    # -- what a rule reads outside the trial (recorded while it is tracked) ------------
+    def track(self, reads: Reads | None) -> None:
+        """Record the protocol and file reads of the next rule(s) in `reads` (None: stop)."""
+        self._reads = reads
+        self.params = TrackedParams(self._protocol.parameters, reads)
+
+    @property
+    def protocol(self) -> Protocol:
+        """The protocol validated against (recorded as a read of the whole protocol)."""
+        if self._reads is not None:
+            self._reads.note(("protocol",), self._protocol)
+        return self._protocol
+
+    def reference_file(self, key: str) -> Path | None:
+        """Path of the bundle's reference file `key` (:meth:`Trial.reference_file`).
+
+        Recorded as a read of the file's content: a rule result that used it is reused
+        only while the file's bytes are the same.
+        """
+        path = self.trial.reference_file(key)
+        if self._reads is not None:
+            self._reads.note(("file", key), file_stamp(path))
+        return path
 
     # -- fast column lookups (factorize once per column, then work on the uniques) ----
     def codes(self, table: str, column: str) -> tuple[np.ndarray, pd.Index]:
@@ -155,9 +222,13 @@ class Context:
         return found
 
     def blank(self, table: str, column: str) -> np.ndarray:
-        """Boolean array: the text cell is missing or empty."""
+        """Boolean array: the text cell is missing or empty (a new array on every call)."""
         codes, uniques = self.codes(table, column)
-        empty = np.append(np.asarray(uniques.astype(str) == "", dtype=bool), True)
+        key = (table, column)
+        empty = self._empty.get(key)
+        if empty is None:  # which distinct values are empty, once per column
+            empty = np.append(np.asarray(uniques.astype(str) == "", dtype=bool), True)
+            self._empty[key] = empty
         is_blank: np.ndarray = empty[codes]
         return is_blank
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -10,6 +12,7 @@ import pandas as pd
 from efficacy.errors import EfficacyError
 from efficacy.protocol import DEFAULT_PROTOCOL, Protocol, load_protocol
 from efficacy.trial import Trial
+from efficacy.validation._cache import Reads, Stored, rule_cache, value_of
 from efficacy.validation.context import Context
 from efficacy.validation.findings import (
     FINDING_COLUMNS,
@@ -55,6 +58,16 @@ def validate(
     Returns
     -------
     ValidationReport
+        A new report (and a new findings frame) on every call.
+
+    Notes
+    -----
+    Each rule runs once per trial and per distinct value of what it reads of the
+    protocol (and of the bundle's reference files): validating the same trial again, or
+    against a rule pack that shares rules with an earlier protocol, reuses those rules'
+    results, stored on the trial (:mod:`efficacy.validation._cache` says why a reuse is
+    exact). The trial's tables are read-only by convention: validate a changed copy
+    (a new :class:`Trial`), not a trial changed in place.
 
     Raises
     ------
@@ -88,11 +101,25 @@ def validate(
             f"max_findings_per_rule={max_findings_per_rule!r} must be a positive integer or None"
         )
     proto = load_protocol(protocol if protocol is not None else DEFAULT_PROTOCOL)
-    ctx = Context(trial, proto)
+    cache = rule_cache(trial)
+    ctx = Context(trial, proto, cache.views)
+    now = value_of(proto, trial)
     statuses: dict[str, RuleStatus] = {}
     frames: list[pd.DataFrame] = []
     for rule in rules_for(proto):
-        status, frame = _run(rule, ctx, max_findings_per_rule)
+        stored = cache.find(rule.cache_key, now)
+        if stored is None:
+            reads = Reads()
+            ctx.track(reads)
+            try:
+                status, frame = _run(rule, ctx)
+            finally:
+                ctx.track(None)
+            if not status.reason.startswith(_CRASHED):  # a crash runs again next time
+                cache.store(rule.cache_key, Stored(MappingProxyType(reads.seen), status, frame))
+        else:
+            status, frame = stored.status, stored.frame
+        status, frame = _cap(rule, status, frame, max_findings_per_rule)
         statuses[rule.id] = status
         if frame is not None and len(frame):
             frames.append(frame)
@@ -111,7 +138,12 @@ def validate(
     )
 
 
-def _run(rule: Rule, ctx: Context, cap: int | None) -> tuple[RuleStatus, pd.DataFrame | None]:
+_CRASHED = "rule crashed: "
+
+
+def _run(rule: Rule, ctx: Context) -> tuple[RuleStatus, pd.DataFrame | None]:
+    """Run `rule`: its status and every finding (``n_listed`` counts them all)."""
+
     def status(state: Status, reason: str = "", /, **counts: int) -> RuleStatus:
         return RuleStatus(
             rule.id,
@@ -131,14 +163,22 @@ def _run(rule: Rule, ctx: Context, cap: int | None) -> tuple[RuleStatus, pd.Data
     except CouldNotRun as exc:
         return status("could_not_run", str(exc)), None
     except Exception as exc:
-        return status("could_not_run", f"rule crashed: {type(exc).__name__}: {exc}"), None
+        return status("could_not_run", f"{_CRASHED}{type(exc).__name__}: {exc}"), None
     if frame is None or frame.empty:
         return status("passed"), None
     sev = frame["severity"].value_counts()
     counts = {f"n_{s}": int(sev.get(s, 0)) for s in ("error", "warning", "notice")}
-    if cap is not None and len(frame) > cap:
-        frame = _capped(rule, frame, cap)
     return status("failed", n_listed=len(frame), **counts), frame
+
+
+def _cap(
+    rule: Rule, status: RuleStatus, frame: pd.DataFrame | None, cap: int | None
+) -> tuple[RuleStatus, pd.DataFrame | None]:
+    """Apply the findings cap to a rule's result (the counts keep every finding)."""
+    if frame is None or cap is None or len(frame) <= cap:
+        return status, frame
+    frame = _capped(rule, frame, cap)
+    return replace(status, n_listed=len(frame)), frame
 
 
 def _collect(rule: Rule, parts: Iterable[Part]) -> pd.DataFrame | None:
@@ -167,7 +207,10 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Select the findings columns and the pattern: Arrow-backed text, nullable-integer row."""
     columns = (*FINDING_COLUMNS, PATTERN)
     types = {c: ("Int64" if c == "row" else TEXT) for c in columns}
-    return frame[list(columns)].astype(types)
+    out = frame[list(columns)]
+    if all(out[c].dtype == t for c, t in types.items()):
+        return out  # already typed (a selection is a new frame): astype would copy only
+    return out.astype(types)
 
 
 def _capped(rule: Rule, frame: pd.DataFrame, cap: int) -> pd.DataFrame:

@@ -288,11 +288,21 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             gc.enable()
 
 
-def empty_frame() -> pd.DataFrame:
-    """Return a findings frame with no rows: the fixed columns and the pattern."""
+def _empty() -> pd.DataFrame:
     return pd.DataFrame(
         {c: pd.Series(dtype="Int64" if c == "row" else TEXT) for c in (*FINDING_COLUMNS, PATTERN)}
     )
+
+
+_EMPTY = _empty()
+
+
+def empty_frame() -> pd.DataFrame:
+    """Return a findings frame with no rows: the fixed columns and the pattern.
+
+    A new frame on every call (a copy of one built once: building it costs more).
+    """
+    return _EMPTY.copy()
 
 
 @dataclass(frozen=True)

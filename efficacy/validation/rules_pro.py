@@ -260,7 +260,7 @@ def check_faceq_metric(ctx: Context) -> Iterator[Part]:
     scales = sorted(set(p.loc[ctx.isin(t, "instrument", ["faceq"]), "scale"].dropna()))
     if not scales:
         raise NotApplicable("no FACE-Q responses")
-    path = ctx.trial.reference_file("faceq_conversion")
+    path = ctx.reference_file("faceq_conversion")
     if path is None:
         yield at_trial(
             table=t,
