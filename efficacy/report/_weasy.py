@@ -94,26 +94,30 @@ def html_class() -> Any:
     return ReportHTML
 
 
-def render_pdf(html: str, factory: Any = None) -> bytes:
+def factory_for(html: str) -> Any:
+    """Return the HTML class :func:`render_pdf` renders `html` with.
+
+    :func:`html_class`, or weasyprint's ``HTML`` when `html` mentions footnotes or notes.
+    """
+    import weasyprint
+
+    return weasyprint.HTML if _USES_NOTES.search(html) else html_class()
+
+
+def render_pdf(html: str) -> bytes:
     """Render `html` to PDF bytes with weasyprint (A4, per the stylesheet's @page rule).
 
     Parameters
     ----------
     html : str
-        The whole HTML document (stylesheet inline).
-    factory : callable, optional
-        weasyprint's ``HTML`` class or a subclass; default :func:`html_class`, or
-        weasyprint's ``HTML`` when `html` mentions footnotes or notes.
+        The whole HTML document (stylesheet inline), rendered by :func:`factory_for`.
 
     Returns
     -------
     bytes
         The PDF, the same bytes as ``weasyprint.HTML(string=html).write_pdf()``.
     """
-    if factory is None:
-        import weasyprint
-
-        factory = weasyprint.HTML if _USES_NOTES.search(html) else html_class()
+    factory = factory_for(html)
     with gc_paused():
         pdf: bytes = factory(string=html).write_pdf()
     return pdf
