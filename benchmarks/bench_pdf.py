@@ -12,13 +12,10 @@ it, interleaved in one process, ``--repeat`` times each:
 
 - ``weasyprint``: ``weasyprint.HTML(string=html).write_pdf()``, what ``_pdf`` did until
   issue 10 (the peer);
-- ``efficacy _pdf``: the same with Python's garbage collector off during the render, as
-  ``Report.to_pdf`` and ``efficacy report`` render now (``efficacy.report._weasy``);
-- ``no note styles`` and ``both`` (experiments, not used): weasyprint's HTML whose
-  user-agent stylesheet lacks its five footnote/note pseudo-element rules, which give
-  each of the report's 6,300 elements five pseudo-element styles (31,500 styles, two
-  thirds of the CSS cascade). It needs a private weasyprint hook (``_ua_stylesheets``)
-  and, with the collector paused, saves only ~0.15 s of cascade (1-3 % of the render).
+- ``gc paused``: the same with Python's garbage collector off during the render;
+- ``no note styles``: weasyprint's HTML without the footnote/note pseudo-element rules of
+  its user-agent stylesheet (``efficacy.report._weasy.html_class``), collector on;
+- ``efficacy _pdf``: both, as ``Report.to_pdf`` and ``efficacy report`` render.
 
 Each timing is the CPU time of the render plus one ``gc.collect()`` (the garbage of the
 render, which a paused collector leaves for later, is paid for in every variant). Prints
@@ -49,7 +46,7 @@ import weasyprint
 from efficacy.io import read_trial
 from efficacy.protocol import load_protocol
 from efficacy.report import build_report
-from efficacy.report._weasy import gc_paused
+from efficacy.report._weasy import gc_paused, html_class
 from efficacy.report.model import _pdf
 from efficacy.report.outcomes import run_analysis
 
@@ -65,35 +62,17 @@ def _html(bundle: str) -> str:
     return report.to_html()
 
 
-def _no_note_styles() -> Any:
-    """weasyprint's HTML without the footnote/note rules of its user-agent stylesheet."""
-    import re
-
-    ua = weasyprint.html
-    rules = re.compile(r"^::(?:footnote|note)-[a-z]+ \{[^}]*\}\n", re.MULTILINE)
-    trimmed = weasyprint.CSS(string=rules.sub("", ua.UA), counter_style=ua.UA_COUNTER_STYLE)
-
-    class NoNoteStyles(weasyprint.HTML):  # type: ignore[misc]
-        def _ua_stylesheets(self, *args: Any, **kwargs: Any) -> list[Any]:
-            sheets = super()._ua_stylesheets(*args, **kwargs)
-            return [trimmed if sheet is ua.UA_STYLESHEET else sheet for sheet in sheets]
-
-    return NoNoteStyles
-
-
 def _variants(html: str) -> dict[str, Callable[[], bytes]]:
-    no_notes = _no_note_styles()
-
-    def both() -> bytes:
+    def paused() -> bytes:
         with gc_paused():
-            pdf: bytes = no_notes(string=html).write_pdf()
+            pdf: bytes = weasyprint.HTML(string=html).write_pdf()
         return pdf
 
     return {
         "weasyprint (peer)": lambda: weasyprint.HTML(string=html).write_pdf(),
-        "efficacy _pdf": lambda: _pdf(html),
-        "no note styles": lambda: no_notes(string=html).write_pdf(),
-        "both": both,
+        "gc paused": paused,
+        "no note styles": lambda: html_class()(string=html).write_pdf(),
+        "efficacy _pdf (both)": lambda: _pdf(html),
     }
 
 
@@ -157,7 +136,7 @@ def main() -> None:
     html = _html(args.bundle)
     ballast = [{"i": i} for i in range(args.heap)]
     variants = _variants(html)
-    _pdf(html)  # warm-up: imports, fontconfig
+    _pdf(html)  # warm-up: imports, fontconfig, the trimmed user-agent stylesheet
     times: dict[str, list[float]] = {name: [] for name in variants}
     pdfs: dict[str, bytes] = {}
     for _ in range(args.repeat):
@@ -181,7 +160,7 @@ def main() -> None:
         )
     if args.stages:
         before = _stages(variants["weasyprint (peer)"])
-        after = _stages(variants["efficacy _pdf"])
+        after = _stages(variants["efficacy _pdf (both)"])
         print(f"{'step (CPU s, one render)':<32} {'peer':>7} {'_pdf':>7}")
         for step in before:
             print(f"{step:<32} {before[step]:7.2f} {after[step]:7.2f}")

@@ -257,9 +257,9 @@ def _weasyprint() -> _HtmlFactory:
 def _pdf(html: str) -> bytes:
     """Render `html` to PDF bytes (A4, per the stylesheet's @page rule).
 
-    The bytes of ``weasyprint.HTML(string=html).write_pdf()``, rendered about a quarter
-    faster by :func:`efficacy.report._weasy.render_pdf` (no garbage collection during
-    the render).
+    The bytes of ``weasyprint.HTML(string=html).write_pdf()``, rendered faster by
+    :func:`efficacy.report._weasy.render_pdf` (no garbage collection during the render,
+    no footnote styles for a document without footnotes).
     """
     from efficacy.report._weasy import render_pdf
 
