@@ -182,10 +182,13 @@ def test_new_cells_escape_their_data() -> None:
 
 
 def _pages(bundle: str) -> list[Any]:
+    """The pages of `bundle`'s report laid out as ``Report.to_pdf`` lays them out."""
     pytest.importorskip("weasyprint")
-    from weasyprint import HTML
+    from efficacy.report._weasy import factory_for, gc_paused
 
-    return HTML(string=_html(bundle)).render().pages
+    page = _html(bundle)
+    with gc_paused():
+        return list(factory_for(page)(string=page).render().pages)
 
 
 def _walk(box: Any, out: list[Any]) -> list[Any]:
