@@ -28,17 +28,17 @@ benchmark's cold runs).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-__all__ = ["MAX_ENTRIES", "clear_figure_memo", "gc_paused", "memo_figure"]
+from efficacy._gc import gc_paused
+
+__all__ = ["MAX_ENTRIES", "clear_figure_memo", "memo_figure"]
 
 #: Outputs kept per memoised function (the figures of a few reports).
 MAX_ENTRIES = 32
@@ -46,22 +46,6 @@ MAX_ENTRIES = 32
 _P = ParamSpec("_P")
 _R = TypeVar("_R", str, bytes)
 _CLEARS: list[Callable[[], None]] = []
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector inside the block (if it was on; restored after).
-
-    Reference counting still frees every acyclic object at once; only the collection of
-    cycles waits until the block ends.
-    """
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 #: rcParams a figure's drawing does not read: the figures select the Agg backend

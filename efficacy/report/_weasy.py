@@ -26,41 +26,16 @@ the 32-page report of ``sample_data/parallel_12wk`` (weasyprint 70):
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from typing import Any
+
+from efficacy._gc import gc_paused
 
 #: The rules of weasyprint's ``html5_ua.css`` that style footnote and note pseudo-elements.
 _NOTE_RULES = re.compile(r"^::(?:footnote|note)-[a-z]+ \{[^}]*\}\n", re.MULTILINE)
 #: What a document needs the footnote and note styles for (found in its CSS or text).
 _USES_NOTES = re.compile(r"footnote|note\(", re.IGNORECASE)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Switch Python's cyclic garbage collector off inside the block (back on after).
-
-    A collector the caller had switched off stays off.
-
-    Examples
-    --------
-    >>> import gc
-    >>> with gc_paused():
-    ...     gc.isenabled()
-    False
-    >>> gc.isenabled()
-    True
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @cache

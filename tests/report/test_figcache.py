@@ -7,8 +7,9 @@ import gc
 import matplotlib
 import pytest
 
+from efficacy._gc import gc_paused
 from efficacy.report import _figcache
-from efficacy.report._figcache import MAX_ENTRIES, clear_figure_memo, gc_paused, memo_figure
+from efficacy.report._figcache import MAX_ENTRIES, clear_figure_memo, memo_figure
 
 
 def _counting(matplotlib_rc: bool) -> tuple[list[object], object]:

@@ -318,7 +318,8 @@ def test_pdf_is_weasyprints_pdf_byte_for_byte(monkeypatch) -> None:
     pytest.importorskip("weasyprint")
     import gc
 
-    from efficacy.report._weasy import gc_paused, html_class
+    from efficacy._gc import gc_paused
+    from efficacy.report._weasy import html_class
     from efficacy.report.model import _pdf
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # no font timestamps

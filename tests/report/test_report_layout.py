@@ -184,7 +184,8 @@ def test_new_cells_escape_their_data() -> None:
 def _pages(bundle: str) -> list[Any]:
     """The pages of `bundle`'s report laid out as ``Report.to_pdf`` lays them out."""
     pytest.importorskip("weasyprint")
-    from efficacy.report._weasy import factory_for, gc_paused
+    from efficacy._gc import gc_paused
+    from efficacy.report._weasy import factory_for
 
     page = _html(bundle)
     with gc_paused():
