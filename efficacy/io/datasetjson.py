@@ -20,13 +20,11 @@ written again is the same JSON data (checked on every CDISC v1.1 example).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import json
 import os
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from efficacy._atomic import write_file
+from efficacy._gc import gc_paused
 from efficacy.errors import EfficacyError, InputError
 from efficacy.io._dsj_meta import (
     DATA_TYPES,
@@ -434,21 +433,10 @@ def read_datasetjson(
         raise InputError(f"{path}: is a folder; give the path of a Dataset-JSON file") from None
     text = _decode(path, data, form)
     parse = _parse_json if form == "json" else _parse_ndjson
-    with _no_gc():  # many small lists: no full collections while they are built
+    with gc_paused():  # many small lists: no full collections while they are built
         raw, rows, rows_key = parse(path, text)
         frame, meta, problems = _build(str(path), raw, rows, rows_key, form)
     return frame, meta, tuple(problems)
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _build(
