@@ -35,11 +35,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _timing import ROOT, extract_commit
+
 BUNDLES = ("sample_data/parallel_12wk", "sample_data/split_face_12wk")
 
 #: Run inside each checkout (cwd = the checkout): prints one JSON line of timings.
@@ -99,16 +99,6 @@ class _Child:
         self.proc.wait()
 
 
-def _baseline(commit: str, into: Path) -> Path:
-    archive = into / "base.tar"
-    with archive.open("wb") as fh:
-        subprocess.run(["git", "archive", commit], cwd=ROOT, stdout=fh, check=True)
-    dest = into / "base"
-    with tarfile.open(archive) as tar:
-        tar.extractall(dest, filter="data")
-    return dest
-
-
 def main() -> None:
     """Run the benchmark and print medians and ratios."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -118,7 +108,7 @@ def main() -> None:
     args = ap.parse_args()
     bundles = args.bundle or list(BUNDLES)
     with tempfile.TemporaryDirectory() as tmp:
-        base = _baseline(args.base, Path(tmp))
+        base = extract_commit(args.base, Path(tmp) / "base")
         peers = {f"baseline {args.base}": base, "this checkout": ROOT}
         for b in bundles:
             bundle = (ROOT / b).resolve()

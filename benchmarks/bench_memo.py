@@ -18,12 +18,10 @@ factors with the shared LS-means grid against rebuilding the grid each time.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from _timing import cpu_median
 
 import efficacy
 from efficacy.analysis import analyze
@@ -31,16 +29,6 @@ from efficacy.consort import consort_flow
 from efficacy.report.model import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _cpu(fn: Callable[[], Any], repeat: int, before: Callable[[], Any] = lambda: None) -> float:
-    times = []
-    for _ in range(repeat):
-        before()
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return statistics.median(times)
 
 
 def _row(what: str, warm: float, cold: float) -> None:
@@ -70,7 +58,7 @@ def main() -> None:
         ("consort_flow", lambda: consort_flow(trial, protocol)),
     ]:
         fn()
-        _row(name, _cpu(fn, args.repeat), _cpu(fn, args.repeat, forget))
+        _row(name, cpu_median(fn, args.repeat), cpu_median(fn, args.repeat, forget))
 
     fit = next(iter(result.fits.values()))
     specs, by = ("arm", "visit") if trial.manifest.design == "parallel" else ("visit", None)
@@ -82,8 +70,8 @@ def main() -> None:
 
     _row(
         "lsmeans + contrast (one fit)",
-        _cpu(both, args.repeat * 4),
-        _cpu(both, args.repeat * 4, lambda: fit.__dict__.pop("_grids", None)),
+        cpu_median(both, args.repeat * 4),
+        cpu_median(both, args.repeat * 4, lambda: fit.__dict__.pop("_grids", None)),
     )
 
 

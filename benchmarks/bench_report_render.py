@@ -37,7 +37,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _timing import BENCHMARKS, ROOT, extract_commit
+
 DEFAULT_BUNDLES = ("parallel_12wk", "split_face_12wk", "flawed_design")
 
 #: Run inside each tree (cwd = the tree): prints one JSON object of median CPU times.
@@ -55,6 +56,8 @@ try:
 except ImportError:  # a tree without the memo: nothing to empty
     def clear_figure_memo(): pass
 bundle, repeat = sys.argv[1], int(sys.argv[2])
+sys.path.insert(1, sys.argv[3])  # benchmarks/ of the running checkout
+from _timing import cpu_median
 proto = load_protocol(DEFAULT_PROTOCOL)
 trial = read_trial(bundle)
 v, a = validate(trial, proto), analyze(trial, proto)
@@ -63,13 +66,7 @@ model.claims_section = lambda t, r: claims  # not this benchmark's subject: same
 
 
 def med(fn, before=lambda: None):
-    times = []
-    for _ in range(repeat):
-        before()
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return statistics.median(times)
+    return cpu_median(fn, repeat, before)
 
 
 build = lambda: model.build_report(trial, proto, validation=v, analysis=a)
@@ -90,7 +87,7 @@ print(json.dumps(out))
 def _run(tree: Path, bundle: Path, repeat: int) -> dict[str, float | str]:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(bundle), str(repeat)],
+        [sys.executable, "-c", _CHILD, str(bundle), str(repeat), str(BENCHMARKS)],
         cwd=tree,
         env=env,
         check=True,
@@ -99,15 +96,6 @@ def _run(tree: Path, bundle: Path, repeat: int) -> dict[str, float | str]:
     )
     result: dict[str, float | str] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
-
-
-def _extract(commit: str, into: Path) -> Path:
-    """`git archive` of `commit` unpacked into `into` (the peer tree)."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", commit], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
 
 
 def main() -> None:
@@ -121,7 +109,7 @@ def main() -> None:
         ROOT / "sample_data" / b for b in DEFAULT_BUNDLES
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        peer = _extract(args.peer, Path(tmp))
+        peer = extract_commit(args.peer, Path(tmp))
         print(f"this tree: {ROOT}; peer: {args.peer}; repeat {args.repeat}")
         for bundle in bundles:
             mine, theirs = _run(ROOT, bundle, args.repeat), _run(peer, bundle, args.repeat)

@@ -29,27 +29,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _cpu(fn: Callable[[], Any], repeat: int, before: Callable[[], Any] = lambda: None) -> float:
-    times = []
-    for _ in range(repeat):
-        before()
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return statistics.median(times)
+from _timing import BENCHMARKS, ROOT, cpu_median, extract_commit
 
 
 def _calls(bundle: str) -> tuple[Any, dict[str, Callable[[], Any]]]:
@@ -76,18 +64,15 @@ def _worker(bundle: str, repeat: int) -> None:
     """Time the calls in the checkout on ``sys.path[0]`` (the baseline); print JSON."""
     warnings.simplefilter("ignore")
     _, calls = _calls(bundle)
-    print(json.dumps({name: _cpu(fn, repeat) for name, fn in calls.items()}))
+    print(json.dumps({name: cpu_median(fn, repeat) for name, fn in calls.items()}))
 
 
 def _baseline(commit: str, bundle: str, repeat: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", commit], check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        extract_commit(commit, Path(tmp))
         code = (
-            f"import sys; sys.path.insert(0, {tmp!r}); sys.path.insert(1, {str(ROOT)!r}); "
-            "from benchmarks.bench_validation_reuse import _worker; "
+            f"import sys; sys.path.insert(0, {tmp!r}); sys.path.insert(1, {str(BENCHMARKS)!r}); "
+            "from bench_validation_reuse import _worker; "
             f"_worker({bundle!r}, {repeat})"
         )
         out = subprocess.run(
@@ -124,11 +109,11 @@ def main() -> None:
     head = f"{'call':<26}{'kept':>8}{'first':>8}{'none':>8}"
     print(head + (f"{'baseline':>10}" if base else "") + "   none/kept  first/kept")
     for name, fn in calls.items():
-        kept = _cpu(fn, args.repeat)
-        first = _cpu(fn, args.repeat, forget)
+        kept = cpu_median(fn, args.repeat)
+        first = cpu_median(fn, args.repeat, forget)
         undo = no_reuse()
         try:
-            none = _cpu(fn, args.repeat)
+            none = cpu_median(fn, args.repeat)
         finally:
             undo()
         line = f"{name:<26}{kept:8.3f}{first:8.3f}{none:8.3f}"
@@ -142,8 +127,8 @@ def main() -> None:
     path = trial.reference_file("faceq_conversion")
     if path is not None:
         load = lambda: faceq_tables.load_faceq_conversion(path)  # noqa: E731
-        kept = _cpu(load, args.repeat * 4)
-        cold = _cpu(load, args.repeat * 4, faceq_tables._KEPT.clear)
+        kept = cpu_median(load, args.repeat * 4)
+        cold = cpu_median(load, args.repeat * 4, faceq_tables._KEPT.clear)
         what = "load_faceq_conversion"
         print(f"{what:<26}{kept:8.4f}   cleared {cold:8.4f}   ratio {cold / kept:.1f}")
 
