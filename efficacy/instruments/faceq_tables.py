@@ -17,7 +17,6 @@ columns ``id, name, n_items, direction`` (optional ``response_low``, ``response_
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import threading
@@ -30,6 +29,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from efficacy._digest import file_sha256
 from efficacy.errors import ConversionTableError, EfficacyError, InputError
 from efficacy.io._files import read_text
 
@@ -425,7 +425,7 @@ _KEPT_LOCK = threading.Lock()
 def _file_key(path: str | os.PathLike[str], registry: Mapping[str, FaceQScale]) -> Hashable | None:
     """Return what a table read from `path` depends on; None if the file cannot be read."""
     try:
-        digest = hashlib.sha256(Path(path).read_bytes()).digest()
+        digest = file_sha256(path)
     except OSError:
         return None
     return (str(path), digest, tuple(registry.items()))

@@ -9,7 +9,6 @@ finding.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from efficacy import __version__
+from efficacy._digest import file_sha256
 from efficacy.protocol import Protocol, Requirement
 from efficacy.trial import Trial
 from efficacy.validation import ValidationReport
@@ -63,14 +63,6 @@ def generated_at() -> str:
     return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _inputs(trial: Trial, protocol: Protocol | None = None) -> list[dict[str, Any]]:
     """Every input file that produced a number, with its SHA-256.
 
@@ -105,7 +97,7 @@ def _inputs(trial: Trial, protocol: Protocol | None = None) -> list[dict[str, An
         except ValueError:
             shown = path.name
         label = _ROLES.get(role, role.replace("_", " "))
-        out.append({"role": role, "label": label, "file": shown, "sha256": _sha256(path)})
+        out.append({"role": role, "label": label, "file": shown, "sha256": file_sha256(path)})
     return out
 
 

@@ -42,13 +42,14 @@ crashed is not stored (it runs again next time).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import threading
 from collections.abc import Hashable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from efficacy._digest import file_sha256
 
 if TYPE_CHECKING:
     from efficacy.protocol import Protocol
@@ -117,10 +118,9 @@ def file_stamp(path: Path | None) -> Any:
     if path is None:
         return None
     try:
-        data = path.read_bytes()
+        return (str(path), file_sha256(path))
     except OSError as exc:
         return (str(path), "unreadable", type(exc).__name__, exc.errno, str(exc))
-    return (str(path), hashlib.sha256(data).hexdigest())
 
 
 class Reads:
