@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,22 +53,51 @@ class EndpointFit:
     formula : str
     covariance : str
         Structure of `fit` (after any fallback).
+    notes : tuple of str
     contrasts : pandas.DataFrame
         ``visit``, ``comparison``, ``active_arm``, ``control_arm``, ``estimate``,
         ``std_error``, ``df``, ``p_value``, ``conf_low``, ``conf_high``, ``n_active``,
-        ``n_control`` (split-face: ``active_arm`` is the arm of the treated site).
+        ``n_control`` (split-face: ``active_arm`` is the arm of the treated site). A new
+        frame on each access; `contrast_records` gives its rows without one.
     lsmeans : pandas.DataFrame
         ``arm``, ``visit``, ``estimate``, ``std_error``, ``df``, ``conf_low``,
-        ``conf_high`` (split-face: ``arm`` is the treated-minus-control difference).
-    notes : tuple of str
+        ``conf_high`` (split-face: ``arm`` is the treated-minus-control difference). A
+        new frame on each access; `lsmeans_columns` gives its columns without one.
     """
 
     fit: MMRMResult | None
     formula: str
     covariance: str
-    contrasts: pd.DataFrame
-    lsmeans: pd.DataFrame
     notes: tuple[str, ...]
+    # the frames' columns (arrays, lists or one scalar for every row), as pd.DataFrame takes them
+    _contrast_cols: Mapping[str, Any]
+    _lsmeans_cols: Mapping[str, Any]
+
+    @property
+    def contrasts(self) -> pd.DataFrame:
+        """The per-visit comparisons (see the class attributes); a new frame."""
+        if not self._contrast_cols:
+            return pd.DataFrame(columns=["visit", "comparison", "estimate"])
+        return pd.DataFrame(dict(self._contrast_cols))
+
+    @property
+    def lsmeans(self) -> pd.DataFrame:
+        """The LS means (see the class attributes); a new frame."""
+        if not self._lsmeans_cols:
+            return pd.DataFrame(columns=["visit", "comparison", "estimate"])
+        return pd.DataFrame(dict(self._lsmeans_cols))
+
+    def contrast_records(self) -> list[dict[str, Any]]:
+        """Rows of `contrasts` as dicts of plain Python values, without building the frame.
+
+        Each value is what ``contrasts.itertuples()`` gives for it (``float``, ``int``,
+        ``str``).
+        """
+        return _records(self._contrast_cols)
+
+    def lsmeans_columns(self) -> dict[str, list[Any]]:
+        """Columns of `lsmeans` as lists of plain Python values (one entry per row)."""
+        return _columns(self._lsmeans_cols)
 
     def spec(self, model: ModelSettings) -> dict[str, Any]:
         """Return the model specification and convergence record (:data:`MODEL_COLUMNS`).
@@ -102,6 +132,26 @@ class EndpointFit:
             "bic": f.bic if f is not None else nan,
             "notes": "; ".join([*self.notes, *(f.warnings if f is not None else ())]),
         }
+
+
+def _columns(cols: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Columns as lists of plain Python values: a scalar is repeated for every row."""
+    n = max((len(v) for v in cols.values() if isinstance(v, np.ndarray | list)), default=0)
+    out: dict[str, list[Any]] = {}
+    for k, v in cols.items():
+        if isinstance(v, np.ndarray):
+            out[k] = v.tolist()  # what iterating its frame column gives: Python scalars
+        elif isinstance(v, list):
+            out[k] = list(v)
+        else:
+            out[k] = [v] * n
+    return out
+
+
+def _records(cols: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows of the columns `cols` as dicts (see `_columns`)."""
+    lists = _columns(cols)
+    return [dict(zip(lists, row, strict=True)) for row in zip(*lists.values(), strict=True)]
 
 
 def _order(model: ModelSettings) -> list[str]:
@@ -183,13 +233,13 @@ _CONTRAST_COLUMNS = ["estimate", "std_error", "df", "p_value", "conf_low", "conf
 
 def _results(
     fit: MMRMResult, data: ModelData, plan: TrialPlan
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Per-visit comparisons with their counts, and the LS means (see `EndpointFit`).
 
     The numbers are those of ``fit.contrast("arm", by="visit", method="reference",
     ref=control)`` and ``fit.lsmeans("arm", by="visit")`` (split-face: both from
     ``fit.lsmeans("visit")``), read from the fit's arrays (one LS-means grid, computed
-    once) and assembled in one frame construction each.
+    once), as the columns of the two frames (`EndpointFit`).
     """
     n, visit_pos, arm_pos = _counts(data.frame, plan)
     level = plan.level
@@ -238,7 +288,7 @@ def _results(
     lim = t_columns(est, se, df, level)
     lsm_cols.update(estimate=est, std_error=se, df=df)
     lsm_cols.update(conf_low=lim["conf_low"], conf_high=lim["conf_high"])
-    return pd.DataFrame(cols), pd.DataFrame(lsm_cols)
+    return cols, lsm_cols
 
 
 def _two_sided_t(
@@ -263,8 +313,7 @@ def fit_endpoint(data: ModelData, plan: TrialPlan) -> EndpointFit:
     formula = formula_for(plan, covs)
     fit, notes = _try_fits(data.frame, formula, plan.model)
     if fit is None:
-        empty = pd.DataFrame(columns=["visit", "comparison", "estimate"])
-        return EndpointFit(None, formula, "none", empty, empty, tuple(notes))
+        return EndpointFit(None, formula, "none", tuple(notes), {}, {})
     n_excl = len(fit._design.exclusions)  # the count, without building fit.excluded
     if n_excl:
         reasons = ", ".join(sorted(set(fit.excluded["reason"].astype(str))))
@@ -274,7 +323,7 @@ def fit_endpoint(data: ModelData, plan: TrialPlan) -> EndpointFit:
         fit=fit,
         formula=formula,
         covariance=fit.covariance_structure,
-        contrasts=contrasts,
-        lsmeans=lsmeans,
         notes=tuple(notes),
+        _contrast_cols=contrasts,
+        _lsmeans_cols=lsmeans,
     )

@@ -115,48 +115,52 @@ def _endpoint_rows(
     rows, eff_rows = [], []
     base_notes = [*data.notes, *fit.notes]
     declared = plan.settings.estimand_of(endpoint)
-    for r in fit.contrasts.itertuples(index=False):
-        final = r.visit == plan.final_visit
+    model = _model_name(plan, fit)
+    converged = fit.fit is not None and fit.fit.converged
+    for r in fit.contrast_records():
+        visit = r["visit"]
+        final = visit == plan.final_visit
         notes = list(base_notes)
         g = math.nan
-        estimand = row_estimand(declared, role, endpoint, pop, str(r.active_arm)) if final else ""
+        active = str(r["active_arm"])
+        estimand = row_estimand(declared, role, endpoint, pop, active) if final else ""
         if final:
-            notes.insert(0, f"estimand: difference in change from baseline at {r.visit}")
+            notes.insert(0, f"estimand: difference in change from baseline at {visit}")
             if estimand:
                 notes[1:1] = estimand_notes
-            e = effects.get(str(r.comparison))
+            e = effects.get(str(r["comparison"]))
             if e is not None:
                 g = e[0]
                 if math.isfinite(g):
                     notes.append(f"Hedges' g {e[0]:.3f} ({e[1]:.3f} to {e[2]:.3f}), {basis}")
                 else:
                     notes.append(f"{e[3]} ({basis})")
-                eff_rows.append((endpoint, pop, r.visit, r.comparison, *e[:3], e[4], e[5], e[3]))
+                eff_rows.append((endpoint, pop, visit, r["comparison"], *e[:3], e[4], e[5], e[3]))
         rows.append(
             {
                 "endpoint": endpoint,
                 "role": role,
                 "population": pop,
-                "visit": r.visit,
-                "comparison": r.comparison,
-                "estimate": r.estimate,
-                "std_error": r.std_error,
-                "df": r.df,
-                "conf_low": r.conf_low,
-                "conf_high": r.conf_high,
-                "p_value": r.p_value,
+                "visit": visit,
+                "comparison": r["comparison"],
+                "estimate": r["estimate"],
+                "std_error": r["std_error"],
+                "df": r["df"],
+                "conf_low": r["conf_low"],
+                "conf_high": r["conf_high"],
+                "p_value": r["p_value"],
                 "p_adjusted": math.nan,  # key secondary family: set by _multiplicity
                 "effect_size": g,
-                "n_active": r.n_active,
-                "n_control": r.n_control,
-                "model": _model_name(plan, fit),
+                "n_active": r["n_active"],
+                "n_control": r["n_control"],
+                "model": model,
                 "covariance": fit.covariance,
-                "converged": fit.fit is not None and fit.fit.converged,
+                "converged": converged,
                 "notes": "; ".join(notes),
                 "estimand": estimand,
                 "analysis": "mmrm",
-                "active_arm": r.active_arm,
-                "control_arm": r.control_arm,
+                "active_arm": r["active_arm"],
+                "control_arm": r["control_arm"],
                 "adjustment": "",
             }
         )
@@ -241,13 +245,20 @@ def _frame(rows: list[Any], columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(columns)) if rows else _empty(columns)
 
 
+def _lsmeans_frame(parts: list[dict[str, list[Any]]]) -> pd.DataFrame:
+    """Return the run's LS-means table: each fit's columns in turn, one construction."""
+    if not any(part["visit"] for part in parts):
+        return _empty(LSMEANS_COLUMNS)
+    return pd.DataFrame({c: [v for part in parts for v in part[c]] for c in LSMEANS_COLUMNS})
+
+
 @dataclass
 class _Acc:
     """What the run collects, endpoint by endpoint (private, mutable while running)."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     effects: list[tuple[Any, ...]] = field(default_factory=list)
-    lsmeans: list[pd.DataFrame] = field(default_factory=list)
+    lsmeans: list[dict[str, list[Any]]] = field(default_factory=list)  # columns per fit
     fits: dict[tuple[str, str], MMRMResult] = field(default_factory=dict)
     models: list[dict[str, Any]] = field(default_factory=list)
     sensitivity: list[TippingPoint] = field(default_factory=list)
@@ -296,7 +307,9 @@ def _run_endpoint(
     rows, eff = _endpoint_rows(endpoint, role, pop, data, fit, plan, est_notes)
     acc.rows += rows
     acc.effects += eff
-    acc.lsmeans.append(fit.lsmeans.assign(endpoint=endpoint, population=pop))
+    lsm = fit.lsmeans_columns()
+    n_lsm = len(lsm["visit"])
+    acc.lsmeans.append({**lsm, "endpoint": [endpoint] * n_lsm, "population": [pop] * n_lsm})
     if role == "primary" and plan.settings.sensitivity.tipping_point:
         acc.say(f"tipping point of {endpoint} ({pop}): multiple imputation")
         sens = plan.settings.sensitivity
@@ -471,7 +484,7 @@ def analyze(
     if len(est):
         est = _multiplicity(est, plan)
         est["converged"] = est["converged"].astype(bool)
-    lsm = pd.concat(acc.lsmeans, ignore_index=True) if acc.lsmeans else _empty(LSMEANS_COLUMNS)
+    lsm = _lsmeans_frame(acc.lsmeans)
     return AnalysisResult(
         trial_id=str(trial.manifest.id or ""),
         protocol=f"{protocol.id}@{protocol.version}",
@@ -479,7 +492,7 @@ def analyze(
         status=status,
         validation_errors=n_err,
         estimates=est,
-        lsmeans=lsm[list(LSMEANS_COLUMNS)].reset_index(drop=True),
+        lsmeans=lsm,
         effect_sizes=_frame(acc.effects, EFFECT_COLUMNS),
         fits=MappingProxyType(dict(acc.fits)),
         models=_frame(acc.models, MODEL_COLUMNS),

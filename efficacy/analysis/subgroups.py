@@ -130,11 +130,11 @@ def _final_counts(frame: pd.DataFrame, plan: TrialPlan) -> dict[str, int]:
 
 def _fit_level(
     data: ModelData, frame: pd.DataFrame, plan: TrialPlan, how: tuple[int, dict[str, int]]
-) -> tuple[pd.DataFrame | None, str]:
+) -> tuple[list[dict[str, Any]] | None, str]:
     """Fit the primary model to one subgroup's rows.
 
     `how` is the minimum per arm and the subgroup's `_final_counts`. Returns
-    (final-visit contrasts, "") or (None, the reason it is not estimable).
+    (final-visit contrast rows, "") or (None, the reason it is not estimable).
     """
     minimum, counts = how
     if min(counts.values()) < minimum:
@@ -146,8 +146,8 @@ def _fit_level(
     fit, why = guarded(lambda: fit_endpoint(sub, plan))
     if fit is None or fit.fit is None:
         return None, why or "not estimable: " + ("; ".join(fit.notes) if fit else "no fit")
-    at = fit.contrasts.loc[fit.contrasts["visit"] == plan.final_visit]
-    if at.empty or not np.isfinite(at["estimate"].to_numpy(float)).all():
+    at = [r for r in fit.contrast_records() if r["visit"] == plan.final_visit]
+    if not at or not all(math.isfinite(float(r["estimate"])) for r in at):
         return None, f"not estimable: no estimate at {plan.final_visit}"
     return at, ""
 
@@ -217,8 +217,8 @@ def _variable_rows(
                 rows.append(_row(plan, pop, variable, str(level), a, counts, None, why))
             continue
         estimable.append(str(level))
-        for r in at.itertuples(index=False):
-            rows.append(_row(plan, pop, variable, str(level), str(r.active_arm), counts, r, ""))
+        for r in at:
+            rows.append(_row(plan, pop, variable, str(level), str(r["active_arm"]), counts, r, ""))
     missing = int(group.isna().sum())
     inter: dict[str, tuple[float, float, float, float, str]] = {}
     if len(estimable) < 2:
@@ -250,7 +250,7 @@ def _row(
     level: str,
     active: str,
     counts: Mapping[str, int],
-    r: Any,
+    r: Mapping[str, Any] | None,
     why: str,
 ) -> dict[str, Any]:
     nan = math.nan
@@ -263,7 +263,7 @@ def _row(
         else f"{active} vs {plan.control}"
     )
     stats = ("estimate", "std_error", "df", "conf_low", "conf_high", "p_value")
-    values = {k: (float(getattr(r, k)) if r is not None else nan) for k in stats}
+    values = {k: (float(r[k]) if r is not None else nan) for k in stats}
     return {
         "endpoint": plan.primary,
         "population": pop,

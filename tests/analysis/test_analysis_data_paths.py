@@ -162,3 +162,20 @@ def test_split_face_edited(monkeypatch) -> None:
         assert [t is not None for t in taken] == [fast_taken]
         _assert_same(fast, general)
     assert fast.frame["change"].isna().sum() >= 1  # the unpaired visit has no difference
+
+
+def test_split_by_endpoint_equals_groupby(derived: pd.DataFrame) -> None:
+    """One stable sort and a slice per endpoint give groupby's frames exactly."""
+    mixed = derived.iloc[::-1].copy()  # endpoints interleaved, a non-range index
+    mixed = pd.concat([mixed.iloc[::2], mixed.iloc[1::2]])
+    mixed.iloc[[3, 40], mixed.columns.get_loc("endpoint")] = None  # rows without an endpoint
+    for table in (derived, mixed, derived.iloc[:0]):
+        want = {
+            str(k): g[data_mod._ROW_COLUMNS].reset_index(drop=True)
+            for k, g in table.groupby("endpoint", sort=False)
+        }
+        got = data_mod.split_by_endpoint(table)
+        assert list(got) == list(want)
+        for k, frame in want.items():
+            pd.testing.assert_frame_equal(got[k], frame, check_exact=True)
+    assert sum(map(len, data_mod.split_by_endpoint(mixed).values())) == len(derived) - 2
