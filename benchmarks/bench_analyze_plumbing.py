@@ -1,35 +1,35 @@
-"""Benchmark: ``analyze()`` of the sample bundles, this checkout against a baseline commit.
+"""Benchmark: ``analyze()`` of the sample bundles and small trials, against a baseline commit.
 
 Usage::
 
-    python benchmarks/bench_analyze_plumbing.py                 # against 3b9f61c, 9 calls
-    python benchmarks/bench_analyze_plumbing.py --base 3b9f61c --calls 15
+    python benchmarks/bench_analyze_plumbing.py                 # against 6ff67bd, 9 calls
+    python benchmarks/bench_analyze_plumbing.py --base 6ff67bd --calls 15 --small 4 6 16
+    python benchmarks/bench_analyze_plumbing.py --with-validation   # time validate() too
 
 The peer is the baseline commit (``git archive <base>`` into a temporary folder), run
 in a subprocess exactly like this checkout; both processes stay up and the timed calls
 alternate between them one by one, so that the machine's load falls on both alike.
-Each process reads the bundle afresh before every timed call (a new ``Trial``: nothing
-memoised from an earlier call) and times ``analyze(trial)`` in CPU seconds
-(``time.process_time``, every thread), after one warm-up call (imports, first-call
-costs). It also times the ``fit_mmrm`` calls made
-inside ``analyze`` (the MMRMs themselves: design, optimiser, inference), so the
-output shows what everything around the fits costs. Prints per bundle and checkout
-the median CPU seconds of ``analyze`` (and the minimum), of its ``fit_mmrm`` calls, of
-the rest, and the ratios baseline / this checkout.
+Bundles: the two clean samples and, with ``--small`` (default 6), each cut to its first
+`n` randomised subjects (tests/analysis/small_trials.py, loaded by path; both checkouts
+read the same cut bundle). Each process reads the bundle afresh before every timed call
+(a new ``Trial``: nothing memoised from an earlier call), validates it untimed and times
+``analyze(trial, validation=report)`` in CPU seconds (``time.process_time``, every
+thread), after one warm-up call (imports, first-call costs); ``--with-validation``
+times ``analyze(trial)``, its validation included. It also times the MMRM fits made
+inside ``analyze`` (``efficacy.analysis.models._try_fits``: every structure of the
+declared order tried, design, optimiser, inference), so the output shows what
+everything around the fits costs. Prints per bundle and checkout the median CPU seconds
+of ``analyze`` (and the minimum), of its fits, of the rest, and the ratios
+baseline / this checkout, then the ratio of the summed medians.
 
-Measured 2026-12-06 on the shared 2-core machine (load average about 8), ``--calls 9``,
-baseline 3b9f61c against wip-anlz (CPU seconds, medians)::
-
-    parallel_12wk    analyze 1.572 -> 1.227 (1.28x; minima 1.29x)  rest 1.217 -> 0.869 (1.40x)
-    split_face_12wk  analyze 1.815 -> 1.031 (1.76x; minima 1.66x)  rest 1.614 -> 0.841 (1.92x)
-
-``fit_mmrm`` (0.36 s and 0.18-0.21 s) is the same in both; ``rest`` still holds the
-validation (about 0.12 s) and the scoring (about 0.10 s) of the trial.
+Measured 2026-12-06 on the shared 2-core machine, baseline 6ff67bd against wip-anlz2:
+see the commit that last changed this docstring for the numbers of that run.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -42,6 +42,18 @@ from _timing import ROOT, extract_commit
 
 BUNDLES = ("sample_data/parallel_12wk", "sample_data/split_face_12wk")
 
+
+def _cut(bundle: str, n: int, into: Path) -> Path:
+    """Write `bundle` cut to its first `n` randomised subjects into `into` (returned)."""
+    path = ROOT / "tests" / "analysis" / "small_trials.py"
+    spec = importlib.util.spec_from_file_location("_small_trials", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.cut_bundle(ROOT / bundle, into, n)
+    return into
+
+
 #: Run inside each checkout (cwd = the checkout): prints one JSON line of timings.
 _CHILD = r"""
 import json, sys, time, warnings
@@ -50,23 +62,25 @@ import efficacy
 from pathlib import Path
 assert Path(efficacy.__file__).resolve().is_relative_to(Path.cwd().resolve()), efficacy.__file__
 import efficacy.analysis.models as models
-bundle = sys.argv[1]
+import efficacy.analysis.subgroups as subgroups
+bundle, validated = sys.argv[1], sys.argv[2] == "validated"
 spent = [0.0]
-fit = models.fit_mmrm
+fit = models._try_fits  # every MMRM of analyze: one structure after another until one fits
 def timed_fit(*a, **k):
     t0 = time.process_time()
     try:
         return fit(*a, **k)
     finally:
         spent[0] += time.process_time() - t0
-models.fit_mmrm = timed_fit
+models._try_fits = subgroups._try_fits = timed_fit
 efficacy.analyze(efficacy.read_trial(bundle))  # warm-up
 print("ready", flush=True)
 for _ in sys.stdin:  # one timed call per line
     trial = efficacy.read_trial(bundle)
+    report = efficacy.validate(trial) if validated else None
     spent[0] = 0.0
     t0 = time.process_time()
-    efficacy.analyze(trial)
+    efficacy.analyze(trial, validation=report)
     print(json.dumps([time.process_time() - t0, spent[0]]), flush=True)
 """
 
@@ -74,10 +88,11 @@ for _ in sys.stdin:  # one timed call per line
 class _Child:
     """A checkout's benchmark process: `run` times one ``analyze`` call in it."""
 
-    def __init__(self, checkout: Path, bundle: Path) -> None:
+    def __init__(self, checkout: Path, bundle: Path, validated: bool) -> None:
         env = dict(os.environ, PYTHONPATH=str(checkout))
+        how = "validated" if validated else "whole"
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(bundle)],
+            [sys.executable, "-c", _CHILD, str(bundle), how],
             cwd=checkout,
             env=env,
             stdin=subprocess.PIPE,
@@ -102,17 +117,27 @@ class _Child:
 def main() -> None:
     """Run the benchmark and print medians and ratios."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", default="3b9f61c", help="baseline commit (default 3b9f61c)")
+    ap.add_argument("--base", default="6ff67bd", help="baseline commit (default 6ff67bd)")
     ap.add_argument("--calls", type=int, default=9, help="timed calls per checkout")
     ap.add_argument("--bundle", action="append", help="bundle(s); default both samples")
+    ap.add_argument("--small", type=int, nargs="*", default=[6], help="cut sizes (default 6)")
+    ap.add_argument("--with-validation", action="store_true", help="time validate() too")
     args = ap.parse_args()
-    bundles = args.bundle or list(BUNDLES)
+    sums = {"baseline": 0.0, "this": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
         base = extract_commit(args.base, Path(tmp) / "base")
         peers = {f"baseline {args.base}": base, "this checkout": ROOT}
-        for b in bundles:
-            bundle = (ROOT / b).resolve()
-            children = {name: _Child(checkout, bundle) for name, checkout in peers.items()}
+        samples = args.bundle or list(BUNDLES)
+        bundles = [(b, (ROOT / b).resolve()) for b in samples]
+        for n in args.small:
+            for b in samples:
+                cut = _cut(b, n, Path(tmp) / f"{Path(b).name}_{n}")
+                bundles.append((f"{b} cut to {n}", cut))
+        for label, bundle in bundles:
+            children = {
+                name: _Child(checkout, bundle, not args.with_validation)
+                for name, checkout in peers.items()
+            }
             got: dict[str, list[tuple[float, float]]] = {k: [] for k in peers}
             for _ in range(args.calls):  # alternate call by call: load falls on both alike
                 for name, child in children.items():
@@ -120,7 +145,7 @@ def main() -> None:
             for child in children.values():
                 child.close()
             load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-            print(f"{b}: {args.calls} alternating calls each; load {load:.2f}")
+            print(f"{label}: {args.calls} alternating calls each; load {load:.2f}")
             med = {}
             for name, runs in got.items():
                 whole = statistics.median(t for t, _ in runs)
@@ -129,14 +154,20 @@ def main() -> None:
                 low = min(t for t, _ in runs)
                 med[name] = (whole, rest, low)
                 print(
-                    f"  {name:<20} analyze {whole:6.3f} s (min {low:6.3f})   fit_mmrm "
+                    f"  {name:<20} analyze {whole:6.3f} s (min {low:6.3f})   fits "
                     f"{fits:6.3f} s   rest {rest:6.3f} s (CPU, medians)"
                 )
             (bw, br, bl), (tw, tr, tl) = med.values()
+            sums["baseline"] += bw
+            sums["this"] += tw
             print(
                 f"  ratio baseline / this: analyze {bw / tw:4.2f}x (of minima {bl / tl:4.2f}x)"
                 f"   rest {br / tr:4.2f}x"
             )
+    print(
+        f"all bundles: summed medians {sums['baseline']:.3f} s -> {sums['this']:.3f} s "
+        f"({sums['baseline'] / sums['this']:4.2f}x)"
+    )
 
 
 if __name__ == "__main__":

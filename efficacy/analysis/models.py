@@ -15,7 +15,8 @@ import pandas as pd
 from efficacy.analysis.data import ModelData
 from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import ConvergenceWarning, EfficacyError
-from efficacy.mmrm import MMRMResult, fit_mmrm
+from efficacy.mmrm import MMRMResult
+from efficacy.mmrm.fit import DesignFits
 from efficacy.mmrm.inference import t_columns
 from efficacy.protocol.analysis_params import ModelSettings
 
@@ -178,20 +179,12 @@ def _try_fits(
 ) -> tuple[MMRMResult | None, list[str]]:
     notes: list[str] = []
     order = _order(model)
+    fits = DesignFits(frame, formula, subject="subject_id", visit="visit")  # one design
     for i, cov in enumerate(order):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                fit = fit_mmrm(
-                    frame,
-                    formula,
-                    subject="subject_id",
-                    visit="visit",
-                    covariance=cov,
-                    method=model.method,
-                    df=model.df,
-                    vcov=model.vcov,
-                )
+                fit = fits.fit(cov, method=model.method, df=model.df, vcov=model.vcov)
         except (EfficacyError, np.linalg.LinAlgError, FloatingPointError) as exc:
             notes.append(f"{cov} covariance could not be fitted ({exc})")
             continue

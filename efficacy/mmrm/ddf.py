@@ -266,7 +266,13 @@ def _sum_wq(data: PatternData, ev: Evaluation, d1: np.ndarray, w: np.ndarray) ->
     return sandwich[: data.p, : data.p]
 
 
-def kenward_roger(fit: EngineFit, arrays: ModelArrays, linear: bool = False) -> KRAdjustment:
+def kenward_roger(
+    fit: EngineFit,
+    arrays: ModelArrays,
+    linear: bool = False,
+    *,
+    patterns: PatternData | None = None,
+) -> KRAdjustment:
     """Kenward-Roger adjustment of a REML fit, in SAS's covariance parameterisation.
 
     Parameters
@@ -277,6 +283,8 @@ def kenward_roger(fit: EngineFit, arrays: ModelArrays, linear: bool = False) -> 
         The arrays ``fit`` was computed from.
     linear : bool
         Drop the second-derivative term ``R_ij`` (SAS ``DDFM=KR(LINEAR)``).
+    patterns : PatternData, optional
+        ``engine.pattern_data(arrays)``, when the caller has it (built here otherwise).
 
     Returns
     -------
@@ -296,11 +304,11 @@ def kenward_roger(fit: EngineFit, arrays: ModelArrays, linear: bool = False) -> 
         raise ModelSpecError("Kenward-Roger needs a REML fit (method='reml')")
     _check_arrays(fit, arrays)
     with blas_threads(1):
-        return _kenward_roger(fit, arrays, linear)
+        data = pattern_data(arrays) if patterns is None else patterns
+        return _kenward_roger(fit, data, linear)
 
 
-def _kenward_roger(fit: EngineFit, arrays: ModelArrays, linear: bool) -> KRAdjustment:
-    data = pattern_data(arrays)
+def _kenward_roger(fit: EngineFit, data: PatternData, linear: bool) -> KRAdjustment:
     struct, m, n_g = fit.covariance, fit.n_visits, fit.n_groups
     phi = cov.natural_from_theta(struct, fit.theta, m, n_g)
     sd = cov.sigma_derivatives(struct, phi, m, n_g, order=2, natural=True)

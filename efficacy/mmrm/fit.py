@@ -9,13 +9,15 @@ import numpy as np
 import pandas as pd
 
 from efficacy.errors import ConvergenceWarning, ModelSpecError
+from efficacy.mmrm._likelihood import PatternData
+from efficacy.mmrm._threads import blas_threads
 from efficacy.mmrm.design import Design, build_design
-from efficacy.mmrm.engine import EngineControl, EngineFit, ModelArrays, fit_engine
+from efficacy.mmrm.engine import EngineControl, EngineFit, ModelArrays, fit_patterns, pattern_data
 from efficacy.mmrm.inference import make_inference
 from efficacy.mmrm.results import MMRMResult
 from efficacy.mmrm.spec import FitControl, check_options
 
-__all__ = ["fit_mmrm"]
+__all__ = ["DesignFits", "fit_mmrm"]
 
 _HETEROGENEOUS = ("us", "csh", "ar1h", "toeph", "adh")
 
@@ -137,38 +139,107 @@ def fit_mmrm(
     >>> res.contrast("ARMCD", by="AVISIT")["contrast"].tolist()  # TRT - PBO per visit
     ['TRT - PBO', 'TRT - PBO', 'TRT - PBO', 'TRT - PBO']
     """
-    control = check_options(covariance, method, df, control, vcov)
-    design = build_design(data, formula, subject=subject, visit=visit, group=group, weights=weights)
-    _check_support(design, covariance)
-    arrays = ModelArrays(
-        X=design.x_kept,
-        y=design.y,
-        subject=design.subject,
-        visit=design.visit,
-        n_visits=len(design.visit_levels),
-        group=design.group,
-        n_groups=len(design.group_levels) if design.group_levels is not None else 1,
-        weights=design.weights,
-    )
-    engine_control = EngineControl(
-        optimizers=control.optimizers,
-        max_iter=control.max_iter,
-        decrement_tol=control.tolerance,
-        start=control.start,
-    )
-    fit = fit_engine(arrays, covariance, method, engine_control)
-    notes = list(design.warnings) + list(fit.warnings)
-    if not fit.converged:
-        warnings.warn(
-            ConvergenceWarning(
-                f"fit_mmrm: {covariance} covariance did not converge; tried "
-                + "; ".join(f"{n} ({m})" for n, m in fit.tried)
-                + ". Estimates are NaN; try FitControl(start=...), more iterations or a "
-                "simpler covariance"
-            ),
-            stacklevel=2,
+    fits = DesignFits(data, formula, subject=subject, visit=visit, group=group, weights=weights)
+    return fits._fit(covariance, method, df, control, vcov, stacklevel=3)
+
+
+class DesignFits:
+    """Fits of one data set and formula under several options, sharing the design.
+
+    ``DesignFits(data, formula, subject=..., visit=...).fit(covariance, ...)`` is
+    ``fit_mmrm(data, formula, subject=..., visit=..., covariance=..., ...)``: the same
+    result, errors and warnings. The design (analysed rows, model matrix, aliasing) and
+    the engine's pattern summaries are built by the first fit that needs them and
+    reused by later fits (e.g. the structures of a covariance fallback order), and the
+    Kenward-Roger adjustment reads the same summaries instead of building them again.
+    `data` must not change between fits (the design read from it is kept).
+
+    Parameters
+    ----------
+    data, formula, subject, visit, group, weights
+        As in :func:`fit_mmrm`.
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        formula: str,
+        *,
+        subject: str,
+        visit: str,
+        group: str | None = None,
+        weights: str | None = None,
+    ) -> None:
+        self._args = (data, formula, subject, visit, group, weights)
+        self._design: tuple[Design, ModelArrays] | None = None
+        self._patterns: PatternData | None = None
+
+    def fit(
+        self,
+        covariance: str = "us",
+        method: str = "reml",
+        df: str = "satterthwaite",
+        control: FitControl | None = None,
+        vcov: str = "model-based",
+    ) -> MMRMResult:
+        """Fit the MMRM with these options (as :func:`fit_mmrm`, which documents them)."""
+        return self._fit(covariance, method, df, control, vcov, stacklevel=3)
+
+    def _built(self) -> tuple[Design, ModelArrays]:
+        """Return the design and its model arrays, built on the first call."""
+        if self._design is None:
+            data, formula, subject, visit, group, weights = self._args
+            design = build_design(
+                data, formula, subject=subject, visit=visit, group=group, weights=weights
+            )
+            arrays = ModelArrays(
+                X=design.x_kept,
+                y=design.y,
+                subject=design.subject,
+                visit=design.visit,
+                n_visits=len(design.visit_levels),
+                group=design.group,
+                n_groups=len(design.group_levels) if design.group_levels is not None else 1,
+                weights=design.weights,
+            )
+            self._design = (design, arrays)
+        return self._design
+
+    def _fit(
+        self,
+        covariance: str,
+        method: str,
+        df: str,
+        control: FitControl | None,
+        vcov: str,
+        stacklevel: int,
+    ) -> MMRMResult:
+        control = check_options(covariance, method, df, control, vcov)
+        design, arrays = self._built()
+        _check_support(design, covariance)
+        engine_control = EngineControl(
+            optimizers=control.optimizers,
+            max_iter=control.max_iter,
+            decrement_tol=control.tolerance,
+            start=control.start,
         )
-    return _assemble(design, arrays, fit, df, formula, notes, vcov)
+        if self._patterns is None:  # as fit_engine builds them: under its BLAS thread limit
+            with blas_threads(engine_control.blas_threads):
+                self._patterns = pattern_data(arrays)
+        fit = fit_patterns(self._patterns, covariance, method, engine_control)
+        notes = list(design.warnings) + list(fit.warnings)
+        if not fit.converged:
+            warnings.warn(
+                ConvergenceWarning(
+                    f"fit_mmrm: {covariance} covariance did not converge; tried "
+                    + "; ".join(f"{n} ({m})" for n, m in fit.tried)
+                    + ". Estimates are NaN; try FitControl(start=...), more iterations or a "
+                    "simpler covariance"
+                ),
+                stacklevel=stacklevel,
+            )
+        formula = self._args[1]
+        return _assemble(design, (arrays, self._patterns), fit, df, formula, notes, vcov)
 
 
 def _check_support(design: Design, covariance: str) -> None:
@@ -214,14 +285,15 @@ def _ic(fit: EngineFit, design: Design) -> tuple[float, float]:
 
 def _assemble(
     design: Design,
-    arrays: ModelArrays,
+    data: tuple[ModelArrays, PatternData],
     fit: EngineFit,
     df_method: str,
     formula: str,
     notes: list[str],
     vcov: str = "model-based",
 ) -> MMRMResult:
-    inf = make_inference(df_method, fit, arrays, design, vcov)
+    arrays, patterns = data
+    inf = make_inference(df_method, fit, arrays, design, vcov, patterns=patterns)
     p = len(design.column_names)
     kept = design.kept
     est, se, ddf = np.full(p, np.nan), np.full(p, np.nan), np.full(p, np.nan)

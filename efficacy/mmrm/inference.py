@@ -27,6 +27,7 @@ import numpy as np
 from scipy import stats
 
 from efficacy.mmrm import ddf
+from efficacy.mmrm._likelihood import PatternData
 from efficacy.mmrm.design import Design
 from efficacy.mmrm.engine import EngineFit, ModelArrays
 from efficacy.mmrm.hypotheses import DesignDF, design_df
@@ -163,12 +164,19 @@ def make_inference(
     arrays: ModelArrays,
     design: Design,
     vcov: str = "model-based",
+    *,
+    patterns: PatternData | None = None,
 ) -> Inference:
-    """Prepare the df machinery of ``df_method`` (and the ``vcov`` covariance) for a fit."""
+    """Prepare the df machinery of ``df_method`` (and the ``vcov`` covariance) for a fit.
+
+    `patterns` is ``engine.pattern_data(arrays)`` when the caller has it (Kenward-Roger
+    reads it; it is built from `arrays` otherwise).
+    """
     usable = bool(fit.converged)
     kr = None
     if usable and df_method in ("kenward-roger", "kenward-roger-linear"):
-        kr = ddf.kenward_roger(fit, arrays, linear=df_method == "kenward-roger-linear")
+        linear = df_method == "kenward-roger-linear"
+        kr = ddf.kenward_roger(fit, arrays, linear=linear, patterns=patterns)
     robust = bw_mmrm = None
     if usable and vcov in ROBUST_VCOV:
         robust = robust_covariance(fit, arrays, vcov, tuple(design.subject_levels))
