@@ -78,7 +78,11 @@ def split_face_fast(
     averages them).
     """
     sid_dtype, covs = how
-    a_pos = pd.Index(alloc["subject_id"]).get_indexer(pd.Index(rows["subject_id"]))
+    sid_all = rows["subject_id"].to_numpy(dtype=object)  # no missing key (split_face_ok)
+    sid_codes, sid_found = pd.factorize(sid_all, sort=False)
+    alloc_ids = alloc["subject_id"].tolist()  # unique (split_face_ok)
+    a_of = {sid: i for i, sid in enumerate(alloc_ids)}
+    a_pos = _lookup(a_of, sid_found)[sid_codes]
     body = rows["body_site"]
     has_site = body.notna().to_numpy(dtype=bool)
     site = np.where(has_site, body.to_numpy(dtype=object), "")  # "" is never a site
@@ -88,7 +92,7 @@ def split_face_fast(
     control = known & (site == alloc["control_site"].to_numpy(dtype=object)[a])
     keep = np.flatnonzero(treated | control)
     is_c = control[keep]  # as the general path: the control site wins a tie
-    keys = [rows[c].to_numpy(dtype=object)[keep] for c in ("subject_id", "visit", "phase")]
+    keys = [sid_all[keep], *(rows[c].to_numpy(dtype=object)[keep] for c in ("visit", "phase"))]
     coded = [pd.factorize(k, sort=False) for k in keys]  # first-appearance order
     sizes = [len(u) for _, u in coded]
     if 2 * math.prod(sizes) >= 2**62:  # cannot pack the keys into one int64
@@ -112,17 +116,18 @@ def split_face_fast(
     v_code = (cells // sizes[2]) % sizes[1]
     s_code = cells // (sizes[2] * sizes[1])
     sid = np.asarray(coded[0][1], dtype=object)[s_code]
-    visit = np.asarray(coded[1][1], dtype=object)[v_code]
     phase = np.asarray(coded[2][1], dtype=object)[p_code]
     arm_index = pd.Index(list(plan.actives))
-    cell_alloc = pd.Index(alloc["subject_id"]).get_indexer(pd.Index(sid))
-    arm_code = arm_index.get_indexer(pd.Index(alloc["arm"].to_numpy(dtype=object)[cell_alloc]))
-    visit_pos = pd.Index(list(plan.visits)).get_indexer(pd.Index(visit))
+    alloc_arm = arm_index.get_indexer(pd.Index(alloc["arm"].to_numpy(dtype=object)))
+    arm_code = alloc_arm[_lookup(a_of, coded[0][1])[s_code]]
+    visit_of = {v: i for i, v in enumerate(plan.visits)}  # distinct (split_face_ok)
+    visit_pos = _lookup(visit_of, coded[1][1])[v_code]
     post = phase == "post_baseline"
     take = np.flatnonzero(post & (visit_pos >= 0))
     present_pos = np.unique(visit_pos[take])
     present = [plan.visits[i] for i in present_pos]
-    subj_pos = pd.Index(subj["subject_id"]).get_indexer(pd.Index(sid[take]))
+    subj_of = {sid: i for i, sid in enumerate(subj["subject_id"].tolist())}  # unique
+    subj_pos = _lookup(subj_of, coded[0][1])[s_code[take]]
     cols: dict[str, Any] = {
         "subject_id": pd.Series(sid[take], dtype=sid_dtype),
         "arm": pd.Categorical.from_codes(arm_code[take], categories=arm_index),
@@ -143,3 +148,8 @@ def split_face_fast(
         }
     )
     return pd.DataFrame(cols), base, int(post.sum()) - take.size
+
+
+def _lookup(position: dict[Any, int], values: Any) -> np.ndarray:
+    """``position.get(v, -1)`` for each of `values`, as ``Index.get_indexer`` gives it."""
+    return np.asarray([position.get(v, -1) for v in values], dtype=np.intp)

@@ -125,17 +125,47 @@ def _endpoint_rows(
 def _one_row_per_key(rows: pd.DataFrame, keys: list[str]) -> bool:
     """Whether no two rows share all of `keys` (a fast check with numpy, no groupby)."""
     # factorising the values as objects is cheaper than Arrow-backed strings, same codes
-    codes = [
-        pd.factorize(rows[k].to_numpy(dtype=object), use_na_sentinel=True)[0].astype(np.int64) + 1
-        for k in keys
-    ]
+    codes = [pd.factorize(rows[k].to_numpy(dtype=object), use_na_sentinel=True)[0] for k in keys]
+    return _distinct(codes, len(rows))
+
+
+def _distinct(factorized: list[np.ndarray], n: int) -> bool:
+    """Whether no two of the `n` rows share all the keys coded by `factorized` (-1 = NA)."""
+    codes = [c.astype(np.int64) + 1 for c in factorized]
     sizes = [int(c.max(initial=0)) + 1 for c in codes]
     if math.prod(sizes) >= 2**62:  # cannot pack the keys into one int64: let pandas check
         return False
-    combined = np.zeros(len(rows), dtype=np.int64)
+    combined = np.zeros(n, dtype=np.int64)
     for c, size in zip(codes, sizes, strict=True):
         combined = combined * size + c  # a missing key (code 0) counts as a duplicate
-    return bool(np.unique(combined).size == len(rows))
+    return bool(np.unique(combined).size == n)
+
+
+@dataclass(frozen=True)
+class _RowKeys:
+    """An endpoint's ``subject_id``, ``visit`` and ``phase`` as objects, factorised once."""
+
+    sid: np.ndarray  # subject ids (objects)
+    codes: tuple[np.ndarray, np.ndarray, np.ndarray]  # factorize codes, -1 = missing
+    uniques: tuple[list[Any], list[Any], list[Any]]  # the values the codes point to
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame) -> _RowKeys:
+        """Read and factorise the three key columns of `rows`."""
+        arrays = [rows[k].to_numpy(dtype=object) for k in ("subject_id", "visit", "phase")]
+        coded = [pd.factorize(a, use_na_sentinel=True) for a in arrays]
+        sid_c, visit_c, phase_c = (c for c, _ in coded)
+        sid_u, visit_u, phase_u = (list(u) for _, u in coded)
+        return cls(arrays[0], (sid_c, visit_c, phase_c), (sid_u, visit_u, phase_u))
+
+    def lookup(self, which: int, table: Mapping[Any, Any], default: Any) -> np.ndarray:
+        """``table[value]`` (or `default`) for every row's key `which` (0, 1, 2), by codes.
+
+        A missing key (code -1) gets `default` too.
+        """
+        found = np.asarray([*(table.get(u, default) for u in self.uniques[which]), default])
+        out: np.ndarray = found[self.codes[which]]
+        return out
 
 
 def _combine_sites(rows: pd.DataFrame, notes: list[str], endpoint: str) -> pd.DataFrame:
@@ -187,13 +217,15 @@ def _subject_columns(where: tuple[Trial, str], subj: pd.DataFrame, covs: list[st
     return out.copy(deep=False)
 
 
-def _fast_parallel_ok(rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan) -> _SidDtype | None:
-    """Return the merged ``subject_id`` dtype when `_parallel_fast` applies, else None.
+def _fast_parallel_ok(
+    rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan
+) -> tuple[_SidDtype, _RowKeys] | None:
+    """Return the merged ``subject_id`` dtype and the rows' keys when `_parallel_fast` applies.
 
     It applies when subject ids are strings, present and unique in `subj`, arms and
     visits distinct, ``baseline`` and ``change`` float64, no subject column shares a
     name with a row column, and there is one row per subject, visit and phase (nothing
-    to average).
+    to average). Returns None when it does not.
     """
     left, right = rows["subject_id"].dtype, subj["subject_id"].dtype
     if not (isinstance(left, pd.StringDtype) and isinstance(right, pd.StringDtype)):
@@ -208,10 +240,12 @@ def _fast_parallel_ok(rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan) -
         or rows["subject_id"].isna().any()
         or subj["subject_id"].isna().any()
         or not subj["subject_id"].is_unique
-        or not _one_row_per_key(rows, ["subject_id", "visit", "phase"])
     ):
         return None
-    return left if left == right else np.dtype(object)  # what merge gives the key
+    keys = _RowKeys.of(rows)
+    if not _distinct(list(keys.codes), len(rows)):
+        return None
+    return (left if left == right else np.dtype(object)), keys  # what merge gives the key
 
 
 @dataclass(frozen=True)
@@ -220,9 +254,9 @@ class _InArm:
 
     subj: pd.DataFrame  # the subjects (index reset)
     notes: tuple[str, ...]  # what `_in_arm` notes
-    ids: pd.Index  # their subject ids (its hash table is built once)
-    arm_index: pd.Index  # the plan's arms, control first
-    arm_code: np.ndarray  # position of each subject's arm in arm_index (read-only)
+    position: Mapping[Any, int]  # row of each subject id in `subj` (ids are unique)
+    arm_dtype: pd.CategoricalDtype  # the plan's arms, control first
+    arm_code: np.ndarray  # position of each subject's arm in the arms (read-only)
 
 
 def _in_arm_view(where: tuple[Trial, str], subj: pd.DataFrame, plan: TrialPlan) -> _InArm:
@@ -239,8 +273,8 @@ def _in_arm_view(where: tuple[Trial, str], subj: pd.DataFrame, plan: TrialPlan) 
         arm_index = pd.Index(arms)
         code = arm_index.get_indexer(pd.Index(kept["arm"].astype(str)))
         code.flags.writeable = False
-        ids = pd.Index(kept["subject_id"])
-        return _InArm(kept, tuple(notes), ids, arm_index, code)
+        position = {sid: i for i, sid in enumerate(kept["subject_id"].tolist())}
+        return _InArm(kept, tuple(notes), position, pd.CategoricalDtype(arm_index), code)
 
     trial, name = where
     key = f"in_arm:{name}:{list(subj.columns)!r}:{plan.control!r}:{plan.actives!r}"
@@ -253,30 +287,31 @@ def _parallel_fast(
     view: _InArm,
     plan: TrialPlan,
     notes: list[str],
-    how: tuple[_SidDtype, list[str]],
+    how: tuple[_SidDtype, list[str], _RowKeys],
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """`_parallel` and the post-baseline selection of `model_data`, with numpy.
 
     Same rows, order, columns and dtypes as the merge path (see `_fast_parallel_ok`,
-    which gives the ``subject_id`` dtype; `how` is that dtype and the covariates);
+    which gives the ``subject_id`` dtype and the rows' keys; `how` is those and the
+    covariates);
     returns the model frame, the baseline frame and the number of unscheduled rows.
     `view` is the population's `_in_arm_view`.
     """
-    sid_dtype, covs = how
+    sid_dtype, covs, keys = how
     notes += view.notes
-    subj, arm_index, arm_code = view.subj, view.arm_index, view.arm_code
-    pos = view.ids.get_indexer(pd.Index(rows["subject_id"]))
-    phase = rows["phase"].to_numpy(object)
-    visit_pos = pd.Index(list(plan.visits)).get_indexer(pd.Index(rows["visit"]))
-    post = (pos >= 0) & (phase == "post_baseline")
+    subj, arms, arm_code = view.subj, view.arm_dtype, view.arm_code
+    pos = keys.lookup(0, view.position, -1).astype(np.intp)
+    visit_pos = keys.lookup(1, {v: i for i, v in enumerate(plan.visits)}, -1).astype(np.intp)
+    phase = keys.lookup(2, {"post_baseline": 1, "baseline": 2}, 0)
+    post = (pos >= 0) & (phase == 1)
     keep = np.flatnonzero(post & (visit_pos >= 0))
     present_pos = np.unique(visit_pos[keep])
     present = [plan.visits[i] for i in present_pos]
-    sid = rows["subject_id"].to_numpy(object)
+    sid = keys.sid
     base_v, change = rows["baseline"].to_numpy(), rows["change"].to_numpy()
     cols: dict[str, Any] = {
         "subject_id": pd.Series(sid[keep], dtype=sid_dtype),
-        "arm": pd.Categorical.from_codes(arm_code[pos[keep]], categories=arm_index),
+        "arm": pd.Categorical.from_codes(arm_code[pos[keep]], dtype=arms, validate=False),
         "visit": pd.Categorical.from_codes(
             np.searchsorted(present_pos, visit_pos[keep]), categories=pd.Index(present)
         ),
@@ -285,11 +320,11 @@ def _parallel_fast(
     }
     for c in covs:
         cols[c] = subj[c].take(pos[keep]).reset_index(drop=True)
-    b = np.flatnonzero((pos >= 0) & (phase == "baseline") & ~np.isnan(base_v))
+    b = np.flatnonzero((pos >= 0) & (phase == 2) & ~np.isnan(base_v))
     base = pd.DataFrame(
         {
             "subject_id": pd.Series(sid[b], dtype=sid_dtype),
-            "arm": pd.Categorical.from_codes(arm_code[pos[b]], categories=arm_index),
+            "arm": pd.Categorical.from_codes(arm_code[pos[b]], dtype=arms, validate=False),
             "baseline": base_v[b],
         }
     )
@@ -443,14 +478,16 @@ def model_data(
             (trial, population_name), rows, subj, plan, (notes, covs)
         )
     else:
-        sid_dtype = _fast_parallel_ok(rows, subj, plan)
-        plain = sid_dtype is not None
-        if sid_dtype is None:
+        fast = _fast_parallel_ok(rows, subj, plan)
+        plain = fast is not None
+        if fast is None:
             merged, base = _parallel(rows, subj, plan, notes, endpoint)
             frame, n_unscheduled = _post_baseline(merged, plan, covs)
         else:
             view = _in_arm_view((trial, population_name), subj, plan)
-            frame, base, n_unscheduled = _parallel_fast(rows, view, plan, notes, (sid_dtype, covs))
+            sid_dtype, keys = fast
+            how = (sid_dtype, covs, keys)
+            frame, base, n_unscheduled = _parallel_fast(rows, view, plan, notes, how)
     if n_unscheduled:
         notes.append(
             f"{n_unscheduled} rows at visits after the estimand's visit or not "
