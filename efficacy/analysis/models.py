@@ -211,7 +211,7 @@ def _counts(
     ok = np.logical_and.reduce([frame[c].notna().to_numpy(bool) for c in need])
     visit, arm = frame["visit"].array, frame["arm"].array
     v, a = visit.codes[ok].astype(np.int64), arm.codes[ok].astype(np.int64)
-    sid = pd.factorize(frame["subject_id"])[0][ok].astype(np.int64)
+    sid = pd.factorize(frame["subject_id"].to_numpy(dtype=object))[0][ok].astype(np.int64)
     n_v, n_a = len(visit.categories), len(arm.categories)
     use = (v >= 0) & (a >= 0) & (sid >= 0)
     cell = np.unique((v[use] * n_a + a[use]) * (int(sid.max(initial=0)) + 1) + sid[use])

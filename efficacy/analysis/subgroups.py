@@ -111,7 +111,7 @@ def _final_counts(frame: pd.DataFrame, plan: TrialPlan) -> dict[str, int]:
     ok = (frame["visit"] == plan.final_visit).to_numpy(bool)
     for c in need:
         ok = ok & frame[c].notna().to_numpy(bool)
-    sid = pd.factorize(frame["subject_id"])[0]
+    sid = pd.factorize(frame["subject_id"].to_numpy(dtype=object))[0]
     ok = ok & (sid >= 0)
     if plan.design != "parallel":
         return {"all": int(np.unique(sid[ok]).size)}
@@ -187,7 +187,7 @@ def _interaction(
 def _wald(
     fit: MMRMResult, plan: TrialPlan, active: str, levels: list[str], notes: list[str]
 ) -> tuple[float, float, float, float, str]:
-    terms = list(fit.to_frame()["term"])
+    terms = list(fit._design.column_names)  # the "term" column of fit.to_frame()
     L = np.zeros((len(levels) - 1, len(terms)))
     for i, level in enumerate(levels[1:]):
         for name in _interaction_names(plan, active, level):

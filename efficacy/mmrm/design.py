@@ -129,8 +129,13 @@ def _head(items: list[Any], k: int = 10) -> str:
 
 
 def _sorted_codes(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    values: Any = series
+    if isinstance(series.dtype, pd.StringDtype):
+        # the same codes and levels from the values as objects, several times faster
+        # than factorising Arrow-backed strings (strings sort alike either way)
+        values = series.to_numpy(dtype=object)
     try:
-        codes, uniques = pd.factorize(series, sort=True)
+        codes, uniques = pd.factorize(values, sort=True)
         return codes.astype(np.intp), uniques.tolist()
     except TypeError:  # mixed types: order by their text
         codes, found = pd.factorize(series, sort=False)

@@ -261,3 +261,15 @@ def test_non_estimable_lsmeans_detected(fev_data):
     g = lsmeans_grid(d, ["ARMCD", "GRP"])
     # (PBO, b) and (TRT, a) occur in the data; (TRT, b) and (PBO, a) do not
     np.testing.assert_array_equal(estimable(d, g.L), [False, True, True, False])
+
+
+def test_string_factor_codes_equal_arrow_factorize() -> None:
+    """Arrow-backed strings are factorised as objects: the same codes and sorted levels."""
+    from efficacy.mmrm.design import _sorted_codes
+
+    values = ["b", "é", "a", None, "Z", "b", "ä", "10", "9", "é"]
+    series = pd.Series(values, dtype="str")
+    codes, levels = _sorted_codes(series)
+    want_codes, want_levels = pd.factorize(series, sort=True)  # on the Arrow array
+    np.testing.assert_array_equal(codes, want_codes)
+    assert levels == want_levels.tolist() == ["10", "9", "Z", "a", "b", "ä", "é"]
