@@ -55,7 +55,7 @@ def split_face_ok(
         or not subj.columns.is_unique
         or (set(subj.columns) - {"subject_id", "arm"}) & _OWN
         or any(rows[c].dtype != np.float64 for c in ("baseline", "change"))
-        or rows[["subject_id", "visit", "phase"]].isna().to_numpy().any()
+        or any(rows[c].isna().to_numpy().any() for c in ("subject_id", "visit", "phase"))
         or subj["subject_id"].isna().any()
         or not subj["subject_id"].is_unique
         or not alloc["subject_id"].is_unique

@@ -356,13 +356,20 @@ def site_allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     pairs = pairs[pairs["ok"].to_numpy(dtype=bool)].drop_duplicates(["row", "site", "arm"])
     ambiguous = pairs.loc[pairs.duplicated(["row", "site"]), "row"]
     pairs = pairs[~pairs["row"].isin(ambiguous)].drop_duplicates(["row", "arm"])
+    # the groups of groupby(["row", "subject_id"], sort=True), read as plain lists
+    group = pairs.groupby(["row", "subject_id"], sort=True).ngroup().to_numpy()
+    members: list[list[int]] = [[] for _ in range(int(group.max(initial=-1)) + 1)]
+    for i, k in enumerate(group.tolist()):
+        if k >= 0:  # a missing key is in no group
+            members[k].append(i)
+    sids, arms, sites = (pairs[c].tolist() for c in ("subject_id", "arm", "site"))
     records = []
-    for (_, sid), group in pairs.groupby(["row", "subject_id"], sort=True):
-        by_arm = dict(zip(group["arm"], group["site"], strict=True))
+    for rows in members:
+        by_arm = {arms[i]: sites[i] for i in rows}
         ctl = by_arm.get(plan.control)
         act = next((a for a in plan.actives if a in by_arm), None)
         if ctl is not None and act is not None:
-            records.append((sid, act, by_arm[act], ctl))
+            records.append((sids[rows[0]], act, by_arm[act], ctl))
     return pd.DataFrame(records, columns=["subject_id", "arm", "treated_site", "control_site"])
 
 
