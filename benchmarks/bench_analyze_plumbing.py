@@ -22,8 +22,21 @@ everything around the fits costs. Prints per bundle and checkout the median CPU 
 of ``analyze`` (and the minimum), of its fits, of the rest, and the ratios
 baseline / this checkout, then the ratio of the summed medians.
 
-Measured 2026-12-06 on the shared 2-core machine, baseline 6ff67bd against wip-anlz2:
-see the commit that last changed this docstring for the numbers of that run.
+Measured 2026-12-06 on the shared 2-core machine (load average 5-6), ``--calls 9
+--small 6 16``, baseline 6ff67bd against wip-anlz2 (CPU seconds, medians; validation
+untimed)::
+
+    parallel_12wk           analyze 0.995 -> 0.823 (1.21x; minima 1.17x)  rest 1.31x
+    split_face_12wk         analyze 0.592 -> 0.433 (1.37x; minima 1.43x)  rest 1.47x
+    parallel_12wk cut to 6  analyze 1.385 -> 1.176 (1.18x; minima 1.21x)  rest 1.35x
+    split_face cut to 6     analyze 0.903 -> 0.705 (1.28x; minima 1.37x)  rest 1.37x
+    parallel_12wk cut to 16 analyze 0.666 -> 0.573 (1.16x; minima 1.26x)  rest 1.22x
+    split_face cut to 16    analyze 0.633 -> 0.564 (1.12x; minima 1.21x)  rest 1.23x
+    all bundles: summed medians 5.174 s -> 4.275 s (1.21x)
+
+``rest`` still holds the scoring of the trial (about 0.1 s, another stage's); the fits
+of the small trials are mostly the optimiser's iterations (other structures tried
+after the declared one fails).
 """
 
 from __future__ import annotations
