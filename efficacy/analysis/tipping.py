@@ -127,12 +127,42 @@ def _wide(data: ModelData, plan: TrialPlan) -> tuple[pd.DataFrame, np.ndarray, l
     visits = list(data.frame["visit"].cat.categories)
     if not visits or visits[-1] != plan.final_visit:
         raise EfficacyError(f"no data at the estimand's visit {plan.final_visit}")
-    y = data.frame.pivot_table(
-        index="subject_id", columns="visit", values="change", observed=False, dropna=False
-    ).reindex(columns=visits)
     base = data.baseline.drop_duplicates("subject_id").set_index("subject_id")
-    y = y.reindex(base.index)
-    return base, y.to_numpy(float), visits
+    y = _wide_change(data.frame, base.index, len(visits))
+    if y is None:
+        wide = data.frame.pivot_table(
+            index="subject_id", columns="visit", values="change", observed=False, dropna=False
+        ).reindex(columns=visits)
+        y = wide.reindex(base.index).to_numpy(float)
+    return base, y, visits
+
+
+def _wide_change(frame: pd.DataFrame, subjects: pd.Index, n_visits: int) -> np.ndarray | None:
+    """Change per subject of `subjects` (rows) and visit code (columns), NaN where absent.
+
+    What the ``pivot_table`` of `_wide` gives (its mean of a cell's one value is the
+    value plus 0.0), placed by position; None when that takes pandas: a cell with
+    several values (averaged), a missing subject id or a change that is not float64.
+    """
+    if frame["change"].dtype != np.float64 or not isinstance(
+        frame["visit"].dtype, pd.CategoricalDtype
+    ):
+        return None
+    sid = frame["subject_id"].to_numpy(dtype=object)
+    ids = subjects.to_numpy(dtype=object)
+    if pd.isna(sid).any() or pd.isna(ids).any():
+        return None
+    at = {s: i for i, s in enumerate(ids.tolist())}
+    row = np.asarray([at.get(s, -1) for s in sid.tolist()], dtype=np.intp)
+    col = np.asarray(frame["visit"].array.codes, dtype=np.intp)
+    change = frame["change"].to_numpy()
+    ok = (row >= 0) & (col >= 0) & ~np.isnan(change)
+    cell = row[ok] * n_visits + col[ok]
+    if np.unique(cell).size != cell.size:
+        return None  # a cell with several values: pivot_table averages them
+    y = np.full((ids.size, n_visits), np.nan)
+    y[row[ok], col[ok]] = change[ok] + 0.0
+    return y
 
 
 def _draw_visit(

@@ -151,3 +151,48 @@ def test_no_missing_final_values_means_no_tipping_point() -> None:
     assert tp.n_missing_final == 0 and np.isnan(tp.tipping_delta)
     assert "no missing final-visit values" in " ".join(tp.notes)
     assert np.allclose(tp.table["estimate"], tp.table["estimate"].iloc[0])
+
+
+def test_wide_change_equals_pivot_table() -> None:
+    """`_wide` places each change by position exactly as its pivot_table gives it.
+
+    Missing visits, a baseline subject without post-baseline rows, a row of a subject
+    without a baseline, NaN and -0.0 changes; a cell with two values falls back to the
+    pivot_table (which averages them).
+    """
+    from efficacy.analysis import tipping
+
+    data = _trial(seed=3, n=20)
+    frame = data.frame.copy()
+    frame.loc[0, "change"] = -0.0
+    frame.loc[5, "change"] = np.nan
+    frame = frame.loc[frame["subject_id"] != "S004"]  # in the baseline, no rows
+    extra = frame.iloc[:1].assign(subject_id="X999")  # rows, no baseline
+    frame = pd.concat([extra, frame], ignore_index=True)
+    frame["visit"] = pd.Categorical(frame["visit"], categories=["V1", "V2", "V3"])
+    data = ModelData(frame=frame, baseline=data.baseline, notes=())
+    plan = _plan()
+    base, y, visits = tipping._wide(data, plan)
+    want = (
+        frame.pivot_table(
+            index="subject_id", columns="visit", values="change", observed=False, dropna=False
+        )
+        .reindex(columns=visits)
+        .reindex(base.index)
+        .to_numpy(float)
+    )
+    np.testing.assert_array_equal(y, want)
+    assert np.signbit(y).sum() == np.signbit(want).sum()  # -0.0 becomes 0.0 in both
+    assert tipping._wide_change(frame, base.index, len(visits)) is not None
+    doubled = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)
+    assert tipping._wide_change(doubled, base.index, len(visits)) is None
+    _, y2, _ = tipping._wide(ModelData(doubled, data.baseline, ()), plan)
+    want2 = (
+        doubled.pivot_table(
+            index="subject_id", columns="visit", values="change", observed=False, dropna=False
+        )
+        .reindex(columns=visits)
+        .reindex(base.index)
+        .to_numpy(float)
+    )
+    np.testing.assert_array_equal(y2, want2)
