@@ -36,7 +36,7 @@ def data_endpoint_rows(trial: Trial) -> dict[str, pd.DataFrame]:
     m = trial.measurements
     if not ids or m.empty:
         return {}
-    rows = m.loc[m["endpoint"].isin(ids).fillna(False).to_numpy(dtype=bool)]
+    rows = m[m["endpoint"].isin(ids).fillna(False).to_numpy(dtype=bool)]
     flagged = (
         rows["ablfl"].fillna(False).to_numpy(dtype=bool)
         if "ablfl" in rows

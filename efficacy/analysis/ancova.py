@@ -111,9 +111,9 @@ def final_visit_ancova(
     missing = [c for c in dict.fromkeys(cols) if c not in data.columns]
     if missing:
         raise EfficacyError(f"final_visit_ancova: data has no column(s) {missing}")
-    at = data.loc[data[visit_column].astype(object) == visit, cols]
+    at = data[cols][data[visit_column].astype(object) == visit]
     ok = at.notna().all(axis=1)
-    frame = at.loc[ok]
+    frame = at[ok]
     arms = frame[arm].astype(str)
     if not (arms == str(control)).any():
         raise EfficacyError(

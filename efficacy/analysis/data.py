@@ -82,7 +82,7 @@ def _population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
         text = "per protocol: randomised participants flagged per_protocol, with data"
     else:
         raise EfficacyError(f"population={name!r}: use 'itt' or 'per_protocol'")
-    out = s.loc[keep]
+    out = s[keep]
     ids = trial.subjects["subject_id"]
     repeated = int((ids.duplicated() & ids.isin(out["subject_id"])).sum())
     if repeated:
@@ -119,7 +119,7 @@ def _endpoint_rows(
     if isinstance(derived, Mapping):
         rows = derived.get(endpoint)
         return pd.DataFrame(columns=_ROW_COLUMNS) if rows is None else rows
-    return derived.loc[derived["endpoint"] == endpoint, _ROW_COLUMNS]
+    return derived[_ROW_COLUMNS][derived["endpoint"] == endpoint]
 
 
 def _one_row_per_key(rows: pd.DataFrame, keys: list[str]) -> bool:
@@ -176,7 +176,7 @@ def _combine_sites(rows: pd.DataFrame, notes: list[str], endpoint: str) -> pd.Da
     n_sites = rows.groupby(keys, sort=False)["value"].transform("size")
     if (n_sites > 1).any():
         notes.append(
-            f"{endpoint}: {int(rows.loc[n_sites > 1, 'subject_id'].nunique())} subjects have "
+            f"{endpoint}: {int(rows['subject_id'][n_sites > 1].nunique())} subjects have "
             "several body sites at a visit; their values were averaged per subject and visit"
         )
         return rows.groupby(keys, sort=False, as_index=False)[
@@ -206,7 +206,7 @@ def _in_arm(
             f"{int((~in_arm).sum())} subjects of the population have no arm of the manifest "
             "(not analysed)"
         )
-    return subj.loc[in_arm], arms
+    return subj[in_arm], arms
 
 
 def _subject_columns(where: tuple[Trial, str], subj: pd.DataFrame, covs: list[str]) -> pd.DataFrame:
@@ -338,7 +338,7 @@ def _parallel(
     subj, arms = _in_arm(subj, plan, notes)
     merged = rows.merge(subj, on="subject_id", how="inner")
     merged["arm"] = pd.Categorical(merged["arm"].astype(str), categories=arms)
-    base = merged.loc[merged["phase"] == "baseline", ["subject_id", "arm", "baseline"]]
+    base = merged[["subject_id", "arm", "baseline"]][merged["phase"] == "baseline"]
     return merged, base.dropna(subset=["baseline"]).reset_index(drop=True)
 
 
@@ -354,7 +354,7 @@ def site_allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     """
     pairs = parse_allocation(subj)
     pairs = pairs[pairs["ok"].to_numpy(dtype=bool)].drop_duplicates(["row", "site", "arm"])
-    ambiguous = pairs.loc[pairs.duplicated(["row", "site"]), "row"]
+    ambiguous = pairs["row"][pairs.duplicated(["row", "site"])]
     pairs = pairs[~pairs["row"].isin(ambiguous)].drop_duplicates(["row", "arm"])
     # the groups of groupby(["row", "subject_id"], sort=True), read as plain lists
     group = pairs.groupby(["row", "subject_id"], sort=True).ngroup().to_numpy()
@@ -388,7 +388,7 @@ def _split_face(
     m = rows.merge(alloc, on="subject_id", how="inner")
     side = np.where(m["body_site"] == m["treated_site"], "t", "")
     side = np.where(m["body_site"] == m["control_site"], "c", side)
-    m = m.assign(_side=side).loc[side != ""]
+    m = m.assign(_side=side)[side != ""]
     wide = (
         m.groupby(["subject_id", "visit", "phase", "_side"], sort=False)[
             ["value", "baseline", "change"]
@@ -405,7 +405,7 @@ def _split_face(
         subj.drop(columns=["arm"], errors="ignore"), on="subject_id"
     )
     out["arm"] = pd.Categorical(out["arm"].astype(str), categories=list(plan.actives))
-    base = out.loc[out["phase"] == "baseline", ["subject_id", "arm", "baseline"]]
+    base = out[["subject_id", "arm", "baseline"]][out["phase"] == "baseline"]
     return out, base.dropna(subset=["baseline"]).reset_index(drop=True)
 
 
@@ -440,10 +440,10 @@ def _post_baseline(
     merged: pd.DataFrame, plan: TrialPlan, covs: list[str]
 ) -> tuple[pd.DataFrame, int]:
     """Return the model frame (post-baseline rows at scheduled visits), rows left out."""
-    post = merged.loc[merged["phase"] == "post_baseline"]
+    post = merged[merged["phase"] == "post_baseline"]
     unscheduled = ~post["visit"].isin(plan.visits)
     if unscheduled.any():
-        post = post.loc[~unscheduled]
+        post = post[~unscheduled]
     seen = set(post["visit"])
     present = [v for v in plan.visits if v in seen]
     frame = post[[*FRAME_COLUMNS, *covs]].reset_index(drop=True)

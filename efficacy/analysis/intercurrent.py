@@ -71,11 +71,11 @@ def events_from_disposition(
         if "randomized" in subjects
         else pd.Series(True, index=subjects.index)
     )
-    left = subjects.loc[randomised & ~disp.isin(_DONE)]
+    left = subjects[randomised & ~disp.isin(_DONE)]
     if left.empty:
         return _frame()
     index = {v: i for i, v in enumerate(visit_order)}
-    seen = attended.loc[attended["visit"].isin(index), ["subject_id", "visit"]]
+    seen = attended[["subject_id", "visit"]][attended["visit"].isin(index)]
     last = seen.assign(i=seen["visit"].map(index)).groupby("subject_id")["i"].max()
     after = left["subject_id"].map(last).fillna(-1).astype(int).to_numpy() + 1
     order = np.asarray([*visit_order, ""], dtype=object)
@@ -132,7 +132,7 @@ def _from_table(trial: Trial, subjects: pd.DataFrame) -> pd.DataFrame:
             "source": "intercurrent_events table",
         }
     )
-    return _frame(out.loc[ok.to_numpy(bool) & (out["event"] != "")])
+    return _frame(out[ok.to_numpy(bool) & (out["event"] != "")])
 
 
 def intercurrent_events(trial: Trial) -> pd.DataFrame:
@@ -169,7 +169,7 @@ def intercurrent_events(trial: Trial) -> pd.DataFrame:
     """
     subjects = trial.subjects_unique()
     if "randomized" in subjects:
-        subjects = subjects.loc[subjects["randomized"].fillna(False).astype(bool)]
+        subjects = subjects[subjects["randomized"].fillna(False).astype(bool)]
     if "arm" not in subjects:
         subjects = subjects.assign(arm="")
     subjects = subjects.assign(

@@ -172,9 +172,7 @@ def reference_events(
     analysed = list(frame["visit"].cat.categories)
     index = {v: i for i, v in enumerate(visit_order)}
     pos = np.asarray([index[v] for v in analysed], dtype=float)
-    ev = events.loc[
-        events["subject_id"].isin(set(frame["subject_id"])) & events["visit"].isin(index)
-    ]
+    ev = events[events["subject_id"].isin(set(frame["subject_id"])) & events["visit"].isin(index)]
     at = np.searchsorted(pos, ev["visit"].map(index).to_numpy(float), side="left")
     strategy = [spec.strategy_of(str(e)) for e in ev["event"]]
     out = pd.DataFrame(
@@ -186,7 +184,7 @@ def reference_events(
             "strategy": strategy,
         }
     )
-    out = out.loc[out["_at"] < len(analysed)]
+    out = out[out["_at"] < len(analysed)]
     out = out.sort_values(["subject_id", "_at", "_mar", "event"], kind="stable")
     out = out.drop_duplicates("subject_id").reset_index(drop=True)
     visit = np.asarray(analysed, dtype=object)[out["_at"].to_numpy(int)]
@@ -324,10 +322,10 @@ def _rows(
     declared = plan.settings.estimand_of(endpoint)
     n_arm = frame.drop_duplicates("subject_id")["arm"].astype(str).value_counts()
     table = res.to_frame()
-    diff = table.loc[table["parameter"] == "difference"]
+    diff = table[table["parameter"] == "difference"]
     out = []
     for active in plan.actives:
-        mine = diff.loc[diff["group"] == f"{active} - {plan.control}"]
+        mine = diff[diff["group"] == f"{active} - {plan.control}"]
         for r in mine.itertuples(index=False):
             final = r.visit == plan.final_visit
             estimand = row_estimand(declared, role, endpoint, pop, active) if final else ""

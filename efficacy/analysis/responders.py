@@ -95,7 +95,7 @@ def _row(
 
 def _final_rows(derived: pd.DataFrame, endpoint: str, visit: str) -> pd.DataFrame:
     hit = (derived["endpoint"] == endpoint) & (derived["visit"] == visit)
-    return derived.loc[hit & derived["responder"].notna()]
+    return derived[hit & derived["responder"].notna()]
 
 
 def _independent(
@@ -142,7 +142,7 @@ def _one(
     endpoint = rule.endpoint
     subj, _ = population(trial, pop)
     final = _final_rows(derived, endpoint, plan.final_visit)
-    if final.loc[final["subject_id"].isin(subj["subject_id"]), "subject_id"].duplicated().any():
+    if final["subject_id"][final["subject_id"].isin(subj["subject_id"])].duplicated().any():
         return [], [
             (endpoint, pop, "responder", "several body sites per subject at the final visit")
         ]
@@ -159,7 +159,7 @@ def _one(
         )
     m = final.merge(subj[["subject_id", "arm"]], on="subject_id")
     label, out = f"{endpoint} {_label(rule)}", []
-    ctl = m.loc[m["arm"] == plan.control]
+    ctl = m[m["arm"] == plan.control]
     for active in plan.actives:
         key = (label, role, pop, plan.final_visit, f"{active} vs {plan.control}")
         tags = _Tags(
@@ -167,7 +167,7 @@ def _one(
             active,
             plan.control,
         )
-        act = m.loc[m["arm"] == active]
+        act = m[m["arm"] == active]
         rows = _independent(act, ctl, key, tags, plan.level, rule.logistic)
         if notes:
             rows[0]["notes"] = "; ".join([rows[0]["notes"], *notes])
@@ -176,7 +176,7 @@ def _one(
 
 
 def _paired_frame(m: pd.DataFrame, keep: pd.Index) -> pd.DataFrame:
-    m = m.loc[m["subject_id"].isin(keep)]
+    m = m[m["subject_id"].isin(keep)]
     return pd.DataFrame(
         {
             "subject_id": m["subject_id"].to_numpy(),
@@ -201,7 +201,7 @@ def _paired(
         site_allocation(subj, plan), on="subject_id"
     )
     m = m.assign(treated=(m["body_site"] == m["treated_site"]).astype(float))
-    m = m.loc[(m["treated"] == 1) | (m["body_site"] == m["control_site"])]
+    m = m[(m["treated"] == 1) | (m["body_site"] == m["control_site"])]
     wide = m.pivot_table(index="subject_id", columns="treated", values="responder", aggfunc="max")
     wide = wide.dropna()
     if wide.shape[1] < 2:

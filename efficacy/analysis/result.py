@@ -393,7 +393,7 @@ class AnalysisResult:
             endpoint's model could not be fitted).
         """
         e = self.estimates
-        hit = e.loc[
+        hit = e[
             (e["role"] == "primary")
             & (e["population"] == population)
             & ~e["analysis"].isin(["reference_based", "ancova"])  # sensitivity analyses
@@ -403,7 +403,7 @@ class AnalysisResult:
             ids.add(
                 est.id if population == est.analysis_population_id else f"{est.id}@{population}"
             )
-        hit = hit.loc[hit["estimand"].isin(ids)]
+        hit = hit[hit["estimand"].isin(ids)]
         if hit.empty:
             from efficacy.errors import EfficacyError
 
@@ -514,7 +514,7 @@ class AnalysisResult:
         """
         lines = [self._headline()]
         est = self.estimates
-        final = est.loc[est["estimand"] != ""]
+        final = est[est["estimand"] != ""]
         p_adjusted = final["p_adjusted"].to_numpy(float)
         for r, p_adj in zip(final.itertuples(), p_adjusted, strict=True):
             lines.append(
@@ -547,7 +547,7 @@ class AnalysisResult:
         import html
 
         est = self.estimates
-        final = est.loc[est["estimand"] != ""]
+        final = est[est["estimand"] != ""]
         cols = ["endpoint", "role", "population", "visit", "comparison", "estimate"]
         cols += ["conf_low", "conf_high", "p_value", "p_adjusted", "effect_size", "covariance"]
         table = (

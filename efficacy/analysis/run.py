@@ -173,9 +173,9 @@ def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     order = [e for e, r in plan.endpoints if r == "key secondary"]
     final = (est["visit"] == plan.final_visit) & (est["analysis"] == "mmrm")
     est = est.copy()
-    for _key, grp in est.loc[final].groupby(["population", "active_arm"], sort=False):
-        prim = grp.loc[grp["role"] == "primary", "p_value"]
-        fam = grp.loc[grp["role"] == "key secondary"].set_index("endpoint")["p_value"]
+    for _key, grp in est[final].groupby(["population", "active_arm"], sort=False):
+        prim = grp["p_value"][grp["role"] == "primary"]
+        fam = grp[grp["role"] == "key secondary"].set_index("endpoint")["p_value"]
         ordered = [e for e in order if e in fam.index]
         if not ordered:
             continue
@@ -193,7 +193,7 @@ def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
         if method == "fixed-sequence":
             how += " (running maximum of p in testing order)"
         how += gate
-        rows = grp.loc[(grp["role"] == "key secondary") & grp["endpoint"].isin(ordered)]
+        rows = grp[(grp["role"] == "key secondary") & grp["endpoint"].isin(ordered)]
         for row_i, ep in zip(rows.index, rows["endpoint"], strict=True):
             est.at[row_i, "p_adjusted"] = padj[order.index(ep)]
             est.at[row_i, "adjustment"] = how

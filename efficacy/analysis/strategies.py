@@ -41,10 +41,10 @@ def _strategies(estimand: Estimand) -> dict[str, str]:
 
 def strategy_notes(estimand: Estimand, events: pd.DataFrame, subjects: pd.Series) -> list[str]:
     """One note per event the estimand names, and one for events it does not."""
-    mine = events.loc[events["subject_id"].isin(subjects)]
+    mine = events[events["subject_id"].isin(subjects)]
     notes = []
     for ice in estimand.intercurrent_events:
-        n = int(mine.loc[mine["event"] == ice.name, "subject_id"].nunique())
+        n = int(mine["subject_id"][mine["event"] == ice.name].nunique())
         notes.append(
             f"estimand {estimand.id}: {ice.name} in {n} participant(s), "
             f"{ice.strategy.replace('_', ' ')} strategy ({ice.text})"
@@ -77,7 +77,7 @@ def apply_strategies(
     notes = strategy_notes(estimand, events, ids)
     if not mask.any():
         return data, notes
-    frame = frame.loc[~mask].reset_index(drop=True)
+    frame = frame[~mask].reset_index(drop=True)
     if isinstance(frame["visit"].dtype, pd.CategoricalDtype):
         frame["visit"] = frame["visit"].cat.remove_unused_categories()
     why = f"{int(mask.sum())} post-event values not used (estimand {estimand.id}'s strategy)"
@@ -103,13 +103,13 @@ def composite_nonresponders(
     strategies = _strategies(estimand)
     probe = subjects[["subject_id"]].assign(visit=visit)
     drop = post_event(final.assign(visit=visit), events, strategies, visit_order)
-    out = final.loc[~drop]
+    out = final[~drop]
     composite = {e: "composite" for e, s in strategies.items() if s == "composite"}
     hit = post_event(probe, events, composite, visit_order, excluding=("composite",))
-    failed = set(probe.loc[hit, "subject_id"])
+    failed = set(probe["subject_id"][hit])
     if failed:
         out = out.assign(responder=out["responder"].where(~out["subject_id"].isin(failed), False))
-        missing = subjects.loc[
+        missing = subjects[
             subjects["subject_id"].isin(failed) & ~subjects["subject_id"].isin(out["subject_id"])
         ]
         add = pd.DataFrame(

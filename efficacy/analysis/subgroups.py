@@ -117,7 +117,7 @@ def _final_counts(frame: pd.DataFrame, plan: TrialPlan) -> dict[str, int]:
         return {"all": int(np.unique(sid[ok]).size)}
     arm = frame["arm"].array
     if not isinstance(arm, pd.Categorical):
-        at = frame.loc[ok]
+        at = frame[ok]
         counts = at.groupby("arm", observed=False)["subject_id"].nunique()
         return {str(a): int(counts.get(a, 0)) for a in (plan.control, *plan.actives)}
     code_of = {level: k for k, level in enumerate(arm.categories)}
@@ -171,7 +171,7 @@ def _interaction(
     frame: pd.DataFrame, levels: list[str], plan: TrialPlan
 ) -> dict[str, tuple[float, float, float, float, str]]:
     """F test of equal treatment differences across `levels` at the final visit, per arm."""
-    frame = frame.loc[frame["subgroup"].isin(levels)].copy()
+    frame = frame[frame["subgroup"].isin(levels)].copy()
     frame["subgroup"] = pd.Categorical(frame["subgroup"].astype(str), categories=levels)
     covs = tuple(c for c in plan.settings.covariates if c in frame.columns)
     base = formula_for(plan, covs)
@@ -209,7 +209,7 @@ def _variable_rows(
     rows: list[dict[str, Any]] = []
     estimable: list[str] = []
     for level in group.cat.categories:
-        sub = frame.loc[subgroup == level]
+        sub = frame[subgroup == level]
         counts = _final_counts(sub, plan)
         at, why = _fit_level(data, sub, plan, (settings.min_per_arm, counts))
         if at is None:
