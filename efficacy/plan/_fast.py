@@ -278,7 +278,7 @@ class PlanRunner:
         c = fit.contrasts
         if c.empty:
             return np.full((k, 3), np.nan), False
-        c = c.loc[c["visit"] == self.plan.final_visit].set_index("comparison")
+        c = c[c["visit"] == self.plan.final_visit].set_index("comparison")
         comps = [comp for comp, _ in self._comparisons()]
         c = c.reindex(comps)
         return c[["estimate", "std_error", "df"]].to_numpy(float), fit.fit is not None

@@ -120,7 +120,7 @@ def score_items(responses: np.ndarray, items: tuple[int, ...], observed: np.ndar
         }
     )
     scored = score_skindex16(frame)
-    domain = scored.loc[scored["n_items"] == k]
+    domain = scored[scored["n_items"] == k]
     out = np.full((n, t), np.nan)
     out[domain["subject_id"].astype(int), domain["visit"].astype(int)] = domain["score"].to_numpy(
         float

@@ -105,10 +105,10 @@ def analytic_start(sc: Scenario, endpoint: str, target: float, alpha: float) -> 
 
 def _measure(sim: PowerSimulation, endpoint: str | None, population: str) -> tuple[float, float]:
     if endpoint is None:
-        fw = sim.familywise.loc[sim.familywise["population"] == population]
+        fw = sim.familywise[sim.familywise["population"] == population]
         return float(fw["all_rejected"].iloc[0]), float(fw["mc_se_all"].iloc[0])
     t = sim.to_frame()
-    row = t.loc[(t["endpoint"] == endpoint) & (t["population"] == population)]
+    row = t[(t["endpoint"] == endpoint) & (t["population"] == population)]
     if row.empty:
         raise EfficacyError(f"endpoint {endpoint!r} in {population!r} is not analysed by the plan")
     return float(row["power"].iloc[0]), float(row["mc_se"].iloc[0])

@@ -387,7 +387,7 @@ def _trials_frame(out: np.ndarray, keys: tuple[RowKey, ...]) -> pd.DataFrame:
 
 def _familywise(trials: pd.DataFrame, runner: PlanRunner) -> pd.DataFrame:
     rows = []
-    fam = trials.loc[trials["role"].isin(["primary", "key secondary"])]
+    fam = trials[trials["role"].isin(["primary", "key secondary"])]
     for (pop, comp), g in fam.groupby(["population", "comparison"], sort=False):
         wide = g.pivot(index="trial", columns="endpoint", values="rejected")
         prim = runner.plan.primary
