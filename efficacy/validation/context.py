@@ -94,8 +94,12 @@ def lookup(values: pd.Series, mapping: Mapping[Any, Any], default: Any, dtype: A
 
 def flag(values: pd.Series, state: bool) -> pd.Series:
     """Return True where a flag column equals `state` (missing counts as neither)."""
-    known = values.notna()
-    return known & (values.where(known, not state).astype(bool) == state)
+    if isinstance(values.dtype, pd.BooleanDtype):  # a canonical flag column: in numpy
+        known = ~np.asarray(values.isna(), dtype=bool)
+        hit = values.to_numpy(dtype=bool, na_value=not state) == state
+        return pd.Series(known & hit, index=values.index, name=values.name)
+    known_s = values.notna()
+    return known_s & (values.where(known_s, not state).astype(bool) == state)
 
 
 @dataclass(frozen=True)
@@ -166,9 +170,11 @@ class Context:
         self.manifest = trial.manifest
         self._codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]]
         self._empty: dict[tuple[str, str], np.ndarray]
+        self._missing: dict[str, frozenset[str]]
         if "_codes" not in self.__dict__:
             self._codes = {}
             self._empty = {}
+            self._missing = {}
 
     # -- what a rule reads outside the trial (recorded while it is tracked) ------------
     def track(self, reads: Reads | None) -> None:
@@ -227,7 +233,8 @@ class Context:
         key = (table, column)
         empty = self._empty.get(key)
         if empty is None:  # which distinct values are empty, once per column
-            empty = np.append(np.asarray(uniques.astype(str) == "", dtype=bool), True)
+            empty = np.fromiter((str(u) == "" for u in uniques), dtype=bool, count=len(uniques))
+            empty = np.append(empty, True)
             self._empty[key] = empty
         is_blank: np.ndarray = empty[codes]
         return is_blank
@@ -244,11 +251,14 @@ class Context:
 
     def missing(self, name: str) -> frozenset[str]:
         """Return the schema columns of `name` the file lacked (or the frame lacks)."""
-        source = self.trial.sources.get(name)
-        listed = set(source.missing_columns) if source is not None else set()
-        frame = self.table(name)
-        absent = {c.name for c in TABLE_SCHEMAS[name] if c.name not in frame.columns}
-        return frozenset(listed | absent)
+        known = self._missing.get(name)
+        if known is None:  # once per table: it depends on the trial alone
+            source = self.trial.sources.get(name)
+            listed = set(source.missing_columns) if source is not None else set()
+            frame = self.table(name)
+            absent = {c.name for c in TABLE_SCHEMAS[name] if c.name not in frame.columns}
+            known = self._missing[name] = frozenset(listed | absent)
+        return known
 
     def need(self, name: str, *columns: str) -> pd.DataFrame:
         """Return table `name`, or skip the rule if it or one of `columns` is missing.
