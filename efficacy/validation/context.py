@@ -404,6 +404,14 @@ class Context:
         )
 
     @cached_property
+    def arm_members(self) -> pd.DataFrame | str:
+        """:func:`arm_members`, or why it cannot be computed (computed once per trial)."""
+        try:
+            return _arm_members(self)
+        except CouldNotRun as exc:
+            return str(exc)
+
+    @cached_property
     def meas_day(self) -> np.ndarray:
         """Measurement study days as floats (NaN where missing)."""
         day = self.table("measurements")["day"]
@@ -414,8 +422,22 @@ def arm_members(ctx: Context) -> pd.DataFrame:
     """Randomised subjects and the arms they are in (parallel: arm; split-face: sites).
 
     Returns a frame with columns ``subject_id`` and ``arm`` (one row per subject and arm;
-    first subjects row per subject).
+    first subjects row per subject). Computed once per trial (a derived view of the
+    context, shared by the rules that read it: they only read it).
+
+    Raises
+    ------
+    CouldNotRun
+        If the subjects table lacks the column naming the arms of this design.
     """
+    members = ctx.arm_members
+    if isinstance(members, str):
+        raise CouldNotRun(members)
+    return members
+
+
+def _arm_members(ctx: Context) -> pd.DataFrame:
+    """Compute :func:`arm_members` (raises CouldNotRun as it does)."""
     first = ctx.subjects_first
     rand = first[flag(first["randomized"], True).to_numpy()]
     if ctx.split_face:
