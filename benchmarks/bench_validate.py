@@ -19,8 +19,8 @@ calls, at least 9): the clean parallel and split-face factory trials of
 ``tests/validation/trial_factory.py`` (built afresh before each call, untimed) and every
 bundle of ``sample_data/`` that reads (read afresh before each call, untimed: the trial's memos and
 stored rule results never hide the work). The same calls run on the peer commit
-(`--peer`, default 6ff67bd, unpacked with ``extract_commit`` and run in a subprocess);
-the ratio is peer / this checkout.
+(`--peer`, default 6ff67bd, unpacked with ``extract_commit`` and run in a subprocess),
+in `--rounds` alternating rounds (default 3); the ratio is peer / this checkout.
 
 The large bundles are parallel-group trials from ``efficacy.sim.simulate_parallel`` with as
 many subjects as needed (85 measurement rows per completer: 17 endpoints x 5 visits),
@@ -154,39 +154,49 @@ def _small_worker(root: str, repeat: int) -> None:
     print(json.dumps(out))
 
 
-def _small(repeat: int, peer: str) -> None:
-    """Print validate()'s median CPU seconds per small trial, here and on `peer`."""
-    base: dict[str, float] = {}
-    if peer:
-        with tempfile.TemporaryDirectory(prefix="bench-peer-") as tmp:
-            extract_commit(peer, Path(tmp))
-            code = (
-                f"import sys; sys.path.insert(0, {tmp!r}); "
-                f"sys.path.insert(1, {str(BENCHMARKS)!r}); "
-                f"from bench_validate import _small_worker; _small_worker({tmp!r}, {repeat})"
-            )
-            out = subprocess.run(
-                [sys.executable, "-c", code], cwd=tmp, check=True, capture_output=True, text=True
-            ).stdout
-        base = json.loads(out.strip().splitlines()[-1])
+def _worker_run(root: Path, repeat: int) -> dict[str, float]:
+    """Run :func:`_small_worker` on the checkout `root` in a subprocess."""
     code = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+        f"import sys; sys.path.insert(0, {str(root)!r}); "
         f"sys.path.insert(1, {str(BENCHMARKS)!r}); "
-        f"from bench_validate import _small_worker; _small_worker({str(ROOT)!r}, {repeat})"
+        f"from bench_validate import _small_worker; _small_worker({str(root)!r}, {repeat})"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+        [sys.executable, "-c", code], cwd=root, check=True, capture_output=True, text=True
     ).stdout
-    here: dict[str, float] = json.loads(out.strip().splitlines()[-1])
-    print(f"validate() median CPU s of {repeat} calls, fresh trial per call")
-    print(f"{'trial':<24}{'this':>9}" + (f"{'peer ' + peer:>14}{'ratio':>8}" if base else ""))
-    for name, secs in here.items():
+    timings: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return timings
+
+
+def _small(repeat: int, peer: str, rounds: int) -> None:
+    """Print validate()'s median CPU seconds per small trial, here and on `peer`.
+
+    `rounds` alternate the peer and this checkout (each a subprocess timing `repeat`
+    calls per trial), so that a change of the machine's load hits both; the figure is
+    the median over the rounds of each round's median.
+    """
+    here: dict[str, list[float]] = defaultdict(list)
+    base: dict[str, list[float]] = defaultdict(list)
+    with tempfile.TemporaryDirectory(prefix="bench-peer-") as tmp:
+        if peer:
+            extract_commit(peer, Path(tmp))
+        for _ in range(rounds):
+            if peer:
+                for name, secs in _worker_run(Path(tmp), repeat).items():
+                    base[name].append(secs)
+            for name, secs in _worker_run(ROOT, repeat).items():
+                here[name].append(secs)
+    med = {name: statistics.median(v) for name, v in here.items()}
+    ref = {name: statistics.median(v) for name, v in base.items()}
+    print(f"validate() CPU s: median of {rounds} rounds x {repeat} calls, fresh trial per call")
+    print(f"{'trial':<24}{'this':>9}" + (f"{'peer ' + peer:>14}{'ratio':>8}" if ref else ""))
+    for name, secs in med.items():
         line = f"{name:<24}{secs:9.4f}"
-        if base:
-            line += f"{base[name]:14.4f}{base[name] / secs:8.2f}"
+        if ref:
+            line += f"{ref[name]:14.4f}{ref[name] / secs:8.2f}"
         print(line)
-    if base:
-        total, peer_total = sum(here.values()), sum(base[n] for n in here)
+    if ref:
+        total, peer_total = sum(med.values()), sum(ref[n] for n in med)
         print(f"{'sum':<24}{total:9.4f}{peer_total:14.4f}{peer_total / total:8.2f}")
 
 
@@ -203,9 +213,10 @@ def main() -> None:
         "--small", action="store_true", help="validate() of small trials against --peer"
     )
     parser.add_argument("--peer", default="6ff67bd", help="peer commit for --small ('' = none)")
+    parser.add_argument("--rounds", type=int, default=3, help="--small: alternating rounds")
     args = parser.parse_args()
     if args.small:
-        _small(max(args.repeat, 9), args.peer)
+        _small(max(args.repeat, 9), args.peer, args.rounds)
         return
     work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
     load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3

@@ -345,8 +345,9 @@ class Context:
     @cached_property
     def subject_ids(self) -> pd.Index:
         """Non-blank subject ids of the subjects table (unique)."""
-        ids = self.table("subjects")["subject_id"]
-        unique_ids: pd.Index = pd.Index(ids[~blank(ids)].unique().astype(object))
+        _, uniques = self.codes("subjects", "subject_id")  # in order of first appearance
+        keep = [u for u in uniques.tolist() if str(u) != ""]  # not blank: see blank()
+        unique_ids: pd.Index = pd.Index(np.array(keep, dtype=object))
         return unique_ids
 
     @cached_property
