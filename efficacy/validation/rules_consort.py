@@ -9,7 +9,7 @@ import pandas as pd
 from efficacy.consort.flow import Check, Flow, consort_flow
 from efficacy.trial import FLOW_TOTALS
 from efficacy.validation._rule import Rule, rule
-from efficacy.validation.context import Context, blank, flag
+from efficacy.validation.context import Context, flag
 from efficacy.validation.findings import NotApplicable, Part, at_rows, at_trial
 
 _FLOW = "CONSORT 2010 flow diagram (FACTS.md 1.3)"
@@ -122,7 +122,7 @@ def check_randomisation(ctx: Context) -> Iterator[Part]:
     s = ctx.need("subjects", "randomized", "disposition")
     no, yes = flag(s["randomized"], False), flag(s["randomized"], True)
     sf = (s["disposition"] == "screen_failure").fillna(False).astype(bool)
-    coded = ~blank(s["disposition"])
+    coded = ~ctx.blank("subjects", "disposition")
     bad = no & coded & ~sf
     if bad.any():
         yield at_rows(
@@ -132,7 +132,7 @@ def check_randomisation(ctx: Context) -> Iterator[Part]:
             message="not randomised, so disposition must be screen_failure",
         )
     if "discontinuation_reason" not in ctx.missing("subjects"):
-        bad = no & blank(s["discontinuation_reason"])
+        bad = no & ctx.blank("subjects", "discontinuation_reason")
         if bad.any():
             yield at_rows(
                 s[bad],
@@ -150,7 +150,7 @@ def check_randomisation(ctx: Context) -> Iterator[Part]:
         )
     col = "allocation" if ctx.split_face else "arm"
     if col not in ctx.missing("subjects"):
-        bad = yes & blank(s[col])
+        bad = yes & ctx.blank("subjects", col)
         if bad.any():
             yield at_rows(
                 s[bad],
@@ -208,7 +208,7 @@ def check_reasons(ctx: Context) -> Iterator[Part]:
     """Discontinued / lost subjects without a reason."""
     s = ctx.need("subjects", "disposition", "discontinuation_reason")
     left = s["disposition"].isin(("discontinued", "lost_to_follow_up"))
-    bad = left & blank(s["discontinuation_reason"])
+    bad = left & ctx.blank("subjects", "discontinuation_reason")
     if bad.any():
         rows = s[bad]
         yield at_rows(
@@ -265,7 +265,7 @@ def check_completers(ctx: Context) -> Iterator[Part]:
     final = ctx.final.id
     seen = pd.Index(m.loc[(m["visit"] == final).fillna(False).astype(bool), "subject_id"].unique())
     completed = (s["disposition"] == "completed").fillna(False).astype(bool)
-    bad = completed & ~blank(s["subject_id"]) & ~s["subject_id"].isin(seen)
+    bad = completed & ~ctx.blank("subjects", "subject_id") & ~s["subject_id"].isin(seen)
     if bad.any():
         yield at_rows(
             s[bad],

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from efficacy.validation._rule import Rule, rule
-from efficacy.validation.context import Context, blank, combine, flag
+from efficacy.validation.context import Context, combine, flag
 from efficacy.validation.findings import NotApplicable, Part, as_text, at_rows, text_by
 
 _INTEGRITY = "data integrity"
@@ -42,7 +42,7 @@ def _repeats(df: pd.DataFrame, key: list[str]) -> tuple[pd.Series, np.ndarray]:
 def check_duplicate_subjects(ctx: Context) -> Iterator[Part]:
     """Repeated subject ids in subjects."""
     s = ctx.need("subjects", "subject_id")
-    s = s[~blank(s["subject_id"])]
+    s = s[~ctx.blank("subjects", "subject_id")]
     dup, first = _repeats(s, ["subject_id"])
     if dup.any():
         rows = s[dup]
