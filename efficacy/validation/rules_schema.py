@@ -255,6 +255,8 @@ def check_cell_types(ctx: Context) -> Iterator[Part]:
     reader's rename hint), not here.
     """
     i = ctx.issues
+    if i.empty:
+        return
     hints = _header_hints(ctx)
     for name, group in i[i["table"] != "manifest"].groupby("table", sort=False):
         name = str(name)
