@@ -440,14 +440,14 @@ def arm_members(ctx: Context) -> pd.DataFrame:
 def _arm_members(ctx: Context) -> pd.DataFrame:
     """Compute :func:`arm_members` (raises CouldNotRun as it does)."""
     first = ctx.subjects_first
-    rand = first[flag(first["randomized"], True).to_numpy()]
     if ctx.split_face:
         if "allocation" in ctx.missing("subjects"):
             raise CouldNotRun("subjects lacks column allocation (split-face design)")
         a = ctx.allocation
-        a = a[a["ok"] & a["subject_id"].isin(rand.index)]
+        a = a[a["ok"] & a["subject_id"].isin(ctx.randomised_ids)]
         return a[["subject_id", "arm"]].drop_duplicates()
     if "arm" in ctx.missing("subjects"):
         raise CouldNotRun("subjects lacks column arm (parallel design)")
-    arms = rand["arm"][~blank(rand["arm"])]
+    arms = first["arm"][flag(first["randomized"], True).to_numpy()]  # the randomised'
+    arms = arms[~blank(arms)]
     return pd.DataFrame({"subject_id": arms.index.to_numpy(), "arm": arms.to_numpy(dtype=object)})

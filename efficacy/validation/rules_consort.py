@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-import pandas as pd
-
 from efficacy.consort.flow import Check, Flow, consort_flow
 from efficacy.trial import FLOW_TOTALS
 from efficacy.validation._rule import Rule, rule
@@ -121,7 +119,7 @@ def check_randomisation(ctx: Context) -> Iterator[Part]:
     """Screen failures and randomised subjects coded consistently."""
     s = ctx.need("subjects", "randomized", "disposition")
     no, yes = flag(s["randomized"], False), flag(s["randomized"], True)
-    sf = (s["disposition"] == "screen_failure").fillna(False).astype(bool)
+    sf = ctx.isin("subjects", "disposition", ["screen_failure"])
     coded = ~ctx.blank("subjects", "disposition")
     bad = no & coded & ~sf
     if bad.any():
@@ -259,13 +257,17 @@ def check_attested(ctx: Context) -> Iterator[Part]:
 def check_completers(ctx: Context) -> Iterator[Part]:
     """Completed subjects without a final-visit measurement."""
     s = ctx.need("subjects", "subject_id", "disposition")
-    m = ctx.need("measurements", "subject_id", "visit")
+    ctx.need("measurements", "subject_id", "visit")
     if ctx.final is None:
         raise NotApplicable("the manifest declares no visits (see SCH-001)")
     final = ctx.final.id
-    seen = pd.Index(m.loc[(m["visit"] == final).fillna(False).astype(bool), "subject_id"].unique())
-    completed = (s["disposition"] == "completed").fillna(False).astype(bool)
-    bad = completed & ~ctx.blank("subjects", "subject_id") & ~s["subject_id"].isin(seen)
+    codes, uniques = ctx.codes("measurements", "subject_id")
+    at_final = set(codes[ctx.isin("measurements", "visit", [final])].tolist()) - {-1}
+    seen = {uniques[c] for c in at_final}  # subjects measured at the final visit
+    completed = ctx.isin("subjects", "disposition", ["completed"])
+    bad = (
+        completed & ~ctx.blank("subjects", "subject_id") & ~ctx.isin("subjects", "subject_id", seen)
+    )
     if bad.any():
         yield at_rows(
             s[bad],
