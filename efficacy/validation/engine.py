@@ -168,7 +168,7 @@ def _run(rule: Rule, ctx: Context) -> tuple[RuleStatus, pd.DataFrame | None]:
         return status("could_not_run", f"{_CRASHED}{type(exc).__name__}: {exc}"), None
     if frame is None or frame.empty:
         return status("passed"), None
-    sev = frame["severity"].value_counts()
+    sev = frame["severity"].value_counts().to_dict()
     counts = {f"n_{s}": int(sev.get(s, 0)) for s in ("error", "warning", "notice")}
     return status("failed", n_listed=len(frame), **counts), frame
 
