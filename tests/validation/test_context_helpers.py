@@ -1,13 +1,15 @@
-"""Context helpers: the numpy path of `flag` and the per-unique `Context.blank`."""
+"""Validation helpers: `flag`'s numpy path, `Context.blank`, the findings text arrays."""
 
 from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pandas as pd
 
 from efficacy.protocol import load_protocol
 from efficacy.validation.context import Context, blank, flag
+from efficacy.validation.findings import TEXT, _text_array
 from tests.validation.trial_factory import clean_tables, make_trial
 
 
@@ -36,3 +38,13 @@ def test_context_blank_equals_blank_of_the_column() -> None:
     assert got.tolist() == blank(tables["subjects"]["arm"]).tolist()
     ages = ctx.blank("subjects", "age")  # numbers are never blank text, missing ones are
     assert ages.tolist() == [False] * 5
+
+
+def test_text_array_is_the_arrow_text_pandas_builds() -> None:
+    # wrapping the taken Arrow array gives what pd.array(..., dtype=TEXT) gives
+    texts = ["a", "", None]
+    codes = np.array([2, 0, -1, 1, 0])
+    got = _text_array(texts, codes)
+    want = pd.array([None, "a", None, "", "a"], dtype=TEXT)  # code -1: the last text
+    assert got.dtype == TEXT
+    pd.testing.assert_extension_array_equal(got, want)
