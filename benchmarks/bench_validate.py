@@ -5,13 +5,24 @@ Usage::
     python benchmarks/bench_validate.py            # 100k and 1M rows, median of 3
     python benchmarks/bench_validate.py --profile  # also time each rule on the 1M bundle
     python benchmarks/bench_validate.py --sizes 100000 --repeat 5
+    python benchmarks/bench_validate.py --small     # small trials, against the peer commit
+    python benchmarks/bench_validate.py --small --repeat 15 --peer ""   # no peer
 
 Prints, per size: measurement rows, median seconds of ``read_trial`` and of
 ``validate``, their sum, rows per second, and the 1M/100k time ratio (linear scaling
 gives ~10). Goal (issue 2): 1M rows read and fully validated in under 10 s on the
 2-core CI machine.
 
-The bundles are parallel-group trials from ``efficacy.sim.simulate_parallel`` with as
+``--small`` times instead what the test suite pays on every call: the per-call cost of
+``validate`` on small trials (median CPU seconds, ``time.process_time``, of `--repeat`
+calls, at least 9): the clean parallel and split-face factory trials of
+``tests/validation/trial_factory.py`` (built afresh before each call, untimed) and every
+bundle of ``sample_data/`` that reads (read afresh before each call, untimed: the trial's memos and
+stored rule results never hide the work). The same calls run on the peer commit
+(`--peer`, default 6ff67bd, unpacked with ``extract_commit`` and run in a subprocess),
+in `--rounds` alternating rounds (default 3); the ratio is peer / this checkout.
+
+The large bundles are parallel-group trials from ``efficacy.sim.simulate_parallel`` with as
 many subjects as needed (85 measurement rows per completer: 17 endpoints x 5 visits),
 written as CSV to a temporary folder that is removed afterwards.
 """
@@ -21,15 +32,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import gc
+import importlib.util
+import json
 import math
 import os
 import pstats
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from _timing import BENCHMARKS, ROOT, cpu_median, extract_commit
 
 from efficacy.io import read_trial
 from efficacy.sim import simulate_parallel, write_bundle
@@ -89,6 +110,96 @@ def time_rules(folder: Path, top: int = 12) -> None:
         print(f"  {secs:7.3f}  {rule_id}")
 
 
+def _small_calls(root: Path) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
+    """Per small trial: (make a fresh trial, untimed; validate it) for the checkout `root`."""
+    import efficacy
+
+    path = root / "tests" / "validation" / "trial_factory.py"
+    spec = importlib.util.spec_from_file_location("_trial_factory", path)
+    assert spec is not None and spec.loader is not None
+    factory = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(factory)
+    held: dict[str, Any] = {}
+
+    def pair(name: str, make: Callable[[], Any]) -> tuple[Callable[[], Any], Callable[[], Any]]:
+        def fresh() -> None:
+            held[name] = make()
+            gc.collect()  # the untimed build's garbage is not collected in the timed call
+
+        return fresh, lambda: efficacy.validate(held[name])
+
+    calls = {
+        f"factory {d}": pair(d, lambda d=d: factory.make_trial(design=d))
+        for d in ("parallel", "split_face")
+    }
+    bundles = sorted(p for p in (root / "sample_data").iterdir() if (p / "trial.toml").exists())
+    for bundle in bundles:
+        try:
+            efficacy.read_trial(bundle)
+        except efficacy.EfficacyError:
+            continue  # a bundle made to be refused (flawed_manifest): nothing to validate
+        calls[bundle.name] = pair(bundle.name, lambda b=bundle: efficacy.read_trial(b))
+    return calls
+
+
+def _small_worker(root: str, repeat: int) -> None:
+    """Time the small calls in the checkout `root` (first on ``sys.path``); print JSON."""
+    warnings.simplefilter("ignore")
+    calls = _small_calls(Path(root))
+    out = {}
+    for name, (fresh, fn) in calls.items():
+        fresh()
+        fn()  # warm imports and first-call costs
+        out[name] = cpu_median(fn, repeat, fresh)
+    print(json.dumps(out))
+
+
+def _worker_run(root: Path, repeat: int) -> dict[str, float]:
+    """Run :func:`_small_worker` on the checkout `root` in a subprocess."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(root)!r}); "
+        f"sys.path.insert(1, {str(BENCHMARKS)!r}); "
+        f"from bench_validate import _small_worker; _small_worker({str(root)!r}, {repeat})"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, check=True, capture_output=True, text=True
+    ).stdout
+    timings: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return timings
+
+
+def _small(repeat: int, peer: str, rounds: int) -> None:
+    """Print validate()'s median CPU seconds per small trial, here and on `peer`.
+
+    `rounds` alternate the peer and this checkout (each a subprocess timing `repeat`
+    calls per trial), so that a change of the machine's load hits both; the figure is
+    the median over the rounds of each round's median.
+    """
+    here: dict[str, list[float]] = defaultdict(list)
+    base: dict[str, list[float]] = defaultdict(list)
+    with tempfile.TemporaryDirectory(prefix="bench-peer-") as tmp:
+        if peer:
+            extract_commit(peer, Path(tmp))
+        for _ in range(rounds):
+            if peer:
+                for name, secs in _worker_run(Path(tmp), repeat).items():
+                    base[name].append(secs)
+            for name, secs in _worker_run(ROOT, repeat).items():
+                here[name].append(secs)
+    med = {name: statistics.median(v) for name, v in here.items()}
+    ref = {name: statistics.median(v) for name, v in base.items()}
+    print(f"validate() CPU s: median of {rounds} rounds x {repeat} calls, fresh trial per call")
+    print(f"{'trial':<24}{'this':>9}" + (f"{'peer ' + peer:>14}{'ratio':>8}" if ref else ""))
+    for name, secs in med.items():
+        line = f"{name:<24}{secs:9.4f}"
+        if ref:
+            line += f"{ref[name]:14.4f}{ref[name] / secs:8.2f}"
+        print(line)
+    if ref:
+        total, peer_total = sum(med.values()), sum(ref[n] for n in med)
+        print(f"{'sum':<24}{total:9.4f}{peer_total:14.4f}{peer_total / total:8.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -98,7 +209,15 @@ def main() -> None:
         action="store_true",
         help="time each rule and the reader once on the largest bundle",
     )
+    parser.add_argument(
+        "--small", action="store_true", help="validate() of small trials against --peer"
+    )
+    parser.add_argument("--peer", default="6ff67bd", help="peer commit for --small ('' = none)")
+    parser.add_argument("--rounds", type=int, default=3, help="--small: alternating rounds")
     args = parser.parse_args()
+    if args.small:
+        _small(max(args.repeat, 9), args.peer, args.rounds)
+        return
     work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
     load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
     print(f"cpus {os.cpu_count()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

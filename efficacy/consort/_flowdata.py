@@ -4,13 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from efficacy.protocol import Protocol
 from efficacy.trial import Arm, Trial
 
-__all__ = ["Units", "primary_endpoint", "units_frame"]
+__all__ = ["Person", "Unit", "Units", "primary_endpoint", "units_frame"]
+
+
+class Person(NamedTuple):
+    """One assessed person (first subjects row of a subject id), as the flow counts them."""
+
+    subject_id: Any
+    #: True / False / None (not recorded).
+    randomized: bool | None
+    #: Discontinuation reason: stripped text, None when missing or blank.
+    reason: str | None
+    #: Arm (parallel designs): stripped text, None when missing or blank.
+    arm: str | None
+
+
+class Unit(NamedTuple):
+    """One allocated unit: a randomised person with an arm, or (split-face) a body site."""
+
+    subject_id: Any
+    arm: Any
+    #: Body site (split-face), None for parallel designs.
+    site: Any
+    disposition: str | None
+    reason: str | None
+    itt: bool
+    safety: bool | None
+    #: In the ITT population and measured after baseline (at this site, split-face).
+    analysed: bool
+    #: Position of the person in :attr:`Units.people`.
+    person: int
 
 
 @dataclass(frozen=True)
@@ -19,18 +51,15 @@ class Units:
 
     Attributes
     ----------
-    people : DataFrame
-        One row per distinct subject id (:meth:`Trial.subjects_unique`): ``subject_id``,
-        ``randomized`` (True/False/None), ``reason``, ``disposition``.
-    frame : DataFrame
-        One row per allocated unit (parallel: randomised person with an arm; split-face:
-        randomised person x body site): ``subject_id``, ``arm``, ``site``,
-        ``disposition``, ``reason``, ``itt`` (bool), ``safety`` (True/False/None),
-        ``analysed`` (bool).
+    people : tuple of Person
+        One per distinct subject id (:meth:`Trial.subjects_unique`), in table order.
+    units : tuple of Unit
+        One per allocated unit (parallel: randomised person with an arm, in table order;
+        split-face: randomised person x body site, in allocation order).
     """
 
-    people: pd.DataFrame
-    frame: pd.DataFrame
+    people: tuple[Person, ...]
+    units: tuple[Unit, ...]
     arms: Mapping[str, Arm]
     arm_order: tuple[str, ...]
     split_face: bool
@@ -41,7 +70,45 @@ class Units:
     @property
     def total_sites(self) -> int | None:
         """Allocated body sites (split-face), None for parallel designs."""
-        return len(self.frame) if self.split_face else None
+        return len(self.units) if self.split_face else None
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The units as a frame: ``subject_id``, ``arm``, ``site``, ``itt``, ``safety``.
+
+        Built on first use (the report's harms and baseline tables read it, the flow
+        does not). Parallel designs: ``subject_id`` and ``arm`` have the type pandas
+        infers for that column of all assessed people (text when there are any),
+        ``site`` is None; split-face: ``subject_id``, ``arm`` and ``site`` are objects.
+        ``itt`` is bool, ``safety`` holds True / False / None; a RangeIndex.
+        """
+        pos = [u.person for u in self.units]
+        if self.split_face:
+            ids = _objects([u.subject_id for u in self.units])
+            arms = _objects([u.arm for u in self.units])
+        else:
+            ids = _inferred([p.subject_id for p in self.people], pos)
+            arms = _inferred([p.arm for p in self.people], pos)
+        return pd.DataFrame(
+            {
+                "subject_id": ids,
+                "arm": arms,
+                "site": _objects([u.site for u in self.units]),
+                "itt": np.array([u.itt for u in self.units], dtype=bool),
+                "safety": _objects([u.safety for u in self.units]),
+            }
+        )
+
+
+def _objects(values: list[Any]) -> pd.Series:
+    """Return an object Series of `values` (no type inferred)."""
+    return pd.Series(np.array(values, dtype=object), dtype=object)
+
+
+def _inferred(values: list[Any], pos: list[int]) -> pd.Series:
+    """Return ``values[pos]`` with the type pandas infers for the whole column `values`."""
+    column = pd.DataFrame({"c": np.array(values, dtype=object)})["c"]
+    return column.iloc[pos].reset_index(drop=True)
 
 
 def primary_endpoint(protocol: Protocol | None, trial: Trial | None = None) -> str | None:
@@ -59,145 +126,161 @@ def primary_endpoint(protocol: Protocol | None, trial: Trial | None = None) -> s
     return protocol.analysis.primary
 
 
-def _text(values: pd.Series) -> pd.Series:
-    """Object series: stripped text, None for missing or empty cells."""
-    if isinstance(values.dtype, pd.StringDtype):  # text cells: clean each distinct one once
-        codes, uniques = pd.factorize(values)  # a missing cell: code -1, the appended NA
-        distinct = pd.Series(pd.array([*uniques.tolist(), None], dtype=values.dtype))
-        cleaned = _text_each(distinct).to_numpy(dtype=object)
-        return pd.Series(cleaned[codes], index=values.index, name=values.name, dtype=object)
-    return _text_each(values)
+def _text(values: pd.Series) -> list[str | None]:
+    """Return the stripped text of each cell, None for missing or empty cells."""
+    return [
+        None if gone else (str(v).strip() or None)
+        for v, gone in zip(values.tolist(), values.isna().tolist(), strict=True)
+    ]
 
 
-def _text_each(values: pd.Series) -> pd.Series:
-    """:func:`_text`, cell by cell."""
-    out = values.astype(object).where(values.notna(), None)
-    out = out.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
-    return out.astype(object)
+def _flag(values: pd.Series) -> list[bool | None]:
+    """Return True / False for each cell, None for missing cells."""
+    return [
+        None if gone else bool(v)
+        for v, gone in zip(values.tolist(), values.isna().tolist(), strict=True)
+    ]
 
 
-def _flag(values: pd.Series) -> pd.Series:
-    """Object series of True / False / None."""
-    return (
-        values.astype(object)
-        .where(values.notna(), None)
-        .map(lambda v: None if v is None else bool(v))
-        .astype(object)
-    )
+def _measured(trial: Trial, endpoint: str | None, split: bool) -> list[tuple[Any, Any, Any]]:
+    """Post-baseline non-missing measurements of `endpoint` (any when None).
 
-
-def _people(trial: Trial) -> pd.DataFrame:
-    """One row per subject id (:meth:`Trial.subjects_unique`), indexed by source row."""
-    s = trial.subjects_unique()
-    return pd.DataFrame(
-        {
-            "subject_id": s["subject_id"].astype(object).to_numpy(dtype=object),
-            "randomized": _flag(s["randomized"]).to_numpy(dtype=object),
-            "reason": _text(s["discontinuation_reason"]).to_numpy(dtype=object),
-            "disposition": _text(s["disposition"]).to_numpy(dtype=object),
-            "itt": _flag(s["itt"]).eq(True).to_numpy(dtype=bool),
-            "safety": _flag(s["safety"]).to_numpy(dtype=object),
-            "arm": _text(s["arm"]).to_numpy(dtype=object),
-        },
-        index=s.index,
-    )
-
-
-def _split_allocation(trial: Trial, rand: pd.DataFrame) -> pd.DataFrame:
-    """One row per well-formed ``site=ARM`` pair of each randomised person's allocation.
-
-    Pairs come from :meth:`Trial.allocations` (the one parser), first subjects row per
-    person; a site named twice keeps its first pair.
+    One (subject_id, site, visit) per measurement row; site and visit are stripped text
+    (None when blank), site None for parallel designs (the flow does not read it).
     """
-    a = trial.allocations()
-    a = a[a["ok"].to_numpy(dtype=bool) & a["row"].isin(rand.index).to_numpy(dtype=bool)]
-    pairs = a[["subject_id", "site", "arm"]].astype(object).reset_index(drop=True)
-    return pairs.drop_duplicates(["subject_id", "site"])
-
-
-def _measured(trial: Trial, endpoint: str | None) -> pd.DataFrame:
-    """Post-baseline non-missing measurements of `endpoint` (any when None)."""
     m = trial.measurements
     visits = {v.id: v.day for v in trial.manifest.visits}
     base = visits.get(trial.manifest.baseline_visit)
     post = [v for v, d in visits.items() if base is not None and d > base]
-    keep = m["value"].notna() & m["visit"].isin(post)
+    keep = m["value"].notna().to_numpy(dtype=bool) & m["visit"].isin(post).to_numpy(dtype=bool)
+    keep &= m["subject_id"].notna().to_numpy(dtype=bool)  # such a row is nobody's unit
     if endpoint is not None:
-        keep &= m["endpoint"].eq(endpoint).fillna(False)
-    sel = m[keep.fillna(False).astype(bool)]
-    return pd.DataFrame(
-        {
-            "subject_id": sel["subject_id"].astype(object).to_numpy(dtype=object),
-            "site": _text(sel["body_site"]).to_numpy(dtype=object),
-            "visit": _text(sel["visit"]).to_numpy(dtype=object),
-        }
-    )
+        keep &= m["endpoint"].eq(endpoint).fillna(False).to_numpy(dtype=bool)
+    rows = np.flatnonzero(keep)
+    subjects = m["subject_id"].iloc[rows].astype(object).tolist()
+    if not split:
+        return [(s, None, None) for s in subjects]
+    sites = _text(m["body_site"].iloc[rows])
+    visit = _text(m["visit"].iloc[rows])
+    return list(zip(subjects, sites, visit, strict=True))
 
 
 def units_frame(trial: Trial, endpoint: str | None) -> Units:
     """Build the :class:`Units` of `trial` ("analysed" from `endpoint`).
 
     Computed once per trial and endpoint (memoised on the trial: the flow, the harms
-    and baseline tables of one report share it); consumers only read its frames.
+    and baseline tables of one report share it); consumers only read it.
     """
     return trial._memo(f"units_frame:{endpoint}", lambda _: _units_frame(trial, endpoint))
 
 
+def _people(trial: Trial) -> tuple[list[Person], list[dict[str, Any]]]:
+    """Each person (:meth:`Trial.subjects_unique`) and their per-person unit fields."""
+    s = trial.subjects_unique()
+    ids = s["subject_id"].astype(object).tolist()
+    randomized = _flag(s["randomized"])
+    reason = _text(s["discontinuation_reason"])
+    arm = _text(s["arm"])
+    people = [Person(*p) for p in zip(ids, randomized, reason, arm, strict=True)]
+    rest = [
+        {"disposition": d, "reason": r, "itt": i is True, "safety": f}
+        for d, r, i, f in zip(
+            _text(s["disposition"]), reason, _flag(s["itt"]), _flag(s["safety"]), strict=True
+        )
+    ]
+    return people, rest
+
+
 def _units_frame(trial: Trial, endpoint: str | None) -> Units:
-    people = _people(trial)
-    rand = people[people["randomized"].eq(True).fillna(False).astype(bool)]
+    people, fields = _people(trial)
+    rand = [i for i, p in enumerate(people) if p.randomized is True]
     split = trial.manifest.design == "split_face"
-    measured = _measured(trial, endpoint)
+    measured = _measured(trial, endpoint, split)
+    units: list[Unit] = []
     if split:
         pairs = _split_allocation(trial, rand)
-        units = pairs.merge(rand.drop(columns=["arm"]), on="subject_id", how="left")
-        seen = set(zip(measured["subject_id"], measured["site"], strict=True))
-        hit = [(s, b) in seen for s, b in zip(units["subject_id"], units["site"], strict=True)]
-        no_alloc = rand["subject_id"][~rand["subject_id"].isin(pairs["subject_id"])]
+        seen = {(s, b) for s, b, _ in measured}
+        for i, site, arm in pairs:
+            f = fields[i]
+            sid = people[i].subject_id
+            hit = (sid, site) in seen
+            units.append(Unit(sid, arm, site, **f, analysed=hit and f["itt"], person=i))
+        allocated = {people[i].subject_id for i, _, _ in pairs}
+        no_alloc = [people[i].subject_id for i in rand if people[i].subject_id not in allocated]
     else:
-        units = rand[rand["arm"].notna()].assign(site=None)
-        hit = units["subject_id"].isin(set(measured["subject_id"])).tolist()
-        no_alloc = rand["subject_id"][rand["arm"].isna()]
-    units = units.assign(analysed=pd.Series(hit, index=units.index, dtype=bool) & units["itt"])
-    units = units[
-        ["subject_id", "arm", "site", "disposition", "reason", "itt", "safety", "analysed"]
-    ].reset_index(drop=True)
-    people = people.reset_index(drop=True)
+        seen_ids = {s for s, _, _ in measured}
+        for i in rand:
+            p, f = people[i], fields[i]
+            if p.arm is not None:
+                hit = p.subject_id in seen_ids
+                units.append(
+                    Unit(p.subject_id, p.arm, None, **f, analysed=hit and f["itt"], person=i)
+                )
+        no_alloc = [people[i].subject_id for i in rand if people[i].arm is None]
     declared = {a.id: a for a in trial.manifest.arms}
-    extra = sorted(set(units["arm"]) - set(declared))
+    extra = sorted({u.arm for u in units} - set(declared))
     detail = (
         f"{len(no_alloc)} randomised without an {'allocation' if split else 'arm'}: "
-        + ", ".join(map(str, no_alloc.head(5)))
+        + ", ".join(map(str, no_alloc[:5]))
         + (" ..." if len(no_alloc) > 5 else "")
-        if len(no_alloc)
+        if no_alloc
         else ""
     )
     return Units(
-        people=people,
-        frame=units,
+        people=tuple(people),
+        units=tuple(units),
         arms=declared,
         arm_order=(*declared, *extra),
         split_face=split,
-        unknown_randomised=int(people["randomized"].isna().sum()),
+        unknown_randomised=sum(p.randomized is None for p in people),
         unallocated_detail=detail,
         paired_subjects=_paired_subjects(units, measured, declared) if split else frozenset(),
     )
 
 
+def _split_allocation(trial: Trial, rand: list[int]) -> list[tuple[int, Any, Any]]:
+    """(person, site, arm) of each well-formed ``site=ARM`` pair of randomised people.
+
+    Pairs come from :meth:`Trial.allocations` (the one parser), first subjects row per
+    person (`rand`: positions in :meth:`Trial.subjects_unique`); a site named twice keeps
+    its first pair. In allocation order.
+    """
+    rows = trial.subjects_unique().index.tolist()
+    person = {rows[i]: i for i in rand}
+    a = trial.allocations()
+    out: list[tuple[int, Any, Any]] = []
+    done: set[tuple[Any, Any]] = set()
+    for row, sid, site, arm, ok in zip(
+        a["row"].tolist(),
+        a["subject_id"].astype(object).tolist(),
+        a["site"].astype(object).tolist(),
+        a["arm"].astype(object).tolist(),
+        a["ok"].tolist(),
+        strict=True,
+    ):
+        if ok and row in person and (sid, site) not in done:
+            done.add((sid, site))
+            out.append((person[row], site, arm))
+    return out
+
+
 def _paired_subjects(
-    units: pd.DataFrame, measured: pd.DataFrame, arms: Mapping[str, Arm]
+    units: list[Unit], measured: list[tuple[Any, Any, Any]], arms: Mapping[str, Arm]
 ) -> frozenset[str]:
     """ITT participants with a site of every declared arm measured at one visit."""
-    itt = units[units["itt"]][["subject_id", "site", "arm"]]
-    m = measured.merge(itt, on=["subject_id", "site"], how="inner")
-    if m.empty or not arms:
+    arm_of: dict[tuple[Any, Any], list[Any]] = {}
+    for u in units:
+        if u.itt:
+            arm_of.setdefault((u.subject_id, u.site), []).append(u.arm)
+    if not arms:
         return frozenset()
-    n_arms = (
-        m.drop_duplicates(["subject_id", "visit", "arm"])
-        .groupby(["subject_id", "visit"])["arm"]
-        .agg(lambda a: set(a) >= set(arms))
-    )
-    return frozenset(n_arms[n_arms].index.get_level_values("subject_id").unique().tolist())
+    seen: dict[tuple[Any, Any], set[Any]] = {}
+    for subject, site, visit in measured:
+        if visit is not None:  # a blank visit is no visit
+            for arm in arm_of.get((subject, site), ()):
+                seen.setdefault((subject, visit), set()).add(arm)
+    want = set(arms)
+    return frozenset(subject for (subject, _), got in seen.items() if got >= want)
 
 
 def allocated_units(trial: Trial) -> pd.DataFrame:
@@ -209,5 +292,4 @@ def allocated_units(trial: Trial) -> pd.DataFrame:
         Columns ``subject_id``, ``arm``, ``site`` (body site for split-face designs,
         None for parallel), ``itt`` (bool), ``safety`` (True / False / None).
     """
-    frame = units_frame(trial, None).frame
-    return frame[["subject_id", "arm", "site", "itt", "safety"]].copy()
+    return units_frame(trial, None).frame.copy()

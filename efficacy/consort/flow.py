@@ -15,13 +15,15 @@ the bundle attests in ``[consort.flow]``; every mismatch is listed in
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from efficacy.consort._flowdata import Units, primary_endpoint, units_frame
+from efficacy.consort._flowdata import Unit, Units, primary_endpoint, units_frame
 from efficacy.errors import EfficacyError
 from efficacy.protocol import Protocol
 from efficacy.trial import Trial
@@ -309,70 +311,73 @@ def consort_flow(
 def _count(trial: Trial, endpoint: str | None) -> Flow:
     units = units_frame(trial, endpoint)
     people = units.people
-    excluded = people[people["randomized"].eq(False).fillna(False).astype(bool)]
-    randomised = people[people["randomized"].eq(True).fillna(False).astype(bool)]
-    excluded_tally = Tally(len(excluded), None, _reasons(excluded["reason"]))
+    excluded = [p.reason for p in people if p.randomized is False]
+    randomised = sum(p.randomized is True for p in people)
+    excluded_tally = Tally(len(excluded), None, _reasons(excluded))
     arms = tuple(_arm_flow(units, arm, endpoint) for arm in units.arm_order)
     paired = _paired(units) if units.split_face else None
-    flow_checks = _checks(units, len(people), excluded_tally, len(randomised), arms, trial)
+    flow_checks = _checks(units, len(people), excluded_tally, randomised, arms, trial)
     return Flow(
         trial_id=trial.manifest.id,
         design=trial.manifest.design,
         primary_endpoint=endpoint,
         assessed=Tally(len(people)),
         excluded=excluded_tally,
-        excluded_categories=_categories(excluded["reason"]),
-        randomised=Tally(len(randomised), units.total_sites),
+        excluded_categories=_categories(excluded),
+        randomised=Tally(randomised, units.total_sites),
         arms=arms,
         paired_analysed=paired,
         checks=flow_checks,
     )
 
 
-def _reasons(reason: pd.Series) -> tuple[tuple[str, int], ...]:
+def _reasons(reasons: list[str | None]) -> tuple[tuple[str, int], ...]:
     """Count people per reason (blank -> 'reason not recorded'), most frequent first."""
-    if reason.empty:
-        return ()
-    filled = reason.astype(object).where(reason.notna() & reason.astype(object).ne(""))
-    counts = filled.fillna(_NO_REASON).value_counts()
-    return tuple(sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda t: (-t[1], t[0])))
+    counts = Counter(r if r else _NO_REASON for r in reasons)
+    return tuple(sorted(((str(k), v) for k, v in counts.items()), key=lambda t: (-t[1], t[0])))
 
 
-def _categories(reason: pd.Series) -> tuple[tuple[str, int], ...]:
-    text = reason.astype(object).fillna("").astype(str).str.strip().str.lower()
-    not_eligible = text.str.startswith("not eligible") | text.str.contains("inclusion")
-    declined = ~not_eligible & text.str.contains("declin")
-    other = ~not_eligible & ~declined
+def _categories(reasons: list[str | None]) -> tuple[tuple[str, int], ...]:
+    # stripped and lower-cased by Arrow, as pandas' text methods do (Arrow's lower case
+    # of a few letters differs from Python's: the counts stay those of the Arrow text)
+    text = pa.array([r if r else "" for r in reasons], type=pa.large_string())
+    lower = pc.utf8_lower(pc.utf8_trim_whitespace(text)).to_pylist()
+    not_eligible = [t.startswith("not eligible") or "inclusion" in t for t in lower]
+    declined = [not n and "declin" in t for t, n in zip(lower, not_eligible, strict=True)]
+    n_not, n_declined = sum(not_eligible), sum(declined)
     return (
-        ("Not meeting inclusion criteria", int(not_eligible.sum())),
-        ("Declined to participate", int(declined.sum())),
-        ("Other reasons", int(other.sum())),
+        ("Not meeting inclusion criteria", n_not),
+        ("Declined to participate", n_declined),
+        ("Other reasons", len(lower) - n_not - n_declined),
     )
 
 
-def _tally(rows: pd.DataFrame, split_face: bool, reasons: pd.Series | None = None) -> Tally:
-    """Participants (distinct subjects) and sites (rows, split-face) of `rows`."""
-    n = int(rows["subject_id"].nunique())
+def _tally(rows: list[Unit], split_face: bool, reasons: list[str | None] | None = None) -> Tally:
+    """Participants (distinct subjects) and sites (rows, split-face) of `rows`.
+
+    `reasons` (one per row): each participant is counted under the reason of their first row.
+    """
+    first: dict[Any, int] = {}
+    for i, u in enumerate(rows):
+        first.setdefault(u.subject_id, i)
     sites = len(rows) if split_face else None
     if reasons is None:
-        return Tally(n, sites)
-    per_person = rows.drop_duplicates("subject_id")
-    return Tally(n, sites, _reasons(reasons.loc[per_person.index]))
+        return Tally(len(first), sites)
+    return Tally(len(first), sites, _reasons([reasons[i] for i in first.values()]))
 
 
 def _arm_flow(units: Units, arm: str, endpoint: str | None) -> ArmFlow:
-    u = units.frame[units.frame["arm"] == arm]
+    u = [x for x in units.units if x.arm == arm]
     sf = units.split_face
-    recorded = u["safety"].notna().any()
-    received = u[u["safety"].eq(True).fillna(False).astype(bool)]
-    not_received = u.drop(received.index)
-    reason_nr = pd.Series(_NOT_RECEIVED, index=not_received.index, dtype=object)
-    lost = u[u["disposition"].eq("lost_to_follow_up").fillna(False).astype(bool)]
-    disc = u[u["disposition"].eq("discontinued").fillna(False).astype(bool)]
-    analysed = u[u["analysed"]]
-    excl = u[~u["analysed"]]
+    recorded = any(x.safety is not None for x in u)
+    received = [x for x in u if x.safety is True]
+    not_received = [x for x in u if x.safety is not True]
+    lost = [x for x in u if x.disposition == "lost_to_follow_up"]
+    disc = [x for x in u if x.disposition == "discontinued"]
+    analysed = [x for x in u if x.analysed]
+    excl = [x for x in u if not x.analysed]
     no_value = _NO_PRIMARY if endpoint is not None else _NO_VALUE
-    why = pd.Series(no_value, index=excl.index, dtype=object).where(excl["itt"], _NOT_ITT)
+    why = [no_value if x.itt else _NOT_ITT for x in excl]
     declared = units.arms.get(arm)
     return ArmFlow(
         arm=arm,
@@ -380,19 +385,20 @@ def _arm_flow(units: Units, arm: str, endpoint: str | None) -> ArmFlow:
         control=bool(declared and declared.control),
         allocated=_tally(u, sf),
         received=_tally(received, sf) if recorded else None,
-        not_received=_tally(not_received, sf, reason_nr) if recorded else None,
-        lost_to_follow_up=_tally(lost, sf, lost["reason"]),
-        discontinued=_tally(disc, sf, disc["reason"]),
+        not_received=(
+            _tally(not_received, sf, [_NOT_RECEIVED] * len(not_received)) if recorded else None
+        ),
+        lost_to_follow_up=_tally(lost, sf, [x.reason for x in lost]),
+        discontinued=_tally(disc, sf, [x.reason for x in disc]),
         analysed=_tally(analysed, sf),
         excluded_from_analysis=_site_reasons(excl, why, sf),
     )
 
 
-def _site_reasons(rows: pd.DataFrame, why: pd.Series, split_face: bool) -> Tally:
+def _site_reasons(rows: list[Unit], why: list[str], split_face: bool) -> Tally:
     """Excluded-from-analysis tally; reasons count participants (sites in split-face)."""
     tally = _tally(rows, split_face)
-    counts = why.value_counts()
-    reasons = tuple(sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda t: t[0]))
+    reasons = tuple(sorted(Counter(why).items()))
     if split_face:  # reasons are per site here: a participant may lose one site only
         return Tally(tally.n, tally.sites, reasons)
     return Tally(tally.n, None, reasons)
@@ -462,7 +468,6 @@ def _checks(
 
 
 def _arm_checks(a: ArmFlow, units: Units) -> list[Check]:
-    u = units.frame[units.frame["arm"] == a.arm]
     unit = "sites" if units.split_face else "participants"
 
     def count(t: Tally | None) -> int:
@@ -472,7 +477,7 @@ def _arm_checks(a: ArmFlow, units: Units) -> list[Check]:
 
     size = count(a.allocated)
 
-    done = int(u["disposition"].eq("completed").fillna(False).astype(bool).sum())
+    done = sum(u.arm == a.arm and u.disposition == "completed" for u in units.units)
     out = []
     if a.received is not None:
         out.append(

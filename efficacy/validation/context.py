@@ -94,8 +94,12 @@ def lookup(values: pd.Series, mapping: Mapping[Any, Any], default: Any, dtype: A
 
 def flag(values: pd.Series, state: bool) -> pd.Series:
     """Return True where a flag column equals `state` (missing counts as neither)."""
-    known = values.notna()
-    return known & (values.where(known, not state).astype(bool) == state)
+    if isinstance(values.dtype, pd.BooleanDtype):  # a canonical flag column: in numpy
+        known = ~np.asarray(values.isna(), dtype=bool)
+        hit = values.to_numpy(dtype=bool, na_value=not state) == state
+        return pd.Series(known & hit, index=values.index, name=values.name)
+    known_s = values.notna()
+    return known_s & (values.where(known_s, not state).astype(bool) == state)
 
 
 @dataclass(frozen=True)
@@ -166,9 +170,11 @@ class Context:
         self.manifest = trial.manifest
         self._codes: dict[tuple[str, str], tuple[np.ndarray, pd.Index]]
         self._empty: dict[tuple[str, str], np.ndarray]
+        self._missing: dict[str, frozenset[str]]
         if "_codes" not in self.__dict__:
             self._codes = {}
             self._empty = {}
+            self._missing = {}
 
     # -- what a rule reads outside the trial (recorded while it is tracked) ------------
     def track(self, reads: Reads | None) -> None:
@@ -227,7 +233,8 @@ class Context:
         key = (table, column)
         empty = self._empty.get(key)
         if empty is None:  # which distinct values are empty, once per column
-            empty = np.append(np.asarray(uniques.astype(str) == "", dtype=bool), True)
+            empty = np.fromiter((str(u) == "" for u in uniques), dtype=bool, count=len(uniques))
+            empty = np.append(empty, True)
             self._empty[key] = empty
         is_blank: np.ndarray = empty[codes]
         return is_blank
@@ -244,11 +251,14 @@ class Context:
 
     def missing(self, name: str) -> frozenset[str]:
         """Return the schema columns of `name` the file lacked (or the frame lacks)."""
-        source = self.trial.sources.get(name)
-        listed = set(source.missing_columns) if source is not None else set()
-        frame = self.table(name)
-        absent = {c.name for c in TABLE_SCHEMAS[name] if c.name not in frame.columns}
-        return frozenset(listed | absent)
+        known = self._missing.get(name)
+        if known is None:  # once per table: it depends on the trial alone
+            source = self.trial.sources.get(name)
+            listed = set(source.missing_columns) if source is not None else set()
+            frame = self.table(name)
+            absent = {c.name for c in TABLE_SCHEMAS[name] if c.name not in frame.columns}
+            known = self._missing[name] = frozenset(listed | absent)
+        return known
 
     def need(self, name: str, *columns: str) -> pd.DataFrame:
         """Return table `name`, or skip the rule if it or one of `columns` is missing.
@@ -335,8 +345,9 @@ class Context:
     @cached_property
     def subject_ids(self) -> pd.Index:
         """Non-blank subject ids of the subjects table (unique)."""
-        ids = self.table("subjects")["subject_id"]
-        unique_ids: pd.Index = pd.Index(ids[~blank(ids)].unique().astype(object))
+        _, uniques = self.codes("subjects", "subject_id")  # in order of first appearance
+        keep = [u for u in uniques.tolist() if str(u) != ""]  # not blank: see blank()
+        unique_ids: pd.Index = pd.Index(np.array(keep, dtype=object))
         return unique_ids
 
     @cached_property
@@ -394,6 +405,14 @@ class Context:
         )
 
     @cached_property
+    def arm_members(self) -> pd.DataFrame | str:
+        """:func:`arm_members`, or why it cannot be computed (computed once per trial)."""
+        try:
+            return _arm_members(self)
+        except CouldNotRun as exc:
+            return str(exc)
+
+    @cached_property
     def meas_day(self) -> np.ndarray:
         """Measurement study days as floats (NaN where missing)."""
         day = self.table("measurements")["day"]
@@ -404,17 +423,31 @@ def arm_members(ctx: Context) -> pd.DataFrame:
     """Randomised subjects and the arms they are in (parallel: arm; split-face: sites).
 
     Returns a frame with columns ``subject_id`` and ``arm`` (one row per subject and arm;
-    first subjects row per subject).
+    first subjects row per subject). Computed once per trial (a derived view of the
+    context, shared by the rules that read it: they only read it).
+
+    Raises
+    ------
+    CouldNotRun
+        If the subjects table lacks the column naming the arms of this design.
     """
+    members = ctx.arm_members
+    if isinstance(members, str):
+        raise CouldNotRun(members)
+    return members
+
+
+def _arm_members(ctx: Context) -> pd.DataFrame:
+    """Compute :func:`arm_members` (raises CouldNotRun as it does)."""
     first = ctx.subjects_first
-    rand = first[flag(first["randomized"], True).to_numpy()]
     if ctx.split_face:
         if "allocation" in ctx.missing("subjects"):
             raise CouldNotRun("subjects lacks column allocation (split-face design)")
         a = ctx.allocation
-        a = a[a["ok"] & a["subject_id"].isin(rand.index)]
+        a = a[a["ok"] & a["subject_id"].isin(ctx.randomised_ids)]
         return a[["subject_id", "arm"]].drop_duplicates()
     if "arm" in ctx.missing("subjects"):
         raise CouldNotRun("subjects lacks column arm (parallel design)")
-    arms = rand["arm"][~blank(rand["arm"])]
+    arms = first["arm"][flag(first["randomized"], True).to_numpy()]  # the randomised'
+    arms = arms[~blank(arms)]
     return pd.DataFrame({"subject_id": arms.index.to_numpy(), "arm": arms.to_numpy(dtype=object)})

@@ -7,6 +7,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from efficacy.errors import EfficacyError
@@ -21,6 +22,7 @@ from efficacy.validation.findings import (
     CouldNotRun,
     NotApplicable,
     Part,
+    _text_array,
     empty_frame,
 )
 from efficacy.validation.registry import Rule, rules_for
@@ -166,7 +168,7 @@ def _run(rule: Rule, ctx: Context) -> tuple[RuleStatus, pd.DataFrame | None]:
         return status("could_not_run", f"{_CRASHED}{type(exc).__name__}: {exc}"), None
     if frame is None or frame.empty:
         return status("passed"), None
-    sev = frame["severity"].value_counts()
+    sev = frame["severity"].value_counts().to_dict()
     counts = {f"n_{s}": int(sev.get(s, 0)) for s in ("error", "warning", "notice")}
     return status("failed", n_listed=len(frame), **counts), frame
 
@@ -182,6 +184,7 @@ def _cap(
 
 
 def _collect(rule: Rule, parts: Iterable[Part]) -> pd.DataFrame | None:
+    """Return the findings frame of a rule's parts: frames in order, then single findings."""
     frames: list[pd.DataFrame] = []
     singles: list[dict[str, Any]] = []
     for part in parts or ():
@@ -191,26 +194,83 @@ def _collect(rule: Rule, parts: Iterable[Part]) -> pd.DataFrame | None:
         else:
             singles.append(part)
     if singles:
-        frames.append(pd.DataFrame.from_records(singles))
+        frames.append(_records(singles))
     if not frames:
         return None
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    frame = frame.assign(rule_id=rule.id, category=rule.category)
-    if PATTERN not in frame.columns:  # a frame built without at_rows: group by message
-        frame = frame.assign(**{PATTERN: frame["message"]})
-    else:
-        frame[PATTERN] = frame[PATTERN].fillna(frame["message"])
-    return _typed(frame.assign(severity=frame["severity"].fillna(rule.severity)))
+    if len(frames) == 1:
+        return _complete(rule, frames[0], frames[0].index)
+    done = [_complete(rule, f, pd.RangeIndex(len(f))) for f in frames]
+    return pd.concat(done, ignore_index=True)
+
+
+#: The dtype of each column of a findings frame: Arrow-backed text, nullable-integer row.
+_TYPES = {c: ("Int64" if c == "row" else TEXT) for c in (*FINDING_COLUMNS, PATTERN)}
+
+
+def _records(singles: list[dict[str, Any]]) -> pd.DataFrame:
+    """Return single findings (:func:`~efficacy.validation.findings.at_trial`) as a frame.
+
+    Only the findings columns are kept, each cast to its type from the list of values
+    (as casting a frame built from the records would, without that object frame).
+    """
+    keys = [k for k in dict.fromkeys(k for d in singles for k in d) if k in _TYPES]
+    return pd.DataFrame(
+        {k: _cast([d.get(k) for d in singles], _TYPES[k]) for k in keys},
+        index=pd.RangeIndex(len(singles)),
+    )
+
+
+def _cast(values: Any, dtype: Any) -> Any:
+    """Return `values` (a list or a column) as an array of `dtype`."""
+    if isinstance(values, list):
+        if dtype == "Int64":  # inferred as a records frame infers it (float with NaN)
+            return pd.Series(values).astype(dtype).array
+        return pd.array(values, dtype=dtype)
+    return values.array if values.dtype == dtype else values.astype(dtype).array
+
+
+def _complete(rule: Rule, frame: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Return `frame` with only the typed findings columns, filled in for `rule`.
+
+    The rule's id and category; its severity where the finding sets none; the message as
+    the pattern where the finding gives none.
+    """
+    n = len(frame)
+    cols: dict[str, Any] = {}
+    for c, dtype in _TYPES.items():
+        if c == "rule_id" or c == "category":
+            text = rule.id if c == "rule_id" else rule.category
+            cols[c] = _text_array([text], np.zeros(n, dtype=np.int64))
+        elif c == "severity":
+            cols[c] = _filled(_cast(frame["severity"], dtype), rule.severity)
+        elif c == PATTERN:
+            message = cols["message"]
+            given = PATTERN in frame.columns
+            cols[c] = _filled(_cast(frame[PATTERN], dtype), message) if given else message
+        else:
+            cols[c] = _cast(frame[c], dtype)
+    return pd.DataFrame(cols, index=index)
+
+
+def _filled(values: Any, fill: Any) -> Any:
+    """Return the text array `values` with its missing cells from `fill` (text or array)."""
+    missing = np.asarray(values.isna(), dtype=bool)
+    if not missing.any():
+        return values
+    if isinstance(fill, str):
+        if missing.all():
+            return _text_array([fill], np.zeros(len(values), dtype=np.int64))
+        return pd.Series(values).fillna(fill).array
+    return pd.Series(values).fillna(pd.Series(fill)).array
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Select the findings columns and the pattern: Arrow-backed text, nullable-integer row."""
     columns = (*FINDING_COLUMNS, PATTERN)
-    types = {c: ("Int64" if c == "row" else TEXT) for c in columns}
     out = frame[list(columns)]
-    if all(out[c].dtype == t for c, t in types.items()):
+    if all(out[c].dtype == t for c, t in _TYPES.items()):
         return out  # already typed (a selection is a new frame): astype would copy only
-    return out.astype(types)
+    return out.astype(_TYPES)
 
 
 def _capped(rule: Rule, frame: pd.DataFrame, cap: int) -> pd.DataFrame:

@@ -121,7 +121,7 @@ def _text_array(texts: list[Any], codes: np.ndarray) -> Any:
     """Arrow string array ``texts[code]`` per code (code -1 = the last entry)."""
     idx = np.where(codes < 0, len(texts) - 1, codes)
     taken = pa.array(texts, type=pa.large_string()).take(pa.array(idx))
-    return pd.array(taken.cast(pa.large_string()), dtype=TEXT)
+    return pd.arrays.ArrowStringArray(taken)  # of dtype TEXT, wrapping the Arrow array
 
 
 def as_text(values: pd.Series) -> pd.Series:

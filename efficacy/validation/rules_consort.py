@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-import pandas as pd
-
 from efficacy.consort.flow import Check, Flow, consort_flow
 from efficacy.trial import FLOW_TOTALS
 from efficacy.validation._rule import Rule, rule
-from efficacy.validation.context import Context, blank, flag
+from efficacy.validation.context import Context, flag
 from efficacy.validation.findings import NotApplicable, Part, at_rows, at_trial
 
 _FLOW = "CONSORT 2010 flow diagram (FACTS.md 1.3)"
@@ -121,8 +119,8 @@ def check_randomisation(ctx: Context) -> Iterator[Part]:
     """Screen failures and randomised subjects coded consistently."""
     s = ctx.need("subjects", "randomized", "disposition")
     no, yes = flag(s["randomized"], False), flag(s["randomized"], True)
-    sf = (s["disposition"] == "screen_failure").fillna(False).astype(bool)
-    coded = ~blank(s["disposition"])
+    sf = ctx.isin("subjects", "disposition", ["screen_failure"])
+    coded = ~ctx.blank("subjects", "disposition")
     bad = no & coded & ~sf
     if bad.any():
         yield at_rows(
@@ -132,7 +130,7 @@ def check_randomisation(ctx: Context) -> Iterator[Part]:
             message="not randomised, so disposition must be screen_failure",
         )
     if "discontinuation_reason" not in ctx.missing("subjects"):
-        bad = no & blank(s["discontinuation_reason"])
+        bad = no & ctx.blank("subjects", "discontinuation_reason")
         if bad.any():
             yield at_rows(
                 s[bad],
@@ -150,7 +148,7 @@ def check_randomisation(ctx: Context) -> Iterator[Part]:
         )
     col = "allocation" if ctx.split_face else "arm"
     if col not in ctx.missing("subjects"):
-        bad = yes & blank(s[col])
+        bad = yes & ctx.blank("subjects", col)
         if bad.any():
             yield at_rows(
                 s[bad],
@@ -208,7 +206,7 @@ def check_reasons(ctx: Context) -> Iterator[Part]:
     """Discontinued / lost subjects without a reason."""
     s = ctx.need("subjects", "disposition", "discontinuation_reason")
     left = s["disposition"].isin(("discontinued", "lost_to_follow_up"))
-    bad = left & blank(s["discontinuation_reason"])
+    bad = left & ctx.blank("subjects", "discontinuation_reason")
     if bad.any():
         rows = s[bad]
         yield at_rows(
@@ -259,13 +257,17 @@ def check_attested(ctx: Context) -> Iterator[Part]:
 def check_completers(ctx: Context) -> Iterator[Part]:
     """Completed subjects without a final-visit measurement."""
     s = ctx.need("subjects", "subject_id", "disposition")
-    m = ctx.need("measurements", "subject_id", "visit")
+    ctx.need("measurements", "subject_id", "visit")
     if ctx.final is None:
         raise NotApplicable("the manifest declares no visits (see SCH-001)")
     final = ctx.final.id
-    seen = pd.Index(m.loc[(m["visit"] == final).fillna(False).astype(bool), "subject_id"].unique())
-    completed = (s["disposition"] == "completed").fillna(False).astype(bool)
-    bad = completed & ~blank(s["subject_id"]) & ~s["subject_id"].isin(seen)
+    codes, uniques = ctx.codes("measurements", "subject_id")
+    at_final = set(codes[ctx.isin("measurements", "visit", [final])].tolist()) - {-1}
+    seen = {uniques[c] for c in at_final}  # subjects measured at the final visit
+    completed = ctx.isin("subjects", "disposition", ["completed"])
+    bad = (
+        completed & ~ctx.blank("subjects", "subject_id") & ~ctx.isin("subjects", "subject_id", seen)
+    )
     if bad.any():
         yield at_rows(
             s[bad],

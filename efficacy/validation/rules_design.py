@@ -74,38 +74,38 @@ def check_baselines(ctx: Context) -> Iterator[Part]:
     known = ctx.meas.known
     s_codes, s_uni = ctx.codes(t, "subject_id")
     e_codes, e_uni = ctx.codes(t, "endpoint")
-    endpoints = pd.Index(e_uni[pd.unique(e_codes[known])].astype(object)).sort_values()
-    subjects = ctx.randomised_ids.sort_values()
+    s_all, e_all = s_uni.tolist(), e_uni.tolist()
+    endpoints = sorted({e_all[c] for c in set(e_codes[known].tolist())})
+    subjects = sorted(ctx.randomised_ids)
     if len(endpoints) == 0 or len(subjects) == 0:
         return
     at_base = ctx.isin(t, "visit", [ctx.baseline.id]) & known & (s_codes >= 0)
-    pairs = pd.DataFrame({"s": s_codes[at_base], "e": e_codes[at_base]}).drop_duplicates()
-    have = pd.MultiIndex.from_arrays(
-        [
-            s_uni.take(pairs["s"].to_numpy()).astype(object),
-            e_uni.take(pairs["e"].to_numpy()).astype(object),
-        ]
-    )
-    want = pd.MultiIndex.from_product([subjects, endpoints], names=["subject_id", "endpoint"])
-    lacking = want[~want.isin(have)]
+    have = {
+        (s_all[s], e_all[e])
+        for s, e in set(zip(s_codes[at_base].tolist(), e_codes[at_base].tolist(), strict=True))
+    }
+    lacking = [(s, e) for s in subjects for e in endpoints if (s, e) not in have]
     if len(lacking) == 0:
         return
     base = ctx.baseline.id
-    endpoint = pd.Series(lacking.get_level_values("endpoint"), dtype=object)
+    endpoint = [e for _, e in lacking]
     yield pd.DataFrame(
         {
             "severity": None,
             "table": "measurements",
             "column": None,
-            "subject_id": lacking.get_level_values("subject_id").astype(object),
+            "subject_id": np.array([s for s, _ in lacking], dtype=object),
             "visit": base,
             "row": None,
-            "value": endpoint.to_numpy(),
-            "message": (
-                f"randomised subject has no baseline ({base}) "
-                + endpoint
-                + " reading; add it, or record why it is missing"
-            ).to_numpy(),
+            "value": np.array(endpoint, dtype=object),
+            "message": np.array(
+                [
+                    f"randomised subject has no baseline ({base}) {e} reading; add it, or "
+                    "record why it is missing"
+                    for e in endpoint
+                ],
+                dtype=object,
+            ),
             "pattern": f"randomised subject has no baseline ({base}) reading of an endpoint; "
             "add it, or record why it is missing",
         }

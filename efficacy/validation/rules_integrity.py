@@ -7,12 +7,13 @@ Python loop over measurement rows.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from efficacy.validation._rule import Rule, rule
-from efficacy.validation.context import Context, blank, combine, flag
+from efficacy.validation.context import Context, combine, flag
 from efficacy.validation.findings import NotApplicable, Part, as_text, at_rows, text_by
 
 _INTEGRITY = "data integrity"
@@ -41,7 +42,7 @@ def _repeats(df: pd.DataFrame, key: list[str]) -> tuple[pd.Series, np.ndarray]:
 def check_duplicate_subjects(ctx: Context) -> Iterator[Part]:
     """Repeated subject ids in subjects."""
     s = ctx.need("subjects", "subject_id")
-    s = s[~blank(s["subject_id"])]
+    s = s[~ctx.blank("subjects", "subject_id")]
     dup, first = _repeats(s, ["subject_id"])
     if dup.any():
         rows = s[dup]
@@ -119,19 +120,26 @@ def check_two_arms(ctx: Context) -> Iterator[Part]:
     """Conflicting arms across a subject's rows; body sites allocated twice."""
     s = ctx.need("subjects", "subject_id")
     if "arm" not in ctx.missing("subjects"):
-        has = s[~blank(s["subject_id"]) & ~blank(s["arm"])]
-        first = has.drop_duplicates("subject_id").set_index("subject_id")["arm"]
-        other = has["subject_id"].map(first)
-        bad = has["arm"].astype(object).to_numpy() != other.astype(object).to_numpy()
+        has = np.flatnonzero(~ctx.blank("subjects", "subject_id") & ~ctx.blank("subjects", "arm"))
+        ids = s["subject_id"].iloc[has].astype(object).tolist()
+        arms = s["arm"].iloc[has].astype(object).tolist()
+        first: dict[Any, Any] = {}
+        for i, a in zip(ids, arms, strict=True):
+            first.setdefault(i, a)
+        other = [first[i] for i in ids]
+        bad = np.array([a != o for a, o in zip(arms, other, strict=True)], dtype=bool)
         if bad.any():
-            rows = has[bad]
+            rows = s.iloc[has[bad]]
+            earlier = pd.Series(
+                [o for o, b in zip(other, bad.tolist(), strict=True) if b], index=rows.index
+            )
             msg = (
                 "subject "
                 + rows["subject_id"].astype(str)
                 + " is in arm "
                 + rows["arm"].astype(str)
                 + " here but in "
-                + other[bad].astype(str)
+                + earlier.astype(str)
                 + " on an earlier row; a subject belongs to one arm"
             )
             yield at_rows(
@@ -147,14 +155,14 @@ def check_two_arms(ctx: Context) -> Iterator[Part]:
     a = a[a["ok"]]
     twice = a.duplicated(["row", "site"], keep="first")
     if twice.any():
-        bad = a[twice].drop_duplicates(["row", "site"]).set_index("row")
-        rows = s.loc[bad.index]
+        again = a[twice].drop_duplicates(["row", "site"]).set_index("row")
+        rows = s.loc[again.index]
         yield at_rows(
             rows,
             table="subjects",
             column="allocation",
             message="body site "
-            + bad["site"].map(repr)
+            + again["site"].map(repr)
             + " is allocated more than once; give each site one arm",
             pattern="body site is allocated more than once; give each site one arm",
         )
@@ -216,6 +224,22 @@ def check_windows(ctx: Context) -> Iterator[Part]:
         yield from _window_rows(ctx, "pro_responses")
 
 
+def _earlier_max(owner: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Maximum of the earlier `values` of the same owner (NaN for an owner's first).
+
+    `owner` is sorted: each owner's values are consecutive, in order.
+    """
+    out = np.full(len(values), np.nan)
+    run, last = np.nan, None
+    for j, (o, v) in enumerate(zip(owner.tolist(), values.tolist(), strict=True)):
+        if o == last:
+            out[j] = run
+            run = max(run, v)
+        else:
+            run, last = v, o
+    return out
+
+
 def _order_rows(ctx: Context, table: str) -> Iterator[Part]:
     df = ctx.table(table)
     order = {vid: i for i, vid in enumerate(sorted(ctx.visits, key=lambda k: ctx.visits[k].day))}
@@ -227,12 +251,11 @@ def _order_rows(ctx: Context, table: str) -> Iterator[Part]:
     key = subj[ok] * n_visits + rank[ok]
     d = day[ok]
     # latest day per (subject, visit), in (subject, visit order) order
-    per_visit = pd.Series(d).groupby(key, sort=True).max()
-    keys = per_visit.index.to_numpy()
-    owner = keys // n_visits
-    latest = per_visit.groupby(owner).cummax()
-    earlier = latest.groupby(owner).shift(1).to_numpy()  # max day of earlier visits
-    before = earlier[np.searchsorted(keys, key)]
+    keys, where = np.unique(key, return_inverse=True)
+    per_visit = np.full(len(keys), -np.inf)
+    np.maximum.at(per_visit, where, d)  # every key has a day (no NaN is kept)
+    earlier = _earlier_max(keys // n_visits, per_visit)  # max day of earlier visits
+    before = earlier[where]
     bad = np.zeros(len(df), dtype=bool)
     with np.errstate(invalid="ignore"):
         bad[np.flatnonzero(ok)] = d < before

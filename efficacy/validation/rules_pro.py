@@ -256,8 +256,10 @@ def check_faceq_metric(ctx: Context) -> Iterator[Part]:
     from efficacy.instruments.faceq_tables import load_faceq_conversion
 
     t = "pro_responses"
-    p = ctx.need(t, "instrument", "scale")
-    scales = sorted(set(p.loc[ctx.isin(t, "instrument", ["faceq"]), "scale"].dropna()))
+    ctx.need(t, "instrument", "scale")
+    codes, uniques = ctx.codes(t, "scale")
+    faceq = set(codes[ctx.isin(t, "instrument", ["faceq"])].tolist()) - {-1}  # -1: missing
+    scales = sorted(uniques[c] for c in faceq)
     if not scales:
         raise NotApplicable("no FACE-Q responses")
     path = ctx.reference_file("faceq_conversion")

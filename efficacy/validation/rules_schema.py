@@ -166,6 +166,8 @@ def check_manifest(ctx: Context) -> Iterator[Part]:
 def _header_hints(ctx: Context) -> dict[tuple[str, str], str]:
     """Reader issues about a header (row missing) keyed by (table, column)."""
     i = ctx.issues
+    if i.empty:
+        return {}
     sel = i["row"].isna() & i["table"].isin(list(TABLE_SCHEMAS))
     return {
         (str(r.table), r.column): str(r.problem)
@@ -253,6 +255,8 @@ def check_cell_types(ctx: Context) -> Iterator[Part]:
     reader's rename hint), not here.
     """
     i = ctx.issues
+    if i.empty:
+        return
     hints = _header_hints(ctx)
     for name, group in i[i["table"] != "manifest"].groupby("table", sort=False):
         name = str(name)

@@ -32,10 +32,12 @@ def _observed_days(ctx: Context) -> tuple[float, int] | None:
     completers = first.index[done.to_numpy(dtype=bool)]
     s_codes = ctx.codes("measurements", "subject_id")[0]
     mine = ctx.isin("measurements", "subject_id", completers) & ~np.isnan(ctx.meas_day)
-    last = pd.Series(ctx.meas_day[mine]).groupby(s_codes[mine]).max()
-    if last.empty:
+    if not mine.any():
         return None
-    return float((last - ctx.baseline.day).median()), len(last)
+    _, subject = np.unique(s_codes[mine], return_inverse=True)
+    last = np.full(int(subject.max()) + 1, -np.inf)
+    np.maximum.at(last, subject, ctx.meas_day[mine])  # each completer's last day
+    return float(np.median(last - ctx.baseline.day)), len(last)
 
 
 def check_duration(ctx: Context, req: Requirement) -> Iterator[Part]:

@@ -1,0 +1,50 @@
+"""Validation helpers: `flag`'s numpy path, `Context.blank`, the findings text arrays."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from efficacy.protocol import load_protocol
+from efficacy.validation.context import Context, blank, flag
+from efficacy.validation.findings import TEXT, _text_array
+from tests.validation.trial_factory import clean_tables, make_trial
+
+
+def test_flag_of_a_boolean_column_equals_the_general_rule() -> None:
+    # every pattern of True / False / missing in three cells: the BooleanDtype path
+    # gives the Series the object-column path gives (values, index, name)
+    for cells in itertools.product([True, False, None], repeat=3):
+        values = pd.Series(
+            pd.array(cells, dtype="boolean"), index=pd.Index([3, 1, 7], name="row"), name="itt"
+        )
+        for state in (True, False):
+            fast = flag(values, state)
+            general = flag(values.astype(object), state)
+            pd.testing.assert_series_equal(fast, general)
+            assert fast.tolist() == [c is state for c in cells]
+
+
+def test_context_blank_equals_blank_of_the_column() -> None:
+    tables = clean_tables("parallel")
+    s = tables["subjects"]
+    arms = ["ACTIVE", "", None, " ", "VEHICLE"]
+    tables["subjects"] = s.assign(arm=pd.array(arms, dtype=s["arm"].dtype))
+    ctx = Context(make_trial(tables), load_protocol("iso-efficacy-2025"))
+    got = ctx.blank("subjects", "arm")
+    assert got.tolist() == [False, True, True, False, False]
+    assert got.tolist() == blank(tables["subjects"]["arm"]).tolist()
+    ages = ctx.blank("subjects", "age")  # numbers are never blank text, missing ones are
+    assert ages.tolist() == [False] * 5
+
+
+def test_text_array_is_the_arrow_text_pandas_builds() -> None:
+    # wrapping the taken Arrow array gives what pd.array(..., dtype=TEXT) gives
+    texts = ["a", "", None]
+    codes = np.array([2, 0, -1, 1, 0])
+    got = _text_array(texts, codes)
+    want = pd.array([None, "a", None, "", "a"], dtype=TEXT)  # code -1: the last text
+    assert got.dtype == TEXT
+    pd.testing.assert_extension_array_equal(got, want)
