@@ -338,7 +338,7 @@ class Context:
         """Rows of `table` whose `column` cell could not be read (SCH-004 reports them)."""
         i = self.issues
         sel = (i["table"] == table) & (i["column"] == column) & i["row"].notna()
-        rows: pd.Index = pd.Index(i.loc[sel, "row"].astype("int64").unique())
+        rows: pd.Index = pd.Index(i["row"][sel].astype("int64").unique())
         return rows
 
     # -- subjects ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ def _repeats(df: pd.DataFrame, key: list[str]) -> tuple[pd.Series, np.ndarray]:
     if not dup.any():
         return dup, np.empty(0, dtype=np.int64)
     first = df[~dup].reset_index().set_index(key)["row" if df.index.name == "row" else "index"]
-    idx = pd.MultiIndex.from_frame(df.loc[dup, key]) if len(key) > 1 else df.loc[dup, key[0]]
+    idx = pd.MultiIndex.from_frame(df[key][dup]) if len(key) > 1 else df[key[0]][dup]
     return dup, first.reindex(idx).to_numpy()
 
 
