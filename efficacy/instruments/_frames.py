@@ -13,14 +13,23 @@ import pandas as pd
 from pandas.api.extensions import ExtensionArray
 from pandas.arrays import IntegerArray
 
-__all__ = ["as_int", "as_str", "int64_array", "str_array"]
+__all__ = ["as_int", "as_str", "int64_array", "str_array", "str_column"]
 
 
 def as_str(values: pd.Series) -> pd.Series:
     """Return `values` with the ``str`` dtype (missing stays missing)."""
     if values.dtype == "str":
         return values
-    return values.astype(object).where(values.notna(), None).astype("str")
+    return pd.Series(str_column(values), index=values.index, name=values.name)
+
+
+def str_column(values: pd.Series) -> ExtensionArray:
+    """Return the ``str`` array of :func:`as_str` (the column's own when already ``str``)."""
+    if values.dtype == "str":
+        return cast(ExtensionArray, values.array)
+    text = values.to_numpy(dtype=object, copy=True)
+    text[np.asarray(pd.isna(text), dtype=bool)] = None
+    return str_array(text)
 
 
 def as_int(values: pd.Series) -> pd.Series:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from efficacy.instruments._frames import int64_array, str_array
+from efficacy.instruments._frames import int64_array, str_array, str_column
 from efficacy.instruments._readings import group_ids, group_range
 
 
@@ -57,3 +57,13 @@ def test_int64_array_and_str_array_match_the_pandas_conversions() -> None:
     got_s = str_array(values)
     assert got_s.dtype == want_s.dtype and got_s.equals(want_s)
     assert got_s.tolist() == ["a", np.nan, "1", np.nan, "", "2.5"]
+
+
+def test_str_column_is_the_astype_str_of_the_column_with_missing_as_none() -> None:
+    values = pd.Series(["a", None, np.nan, pd.NA, 3, ""], dtype=object)
+    want = values.astype(object).where(values.notna(), None).astype("str")
+    got = str_column(values)
+    assert got.dtype == want.dtype and got.equals(want.array)
+    assert values.tolist()[:2] == ["a", None]  # the input is left as it was
+    text = pd.Series(["x", None], dtype="str")
+    assert str_column(text) is text.array
