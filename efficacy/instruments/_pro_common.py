@@ -393,4 +393,10 @@ def _filled(value: Any, n: int, dtype: type) -> np.ndarray:
 
 def empty_scores() -> pd.DataFrame:
     """Return an empty scored-PRO frame with :data:`PRO_COLUMNS` and their dtypes."""
-    return scores_frame({c: [] for c in PRO_COLUMNS})
+    if not _EMPTY_SCORES:
+        _EMPTY_SCORES.append(scores_frame({c: [] for c in PRO_COLUMNS}))
+    return _EMPTY_SCORES[0].copy()  # a copy: the template is never handed out
+
+
+#: The empty scored-PRO frame, built on first use.
+_EMPTY_SCORES: list[pd.DataFrame] = []

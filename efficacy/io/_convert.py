@@ -204,7 +204,7 @@ def _missing_column(kind: str, n: int) -> object:
 
 
 def _clean_columns(columns: Sequence[pa.ChunkedArray]) -> list[pa.ChunkedArray]:
-    """:func:`clean_text` of each column, computed in one pass over all of them.
+    """Return :func:`clean_text` of each column (as large_string), from one pass.
 
     The columns are laid end to end (no copy: the chunks are shared), cleaned by one
     call and sliced apart again, so a table pays the Arrow call overhead once rather
@@ -217,7 +217,8 @@ def _clean_columns(columns: Sequence[pa.ChunkedArray]) -> list[pa.ChunkedArray]:
         if column.type != pa.string():
             column = column.cast(pa.string())
         chunks.extend(column.chunks)
-    whole = clean_text(pa.chunked_array(chunks, pa.string()))
+    # large_string: the type pandas' string arrays hold (each would cast its column)
+    whole = clean_text(pa.chunked_array(chunks, pa.string())).cast(pa.large_string())
     out, start = [], 0
     for column in columns:
         out.append(whole.slice(start, len(column)))
@@ -342,7 +343,7 @@ def _given(cleaned: Sequence[pa.ChunkedArray]) -> np.ndarray:
     """Non-null mask of the cleaned columns laid end to end (one numpy array)."""
     if not cleaned:
         return np.zeros(0, dtype=bool)
-    flat = pa.chunked_array([ch for c in cleaned for ch in c.chunks], pa.string())
+    flat = pa.chunked_array([ch for c in cleaned for ch in c.chunks], pa.large_string())
     return np.asarray(flat.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
