@@ -32,6 +32,7 @@ __all__ = [
     "build_table",
     "clean_text",
     "empty_table",
+    "grouped_issues",
     "issues_frame",
 ]
 
@@ -336,7 +337,7 @@ def build_table(
     data.update(converted)
     frame = pd.DataFrame(data, index=pd.Index(rows, name="row"), copy=False)
     source = TableSource(table, path, fmt, n, missing, extra)
-    return frame, source, _issues_of(table, found)
+    return frame, source, grouped_issues(table, found)
 
 
 def _given(cleaned: Sequence[pa.ChunkedArray]) -> np.ndarray:
@@ -347,12 +348,14 @@ def _given(cleaned: Sequence[pa.ChunkedArray]) -> np.ndarray:
     return np.asarray(flat.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _issues_of(
+def grouped_issues(
     table: str, found: Sequence[tuple[str, np.ndarray, list[object], str]]
 ) -> pd.DataFrame:
-    """One issues frame for (column, rows, values, problem) groups, in the given order.
+    """Return one issues frame for (column, rows, values, problem) groups, in order.
 
-    The same frame as :func:`concat_issues` of one :func:`issues_frame` per group.
+    The same frame as :func:`concat_issues` of one :func:`issues_frame` per group
+    (``kind`` "problem"), built at once, when each group's values are text or the group
+    has one value: every column object, None kept (no text dtype inferred).
     """
     if not found:
         return empty_issues()
@@ -365,7 +368,7 @@ def _issues_of(
         "problem": np.repeat(np.array([p for _, _, _, p in found], dtype=object), sizes),
         "kind": np.full(sum(sizes), "problem", dtype=object),
     }
-    return pd.DataFrame(data, columns=list(ISSUE_COLUMNS))
+    return pd.DataFrame(data, columns=list(ISSUE_COLUMNS), dtype=object)
 
 
 def concat_issues(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
