@@ -369,25 +369,27 @@ def _scan_sheet(path: Path, ws: Any) -> tuple[list[str], list[pa.ChunkedArray], 
                 f"{path}: the sheet goes beyond Excel's {_EXCEL_ROWS:,} rows x "
                 f"{_EXCEL_COLUMNS:,} columns; re-save the workbook from Excel"
             )
-        values = [_cell_text(c) for c in row]
-        last = len(values)
-        while last and not values[last - 1].strip():
+        # Cell texts are made only where needed: a row can hold 16,384 cells (openpyxl
+        # fills the gaps) when one value sits far right of the header.
+        last = len(row)
+        while last and not _cell_text(row[last - 1]).strip():
             last -= 1
         if not last:
             continue
         if header is None:
-            header, header_at = values[:last], number
+            header, header_at = [_cell_text(c) for c in row[:last]], number
             continue
         width = len(header)
         if last > width:
-            extra = next(j for j in range(width, last) if values[j].strip()) + 1
+            extra = next(j for j in range(width, last) if _cell_text(row[j]).strip()) + 1
             beyond = extra if not beyond else min(beyond, extra)
+        values = [_cell_text(c) for c in row[:width]]
         if (len(data) + 1) * width > _MAX_CELLS:
             raise InputError(
                 f"{path}: the sheet holds more than {_MAX_CELLS:,} cells; save the table "
                 "as .csv or .parquet"
             )
-        data.append(values[:width] + [""] * (width - min(last, width)))
+        data.append(values + [""] * (width - min(last, width)))
         numbers.append(number - header_at)
     if header is None:
         raise InputError(f"{path}: the sheet is empty; put the column names in the first row")
