@@ -217,8 +217,8 @@ def pro_rows(responses: pd.DataFrame, instrument: str, *, need_scale: bool) -> P
     day = pd.to_numeric(day_col, errors="coerce").to_numpy(float, na_value=np.nan)
     day_min = group_range(day, q, len(first))[0]
     return ProRows(
-        subject_id=f["subject_id"].to_numpy(dtype=object)[first],
-        visit=f["visit"].to_numpy(dtype=object)[first],
+        subject_id=f["subject_id"].iloc[first].to_numpy(dtype=object),
+        visit=f["visit"].iloc[first].to_numpy(dtype=object),
         day=day_min,
         q=q.astype(np.int64),
         scale=scale_codes,
