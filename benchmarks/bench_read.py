@@ -4,6 +4,8 @@ Usage::
 
     python benchmarks/bench_read.py                      # 100k and 1M rows, median of 5
     python benchmarks/bench_read.py --sizes 100000 --repeat 3
+    python benchmarks/bench_read.py --calls              # per-call cost on small trials
+    python benchmarks/bench_read.py --calls --repeat 21 --peer 6ff67bd
 
 Prints, per size: rows, median seconds of ``read_trial`` (manifest + four tables, every
 cell converted and checked), its median process CPU seconds (Arrow's CSV parser uses
@@ -18,22 +20,35 @@ Bundles are generated here with numpy (not the simulator) so the benchmark measu
 reading only: 11 measurement columns (every schema column, realistic text and numbers,
 0.5% empty values), 1 subject per 85 rows, written to a temporary folder that is removed
 afterwards.
+
+``--calls``: the per-call cost the test suite pays (it reads hundreds of small trials).
+Median process CPU seconds (``time.process_time``, so Arrow's reader threads count) of
+``read_trial`` of every sample bundle and of a small simulated trial (8 subjects, CSV),
+and of ``score_trial`` of a freshly read trial (each timed call gets a trial read just
+before, untimed), in this checkout and in the peer commit (`--peer`, unpacked with
+``git archive`` into a temporary folder and run in a subprocess on the same files).
+Ratios are peer / ours.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pcsv
+from _timing import BENCHMARKS, ROOT, cpu_median, extract_commit
 
 from efficacy.io import read_trial
 
@@ -135,11 +150,118 @@ def median_seconds(func, repeat: int) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
+def call_inputs(work: Path) -> dict[str, str]:
+    """Bundles of the ``--calls`` run: a small simulated trial and every sample bundle."""
+    from efficacy.sim import simulate_parallel, write_bundle
+
+    small = work / "small"
+    write_bundle(simulate_parallel(7, 8), small)
+    inputs = {"small (8 subjects)": str(small)}
+    for manifest in sorted((ROOT / "sample_data").glob("*/trial.toml")):
+        inputs[manifest.parent.name] = str(manifest.parent)
+    return inputs
+
+
+def call_timings(inputs: dict[str, str], repeat: int) -> dict[str, list[float | None]]:
+    """Median CPU seconds of read_trial and of score_trial (fresh trial) per input.
+
+    None where the input is refused (``flawed_manifest`` is meant to be unreadable).
+    """
+    from efficacy.errors import EfficacyError
+    from efficacy.instruments import score_trial
+
+    warnings.simplefilter("ignore")
+    out: dict[str, list[float | None]] = {}
+    for name, path in inputs.items():
+        try:
+            score_trial(read_trial(path))  # warm-up
+        except EfficacyError:
+            out[name] = [None, None]
+            continue
+        fresh: list[object] = []
+        read = cpu_median(lambda p=path: read_trial(p), repeat)
+        score = cpu_median(
+            lambda f=fresh: score_trial(f[-1]),
+            repeat,
+            lambda p=path, f=fresh: f.append(read_trial(p)),
+        )
+        out[name] = [read, score]
+    return out
+
+
+def _call_worker(inputs: str, repeat: int) -> None:
+    """Print :func:`call_timings` as JSON (run in a checkout's folder, first on sys.path)."""
+    print(json.dumps(call_timings(json.loads(inputs), repeat)))
+
+
+def _run_calls(root: Path, inputs: dict[str, str], repeat: int) -> dict[str, list]:
+    """:func:`call_timings` with the efficacy of `root`, in a subprocess."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(root)!r}); sys.path.insert(1, {str(BENCHMARKS)!r}); "
+        f"from bench_read import _call_worker; _call_worker({json.dumps(inputs)!r}, {repeat})"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, check=True, capture_output=True, text=True
+    )
+    timings: dict[str, list] = json.loads(run.stdout.strip().splitlines()[-1])
+    return timings
+
+
+def calls(repeat: int, peer: str, rounds: int) -> None:
+    """The ``--calls`` run: per-call medians here and in `peer`, and their ratios.
+
+    Each round runs this checkout then the peer, each in a fresh subprocess, so that
+    both see the same machine load; the figures are medians over the rounds.
+    """
+    work = Path(tempfile.mkdtemp(prefix="bench-calls-"))
+    runs: dict[str, list[dict[str, list]]] = {"ours": [], "peer": []}
+    try:
+        inputs = call_inputs(work)
+        if peer:
+            extract_commit(peer, work / "peer")
+        for _ in range(rounds):
+            runs["ours"].append(_run_calls(ROOT, inputs, repeat))
+            if peer:
+                runs["peer"].append(_run_calls(work / "peer", inputs, repeat))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def median(who: str, name: str, k: int) -> float | None:
+        got = [r[name][k] for r in runs[who] if r[name][k] is not None]
+        return statistics.median(got) if got else None
+
+    print(
+        f"median CPU ms of {repeat} calls, median of {rounds} rounds; peer = {peer or '-'}; "
+        "ratio = peer / ours"
+    )
+    head = f"{'input':<20}{'read ours':>10}{'peer':>8}{'ratio':>7}"
+    print(head + f"{'score ours':>12}{'peer':>8}{'ratio':>7}")
+    for name in inputs:
+        read, score = median("ours", name, 0), median("ours", name, 1)
+        if read is None or score is None:
+            print(f"{name:<20}  refused (unreadable by design)")
+            continue
+        line = f"{name:<20}{read * 1e3:10.1f}"
+        peer_read, peer_score = median("peer", name, 0), median("peer", name, 1)
+        line += f"{peer_read * 1e3:8.1f}{peer_read / read:7.2f}" if peer_read else " " * 15
+        line += f"{score * 1e3:12.1f}"
+        line += f"{peer_score * 1e3:8.1f}{peer_score / score:7.2f}" if peer_score else ""
+        print(line)
+    print(f"load average {os.getloadavg()[0]:.1f} (2 cores shared)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=None, help="default 5 (--calls: 15)")
+    parser.add_argument("--calls", action="store_true", help="per-call cost on small trials")
+    parser.add_argument("--peer", default="6ff67bd", help="peer commit of --calls ('' = none)")
+    parser.add_argument("--rounds", type=int, default=3, help="--calls: alternating rounds")
     args = parser.parse_args()
+    if args.calls:
+        calls(args.repeat or 15, args.peer, args.rounds)
+        return
+    args.repeat = args.repeat or 5
     work = Path(tempfile.mkdtemp(prefix="bench-read-"))
     medians: dict[int, tuple[float, float]] = {}
     try:

@@ -53,13 +53,38 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     Numeric, boolean and date columns are kept as they are (a negative number is a
     number); text, object and categorical columns go through :func:`neutralise`.
     """
+    import pandas as pd
+
     out = frame.copy()
     for i in range(out.shape[1]):
         series = out.iloc[:, i]
-        if _may_hold_text(series):
+        if isinstance(series.dtype, pd.StringDtype):
+            out.isetitem(i, _neutralise_strings(series))
+        elif _may_hold_text(series):
             out.isetitem(i, series.astype(object).map(neutralise).to_numpy(dtype=object))
     out.columns = [neutralise(c) if isinstance(c, str) else c for c in out.columns]
     return out
+
+
+def _neutralise_strings(series: pd.Series) -> Any:
+    """``series.astype(object).map(neutralise).to_numpy(dtype=object)`` of a string column.
+
+    Only the cells that start with a trigger (found by one vectorised ``startswith``)
+    go through :func:`neutralise`; it returns every other cell unchanged. Missing cells
+    come out as ``map`` leaves them: NaN, or ``pd.NA`` in an all-missing ``string``
+    (``pd.NA``-valued) column, where ``map`` infers no text dtype.
+    """
+    import numpy as np
+    import pandas as pd
+
+    present = series.notna().to_numpy(dtype=bool)
+    nan_valued = getattr(series.dtype, "na_value", None) is not pd.NA
+    missing: Any = np.nan if nan_valued or present.any() else pd.NA
+    values = series.to_numpy(dtype=object, na_value=missing, copy=True)
+    hit = series.str.startswith(FORMULA_TRIGGERS).to_numpy(dtype=bool, na_value=False)
+    for k in np.flatnonzero(hit):
+        values[k] = neutralise(values[k])
+    return values
 
 
 def _may_hold_text(series: pd.Series) -> bool:

@@ -16,11 +16,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from efficacy.errors import EfficacyError
+from efficacy.instruments._frames import int64_array, str_array
+from efficacy.instruments._readings import group_range
 
 __all__ = [
     "PRO_COLUMNS",
@@ -212,10 +215,10 @@ def pro_rows(responses: pd.DataFrame, instrument: str, *, need_scale: bool) -> P
         scale_codes = np.where(np.isin(codes, empty), -1, codes).astype(np.int64)
     day_col = f["day"] if "day" in f.columns else pd.Series(np.nan, index=f.index)
     day = pd.to_numeric(day_col, errors="coerce").to_numpy(float, na_value=np.nan)
-    day_min = pd.Series(day).groupby(q).min().reindex(range(len(first))).to_numpy(float)
+    day_min = group_range(day, q, len(first))[0]
     return ProRows(
-        subject_id=f["subject_id"].to_numpy(dtype=object)[first],
-        visit=f["visit"].to_numpy(dtype=object)[first],
+        subject_id=f["subject_id"].iloc[first].to_numpy(dtype=object),
+        visit=f["visit"].iloc[first].to_numpy(dtype=object),
         day=day_min,
         q=q.astype(np.int64),
         scale=scale_codes,
@@ -342,20 +345,58 @@ def rule_reasons(
     return clean & ~short, reason
 
 
-def scores_frame(columns: dict[str, object]) -> pd.DataFrame:
-    """Assemble a scored-PRO frame with :data:`PRO_COLUMNS` and their dtypes."""
-    out = pd.DataFrame(columns)
-    day = np.round(np.asarray(out["day"], dtype=float))
-    out["day"] = pd.array(day, dtype="Float64").astype("Int64")
-    for c in ("n_items", "n_answered"):
-        out[c] = pd.array(np.asarray(out[c], dtype=float), dtype="Float64").astype("Int64")
-    for c in ("subject_id", "visit", "instrument", "scale", "metric", "direction", "reason"):
-        out[c] = out[c].astype("str")
-    for c in ("item_mean", "raw_sum", "score"):
-        out[c] = out[c].astype(float)
-    return out.loc[:, list(PRO_COLUMNS)]
+#: Text columns of :data:`PRO_COLUMNS` (dtype ``str``) and whole-number ones (``Int64``).
+_TEXT_COLUMNS = frozenset(
+    ("subject_id", "visit", "instrument", "scale", "metric", "direction", "reason")
+)
+_COUNT_COLUMNS = frozenset(("day", "n_items", "n_answered"))
+
+
+def scores_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """Assemble a scored-PRO frame with :data:`PRO_COLUMNS` and their dtypes.
+
+    `columns` maps each of :data:`PRO_COLUMNS` to a sequence (all the same length) or
+    a scalar (repeated). Text columns become ``str``, ``day`` (rounded), ``n_items``
+    and ``n_answered`` ``Int64``, the others float64; the index is a RangeIndex.
+    """
+    sized = [len(v) for v in columns.values() if not _is_scalar(v)]
+    if len(set(sized)) > 1:
+        raise ValueError(f"scores_frame: columns of different lengths {sorted(set(sized))}")
+    n = sized[0] if sized else 0
+    data: dict[str, object] = {}
+    for name in PRO_COLUMNS:
+        value = columns[name]
+        if name in _TEXT_COLUMNS:
+            data[name] = str_array(_filled(value, n, object))
+        elif name in _COUNT_COLUMNS:
+            counts = np.asarray(_filled(value, n, float), dtype=float)
+            data[name] = int64_array(np.round(counts) if name == "day" else counts)
+        else:
+            data[name] = np.asarray(_filled(value, n, float), dtype=float)
+    return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (str, bytes)) or np.ndim(value) == 0
+
+
+def _filled(value: Any, n: int, dtype: type) -> np.ndarray:
+    """`value` as a 1-d array of `dtype`: a scalar repeated `n` times, a sequence as is."""
+    if _is_scalar(value):
+        return np.full(n, value, dtype=dtype)
+    if dtype is object:
+        return np.asarray(value, dtype=object)
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        return value.copy()
+    return pd.Series(value).astype(float).to_numpy()
 
 
 def empty_scores() -> pd.DataFrame:
     """Return an empty scored-PRO frame with :data:`PRO_COLUMNS` and their dtypes."""
-    return scores_frame({c: [] for c in PRO_COLUMNS})
+    if not _EMPTY_SCORES:
+        _EMPTY_SCORES.append(scores_frame({c: [] for c in PRO_COLUMNS}))
+    return _EMPTY_SCORES[0].copy()  # a copy: the template is never handed out
+
+
+#: The empty scored-PRO frame, built on first use.
+_EMPTY_SCORES: list[pd.DataFrame] = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-__all__ = ["TEXT", "Readings", "encode", "group_ids", "text_array"]
+__all__ = ["TEXT", "Readings", "encode", "group_ids", "group_range", "text_array"]
 
 #: Coded text columns.
 TEXT: tuple[str, ...] = (
@@ -106,8 +106,33 @@ def group_ids(*codes: np.ndarray) -> np.ndarray:
     """Dense group id (first-seen order) of the rows' tuples of integer codes."""
     if not codes or len(codes[0]) == 0:
         return np.zeros(0, dtype=np.int64)
-    frame = pd.DataFrame({f"c{i}": c for i, c in enumerate(codes)})
-    return frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy(np.int64)
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for column in codes:
+        c = np.asarray(column, dtype=np.int64)
+        c = c - c.min()
+        base = int(c.max()) + 1
+        if int(key.max()) >= (2**62) // base:  # key * base could overflow: renumber first
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+        key = key * base + c  # one integer per distinct tuple of codes
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.ravel()]
+
+
+def group_range(values: np.ndarray, gid: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest non-NaN value of each group ``0..n-1`` (NaN for none).
+
+    As ``Series(values).groupby(gid).min()`` / ``.max()`` reindexed to ``range(n)``.
+    """
+    x = np.asarray(values, dtype=float)
+    low, high = np.full(n, np.inf), np.full(n, -np.inf)
+    np.fmin.at(low, gid, x)  # fmin/fmax skip NaN
+    np.fmax.at(high, gid, x)
+    none = np.bincount(gid, weights=~np.isnan(x), minlength=n) == 0
+    low[none] = np.nan
+    high[none] = np.nan
+    return low, high
 
 
 def encode(values: pd.Series) -> tuple[np.ndarray, list[object]]:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.api.typing import NAType
+from pandas.arrays import BooleanArray
 
 from efficacy.errors import EfficacyError
-from efficacy.instruments._frames import as_int, as_str
+from efficacy.instruments._frames import as_int, str_column
+from efficacy.instruments._readings import group_ids, group_range
 
 __all__ = ["DERIVED_COLUMNS", "ResponderRule", "derive_endpoints", "pro_values"]
 
@@ -104,13 +107,17 @@ class ResponderRule:
             raise EfficacyError(f"ResponderRule {self.endpoint!r}: " + "; ".join(problems))
 
 
-def _cutoffs(v: pd.DataFrame, at_base: np.ndarray, baseline_day: float | None) -> np.ndarray:
+#: The derivation's working table: column name -> the input column (a Series, read
+#: with pandas' own comparisons where they decide a result) or a computed numpy array.
+_Columns = dict[str, Any]
+
+
+def _cutoffs(v: _Columns, at_base: np.ndarray, baseline_day: float | None) -> np.ndarray:
     """Day at or before which a reading counts as baseline, per row."""
-    day = v["day"].to_numpy(float)
-    unit_cut = pd.Series(np.where(at_base, day, np.nan)).groupby(v["_u"].to_numpy()).max()
-    subj_cut = pd.Series(np.where(at_base, day, np.nan)).groupby(v["_s"].to_numpy()).max()
-    cut = unit_cut.reindex(v["_u"].to_numpy()).to_numpy(float)
-    by_subject = subj_cut.reindex(v["_s"].to_numpy()).to_numpy(float)
+    day = v["day"]
+    base_days = np.where(at_base, day, np.nan)
+    cut = group_range(base_days, v["_u"], v["_n_u"])[1][v["_u"]]
+    by_subject = group_range(base_days, v["_s"], v["_n_s"])[1][v["_s"]]
     cut = np.where(np.isnan(cut), by_subject, cut)
     if baseline_day is not None:
         cut = np.where(np.isnan(cut), float(baseline_day), cut)
@@ -118,57 +125,55 @@ def _cutoffs(v: pd.DataFrame, at_base: np.ndarray, baseline_day: float | None) -
 
 
 def _baselines(
-    v: pd.DataFrame,
+    v: _Columns,
     baseline_visit: str,
     baseline_day: float | None,
     post_visits: frozenset[str],
-) -> pd.DataFrame:
+) -> None:
     """Add phase, baseline, baseline_visit, baseline_day and the cutoff to `v`."""
-    at_base = v["visit"].eq(baseline_visit).fillna(False).to_numpy(dtype=bool)
+    visit: pd.Series = v["visit"]
+    at_base = visit.eq(baseline_visit).fillna(False).to_numpy(dtype=bool)
     cut = _cutoffs(v, at_base, baseline_day)
-    day = v["day"].to_numpy(float)
-    later = v["visit"].isin(list(post_visits)).to_numpy(dtype=bool)
+    day, value, unit = v["day"], v["value"], v["_u"]
+    later = visit.isin(list(post_visits)).to_numpy(dtype=bool)
     with np.errstate(invalid="ignore"):
         before = ~np.isnan(day) & ~np.isnan(cut) & (day <= cut) & ~later
     eligible = at_base | before
-    cand = pd.DataFrame(
-        {
-            "_u": v["_u"].to_numpy(),
-            "_eff": np.where(np.isnan(day), cut, day),
-            "_base": at_base,
-            "_pos": np.arange(len(v)),
-        }
-    )[eligible & v["value"].notna().to_numpy()]
-    cand = cand.sort_values(["_eff", "_base", "_pos"], kind="stable", na_position="first")
-    chosen = cand.drop_duplicates("_u", keep="last")["_pos"].to_numpy()
-    pick = pd.Series(chosen, index=v["_u"].to_numpy()[chosen])
-    at = pick.reindex(v["_u"].to_numpy()).to_numpy(float)
-    has = ~np.isnan(at)
-    src = np.where(has, at, 0).astype(np.int64)
-    out = v.assign(
-        baseline=np.where(has, v["value"].to_numpy(float)[src], np.nan),
-        baseline_visit=np.where(
-            has, v["visit"].astype(object).to_numpy()[src], np.array(None, dtype=object)
-        ),
-        baseline_day=np.where(has, day[src], np.nan),
-        _cut=cut,
+    # The baseline of a unit: its candidate row that sorts last by (effective day,
+    # missing day first; at the baseline visit; input position).
+    cand = np.flatnonzero(eligible & ~np.isnan(value))
+    eff = np.where(np.isnan(day), cut, day)[cand]
+    known = ~np.isnan(eff)
+    order = cand[np.lexsort((cand, at_base[cand], np.where(known, eff, 0.0), known))]
+    last = np.unique(unit[order][::-1], return_index=True)[1]
+    chosen = order[len(order) - 1 - last]
+    source = np.full(v["_n_u"], -1, dtype=np.int64)
+    source[unit[chosen]] = chosen
+    at = source[unit]
+    has = at >= 0
+    src = np.where(has, at, 0)
+    v["baseline"] = np.where(has, value[src], np.nan)
+    v["baseline_visit"] = np.where(
+        has, visit.astype(object).to_numpy()[src], np.array(None, dtype=object)
     )
+    v["baseline_day"] = np.where(has, day[src], np.nan)
+    v["_cut"] = cut
     phase = np.where(eligible, "baseline_period", "post_baseline").astype(object)
     phase[chosen] = "baseline"
-    out["phase"] = phase
-    return out
+    v["phase"] = phase
 
 
-def _changes(v: pd.DataFrame, baseline_visit: str) -> pd.DataFrame:
+def _changes(v: _Columns, baseline_visit: str) -> None:
     """Change, percent change and reasons (post-baseline rows only)."""
-    post = (v["phase"] == "post_baseline").to_numpy()
-    value, base = v["value"].to_numpy(float), v["baseline"].to_numpy(float)
+    post = v["phase"] == "post_baseline"
+    value, base = v["value"], v["baseline"]
     change = np.where(post, value - base, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(post & (base != 0), 100.0 * change / base, np.nan)
-    reason = v["reason"].astype(object).where(v["reason"].notna(), "").to_numpy().copy()
+    given: pd.Series = v["reason"]
+    reason = given.astype(object).where(given.notna(), "").to_numpy().copy()
     reason[np.isnan(value) & (reason == "")] = "value missing"
-    cut = v["_cut"].to_numpy(float)
+    cut = v["_cut"]
     no_base = post & np.isnan(base)
     zero = post & (base == 0) & ~np.isnan(value)
     for i in np.flatnonzero(no_base | zero):
@@ -179,18 +184,19 @@ def _changes(v: pd.DataFrame, baseline_visit: str) -> pd.DataFrame:
             + ("" if np.isnan(cut[i]) else f" (day <= {cut[i]:g})")
         )
         reason[i] = add if reason[i] == "" else f"{reason[i]}; {add}"
-    return v.assign(change=change, percent_change=pct, reason=reason)
+    v["change"], v["percent_change"], v["reason"] = change, pct, reason
 
 
-def _rule_for(rule: ResponderRule, v: pd.DataFrame) -> tuple[np.ndarray, str, float, str]:
+def _rule_for(rule: ResponderRule, v: _Columns) -> tuple[np.ndarray, str, float, str]:
     """(rows mask, direction, threshold, description) of a rule; raises on misuse."""
-    rows = (v["endpoint"] == rule.endpoint).to_numpy(dtype=bool)
+    endpoint: pd.Series = v["endpoint"]
+    rows = (endpoint == rule.endpoint).to_numpy(dtype=bool)
     if not rows.any():
-        known = ", ".join(sorted(pd.unique(v["endpoint"].dropna().astype(str))))
+        known = ", ".join(sorted(pd.unique(endpoint.dropna().astype(str))))
         raise EfficacyError(
             f"responder rule endpoint {rule.endpoint!r} has no values; known: {known}"
         )
-    catalogue = set(pd.unique(v.loc[rows, "direction"].astype(str))) - {"none", "nan", ""}
+    catalogue = set(pd.unique(v["direction"][rows].astype(str))) - {"none", "nan", ""}
     if catalogue and rule.direction is not None and {rule.direction} != catalogue:
         raise EfficacyError(
             f"responder rule {rule.endpoint!r}: direction={rule.direction!r} contradicts the "
@@ -203,8 +209,8 @@ def _rule_for(rule: ResponderRule, v: pd.DataFrame) -> tuple[np.ndarray, str, fl
             "in the catalogue; give direction='higher' or 'lower' as the protocol declares"
         )
     if rule.kind == "half_baseline_sd":
-        units = v[rows & (v["phase"] == "baseline").to_numpy()]
-        sd = units["baseline"].std(ddof=1) if len(units) >= 2 else np.nan
+        units = pd.Series(v["baseline"][rows & (v["phase"] == "baseline")])
+        sd = units.std(ddof=1) if len(units) >= 2 else np.nan
         threshold = 0.5 * float(sd)
         text = f"change {'>=' if direction == 'higher' else '<='} "
         text += f"{'' if direction == 'higher' else '-'}0.5 x baseline SD ({threshold:.6g})"
@@ -217,13 +223,14 @@ def _rule_for(rule: ResponderRule, v: pd.DataFrame) -> tuple[np.ndarray, str, fl
     return rows, direction, threshold, text
 
 
-def _responders(v: pd.DataFrame, rules: Iterable[ResponderRule]) -> pd.DataFrame:
+def _responders(v: _Columns, rules: Iterable[ResponderRule]) -> None:
     """Add responder_rule, responder_threshold and responder."""
-    rule_txt = np.full(len(v), "", dtype=object)
-    thr = np.full(len(v), np.nan)
-    flag = pd.array([pd.NA] * len(v), dtype="boolean")
-    post = (v["phase"] == "post_baseline").to_numpy()
-    reason = v["reason"].to_numpy(dtype=object).copy()
+    n = len(v["value"])
+    rule_txt = np.full(n, "", dtype=object)
+    thr = np.full(n, np.nan)
+    flag, unknown = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+    post = v["phase"] == "post_baseline"
+    reason = v["reason"]
     seen: set[str] = set()
     for rule in rules:
         if not isinstance(rule, ResponderRule):
@@ -232,18 +239,20 @@ def _responders(v: pd.DataFrame, rules: Iterable[ResponderRule]) -> pd.DataFrame
             raise EfficacyError(f"responders: endpoint {rule.endpoint!r} has two rules; keep one")
         seen.add(rule.endpoint)
         rows, direction, threshold, text = _rule_for(rule, v)
-        measure = v["percent_change" if rule.kind == "percent" else "change"].to_numpy(float)
+        measure = v["percent_change" if rule.kind == "percent" else "change"]
         gain = measure if direction == "higher" else -measure
         ok = rows & post & ~np.isnan(gain) & np.isfinite(threshold)
         rule_txt[rows] = text
         thr[rows] = threshold
         if np.isfinite(threshold):
             flag[ok] = gain[ok] >= threshold - _TOL * max(1.0, abs(threshold))
+            unknown[ok] = False
         else:  # half_baseline_sd with fewer than two baselines
             why = "fewer than 2 baselines: 0.5 x baseline SD undefined"
             at = rows & post
             reason[at] = [why if not r else f"{r}; {why}" for r in reason[at]]
-    return v.assign(responder_rule=rule_txt, responder_threshold=thr, responder=flag, reason=reason)
+    v["responder_rule"], v["responder_threshold"] = rule_txt, thr
+    v["responder"] = BooleanArray(flag, unknown)
 
 
 _OPTIONAL_DEFAULTS: Mapping[str, str | NAType | None] = {
@@ -338,36 +347,50 @@ def derive_endpoints(
         raise EfficacyError(f"values lacks column(s) {', '.join(lacking)}")
     if not isinstance(baseline_visit, str) or not baseline_visit:
         raise EfficacyError(f"baseline_visit={baseline_visit!r} must be a visit id, e.g. 'W0'")
-    v = values.reset_index(drop=True)
-    v["day"] = pd.to_numeric(v["day"], errors="coerce").to_numpy(float, na_value=np.nan)
-    v["value"] = pd.to_numeric(v["value"], errors="coerce").to_numpy(float, na_value=np.nan)
+    n = len(values)
+    v: _Columns = {c: values[c] for c in values.columns}
+    for c in ("day", "value"):
+        given: pd.Series = v[c]
+        v[c] = pd.to_numeric(given, errors="coerce").to_numpy(float, na_value=np.nan)
     for col, default in _OPTIONAL_DEFAULTS.items():
-        if col not in v.columns:
-            v[col] = default
-    v["_u"] = v.groupby(["subject_id", "endpoint", "body_site"], dropna=False, sort=False).ngroup()
-    v["_s"] = v.groupby("subject_id", dropna=False, sort=False).ngroup()
+        if col not in v:
+            v[col] = pd.Series(np.full(n, default, dtype=object))
+    # Units (subject, endpoint, body site) and subjects as dense ids in first-seen order,
+    # missing values a group of their own (groupby(sort=False, dropna=False).ngroup()).
+    codes = {c: pd.factorize(v[c], use_na_sentinel=False)[0] for c in _UNIT}
+    v["_u"] = group_ids(*(codes[c] for c in _UNIT))
+    v["_s"] = group_ids(codes["subject_id"])
+    v["_n_u"] = int(v["_u"].max(initial=-1)) + 1
+    v["_n_s"] = int(v["_s"].max(initial=-1)) + 1
     post_visits: frozenset[str] = frozenset()
     if schedule:
         target = schedule.get(baseline_visit, baseline_day)
         if target is not None:
             post_visits = frozenset(k for k, d in schedule.items() if d > target)
-    v = _baselines(v, baseline_visit, baseline_day, post_visits)
-    v = _changes(v, baseline_visit)
-    v = _responders(v, tuple(responders))
-    return _typed(v)
+    _baselines(v, baseline_visit, baseline_day, post_visits)
+    _changes(v, baseline_visit)
+    _responders(v, tuple(responders))
+    return _typed(v, n)
 
 
-def _typed(v: pd.DataFrame) -> pd.DataFrame:
-    out = v.loc[:, list(DERIVED_COLUMNS)].copy()
-    floats = ("value", "baseline", "change", "percent_change", "responder_threshold")
+_UNIT = ("subject_id", "endpoint", "body_site")
+_FLOATS = frozenset(("value", "baseline", "change", "percent_change", "responder_threshold"))
+
+
+def _typed(v: _Columns, n: int) -> pd.DataFrame:
+    """Return the result frame: :data:`DERIVED_COLUMNS` with their dtypes."""
+    out: dict[str, Any] = {}
     for c in DERIVED_COLUMNS:
-        if c in floats:
-            out[c] = out[c].astype(float)
+        x = v[c]
+        if c in _FLOATS:
+            out[c] = np.asarray(x, dtype=float)
         elif c in ("day", "baseline_day", "n_replicates"):
-            out[c] = as_int(out[c])
-        elif c != "responder":
-            out[c] = as_str(out[c])
-    return out
+            out[c] = as_int(x if isinstance(x, pd.Series) else pd.Series(x)).array
+        elif c == "responder":
+            out[c] = x
+        else:
+            out[c] = str_column(x if isinstance(x, pd.Series) else pd.Series(x, dtype=object))
+    return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
 
 
 def pro_values(scores: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 
@@ -256,19 +257,33 @@ class FaceQConversion:
     @property
     def scales(self) -> tuple[str, ...]:
         """Scale ids the table covers."""
-        return tuple(pd.unique(self.table["scale"]))
+        return tuple(self._dense)
+
+    @cached_property
+    def _dense(self) -> dict[str, tuple[int, np.ndarray]]:
+        """Per scale, in table order: (lowest raw sum, Rasch score by raw sum - lowest).
+
+        Computed once per table (a validated table is read-only: the loader hands the
+        same kept object to every caller).
+        """
+        out: dict[str, tuple[int, np.ndarray]] = {}
+        for scale in pd.unique(self.table["scale"]):
+            sub = self.table[self.table["scale"] == scale]
+            raw = sub["raw_sum"].to_numpy(np.int64)
+            lo = int(raw.min())
+            dense = np.full(int(raw.max()) - lo + 1, np.nan)
+            dense[raw - lo] = sub["rasch_score"].to_numpy(float)
+            dense.flags.writeable = False
+            out[scale] = (lo, dense)
+        return out
 
     def lookup(self, scale: str, raw_sums: np.ndarray) -> np.ndarray:
         """Rasch scores for integer `raw_sums` of `scale` (NaN where absent)."""
-        sub = self.table[self.table["scale"] == scale]
-        raw = sub["raw_sum"].to_numpy(np.int64)
         x = np.asarray(raw_sums, dtype=float)
         out = np.full(x.shape, np.nan)
-        if raw.size == 0:
+        if scale not in self._dense:
             return out
-        lo = int(raw.min())
-        dense = np.full(int(raw.max()) - lo + 1, np.nan)
-        dense[raw - lo] = sub["rasch_score"].to_numpy(float)
+        lo, dense = self._dense[scale]
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(x) & (x == np.round(x)) & (x >= lo) & (x < lo + dense.size)
         out[ok] = dense[x[ok].astype(np.int64) - lo]

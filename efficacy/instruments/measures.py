@@ -16,8 +16,15 @@ import numpy as np
 import pandas as pd
 
 from efficacy.errors import EfficacyError, ScoringError
-from efficacy.instruments._frames import as_int
-from efficacy.instruments._readings import TEXT, Readings, encode, group_ids, text_array
+from efficacy.instruments._frames import int64_array, str_array
+from efficacy.instruments._readings import (
+    TEXT,
+    Readings,
+    encode,
+    group_ids,
+    group_range,
+    text_array,
+)
 from efficacy.instruments.catalogue import ENDPOINTS, normalise_unit, unit_factor
 from efficacy.instruments.cutometer import check_apertures, derive_r_parameters
 from efficacy.instruments.supportive import SUPPORTIVE_2D_DEVICES, SUPPORTIVE_ENDPOINTS
@@ -295,17 +302,19 @@ def _tallies(
     v = np.where(ok, r.value, np.nan)
     has = ~np.isnan(v)
     rep = r.replicate
-    distinct = pd.DataFrame({"g": gid, "rep": rep}).dropna().drop_duplicates()
-    day = pd.Series(r.day)
+    numbered = ~np.isnan(rep)
+    rep_code = np.unique(rep[numbered], return_inverse=True)[1].ravel()
+    pairs = np.unique(gid[numbered] * (len(rep_code) + 1) + rep_code)  # distinct (g, rep)
+    day_min, day_max = group_range(r.day, gid, n)
     return {
         "n_rows": np.bincount(gid, minlength=n),
         "n_sel": np.bincount(gid, weights=sel, minlength=n),
         "n_val": np.bincount(gid, weights=has, minlength=n).astype(np.int64),
         "v_sum": np.bincount(gid, weights=np.where(has, v, 0.0), minlength=n),
-        "n_rep": np.bincount(distinct["g"].to_numpy(), minlength=n),
+        "n_rep": np.bincount(pairs // (len(rep_code) + 1), minlength=n),
         "rep_na": np.bincount(gid, weights=np.isnan(rep), minlength=n),
-        "day_min": day.groupby(gid).min().reindex(range(n)).to_numpy(float),
-        "day_max": day.groupby(gid).max().reindex(range(n)).to_numpy(float),
+        "day_min": day_min,
+        "day_max": day_max,
     }
 
 
@@ -455,33 +464,28 @@ def prepare_measurements(
 def _frame(r: Readings, out: dict[str, np.ndarray]) -> pd.DataFrame:
     """Build the result frame: text decoded once, fixed columns and dtypes."""
 
-    def text(values: object) -> pd.Series:
-        return pd.Series(values, dtype=object).astype("str")
-
-    def decode(column: str) -> pd.Series:
+    def decode(column: str) -> object:
         vocab = pd.array(np.array([*r.vocab[column], None], dtype=object), dtype="str")
         codes = out[column]
-        return pd.Series(vocab.take(np.where(codes < 0, len(vocab) - 1, codes)))
+        return vocab.take(np.where(codes < 0, len(vocab) - 1, codes))
 
     ep = out["endpoint"]
-    frame = pd.DataFrame(
-        {
-            "subject_id": decode("subject_id"),
-            "visit": decode("visit"),
-            "day": as_int(pd.Series(out["day"])),
-            "endpoint": decode("endpoint"),
-            "body_site": decode("body_site"),
-            "value": out["value"].astype(float),
-            "unit": text(_lookup(_endpoint_table(r, 0), ep)),
-            "modality": text(_lookup(_endpoint_table(r, 1), ep)),
-            "direction": text(_lookup(_endpoint_table(r, 2), ep)),
-            "n_replicates": as_int(pd.Series(out["n_replicates"], dtype=float)),
-            "replicates": text(out["replicates"]),
-            "derivation": text(out["derivation"]),
-            "device": text(out["device"]),
-            "device_settings": text(out["device_settings"]),
-            "source_rows": text(out["source_rows"]),
-            "reason": text(out["reason"]),
-        }
-    )
-    return frame.loc[:, list(VALUE_COLUMNS)]
+    columns = {
+        "subject_id": decode("subject_id"),
+        "visit": decode("visit"),
+        "day": int64_array(np.round(np.asarray(out["day"], dtype=float))),
+        "endpoint": decode("endpoint"),
+        "body_site": decode("body_site"),
+        "value": out["value"].astype(float),
+        "unit": str_array(_lookup(_endpoint_table(r, 0), ep)),
+        "modality": str_array(_lookup(_endpoint_table(r, 1), ep)),
+        "direction": str_array(_lookup(_endpoint_table(r, 2), ep)),
+        "n_replicates": int64_array(np.round(np.asarray(out["n_replicates"], dtype=float))),
+        "replicates": str_array(out["replicates"]),
+        "derivation": str_array(out["derivation"]),
+        "device": str_array(out["device"]),
+        "device_settings": str_array(out["device_settings"]),
+        "source_rows": str_array(out["source_rows"]),
+        "reason": str_array(out["reason"]),
+    }
+    return pd.DataFrame({c: columns[c] for c in VALUE_COLUMNS}, copy=False)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray, BooleanArray, IntegerArray
 
 from efficacy.schema import TABLE_SCHEMAS, Column, ColumnKind
 from efficacy.trial import ISSUE_COLUMNS, TableSource, empty_issues
@@ -31,6 +32,7 @@ __all__ = [
     "build_table",
     "clean_text",
     "empty_table",
+    "grouped_issues",
     "issues_frame",
 ]
 
@@ -44,8 +46,9 @@ _NULL_STR = pa.scalar(None, pa.string())
 # Not accepted: "nan", "inf", "1,5" (decimal comma), "1 000", "NA".
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
-_TRUE = pa.array(["true", "t", "yes", "y", "1"])
-_FALSE = pa.array(["false", "f", "no", "n", "0"])
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+_FLAGS = pa.array(_TRUE + _FALSE)  # index < len(_TRUE): true
 _ROMAN = ("I", "II", "III", "IV", "V", "VI")
 _FITZ_KEYS = pa.array([r.lower() for r in _ROMAN] + [str(i) for i in range(1, 7)])
 _FITZ_VALUES = pa.array(list(_ROMAN) * 2)
@@ -121,71 +124,61 @@ def issues_frame(
     return pd.DataFrame(data, columns=list(ISSUE_COLUMNS))
 
 
-def _bad_mask(text: pa.ChunkedArray, ok: pa.ChunkedArray) -> np.ndarray:
-    """Cells that hold text (not null) but did not convert."""
-    bad = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(ok, False)))
-    return np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _parse_float(text: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """Parse numbers; returns (float64 values, ok flags; null where text is null).
+def _parse_numbers(text: pa.ChunkedArray) -> np.ndarray:
+    """Parse numbers; float64 values, NaN where a cell is empty or not a plain number.
 
     Fast path: Arrow's cast succeeds when every cell is a number; it also accepts
-    "nan"/"inf", which the finiteness test then rejects. If any cell fails, cells are
-    first screened with the :data:`_NUMBER` pattern.
+    "nan"/"inf", which the callers' finiteness tests then reject. If any cell fails,
+    cells are first screened with the :data:`_NUMBER` pattern.
     """
     try:
         values = pc.cast(text, pa.float64())
     except pa.ArrowInvalid:
         shaped = pc.match_substring_regex(text, _NUMBER)
         values = pc.cast(pc.if_else(shaped, text, _NULL_STR), pa.float64())
-    ok = pc.is_finite(values)  # "nan", "inf", "1e999" (overflow): not usable numbers
-    ok = pc.if_else(pc.is_valid(text), pc.fill_null(ok, False), pa.scalar(None, pa.bool_()))
-    return pc.if_else(ok, values, pa.scalar(None, pa.float64())), ok
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _to_float(text: pa.ChunkedArray) -> tuple[object, pa.ChunkedArray]:
-    values, ok = _parse_float(text)
-    return values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False), ok
+# Each converter takes a cleaned text column and its non-null mask (numpy) and returns
+# (values, bad): the column's values in its kind's dtype (missing where the text is
+# missing or did not convert) and the cells that hold text but did not convert.
 
 
-def _to_int(text: pa.ChunkedArray) -> tuple[object, pa.ChunkedArray]:
-    values, ok = _parse_float(text)
-    whole = pc.and_(
-        pc.equal(pc.floor(values), values), pc.less_equal(pc.abs(values), _MAX_EXACT_INT)
-    )
-    ok = pc.and_kleene(ok, pc.fill_null(whole, False))
-    ints = pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.float64())), pa.int64())
-    return pd.array(ints, dtype="Int64"), ok
+def _to_float(text: pa.ChunkedArray, given: np.ndarray) -> tuple[object, np.ndarray]:
+    values = _parse_numbers(text)
+    ok = np.isfinite(values)  # "nan", "inf", "1e999" (overflow): not usable numbers
+    return np.where(ok, values, np.nan), given & ~ok
 
 
-def _to_bool(text: pa.ChunkedArray) -> tuple[object, pa.ChunkedArray]:
-    low = pc.utf8_lower(text)
-    is_true = pc.is_in(low, value_set=_TRUE)
-    is_false = pc.is_in(low, value_set=_FALSE)
-    ok = pc.if_else(pc.is_valid(text), pc.or_(is_true, is_false), pa.scalar(None, pa.bool_()))
-    values = pc.if_else(ok, is_true, pa.scalar(None, pa.bool_()))
-    return pd.array(values, dtype="boolean"), ok
+def _to_int(text: pa.ChunkedArray, given: np.ndarray) -> tuple[object, np.ndarray]:
+    values = _parse_numbers(text)
+    ok = np.isfinite(values) & (np.floor(values) == values) & (np.abs(values) <= _MAX_EXACT_INT)
+    ints = np.where(ok, values, 0.0).astype(np.int64)
+    return IntegerArray(ints, ~ok), given & ~ok
 
 
-def _to_fitzpatrick(text: pa.ChunkedArray) -> tuple[object, pa.ChunkedArray]:
+def _to_bool(text: pa.ChunkedArray, given: np.ndarray) -> tuple[object, np.ndarray]:
+    index = pc.index_in(pc.utf8_lower(text), value_set=_FLAGS)
+    spelling = np.asarray(pc.fill_null(index, -1).to_numpy(zero_copy_only=False))
+    ok = spelling >= 0
+    return BooleanArray(ok & (spelling < len(_TRUE)), ~ok), given & ~ok
+
+
+def _to_fitzpatrick(text: pa.ChunkedArray, given: np.ndarray) -> tuple[object, np.ndarray]:
     index = pc.index_in(pc.utf8_lower(text), value_set=_FITZ_KEYS)
-    ok = pc.if_else(pc.is_valid(text), pc.is_valid(index), pa.scalar(None, pa.bool_()))
-    values = pc.take(_FITZ_VALUES, index)
-    return pd.array(values, dtype=STRING_DTYPE), ok
+    ok = np.asarray(index.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return ArrowStringArray(pc.take(_FITZ_VALUES, index)), given & ~ok
 
 
-def _to_date(text: pa.ChunkedArray) -> tuple[object, pa.ChunkedArray]:
+def _to_date(text: pa.ChunkedArray, given: np.ndarray) -> tuple[object, np.ndarray]:
     shaped = pc.match_substring_regex(text, _ISO_DATE)
-    candidates = pd.Series(pd.array(pc.if_else(shaped, text, _NULL_STR), dtype=STRING_DTYPE))
+    candidates = pd.Series(ArrowStringArray(pc.if_else(shaped, text, _NULL_STR)))
     parsed = pd.to_datetime(candidates, format="ISO8601", errors="coerce")  # 2025-02-30 -> NaT
-    valid = pa.chunked_array([pa.array(parsed.notna().to_numpy())])
-    ok = pc.if_else(pc.is_valid(text), valid, pa.scalar(None, pa.bool_()))
-    return parsed.to_numpy(dtype=DATE_DTYPE), ok
+    return parsed.to_numpy(dtype=DATE_DTYPE), given & parsed.isna().to_numpy()
 
 
-def _to_str(text: pa.ChunkedArray) -> tuple[object, pa.ChunkedArray]:
-    return pd.array(text, dtype=STRING_DTYPE), pc.is_valid(text)
+def _to_str(text: pa.ChunkedArray, given: np.ndarray) -> tuple[object, np.ndarray]:
+    return ArrowStringArray(text), np.zeros(len(given), dtype=bool)
 
 
 _CONVERTERS = {
@@ -199,32 +192,39 @@ _CONVERTERS = {
 
 
 def _missing_column(kind: str, n: int) -> object:
+    """Return an all-missing column of `kind` with `n` rows."""
     if kind == "float":
         return np.full(n, np.nan)
     if kind == "int":
-        return pd.array([pd.NA] * n, dtype="Int64")
+        return IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
     if kind == "bool":
-        return pd.array([pd.NA] * n, dtype="boolean")
+        return BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
     if kind == "date":
         return np.full(n, np.datetime64("NaT"), dtype=DATE_DTYPE)
-    return pd.array([pd.NA] * n, dtype=STRING_DTYPE)
+    return ArrowStringArray(pa.chunked_array([pa.nulls(n, pa.string())]))
 
 
-def _convert(
-    table: str, col: Column, text: pa.ChunkedArray, rows: np.ndarray
-) -> tuple[object, pd.DataFrame | None]:
-    """Convert one text column to its kind; return (values, issues or None)."""
-    values, ok = _CONVERTERS[col.kind](text)
-    if col.kind == "str":
-        return values, None
-    bad = _bad_mask(text, ok)
-    if not bad.any():
-        return values, None
-    where = np.flatnonzero(bad)
-    bad_text = pc.take(text, pa.array(where)).to_pylist()
-    return values, issues_frame(
-        table, col.name, rows[where].tolist(), bad_text, _PROBLEMS[col.kind]
-    )
+def _clean_columns(columns: Sequence[pa.ChunkedArray]) -> list[pa.ChunkedArray]:
+    """Return :func:`clean_text` of each column (as large_string), from one pass.
+
+    The columns are laid end to end (no copy: the chunks are shared), cleaned by one
+    call and sliced apart again, so a table pays the Arrow call overhead once rather
+    than once per column (the cleaning is cell by cell, so this is exact).
+    """
+    chunks: list[pa.Array] = []
+    for column in columns:
+        if not isinstance(column, pa.ChunkedArray):
+            column = pa.chunked_array([column])
+        if column.type != pa.string():
+            column = column.cast(pa.string())
+        chunks.extend(column.chunks)
+    # large_string: the type pandas' string arrays hold (each would cast its column)
+    whole = clean_text(pa.chunked_array(chunks, pa.string())).cast(pa.large_string())
+    out, start = [], 0
+    for column in columns:
+        out.append(whole.slice(start, len(column)))
+        start += len(column)
+    return out
 
 
 def _normalise(name: str) -> str:
@@ -251,10 +251,18 @@ def suggest_renames(missing: Sequence[str], unmatched: Sequence[str]) -> dict[st
     return out
 
 
+#: One zero-row frame per table, built on first use; :func:`empty_table` hands out copies.
+_EMPTY_TABLES: dict[str, pd.DataFrame] = {}
+
+
 def empty_table(table: str) -> pd.DataFrame:
     """Return a zero-row canonical frame with the schema's columns and dtypes."""
-    data = {c.name: _missing_column(c.kind, 0) for c in TABLE_SCHEMAS[table]}
-    return pd.DataFrame(data, index=pd.RangeIndex(1, 1, name="row"))
+    template = _EMPTY_TABLES.get(table)
+    if template is None:
+        data = {c.name: _missing_column(c.kind, 0) for c in TABLE_SCHEMAS[table]}
+        template = pd.DataFrame(data, index=pd.RangeIndex(1, 1, name="row"))
+        _EMPTY_TABLES[table] = template
+    return template.copy()
 
 
 def build_table(
@@ -295,36 +303,72 @@ def build_table(
     """
     n = text.n_rows
     rows = text.rows if text.rows is not None else np.arange(1, n + 1, dtype=np.int64)
-    by_name = dict(zip(text.names, text.columns, strict=True))
     schema = TABLE_SCHEMAS[table]
     schema_names = {c.name for c in schema}
-    data: dict[str, object] = {}
-    issues: list[pd.DataFrame] = []
-    for col in schema:
-        if col.name in by_name:
-            values, bad = _convert(table, col, clean_text(by_name[col.name]), rows)
-            data[col.name] = values
-            if bad is not None:
-                issues.append(bad)
-        else:
-            data[col.name] = _missing_column(col.kind, n)
-    missing = tuple(c.name for c in schema if c.name not in by_name)
+    missing = tuple(c.name for c in schema if c.name not in text.names)
     extra = tuple(h for h in text.names if h not in schema_names)
     kinds = dict(extra_kinds or {})
-    for name in extra:
-        column = Column(name, kinds.get(name, "str"), False, "")
-        data[name], bad = _convert(table, column, clean_text(by_name[name]), rows)
-        if bad is not None:
-            issues.append(bad)
-    renames = [
-        issues_frame(
-            table, column, [None], [header], f"column {header!r} looks like {column!r}: rename it"
+    present = [c for c in schema if c.name in text.names]
+    present += [Column(name, kinds.get(name, "str"), False, "") for name in extra]
+    by_name = dict(zip(text.names, text.columns, strict=True))
+    cleaned = _clean_columns([by_name[c.name] for c in present])
+    given = _given(cleaned)
+    converted: dict[str, object] = {}
+    found: list[tuple[str, np.ndarray, list[object], str]] = [
+        (
+            column,
+            np.array([None], dtype=object),
+            [header],
+            f"column {header!r} looks like {column!r}: rename it",
         )
         for column, header in suggest_renames(missing, extra).items()
     ]
-    frame = pd.DataFrame(data, index=pd.Index(rows, name="row"))
+    for i, (col, cells) in enumerate(zip(present, cleaned, strict=True)):
+        values, bad = _CONVERTERS[col.kind](cells, given[i * n : (i + 1) * n])
+        converted[col.name] = values
+        if bad.any():
+            where = np.flatnonzero(bad)
+            bad_text = pc.take(cells, pa.array(where)).to_pylist()
+            found.append((col.name, rows[where], bad_text, _PROBLEMS[col.kind]))
+    data = {c.name: converted.pop(c.name, None) for c in schema}
+    for c in schema:
+        if data[c.name] is None:
+            data[c.name] = _missing_column(c.kind, n)
+    data.update(converted)
+    frame = pd.DataFrame(data, index=pd.Index(rows, name="row"), copy=False)
     source = TableSource(table, path, fmt, n, missing, extra)
-    return frame, source, concat_issues(renames + issues)
+    return frame, source, grouped_issues(table, found)
+
+
+def _given(cleaned: Sequence[pa.ChunkedArray]) -> np.ndarray:
+    """Non-null mask of the cleaned columns laid end to end (one numpy array)."""
+    if not cleaned:
+        return np.zeros(0, dtype=bool)
+    flat = pa.chunked_array([ch for c in cleaned for ch in c.chunks], pa.large_string())
+    return np.asarray(flat.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def grouped_issues(
+    table: str, found: Sequence[tuple[str, np.ndarray, list[object], str]]
+) -> pd.DataFrame:
+    """Return one issues frame for (column, rows, values, problem) groups, in order.
+
+    The same frame as :func:`concat_issues` of one :func:`issues_frame` per group
+    (``kind`` "problem"), built at once, when each group's values are text or the group
+    has one value: every column object, None kept (no text dtype inferred).
+    """
+    if not found:
+        return empty_issues()
+    sizes = [len(r) for _, r, _, _ in found]
+    data = {
+        "table": np.full(sum(sizes), table, dtype=object),
+        "column": np.repeat(np.array([c for c, _, _, _ in found], dtype=object), sizes),
+        "row": np.concatenate([r.astype(object) for _, r, _, _ in found]),
+        "value": np.array([v for _, _, values, _ in found for v in values], dtype=object),
+        "problem": np.repeat(np.array([p for _, _, _, p in found], dtype=object), sizes),
+        "kind": np.full(sum(sizes), "problem", dtype=object),
+    }
+    return pd.DataFrame(data, columns=list(ISSUE_COLUMNS), dtype=object)
 
 
 def concat_issues(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:

@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from efficacy.errors import InputError
 from efficacy.instruments.catalogue import ENDPOINTS
-from efficacy.io._convert import concat_issues, issues_frame
+from efficacy.io._convert import grouped_issues
 from efficacy.trial import (
     CLAIM_CATEGORIES,
     DESIGNS,
@@ -54,10 +55,10 @@ class _Problems:
         self.rows.append(_Issue(column, shown, problem))
 
     def frame(self) -> pd.DataFrame:
-        parts = [
-            issues_frame("manifest", r.column, [None], [r.value], str(r.problem)) for r in self.rows
-        ]
-        return concat_issues(parts)
+        none = np.array([None], dtype=object)
+        return grouped_issues(
+            "manifest", [(r.column, none, [r.value], str(r.problem)) for r in self.rows]
+        )
 
 
 def _text(p: _Problems, where: Mapping[str, Any], key: str, path: str, required: bool) -> str:
