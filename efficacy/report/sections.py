@@ -13,6 +13,7 @@ import os
 import platform
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -325,11 +326,42 @@ def verdict(
     }
 
 
+class _MetadataText(metadata.Distribution):
+    """A distribution whose metadata is `text`: its ``version`` parses `text` as Python does."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def read_text(self, filename: str) -> str:
+        return self._text
+
+    def locate_file(self, path: str | os.PathLike[str]) -> Path:
+        raise FileNotFoundError(path)
+
+
+@lru_cache(maxsize=64)
+def _parsed_version(text: str) -> str:
+    """The ``Version`` of the metadata `text` (parsing it is most of a version lookup)."""
+    version: str = _MetadataText(text).version
+    return version
+
+
+def _version(name: str) -> str:
+    """``importlib.metadata.version(name)``, the installed metadata parsed once per text.
+
+    The metadata file is found and read on every call (a package installed, upgraded or
+    removed meanwhile is seen); only the parsing of an unchanged text is remembered.
+    """
+    dist = metadata.distribution(name)
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
+    return _parsed_version(text) if text else dist.version
+
+
 def _versions() -> dict[str, str]:
     out = {"efficacy": __version__, "python": platform.python_version()}
     for name in _PACKAGES:
         try:
-            out[name] = metadata.version(name)
+            out[name] = _version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out

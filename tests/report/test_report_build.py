@@ -382,3 +382,51 @@ def test_flawed_bundles_still_report(bundle: str, samples) -> None:
     report = samples.report(bundle, analysed=False)  # build_report(read_trial(...))
     assert report.data["verdict"]["overall"] != "conforms"
     assert "<svg" in samples.html(bundle, analysed=False)
+
+
+def test_software_versions_are_importlib_metadata_versions() -> None:
+    """The appendix's versions (metadata parsed once per text) equal ``metadata.version``."""
+    from importlib import metadata
+
+    from efficacy.report import sections
+
+    versions = sections._versions()
+    for name in sections._PACKAGES:
+        try:
+            expected = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            expected = "not installed"
+        assert versions[name] == expected
+    with pytest.raises(metadata.PackageNotFoundError):
+        sections._version("no-such-distribution-efficacy")
+
+
+def test_split_face_baseline_values_join_sites_like_a_left_merge() -> None:
+    """Each allocated site gets every reading of it (NaN when unmeasured), per arm column,
+    in the units' order; a reading without a body site matches no allocated site."""
+    from efficacy.report.baseline import _by_site
+
+    units = pd.DataFrame(
+        {
+            "subject_id": ["S1", "S1", "S2", "S2", "S3"],
+            "arm": ["A", "B", "B", "A", None],
+            "site": ["left", "right", "left", "right", "left"],
+        }
+    )
+    readings = pd.DataFrame(
+        {
+            "subject_id": ["S2", "S1", "S1", "S1", "S3"],
+            "body_site": ["left", "left", "left", None, "left"],
+            "value": [3.0, 1.0, 1.5, 9.0, 7.0],
+        }
+    )
+    cols = [{"key": "A"}, {"key": "B"}]
+    out = _by_site(readings, units, cols)
+    expected = units.merge(
+        readings, left_on=["subject_id", "site"], right_on=["subject_id", "body_site"], how="left"
+    )
+    for key in ("A", "B"):
+        merged = expected.loc[expected["arm"] == key, "value"].to_numpy(dtype=float)
+        np.testing.assert_array_equal(out[key], merged)
+    np.testing.assert_array_equal(out["A"], [1.0, 1.5, np.nan])
+    np.testing.assert_array_equal(out["B"], [np.nan, 3.0])
