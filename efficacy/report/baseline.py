@@ -319,7 +319,7 @@ def _by_site(
 
 
 def _plain(values: pd.Series) -> list[Any]:
-    """The values as a list, every missing value (None, NaN, pd.NA) as None."""
+    """Return the values as a list, every missing value (None, NaN, pd.NA) as None."""
     return values.astype(object).where(values.notna(), None).tolist()
 
 

@@ -341,7 +341,7 @@ class _MetadataText(metadata.Distribution):
 
 @lru_cache(maxsize=64)
 def _parsed_version(text: str) -> str:
-    """The ``Version`` of the metadata `text` (parsing it is most of a version lookup)."""
+    """Return the ``Version`` of the metadata `text` (parsing is most of a lookup)."""
     version: str = _MetadataText(text).version
     return version
 
