@@ -313,19 +313,39 @@ def _weasyprint_pdf(page: str) -> bytes:
 
 
 def test_pdf_is_weasyprints_pdf_byte_for_byte(monkeypatch) -> None:
-    """The faster render (collector paused, no footnote styles) writes the very bytes of
-    ``weasyprint.HTML(string=...).write_pdf()``, and leaves the collector as it found it."""
+    """The faster render (collector paused, no footnote styles, GSUB / GPOS / kern deleted
+    before fontTools decompiles them) writes the very bytes of
+    ``weasyprint.HTML(string=...).write_pdf()``, and leaves the collector and weasyprint's
+    font subsetting as it found them."""
     pytest.importorskip("weasyprint")
     import gc
+    import importlib
+    from types import SimpleNamespace
 
     from efficacy._gc import gc_paused
-    from efficacy.report._weasy import html_class
+    from efficacy.report import _weasy
+    from efficacy.report._weasy import _lean_subset_module, html_class
     from efficacy.report.model import _pdf
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # no font timestamps
     page = _PAGE % ("<tr><td>ACTIVE</td><td>60</td></tr>" * 60, "")
     assert html_class() is not __import__("weasyprint").HTML  # the trimmed stylesheet is used
-    assert _pdf(page) == _weasyprint_pdf(page)
+    fonts = importlib.import_module("weasyprint.pdf.fonts")
+    subset, used = fonts.subset, []
+    lean = _lean_subset_module()
+    assert lean is not None  # fontTools 4.69 decompiles the dropped tables: the lean one runs
+
+    class Spy(lean.Subsetter):
+        def subset(self, font):
+            used.append(sorted(font.keys()))
+            super().subset(font)
+
+    monkeypatch.setattr(
+        _weasy, "_lean_subset_module", lambda: SimpleNamespace(Options=lean.Options, Subsetter=Spy)
+    )
+    assert _pdf(page) == _weasyprint_pdf(page)  # DejaVu Sans: GSUB, GPOS and kern dropped
+    assert used and all({"GPOS", "GSUB", "kern"} <= set(tables) for tables in used)
+    assert fonts.subset is subset  # weasyprint's own subsetting is back
     assert gc.isenabled()
     gc.disable()
     try:
