@@ -319,8 +319,8 @@ def _by_site(
 
 
 def _plain(values: pd.Series) -> list[Any]:
-    """Return the values as a list, every missing value (None, NaN, pd.NA) as None."""
-    return values.astype(object).where(values.notna(), None).tolist()
+    """Return the values as a list, every missing value (None, NaN, NaT, pd.NA) as None."""
+    return [None if v is None or v is pd.NA or v != v else v for v in values.tolist()]
 
 
 def baseline_tables(

@@ -131,13 +131,23 @@ def _evidence(trial: Trial, req: Requirement, measured: _Measured) -> str:
         return measured.text(tuple(p.get("endpoints", ())))
     if req.check == "pro":
         pro = trial.pro_responses
-        sel = pro[(pro["instrument"] == p.get("instrument")).fillna(False)]
+        instrument = p.get("instrument")
         base, final = m.baseline_visit, m.final_visit.id if m.final_visit else None
+        rows = [
+            (visit, sid)
+            for name, visit, sid in zip(
+                pro["instrument"].tolist(),
+                pro["visit"].tolist(),
+                pro["subject_id"].tolist(),
+                strict=True,
+            )
+            if _equal(name, instrument)
+        ]
         n = [
-            int(sel.loc[(sel["visit"] == v).fillna(False), "subject_id"].nunique())
+            len({sid for visit, sid in rows if _equal(visit, v) and not _na(sid)})
             for v in (base, final)
         ]
-        return f"{p.get('instrument')} answered by {n[0]} at {base} and {n[1]} at {final}"
+        return f"{instrument} answered by {n[0]} at {base} and {n[1]} at {final}"
     if req.check == "controlled":
         s = trial.subjects
         rand = int(s["randomized"].astype("boolean").fillna(False).sum())
@@ -146,17 +156,40 @@ def _evidence(trial: Trial, req: Requirement, measured: _Measured) -> str:
     return ""
 
 
+def _na(value: Any) -> bool:
+    """Whether `value` is missing (None, NaN, NaT, pd.NA)."""
+    return value is None or value is pd.NA or value != value
+
+
+def _equal(value: Any, wanted: Any) -> bool:
+    """``value == wanted`` as a pandas comparison with a scalar: False for a missing side."""
+    return not _na(value) and not _na(wanted) and bool(value == wanted)
+
+
 def _observed(trial: Trial) -> str:
-    """Completers' median observed follow-up (last measurement day minus baseline day)."""
+    """Completers' median observed follow-up (last measurement day minus baseline day).
+
+    A completer's last day is the latest non-missing ``day`` of their measurements;
+    completers without one (and rows without a subject id) do not count.
+    """
     base = {v.id: v.day for v in trial.manifest.visits}.get(trial.manifest.baseline_visit)
     s = trial.subjects
-    done = s.loc[(s["disposition"] == "completed").fillna(False).to_numpy(dtype=bool)]
+    done = {
+        sid
+        for sid, disposition in zip(
+            s["subject_id"].tolist(), s["disposition"].tolist(), strict=True
+        )
+        if _equal(disposition, "completed") and not _na(sid)
+    }
     m = trial.measurements
-    m = m[m["subject_id"].isin(set(done["subject_id"])).fillna(False).to_numpy(dtype=bool)]
-    last = m.groupby("subject_id")["day"].max().dropna()
-    if base is None or last.empty:
+    days = m["day"].to_numpy(dtype=float, na_value=np.nan).tolist()
+    last: dict[Any, float] = {}
+    for sid, day in zip(m["subject_id"].tolist(), days, strict=True):
+        if sid in done and day == day and not (sid in last and last[sid] >= day):
+            last[sid] = day
+    if base is None or not last:
         return ""
-    weeks = (float(last.median()) - base) / 7
+    weeks = (float(np.median(np.array(list(last.values()), dtype=float))) - base) / 7
     return f"; completers' median observed follow-up {weeks:.1f} weeks (n = {len(last)})"
 
 
