@@ -133,18 +133,17 @@ def _evidence(trial: Trial, req: Requirement, measured: _Measured) -> str:
         pro = trial.pro_responses
         instrument = p.get("instrument")
         base, final = m.baseline_visit, m.final_visit.id if m.final_visit else None
-        rows = [
-            (visit, sid)
-            for name, visit, sid in zip(
-                pro["instrument"].tolist(),
-                pro["visit"].tolist(),
-                pro["subject_id"].tolist(),
+        mine = (pro["instrument"] == instrument).fillna(False).to_numpy(dtype=bool)
+        # each (visit, participant) once: a few hundred pairs, not thousands of item rows
+        pairs = set(
+            zip(
+                pro["visit"].to_numpy(dtype=object)[mine].tolist(),
+                pro["subject_id"].to_numpy(dtype=object)[mine].tolist(),
                 strict=True,
             )
-            if _equal(name, instrument)
-        ]
+        )
         n = [
-            len({sid for visit, sid in rows if _equal(visit, v) and not _na(sid)})
+            len({sid for visit, sid in pairs if _equal(visit, v) and not _na(sid)})
             for v in (base, final)
         ]
         return f"{instrument} answered by {n[0]} at {base} and {n[1]} at {final}"
