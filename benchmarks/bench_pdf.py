@@ -6,6 +6,7 @@ Usage::
     PYTHONPATH=. python benchmarks/bench_pdf.py --repeat 3 --bundle sample_data/split_face_12wk
     PYTHONPATH=. python benchmarks/bench_pdf.py --heap 3000000    # in a process holding 3M objects
     PYTHONPATH=. python benchmarks/bench_pdf.py --stages          # where the time goes, per step
+    PYTHONPATH=. python benchmarks/bench_pdf.py --peer HEAD~2     # another peer commit
 
 Builds the report's HTML once (read, analyse, ``build_report``, ``to_html``), then renders
 it, interleaved in one process, ``--repeat`` times each:
@@ -15,7 +16,12 @@ it, interleaved in one process, ``--repeat`` times each:
 - ``gc paused``: the same with Python's garbage collector off during the render;
 - ``no note styles``: weasyprint's HTML without the footnote/note pseudo-element rules of
   its user-agent stylesheet (``efficacy.report._weasy.html_class``), collector on;
-- ``efficacy _pdf``: both, as ``Report.to_pdf`` and ``efficacy report`` render.
+- ``efficacy _pdf``: all of it (both, and the fonts subset without decompiling the
+  tables weasyprint drops, ``efficacy.report._weasy.lean_font_subsetting``), as
+  ``Report.to_pdf`` and ``efficacy report`` render;
+- ``peer commit _pdf``: the ``_pdf`` of the peer commit (``--peer``, default 6ff67bd),
+  unpacked with ``git archive`` and run in its own interpreter on the same HTML, one
+  render per ``--repeat`` after a warm-up, timed the same way.
 
 Each timing is the CPU time of the render plus one ``gc.collect()`` (the garbage of the
 render, which a paused collector leaves for later, is paid for in every variant). Prints
@@ -31,8 +37,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
+import json
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -51,6 +62,44 @@ from efficacy.report.model import _pdf
 from efficacy.report.outcomes import run_analysis
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: Run inside the peer tree (cwd): renders argv[1]'s HTML argv[2] times with its ``_pdf``.
+_PEER = r"""
+import gc, hashlib, json, os, sys, time
+os.environ["SOURCE_DATE_EPOCH"] = "1767225600"
+sys.path.insert(0, os.getcwd())
+from efficacy.report.model import _pdf
+html = open(sys.argv[1], encoding="utf-8").read()
+_pdf(html)
+times = []
+for _ in range(int(sys.argv[2])):
+    t0 = time.process_time()
+    pdf = _pdf(html)
+    gc.collect()
+    times.append(time.process_time() - t0)
+print(json.dumps({"times": times, "sha256": hashlib.sha256(pdf).hexdigest()}))
+"""
+
+
+def _peer_times(commit: str, html: str, repeat: int) -> tuple[list[float], str]:
+    """CPU seconds of `repeat` renders of `html` by commit's ``_pdf``, and the PDF's SHA-256."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _timing import extract_commit
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = extract_commit(commit, Path(tmp) / "tree")
+        page = Path(tmp) / "report.html"
+        page.write_text(html, encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-c", _PEER, str(page), str(repeat)],
+            cwd=tree,
+            env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    return [float(t) for t in out["times"]], str(out["sha256"])
 
 
 def _html(bundle: str) -> str:
@@ -72,7 +121,7 @@ def _variants(html: str) -> dict[str, Callable[[], bytes]]:
         "weasyprint (peer)": lambda: weasyprint.HTML(string=html).write_pdf(),
         "gc paused": paused,
         "no note styles": lambda: html_class()(string=html).write_pdf(),
-        "efficacy _pdf (both)": lambda: _pdf(html),
+        "efficacy _pdf (all)": lambda: _pdf(html),
     }
 
 
@@ -132,6 +181,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--heap", type=int, default=0, help="small objects kept alive first")
     ap.add_argument("--stages", action="store_true", help="time weasyprint's steps")
+    ap.add_argument("--peer", default="6ff67bd", help="commit whose _pdf to compare with")
     args = ap.parse_args()
     html = _html(args.bundle)
     ballast = [{"i": i} for i in range(args.heap)]
@@ -158,9 +208,17 @@ def main() -> None:
             f"x{med / peer:5.2f} of the peer  same PDF bytes: {pdfs[name] == same}  "
             f"({' '.join(f'{v:.2f}' for v in values)})"
         )
+    peer_times, peer_sha = _peer_times(args.peer, html, args.repeat)
+    mine = statistics.median(times["efficacy _pdf (all)"])
+    same_peer = peer_sha == hashlib.sha256(pdfs["efficacy _pdf (all)"]).hexdigest()
+    print(
+        f"{'peer ' + args.peer + ' _pdf':<22} CPU median {statistics.median(peer_times):6.2f} s  "
+        f"min {min(peer_times):6.2f} s  ratio peer/this {statistics.median(peer_times) / mine:5.2f}"
+        f"  same PDF bytes: {same_peer}  ({' '.join(f'{v:.2f}' for v in peer_times)})"
+    )
     if args.stages:
         before = _stages(variants["weasyprint (peer)"])
-        after = _stages(variants["efficacy _pdf (both)"])
+        after = _stages(variants["efficacy _pdf (all)"])
         print(f"{'step (CPU s, one render)':<32} {'peer':>7} {'_pdf':>7}")
         for step in before:
             print(f"{step:<32} {before[step]:7.2f} {after[step]:7.2f}")

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_report_render.py                  # peer: baseline 3b9f61c
+    python benchmarks/bench_report_render.py                  # peer: 6ff67bd
     python benchmarks/bench_report_render.py --repeat 9 --peer HEAD~3
     python benchmarks/bench_report_render.py --bundle sample_data/split_face_12wk
 
@@ -101,7 +101,7 @@ def _run(tree: Path, bundle: Path, repeat: int) -> dict[str, float | str]:
 def main() -> None:
     """Run both trees on each bundle and print the medians and ratios."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--peer", default="3b9f61c", help="commit to compare with")
+    ap.add_argument("--peer", default="6ff67bd", help="commit to compare with")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--bundle", action="append", help="bundle folder (repeatable)")
     args = ap.parse_args()

@@ -298,16 +298,29 @@ def _subject_means(values: pd.DataFrame) -> dict[Any, dict[Any, float]]:
 def _by_site(
     v: pd.DataFrame, units: pd.DataFrame, cols: list[dict[str, Any]]
 ) -> dict[str, np.ndarray]:
-    """Split-face designs: the baseline value of each allocated site, per column."""
-    joined = units.merge(
-        v[["subject_id", "body_site", "value"]],
-        left_on=["subject_id", "site"],
-        right_on=["subject_id", "body_site"],
-        how="left",
-    )
-    return {
-        c["key"]: joined.loc[joined["arm"] == c["key"], "value"].to_numpy(dtype=float) for c in cols
-    }
+    """Split-face designs: the baseline value of each allocated site, per column.
+
+    As a left join of the units (each allocated site) with the readings on participant
+    and body site: every reading of the site in the readings' order, NaN for a site
+    without one, missing keys matching missing keys; the units' order is kept.
+    """
+    readings: dict[tuple[Any, Any], list[float]] = {}
+    values = v["value"].to_numpy(dtype=float, na_value=np.nan).tolist()
+    keys = zip(_plain(v["subject_id"]), _plain(v["body_site"]), strict=True)
+    for key, value in zip(keys, values, strict=True):
+        readings.setdefault(key, []).append(value)
+    by: dict[Any, list[float]] = {c["key"]: [] for c in cols}
+    for sid, site, arm in zip(
+        _plain(units["subject_id"]), _plain(units["site"]), _plain(units["arm"]), strict=True
+    ):
+        if arm in by:
+            by[arm] += readings.get((sid, site), [np.nan])
+    return {key: np.array(vals, dtype=float) for key, vals in by.items()}
+
+
+def _plain(values: pd.Series) -> list[Any]:
+    """Return the values as a list, every missing value (None, NaN, NaT, pd.NA) as None."""
+    return [None if v is None or v is pd.NA or v != v else v for v in values.tolist()]
 
 
 def baseline_tables(

@@ -89,12 +89,21 @@ def _visit(protocol: Protocol, trial: Trial, estimand: Estimand) -> str:
     return str(final.id) if final is not None else "the final visit"
 
 
-def _columns(trial: Trial, subjects: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+def _columns(trial: Trial, subjects: pd.DataFrame) -> list[tuple[str, list[Any]]]:
     """(column label id, subject ids) per arm; split-face: all participants in one."""
+    ids = subjects["subject_id"].tolist()
     if trial.manifest.design == "split_face":
-        return [("All participants", subjects["subject_id"])]
-    arms = [a.id for a in trial.manifest.arms]
-    return [(a, subjects.loc[subjects["arm"] == a, "subject_id"]) for a in arms]
+        return [("All participants", ids)]
+    arms = subjects["arm"].tolist()
+    return [
+        (a.id, [s for s, arm in zip(ids, arms, strict=True) if not _missing(arm) and arm == a.id])
+        for a in trial.manifest.arms
+    ]
+
+
+def _missing(value: Any) -> bool:
+    """Whether `value` is missing (None, NaN, NaT, pd.NA)."""
+    return value is None or value is pd.NA or value != value
 
 
 def _treatment(trial: Trial, estimand: Estimand) -> str:
@@ -112,7 +121,7 @@ def _treatment(trial: Trial, estimand: Estimand) -> str:
 
 def _distinct(values: Iterable[Any]) -> int:
     """Count the distinct non-missing values (``Series.nunique``)."""
-    return len({v for v in values if not (v is None or v is pd.NA or v != v)})
+    return len({v for v in values if not _missing(v)})
 
 
 def _one(
@@ -126,7 +135,7 @@ def _one(
     """(estimand record, its table shell)."""
     subjects, _definition = population(trial, estimand.analysis_population_id)
     cols = _columns(trial, subjects)
-    ns = [int(ids.nunique()) for _, ids in cols]
+    ns = [_distinct(ids) for _, ids in cols]
     visit = _visit(protocol, trial, estimand)
     endpoint = estimand.variable_of_interest_id
     variable = f"{_label(endpoint)}: change from baseline at {visit}"
@@ -141,7 +150,7 @@ def _one(
     inside = np.flatnonzero(events["subject_id"].isin(subjects["subject_id"]).to_numpy(bool))
     mine_subject = events["subject_id"].take(inside).tolist()
     mine_event = events["event"].take(inside).tolist()
-    members = [set(ids.tolist()) for _, ids in cols]
+    members = [set(ids) for _, ids in cols]
     ice: list[dict[str, Any]] = []
     per_event: list[list[int]] = []
     for e in estimand.intercurrent_events:

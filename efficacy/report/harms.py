@@ -209,8 +209,13 @@ def _by_relatedness(frame: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dic
 
 
 def _na(value: Any) -> Any:
-    """None for a missing value (None, NaN, pd.NA), else the value."""
-    return None if value is None or bool(pd.isna(value)) else value
+    """None for a missing value (None, NaN, NaT, pd.NA), else the value."""
+    return None if value is None or value is pd.NA or value != value else value
+
+
+#: The columns an event's listing entry is made of.
+_LISTED: tuple[str, ...] = ("subject_id", "col", "term", "soc", "pt", "onset_day")
+_LISTED += ("severity", "serious", "related", "fatal", "site")
 
 
 def _listing(ev: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -218,7 +223,9 @@ def _listing(ev: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dict[str, Any
     labels = {c["key"]: c["label"] for c in cols}
     ev = ev.sort_values(["subject_id", "onset_day"], kind="stable")
     out = []
-    for r in ev.to_dict("records"):
+    for values in zip(*(ev[k].tolist() for k in _LISTED), strict=True):
+        # as ``to_dict("records")`` gives them: pd.NA as None
+        r = {k: None if v is pd.NA else v for k, v in zip(_LISTED, values, strict=True)}
         soc, pt, day, sev = (_na(r[k]) for k in ("soc", "pt", "onset_day", "severity"))
         serious, related, fatal, site = (_na(r[k]) for k in ("serious", "related", "fatal", "site"))
         out.append(

@@ -215,7 +215,58 @@ def _panel(
 def change_svg(
     blocks: Sequence[Mapping[str, Any]], visits: Sequence[Mapping[str, Any]], label: str
 ) -> str:
-    """Small multiples of LS mean change from baseline (ITT) with 95% CIs, per endpoint."""
+    """Small multiples of LS mean change from baseline (ITT) with 95% CIs, per endpoint.
+
+    The panel titles are drawn at the top of their axes (``axes.titley = 1``) rather than
+    placed by matplotlib, which measures every y axis first to see whether a title must
+    move up (a tenth of the drawing). It moves one only above decorations at the top of
+    the axes, which these panels lack: the drawing checks that with the renderer
+    (:func:`_titles_at_top`) and, should a title have needed to move (an x axis at the
+    top or a y-axis offset text, from the global settings or the data), the figure is
+    drawn again with matplotlib's own placement, so the SVG is the same either way.
+    """
+    import matplotlib
+
+    if matplotlib.rcParams["axes.titley"] is None:  # automatic placement asked for
+        svg, at_top = _change_svg(blocks, visits, label, {**_RC, "axes.titley": 1.0})
+        if at_top:
+            return svg
+    return _change_svg(blocks, visits, label, _RC)[0]
+
+
+def _titles_at_top(fig: Any, renderer: Any) -> bool:
+    """Whether matplotlib's automatic placement would leave every title at y = 1.
+
+    It would (``Axes._update_title_position``) unless the x axis has ticks or its label
+    at the top, a y-axis offset text is shown (it may overlap the title), or a title
+    reaches below the top of its axes.
+    """
+    for ax in fig.axes:
+        if ax.xaxis.get_ticks_position() in ("top", "unknown"):
+            return False
+        if ax.xaxis.get_label_position() == "top":
+            return False
+        offset = ax.yaxis.offsetText
+        if offset.get_visible() and offset.get_text():
+            return False
+        names = ("title", "_left_title", "_right_title")
+        titles: list[Any] = [getattr(ax, name, None) for name in names]
+        if any(title is None for title in titles):  # another matplotlib: cannot tell
+            return False
+        top = ax.get_window_extent(renderer).ymax
+        for title in titles:
+            if title.get_text() and title.get_window_extent(renderer).ymin < top:
+                return False
+    return True
+
+
+def _change_svg(
+    blocks: Sequence[Mapping[str, Any]],
+    visits: Sequence[Mapping[str, Any]],
+    label: str,
+    rc: dict[RcKeyType, Any],
+) -> tuple[str, bool]:
+    """Draw :func:`change_svg` with settings `rc`; also say :func:`_titles_at_top`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -227,8 +278,12 @@ def change_svg(
     cols = 4 if n > 6 else 3 if n > 4 else max(1, min(n, 2))
     rows = -(-n // cols)
     height = _ROW_H * rows + _LEGEND_H
-    with matplotlib.rc_context(_RC):
+    at_top: list[bool] = []
+    with matplotlib.rc_context(rc):
         fig = plt.figure(figsize=(_WIDTH, height))
+        fig.canvas.mpl_connect(
+            "draw_event", lambda event: at_top.append(_titles_at_top(fig, event.renderer))
+        )
         handles: list[Any] = []
         col_w = _WIDTH / cols
         for i, block in enumerate(blocks):
@@ -256,7 +311,8 @@ def change_svg(
                 frameon=False,
                 bbox_to_anchor=(0.5, 1.0),
             )
-        return _svg(fig, label)
+        svg = _svg(fig, label)
+    return svg, all(at_top) and bool(at_top)
 
 
 @memo_figure(matplotlib_rc=True)

@@ -13,6 +13,7 @@ import os
 import platform
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -130,13 +131,22 @@ def _evidence(trial: Trial, req: Requirement, measured: _Measured) -> str:
         return measured.text(tuple(p.get("endpoints", ())))
     if req.check == "pro":
         pro = trial.pro_responses
-        sel = pro[(pro["instrument"] == p.get("instrument")).fillna(False)]
+        instrument = p.get("instrument")
         base, final = m.baseline_visit, m.final_visit.id if m.final_visit else None
+        mine = (pro["instrument"] == instrument).fillna(False).to_numpy(dtype=bool)
+        # each (visit, participant) once: a few hundred pairs, not thousands of item rows
+        pairs = set(
+            zip(
+                pro["visit"].to_numpy(dtype=object)[mine].tolist(),
+                pro["subject_id"].to_numpy(dtype=object)[mine].tolist(),
+                strict=True,
+            )
+        )
         n = [
-            int(sel.loc[(sel["visit"] == v).fillna(False), "subject_id"].nunique())
+            len({sid for visit, sid in pairs if _equal(visit, v) and not _na(sid)})
             for v in (base, final)
         ]
-        return f"{p.get('instrument')} answered by {n[0]} at {base} and {n[1]} at {final}"
+        return f"{instrument} answered by {n[0]} at {base} and {n[1]} at {final}"
     if req.check == "controlled":
         s = trial.subjects
         rand = int(s["randomized"].astype("boolean").fillna(False).sum())
@@ -145,17 +155,40 @@ def _evidence(trial: Trial, req: Requirement, measured: _Measured) -> str:
     return ""
 
 
+def _na(value: Any) -> bool:
+    """Whether `value` is missing (None, NaN, NaT, pd.NA)."""
+    return value is None or value is pd.NA or value != value
+
+
+def _equal(value: Any, wanted: Any) -> bool:
+    """``value == wanted`` as a pandas comparison with a scalar: False for a missing side."""
+    return not _na(value) and not _na(wanted) and bool(value == wanted)
+
+
 def _observed(trial: Trial) -> str:
-    """Completers' median observed follow-up (last measurement day minus baseline day)."""
+    """Completers' median observed follow-up (last measurement day minus baseline day).
+
+    A completer's last day is the latest non-missing ``day`` of their measurements;
+    completers without one (and rows without a subject id) do not count.
+    """
     base = {v.id: v.day for v in trial.manifest.visits}.get(trial.manifest.baseline_visit)
     s = trial.subjects
-    done = s.loc[(s["disposition"] == "completed").fillna(False).to_numpy(dtype=bool)]
+    done = {
+        sid
+        for sid, disposition in zip(
+            s["subject_id"].tolist(), s["disposition"].tolist(), strict=True
+        )
+        if _equal(disposition, "completed") and not _na(sid)
+    }
     m = trial.measurements
-    m = m[m["subject_id"].isin(set(done["subject_id"])).fillna(False).to_numpy(dtype=bool)]
-    last = m.groupby("subject_id")["day"].max().dropna()
-    if base is None or last.empty:
+    days = m["day"].to_numpy(dtype=float, na_value=np.nan).tolist()
+    last: dict[Any, float] = {}
+    for sid, day in zip(m["subject_id"].tolist(), days, strict=True):
+        if sid in done and day == day and not (sid in last and last[sid] >= day):
+            last[sid] = day
+    if base is None or not last:
         return ""
-    weeks = (float(last.median()) - base) / 7
+    weeks = (float(np.median(np.array(list(last.values()), dtype=float))) - base) / 7
     return f"; completers' median observed follow-up {weeks:.1f} weeks (n = {len(last)})"
 
 
@@ -325,11 +358,42 @@ def verdict(
     }
 
 
+class _MetadataText(metadata.Distribution):
+    """A distribution whose metadata is `text`: its ``version`` parses `text` as Python does."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def read_text(self, filename: str) -> str:
+        return self._text
+
+    def locate_file(self, path: str | os.PathLike[str]) -> Path:
+        raise FileNotFoundError(path)
+
+
+@lru_cache(maxsize=64)
+def _parsed_version(text: str) -> str:
+    """Return the ``Version`` of the metadata `text` (parsing is most of a lookup)."""
+    version: str = _MetadataText(text).version
+    return version
+
+
+def _version(name: str) -> str:
+    """``importlib.metadata.version(name)``, the installed metadata parsed once per text.
+
+    The metadata file is found and read on every call (a package installed, upgraded or
+    removed meanwhile is seen); only the parsing of an unchanged text is remembered.
+    """
+    dist = metadata.distribution(name)
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
+    return _parsed_version(text) if text else dist.version
+
+
 def _versions() -> dict[str, str]:
     out = {"efficacy": __version__, "python": platform.python_version()}
     for name in _PACKAGES:
         try:
-            out[name] = metadata.version(name)
+            out[name] = _version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out

@@ -313,19 +313,39 @@ def _weasyprint_pdf(page: str) -> bytes:
 
 
 def test_pdf_is_weasyprints_pdf_byte_for_byte(monkeypatch) -> None:
-    """The faster render (collector paused, no footnote styles) writes the very bytes of
-    ``weasyprint.HTML(string=...).write_pdf()``, and leaves the collector as it found it."""
+    """The faster render (collector paused, no footnote styles, GSUB / GPOS / kern deleted
+    before fontTools decompiles them) writes the very bytes of
+    ``weasyprint.HTML(string=...).write_pdf()``, and leaves the collector and weasyprint's
+    font subsetting as it found them."""
     pytest.importorskip("weasyprint")
     import gc
+    import importlib
+    from types import SimpleNamespace
 
     from efficacy._gc import gc_paused
-    from efficacy.report._weasy import html_class
+    from efficacy.report import _weasy
+    from efficacy.report._weasy import _lean_subset_module, html_class
     from efficacy.report.model import _pdf
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # no font timestamps
     page = _PAGE % ("<tr><td>ACTIVE</td><td>60</td></tr>" * 60, "")
     assert html_class() is not __import__("weasyprint").HTML  # the trimmed stylesheet is used
-    assert _pdf(page) == _weasyprint_pdf(page)
+    fonts = importlib.import_module("weasyprint.pdf.fonts")
+    subset, used = fonts.subset, []
+    lean = _lean_subset_module()
+    assert lean is not None  # fontTools 4.69 decompiles the dropped tables: the lean one runs
+
+    class Spy(lean.Subsetter):
+        def subset(self, font):
+            used.append(sorted(font.keys()))
+            super().subset(font)
+
+    monkeypatch.setattr(
+        _weasy, "_lean_subset_module", lambda: SimpleNamespace(Options=lean.Options, Subsetter=Spy)
+    )
+    assert _pdf(page) == _weasyprint_pdf(page)  # DejaVu Sans: GSUB, GPOS and kern dropped
+    assert used and all({"GPOS", "GSUB", "kern"} <= set(tables) for tables in used)
+    assert fonts.subset is subset  # weasyprint's own subsetting is back
     assert gc.isenabled()
     gc.disable()
     try:
@@ -382,3 +402,51 @@ def test_flawed_bundles_still_report(bundle: str, samples) -> None:
     report = samples.report(bundle, analysed=False)  # build_report(read_trial(...))
     assert report.data["verdict"]["overall"] != "conforms"
     assert "<svg" in samples.html(bundle, analysed=False)
+
+
+def test_software_versions_are_importlib_metadata_versions() -> None:
+    """The appendix's versions (metadata parsed once per text) equal ``metadata.version``."""
+    from importlib import metadata
+
+    from efficacy.report import sections
+
+    versions = sections._versions()
+    for name in sections._PACKAGES:
+        try:
+            expected = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            expected = "not installed"
+        assert versions[name] == expected
+    with pytest.raises(metadata.PackageNotFoundError):
+        sections._version("no-such-distribution-efficacy")
+
+
+def test_split_face_baseline_values_join_sites_like_a_left_merge() -> None:
+    """Each allocated site gets every reading of it (NaN when unmeasured), per arm column,
+    in the units' order; a reading without a body site matches no allocated site."""
+    from efficacy.report.baseline import _by_site
+
+    units = pd.DataFrame(
+        {
+            "subject_id": ["S1", "S1", "S2", "S2", "S3"],
+            "arm": ["A", "B", "B", "A", None],
+            "site": ["left", "right", "left", "right", "left"],
+        }
+    )
+    readings = pd.DataFrame(
+        {
+            "subject_id": ["S2", "S1", "S1", "S1", "S3"],
+            "body_site": ["left", "left", "left", None, "left"],
+            "value": [3.0, 1.0, 1.5, 9.0, 7.0],
+        }
+    )
+    cols = [{"key": "A"}, {"key": "B"}]
+    out = _by_site(readings, units, cols)
+    expected = units.merge(
+        readings, left_on=["subject_id", "site"], right_on=["subject_id", "body_site"], how="left"
+    )
+    for key in ("A", "B"):
+        merged = expected.loc[expected["arm"] == key, "value"].to_numpy(dtype=float)
+        np.testing.assert_array_equal(out[key], merged)
+    np.testing.assert_array_equal(out["A"], [1.0, 1.5, np.nan])
+    np.testing.assert_array_equal(out["B"], [np.nan, 3.0])
