@@ -88,7 +88,7 @@ def _cell_reasons(values: pd.DataFrame, trial: Trial) -> pd.DataFrame:
     if not hit.any():
         return values
     out = values.copy()
-    out.loc[hit, "reason"] = out.loc[hit, "source_rows"].map(text)
+    out["reason"] = out["reason"].mask(hit, out["source_rows"].map(text))
     return out
 
 

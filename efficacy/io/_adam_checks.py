@@ -76,7 +76,7 @@ def select_records(
         keep &= flagged
     if derived_ok and "DTYPE" in frame and not include_derived:
         derived = frame["DTYPE"].notna().to_numpy(dtype=bool)
-        for value, n in frame.loc[keep & derived, "DTYPE"].value_counts().sort_index().items():
+        for value, n in frame["DTYPE"][keep & derived].value_counts().sort_index().items():
             counts[f"DTYPE {value} (derived, not observed)"] = int(n)
         keep &= ~derived
     if randomised is not None:
@@ -202,7 +202,7 @@ def baseline_issues(data: AdamFile, kept: pd.DataFrame) -> pd.DataFrame:
                 )
             )
     base_aval = (
-        flagged[~twice].assign(_aval=_number(flagged.loc[~twice, "AVAL"])).set_index(keys)["_aval"]
+        flagged[~twice].assign(_aval=_number(flagged["AVAL"][~twice])).set_index(keys)["_aval"]
     )
     index = pd.MultiIndex.from_frame(kept[keys]) if len(keys) > 1 else kept[keys[0]]
     expected = base_aval.reindex(index).to_numpy(dtype=float)

@@ -171,7 +171,7 @@ def bds_text(
     """
     derived = bds["DTYPE"].notna() if "DTYPE" in bds else pd.Series(False, index=bds.index)
     counts = (
-        {str(k): int(v) for k, v in bds.loc[derived, "DTYPE"].value_counts().items()}
+        {str(k): int(v) for k, v in bds["DTYPE"][derived].value_counts().items()}
         if derived.any()
         else {}
     )

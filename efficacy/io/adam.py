@@ -93,7 +93,7 @@ def _arms(adsl: pd.DataFrame) -> list[str]:
     keep = trt.notna() & ~trt.str.lower().isin(NON_ARMS)
     order = pd.DataFrame({"arm": trt[keep].astype(object)})
     if "TRT01PN" in adsl:
-        order["n"] = pd.to_numeric(adsl.loc[keep, "TRT01PN"], errors="coerce")
+        order["n"] = pd.to_numeric(adsl["TRT01PN"][keep], errors="coerce")
         order = order.sort_values("n", kind="stable", na_position="last")
     return list(dict.fromkeys(order["arm"]))
 
@@ -105,7 +105,7 @@ def _control_arms(
     if control is None:
         if "TRT01PN" in adsl and "TRT01P" in adsl:
             zero = pd.to_numeric(adsl["TRT01PN"], errors="coerce").eq(0).fillna(False)
-            found = {a for a in adsl.loc[zero.to_numpy(bool), "TRT01P"].dropna() if a in arms}
+            found = {a for a in adsl["TRT01P"][zero.to_numpy(bool)].dropna() if a in arms}
             if found:
                 return found, "TRT01PN = 0"
         named = {a for a in arms if any(w in a.lower() for w in _CONTROL_WORDS)}
@@ -466,7 +466,7 @@ def adam_trial(
     )
     first = subjects.drop_duplicates("subject_id")
     in_arm = first["randomized"].fillna(False).astype(bool) & first["arm"].notna()
-    randomised = set(first.loc[in_arm.to_numpy(bool), "subject_id"].dropna())
+    randomised = set(first["subject_id"][in_arm.to_numpy(bool)].dropna())
     selected = _Bds(datasets, o.analysis_flag, o.include_derived, randomised, o.baseline_visit)
     measurements, m_source, m_issues = selected.measurements(codes)
     frames, event_sources, event_issues, event_how = _events(adae, addv, randomised)

@@ -110,7 +110,7 @@ def _demographics(
     else:
         cols = [*_columns(trial, units, False), column("TOTAL", "Total", len(people))]
         groups = {
-            c["key"]: units.loc[units["arm"] == c["key"], "subject_id"].tolist() for c in cols[:-1]
+            c["key"]: units["subject_id"][units["arm"] == c["key"]].tolist() for c in cols[:-1]
         }
         groups["TOTAL"] = people["subject_id"].tolist()
     # each participant's values once, then each column's participants looked up
@@ -238,7 +238,7 @@ def _endpoints(
         keep = (d["visit"] == trial.manifest.baseline_visit).fillna(False) & d["endpoint"].isin(
             ids
         ).fillna(False)
-        values = d.loc[keep.to_numpy(dtype=bool)]
+        values = d[keep.to_numpy(dtype=bool)]
     primary = protocol.analysis.primary if protocol is not None and protocol.analysis else None
     present = set(values["endpoint"].dropna().tolist()) if values is not None else set()
     by_endpoint: dict[Any, pd.DataFrame] = {}
@@ -277,7 +277,7 @@ def _unit_ids(units: pd.DataFrame, cols: list[dict[str, Any]]) -> dict[str, list
         who = (
             units["subject_id"]
             if c["key"] == "TOTAL"
-            else units.loc[units["arm"] == c["key"], "subject_id"]
+            else units["subject_id"][units["arm"] == c["key"]]
         )
         out[c["key"]] = who.drop_duplicates().tolist()
     return out

@@ -51,7 +51,7 @@ def _flag(values: pd.Series) -> pd.Series:
 def _randomised(trial: Trial) -> pd.DataFrame:
     """Randomised participants (first row per id) with their column (``group``)."""
     s = trial.subjects_unique()
-    s = s.loc[_flag(s["randomized"]).to_numpy(bool)].copy()
+    s = s[_flag(s["randomized"]).to_numpy(bool)].copy()
     if trial.manifest.design == "parallel":
         s["group"] = s["arm"].astype(object).where(s["arm"].notna(), "(no arm)")
     else:
@@ -74,7 +74,7 @@ def _major(trial: Trial) -> pd.Series:
     dev = trial.deviations
     if src is None or src.path is None or dev.empty:
         return pd.Series(dtype=object)
-    major = dev.loc[_flag(dev["major"]).to_numpy(bool)]
+    major = dev[_flag(dev["major"]).to_numpy(bool)]
     return major.groupby("subject_id")["category"].agg(
         lambda c: "; ".join(dict.fromkeys(str(x) for x in c if not pd.isna(x)))
     )
@@ -132,7 +132,7 @@ def population_section(trial: Trial) -> dict[str, Any]:
             "per_protocol": pp,
             "excluded": len(at) - pp,
         }
-    out = _reasons(trial, s.loc[~per_protocol])
+    out = _reasons(trial, s[~per_protocol])
     out_group = out["group"].tolist()
 
     def tally(values: list[Any], value: Any) -> dict[str, int]:
@@ -262,7 +262,7 @@ def deviation_section(trial: Trial) -> dict[str, Any]:
     outside = int(dev["group"].isna().sum())
     if outside:
         notes.append(f"{outside} deviation(s) of people who were not randomised are not counted.")
-    dev = dev.loc[dev["group"].notna()]
+    dev = dev[dev["group"].notna()]
     dev = dev.assign(category=dev["category"].astype(object).fillna("(no category)"))
     n = {k: int((s["group"] == k).sum()) for k, _ in groups}
 
@@ -287,7 +287,7 @@ def deviation_section(trial: Trial) -> dict[str, Any]:
         for cat in sorted({category_text[i] for i in sel}):
             summary.append(row(cat, [i for i in sel if category[i] == cat], 1, bool(major)))
     labels = dict(groups)
-    major_rows = dev.loc[_flag(dev["major"]).to_numpy(bool)].sort_values(
+    major_rows = dev[_flag(dev["major"]).to_numpy(bool)].sort_values(
         ["subject_id", "day"], kind="stable"
     )
     listing = [

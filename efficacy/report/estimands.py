@@ -256,7 +256,7 @@ def _supporting(analysis: AnalysisResult | None, estimand: Estimand) -> list[str
     main = "responder_difference" if estimand.responder else "mmrm"
     est = analysis.estimates
     ours = [mine(x) for x in est["estimand"].astype(str).tolist()]
-    hit = est.loc[ours, ["analysis", "population", "model", "comparison"]]
+    hit = est[["analysis", "population", "model", "comparison"]][np.asarray(ours, dtype=bool)]
     for r in hit.itertuples(index=False):
         if r.analysis == main and r.population != estimand.analysis_population_id:
             lines.append(

@@ -236,7 +236,7 @@ def _faceq_status(scored: ScoredTrial | None, analysed: set[str]) -> dict[str, A
     if scored is None or not any(e.startswith("faceq_") for e in analysed):
         return None
     pro = scored.pro
-    fq = pro.loc[(pro["instrument"] == "faceq").fillna(False).to_numpy(dtype=bool)]
+    fq = pro[(pro["instrument"] == "faceq").fillna(False).to_numpy(dtype=bool)]
     metrics = {
         str(scale): sorted(set(g["metric"].dropna().astype(str)))
         for scale, g in fq.groupby("scale", sort=True)

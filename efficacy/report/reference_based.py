@@ -58,7 +58,7 @@ def _not_run(message: str) -> dict[str, Any]:
 
 def _skipped(analysis: AnalysisResult) -> list[dict[str, str]]:
     s = analysis.skipped
-    hit = s.loc[s["analysis"].astype(str).str.startswith("reference-based")]
+    hit = s[s["analysis"].astype(str).str.startswith("reference-based")]
     return [{str(k): str(v) for k, v in r.items()} for r in hit.to_dict("records")]
 
 
@@ -68,7 +68,7 @@ def _record(a: Any, mmrm: pd.DataFrame, visit: str) -> dict[str, Any]:
     for row in a.rows:
         if row["visit"] != visit:
             continue
-        mar = mmrm.loc[
+        mar = mmrm[
             (mmrm["endpoint"] == a.endpoint)
             & (mmrm["population"] == a.population)
             & (mmrm["visit"] == visit)
@@ -149,7 +149,7 @@ def reference_based_section(analysis: AnalysisResult | None, visit: str = "") ->
             "skipped": skipped
         }
     est = analysis.to_frame()
-    mmrm = est.loc[est["analysis"] == "mmrm"]
+    mmrm = est[est["analysis"] == "mmrm"]
     records = []
     for a in analysis.reference_based:
         at = visit or (str(a.rows[-1]["visit"]) if a.rows else "")

@@ -318,7 +318,7 @@ def verdict(
             continue
         status = validation.rules.get(req.id)
         state = _VERDICT.get(status.status, "not assessable") if status else "not assessable"
-        messages = frame.loc[frame["rule_id"] == req.id, "message"].astype(str).tolist()
+        messages = frame["message"][frame["rule_id"] == req.id].astype(str).tolist()
         rows.append(
             {
                 "id": req.id,

@@ -95,7 +95,7 @@ def subgroup_section(analysis: AnalysisResult | None, confidence: float) -> dict
     sub = analysis.subgroups
     if sub.empty:
         skipped = analysis.skipped
-        why = skipped.loc[skipped["analysis"].astype(str).str.startswith("subgroups")]
+        why = skipped[skipped["analysis"].astype(str).str.startswith("subgroups")]
         reasons = "; ".join(
             f"{a}: {r}" for a, r in zip(why["analysis"], why["reason"], strict=True)
         )
@@ -106,7 +106,7 @@ def subgroup_section(analysis: AnalysisResult | None, confidence: float) -> dict
     est = analysis.to_frame()
     endpoint = str(sub["endpoint"].iloc[0])
     pop = str(sub["population"].iloc[0])
-    primary = est.loc[
+    primary = est[
         (est["endpoint"] == endpoint)
         & (est["population"] == pop)
         & (est["analysis"] == "mmrm")
@@ -116,7 +116,7 @@ def subgroup_section(analysis: AnalysisResult | None, confidence: float) -> dict
     ses = [*sub["std_error"].tolist(), *primary["std_error"].tolist()]
     comparisons = []
     for comp, rows in sub.groupby("comparison", sort=False):
-        over = primary.loc[primary["comparison"] == comp]
+        over = primary[primary["comparison"] == comp]
         o: dict[str, Any] | None = over.iloc[0].to_dict() if len(over) else None
         overall = {
             k: (_num(o[k]) if o is not None else None)

@@ -67,7 +67,7 @@ def _results(analysis: AnalysisResult | None) -> tuple[list[dict[str, Any]], str
         )
     )
     rows = []
-    for r in est.loc[keep].itertuples(index=False):
+    for r in est[keep].itertuples(index=False):
         meta = endpoint_meta(str(r.endpoint))
         rows.append(
             {

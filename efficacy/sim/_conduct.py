@@ -67,7 +67,7 @@ def simulate_deviations(
         Randomised subject ids (screening order) and each one's last attended day.
     """
     day_of = dict(zip(rand_ids, last_day, strict=True))
-    rand = subjects.loc[subjects["randomized"].to_numpy(bool)]
+    rand = subjects[subjects["randomized"].to_numpy(bool)]
     reason = pd.Series("", index=subjects.index, dtype=object)
     rows: list[tuple[str, str, str, bool, int]] = []
     for idx, sid, disp, pp in zip(

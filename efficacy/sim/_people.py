@@ -245,7 +245,7 @@ def _dropout_events(
     cohort: Cohort, last_day: np.ndarray, design: str, sites: tuple[str, str]
 ) -> pd.DataFrame:
     """Return the contact dermatitis behind each discontinuation for an adverse event."""
-    reasons = cohort.subjects.loc[cohort.subjects["randomized"], "discontinuation_reason"]
+    reasons = cohort.subjects["discontinuation_reason"][cohort.subjects["randomized"]]
     who = np.flatnonzero(reasons.to_numpy() == _DISCONTINUED_REASONS[1])
     if design == "parallel":
         site: object = "face"

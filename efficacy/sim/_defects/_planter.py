@@ -166,7 +166,7 @@ class Planter:
     def drop(self, table: str, mask: pd.Series) -> int:
         """Drop the rows of `table` where `mask` is true; return how many."""
         frame = self.table(table)
-        self.set_table(table, frame.loc[~mask.to_numpy(dtype=bool)])
+        self.set_table(table, frame[~mask.to_numpy(dtype=bool)])
         return int(mask.sum())
 
     # -- expectations -------------------------------------------------------------------
