@@ -143,8 +143,8 @@ def population_section(trial: Trial) -> dict[str, Any]:
         }
 
     reason = out["reason"].tolist()
-    order = out["reason"].value_counts()
-    ranked = sorted(order.index, key=lambda r: (r == NOT_RECORDED, -int(order[r]), str(r)))
+    order = dict(out["reason"].value_counts().items())
+    ranked = sorted(order, key=lambda r: (r == NOT_RECORDED, -int(order[r]), str(r)))
     reasons = [{"reason": r, "counts": tally(reason, r)} for r in ranked]
     disp = out["disposition"].astype(object).fillna("not recorded").astype(str).tolist()
     by_disposition = [
