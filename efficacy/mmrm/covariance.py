@@ -168,9 +168,12 @@ def natural_names(structure: str, m: int, n_groups: int = 1) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- correlation
 
 
+@functools.lru_cache(maxsize=64)
 def _lag(m: int) -> np.ndarray:
+    """``|i - j|`` for ``m`` visits: computed once per ``m``, read-only (shared)."""
     idx = np.arange(m)
     lag: np.ndarray = np.abs(idx[:, None] - idx[None, :])
+    lag.flags.writeable = False
     return lag
 
 
