@@ -29,11 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from efficacy.analysis.data import ModelData
 from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import EfficacyError
+from efficacy.mmrm.inference import t_ppf, t_sf
 
 __all__ = ["TIPPING_COLUMNS", "TippingPoint", "rubin", "tipping_point"]
 
@@ -118,8 +118,8 @@ def rubin(
     nu_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
     nu = nu_obs if lam <= 0 else 1 / ((lam * lam) / (m - 1) + 1 / nu_obs)
     se = math.sqrt(t)
-    crit = stats.t.ppf(0.5 + level / 2, nu)
-    p = float(2 * stats.t.sf(abs(q / se), nu)) if se > 0 else math.nan
+    crit = t_ppf(0.5 + level / 2, nu)
+    p = float(2 * t_sf(abs(q / se), nu)) if se > 0 else math.nan
     return q, se, nu, q - crit * se, q + crit * se, p
 
 

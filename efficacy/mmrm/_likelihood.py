@@ -363,11 +363,28 @@ def evaluate(
     if reml:
         value += 2.0 * float(np.log(np.diag(low_m)).sum()) + data.logdet_r2
     ev = Evaluation(value=value, beta=beta, m_inv=m_inv, sinv=sinv)
+    return with_derivatives(data, ev, reml, d1, d2)
+
+
+def with_derivatives(
+    data: PatternData,
+    ev: Evaluation,
+    reml: bool,
+    d1: np.ndarray | None = None,
+    d2: np.ndarray | None = None,
+) -> Evaluation:
+    """`ev`'s value, beta and inverses with the gradient (``d1``) and Hessian (``d2``).
+
+    Returns a new `Evaluation` (``ev`` is left as it is): what `evaluate` at the same
+    ``sigma`` with these derivatives returns, since neither the value nor the inverses
+    depend on the derivatives asked for.
+    """
+    out = Evaluation(value=ev.value, beta=ev.beta, m_inv=ev.m_inv, sinv=ev.sinv)
     if d1 is not None:
-        _gradient(data, ev, reml, d1)
+        _gradient(data, out, reml, d1)
     if d2 is not None and d1 is not None:
-        _hessian(data, ev, reml, d1, d2)
-    return ev
+        _hessian(data, out, reml, d1, d2)
+    return out
 
 
 def _chol_inverse(low: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import optimize
 
 from efficacy.mmrm import covariance as cov
-from efficacy.mmrm._likelihood import Evaluation, PatternData, evaluate
+from efficacy.mmrm._likelihood import Evaluation, PatternData, evaluate, with_derivatives
 
 #: An optimiser that stops unconverged with a group covariance whose condition number
 #: is at least this is heading for a singular covariance: the (RE)ML criterion
@@ -55,15 +55,24 @@ class Objective:
         self._last: tuple[bytes, int, Evaluation | None] | None = None
 
     def evaluate(self, theta: np.ndarray, order: int) -> Evaluation | None:
-        """Evaluate with derivatives up to ``order`` (cached for the last theta)."""
+        """Evaluate with derivatives up to ``order`` (cached for the last theta).
+
+        At the cached theta with derivatives of a lower order (the line search's value,
+        then the accepted step's Hessian), only the derivatives are added: Sigma, and so
+        the factorisation, value and inverses, do not depend on the order asked for.
+        """
         key = np.asarray(theta, dtype=float).tobytes()
-        if self._last is not None and self._last[0] == key and self._last[1] >= order:
-            return self._last[2]
+        last = self._last if self._last is not None and self._last[0] == key else None
+        if last is not None and last[1] >= order:
+            return last[2]
         self.n_eval += 1
         d = self.data
         with np.errstate(over="ignore", invalid="ignore"):
             sd = cov.sigma_derivatives(self.structure, theta, d.m, d.n_groups, order)
-        if not np.all(np.isfinite(sd.sigma)):
+        if last is not None:
+            base = last[2]
+            ev = None if base is None else with_derivatives(d, base, self.reml, sd.d1, sd.d2)
+        elif not np.all(np.isfinite(sd.sigma)):
             ev = None
         else:
             ev = evaluate(d, sd.sigma, self.reml, sd.d1, sd.d2)

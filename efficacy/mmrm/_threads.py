@@ -12,6 +12,7 @@ on exit; results do not depend on the number of threads.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -38,12 +39,25 @@ def _controller() -> _Controller | None:
     return None if isinstance(_CONTROLLER, bool) else _CONTROLLER
 
 
+# The limit set by the innermost enclosing `blas_threads` block of this thread, if any.
+_ACTIVE = threading.local()
+
+
 @contextlib.contextmanager
 def blas_threads(n: int | None) -> Iterator[None]:
-    """Limit BLAS to ``n`` threads inside the block (``None``: leave unchanged)."""
+    """Limit BLAS to ``n`` threads inside the block (``None``: leave unchanged).
+
+    Inside a block of this thread that already set ``n``, nothing is switched (a fit
+    nested in another's limit does not pay for setting and restoring it again).
+    """
     ctl = _controller() if n is not None else None
-    if ctl is None or n is None:
+    outer: int | None = getattr(_ACTIVE, "limit", None)
+    if ctl is None or n is None or n == outer:
         yield
         return
     with ctl.limit(limits=n, user_api="blas"):
-        yield
+        _ACTIVE.limit = n
+        try:
+            yield
+        finally:
+            _ACTIVE.limit = outer

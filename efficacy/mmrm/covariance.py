@@ -38,6 +38,7 @@ the concatenation (group-major, mmrm's order) and arrays carry a group axis.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -167,9 +168,12 @@ def natural_names(structure: str, m: int, n_groups: int = 1) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- correlation
 
 
+@functools.lru_cache(maxsize=64)
 def _lag(m: int) -> np.ndarray:
+    """``|i - j|`` for ``m`` visits: computed once per ``m``, read-only (shared)."""
     idx = np.arange(m)
     lag: np.ndarray = np.abs(idx[:, None] - idx[None, :])
+    lag.flags.writeable = False
     return lag
 
 
@@ -296,11 +300,25 @@ def _group_theta(structure: str, theta: np.ndarray, m: int, order: int) -> _Deri
     return sigma, d1, d2
 
 
+@functools.lru_cache(maxsize=64)
+def _us_index(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, columns (row-major: for i, for j < i) and theta positions of L's lower part.
+
+    Computed once per number of visits (the optimiser asks at every evaluation);
+    read-only, since every caller shares them.
+    """
+    il, jl = np.tril_indices(m, -1)
+    order_rows = np.lexsort((jl, il))
+    il, jl = il[order_rows], jl[order_rows]
+    t_idx = m + np.arange(il.size)
+    for a in (il, jl, t_idx):
+        a.flags.writeable = False
+    return il, jl, t_idx
+
+
 def _us_theta(theta: np.ndarray, m: int, order: int) -> _Derivatives:
     """Mmrm's unstructured: L = diag(exp(theta[:m])) U, Sigma = L L'."""
-    il, jl = np.tril_indices(m, -1)
-    order_rows = np.lexsort((jl, il))  # row-major: for i, for j < i
-    il, jl = il[order_rows], jl[order_rows]
+    il, jl, t_idx = _us_index(m)
     sd = np.exp(theta[:m])
     u = np.eye(m)
     u[il, jl] = theta[m:]
@@ -312,14 +330,13 @@ def _us_theta(theta: np.ndarray, m: int, order: int) -> _Derivatives:
     eye = np.eye(m)
     dl = np.zeros((k, m, m))
     dl[:m] = eye[:, :, None] * low[None]  # row a of L
-    dl[m + np.arange(il.size), il, jl] = sd[il]
+    dl[t_idx, il, jl] = sd[il]
     d1 = dl @ low.T
     d1 = d1 + d1.transpose(0, 2, 1)
     if order == 1:
         return sigma, d1, None
     d2l = np.zeros((k, k, m, m))
     d2l[np.arange(m), np.arange(m)] = dl[:m]
-    t_idx = m + np.arange(il.size)
     d2l[il, t_idx, il, jl] = sd[il]
     d2l[t_idx, il, il, jl] = sd[il]
     flat = dl.reshape(k * m, m)

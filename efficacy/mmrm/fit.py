@@ -223,10 +223,11 @@ class DesignFits:
             decrement_tol=control.tolerance,
             start=control.start,
         )
-        if self._patterns is None:  # as fit_engine builds them: under its BLAS thread limit
-            with blas_threads(engine_control.blas_threads):
+        # as fit_engine builds the patterns: under its BLAS thread limit (set once here)
+        with blas_threads(engine_control.blas_threads):
+            if self._patterns is None:
                 self._patterns = pattern_data(arrays)
-        fit = fit_patterns(self._patterns, covariance, method, engine_control)
+            fit = fit_patterns(self._patterns, covariance, method, engine_control)
         notes = list(design.warnings) + list(fit.warnings)
         if not fit.converged:
             warnings.warn(
