@@ -17,7 +17,7 @@ from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import ConvergenceWarning, EfficacyError
 from efficacy.mmrm import MMRMResult
 from efficacy.mmrm.fit import DesignFits
-from efficacy.mmrm.inference import t_columns
+from efficacy.mmrm.inference import t_columns, t_sf
 from efficacy.protocol.analysis_params import ModelSettings
 
 __all__ = ["MODEL_COLUMNS", "EndpointFit", "fit_endpoint", "formula_for"]
@@ -287,10 +287,8 @@ def _results(
 def _two_sided_t(
     est: npt.NDArray[np.float64], se: npt.NDArray[np.float64], df: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    from scipy import stats
-
     t = est / se
-    p: npt.NDArray[np.float64] = 2.0 * stats.t.sf(np.abs(t), df)
+    p: npt.NDArray[np.float64] = 2.0 * t_sf(np.abs(t), df)
     return p
 
 

@@ -6,7 +6,7 @@ own :class:`~efficacy.analysis.plan.TrialPlan` and builds, per simulated endpoin
 template design (:func:`efficacy.mmrm.design.build_design` on the complete trial: model
 matrix columns in the analysis formula's order, contrast rows of the estimand). Per
 trial it keeps the observed rows of the template, writes the trial's baseline into the
-baseline column, and calls the MMRM engine (:func:`efficacy.mmrm.engine.fit_engine`)
+baseline column, and calls the MMRM engine (:func:`efficacy.mmrm.engine.fit_patterns`)
 and inference (:func:`efficacy.mmrm.inference.make_inference`) exactly as
 :func:`efficacy.fit_mmrm` does; the contrast is the same row ``L`` that
 ``MMRMResult.contrast`` builds. Whenever the shortcut's preconditions fail (an
@@ -31,8 +31,9 @@ from efficacy.analysis.plan import TrialPlan
 from efficacy.analysis.stats import adjust_pvalues
 from efficacy.errors import EfficacyError, ModelSpecError, ProtocolError
 from efficacy.mmrm import lsmeans as lsm
+from efficacy.mmrm._threads import blas_threads
 from efficacy.mmrm.design import Design, build_design
-from efficacy.mmrm.engine import EngineControl, ModelArrays, fit_engine
+from efficacy.mmrm.engine import EngineControl, ModelArrays, fit_patterns, pattern_data
 from efficacy.mmrm.inference import make_inference, t_columns
 from efficacy.mmrm.spec import check_options
 from efficacy.plan._generate import SimTrial
@@ -252,13 +253,17 @@ class PlanRunner:
         ctrl = EngineControl(
             optimizers=c.optimizers, max_iter=c.max_iter, decrement_tol=c.tolerance, start=c.start
         )
-        try:
-            fit = fit_engine(arrays, self.plan.model.covariance, self.plan.model.method, ctrl)
+        try:  # the pattern summaries built once: the fit and Kenward-Roger's df read them
+            with blas_threads(ctrl.blas_threads):  # as fit_engine builds them
+                patterns = pattern_data(arrays)
+                fit = fit_patterns(
+                    patterns, self.plan.model.covariance, self.plan.model.method, ctrl
+                )
         except (ModelSpecError, np.linalg.LinAlgError, FloatingPointError):
             return None
         if not fit.converged:
             return None
-        inf = make_inference(self.plan.model.df, fit, arrays, tpl.design)
+        inf = make_inference(self.plan.model.df, fit, arrays, tpl.design, patterns=patterns)
         L = tpl.L.copy()
         if self.plan.design == "split_face" and tpl.bcol >= 0:
             L[:, tpl.bcol] = float(base.mean())
