@@ -37,8 +37,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -48,7 +46,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pcsv
-from _timing import BENCHMARKS, ROOT, cpu_median, extract_commit
+from _timing import ROOT, cpu_median, extract_commit, run_in_checkout
 
 from efficacy.io import read_trial
 
@@ -196,14 +194,9 @@ def _call_worker(inputs: str, repeat: int) -> None:
 
 def _run_calls(root: Path, inputs: dict[str, str], repeat: int) -> dict[str, list]:
     """:func:`call_timings` with the efficacy of `root`, in a subprocess."""
-    code = (
-        f"import sys; sys.path.insert(0, {str(root)!r}); sys.path.insert(1, {str(BENCHMARKS)!r}); "
-        f"from bench_read import _call_worker; _call_worker({json.dumps(inputs)!r}, {repeat})"
+    timings: dict[str, list] = run_in_checkout(
+        root, "bench_read", f"_call_worker({json.dumps(inputs)!r}, {repeat})"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, check=True, capture_output=True, text=True
-    )
-    timings: dict[str, list] = json.loads(run.stdout.strip().splitlines()[-1])
     return timings
 
 

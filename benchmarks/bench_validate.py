@@ -40,8 +40,6 @@ import os
 import pstats
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -50,7 +48,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _timing import BENCHMARKS, ROOT, cpu_median, extract_commit
+from _timing import ROOT, cpu_median, extract_commit, run_in_checkout
 
 from efficacy.io import read_trial
 from efficacy.sim import simulate_parallel, write_bundle
@@ -156,15 +154,9 @@ def _small_worker(root: str, repeat: int) -> None:
 
 def _worker_run(root: Path, repeat: int) -> dict[str, float]:
     """Run :func:`_small_worker` on the checkout `root` in a subprocess."""
-    code = (
-        f"import sys; sys.path.insert(0, {str(root)!r}); "
-        f"sys.path.insert(1, {str(BENCHMARKS)!r}); "
-        f"from bench_validate import _small_worker; _small_worker({str(root)!r}, {repeat})"
+    timings: dict[str, float] = run_in_checkout(
+        root, "bench_validate", f"_small_worker({str(root)!r}, {repeat})"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, check=True, capture_output=True, text=True
-    ).stdout
-    timings: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return timings
 
 

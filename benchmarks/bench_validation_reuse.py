@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -37,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _timing import BENCHMARKS, ROOT, cpu_median, extract_commit
+from _timing import ROOT, cpu_median, extract_commit, run_in_checkout
 
 
 def _calls(bundle: str) -> tuple[Any, dict[str, Callable[[], Any]]]:
@@ -70,15 +69,9 @@ def _worker(bundle: str, repeat: int) -> None:
 def _baseline(commit: str, bundle: str, repeat: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
         extract_commit(commit, Path(tmp))
-        code = (
-            f"import sys; sys.path.insert(0, {tmp!r}); sys.path.insert(1, {str(BENCHMARKS)!r}); "
-            "from bench_validation_reuse import _worker; "
-            f"_worker({bundle!r}, {repeat})"
+        timings: dict[str, float] = run_in_checkout(
+            Path(tmp), "bench_validation_reuse", f"_worker({bundle!r}, {repeat})"
         )
-        out = subprocess.run(
-            [sys.executable, "-c", code], cwd=tmp, check=True, capture_output=True, text=True
-        ).stdout
-    timings: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return timings
 
 
