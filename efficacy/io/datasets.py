@@ -136,6 +136,25 @@ def _read_xpt(path: Path) -> tuple[pd.DataFrame, DatasetMetadata]:
     )
 
 
+def _all_numbers(col: pa.ChunkedArray) -> pd.Series | None:
+    """Return text column `col` as floats when every non-blank cell is a number, else None.
+
+    None also for a column of blanks only, and for one with a leading zero ("007" is an
+    identifier, not 7).
+    """
+    stripped = pc.utf8_trim_whitespace(col)
+    present = pc.not_equal(stripped, "")
+    leading_zero = pc.any(pc.match_substring_regex(stripped, r"^[+-]?0\d")).as_py()
+    if not pc.any(present).as_py() or leading_zero:
+        return None
+    numbers = pc.if_else(present, stripped, pa.scalar(None, pa.string()))
+    try:
+        floats = numbers.cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a cell that is not a number
+        return None
+    return pd.Series(floats.to_numpy(zero_copy_only=False))
+
+
 def _read_table(path: Path) -> tuple[pd.DataFrame, DatasetMetadata]:
     """CSV / Parquet: text columns (the bundle reader), then numbers where all parse."""
     text, _fmt = read_text(path)
@@ -143,19 +162,12 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, DatasetMetadata]:
     data: dict[str, Any] = {}
     columns = []
     for var, col in zip(text.names, text.columns, strict=True):
-        dtype = "string"
-        values: Any = pd.array(col, dtype=STRING)
-        stripped = pc.utf8_trim_whitespace(col)
-        present = pc.not_equal(stripped, "")
-        numbers = pc.if_else(present, stripped, pa.scalar(None, pa.string()))
-        leading_zero = pc.any(pc.match_substring_regex(stripped, r"^[+-]?0\d")).as_py()
-        if pc.any(present).as_py() and not leading_zero:  # "007" is an identifier
-            try:  # a column that is not all numbers stays text
-                floats = pd.Series(numbers.cast(pa.float64()).to_numpy(zero_copy_only=False))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                pass
-            else:
-                values, dtype = _numeric(floats)
+        floats = _all_numbers(col)
+        values: Any
+        if floats is None:  # a column that is not all numbers stays text
+            values, dtype = pd.array(col, dtype=STRING), "string"
+        else:
+            values, dtype = _numeric(floats)
         data[var] = values
         columns.append(Column(item_oid=f"IT.{name}.{var}", name=var, label="", data_type=dtype))
     rows = text.rows if text.rows is not None else np.arange(1, text.n_rows + 1)
