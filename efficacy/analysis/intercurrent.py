@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from efficacy._cells import is_missing
 from efficacy.trial import Trial
 
 __all__ = [
@@ -223,7 +224,7 @@ def post_event(
             strict=True,
         )
         for sid, event, visit in triples:
-            usable = _known(sid) and _known(event) and _known(visit)
+            usable = not (is_missing(sid) or is_missing(event) or is_missing(visit))
             if usable and event in wanted and visit in index:
                 first[sid] = min(first.get(sid, index[visit]), index[visit])
     if not first:
@@ -231,12 +232,7 @@ def post_event(
     nan = float("nan")
     sids = frame["subject_id"].to_numpy(dtype=object)
     visits = frame["visit"].to_numpy(dtype=object)
-    start = np.array([first.get(x, nan) if _known(x) else nan for x in sids], dtype=float)
-    at = np.array([index.get(v, nan) if _known(v) else nan for v in visits], dtype=float)
+    start = np.array([first.get(x, nan) if not is_missing(x) else nan for x in sids], dtype=float)
+    at = np.array([index.get(v, nan) if not is_missing(v) else nan for v in visits], dtype=float)
     marked: np.ndarray = np.nan_to_num(at, nan=-1.0) >= np.nan_to_num(start, nan=np.inf)
     return marked
-
-
-def _known(value: Any) -> bool:
-    """Whether `value` is present (not None, NaN or NA): a key `post_event` may look up."""
-    return not (value is None or value is pd.NA or (isinstance(value, float) and value != value))

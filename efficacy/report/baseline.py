@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from efficacy._cells import is_missing
 from efficacy.consort._flowdata import allocated_units
 from efficacy.instruments import ScoredTrial
 from efficacy.instruments.catalogue import ENDPOINTS
@@ -63,17 +64,13 @@ def _numeric_rows(
     return rows
 
 
-def _missing(value: Any) -> bool:
-    return bool(pd.isna(value))
-
-
 def _category_rows(
     label: str, by_col: Mapping[str, list[Any]], levels: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     """Group row `label`, then ``n (%)`` of each level (and *Missing*, if any) per column."""
     rows: list[dict[str, Any]] = [{"label": label, "kind": "group", "cells": {}}]
     show = list(levels)
-    missing = {c: [_missing(v) for v in s] for c, s in by_col.items()}
+    missing = {c: [is_missing(v) for v in s] for c, s in by_col.items()}
     if any(any(m) for m in missing.values()):
         show.append("Missing")
     for level in show:
@@ -134,7 +131,7 @@ def _demographics(
     sex = {k: [sex_of.get(i) for i in v] for k, v in groups.items()}
     phototype = {k: [fitz_of.get(i) for i in v] for k, v in groups.items()}
     rows = _numeric_rows("Age (years)", age, d=0)
-    known: set[Any] = {v for s in sex.values() for v in s if not _missing(v)}
+    known: set[Any] = {v for s in sex.values() for v in s if not is_missing(v)}
     levels = tuple(sorted(known - {"Female", "Male"}))
     rows += _category_rows("Sex, n (%)", sex, ("Female", "Male", *levels))
     rows += _category_rows("Fitzpatrick phototype, n (%)", phototype, _PHOTOTYPES)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from efficacy._cells import is_missing
 from efficacy.report._shell import n_pct, shell
 from efficacy.trial import Trial
 
@@ -235,10 +236,6 @@ def _population_shells(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [main, disp, listing]
 
 
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
-
-
 def deviation_section(trial: Trial) -> dict[str, Any]:
     """Build the protocol-deviations part of section 3 (JSON-ready).
 
@@ -274,7 +271,7 @@ def deviation_section(trial: Trial) -> dict[str, Any]:
         cells = {}
         for k, _ in groups:
             g = [i for i in at if group[i] == k]
-            people = len({subject[i] for i in g if not _missing(subject[i])})
+            people = len({subject[i] for i in g if not is_missing(subject[i])})
             cells[k] = {"n": people, "N": n[k], "deviations": len(g)}
         return {"label": label, "level": level, "major": major, "cells": cells}
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from efficacy._cells import is_missing
 from efficacy.analysis import AnalysisResult
 from efficacy.analysis.data import population
 from efficacy.analysis.intercurrent import intercurrent_events
@@ -96,14 +97,9 @@ def _columns(trial: Trial, subjects: pd.DataFrame) -> list[tuple[str, list[Any]]
         return [("All participants", ids)]
     arms = subjects["arm"].tolist()
     return [
-        (a.id, [s for s, arm in zip(ids, arms, strict=True) if not _missing(arm) and arm == a.id])
+        (a.id, [s for s, arm in zip(ids, arms, strict=True) if not is_missing(arm) and arm == a.id])
         for a in trial.manifest.arms
     ]
-
-
-def _missing(value: Any) -> bool:
-    """Whether `value` is missing (None, NaN, NaT, pd.NA)."""
-    return value is None or value is pd.NA or value != value
 
 
 def _treatment(trial: Trial, estimand: Estimand) -> str:
@@ -121,7 +117,7 @@ def _treatment(trial: Trial, estimand: Estimand) -> str:
 
 def _distinct(values: Iterable[Any]) -> int:
     """Count the distinct non-missing values (``Series.nunique``)."""
-    return len({v for v in values if not _missing(v)})
+    return len({v for v in values if not is_missing(v)})
 
 
 def _one(

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from efficacy._cells import is_missing
 from efficacy.consort._flowdata import allocated_units
 from efficacy.report._harms_tables import harms_shells
 from efficacy.report._stats import column, count_cell
@@ -105,13 +106,9 @@ class _Events(NamedTuple):
         return cls(ev["subject_id"].tolist(), ev["col"].tolist(), ev["unit"].tolist())
 
 
-def _isna(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
-
-
 def _distinct(values: Iterable[Any]) -> int:
     """Count the distinct non-missing values (``Series.nunique``)."""
-    return len({v for v in values if not _isna(v)})
+    return len({v for v in values if not is_missing(v)})
 
 
 def _row(label: str, ev: pd.DataFrame, cols: list[dict[str, Any]]) -> dict[str, Any]:
@@ -128,7 +125,7 @@ def _row_at(
         if key in ("TOTAL", "ALL"):
             n, events = _distinct(ev.subject[i] for i in at), len(at)
         else:
-            sel = [i for i in at if not _isna(ev.col[i]) and ev.col[i] == key]
+            sel = [i for i in at if not is_missing(ev.col[i]) and ev.col[i] == key]
             n, events = _distinct(ev.unit[i] for i in sel), len(sel)
         cells[key] = count_cell(n, c["N"], events)
     return {"label": label, "kind": "level", "cells": cells}
@@ -143,7 +140,7 @@ def _positions(values: Sequence[Any], at: Iterable[int]) -> dict[Any, list[int]]
     """Positions (among `at`) of each non-missing value of `values`."""
     out: dict[Any, list[int]] = {}
     for i in at:
-        if not _isna(values[i]):
+        if not is_missing(values[i]):
             out.setdefault(values[i], []).append(i)
     return out
 
@@ -210,7 +207,7 @@ def _by_relatedness(frame: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dic
 
 def _na(value: Any) -> Any:
     """None for a missing value (None, NaN, NaT, pd.NA), else the value."""
-    return None if value is None or value is pd.NA or value != value else value
+    return None if is_missing(value) else value
 
 
 #: The columns an event's listing entry is made of.

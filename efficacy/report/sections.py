@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from efficacy import __version__
+from efficacy._cells import is_missing
 from efficacy._digest import file_sha256
 from efficacy.protocol import Protocol, Requirement
 from efficacy.trial import Trial
@@ -143,7 +144,7 @@ def _evidence(trial: Trial, req: Requirement, measured: _Measured) -> str:
             )
         )
         n = [
-            len({sid for visit, sid in pairs if _equal(visit, v) and not _na(sid)})
+            len({sid for visit, sid in pairs if _equal(visit, v) and not is_missing(sid)})
             for v in (base, final)
         ]
         return f"{instrument} answered by {n[0]} at {base} and {n[1]} at {final}"
@@ -155,14 +156,9 @@ def _evidence(trial: Trial, req: Requirement, measured: _Measured) -> str:
     return ""
 
 
-def _na(value: Any) -> bool:
-    """Whether `value` is missing (None, NaN, NaT, pd.NA)."""
-    return value is None or value is pd.NA or value != value
-
-
 def _equal(value: Any, wanted: Any) -> bool:
     """``value == wanted`` as a pandas comparison with a scalar: False for a missing side."""
-    return not _na(value) and not _na(wanted) and bool(value == wanted)
+    return not is_missing(value) and not is_missing(wanted) and bool(value == wanted)
 
 
 def _observed(trial: Trial) -> str:
@@ -178,7 +174,7 @@ def _observed(trial: Trial) -> str:
         for sid, disposition in zip(
             s["subject_id"].tolist(), s["disposition"].tolist(), strict=True
         )
-        if _equal(disposition, "completed") and not _na(sid)
+        if _equal(disposition, "completed") and not is_missing(sid)
     }
     m = trial.measurements
     days = m["day"].to_numpy(dtype=float, na_value=np.nan).tolist()
