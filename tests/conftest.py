@@ -224,3 +224,21 @@ def pytest_configure(config: pytest.Config) -> None:
     except ImportError:
         return
     config.stash[gc_collect_iterations_key] = 1
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep the objects of the collected session out of every later garbage collection.
+
+    After collection a worker holds every imported module and test function; none of them
+    becomes garbage during the run. ``gc.freeze()`` moves them to the permanent generation,
+    so the collector stops re-scanning them, and a gen-0 threshold of 10 000 allocations
+    (CPython's default is 700) runs the young collections less often. Measured on
+    tests/analysis and tests/report, serial (issue 10): 3.1 s of the collector's CPU with
+    the defaults, 1.8 s with these. The tests do not depend on when garbage is collected;
+    the session's end still collects once (`pytest_configure`).
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
