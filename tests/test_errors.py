@@ -33,7 +33,10 @@ def test_every_exception_class_is_defined_in_errors_py() -> None:
         if path.name == "errors.py" and path.parent.name == "efficacy":
             continue
         text = path.read_text(encoding="utf-8")
-        if not re.search(r"\bclass\s", text):  # no class statement: nothing to parse
+        # Parse only files with a class statement naming an exception-like base in its
+        # parentheses (every class the AST check below can find has one); parsing all
+        # ~200 modules took most of this test's 0.9 s.
+        if not re.search(r"\bclass\s+\w+\s*\([^)]*(Exception|Error|Warning)", text):
             continue
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.ClassDef):
