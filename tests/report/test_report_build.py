@@ -13,7 +13,6 @@ import pytest
 from markupsafe import escape
 
 from efficacy.errors import EfficacyError
-from efficacy.io import read_trial
 from efficacy.report import NOT_RUN, build_report
 from tests.consort.bundle_factory import make_bundle, r2
 
@@ -247,9 +246,9 @@ def test_every_data_value_is_escaped(tmp_path: Path) -> None:
     assert "&lt;img src=x onerror=alert(2)&gt;" in page  # reason, in the SVG and tables
 
 
-def test_json_is_deterministic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_json_is_deterministic(samples, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    trial = read_trial(SAMPLES / "split_face_12wk")
+    trial = samples.trial("split_face_12wk")  # read_trial(SAMPLES / "split_face_12wk")
     before = trial.subjects.copy()
     a, b = build_report(trial).to_json(), build_report(trial).to_json()
     pd.testing.assert_frame_equal(trial.subjects, before)  # input not modified
