@@ -199,13 +199,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the files of `LONGEST_FIRST` first, in that order; the rest keep theirs."""
     rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
     root = Path(__file__).resolve().parents[1]
+    ranks: dict[Path, int] = {}  # per file: resolving a path is a few system calls
 
     def key(item: pytest.Item) -> int:
-        try:
-            relative = item.path.resolve().relative_to(root).as_posix()
-        except ValueError:
-            return len(rank)
-        return rank.get(relative, len(rank))
+        if item.path not in ranks:
+            try:
+                relative = item.path.resolve().relative_to(root).as_posix()
+            except ValueError:
+                ranks[item.path] = len(rank)
+            else:
+                ranks[item.path] = rank.get(relative, len(rank))
+        return ranks[item.path]
 
     items.sort(key=key)  # stable: the order within a file, and of the others, is kept
 

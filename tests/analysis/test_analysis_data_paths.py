@@ -37,6 +37,26 @@ def derived(trial) -> pd.DataFrame:
         return score_trial(trial).endpoints
 
 
+@pytest.fixture(scope="module")
+def scored_sample():
+    """``name -> (read_trial(sample_data/name), score_trial(trial).endpoints)``, each once.
+
+    The tests get the endpoints as a fresh copy.
+    """
+    done: dict[str, tuple[efficacy.Trial, pd.DataFrame]] = {}
+
+    def get(name: str) -> tuple[efficacy.Trial, pd.DataFrame]:
+        if name not in done:
+            trial = efficacy.read_trial(SAMPLES / name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                done[name] = (trial, score_trial(trial).endpoints)
+        trial, endpoints = done[name]
+        return trial, endpoints.copy()
+
+    return get
+
+
 def _plan(trial, tmp_path: Path, covariates: str):
     path = tmp_path / "cov.toml"
     path.write_text(
@@ -107,13 +127,11 @@ def test_edited_trial(monkeypatch, tmp_path, trial, derived) -> None:
 
 
 @pytest.mark.parametrize("bundle", ["split_face_12wk", "flawed_split_face"])
-def test_split_face_fast_path(monkeypatch, bundle) -> None:
+def test_split_face_fast_path(monkeypatch, scored_sample, bundle) -> None:
     """The split-face numpy path equals the merge/groupby/unstack path, exactly."""
-    trial = efficacy.read_trial(SAMPLES / bundle)
+    trial, endpoints = scored_sample(bundle)  # read_trial, score_trial(trial).endpoints
     plan = resolve_plan(trial, efficacy.load_protocol("iso-efficacy-2025"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        derived = data_mod.split_by_endpoint(score_trial(trial).endpoints)
+    derived = data_mod.split_by_endpoint(endpoints)
     taken = []
     real = data_mod.split_face_fast
 
@@ -134,13 +152,11 @@ def test_split_face_fast_path(monkeypatch, bundle) -> None:
     assert taken == [True] * 6
 
 
-def test_split_face_edited(monkeypatch) -> None:
+def test_split_face_edited(monkeypatch, scored_sample) -> None:
     """A missing site, a lost control-site row and a repeated row: fast path or fallback."""
-    trial = efficacy.read_trial(SAMPLES / "split_face_12wk")
+    trial, endpoints = scored_sample("split_face_12wk")  # read_trial, score_trial(...)
     plan = resolve_plan(trial, efficacy.load_protocol("iso-efficacy-2025"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rows = data_mod.split_by_endpoint(score_trial(trial).endpoints)["corneometer"]
+    rows = data_mod.split_by_endpoint(endpoints)["corneometer"]
     rows = rows.copy()
     rows.loc[3, "body_site"] = None  # this row is on no side
     rows = rows.drop(index=[6]).reset_index(drop=True)  # a side without its pair

@@ -18,9 +18,6 @@ from efficacy.analysis import RESULT_COLUMNS, AnalysisResult, analyze
 from efficacy.instruments import score_trial
 from tests.statsmodels_ref import multipletests
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "sample_data"
-
 
 @pytest.fixture(scope="module")
 def parallel(samples) -> efficacy.Trial:
@@ -49,6 +46,18 @@ def _derived(trial) -> pd.DataFrame:
         return score_trial(trial).endpoints
 
 
+@pytest.fixture(scope="module")
+def derived_once(parallel) -> pd.DataFrame:
+    """``score_trial(parallel).endpoints``, scored once here (not from the analysis)."""
+    return _derived(parallel)
+
+
+@pytest.fixture
+def parallel_derived(derived_once) -> pd.DataFrame:
+    """The parallel trial's derived endpoints: a fresh copy for each test."""
+    return derived_once.copy()
+
+
 def test_columns_are_fixed(parallel_result) -> None:
     frame = parallel_result.to_frame()
     assert tuple(frame.columns) == RESULT_COLUMNS
@@ -63,9 +72,9 @@ def test_columns_are_fixed(parallel_result) -> None:
     assert (frame["covariance"] == "us").all()
 
 
-def test_primary_equals_direct_fit_mmrm(parallel, parallel_result) -> None:
+def test_primary_equals_direct_fit_mmrm(parallel, parallel_result, parallel_derived) -> None:
     """The primary estimand equals fit_mmrm on the same data (to 1e-10)."""
-    e = _derived(parallel)
+    e = parallel_derived
     subj = parallel.subjects.loc[parallel.subjects["randomized"].fillna(False).astype(bool)]
     d = e.loc[(e["endpoint"] == "cutometer_r2") & (e["phase"] == "post_baseline")]
     d = d.merge(subj[["subject_id", "arm"]], on="subject_id")
@@ -145,10 +154,12 @@ def test_hochberg_and_fixed_sequence_from_the_protocol(parallel, tmp_path) -> No
         assert (k["adjustment"] == how).all()
 
 
-def test_effect_size_is_hedges_g_of_observed_final_change(parallel, parallel_result) -> None:
+def test_effect_size_is_hedges_g_of_observed_final_change(
+    parallel, parallel_result, parallel_derived
+) -> None:
     import pingouin as pg
 
-    e = _derived(parallel)
+    e = parallel_derived
     d = e.loc[(e["endpoint"] == "corneometer") & (e["visit"] == "W12")].merge(
         parallel.subjects[["subject_id", "arm"]], on="subject_id"
     )
@@ -223,8 +234,8 @@ def test_analyze_is_pure(parallel, tmp_path) -> None:
         pd.testing.assert_frame_equal(getattr(parallel, name), frame)
 
 
-def test_validation_errors_block_unless_forced(tmp_path) -> None:
-    trial = efficacy.read_trial(SAMPLES / "flawed_integrity")
+def test_validation_errors_block_unless_forced(samples, tmp_path) -> None:
+    trial = samples.trial("flawed_integrity")  # read_trial(sample_data/flawed_integrity)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze(trial)
@@ -240,8 +251,8 @@ def test_validation_errors_block_unless_forced(tmp_path) -> None:
     assert "repeated subject ids" in forced.to_frame()["notes"].iloc[0]
 
 
-def test_given_validation_report_is_used_and_checked(parallel) -> None:
-    flawed = efficacy.read_trial(SAMPLES / "flawed_integrity")
+def test_given_validation_report_is_used_and_checked(samples, parallel) -> None:
+    flawed = samples.trial("flawed_integrity")  # read_trial(sample_data/flawed_integrity)
     report = efficacy.validate(flawed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -260,8 +271,9 @@ def test_to_dict_is_json(parallel_result) -> None:
     assert data["sensitivity"][0]["imputations"] == 50
 
 
-def _direct(trial, endpoint: str, formula: str, visits: list[str], extra=()) -> pd.DataFrame:
-    e = _derived(trial)
+def _direct(
+    trial, e: pd.DataFrame, endpoint: str, formula: str, visits: list[str], extra=()
+) -> pd.DataFrame:
     subj = trial.subjects.loc[trial.subjects["randomized"].fillna(False).astype(bool)]
     d = e.loc[(e["endpoint"] == endpoint) & (e["phase"] == "post_baseline")]
     d = d.merge(subj[["subject_id", "arm", *extra]], on="subject_id")
@@ -273,8 +285,14 @@ def _direct(trial, endpoint: str, formula: str, visits: list[str], extra=()) -> 
     return fit.contrast("arm", by="visit", method="reference").set_index("visit")
 
 
-def test_pro_scale_goes_through_the_same_model(parallel, parallel_result) -> None:
-    ref = _direct(parallel, "skindex16_emotions", "change ~ baseline + arm * visit", ["W4", "W12"])
+def test_pro_scale_goes_through_the_same_model(parallel, parallel_result, parallel_derived) -> None:
+    ref = _direct(
+        parallel,
+        parallel_derived,
+        "skindex16_emotions",
+        "change ~ baseline + arm * visit",
+        ["W4", "W12"],
+    )
     f = parallel_result.to_frame()
     row = f.loc[
         (f["endpoint"] == "skindex16_emotions") & (f["population"] == "itt") & (f["visit"] == "W12")
@@ -283,7 +301,7 @@ def test_pro_scale_goes_through_the_same_model(parallel, parallel_result) -> Non
     assert row["std_error"] == pytest.approx(ref.loc["W12", "std_error"], rel=1e-10)
 
 
-def test_declared_covariates_enter_the_model(parallel, tmp_path) -> None:
+def test_declared_covariates_enter_the_model(parallel, parallel_derived, tmp_path) -> None:
     path = _protocol(
         tmp_path,
         '[analysis]\ncovariates = ["age", "sex"]\nkey_secondary = []\nsecondary = []\n'
@@ -294,6 +312,7 @@ def test_declared_covariates_enter_the_model(parallel, tmp_path) -> None:
         res = analyze(parallel, path)
         ref = _direct(
             parallel,
+            parallel_derived,
             "cutometer_r2",
             "change ~ baseline + age + sex + arm * visit",
             ["W2", "W4", "W8", "W12"],
@@ -340,8 +359,8 @@ def test_sample_tipping_point_grid_is_extended(parallel_result) -> None:
     assert pp.n_missing_final == 0 and np.isnan(pp.tipping_delta)
 
 
-def test_unanalysable_design_is_reported_by_validation_first() -> None:
-    trial = efficacy.read_trial(SAMPLES / "flawed_design")  # no control arm, among others
+def test_unanalysable_design_is_reported_by_validation_first(samples) -> None:
+    trial = samples.trial("flawed_design")  # no control arm, among others
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze(trial)
@@ -378,12 +397,12 @@ def test_fixed_sequence_stops_at_an_untestable_endpoint(split_face, tmp_path) ->
     assert len(responder) == 1 and responder["p_adjusted"].isna().all()
 
 
-def test_subjects_without_post_baseline_data_are_counted(parallel) -> None:
+def test_subjects_without_post_baseline_data_are_counted(parallel, parallel_derived) -> None:
     from efficacy.analysis.data import model_data
     from efficacy.analysis.plan import resolve_plan
 
     plan = resolve_plan(parallel, efficacy.load_protocol("iso-efficacy-2025"))
-    e = _derived(parallel)
+    e = parallel_derived
     gone = (e["subject_id"] == "S0001") & (e["phase"] == "post_baseline")
     data = model_data(parallel, e.loc[~gone], "cutometer_r2", "itt", plan)
     assert "1 of 120 subjects of the population have no post-baseline value" in data.notes[0]

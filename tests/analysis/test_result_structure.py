@@ -36,8 +36,8 @@ def _plan(tmp_path: Path, body: str = "") -> Path:
 
 
 @pytest.fixture(scope="module")
-def short(tmp_path_factory) -> tuple[efficacy.Trial, Path, AnalysisResult]:
-    trial = efficacy.read_trial(SAMPLES / "parallel_12wk")
+def short(samples, tmp_path_factory) -> tuple[efficacy.Trial, Path, AnalysisResult]:
+    trial = samples.trial("parallel_12wk")  # read_trial(SAMPLES / "parallel_12wk")
     path = _plan(tmp_path_factory.mktemp("plan"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

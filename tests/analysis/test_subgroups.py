@@ -36,6 +36,18 @@ def parallel_result(samples):
     return samples.analysis("parallel_12wk")
 
 
+@pytest.fixture(scope="module")
+def records_once(samples) -> pd.DataFrame:
+    """``_records`` of the parallel sample, scored once for the module."""
+    return _records(samples.trial("parallel_12wk"))
+
+
+@pytest.fixture
+def records(records_once) -> pd.DataFrame:
+    """The parallel sample's cutometer_r2 change rows: a fresh copy for each test."""
+    return records_once.copy()
+
+
 def _records(trial: efficacy.Trial) -> pd.DataFrame:
     """Post-baseline change rows of cutometer_r2 for randomised people, with subgroups."""
     with warnings.catch_warnings():
@@ -48,11 +60,11 @@ def _records(trial: efficacy.Trial) -> pd.DataFrame:
     return d
 
 
-def test_subgroup_estimate_equals_direct_fit_on_its_records(samples, parallel_result) -> None:
+def test_subgroup_estimate_equals_direct_fit_on_its_records(records, parallel_result) -> None:
     sub = parallel_result.subgroups
     assert list(sub.columns) == list(SUBGROUP_COLUMNS)
     assert set(sub["analysis"]) == {"subgroup"}
-    d = _records(samples.trial("parallel_12wk"))
+    d = records  # _records(samples.trial("parallel_12wk"))
     d["visit"] = pd.Categorical(d["visit"].astype(str), categories=["W2", "W4", "W8", "W12"])
     for level in ("M", "F"):
         fit = efficacy.fit_mmrm(
@@ -88,9 +100,9 @@ def test_small_subgroups_are_not_estimable_with_the_reason(parallel_result) -> N
     assert list(sub.loc["age_band"].index) == ["<35", "35 to <50", ">=50"]
 
 
-def test_sex_interaction_equals_the_contrast_t_test(samples, parallel_result) -> None:
+def test_sex_interaction_equals_the_contrast_t_test(records, parallel_result) -> None:
     """1 df: F = t^2 of the arm x sex contrast at W12, built by MMRMResult.contrast."""
-    d = _records(samples.trial("parallel_12wk"))
+    d = records  # _records(samples.trial("parallel_12wk"))
     d["visit"] = pd.Categorical(d["visit"].astype(str), categories=["W2", "W4", "W8", "W12"])
     d["subgroup"] = pd.Categorical(d["sex"].astype(str), categories=["F", "M"])
     fit = efficacy.fit_mmrm(

@@ -12,12 +12,10 @@ from efficacy.analysis import AnalysisResult
 from efficacy.analysis.result import RESULT_COLUMNS
 from efficacy.consort import checklist_items, consort_flow, evaluate_checklist
 from efficacy.errors import EfficacyError
-from efficacy.io import read_trial
 from efficacy.protocol import load_protocol
 from tests.consort.bundle_factory import make_bundle
 from tests.consort.test_flow_counts import PARALLEL, PARALLEL_MEAS, SPLIT, SPLIT_MEAS
 
-ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = load_protocol("iso-efficacy-2025")
 
 
@@ -56,8 +54,8 @@ def test_within_person_items_ship_ids_and_titles_only() -> None:
         assert "text" not in e and e["id"].startswith("WP-") and len(e["title"]) < 80
 
 
-def test_sample_parallel_statuses() -> None:
-    checklist = _evaluate(read_trial(ROOT / "sample_data" / "parallel_12wk"))
+def test_sample_parallel_statuses(samples) -> None:
+    checklist = _evaluate(samples.trial("parallel_12wk"))  # read_trial(sample_data/...)
     by = _by_id(checklist)
     assert checklist.extensions == ("CONSORT-PRO",)  # PRO data, not split-face
     assert checklist.counts() == {"data": 9, "attested": 10, "partial": 7, "missing": 16}

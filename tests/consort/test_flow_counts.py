@@ -9,11 +9,9 @@ import pytest
 
 from efficacy.consort import consort_flow
 from efficacy.errors import EfficacyError
-from efficacy.io import read_trial
 from efficacy.protocol import load_protocol
 from tests.consort.bundle_factory import make_bundle, r2
 
-ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = load_protocol("iso-efficacy-2025")  # [analysis] primary = cutometer_r2
 
 PARALLEL = [
@@ -251,10 +249,10 @@ def test_split_face_participants_and_sites_hand_counted(tmp_path: Path) -> None:
     assert bad.id == "randomised=allocated[VEHICLE]" and (bad.left, bad.right) == (3, 2)
 
 
-def test_sample_parallel_matches_readme_disposition() -> None:
+def test_sample_parallel_matches_readme_disposition(samples) -> None:
     # sample_data/parallel_12wk/README.md: ACTIVE 52 completed, 5 discontinued, 3 lost;
     # VEHICLE 58 / 0 / 2; screened 150, randomised 120.
-    trial = read_trial(ROOT / "sample_data" / "parallel_12wk")
+    trial = samples.trial("parallel_12wk")  # read_trial(sample_data/parallel_12wk)
     before = trial.subjects.copy()
     flow = consort_flow(trial, PROTOCOL)
     pd.testing.assert_frame_equal(trial.subjects, before)  # input not modified
@@ -265,16 +263,16 @@ def test_sample_parallel_matches_readme_disposition() -> None:
     assert flow.ok
 
 
-def test_sample_split_face_counts_sites() -> None:
-    flow = consort_flow(read_trial(ROOT / "sample_data" / "split_face_12wk"), PROTOCOL)
+def test_sample_split_face_counts_sites(samples) -> None:
+    flow = consort_flow(samples.trial("split_face_12wk"), PROTOCOL)
     assert (flow.assessed.n, flow.randomised.n, flow.randomised.sites) == (50, 40, 80)
     assert [a.allocated.sites for a in flow.arms] == [40, 40]
     assert flow.ok
 
 
-def test_flawed_consort_attested_excluded_is_a_mismatch() -> None:
+def test_flawed_consort_attested_excluded_is_a_mismatch(samples) -> None:
     # sample_data/flawed_consort/README.md defect 1: attested excluded 8 != 6 in the data
-    flow = consort_flow(read_trial(ROOT / "sample_data" / "flawed_consort"), PROTOCOL)
+    flow = consort_flow(samples.trial("flawed_consort"), PROTOCOL)
     assert [(c.id, c.left, c.right) for c in flow.mismatches] == [("attested:excluded", 8, 6)]
 
 

@@ -16,7 +16,6 @@ from efficacy.instruments import (
     score_trial,
 )
 from efficacy.instruments._pro_common import PRO_COLUMNS
-from efficacy.io import read_trial
 from efficacy.protocol import load_protocol
 
 ROOT = Path(__file__).parents[2]
@@ -25,8 +24,8 @@ TABLE = ROOT / "tests" / "reference" / "faceq" / "synthetic_linear_conversion.cs
 
 
 @pytest.fixture(scope="module")
-def parallel() -> tuple[object, pd.DataFrame, pd.DataFrame]:
-    trial = read_trial(PARALLEL)
+def parallel(samples) -> tuple[object, pd.DataFrame, pd.DataFrame]:
+    trial = samples.trial("parallel_12wk")  # read_trial(PARALLEL)
     raw_m = pd.read_csv(PARALLEL / "measurements.csv")
     raw_p = pd.read_csv(PARALLEL / "pro_responses.csv")
     return trial, raw_m, raw_p
@@ -142,10 +141,10 @@ def test_responders_and_options(parallel: tuple) -> None:
     assert r.endpoints.loc[r.endpoints.endpoint != "corneometer", "responder"].isna().all()
 
 
-def test_flawed_pro_defects_become_reasons() -> None:
+def test_flawed_pro_defects_become_reasons(samples) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnconvertedScoreWarning)
-        r = score_trial(read_trial(ROOT / "sample_data" / "flawed_pro"))
+        r = score_trial(samples.trial("flawed_pro"))  # read_trial(sample_data/flawed_pro)
     bad = r.pro[r.pro.reason != ""]
     got = set(zip(bad.subject_id, bad.visit, bad.scale, bad.reason, strict=True))
     # the defects listed in sample_data/flawed_pro/README.md

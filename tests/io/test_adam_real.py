@@ -13,6 +13,7 @@ import io
 import json
 import zlib
 from contextlib import redirect_stderr, redirect_stdout
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,16 @@ def _run(*argv: str) -> tuple[int, str, str]:
 
 
 def _dsjc(path: Path) -> pd.DataFrame:
-    """Read compressed Dataset-JSON independently of efficacy (zlib + json)."""
+    """Read compressed Dataset-JSON independently of efficacy (zlib + json).
+
+    A fresh copy on every call of the frame :func:`_dsjc_once` reads once per file.
+    """
+    return _dsjc_once(path).copy()
+
+
+@cache
+def _dsjc_once(path: Path) -> pd.DataFrame:
+    """:func:`_dsjc`'s frame (never handed out)."""
     lines = zlib.decompress(path.read_bytes(), wbits=47).splitlines()  # gzip framing
     meta = json.loads(lines[0])
     rows = [json.loads(line) for line in lines[1:] if line.strip()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,16 @@ REF = Path(__file__).resolve().parents[1] / "reference" / "mmrm"
 
 
 def load_fev() -> pd.DataFrame:
-    """fev_data with the factor levels R and SAS used (first level = reference)."""
+    """fev_data with the factor levels R and SAS used (first level = reference).
+
+    A fresh copy on every call of the frame :func:`_fev` builds once.
+    """
+    return _fev().copy()
+
+
+@cache
+def _fev() -> pd.DataFrame:
+    """:func:`load_fev`'s frame, read and levelled once (never handed out)."""
     df = pd.read_csv(REF / "fev_data.csv")
     levels = {
         "RACE": ["Asian", "Black or African American", "White"],
@@ -25,7 +35,13 @@ def load_fev() -> pd.DataFrame:
 
 
 def load_bcva() -> pd.DataFrame:
-    """bcva_data with AVISIT VIS01..VIS10 and ARMCD CTL < TRT."""
+    """bcva_data with AVISIT VIS01..VIS10 and ARMCD CTL < TRT (a fresh copy every call)."""
+    return _bcva().copy()
+
+
+@cache
+def _bcva() -> pd.DataFrame:
+    """:func:`load_bcva`'s frame, read and levelled once (never handed out)."""
     df = pd.read_csv(REF / "bcva_data.csv")
     df["AVISIT"] = pd.Categorical(df["AVISIT"], categories=[f"VIS{i:02d}" for i in range(1, 11)])
     df["ARMCD"] = pd.Categorical(df["ARMCD"], categories=["CTL", "TRT"])

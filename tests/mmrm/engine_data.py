@@ -6,6 +6,8 @@ Columns follow R's ``model.matrix`` order for the models of
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 
@@ -28,6 +30,13 @@ MAIN_TERMS = (
 
 
 def _sorted_fev(visits: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """fev_data's observed rows sorted by subject and visit (a fresh copy every call)."""
+    return _sorted_fev_once(visits).copy()
+
+
+@cache
+def _sorted_fev_once(visits: tuple[str, ...] | None) -> pd.DataFrame:
+    """:func:`_sorted_fev`'s frame, built once per `visits` (never handed out)."""
     df = load_fev()
     df = df[df["FEV1"].notna()]
     if visits is not None:

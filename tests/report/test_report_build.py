@@ -13,7 +13,6 @@ import pytest
 from markupsafe import escape
 
 from efficacy.errors import EfficacyError
-from efficacy.io import read_trial
 from efficacy.report import NOT_RUN, build_report
 from tests.consort.bundle_factory import make_bundle, r2
 
@@ -41,7 +40,7 @@ def _row(table: dict, label: str, after: str | None = None) -> dict:
     return next(r for r in rows[start:] if r["label"] == label)
 
 
-def test_sections_present_and_analysis_not_run(parallel) -> None:
+def test_sections_present_and_analysis_not_run(parallel, samples) -> None:
     _, report = parallel
     assert set(report.data) == {
         "schema",
@@ -63,7 +62,7 @@ def test_sections_present_and_analysis_not_run(parallel) -> None:
     }
     assert report.data["claims"]["status"] == "not analysed"
     assert report.data["efficacy"] == {"status": "not_run", "message": NOT_RUN, "result": None}
-    assert "Efficacy analysis not run" in report.to_html()
+    assert "Efficacy analysis not run" in samples.html("parallel_12wk", analysed=False)
     tb = report.data["title_block"]
     assert (tb["protocol"]["id"], tb["protocol"]["version"]) == ("iso-efficacy-2025", "1.0")
     assert [f["file"] for f in tb["inputs"]] == [
@@ -179,9 +178,9 @@ def test_harms_against_the_sample_readme(parallel) -> None:
     assert deaths["TOTAL"]["text"] == "0 (0.0) [0]"
 
 
-def test_numbers_in_html_come_from_json(parallel) -> None:
+def test_numbers_in_html_come_from_json(parallel, samples) -> None:
     _, report = parallel
-    page = report.to_html()
+    page = samples.html("parallel_12wk", analysed=False)  # report.to_html()
     for table in report.data["baseline"]["tables"]:
         for row in table["rows"][:12]:
             if not row["cells"]:
@@ -202,7 +201,7 @@ def test_numbers_in_html_come_from_json(parallel) -> None:
     assert f"Randomised (n{nb}={nb}{flow['randomised']['n']})" in page
 
 
-def test_split_face_report_counts_sites(split_face) -> None:
+def test_split_face_report_counts_sites(split_face, samples) -> None:
     _, report = split_face
     assert report.data["flow"]["randomised"] == {"n": 40, "sites": 80, "reasons": []}
     assert "within-person" in report.data["checklist"]["extensions"]
@@ -215,7 +214,7 @@ def test_split_face_report_counts_sites(split_face) -> None:
     assert anyae["SYSTEMIC"]["events"] == int(ae["body_site"].isna().sum())
     endpoints = _table(report, "baseline", "endpoints")
     assert [c["head"] for c in endpoints["columns"]] == ["(N=40 sites)", "(N=40 sites)"]
-    assert "80\u00a0body sites" in report.to_html()
+    assert "80\u00a0body sites" in samples.html("split_face_12wk", analysed=False)
 
 
 def test_every_data_value_is_escaped(tmp_path: Path) -> None:
@@ -247,9 +246,9 @@ def test_every_data_value_is_escaped(tmp_path: Path) -> None:
     assert "&lt;img src=x onerror=alert(2)&gt;" in page  # reason, in the SVG and tables
 
 
-def test_json_is_deterministic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_json_is_deterministic(samples, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    trial = read_trial(SAMPLES / "split_face_12wk")
+    trial = samples.trial("split_face_12wk")  # read_trial(SAMPLES / "split_face_12wk")
     before = trial.subjects.copy()
     a, b = build_report(trial).to_json(), build_report(trial).to_json()
     pd.testing.assert_frame_equal(trial.subjects, before)  # input not modified
@@ -386,9 +385,8 @@ def test_misuse(samples) -> None:
         build_report(samples.trial("parallel_12wk"), validation=other)
 
 
-def test_html_is_self_contained(split_face) -> None:
-    _, report = split_face
-    page = report.to_html()
+def test_html_is_self_contained(samples) -> None:
+    page = samples.html("split_face_12wk", analysed=False)  # build_report(trial).to_html()
     assert "<script" not in page and "<link" not in page and "@import" not in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
     assert page.count("<svg") == 1 and "<style>" in page  # inline figure and CSS

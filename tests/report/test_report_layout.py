@@ -157,7 +157,7 @@ def test_model_appendix_prints_bic_and_failed_fits() -> None:
     under its row; no Notes column when no fit needs one."""
     data = copy.deepcopy(_data("parallel_12wk"))
     rows = data["efficacy"]["result"]["models"]["rows"]
-    page = Report(data).to_html()
+    page = _html("parallel_12wk")  # Report(data).to_html() of the unchanged copy
     body = page[page.index("9.3 Model specifications") : page.index("9.4 Software")]
     first = rows[0]  # cutometer_r2, ITT: -2 log L -2446.49, AIC -2426.49, BIC -2398.62
     tail = f"{fixed(first['neg2_loglik'], 2)} {fixed(first['aic'], 2)} {fixed(first['bic'], 2)}"

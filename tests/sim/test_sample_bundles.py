@@ -34,12 +34,12 @@ def _key(rule_id, severity, row, subject_id):
 
 
 @pytest.fixture(scope="module")
-def reports():
+def reports(samples):
     cache = {}
 
     def get(name):
         if name not in cache:
-            cache[name] = validate(read_trial(SAMPLE_DATA / name))
+            cache[name] = validate(samples.trial(name))  # read_trial(SAMPLE_DATA / name)
         return cache[name]
 
     return get
@@ -66,8 +66,8 @@ def test_clean_bundle_passes_every_iso_requirement(name, reports):
 
 
 @pytest.mark.parametrize("name", sorted(CLEAN_BUNDLES))
-def test_clean_bundle_reads_without_issues(name):
-    trial = read_trial(SAMPLE_DATA / name)
+def test_clean_bundle_reads_without_issues(name, samples):
+    trial = samples.trial(name)  # read_trial(SAMPLE_DATA / name)
     assert trial.issues.empty
     missing = {t: src.missing_columns for t, src in trial.sources.items() if src.missing_columns}
     # each design has only its own allocation column (arm / allocation); the samples
@@ -78,9 +78,9 @@ def test_clean_bundle_reads_without_issues(name):
 
 
 @pytest.mark.parametrize("name", sorted(CLEAN_BUNDLES))
-def test_clean_bundle_explains_every_per_protocol_exclusion(name):
+def test_clean_bundle_explains_every_per_protocol_exclusion(name, samples):
     """Each randomised person outside PP has a reason; a completer's is a major deviation."""
-    trial = read_trial(SAMPLE_DATA / name)
+    trial = samples.trial(name)  # read_trial(SAMPLE_DATA / name)
     s = trial.subjects[trial.subjects["randomized"].astype(bool)]
     out = s[~s["per_protocol"].astype(bool)]
     assert out["pp_exclusion_reason"].fillna("").ne("").all()

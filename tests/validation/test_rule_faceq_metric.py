@@ -26,8 +26,14 @@ def bundle(tmp_path: Path) -> Path:
 
 
 def _pro006(folder: Path):
-    frame = validate(read_trial(folder)).to_frame()
-    return frame[frame["rule_id"] == "PRO-006"]
+    return _pro006_and_status(folder)[0]
+
+
+def _pro006_and_status(folder: Path):
+    """PRO-006's findings and its status, from one validation of the bundle read anew."""
+    report = validate(read_trial(folder))
+    frame = report.to_frame()
+    return frame[frame["rule_id"] == "PRO-006"], report.rules["PRO-006"].status
 
 
 def _set_table_line(folder: Path, line: str | None) -> None:
@@ -104,12 +110,12 @@ def test_non_finite_raw_sum_is_an_error_finding_naming_the_row(bundle: Path, raw
     scale, _, score = lines[3].split(",")
     lines[3] = f"{scale},{raw},{score}"  # data row 3
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    found = _pro006(bundle)
+    found, status = _pro006_and_status(bundle)
     assert found["message"].tolist()[0] == (
         f"{TABLE}: row 3: raw_sum '{raw}' is not a whole number; fix it"
     )
     assert set(found["severity"]) == {"error"}
-    assert _status(bundle) == "failed"
+    assert status == "failed"
     with pytest.raises(InputError, match=f"row 3: raw_sum '{raw}' is not a whole number"):
         score_trial(read_trial(bundle))
 
@@ -117,14 +123,14 @@ def test_non_finite_raw_sum_is_an_error_finding_naming_the_row(bundle: Path, raw
 def test_unreadable_table_is_an_error_finding(bundle: Path) -> None:
     path = bundle / TABLE
     path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16-le"))
-    found = _pro006(bundle)
+    found, status = _pro006_and_status(bundle)
     assert found["severity"].tolist() == ["error"]
     assert found["table"].tolist() == ["faceq_conversion"]
     assert found["message"].iloc[0] == (
         f"{path}: the file looks like UTF-16 text without a byte-order mark (NUL bytes "
         "between the letters); re-save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')"
     )
-    assert _status(bundle) == "failed"
+    assert status == "failed"
 
 
 def test_table_gone_after_reading_is_an_error_finding(bundle: Path) -> None:
