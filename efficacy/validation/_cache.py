@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,17 +124,26 @@ def file_stamp(path: Path | None) -> Any:
 
 
 class Reads:
-    """What one rule read outside the trial while it ran: read -> fingerprint of the value."""
+    """What one rule read outside the trial while it ran: read -> fingerprint of the value.
 
-    __slots__ = ("seen",)
+    Parameters
+    ----------
+    now : callable
+        The current fingerprint of a read for the protocol and trial under validation
+        (:func:`value_of`, the one memo of a validation: the rules of one validation
+        that read the whole protocol fingerprint it once).
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_now", "seen")
+
+    def __init__(self, now: Callable[[Read], Any]) -> None:
+        self._now = now
         self.seen: dict[Read, Any] = {}
 
-    def note(self, read: Read, value: Any) -> None:
+    def note(self, read: Read) -> None:
         """Record `read` (the first value seen stays: it is what the rule used first)."""
         if read not in self.seen:
-            self.seen[read] = fingerprint(value) if read[0] != "file" else value
+            self.seen[read] = self._now(read)
 
 
 class TrackedParams(Mapping[str, Any]):
@@ -149,7 +158,7 @@ class TrackedParams(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         value = self._params.get(key, _MISSING)
         if self._reads is not None:
-            self._reads.note(("params", key), value)
+            self._reads.note(("params", key))
         if value is _MISSING:
             raise KeyError(key)
         return value
@@ -165,12 +174,12 @@ class TrackedParams(Mapping[str, Any]):
 
     def __iter__(self) -> Iterator[str]:
         if self._reads is not None:
-            self._reads.note(("params",), self._params)
+            self._reads.note(("params",))
         return iter(self._params)
 
     def __len__(self) -> int:
         if self._reads is not None:
-            self._reads.note(("params",), self._params)
+            self._reads.note(("params",))
         return len(self._params)
 
 

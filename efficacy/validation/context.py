@@ -28,7 +28,7 @@ from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.instruments.measures import canonical_units
 from efficacy.protocol import Protocol
 from efficacy.trial import TABLE_SCHEMAS, Trial, Visit
-from efficacy.validation._cache import Reads, TrackedParams, file_stamp
+from efficacy.validation._cache import Reads, TrackedParams
 from efficacy.validation.findings import CouldNotRun, NotApplicable
 
 __all__ = [
@@ -186,7 +186,7 @@ class Context:
     def protocol(self) -> Protocol:
         """The protocol validated against (recorded as a read of the whole protocol)."""
         if self._reads is not None:
-            self._reads.note(("protocol",), self._protocol)
+            self._reads.note(("protocol",))
         return self._protocol
 
     def reference_file(self, key: str) -> Path | None:
@@ -197,7 +197,7 @@ class Context:
         """
         path = self.trial.reference_file(key)
         if self._reads is not None:
-            self._reads.note(("file", key), file_stamp(path))
+            self._reads.note(("file", key))
         return path
 
     # -- fast column lookups (factorize once per column, then work on the uniques) ----

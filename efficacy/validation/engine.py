@@ -111,7 +111,7 @@ def validate(
     for rule in rules_for(proto):
         stored = cache.find(rule.cache_key, now)
         if stored is None:
-            reads = Reads()
+            reads = Reads(now)
             ctx.track(reads)
             try:
                 status, frame = _run(rule, ctx)

@@ -25,7 +25,7 @@ from efficacy.instruments.faceq_tables import load_faceq_conversion
 from efficacy.protocol import Protocol, load_protocol
 from efficacy.trial import Trial
 from efficacy.validation import ValidationReport, engine
-from efficacy.validation._cache import Reads, fingerprint, rule_cache
+from efficacy.validation._cache import Reads, file_stamp, fingerprint, rule_cache, value_of
 from efficacy.validation.context import Context, arm_members
 from efficacy.validation.findings import Part, at_trial
 from efficacy.validation.registry import Rule, rules_for
@@ -186,8 +186,9 @@ def _views(ctx: Context) -> Iterator[str]:
 
 @pytest.mark.parametrize("design", ["parallel", "split_face"])
 def test_the_context_views_read_no_protocol_and_reads_are_recorded(design: str) -> None:
-    ctx = Context(make_trial(design=design), ISO)
-    reads = Reads()
+    trial = make_trial(design=design)
+    ctx = Context(trial, ISO)
+    reads = Reads(value_of(ISO, trial))
     ctx.track(reads)
     names = list(_views(ctx))
     assert {"meas", "subjects_first", "allocation", "visits", "issues"} <= set(names)
@@ -206,6 +207,10 @@ def test_the_context_views_read_no_protocol_and_reads_are_recorded(design: str) 
         ("protocol",),
         ("file", "faceq_conversion"),
     }
+    assert reads.seen[("params", "cutometer_rel_tol")] == fingerprint(0.01)
+    assert reads.seen[("protocol",)] == fingerprint(ISO)
+    path = trial.reference_file("faceq_conversion")
+    assert reads.seen[("file", "faceq_conversion")] == file_stamp(path)
 
 
 def test_fingerprints_are_type_exact() -> None:
