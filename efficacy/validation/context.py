@@ -15,7 +15,7 @@ share them safely.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionDtype
 
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.instruments.measures import canonical_units
@@ -36,8 +37,10 @@ __all__ = [
     "MeasurementInfo",
     "arm_members",
     "blank",
+    "cell_rows",
     "combine",
     "eq",
+    "factorize",
     "first_positions",
     "flag",
     "lookup",
@@ -90,6 +93,27 @@ def lookup(values: pd.Series, mapping: Mapping[Any, Any], default: Any, dtype: A
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     table = np.array([mapping.get(u, default) for u in uniques] + [default], dtype=dtype)
     return table[codes]
+
+
+def cell_rows(frame: pd.DataFrame, *columns: str) -> Iterator[tuple[Any, ...]]:
+    """Return the cells of `columns` row by row (as ``itertuples`` gives them, no class)."""
+    return zip(*(frame[c] for c in columns), strict=True)
+
+
+def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pandas.factorize(values)``: int64 codes (-1 = missing) and object uniques.
+
+    A column of an extension type (Arrow text, nullable integers, flags) is factorized
+    by its array's own ``factorize``, which is what :func:`pandas.factorize` calls for
+    it, without the Series and Index wrapping around it (a test compares the two).
+    """
+    if isinstance(values.dtype, ExtensionDtype):
+        codes, uniques = values.array.factorize(use_na_sentinel=True)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    objects = np.empty(len(uniques), dtype=object)
+    objects[:] = uniques.tolist()
+    return np.asarray(codes, dtype=np.int64), pd.Index(objects, dtype=object)
 
 
 def flag(values: pd.Series, state: bool) -> pd.Series:
@@ -205,9 +229,7 @@ class Context:
         """Factorized `column` of `table`: integer codes (-1 = missing) and uniques."""
         key = (table, column)
         if key not in self._codes:
-            codes, uniques = pd.factorize(self.table(table)[column], use_na_sentinel=True)
-            uniques = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
-            self._codes[key] = (np.asarray(codes, dtype=np.int64), uniques)
+            self._codes[key] = factorize(self.table(table)[column])
         return self._codes[key]
 
     def map(
