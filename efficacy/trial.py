@@ -107,12 +107,11 @@ def empty_issues() -> pd.DataFrame:
 ALLOCATION_COLUMNS: tuple[str, ...] = ("row", "subject_id", "pair", "site", "arm", "ok")
 
 
-def _blank(values: pd.Series) -> pd.Series:
-    """Return True where a text cell is missing or empty (boolean Series, no NA)."""
-    empty = values.eq("")
-    if empty.dtype != bool:
-        empty = empty.fillna(False).astype(bool)
-    return values.isna() | empty
+def _blank(values: pd.Series) -> np.ndarray:
+    """Return True where a text cell is missing or empty (boolean array, row order)."""
+    empty = values.eq("").to_numpy(dtype=bool, na_value=False)  # a missing cell: not ""
+    blank: np.ndarray = values.isna().to_numpy(dtype=bool) | empty
+    return blank
 
 
 def first_rows(subjects: pd.DataFrame) -> pd.DataFrame:
@@ -129,8 +128,8 @@ def first_rows(subjects: pd.DataFrame) -> pd.DataFrame:
     {1: {'subject_id': 'S1', 'arm': 'A'}, 3: {'subject_id': 'S2', 'arm': 'B'}}
     """
     ids = subjects["subject_id"]
-    keep = ~_blank(ids) & ~ids.duplicated()
-    return subjects[keep.to_numpy(dtype=bool)]
+    keep = ~_blank(ids) & ~ids.duplicated().to_numpy(dtype=bool)
+    return subjects[keep]
 
 
 def parse_allocation(subjects: pd.DataFrame) -> pd.DataFrame:
@@ -162,7 +161,7 @@ def parse_allocation(subjects: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in ALLOCATION_COLUMNS})
     # text by text in Python: str.split and str.strip are what the pandas string methods
     # apply (Arrow's whitespace trimming equals str.strip on every code point)
-    blank = _blank(subjects["allocation"]).to_numpy(dtype=bool)
+    blank = _blank(subjects["allocation"])
     ids = subjects["subject_id"].to_numpy(dtype=object)
     at: list[int] = []
     ok: list[bool] = []

@@ -80,6 +80,9 @@ def test_first_rows_edge_cases() -> None:
     assert got["arm"].tolist() == ["A", "D", "F"]
     assert got["subject_id"].tolist() == ["S1", "S2", " S3"]  # ids are compared as written
     assert s["arm"].tolist() == ["A", "B", "C", "D", "E", "F", "G"]  # input untouched
+    for dtype in (object, pd.StringDtype("pyarrow"), "str"):  # every text column type
+        typed = s.astype({"subject_id": dtype})
+        pd.testing.assert_frame_equal(first_rows(typed), typed.loc[[1, 4, 6]])
 
 
 def test_validation_flow_and_analysis_read_the_same_subject_rows(integrity) -> None:
