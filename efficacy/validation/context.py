@@ -49,10 +49,9 @@ __all__ = [
 
 def blank(values: pd.Series) -> pd.Series:
     """Return True where a text cell is missing or empty (boolean Series, no NA)."""
-    empty = values.eq("")
-    if empty.dtype != bool:
-        empty = empty.fillna(False).astype(bool)
-    return values.isna() | empty
+    empty = values.eq("").to_numpy(dtype=bool, na_value=False)  # a missing cell: not ""
+    missing = values.isna().to_numpy(dtype=bool)
+    return pd.Series(missing | empty, index=values.index, name=values.name)
 
 
 def eq(values: pd.Series, value: Any) -> np.ndarray:
@@ -380,7 +379,8 @@ class Context:
         """
         s = self.trial.subjects_unique().reset_index()
         s.index = pd.Index(s["subject_id"].astype(object), name="subject_id")
-        return s.drop(columns="subject_id")
+        del s["subject_id"]  # s is this view's own frame (reset_index made it)
+        return s
 
     @cached_property
     def randomised_ids(self) -> pd.Index:

@@ -71,3 +71,15 @@ def test_factorize_equals_pandas_factorize_for_every_column_type() -> None:
         want = pd.Index(np.asarray(want_uniques, dtype=object), dtype=object)
         pd.testing.assert_index_equal(uniques, want, exact=True)
         assert [type(u) for u in uniques] == [type(u) for u in want]
+
+
+def test_blank_keeps_index_and_name_for_every_text_column_type() -> None:
+    index = pd.Index([4, 5, 6, 7, 8], name="row")
+    for dtype in (object, pd.StringDtype("pyarrow"), "str"):
+        values = pd.Series(
+            pd.array(["a", "", None, " ", "a"], dtype=dtype), index=index, name="arm"
+        )
+        want = pd.Series([False, True, True, False, False], index=index, name="arm")
+        pd.testing.assert_series_equal(blank(values), want)
+    numbers = pd.Series(pd.array([1, None], dtype="Int64"))
+    assert blank(numbers).tolist() == [False, True]
