@@ -16,10 +16,11 @@ gives ~10). Goal (issue 2): 1M rows read and fully validated in under 10 s on th
 ``--small`` times instead what the test suite pays on every call: the per-call cost of
 ``validate`` on small trials (median CPU seconds, ``time.process_time``, of `--repeat`
 calls, at least 9): the clean parallel and split-face factory trials of
-``tests/validation/trial_factory.py`` (built afresh before each call, untimed) and every
-bundle of ``sample_data/`` that reads (read afresh before each call, untimed: the trial's memos and
-stored rule results never hide the work). The same calls run on the peer commit
-(`--peer`, default 6ff67bd, unpacked with ``extract_commit`` and run in a subprocess),
+``tests/validation/trial_factory.py`` (built afresh before each call, untimed; the
+parallel one also validated against the five built-in protocols in turn, as the claims
+matrix does) and every bundle of ``sample_data/`` that reads (read afresh before each
+call, untimed: the trial's memos and stored rule results never hide the work). The same calls run on the peer commit
+(`--peer`, default d12b5bb, unpacked with ``extract_commit`` and run in a subprocess),
 in `--rounds` alternating rounds (default 3); the ratio is peer / this checkout.
 
 The large bundles are parallel-group trials from ``efficacy.sim.simulate_parallel`` with as
@@ -130,6 +131,12 @@ def _small_calls(root: Path) -> dict[str, tuple[Callable[[], Any], Callable[[], 
         f"factory {d}": pair(d, lambda d=d: factory.make_trial(design=d))
         for d in ("parallel", "split_face")
     }
+    packs = ("iso-efficacy-2025", "cn-nmpa-2021", "eu-655-2013", "kr-mfds", "us-fda")
+    fresh, _ = pair("packs", factory.make_trial)
+    calls["factory parallel x5 packs"] = (  # as the claims matrix validates one trial
+        fresh,
+        lambda: [efficacy.validate(held["packs"], pack) for pack in packs],
+    )
     bundles = sorted(p for p in (root / "sample_data").iterdir() if (p / "trial.toml").exists())
     for bundle in bundles:
         try:
@@ -204,7 +211,7 @@ def main() -> None:
     parser.add_argument(
         "--small", action="store_true", help="validate() of small trials against --peer"
     )
-    parser.add_argument("--peer", default="6ff67bd", help="peer commit for --small ('' = none)")
+    parser.add_argument("--peer", default="d12b5bb", help="peer commit for --small ('' = none)")
     parser.add_argument("--rounds", type=int, default=3, help="--small: alternating rounds")
     args = parser.parse_args()
     if args.small:

@@ -25,6 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from efficacy import _summaries
@@ -106,12 +107,11 @@ def empty_issues() -> pd.DataFrame:
 ALLOCATION_COLUMNS: tuple[str, ...] = ("row", "subject_id", "pair", "site", "arm", "ok")
 
 
-def _blank(values: pd.Series) -> pd.Series:
-    """Return True where a text cell is missing or empty (boolean Series, no NA)."""
-    empty = values.eq("")
-    if empty.dtype != bool:
-        empty = empty.fillna(False).astype(bool)
-    return values.isna() | empty
+def _blank(values: pd.Series) -> np.ndarray:
+    """Return True where a text cell is missing or empty (boolean array, row order)."""
+    empty = values.eq("").to_numpy(dtype=bool, na_value=False)  # a missing cell: not ""
+    blank: np.ndarray = values.isna().to_numpy(dtype=bool) | empty
+    return blank
 
 
 def first_rows(subjects: pd.DataFrame) -> pd.DataFrame:
@@ -128,8 +128,8 @@ def first_rows(subjects: pd.DataFrame) -> pd.DataFrame:
     {1: {'subject_id': 'S1', 'arm': 'A'}, 3: {'subject_id': 'S2', 'arm': 'B'}}
     """
     ids = subjects["subject_id"]
-    keep = ~_blank(ids) & ~ids.duplicated()
-    return subjects[keep.to_numpy(dtype=bool)]
+    keep = ~_blank(ids) & ~ids.duplicated().to_numpy(dtype=bool)
+    return subjects[keep]
 
 
 def parse_allocation(subjects: pd.DataFrame) -> pd.DataFrame:
@@ -159,23 +159,42 @@ def parse_allocation(subjects: pd.DataFrame) -> pd.DataFrame:
     """
     if "allocation" not in subjects.columns:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in ALLOCATION_COLUMNS})
-    s = subjects[~_blank(subjects["allocation"]).to_numpy(dtype=bool)]
-    pairs = s["allocation"].astype(str).str.split(";").explode().str.strip()
-    pairs = pairs[pairs != ""]
-    parts = pairs.str.split("=", n=1, expand=True).reindex(columns=[0, 1])
-    site = parts[0].astype(object).str.strip()
-    arm = parts[1].astype(object).str.strip()
-    ok = site.fillna("").ne("") & arm.fillna("").ne("")
+    # text by text in Python: str.split and str.strip are what the pandas string methods
+    # apply (Arrow's whitespace trimming equals str.strip on every code point)
+    blank = _blank(subjects["allocation"])
+    ids = subjects["subject_id"].to_numpy(dtype=object)
+    at: list[int] = []
+    ok: list[bool] = []
+    cells: dict[str, list[Any]] = {"subject_id": [], "pair": [], "site": [], "arm": []}
+    for i, text in enumerate(subjects["allocation"].to_numpy(dtype=object)):
+        if blank[i]:
+            continue
+        for part in str(text).split(";"):
+            pair = part.strip()
+            if pair == "":
+                continue
+            site, eq, arm = pair.partition("=")
+            site, arm = site.strip(), arm.strip()
+            at.append(i)
+            cells["subject_id"].append(ids[i])
+            cells["pair"].append(pair)
+            cells["site"].append(site)
+            cells["arm"].append(arm if eq else np.nan)  # no "=": arm missing
+            ok.append(bool(site and eq and arm))
     return pd.DataFrame(
         {
-            "row": pairs.index.to_numpy(),
-            "subject_id": s["subject_id"].reindex(pairs.index).to_numpy(dtype=object),
-            "pair": pairs.to_numpy(dtype=object),
-            "site": site.to_numpy(dtype=object),
-            "arm": arm.to_numpy(dtype=object),
-            "ok": ok.to_numpy(dtype=bool),
+            "row": subjects.index[np.asarray(at, dtype=np.intp)].to_numpy(),
+            **{c: _objects(v) for c, v in cells.items()},
+            "ok": np.asarray(ok, dtype=bool),
         }
     )
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """Return `values` as a one-dimensional object array (elements kept as they are)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 @dataclass(frozen=True)

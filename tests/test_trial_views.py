@@ -80,6 +80,9 @@ def test_first_rows_edge_cases() -> None:
     assert got["arm"].tolist() == ["A", "D", "F"]
     assert got["subject_id"].tolist() == ["S1", "S2", " S3"]  # ids are compared as written
     assert s["arm"].tolist() == ["A", "B", "C", "D", "E", "F", "G"]  # input untouched
+    for dtype in (object, pd.StringDtype("pyarrow"), "str"):  # every text column type
+        typed = s.astype({"subject_id": dtype})
+        pd.testing.assert_frame_equal(first_rows(typed), typed.loc[[1, 4, 6]])
 
 
 def test_validation_flow_and_analysis_read_the_same_subject_rows(integrity) -> None:
@@ -155,6 +158,54 @@ def test_parse_allocation_malformed_text() -> None:
     assert a["site"].tolist() == ["left", "right", "left", "", "left", "a"]
     assert a["arm"].fillna("<missing>").tolist() == ["A", "B", "<missing>", "A", "", "b=c"]
     assert a["ok"].tolist() == [True, True, False, False, False, True]
+
+
+def _allocation_by_pandas_string_methods(subjects: pd.DataFrame) -> pd.DataFrame:
+    """parse_allocation as it was written with pandas string methods (before d12b5bb+)."""
+    blank = subjects["allocation"].isna() | subjects["allocation"].eq("").fillna(False)
+    s = subjects[~blank.to_numpy(dtype=bool)]
+    pairs = s["allocation"].astype(str).str.split(";").explode().str.strip()
+    pairs = pairs[pairs != ""]
+    parts = pairs.str.split("=", n=1, expand=True).reindex(columns=[0, 1])
+    site = parts[0].astype(object).str.strip()
+    arm = parts[1].astype(object).str.strip()
+    ok = site.fillna("").ne("") & arm.fillna("").ne("")
+    return pd.DataFrame(
+        {
+            "row": pairs.index.to_numpy(),
+            "subject_id": s["subject_id"].reindex(pairs.index).to_numpy(dtype=object),
+            "pair": pairs.to_numpy(dtype=object),
+            "site": site.to_numpy(dtype=object),
+            "arm": arm.to_numpy(dtype=object),
+            "ok": ok.to_numpy(dtype=bool),
+        }
+    )
+
+
+def test_parse_allocation_equals_the_pandas_string_methods() -> None:
+    # random texts of separators, '=', whitespace (ASCII and Unicode) and names, blank
+    # and missing cells, Arrow and object columns: the same frame, cell types included
+    rng = np.random.default_rng(7)
+    atoms = [";", ";", "=", "=", " ", "\t", "\u00a0", "\u2003", "\x1c", "left", "A", "é", "0"]
+    for case in range(300):
+        n = int(rng.integers(0, 5))
+        texts: list[object] = [
+            "".join(rng.choice(atoms, size=int(rng.integers(0, 9))).tolist()) for _ in range(n)
+        ]
+        texts = [None if t == "0" else t for t in texts]
+        dtype = pd.StringDtype("pyarrow") if case % 2 else object
+        subjects = pd.DataFrame(
+            {
+                "subject_id": pd.array([f"S{i}" if i % 3 else None for i in range(n)], dtype=dtype),
+                "allocation": pd.array(texts, dtype=dtype),
+            },
+            index=pd.Index(rng.permutation(n) + 1, name="row"),
+        )
+        got = parse_allocation(subjects)
+        want = _allocation_by_pandas_string_methods(subjects)
+        pd.testing.assert_frame_equal(got, want, check_index_type=True)
+        for c in ALLOCATION_COLUMNS:
+            assert [type(v) for v in got[c]] == [type(v) for v in want[c]], (case, c)
 
 
 def test_parse_allocation_without_the_column() -> None:

@@ -256,8 +256,8 @@ class FaceQConversion:
 
     @property
     def scales(self) -> tuple[str, ...]:
-        """Scale ids the table covers."""
-        return tuple(self._dense)
+        """Scale ids the table covers (in table order: the keys of its lookup arrays)."""
+        return tuple(pd.unique(self.table["scale"]))
 
     @cached_property
     def _dense(self) -> dict[str, tuple[int, np.ndarray]]:

@@ -43,8 +43,9 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     from efficacy.trial import Trial
     from efficacy.validation.report import RuleStatus
 
-__all__ = ["Reads", "RuleCache", "TrackedParams", "fingerprint", "rule_cache"]
+__all__ = ["Reads", "RuleCache", "TrackedParams", "fingerprint", "kept_fingerprint", "rule_cache"]
 
 #: A read of something outside the trial: ("params", key), ("params",), ("protocol",)
 #: or ("file", key).
@@ -113,6 +114,56 @@ def fingerprint(value: Any) -> Any:
     return _Opaque()
 
 
+def _immutable(value: Any) -> bool:
+    """Whether `value` cannot change, all the way down (what :func:`fingerprint` reads).
+
+    Read-only mappings count as unchangeable: the protocol model wraps mappings it
+    builds itself (never a caller's dict) in ``MappingProxyType``.
+    """
+    if value is None or isinstance(value, str | bytes | bool | int | float | Path):
+        return True
+    if isinstance(value, MappingProxyType):
+        return all(_immutable(k) and _immutable(v) for k, v in value.items())
+    if isinstance(value, tuple | frozenset):
+        return all(_immutable(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        frozen: bool = type(value).__dataclass_params__.frozen  # type: ignore[attr-defined]
+        return frozen and all(_immutable(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return False
+
+
+_KEPT: dict[int, tuple[Any, Any]] = {}
+_KEPT_MAX = 256
+_KEPT_LOCK = threading.Lock()
+
+
+def kept_fingerprint(value: Any) -> Any:
+    """Return :func:`fingerprint` of `value`, kept by identity when `value` cannot change.
+
+    A protocol (or requirement) immutable all the way down has one fingerprint for
+    its whole life, so validations against it compute it once; the object is held with
+    its fingerprint (an id is never reused while the object lives). A value that could
+    change is fingerprinted afresh every time.
+
+    Examples
+    --------
+    >>> from efficacy.protocol import load_protocol
+    >>> iso = load_protocol("iso-efficacy-2025")
+    >>> kept_fingerprint(iso) is kept_fingerprint(iso), kept_fingerprint(iso) == fingerprint(iso)
+    (True, True)
+    """
+    hit = _KEPT.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    made = fingerprint(value)
+    if _immutable(value):
+        with _KEPT_LOCK:
+            if len(_KEPT) >= _KEPT_MAX:
+                _KEPT.pop(next(iter(_KEPT)))  # the oldest
+            _KEPT[id(value)] = (value, made)
+    return made
+
+
 def file_stamp(path: Path | None) -> Any:
     """Return what a rule reading the file at `path` sees: its bytes' SHA-256, or why not."""
     if path is None:
@@ -124,17 +175,26 @@ def file_stamp(path: Path | None) -> Any:
 
 
 class Reads:
-    """What one rule read outside the trial while it ran: read -> fingerprint of the value."""
+    """What one rule read outside the trial while it ran: read -> fingerprint of the value.
 
-    __slots__ = ("seen",)
+    Parameters
+    ----------
+    now : callable
+        The current fingerprint of a read for the protocol and trial under validation
+        (:func:`value_of`, the one memo of a validation: the rules of one validation
+        that read the whole protocol fingerprint it once).
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_now", "seen")
+
+    def __init__(self, now: Callable[[Read], Any]) -> None:
+        self._now = now
         self.seen: dict[Read, Any] = {}
 
-    def note(self, read: Read, value: Any) -> None:
+    def note(self, read: Read) -> None:
         """Record `read` (the first value seen stays: it is what the rule used first)."""
         if read not in self.seen:
-            self.seen[read] = fingerprint(value) if read[0] != "file" else value
+            self.seen[read] = self._now(read)
 
 
 class TrackedParams(Mapping[str, Any]):
@@ -149,7 +209,7 @@ class TrackedParams(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         value = self._params.get(key, _MISSING)
         if self._reads is not None:
-            self._reads.note(("params", key), value)
+            self._reads.note(("params", key))
         if value is _MISSING:
             raise KeyError(key)
         return value
@@ -165,12 +225,12 @@ class TrackedParams(Mapping[str, Any]):
 
     def __iter__(self) -> Iterator[str]:
         if self._reads is not None:
-            self._reads.note(("params",), self._params)
+            self._reads.note(("params",))
         return iter(self._params)
 
     def __len__(self) -> int:
         if self._reads is not None:
-            self._reads.note(("params",), self._params)
+            self._reads.note(("params",))
         return len(self._params)
 
 
@@ -179,9 +239,13 @@ def current_value(read: Read, protocol: Protocol, trial: Trial) -> Any:
     kind = read[0]
     if kind == "params":
         params = protocol.parameters
-        return fingerprint(params if len(read) == 1 else params.get(read[1], _MISSING))
+        return (
+            kept_fingerprint(params)
+            if len(read) == 1
+            else fingerprint(params.get(read[1], _MISSING))
+        )
     if kind == "protocol":
-        return fingerprint(protocol)
+        return kept_fingerprint(protocol)
     if kind == "file":
         return file_stamp(trial.reference_file(read[1]))
     return _Opaque()  # an unknown kind of read: never reuse

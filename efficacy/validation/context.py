@@ -15,7 +15,7 @@ share them safely.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionDtype
 
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.instruments.measures import canonical_units
 from efficacy.protocol import Protocol
 from efficacy.trial import TABLE_SCHEMAS, Trial, Visit
-from efficacy.validation._cache import Reads, TrackedParams, file_stamp
+from efficacy.validation._cache import Reads, TrackedParams
 from efficacy.validation.findings import CouldNotRun, NotApplicable
 
 __all__ = [
@@ -36,8 +37,10 @@ __all__ = [
     "MeasurementInfo",
     "arm_members",
     "blank",
+    "cell_rows",
     "combine",
     "eq",
+    "factorize",
     "first_positions",
     "flag",
     "lookup",
@@ -46,10 +49,9 @@ __all__ = [
 
 def blank(values: pd.Series) -> pd.Series:
     """Return True where a text cell is missing or empty (boolean Series, no NA)."""
-    empty = values.eq("")
-    if empty.dtype != bool:
-        empty = empty.fillna(False).astype(bool)
-    return values.isna() | empty
+    empty = values.eq("").to_numpy(dtype=bool, na_value=False)  # a missing cell: not ""
+    missing = values.isna().to_numpy(dtype=bool)
+    return pd.Series(missing | empty, index=values.index, name=values.name)
 
 
 def eq(values: pd.Series, value: Any) -> np.ndarray:
@@ -90,6 +92,27 @@ def lookup(values: pd.Series, mapping: Mapping[Any, Any], default: Any, dtype: A
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     table = np.array([mapping.get(u, default) for u in uniques] + [default], dtype=dtype)
     return table[codes]
+
+
+def cell_rows(frame: pd.DataFrame, *columns: str) -> Iterator[tuple[Any, ...]]:
+    """Return the cells of `columns` row by row (as ``itertuples`` gives them, no class)."""
+    return zip(*(frame[c] for c in columns), strict=True)
+
+
+def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pandas.factorize(values)``: int64 codes (-1 = missing) and object uniques.
+
+    A column of an extension type (Arrow text, nullable integers, flags) is factorized
+    by its array's own ``factorize``, which is what :func:`pandas.factorize` calls for
+    it, without the Series and Index wrapping around it (a test compares the two).
+    """
+    if isinstance(values.dtype, ExtensionDtype):
+        codes, uniques = values.array.factorize(use_na_sentinel=True)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    objects = np.empty(len(uniques), dtype=object)
+    objects[:] = uniques.tolist()
+    return np.asarray(codes, dtype=np.int64), pd.Index(objects, dtype=object)
 
 
 def flag(values: pd.Series, state: bool) -> pd.Series:
@@ -186,7 +209,7 @@ class Context:
     def protocol(self) -> Protocol:
         """The protocol validated against (recorded as a read of the whole protocol)."""
         if self._reads is not None:
-            self._reads.note(("protocol",), self._protocol)
+            self._reads.note(("protocol",))
         return self._protocol
 
     def reference_file(self, key: str) -> Path | None:
@@ -197,7 +220,7 @@ class Context:
         """
         path = self.trial.reference_file(key)
         if self._reads is not None:
-            self._reads.note(("file", key), file_stamp(path))
+            self._reads.note(("file", key))
         return path
 
     # -- fast column lookups (factorize once per column, then work on the uniques) ----
@@ -205,9 +228,7 @@ class Context:
         """Factorized `column` of `table`: integer codes (-1 = missing) and uniques."""
         key = (table, column)
         if key not in self._codes:
-            codes, uniques = pd.factorize(self.table(table)[column], use_na_sentinel=True)
-            uniques = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
-            self._codes[key] = (np.asarray(codes, dtype=np.int64), uniques)
+            self._codes[key] = factorize(self.table(table)[column])
         return self._codes[key]
 
     def map(
@@ -358,7 +379,8 @@ class Context:
         """
         s = self.trial.subjects_unique().reset_index()
         s.index = pd.Index(s["subject_id"].astype(object), name="subject_id")
-        return s.drop(columns="subject_id")
+        del s["subject_id"]  # s is this view's own frame (reset_index made it)
+        return s
 
     @cached_property
     def randomised_ids(self) -> pd.Index:

@@ -111,7 +111,7 @@ def validate(
     for rule in rules_for(proto):
         stored = cache.find(rule.cache_key, now)
         if stored is None:
-            reads = Reads()
+            reads = Reads(now)
             ctx.track(reads)
             try:
                 status, frame = _run(rule, ctx)
@@ -266,10 +266,11 @@ def _filled(values: Any, fill: Any) -> Any:
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Select the findings columns and the pattern: Arrow-backed text, nullable-integer row."""
-    columns = (*FINDING_COLUMNS, PATTERN)
-    out = frame[list(columns)]
-    if all(out[c].dtype == t for c, t in _TYPES.items()):
-        return out  # already typed (a selection is a new frame): astype would copy only
+    columns = [*FINDING_COLUMNS, PATTERN]
+    # `frame` is the validation's own new frame: selecting what it already is would copy
+    out = frame if frame.columns.tolist() == columns else frame[columns]
+    if all(t == out.dtypes.iloc[i] for i, t in enumerate(_TYPES.values())):
+        return out  # already typed: astype would copy only
     return out.astype(_TYPES)
 
 

@@ -25,7 +25,7 @@ from efficacy.validation import (
     rules_pro,
     rules_schema,
 )
-from efficacy.validation._cache import fingerprint
+from efficacy.validation._cache import kept_fingerprint
 from efficacy.validation._rule import CATEGORIES, Check, Rule, rule
 from efficacy.validation.rules_packs import PACK_CHECKS
 from efficacy.validation.rules_standard import STANDARD_CHECKS
@@ -72,7 +72,7 @@ def _requirement_rule(req: Requirement) -> Rule:
         return impl(ctx, req)
 
     # its results are those of this check function on this requirement (every field)
-    key = ("requirement", impl, fingerprint(req))
+    key = ("requirement", impl, kept_fingerprint(req))
     return Rule(req.id, req.title, req.text, "standard", req.severity, req.source, check, key)
 
 

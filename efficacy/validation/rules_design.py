@@ -142,7 +142,9 @@ def check_allocation(ctx: Context) -> Iterator[Part]:
         )
     arms = sorted(ctx.arm_ids)
     ok = a[a["ok"]]
-    given: dict[Hashable, set[str]] = {row: set(arm) for row, arm in ok.groupby("row")["arm"]}
+    given: dict[Hashable, set[str]] = {}
+    for row, arm in zip(ok["row"], ok["arm"], strict=True):
+        given.setdefault(row, set()).add(arm)
     alloc_rows = rand_rows.intersection(pd.Index(a["row"].unique()))
     lacking = {
         row: [x for x in arms if x not in given.get(row, set())]

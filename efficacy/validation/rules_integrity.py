@@ -153,7 +153,11 @@ def check_two_arms(ctx: Context) -> Iterator[Part]:
         return
     a = ctx.allocation
     a = a[a["ok"]]
-    twice = a.duplicated(["row", "site"], keep="first")
+    seen: set[tuple[Any, Any]] = set()  # ok pairs name a site: no missing values
+    twice = np.zeros(len(a), dtype=bool)
+    for i, pair in enumerate(zip(a["row"], a["site"], strict=True)):
+        twice[i] = pair in seen
+        seen.add(pair)
     if twice.any():
         again = a[twice].drop_duplicates(["row", "site"]).set_index("row")
         rows = s.loc[again.index]

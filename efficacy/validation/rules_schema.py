@@ -16,7 +16,7 @@ import pandas as pd
 from efficacy.instruments.catalogue import CANONICAL_UNITS, ENDPOINTS
 from efficacy.trial import DESIGNS, DISPOSITIONS, OPTIONAL_TABLES, TABLE_SCHEMAS
 from efficacy.validation._rule import Rule, rule
-from efficacy.validation.context import Context
+from efficacy.validation.context import Context, cell_rows
 from efficacy.validation.findings import (
     CouldNotRun,
     NotApplicable,
@@ -149,14 +149,17 @@ def check_manifest(ctx: Context) -> Iterator[Part]:
     A direct check is dropped when the reader already recorded an issue for the same
     manifest key (e.g. ``visits``), so one defect gives one finding.
     """
-    issues = ctx.issues[ctx.issues["table"] == "manifest"]
-    recorded = {_key(c) for c in issues["column"]}
-    for r in issues.itertuples(index=False):
+    i = ctx.issues
+    recorded = set()
+    for table, column, value, problem in cell_rows(i, "table", "column", "value", "problem"):
+        if not (isinstance(table, str) and table == "manifest"):
+            continue
+        recorded.add(_key(column))
         yield at_trial(
             table="manifest",
-            column=_issue_column(r.column),
-            value=r.value,
-            message=f"trial.toml: {r.problem}",
+            column=_issue_column(column),
+            value=value,
+            message=f"trial.toml: {problem}",
         )
     for f in _manifest_direct(ctx):
         if _key(f["column"]) not in recorded:
@@ -169,10 +172,11 @@ def _header_hints(ctx: Context) -> dict[tuple[str, str], str]:
     if i.empty:
         return {}
     sel = i["row"].isna() & i["table"].isin(list(TABLE_SCHEMAS))
+    rows = cell_rows(i[sel.to_numpy(dtype=bool)], "table", "column", "problem")
     return {
-        (str(r.table), r.column): str(r.problem)
-        for r in i[sel].itertuples(index=False)
-        if isinstance(r.column, str)  # a header issue names its column
+        (str(table), column): str(problem)
+        for table, column, problem in rows
+        if isinstance(column, str)  # a header issue names its column
     }
 
 
@@ -302,12 +306,13 @@ def check_cell_types(ctx: Context) -> Iterator[Part]:
 )
 def check_excluded_records(ctx: Context) -> Iterator[Part]:
     """Report each reader exclusion recorded in ``trial.issues`` (kind ``excluded``)."""
-    for r in ctx.exclusions.itertuples(index=False):
+    x = ctx.exclusions
+    for table, column, value, problem in cell_rows(x, "table", "column", "value", "problem"):
         yield at_trial(
-            table=str(r.table),
-            column=_issue_column(r.column),
-            value=r.value,
-            message=str(r.problem),
+            table=str(table),
+            column=_issue_column(column),
+            value=value,
+            message=str(problem),
         )
 
 

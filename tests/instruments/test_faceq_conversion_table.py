@@ -24,6 +24,7 @@ def _linear(scale: str = SFA, n: int = 10) -> pd.DataFrame:
 def test_fixture_loads() -> None:
     conv = load_faceq_conversion(TABLE)
     assert set(conv.scales) == {SFA, "psychological_function", "satisfaction_temples"}
+    assert conv.scales == tuple(conv._dense)  # the scales the lookups cover, in their order
     assert len(conv.table) == 31 + 31 + 37
     assert list(conv.table.columns) == ["scale", "raw_sum", "rasch_score"]
 

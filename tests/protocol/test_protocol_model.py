@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -79,6 +80,29 @@ def test_protocol_is_frozen_and_parameters_read_only() -> None:
         p.id = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         p.requirement("ISO-DUR").parameters["min_weeks"] = 1  # type: ignore[index]
+
+
+def _mutable_parts(value: object, where: str) -> list[str]:
+    """Where `value` holds something a caller could change (a shared object must not)."""
+    if isinstance(value, str | bytes | int | float | bool | Path | type(None)):
+        return []
+    if isinstance(value, MappingProxyType):
+        return [p for k, v in value.items() for p in _mutable_parts(v, f"{where}[{k!r}]")]
+    if isinstance(value, tuple | frozenset):
+        return [p for i, v in enumerate(value) for p in _mutable_parts(v, f"{where}[{i}]")]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if not type(value).__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            return [where]
+        fields = dataclasses.fields(value)
+        return [p for f in fields for p in _mutable_parts(getattr(value, f.name), where)]
+    return [f"{where}: {type(value).__name__}"]
+
+
+@pytest.mark.parametrize("pid", sorted(p.id for p in list_protocols()))
+def test_a_builtin_protocol_is_parsed_once_and_immutable_all_the_way_down(pid: str) -> None:
+    shared = load_protocol(pid)
+    assert load_protocol(pid) is shared  # one object for every caller...
+    assert _mutable_parts(shared, pid) == []  # ...which none of them can change
 
 
 def test_extension_tightens_min_weeks(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from efficacy.protocol import load_protocol
-from efficacy.validation.context import Context, blank, flag
+from efficacy.validation.context import Context, blank, factorize, flag
 from efficacy.validation.findings import TEXT, _text_array
 from tests.validation.trial_factory import clean_tables, make_trial
 
@@ -48,3 +48,38 @@ def test_text_array_is_the_arrow_text_pandas_builds() -> None:
     want = pd.array([None, "a", None, "", "a"], dtype=TEXT)  # code -1: the last text
     assert got.dtype == TEXT
     pd.testing.assert_extension_array_equal(got, want)
+
+
+def test_factorize_equals_pandas_factorize_for_every_column_type() -> None:
+    text = pd.StringDtype("pyarrow")
+    columns = [
+        pd.array(["b", None, "a", "b", "", "a"], dtype=text),
+        pd.array([], dtype=text),
+        pd.array([None, None], dtype=text),
+        pd.array([3, None, 1, 3], dtype="Int64"),
+        pd.array([True, None, False, True], dtype="boolean"),
+        np.array([2.5, np.nan, 2.5, -0.0, 0.0]),
+        np.array(["x", None, 1, "x"], dtype=object),
+        pd.to_datetime(["2025-01-02", None, "2025-01-02"]).array,
+    ]
+    for cells in columns:
+        values = pd.Series(cells)
+        codes, uniques = factorize(values)
+        want_codes, want_uniques = pd.factorize(values, use_na_sentinel=True)
+        assert codes.dtype == np.int64
+        assert codes.tolist() == want_codes.tolist()
+        want = pd.Index(np.asarray(want_uniques, dtype=object), dtype=object)
+        pd.testing.assert_index_equal(uniques, want, exact=True)
+        assert [type(u) for u in uniques] == [type(u) for u in want]
+
+
+def test_blank_keeps_index_and_name_for_every_text_column_type() -> None:
+    index = pd.Index([4, 5, 6, 7, 8], name="row")
+    for dtype in (object, pd.StringDtype("pyarrow"), "str"):
+        values = pd.Series(
+            pd.array(["a", "", None, " ", "a"], dtype=dtype), index=index, name="arm"
+        )
+        want = pd.Series([False, True, True, False, False], index=index, name="arm")
+        pd.testing.assert_series_equal(blank(values), want)
+    numbers = pd.Series(pd.array([1, None], dtype="Int64"))
+    assert blank(numbers).tolist() == [False, True]

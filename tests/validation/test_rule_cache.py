@@ -25,7 +25,14 @@ from efficacy.instruments.faceq_tables import load_faceq_conversion
 from efficacy.protocol import Protocol, load_protocol
 from efficacy.trial import Trial
 from efficacy.validation import ValidationReport, engine
-from efficacy.validation._cache import Reads, fingerprint, rule_cache
+from efficacy.validation._cache import (
+    Reads,
+    file_stamp,
+    fingerprint,
+    kept_fingerprint,
+    rule_cache,
+    value_of,
+)
 from efficacy.validation.context import Context, arm_members
 from efficacy.validation.findings import Part, at_trial
 from efficacy.validation.registry import Rule, rules_for
@@ -186,8 +193,9 @@ def _views(ctx: Context) -> Iterator[str]:
 
 @pytest.mark.parametrize("design", ["parallel", "split_face"])
 def test_the_context_views_read_no_protocol_and_reads_are_recorded(design: str) -> None:
-    ctx = Context(make_trial(design=design), ISO)
-    reads = Reads()
+    trial = make_trial(design=design)
+    ctx = Context(trial, ISO)
+    reads = Reads(value_of(ISO, trial))
     ctx.track(reads)
     names = list(_views(ctx))
     assert {"meas", "subjects_first", "allocation", "visits", "issues"} <= set(names)
@@ -206,6 +214,10 @@ def test_the_context_views_read_no_protocol_and_reads_are_recorded(design: str) 
         ("protocol",),
         ("file", "faceq_conversion"),
     }
+    assert reads.seen[("params", "cutometer_rel_tol")] == fingerprint(0.01)
+    assert reads.seen[("protocol",)] == fingerprint(ISO)
+    path = trial.reference_file("faceq_conversion")
+    assert reads.seen[("file", "faceq_conversion")] == file_stamp(path)
 
 
 def test_fingerprints_are_type_exact() -> None:
@@ -219,6 +231,20 @@ def test_fingerprints_are_type_exact() -> None:
     assert fingerprint(ISO) != fingerprint(_with_parameters(cutometer_rel_tol=0.02))
     opaque = object()
     assert fingerprint(opaque) != fingerprint(opaque)  # never reused
+
+
+def test_a_fingerprint_is_kept_only_for_what_cannot_change() -> None:
+    kept = kept_fingerprint(ISO)
+    assert kept == fingerprint(ISO) and kept_fingerprint(ISO) is kept  # built-ins: frozen
+    req = ISO.requirement("ISO-DUR")
+    assert kept_fingerprint(req) is kept_fingerprint(req)
+    changing = (1, [2])  # a tuple holding a list: its fingerprint follows the list
+    before = kept_fingerprint(changing)
+    changing[1].append(3)
+    assert kept_fingerprint(changing) != before
+    assert kept_fingerprint(changing) == fingerprint((1, [2, 3]))
+    mapping = {"a": 1}
+    assert kept_fingerprint(mapping) is not kept_fingerprint(mapping)  # a dict is never kept
 
 
 def test_kept_faceq_tables_are_copies_and_follow_the_file(tmp_path: Path) -> None:
