@@ -501,7 +501,7 @@ def model_data(
             "scheduled were not analysed"
         )
     n_pop = int(subj["subject_id"].nunique())
-    ids = frame["subject_id"].to_numpy(object)[frame["change"].notna().to_numpy(bool)]
+    ids = frame["subject_id"].to_numpy(object)[~pd.isna(frame["change"].to_numpy())]
     n_in = len(set(ids)) if plain else int(pd.Series(ids).nunique())
     if n_in < n_pop:
         notes.append(

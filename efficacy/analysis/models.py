@@ -208,7 +208,7 @@ def _counts(
     level (the frame's categories).
     """
     need = ["change", "baseline"] if plan.model.adjust_baseline else ["change"]
-    ok = np.logical_and.reduce([frame[c].notna().to_numpy(bool) for c in need])
+    ok = np.logical_and.reduce([~pd.isna(frame[c].to_numpy()) for c in need])
     visit, arm = frame["visit"].array, frame["arm"].array
     v, a = visit.codes[ok].astype(np.int64), arm.codes[ok].astype(np.int64)
     sid = pd.factorize(frame["subject_id"].to_numpy(dtype=object))[0][ok].astype(np.int64)
@@ -225,20 +225,19 @@ _CONTRAST_COLUMNS = ["estimate", "std_error", "df", "p_value", "conf_low", "conf
 
 
 def _results(
-    fit: MMRMResult, data: ModelData, plan: TrialPlan
+    fit: MMRMResult, data: ModelData, plan: TrialPlan, lsmeans: bool = True
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Per-visit comparisons with their counts, and the LS means (see `EndpointFit`).
 
     The numbers are those of ``fit.contrast("arm", by="visit", method="reference",
     ref=control)`` and ``fit.lsmeans("arm", by="visit")`` (split-face: both from
     ``fit.lsmeans("visit")``), read from the fit's arrays (one LS-means grid, computed
-    once), as the columns of the two frames (`EndpointFit`).
+    once), as the columns of the two frames (`EndpointFit`). Without `lsmeans` the
+    LS-means columns of a parallel design are not computed (empty).
     """
     n, visit_pos, arm_pos = _counts(data.frame, plan)
     level = plan.level
     if plan.design == "parallel":
-        grid, est, se, df = fit._lsmeans_arrays("arm", by="visit")
-        lsm_cols: dict[str, Any] = {"arm": grid.text("arm"), "visit": grid.text("visit")}
         grid, labels, anchor, (c_est, c_se, c_df) = fit._contrast_arrays(
             "arm", "visit", "reference", plan.control
         )
@@ -258,6 +257,10 @@ def _results(
         cols.update((k, stats[k]) for k in _CONTRAST_COLUMNS)
         cols["n_active"] = n[rows, [arm_pos[a] for a in active]]
         cols["n_control"] = n[rows, arm_pos[plan.control]]
+        if not lsmeans:
+            return cols, {}
+        grid, est, se, df = fit._lsmeans_arrays("arm", by="visit")
+        lsm_cols: dict[str, Any] = {"arm": grid.text("arm"), "visit": grid.text("visit")}
     else:
         grid, est, se, df = fit._lsmeans_arrays("visit", by=None)
         treated = "/".join(plan.actives)
@@ -292,8 +295,16 @@ def _two_sided_t(
     return p
 
 
-def fit_endpoint(data: ModelData, plan: TrialPlan) -> EndpointFit:
+def fit_endpoint(data: ModelData, plan: TrialPlan, *, lsmeans: bool = True) -> EndpointFit:
     """Fit the plan's MMRM to one endpoint, falling back along the declared order.
+
+    Parameters
+    ----------
+    data : ModelData
+    plan : TrialPlan
+    lsmeans : bool
+        Compute the LS means (default); without, a parallel design's
+        `EndpointFit.lsmeans` is empty (for callers that read the contrasts only).
 
     Returns
     -------
@@ -309,12 +320,12 @@ def fit_endpoint(data: ModelData, plan: TrialPlan) -> EndpointFit:
     if n_excl:
         reasons = ", ".join(sorted(set(fit.excluded["reason"].astype(str))))
         notes.append(f"{n_excl} rows excluded from the fit ({reasons})")
-    contrasts, lsmeans = _results(fit, data, plan)
+    contrast_cols, lsmeans_cols = _results(fit, data, plan, lsmeans)
     return EndpointFit(
         fit=fit,
         formula=formula,
         covariance=fit.covariance_structure,
         notes=tuple(notes),
-        _contrast_cols=contrasts,
-        _lsmeans_cols=lsmeans,
+        _contrast_cols=contrast_cols,
+        _lsmeans_cols=lsmeans_cols,
     )

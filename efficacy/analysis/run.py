@@ -10,6 +10,7 @@ from functools import cache, partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+import numpy as np
 import pandas as pd
 
 from efficacy.analysis._data_endpoints import data_endpoint_rows
@@ -87,7 +88,7 @@ _Effect: TypeAlias = tuple[float, float, float, str, int, int]
 def _effect(data: ModelData, plan: TrialPlan) -> tuple[dict[str, _Effect], str]:
     f = data.frame
     change = f["change"].to_numpy(float)
-    final = (f["visit"] == plan.final_visit).to_numpy(bool) & f["change"].notna().to_numpy(bool)
+    final = (f["visit"] == plan.final_visit).to_numpy(bool) & ~np.isnan(change)
     out: dict[str, _Effect] = {}
     if plan.design == "parallel":
         arm = f["arm"]
@@ -167,24 +168,33 @@ def _endpoint_rows(
     return rows, eff_rows
 
 
-def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
-    """Adjust the key secondary family per population and comparison (testing order)."""
+def _multiplicity(rows: list[dict[str, Any]], plan: TrialPlan) -> None:
+    """Adjust the key secondary family per population and comparison (testing order).
+
+    The final-visit MMRM rows of `rows` are grouped by population and active arm; each
+    adjusted row is replaced by a copy with ``p_adjusted``, ``adjustment`` and its notes
+    filled in.
+    """
     method, alpha = plan.settings.multiplicity, plan.alpha
     order = [e for e, r in plan.endpoints if r == "key secondary"]
-    final = (est["visit"] == plan.final_visit) & (est["analysis"] == "mmrm")
-    est = est.copy()
-    for _key, grp in est[final].groupby(["population", "active_arm"], sort=False):
-        prim = grp["p_value"][grp["role"] == "primary"]
-        fam = grp[grp["role"] == "key secondary"].set_index("endpoint")["p_value"]
-        ordered = [e for e in order if e in fam.index]
+    groups: dict[tuple[Any, Any], list[int]] = {}
+    for i, row in enumerate(rows):
+        if row["visit"] == plan.final_visit and row["analysis"] == "mmrm":
+            groups.setdefault((row["population"], row["active_arm"]), []).append(i)
+    for members in groups.values():
+        prim = [rows[i]["p_value"] for i in members if rows[i]["role"] == "primary"]
+        # one row per endpoint (the plan names each endpoint once)
+        fam = {rows[i]["endpoint"]: i for i in members if rows[i]["role"] == "key secondary"}
+        ordered = [e for e in order if e in fam]
         if not ordered:
             continue
         # untestable members (skipped) are NaN: Holm/Hochberg adjust among the tested
         # ones; a fixed sequence stops there
-        padj, _ = adjust_pvalues(fam.reindex(order).to_numpy(float), method, alpha)
+        p = np.array([rows[fam[e]]["p_value"] if e in fam else math.nan for e in order], float)
+        padj, _ = adjust_pvalues(p, method, alpha)
         gate = (
             ""
-            if (len(prim) and prim.iloc[0] <= alpha)
+            if (prim and prim[0] <= alpha)
             else (
                 "; the primary test is not significant: key secondary results are not confirmatory"
             )
@@ -193,12 +203,14 @@ def _multiplicity(est: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
         if method == "fixed-sequence":
             how += " (running maximum of p in testing order)"
         how += gate
-        rows = grp[(grp["role"] == "key secondary") & grp["endpoint"].isin(ordered)]
-        for row_i, ep in zip(rows.index, rows["endpoint"], strict=True):
-            est.at[row_i, "p_adjusted"] = padj[order.index(ep)]
-            est.at[row_i, "adjustment"] = how
-            est.at[row_i, "notes"] = str(est.at[row_i, "notes"]) + f"; p_adjusted: {how}"
-    return est
+        for ep in ordered:
+            i = fam[ep]
+            rows[i] = {
+                **rows[i],
+                "p_adjusted": padj[order.index(ep)],
+                "adjustment": how,
+                "notes": str(rows[i]["notes"]) + f"; p_adjusted: {how}",
+            }
 
 
 def _validation(trial: Trial, protocol: Protocol, report: ValidationReport | None) -> int:
@@ -294,7 +306,7 @@ def _run_endpoint(
     est_notes: list[str] = []
     if estimand is not None and not estimand.responder:
         data, est_notes = apply_strategies(data, events, estimand, trial.manifest.visit_order)
-    if data.frame["change"].notna().sum() == 0:
+    if pd.isna(data.frame["change"].to_numpy()).all():
         acc.skipped.append((endpoint, pop, "MMRM", "no post-baseline change values"))
         return
     fit = fit_endpoint(data, plan)
@@ -480,9 +492,10 @@ def analyze(
         design = plan.design
         notes += [*plan.notes, *(_POP_TEXT[p] for p in plan.populations)]
         notes += _run_plan(trial, protocol, plan, acc)
+    if acc.rows:
+        _multiplicity(acc.rows, plan)
     est = _frame(acc.rows, RESULT_COLUMNS)
     if len(est):
-        est = _multiplicity(est, plan)
         est["converged"] = est["converged"].astype(bool)
     lsm = _lsmeans_frame(acc.lsmeans)
     return AnalysisResult(

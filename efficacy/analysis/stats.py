@@ -111,8 +111,6 @@ def hedges_g(x: np.ndarray, y: np.ndarray | None, level: float) -> tuple[float, 
     ``pingouin.compute_esci(g, nx, ny, eftype="hedges")`` (normal approximation of the
     sampling variance of g, Hedges & Olkin 1985).
     """
-    import pingouin as pg
-
     x = np.asarray(x, float)
     x = x[np.isfinite(x)]
     if y is None:
@@ -138,6 +136,8 @@ def hedges_g(x: np.ndarray, y: np.ndarray | None, level: float) -> tuple[float, 
         return _not_estimable(f"{x.size} and {y.size} values; at least 2 per group needed")
     if not (np.ptp(x) > 0 or np.ptp(y) > 0):
         return _not_estimable("the values do not vary within either group (pooled sd 0)")
+    import pingouin as pg  # here: a costly import the one-sample form does not need
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         g = float(pg.compute_effsize(x, y, paired=False, eftype="hedges"))

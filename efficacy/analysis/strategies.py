@@ -71,7 +71,7 @@ def apply_strategies(
     """
     frame = data.frame
     mask = post_event(frame, events, _strategies(estimand), visit_order)
-    mask &= frame["change"].notna().to_numpy(bool)
+    mask &= ~pd.isna(frame["change"].to_numpy())
     ids = pd.Series(pd.unique(frame["subject_id"]))
     ids = pd.concat([ids, data.baseline["subject_id"]]).drop_duplicates()
     notes = strategy_notes(estimand, events, ids)

@@ -110,7 +110,7 @@ def _final_counts(frame: pd.DataFrame, plan: TrialPlan) -> dict[str, int]:
     need = ["change", "baseline"] if plan.model.adjust_baseline else ["change"]
     ok = (frame["visit"] == plan.final_visit).to_numpy(bool)
     for c in need:
-        ok = ok & frame[c].notna().to_numpy(bool)
+        ok = ok & ~pd.isna(frame[c].to_numpy())
     sid = pd.factorize(frame["subject_id"].to_numpy(dtype=object))[0]
     ok = ok & (sid >= 0)
     if plan.design != "parallel":
@@ -143,7 +143,7 @@ def _fit_level(
         visit = plan.final_visit
         return None, f"not estimable: fewer than {minimum} {who} with a {visit} value ({shown})"
     sub = ModelData(frame.reset_index(drop=True), data.baseline, ())
-    fit, why = guarded(lambda: fit_endpoint(sub, plan))
+    fit, why = guarded(lambda: fit_endpoint(sub, plan, lsmeans=False))  # contrasts only
     if fit is None or fit.fit is None:
         return None, why or "not estimable: " + ("; ".join(fit.notes) if fit else "no fit")
     at = [r for r in fit.contrast_records() if r["visit"] == plan.final_visit]

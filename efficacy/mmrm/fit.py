@@ -152,6 +152,9 @@ class DesignFits:
     the engine's pattern summaries are built by the first fit that needs them and
     reused by later fits (e.g. the structures of a covariance fallback order), and the
     Kenward-Roger adjustment reads the same summaries instead of building them again.
+    The optimisation of one covariance structure, method and control is run once:
+    fits that differ only in ``df`` or ``vcov`` (which the estimates of the covariance
+    parameters do not depend on) read its result (read-only arrays).
     `data` must not change between fits (the design read from it is kept).
 
     Parameters
@@ -173,6 +176,7 @@ class DesignFits:
         self._args = (data, formula, subject, visit, group, weights)
         self._design: tuple[Design, ModelArrays] | None = None
         self._patterns: PatternData | None = None
+        self._engine: dict[tuple[str, str, EngineControl, str], EngineFit] = {}
 
     def fit(
         self,
@@ -227,7 +231,7 @@ class DesignFits:
         with blas_threads(engine_control.blas_threads):
             if self._patterns is None:
                 self._patterns = pattern_data(arrays)
-            fit = fit_patterns(self._patterns, covariance, method, engine_control)
+            fit = self._engine_fit(covariance, method, engine_control)
         notes = list(design.warnings) + list(fit.warnings)
         if not fit.converged:
             warnings.warn(
@@ -241,6 +245,23 @@ class DesignFits:
             )
         formula = self._args[1]
         return _assemble(design, (arrays, self._patterns), fit, df, formula, notes, vcov)
+
+    def _engine_fit(self, covariance: str, method: str, control: EngineControl) -> EngineFit:
+        """Return the engine's fit of these options, optimised on the first call.
+
+        Its arrays are made read-only: every result of this design with these options
+        shares them.
+        """
+        key = (covariance, method, control, repr(control.start))  # repr: -0.0 is not 0.0
+        fit = self._engine.get(key)
+        if fit is None:
+            assert self._patterns is not None  # built by the caller first
+            fit = fit_patterns(self._patterns, covariance, method, control)
+            for value in vars(fit).values():
+                if isinstance(value, np.ndarray):
+                    value.flags.writeable = False
+            self._engine[key] = fit
+        return fit
 
 
 def _check_support(design: Design, covariance: str) -> None:

@@ -72,21 +72,41 @@ class Grid:
     cells : pandas.DataFrame
         One row per cell: a column per requested factor (``specs`` then ``by``) holding
         the level. ``by`` factors vary slowest, the first ``specs`` factor fastest
-        (emmeans' order).
+        (emmeans' order). Built on first access from `column`.
     L : numpy.ndarray
         ``(n_cells, p)`` rows over all model columns (aliased ones included).
     by_key : numpy.ndarray
         Index of each cell's ``by`` group.
+
+    Parameters
+    ----------
+    columns : mapping of str to pandas.Categorical
+        The columns of `cells`, in order.
+    L, by_key, names
+        As the attributes; `names` are the factor names of `columns`.
     """
 
     def __init__(
-        self, cells: pd.DataFrame, L: np.ndarray, by_key: np.ndarray, names: list[str]
+        self,
+        columns: Mapping[str, pd.Categorical],
+        L: np.ndarray,
+        by_key: np.ndarray,
+        names: list[str],
     ) -> None:
-        self.cells = cells
+        self._columns = dict(columns)
         self.L = L
         self.by_key = by_key
         self.names = names
         self._memo: dict[tuple[str, str], Any] = {}
+
+    @functools.cached_property
+    def cells(self) -> pd.DataFrame:
+        """The cells (see the class attributes), one frame built once per grid."""
+        return pd.DataFrame(self._columns)
+
+    def column(self, name: str) -> pd.Categorical:
+        """Return the level of factor `name` per cell (``cells[name].array``), without the frame."""
+        return self._columns[name]
 
     def values(self, name: str) -> np.ndarray:
         """Level of every cell of factor `name` as objects (``cells[name].to_numpy(object)``).
@@ -95,7 +115,7 @@ class Grid:
         """
         key = ("values", name)
         if key not in self._memo:
-            col = self.cells[name].array
+            col = self.column(name)
             levels = np.empty(len(col.categories), dtype=object)
             levels[:] = list(col.categories)  # each category once, as to_numpy(object) does
             out = levels[col.codes]
@@ -112,7 +132,7 @@ class Grid:
         """
         key = ("text", name)
         if key not in self._memo:
-            col = self.cells[name].array
+            col = self.column(name)
             levels = list(col.categories)
             if not all(isinstance(v, str) for v in levels):  # text as pandas writes it
                 levels = list(
@@ -168,19 +188,17 @@ def lsmeans_grid(
         inputs[f.name] = codes[:, j].copy()
     L = build_columns(design.mm.terms, design.mm.factors, inputs, n)
     names = spec_names + by_names
-    cells = pd.DataFrame(
-        {
-            name: pd.Categorical.from_codes(codes[:, order.index(f)], dtype=_dtype_of(f.levels))
-            for name, f in zip(names, factors, strict=True)
-        }
-    )
+    columns = {
+        name: pd.Categorical.from_codes(codes[:, order.index(f)], dtype=_dtype_of(f.levels))
+        for name, f in zip(names, factors, strict=True)
+    }
     n_by = len(by_names)
     if n_by:
         by_codes = codes[:, :n_by]
         _, by_key = np.unique(by_codes, axis=0, return_inverse=True)
     else:
         by_key = np.zeros(n, dtype=np.intp)
-    return Grid(cells, L, np.asarray(by_key).reshape(-1), names)
+    return Grid(columns, L, np.asarray(by_key).reshape(-1), names)
 
 
 @functools.lru_cache(maxsize=512)
@@ -268,7 +286,7 @@ def contrast_rows(
             out_labels.append(name)
             anchor.append(int(idx[0]))
     if not rows:
-        levels = {c: list(grid.cells[c].cat.categories) for c in spec_names}
+        levels = {c: list(grid.column(c).categories) for c in spec_names}
         raise ModelSpecError(
             f"contrast: nothing to compare, {spec_names} has a single cell {levels} among "
             "the analysed rows (other levels had no data; see MMRMResult.warnings)"
@@ -322,5 +340,5 @@ def _ref_position(ref: object, grid: Grid, spec_names: list[str], idx: np.ndarra
     for pos in range(len(idx)):
         if all(col[pos] == v for col, v in zip(sub, wanted, strict=True)):
             return pos
-    levels = {c: list(grid.cells[c].cat.categories) for c in spec_names}
+    levels = {c: list(grid.column(c).categories) for c in spec_names}
     raise ModelSpecError(f"ref={ref!r} is not a level of {spec_names}; levels: {levels}")

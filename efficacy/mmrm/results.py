@@ -294,7 +294,7 @@ class MMRMResult:
         level = _check_level(level)
         grid, est, se, df = self._lsmeans_arrays(specs, by)
         lim = t_columns(est, se, df, level)
-        cols: dict[str, Any] = {c: grid.cells[c].array for c in grid.cells.columns}
+        cols: dict[str, Any] = {c: grid.column(c) for c in grid.names}
         cols.update(estimate=est, std_error=se, df=df)
         cols.update(conf_low=lim["conf_low"], conf_high=lim["conf_high"])
         return pd.DataFrame(cols)  # one construction (no column-by-column inserts)
@@ -410,9 +410,7 @@ class MMRMResult:
         level = _check_level(level)
         by_names = lsm._as_list(by, "by")
         grid, labels, anchor, (est, se, df) = self._contrast_arrays(specs, by, method, ref)
-        cols: dict[str, Any] = {
-            b: grid.cells[b].array.take(anchor) for b in by_names if b != "contrast"
-        }
+        cols: dict[str, Any] = {b: grid.column(b).take(anchor) for b in by_names if b != "contrast"}
         cols.update(contrast=labels, estimate=est, std_error=se, df=df)
         cols.update(t_columns(est, se, df, level))
         frame = pd.DataFrame(cols)

@@ -40,3 +40,15 @@ def test_records_and_columns_equal_the_frames(samples, name: str) -> None:
         (result.lsmeans["endpoint"] == plan.primary) & (result.lsmeans["population"] == "itt")
     ].reset_index(drop=True)
     pd.testing.assert_frame_equal(ours[list(lsm.columns)], lsm, check_exact=True)
+
+
+def test_contrasts_only_fit_equals_the_full_fit(samples) -> None:
+    # the subgroup refits ask for contrasts only: the same contrasts, no LS means
+    trial, result = samples.trial("parallel_12wk"), samples.analysis("parallel_12wk")
+    plan = resolve_plan(trial, samples.protocol)
+    assert result.scored is not None
+    data = model_data(trial, split_by_endpoint(result.scored.endpoints), plan.primary, "itt", plan)
+    full, only = fit_endpoint(data, plan), fit_endpoint(data, plan, lsmeans=False)
+    assert only.contrast_records() == full.contrast_records() != []
+    pd.testing.assert_frame_equal(only.contrasts, full.contrasts, check_exact=True)
+    assert only.lsmeans.empty and only.lsmeans_columns() == {} and len(full.lsmeans) > 0

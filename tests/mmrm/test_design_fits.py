@@ -88,3 +88,38 @@ def test_convergence_warning_names_the_caller() -> None:
     hits = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     assert len(hits) == 2 and {w.filename for w in hits} == {__file__}
     assert str(hits[0].message) == str(hits[1].message)
+
+
+def test_df_and_vcov_variants_share_one_optimisation(monkeypatch) -> None:
+    data = _small()
+    options = [
+        ("us", "satterthwaite", "model-based"),
+        ("us", "kenward-roger", "model-based"),
+        ("cs", "kenward-roger-linear", "model-based"),
+        ("us", "satterthwaite", "empirical"),
+        ("cs", "satterthwaite", "model-based"),
+    ]
+    want = [
+        fit_mmrm(data, FORMULA, subject="USUBJID", visit="AVISIT", covariance=c, df=d, vcov=v)
+        for c, d, v in options
+    ]
+    calls: list[str] = []
+    real = fit_mod.fit_patterns
+
+    def spy(patterns, covariance, *args, **kwargs):
+        calls.append(covariance)
+        return real(patterns, covariance, *args, **kwargs)
+
+    monkeypatch.setattr(fit_mod, "fit_patterns", spy)
+    fits = DesignFits(data, FORMULA, subject="USUBJID", visit="AVISIT")
+    got = [fits.fit(c, df=d, vcov=v) for c, d, v in options]
+    for g, w in zip(got, want, strict=True):
+        _same(g, w)
+        assert g.df_method == w.df_method and g.vcov == w.vcov
+    assert calls == ["us", "cs"]  # one optimisation per structure
+    fits.fit("us", method="ml")  # another method is another optimisation
+    assert calls == ["us", "cs", "us"]
+    shared = got[0]._inference.fit
+    assert shared is got[1]._inference.fit
+    with pytest.raises(ValueError, match="read-only"):
+        shared.beta[0] = 0.0

@@ -212,22 +212,29 @@ def test_reference_validation_file() -> None:
 
 
 @cache
-def fitted(case_id: str, df: str = "satterthwaite"):
-    from efficacy import fit_mmrm
+def _design_fits(case_id: str):
+    """The case's data and formula as a `DesignFits` (equal to `fit_mmrm`, tested there).
+
+    Its fits with other ``df`` reuse the optimisation (tests/mmrm/test_design_fits.py).
+    """
+    from efficacy.mmrm.fit import DesignFits
 
     ref = case(case_id)
     m = ref["model"]
-    return fit_mmrm(
+    return DesignFits(
         load_data(ref),
         m["formula"],
         subject=m["subject"],
         visit=m["visit"],
-        covariance=m["covariance"],
-        method=m["method"],
-        df=df,
         group=m.get("group"),
         weights=m.get("weights"),
     )
+
+
+@cache
+def fitted(case_id: str, df: str = "satterthwaite"):
+    m = case(case_id)["model"]
+    return _design_fits(case_id).fit(m["covariance"], method=m["method"], df=df)
 
 
 def _ref_cov(ref: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -22,7 +22,8 @@ from efficacy.mmrm import lsmeans as lsm
 def test_text_and_values_equal_pandas(levels) -> None:
     codes = np.array([1, 0, len(levels) - 1, 0, 1])
     cells = pd.DataFrame({"f": pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(levels))})
-    grid = lsm.Grid(cells, np.zeros((5, 1)), np.zeros(5, dtype=np.intp), ["f"])
+    grid = lsm.Grid({"f": cells["f"].array}, np.zeros((5, 1)), np.zeros(5, dtype=np.intp), ["f"])
+    pd.testing.assert_frame_equal(grid.cells, cells)
     assert grid.text("f") == cells["f"].astype(str).tolist()
     assert grid.values("f").tolist() == cells["f"].to_numpy(dtype=object).tolist()
     # memoised: the same values again, and neither can be changed by a caller
