@@ -22,6 +22,7 @@ from efficacy.errors import InputError
 from efficacy.io._convert import STRING_DTYPE, clean_text
 from efficacy.io._dsj_meta import DatasetProblem
 from efficacy.io._files import as_text, read_text
+from efficacy.io._kept import KeptReads
 from efficacy.io.datasets import as_text_frame, read_dataset
 
 __all__ = [
@@ -83,19 +84,35 @@ def _stem_name(path: Path) -> str:
     return (words[0] if words else path.stem).upper()
 
 
+#: XPT files read: their cleaned text columns (immutable Arrow arrays, shared) and the
+#: member name, by the SHA-256 of the file's bytes.
+_XPT_KEPT: KeptReads[tuple[tuple[tuple[str, pa.ChunkedArray], ...], str]] = KeptReads(16)
+
+
 def _xport(path: Path) -> tuple[dict[str, pa.ChunkedArray], str]:
+    columns, member = _XPT_KEPT.read(path, ".xpt", lambda: _read_xport(path))
+    return dict(columns), (member or _stem_name(path)).upper()
+
+
+def _read_xport(path: Path) -> tuple[tuple[tuple[str, pa.ChunkedArray], ...], str]:
+    """Return the cleaned text columns (upper-case names) and the member name ('' if none).
+
+    pyreadstat's ``dict`` output (one list of Python values per variable) is what its
+    DataFrame is built from; Arrow infers the same types from it (double, date32,
+    timestamp, string; null for a variable with no value) and casts them to the same
+    text.
+    """
     try:
-        frame, meta = pyreadstat.read_xport(str(path))
+        data, meta = pyreadstat.read_xport(str(path), output_format="dict")
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError, ValueError) as exc:
         raise InputError(
             f"{path}: not a readable SAS XPORT file ({exc}); export it as XPORT version 5"
         ) from None
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    text = {
-        name.strip().upper(): clean_text(as_text(path, name, table.column(i)))
-        for i, name in enumerate(table.column_names)
-    }
-    return text, (meta.table_name or _stem_name(path)).upper()
+    columns = tuple(
+        (name.strip().upper(), clean_text(as_text(path, name, pa.chunked_array([pa.array(v)]))))
+        for name, v in data.items()
+    )
+    return columns, meta.table_name or ""
 
 
 def read_adam_file(path: str | Path) -> AdamFile:
