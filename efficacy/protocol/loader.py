@@ -9,7 +9,7 @@ editable install, in the repository folder next to the package.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -135,9 +135,7 @@ def _load(ref: str | Path, depth: int) -> Protocol:
         raise ProtocolError(f"protocol={ref!r}: give a built-in id or a TOML file path")
     builtin = _builtin_files()
     if isinstance(ref, str) and ref in builtin:
-        name, text = builtin[ref]
-        where = f"built-in protocol {ref!r} ({name})"
-        return _from_data(parse_toml(text, where, ProtocolError), where, None, depth)
+        return _builtin(ref, depth)
     path = Path(ref).expanduser()
     try:
         is_file = path.is_file()
@@ -151,6 +149,19 @@ def _load(ref: str | Path, depth: int) -> Protocol:
     raise ProtocolError(
         f"protocol={str(ref)!r} is neither a built-in protocol ({known}) nor an existing file"
     )
+
+
+@cache
+def _builtin(ref: str, depth: int) -> Protocol:
+    """Return the built-in protocol `ref`, parsed and checked once per process.
+
+    A Protocol is immutable all the way down (frozen records, tuples, read-only
+    mappings), so every caller can share it; a built-in file that fails raises every
+    time (nothing is kept).
+    """
+    name, text = _builtin_files()[ref]
+    where = f"built-in protocol {ref!r} ({name})"
+    return _from_data(parse_toml(text, where, ProtocolError), where, None, depth)
 
 
 def _from_data(data: Mapping[str, Any], where: str, path: Path | None, depth: int) -> Protocol:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,33 @@ def test_scoring_section_problems_all_listed(tmp_path: Path) -> None:
     assert any("cutometer_curves" in p for p in problems)
     assert any("unknown keys ['colour']" in p for p in problems)
     assert any("kind='huge'" in p for p in problems)
+
+
+def _mutable_parts(value: object, where: str) -> list[str]:
+    """Paths of the mutable containers and unfrozen records inside `value`."""
+    found = []
+    if isinstance(value, list | dict | set | bytearray):
+        found.append(f"{where}: {type(value).__name__}")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            found += _mutable_parts(v, f"{where}[{k!r}]")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            found += _mutable_parts(v, f"{where}[{i}]")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if not type(value).__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            found.append(f"{where}: {type(value).__name__} is not frozen")
+        for f in dataclasses.fields(value):
+            found += _mutable_parts(getattr(value, f.name), f"{where}.{f.name}")
+    return found
+
+
+@pytest.mark.parametrize("pid", [p.id for p in list_protocols()])
+def test_builtin_protocols_are_shared_and_immutable_all_the_way_down(pid: str) -> None:
+    # load_protocol parses a built-in file once and hands every caller the same object:
+    # sound only while nothing inside a Protocol can be changed
+    protocol = load_protocol(pid)
+    assert load_protocol(pid) is protocol
+    assert _mutable_parts(protocol, pid) == []
+    with pytest.raises(TypeError):
+        protocol.parameters["x"] = 1  # type: ignore[index]
