@@ -265,12 +265,15 @@ class FaceQConversion:
         same kept object to every caller).
         """
         out: dict[str, tuple[int, np.ndarray]] = {}
-        for scale in pd.unique(self.table["scale"]):
-            sub = self.table[self.table["scale"] == scale]
-            raw = sub["raw_sum"].to_numpy(np.int64)
+        scales = self.table["scale"].to_numpy(dtype=object)
+        raw_sums = self.table["raw_sum"].to_numpy(np.int64)
+        scores = self.table["rasch_score"].to_numpy(float)
+        for scale in pd.unique(scales):
+            rows = scales == scale
+            raw = raw_sums[rows]
             lo = int(raw.min())
             dense = np.full(int(raw.max()) - lo + 1, np.nan)
-            dense[raw - lo] = sub["rasch_score"].to_numpy(float)
+            dense[raw - lo] = scores[rows]
             dense.flags.writeable = False
             out[scale] = (lo, dense)
         return out
