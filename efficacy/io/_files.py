@@ -373,6 +373,8 @@ def _scan_sheet(path: Path, ws: Any) -> tuple[list[str], list[pa.ChunkedArray], 
     numbers: list[int] = []
     beyond = 0  # first column right of the header holding a value (1-based)
     for number, row in enumerate(ws.iter_rows(), start=1):
+        if not row and number <= _EXCEL_ROWS:
+            continue  # a row absent from the sheet (openpyxl yields no cells): blank
         if number > _EXCEL_ROWS or len(row) > _EXCEL_COLUMNS:
             raise InputError(
                 f"{path}: the sheet goes beyond Excel's {_EXCEL_ROWS:,} rows x "
