@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -115,6 +115,21 @@ def _read_xport(path: Path) -> tuple[tuple[tuple[str, pa.ChunkedArray], ...], st
     return columns, meta.table_name or ""
 
 
+#: Dataset-JSON files read, by the SHA-256 of the bytes and the path as given (the
+#: problems name the file); each caller gets a copy-on-write copy of the frame.
+_JSON_KEPT: KeptReads[AdamFile] = KeptReads(16)
+
+
+def _json_form(path: Path, fmt: str) -> AdamFile:
+    """Read a Dataset-JSON file with the full v1.1 reader and its conformance checks."""
+    frame, meta, problems = read_dataset(path)
+    upper = [c.name.upper() for c in meta.columns]
+    if len(set(upper)) != len(upper):
+        raise InputError(f"{path}: variable names repeat when upper-cased; rename them")
+    name = (meta.name or _stem_name(path)).upper()
+    return AdamFile(path, as_text_frame(frame, meta), fmt, name, problems)
+
+
 def read_adam_file(path: str | Path) -> AdamFile:
     """Read one ADaM dataset file, whatever its form (see :data:`ADAM_SUFFIXES`).
 
@@ -133,13 +148,9 @@ def read_adam_file(path: str | Path) -> AdamFile:
     if suffix == ".xpt":
         columns, name = _xport(path)
         return AdamFile(path, _text_frame(columns), "xport", name)
-    if suffix in _JSON_FORMS:  # the full Dataset-JSON v1.1 reader, with its checks
-        frame, meta, problems = read_dataset(path)
-        upper = [c.name.upper() for c in meta.columns]
-        if len(set(upper)) != len(upper):
-            raise InputError(f"{path}: variable names repeat when upper-cased; rename them")
-        name = (meta.name or _stem_name(path)).upper()
-        return AdamFile(path, as_text_frame(frame, meta), _JSON_FORMS[suffix], name, problems)
+    if suffix in _JSON_FORMS:
+        kept = _JSON_KEPT.read(path, str(path), lambda: _json_form(path, _JSON_FORMS[suffix]))
+        return replace(kept, frame=kept.frame.copy(deep=False))  # copy-on-write: the caller's
     if suffix not in ADAM_SUFFIXES:
         raise InputError(
             f"{path}: unsupported file type {path.suffix!r}; give an ADaM dataset as "

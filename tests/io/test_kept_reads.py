@@ -107,3 +107,33 @@ def test_faceq_table_copies_are_loaded_once_and_name_their_path(
     with pytest.raises(faceq_tables.InputError, match="unsupported file type"):
         load_faceq_conversion(renamed)
     assert loads == [a, renamed]
+
+
+def test_dataset_json_is_read_once_per_path_and_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_adam_files, "_JSON_KEPT", KeptReads(4))
+    reads: list[Path] = []
+    real = _adam_files._json_form
+
+    def counting(path: Path, fmt: str) -> _adam_files.AdamFile:
+        reads.append(path)
+        return real(path, fmt)
+
+    monkeypatch.setattr(_adam_files, "_json_form", counting)
+    source = REFERENCE / "adam" / "pilot" / "adae.dsjc"
+    copy = tmp_path / "adae.dsjc"
+    shutil.copy(source, copy)
+    first, again, other = read_adam_file(source), read_adam_file(source), read_adam_file(copy)
+    assert reads == [source, copy]  # the problems name the file: another path is read
+    assert other.path == copy and other.frame.equals(first.frame)
+    assert (again.path, again.fmt, again.name, again.problems) == (
+        first.path,
+        first.fmt,
+        first.name,
+        first.problems,
+    )
+    assert first.frame.equals(again.frame) and first.frame is not again.frame
+    first.frame.iloc[0, 0] = "changed"
+    assert again.frame.iloc[0, 0] != "changed"
+    assert read_adam_file(source).frame.iloc[0, 0] == again.frame.iloc[0, 0]
