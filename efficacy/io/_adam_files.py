@@ -86,7 +86,7 @@ def _stem_name(path: Path) -> str:
 
 #: XPT files read: their cleaned text columns (immutable Arrow arrays, shared) and the
 #: member name, by the SHA-256 of the file's bytes.
-_XPT_KEPT: KeptReads[tuple[tuple[tuple[str, pa.ChunkedArray], ...], str]] = KeptReads(16)
+_XPT_KEPT: KeptReads[tuple[tuple[tuple[str, pa.ChunkedArray], ...], str]] = KeptReads(8)
 
 
 def _xport(path: Path) -> tuple[dict[str, pa.ChunkedArray], str]:
@@ -117,7 +117,7 @@ def _read_xport(path: Path) -> tuple[tuple[tuple[str, pa.ChunkedArray], ...], st
 
 #: Dataset-JSON files read, by the SHA-256 of the bytes and the path as given (the
 #: problems name the file); each caller gets a copy-on-write copy of the frame.
-_JSON_KEPT: KeptReads[AdamFile] = KeptReads(16)
+_JSON_KEPT: KeptReads[AdamFile] = KeptReads(8)
 
 
 def _json_form(path: Path, fmt: str) -> AdamFile:

@@ -29,6 +29,9 @@ class KeptReads(Generic[T]):
     ----------
     size : int
         How many results to keep (least recently used ones are dropped).
+    max_bytes : int, default 32 MiB
+        Files larger than this are read every time (neither hashed nor kept): keeping is
+        for the small reference files read again and again, and bounds the memory held.
 
     Notes
     -----
@@ -50,21 +53,36 @@ class KeptReads(Generic[T]):
     ('abc', 'abc', 'abd')
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int = 32 << 20) -> None:
         self._size = size
+        self._max_bytes = max_bytes
         self._kept: OrderedDict[Hashable, T] = OrderedDict()
         self._lock = threading.Lock()
 
     def read(self, path: str | os.PathLike[str], key: Hashable, load: Callable[[], T]) -> T:
         """Return the kept result for the bytes of `path` and `key`, else ``load()``.
 
-        `key` names everything else the result depends on (the file's suffix when it
-        picks the parser, a registry, ...). ``load()`` reads `path`; its result is kept
-        when it returns and the file's bytes are still those hashed before. Exceptions
-        from ``load()`` propagate and nothing is kept. A file that cannot be hashed is
-        simply loaded (``load()`` then raises with its own message).
+        Parameters
+        ----------
+        path : str or path-like
+            The file `load` reads.
+        key : hashable
+            Everything else the result depends on (the file's suffix when it picks the
+            parser, a registry, the path when messages name it, ...).
+        load : callable
+            Reads `path`. Its result is kept when it returns and the file's bytes are
+            still those hashed before; its exceptions propagate and nothing is kept.
+
+        Returns
+        -------
+        object
+            The result of ``load()``, now or for the same bytes and `key` before. A file
+            that cannot be hashed is simply loaded (``load()`` then raises with its own
+            message).
         """
         try:
+            if os.stat(path).st_size > self._max_bytes:
+                return load()
             full = (file_sha256(path), key)
         except OSError:
             return load()

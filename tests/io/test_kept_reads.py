@@ -137,3 +137,13 @@ def test_dataset_json_is_read_once_per_path_and_bytes(
     first.frame.iloc[0, 0] = "changed"
     assert again.frame.iloc[0, 0] != "changed"
     assert read_adam_file(source).frame.iloc[0, 0] == again.frame.iloc[0, 0]
+
+
+def test_files_beyond_the_size_bound_are_read_every_time(tmp_path: Path) -> None:
+    path = tmp_path / "x.txt"
+    path.write_text("0123456789")
+    loads: list[int] = []
+    small: KeptReads[int] = KeptReads(4, max_bytes=9)
+    assert [small.read(path, (), lambda: loads.append(1) or len(loads)) for _ in range(2)] == [1, 2]
+    big: KeptReads[int] = KeptReads(4, max_bytes=10)
+    assert [big.read(path, (), lambda: loads.append(1) or len(loads)) for _ in range(2)] == [3, 3]
