@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_read.py --sizes 100000 --repeat 3
     python benchmarks/bench_read.py --calls              # per-call cost on small trials
     python benchmarks/bench_read.py --calls --repeat 21 --peer 6ff67bd
+    python benchmarks/bench_read.py --suite --peer d12b5bb  # what the test suite repeats
 
 Prints, per size: rows, median seconds of ``read_trial`` (manifest + four tables, every
 cell converted and checked), its median process CPU seconds (Arrow's CSV parser uses
@@ -28,6 +29,14 @@ and of ``score_trial`` of a freshly read trial (each timed call gets a trial rea
 before, untimed), in this checkout and in the peer commit (`--peer`, unpacked with
 ``git archive`` into a temporary folder and run in a subprocess on the same files).
 Ratios are peer / ours.
+
+``--suite``: median CPU of the reads the test suite repeats in one process, here and in
+the peer (fresh subprocesses, alternating rounds): ``read_trial`` and ``score_trial``
+of a small bundle copied to a new folder before each call (tests write their bundles
+to new folders; the copy is untimed), ``read_adam_file`` of the CDISC pilot's XPT and
+Dataset-JSON files read again, ``load_protocol`` of the default protocol, and
+``write_bundle`` of a small simulated trial. ``cold`` rows empty the kept reads first
+(where the checkout has them), so they show what a first read costs.
 """
 
 from __future__ import annotations
@@ -243,14 +252,111 @@ def calls(repeat: int, peer: str, rounds: int) -> None:
     print(f"load average {os.getloadavg()[0]:.1f} (2 cores shared)")
 
 
+def _clear_kept() -> None:
+    """Forget the reads a checkout keeps (XPT, Dataset-JSON, FACE-Q, built-in protocols)."""
+    from efficacy.instruments import faceq_tables
+    from efficacy.io import _adam_files
+    from efficacy.protocol import loader
+
+    for kept in (
+        getattr(_adam_files, "_XPT_KEPT", None),
+        getattr(_adam_files, "_JSON_KEPT", None),
+        getattr(faceq_tables, "_KEPT", None),
+    ):
+        if kept is not None:
+            kept.clear()
+    builtin = getattr(loader, "_builtin", None)
+    if builtin is not None:
+        builtin.cache_clear()
+
+
+def suite_timings(work: str, repeat: int) -> dict[str, float]:
+    """Median CPU seconds of each call ``--suite`` times (see the module notes)."""
+    from efficacy.instruments import score_trial
+    from efficacy.io._adam_files import read_adam_file
+    from efficacy.protocol import load_protocol
+    from efficacy.sim import simulate_parallel, write_bundle
+
+    warnings.simplefilter("ignore")
+    small, pilot = Path(work) / "small", ROOT / "tests" / "reference" / "adam" / "pilot"
+    copies: list[Path] = []
+
+    def fresh_copy() -> None:
+        copies.append(Path(work) / f"copy{len(copies)}")
+        shutil.copytree(small, copies[-1])
+
+    trials: list[object] = []
+    out = {
+        "read_trial (new copy)": cpu_median(lambda: read_trial(copies[-1]), repeat, fresh_copy),
+        "score_trial (new copy)": cpu_median(
+            lambda: score_trial(trials[-1]),
+            repeat,
+            lambda: (fresh_copy(), trials.append(read_trial(copies[-1]))),
+        ),
+    }
+    bundle = simulate_parallel(7, 8)
+    out["write_bundle"] = cpu_median(lambda: write_bundle(bundle, copies[-1]), repeat, fresh_copy)
+    for name in ("adsl.xpt", "adcibc.xpt", "adadas.dsjc"):
+        read = lambda n=name: read_adam_file(pilot / n)  # noqa: E731
+        read()
+        out[f"read_adam_file {name}"] = cpu_median(read, repeat)
+        out[f"read_adam_file {name} cold"] = cpu_median(read, repeat, _clear_kept)
+    load_protocol("iso-efficacy-2025")
+    out["load_protocol"] = cpu_median(lambda: load_protocol("iso-efficacy-2025"), repeat)
+    out["load_protocol cold"] = cpu_median(
+        lambda: load_protocol("iso-efficacy-2025"), repeat, _clear_kept
+    )
+    for folder in copies:
+        shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
+def _suite_worker(work: str, repeat: int) -> None:
+    """Print :func:`suite_timings` as JSON (run in a checkout's folder, first on sys.path)."""
+    print(json.dumps(suite_timings(work, repeat)))
+
+
+def suite(repeat: int, peer: str, rounds: int) -> None:
+    """The ``--suite`` run: medians here and in `peer` over alternating rounds, ratios."""
+    work = Path(tempfile.mkdtemp(prefix="bench-suite-"))
+    runs: dict[str, list[dict[str, float]]] = {"ours": [], "peer": []}
+    try:
+        from efficacy.sim import simulate_parallel, write_bundle
+
+        write_bundle(simulate_parallel(3, 4, n_screen_failures=2, dropout_rate=0.3), work / "small")
+        if peer:
+            extract_commit(peer, work / "peer")
+        for _ in range(rounds):
+            call = f"_suite_worker({str(work)!r}, {repeat})"
+            runs["ours"].append(run_in_checkout(ROOT, "bench_read", call))
+            if peer:
+                runs["peer"].append(run_in_checkout(work / "peer", "bench_read", call))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"median CPU ms of {repeat} calls, median of {rounds} rounds; peer = {peer or '-'}")
+    print(f"{'call':<32}{'ours':>9}{'peer':>9}{'peer/ours':>11}")
+    for name in runs["ours"][0]:
+        ours = statistics.median(r[name] for r in runs["ours"])
+        line = f"{name:<32}{ours * 1e3:9.2f}"
+        if runs["peer"]:
+            theirs = statistics.median(r[name] for r in runs["peer"])
+            line += f"{theirs * 1e3:9.2f}{theirs / ours:11.2f}"
+        print(line)
+    print(f"load average {os.getloadavg()[0]:.1f} (2 cores shared)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=None, help="default 5 (--calls: 15)")
     parser.add_argument("--calls", action="store_true", help="per-call cost on small trials")
+    parser.add_argument("--suite", action="store_true", help="reads the test suite repeats")
     parser.add_argument("--peer", default="6ff67bd", help="peer commit of --calls ('' = none)")
     parser.add_argument("--rounds", type=int, default=3, help="--calls: alternating rounds")
     args = parser.parse_args()
+    if args.suite:
+        suite(args.repeat or 15, args.peer, args.rounds)
+        return
     if args.calls:
         calls(args.repeat or 15, args.peer, args.rounds)
         return

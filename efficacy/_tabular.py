@@ -56,8 +56,7 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     out = frame.copy()
-    for i in range(out.shape[1]):
-        series = out.iloc[:, i]
+    for i, (_, series) in enumerate(frame.items()):
         if isinstance(series.dtype, pd.StringDtype):
             out.isetitem(i, _neutralise_strings(series))
         elif _may_hold_text(series):
@@ -69,19 +68,22 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def _neutralise_strings(series: pd.Series) -> Any:
     """``series.astype(object).map(neutralise).to_numpy(dtype=object)`` of a string column.
 
-    Only the cells that start with a trigger (found by one vectorised ``startswith``)
-    go through :func:`neutralise`; it returns every other cell unchanged. Missing cells
-    come out as ``map`` leaves them: NaN, or ``pd.NA`` in an all-missing ``string``
-    (``pd.NA``-valued) column, where ``map`` infers no text dtype.
+    Only the cells whose first character is a trigger (found on the column's Arrow
+    form by two kernels) go through :func:`neutralise`; it returns every other cell
+    unchanged. Missing cells come out as ``map`` leaves them: NaN, or ``pd.NA`` in an
+    all-missing ``string`` (``pd.NA``-valued) column, where ``map`` infers no text dtype.
     """
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    present = series.notna().to_numpy(dtype=bool)
+    text = pa.array(series.array)
     nan_valued = getattr(series.dtype, "na_value", None) is not pd.NA
-    missing: Any = np.nan if nan_valued or present.any() else pd.NA
+    missing: Any = np.nan if nan_valued or text.null_count < len(text) else pd.NA
     values = series.to_numpy(dtype=object, na_value=missing, copy=True)
-    hit = series.str.startswith(FORMULA_TRIGGERS).to_numpy(dtype=bool, na_value=False)
+    first = pc.utf8_slice_codeunits(text, 0, 1)
+    hit = pc.is_in(first, value_set=pa.array(FORMULA_TRIGGERS)).to_numpy(zero_copy_only=False)
     for k in np.flatnonzero(hit):
         values[k] = neutralise(values[k])
     return values

@@ -67,4 +67,5 @@ def str_array(values: object) -> ExtensionArray:
     >>> str_array(np.array(["a", None, 1], dtype=object)).tolist()
     ['a', nan, '1']
     """
-    return pd.array(np.asarray(values, dtype=object), dtype="str")
+    # the dtype "str" names, built directly: parsing the name costs more than the array
+    return pd.array(np.asarray(values, dtype=object), dtype=pd.StringDtype(na_value=np.nan))

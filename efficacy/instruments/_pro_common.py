@@ -190,7 +190,9 @@ def pro_rows(responses: pd.DataFrame, instrument: str, *, need_scale: bool) -> P
         )
     f = responses
     if "instrument" in f.columns:
-        f = f[(f["instrument"] == instrument).fillna(False).to_numpy(dtype=bool)]
+        # a missing instrument ("" here; `instrument` is a scorer's non-empty name) is not it
+        mine = f["instrument"].to_numpy(dtype=object, na_value="") == instrument
+        f = f[np.asarray(mine, dtype=bool)]
     raw = f["response"]
     response = pd.to_numeric(raw, errors="coerce").to_numpy(float, na_value=np.nan)
     if pd.api.types.is_numeric_dtype(raw.dtype):

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -30,9 +28,9 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from efficacy._digest import file_sha256
 from efficacy.errors import ConversionTableError, EfficacyError, InputError
 from efficacy.io._files import read_text
+from efficacy.io._kept import KeptReads
 
 __all__ = [
     "FACEQ_SCALES",
@@ -267,12 +265,15 @@ class FaceQConversion:
         same kept object to every caller).
         """
         out: dict[str, tuple[int, np.ndarray]] = {}
-        for scale in pd.unique(self.table["scale"]):
-            sub = self.table[self.table["scale"] == scale]
-            raw = sub["raw_sum"].to_numpy(np.int64)
+        scales = self.table["scale"].to_numpy(dtype=object)
+        raw_sums = self.table["raw_sum"].to_numpy(np.int64)
+        scores = self.table["rasch_score"].to_numpy(float)
+        for scale in pd.unique(scales):
+            rows = scales == scale
+            raw = raw_sums[rows]
             lo = int(raw.min())
             dense = np.full(int(raw.max()) - lo + 1, np.nan)
-            dense[raw - lo] = sub["rasch_score"].to_numpy(float)
+            dense[raw - lo] = scores[rows]
             dense.flags.writeable = False
             out[scale] = (lo, dense)
         return out
@@ -417,11 +418,12 @@ def load_faceq_conversion(
 
     Notes
     -----
-    A valid table read from a file is kept (the last few, in this process) by the path
-    as given, the SHA-256 of the file's bytes and the scales registry, so validation,
-    scoring and the report read one file once; a changed file is read again. Each call
-    returns its own FaceQConversion whose ``table`` is a copy-on-write copy: changing it
-    changes neither the kept table nor another caller's.
+    A valid table read from a file is kept (the last few, in this process) by the
+    SHA-256 of the file's bytes, its suffix and the scales registry, so validation,
+    scoring and the report read one file (or copies of it) once; a changed file is read
+    again. Each call returns its own FaceQConversion (``source`` is the path given) whose
+    ``table`` is a copy-on-write copy: changing it changes neither the kept table nor
+    another caller's.
     """
     if isinstance(table, FaceQConversion):
         return table
@@ -431,38 +433,20 @@ def load_faceq_conversion(
     return _load(table, registry)
 
 
-#: Valid tables read from files: (path as given, SHA-256 of the bytes, registry) -> table.
-_KEPT: OrderedDict[Hashable, FaceQConversion] = OrderedDict()
-_KEPT_MAX = 8
-_KEPT_LOCK = threading.Lock()
-
-
-def _file_key(path: str | os.PathLike[str], registry: Mapping[str, FaceQScale]) -> Hashable | None:
-    """Return what a table read from `path` depends on; None if the file cannot be read."""
-    try:
-        digest = file_sha256(path)
-    except OSError:
-        return None
-    return (str(path), digest, tuple(registry.items()))
+#: Valid tables read from files, by the SHA-256 of the bytes, the file's suffix (it picks
+#: the reader) and the scales registry: what a table depends on besides its source name.
+_KEPT: KeptReads[FaceQConversion] = KeptReads(8)
 
 
 def _from_file(path: str | os.PathLike[str], registry: Mapping[str, FaceQScale]) -> FaceQConversion:
-    """Return the kept table of the file's bytes, or read, check and keep the file."""
-    key = _file_key(path, registry)
-    if key is None:  # unreadable: the reader raises with the reason
-        return _load(path, registry)
-    with _KEPT_LOCK:
-        hit = _KEPT.get(key)
-        if hit is not None:
-            _KEPT.move_to_end(key)
-    if hit is None:
-        hit = _load(path, registry)  # raises for an invalid table: nothing is kept
-        if _file_key(path, registry) == key:  # the bytes read are the bytes hashed
-            with _KEPT_LOCK:
-                _KEPT[key] = hit
-                while len(_KEPT) > _KEPT_MAX:
-                    _KEPT.popitem(last=False)
-    return FaceQConversion(hit.table.copy(deep=False), hit.source)
+    """Return the kept table of the file's bytes, or read, check and keep the file.
+
+    The same bytes in another folder (every bundle a test writes holds the same
+    synthetic table) are read once; ``source`` names the path given.
+    """
+    key = (Path(path).suffix.lower(), tuple(registry.items()))
+    hit = _KEPT.read(path, key, lambda: _load(path, registry))  # raises if invalid
+    return FaceQConversion(hit.table.copy(deep=False), str(path))
 
 
 def _load(

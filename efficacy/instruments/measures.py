@@ -465,7 +465,7 @@ def _frame(r: Readings, out: dict[str, np.ndarray]) -> pd.DataFrame:
     """Build the result frame: text decoded once, fixed columns and dtypes."""
 
     def decode(column: str) -> object:
-        vocab = pd.array(np.array([*r.vocab[column], None], dtype=object), dtype="str")
+        vocab = str_array(np.array([*r.vocab[column], None], dtype=object))
         codes = out[column]
         return vocab.take(np.where(codes < 0, len(vocab) - 1, codes))
 

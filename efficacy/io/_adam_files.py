@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +22,7 @@ from efficacy.errors import InputError
 from efficacy.io._convert import STRING_DTYPE, clean_text
 from efficacy.io._dsj_meta import DatasetProblem
 from efficacy.io._files import as_text, read_text
+from efficacy.io._kept import KeptReads
 from efficacy.io.datasets import as_text_frame, read_dataset
 
 __all__ = [
@@ -83,19 +84,50 @@ def _stem_name(path: Path) -> str:
     return (words[0] if words else path.stem).upper()
 
 
+#: XPT files read: their cleaned text columns (immutable Arrow arrays, shared) and the
+#: member name, by the SHA-256 of the file's bytes.
+_XPT_KEPT: KeptReads[tuple[tuple[tuple[str, pa.ChunkedArray], ...], str]] = KeptReads(8)
+
+
 def _xport(path: Path) -> tuple[dict[str, pa.ChunkedArray], str]:
+    columns, member = _XPT_KEPT.read(path, ".xpt", lambda: _read_xport(path))
+    return dict(columns), (member or _stem_name(path)).upper()
+
+
+def _read_xport(path: Path) -> tuple[tuple[tuple[str, pa.ChunkedArray], ...], str]:
+    """Return the cleaned text columns (upper-case names) and the member name ('' if none).
+
+    pyreadstat's ``dict`` output (one list of Python values per variable) is what its
+    DataFrame is built from; Arrow infers the same types from it (double, date32,
+    timestamp, string; null for a variable with no value) and casts them to the same
+    text.
+    """
     try:
-        frame, meta = pyreadstat.read_xport(str(path))
+        data, meta = pyreadstat.read_xport(str(path), output_format="dict")
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError, ValueError) as exc:
         raise InputError(
             f"{path}: not a readable SAS XPORT file ({exc}); export it as XPORT version 5"
         ) from None
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    text = {
-        name.strip().upper(): clean_text(as_text(path, name, table.column(i)))
-        for i, name in enumerate(table.column_names)
-    }
-    return text, (meta.table_name or _stem_name(path)).upper()
+    columns = tuple(
+        (name.strip().upper(), clean_text(as_text(path, name, pa.chunked_array([pa.array(v)]))))
+        for name, v in data.items()
+    )
+    return columns, meta.table_name or ""
+
+
+#: Dataset-JSON files read, by the SHA-256 of the bytes and the path as given (the
+#: problems name the file); each caller gets a copy-on-write copy of the frame.
+_JSON_KEPT: KeptReads[AdamFile] = KeptReads(8)
+
+
+def _json_form(path: Path, fmt: str) -> AdamFile:
+    """Read a Dataset-JSON file with the full v1.1 reader and its conformance checks."""
+    frame, meta, problems = read_dataset(path)
+    upper = [c.name.upper() for c in meta.columns]
+    if len(set(upper)) != len(upper):
+        raise InputError(f"{path}: variable names repeat when upper-cased; rename them")
+    name = (meta.name or _stem_name(path)).upper()
+    return AdamFile(path, as_text_frame(frame, meta), fmt, name, problems)
 
 
 def read_adam_file(path: str | Path) -> AdamFile:
@@ -116,13 +148,9 @@ def read_adam_file(path: str | Path) -> AdamFile:
     if suffix == ".xpt":
         columns, name = _xport(path)
         return AdamFile(path, _text_frame(columns), "xport", name)
-    if suffix in _JSON_FORMS:  # the full Dataset-JSON v1.1 reader, with its checks
-        frame, meta, problems = read_dataset(path)
-        upper = [c.name.upper() for c in meta.columns]
-        if len(set(upper)) != len(upper):
-            raise InputError(f"{path}: variable names repeat when upper-cased; rename them")
-        name = (meta.name or _stem_name(path)).upper()
-        return AdamFile(path, as_text_frame(frame, meta), _JSON_FORMS[suffix], name, problems)
+    if suffix in _JSON_FORMS:
+        kept = _JSON_KEPT.read(path, str(path), lambda: _json_form(path, _JSON_FORMS[suffix]))
+        return replace(kept, frame=kept.frame.copy(deep=False))  # copy-on-write: the caller's
     if suffix not in ADAM_SUFFIXES:
         raise InputError(
             f"{path}: unsupported file type {path.suffix!r}; give an ADaM dataset as "

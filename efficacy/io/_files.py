@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import math
 import re
 import zipfile
@@ -108,15 +109,16 @@ def _check_header(
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _read_header(path: Path) -> tuple[list[str], int]:
-    """Return the header cells and the number of physical lines they span."""
+def _read_header(path: Path, data: bytes) -> tuple[list[str], int]:
+    """Return the header cells of the file's bytes `data` and the lines they span.
+
+    `data` passed :func:`_check_encoding`: it decodes.
+    """
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        with io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
             lines = reader.line_num
-    except UnicodeDecodeError:  # _check_encoding passed: the file changed since
-        raise InputError(f"{path}: not UTF-8 text; {_UTF8_FIX}") from None
     except csv.Error as exc:
         raise InputError(f"{path} line 1: the header cannot be read as CSV ({exc})") from None
     if not header or all(not h.strip() for h in header):
@@ -132,8 +134,8 @@ def _read_header(path: Path) -> tuple[list[str], int]:
     return header, lines
 
 
-def _check_encoding(path: Path) -> None:
-    """Refuse a CSV that is not UTF-8 text, naming the problem; streams 1 MB at a time.
+def _check_encoding(path: Path, data: bytes) -> None:
+    """Refuse a CSV (bytes `data`) that is not UTF-8 text, naming the problem; 1 MB at a time.
 
     Checked once, before any parsing, so that no later step (Arrow, the header reader,
     the ragged-row locator) meets undecodable bytes. NUL bytes never occur in UTF-8 text:
@@ -141,7 +143,7 @@ def _check_encoding(path: Path) -> None:
     """
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     line = 1
-    with path.open("rb") as handle:
+    with io.BytesIO(data) as handle:
         first = True
         while chunk := handle.read(_CHUNK):
             if first and chunk[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -188,16 +190,17 @@ def _nul_message(path: Path, chunk: bytes, nul: int, line: int, first: bool) -> 
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[pa.ChunkedArray]]:
-    _check_encoding(path)
-    header, header_lines = _read_header(path)
+    data = path.read_bytes()  # read once: checked, its header read, then parsed by Arrow
+    _check_encoding(path, data)
+    header, header_lines = _read_header(path, data)
     names = [f"f{i}" for i in range(len(header))]
     try:
         table = pcsv.read_csv(
-            path,
+            pa.BufferReader(data),
             read_options=pcsv.ReadOptions(
                 column_names=names,
                 skip_rows=header_lines,
-                use_threads=path.stat().st_size >= _THREADS_FROM,
+                use_threads=len(data) >= _THREADS_FROM,
             ),
             parse_options=pcsv.ParseOptions(newlines_in_values=True),
             convert_options=pcsv.ConvertOptions(
@@ -373,6 +376,8 @@ def _scan_sheet(path: Path, ws: Any) -> tuple[list[str], list[pa.ChunkedArray], 
     numbers: list[int] = []
     beyond = 0  # first column right of the header holding a value (1-based)
     for number, row in enumerate(ws.iter_rows(), start=1):
+        if not row and number <= _EXCEL_ROWS:
+            continue  # a row absent from the sheet (openpyxl yields no cells): blank
         if number > _EXCEL_ROWS or len(row) > _EXCEL_COLUMNS:
             raise InputError(
                 f"{path}: the sheet goes beyond Excel's {_EXCEL_ROWS:,} rows x "

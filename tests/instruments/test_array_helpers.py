@@ -67,3 +67,29 @@ def test_str_column_is_the_astype_str_of_the_column_with_missing_as_none() -> No
     assert values.tolist()[:2] == ["a", None]  # the input is left as it was
     text = pd.Series(["x", None], dtype="str")
     assert str_column(text) is text.array
+
+
+@pytest.mark.parametrize(
+    "dtype", ["str", pd.StringDtype("pyarrow"), pd.StringDtype("python"), object, "category"]
+)
+def test_pro_rows_selects_the_rows_pandas_equality_selects(dtype: object) -> None:
+    from efficacy.instruments._pro_common import pro_rows
+
+    names = ["faceq", "skindex16", None, "FACEQ", "", "faceq "]
+    rng = np.random.default_rng(7)
+    picks = [names[i] for i in rng.integers(0, len(names), 60)]
+    frame = pd.DataFrame(
+        {
+            "subject_id": [f"S{i % 7}" for i in range(60)],
+            "visit": [f"V{i % 3}" for i in range(60)],
+            "instrument": pd.Series(picks, dtype=dtype),
+            "item": np.arange(60) % 10 + 1,
+            "response": np.arange(60) % 4 + 1,
+            "scale": "psychological_function",
+        }
+    )
+    for instrument in ("faceq", "skindex16"):
+        want = frame[(frame["instrument"] == instrument).fillna(False).to_numpy(dtype=bool)]
+        got = pro_rows(frame, instrument, need_scale=True)
+        np.testing.assert_array_equal(got.item, want["item"].to_numpy(float))
+        assert got.n == len(want[["subject_id", "visit"]].drop_duplicates())

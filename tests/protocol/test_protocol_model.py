@@ -103,6 +103,8 @@ def test_a_builtin_protocol_is_parsed_once_and_immutable_all_the_way_down(pid: s
     shared = load_protocol(pid)
     assert load_protocol(pid) is shared  # one object for every caller...
     assert _mutable_parts(shared, pid) == []  # ...which none of them can change
+    with pytest.raises(TypeError):
+        shared.parameters["x"] = 1  # type: ignore[index]
 
 
 def test_extension_tightens_min_weeks(tmp_path: Path) -> None:
