@@ -195,7 +195,8 @@ class _CharsUntil(dict[tuple[Any, bool], "re.Pattern[str]"]):
         regex = "".join([f"\\x{ord(character):02x}" for character in characters])
         if not opposite:
             regex = f"^{regex}"
-        pattern = self[key] = re.compile(f"[{regex}]+")
+        pattern = re.compile(f"[{regex}]+")
+        self[key] = pattern  # under the key looked up (tinyhtml5 rebinds it first)
         return pattern
 
 
