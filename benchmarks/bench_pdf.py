@@ -6,7 +6,7 @@ Usage::
     PYTHONPATH=. python benchmarks/bench_pdf.py --repeat 3 --bundle sample_data/split_face_12wk
     PYTHONPATH=. python benchmarks/bench_pdf.py --heap 3000000    # in a process holding 3M objects
     PYTHONPATH=. python benchmarks/bench_pdf.py --stages          # where the time goes, per step
-    PYTHONPATH=. python benchmarks/bench_pdf.py --peer HEAD~2     # another peer commit
+    PYTHONPATH=. python benchmarks/bench_pdf.py --peer d12b5bb    # another peer commit
 
 Builds the report's HTML once (read, analyse, ``build_report``, ``to_html``), then renders
 it, interleaved in one process, ``--repeat`` times each:
@@ -16,7 +16,10 @@ it, interleaved in one process, ``--repeat`` times each:
 - ``gc paused``: the same with Python's garbage collector off during the render;
 - ``no note styles``: weasyprint's HTML without the footnote/note pseudo-element rules of
   its user-agent stylesheet (``efficacy.report._weasy.html_class``), collector on;
-- ``efficacy _pdf``: all of it (both, and the fonts subset without decompiling the
+- ``html parse cache``: the HTML parsed with tinyhtml5's ``chars_until`` expressions
+  found in a cache that answers (``efficacy.report._weasy.fast_html_parsing``), collector
+  on;
+- ``efficacy _pdf``: all of it (these, and the fonts subset without decompiling the
   tables weasyprint drops, ``efficacy.report._weasy.lean_font_subsetting``), as
   ``Report.to_pdf`` and ``efficacy report`` render;
 - ``peer commit _pdf``: the ``_pdf`` of the peer commit (``--peer``, default 6ff67bd),
@@ -57,7 +60,7 @@ import weasyprint
 from efficacy.io import read_trial
 from efficacy.protocol import load_protocol
 from efficacy.report import build_report
-from efficacy.report._weasy import gc_paused, html_class
+from efficacy.report._weasy import fast_html_parsing, gc_paused, html_class
 from efficacy.report.model import _pdf
 from efficacy.report.outcomes import run_analysis
 
@@ -117,9 +120,15 @@ def _variants(html: str) -> dict[str, Callable[[], bytes]]:
             pdf: bytes = weasyprint.HTML(string=html).write_pdf()
         return pdf
 
+    def parse_cache() -> bytes:
+        with fast_html_parsing():
+            pdf: bytes = weasyprint.HTML(string=html).write_pdf()
+        return pdf
+
     return {
         "weasyprint (peer)": lambda: weasyprint.HTML(string=html).write_pdf(),
         "gc paused": paused,
+        "html parse cache": parse_cache,
         "no note styles": lambda: html_class()(string=html).write_pdf(),
         "efficacy _pdf (all)": lambda: _pdf(html),
     }

@@ -23,7 +23,9 @@ sample reports). The figure's cycles are collected after it is drawn, as before.
 
 At most :data:`MAX_ENTRIES` outputs per function are kept
 (least recently used dropped first). :func:`clear_figure_memo` empties every memo (the
-benchmark's cold runs).
+benchmark's cold runs); inside :func:`fresh_figure_memo` every figure is drawn anew and
+the memo of before is back after it (a test that must see a figure drawn, without
+making the tests after it draw again what the memo held).
 """
 
 from __future__ import annotations
@@ -33,19 +35,21 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 from efficacy._gc import gc_paused
 
-__all__ = ["MAX_ENTRIES", "clear_figure_memo", "memo_figure"]
+__all__ = ["MAX_ENTRIES", "clear_figure_memo", "fresh_figure_memo", "memo_figure"]
 
 #: Outputs kept per memoised function (the figures of a few reports).
 MAX_ENTRIES = 32
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R", str, bytes)
-_CLEARS: list[Callable[[], None]] = []
+#: Every memoised function's memo, with the lock that guards it.
+_MEMOS: list[tuple[threading.Lock, OrderedDict[str, str | bytes]]] = []
 
 
 #: rcParams a figure's drawing does not read: the figures select the Agg backend
@@ -112,11 +116,7 @@ def memo_figure(
                     memo.popitem(last=False)
             return out
 
-        def clear() -> None:
-            with lock:
-                memo.clear()
-
-        _CLEARS.append(clear)
+        _MEMOS.append((lock, memo))  # type: ignore[arg-type]  # str or bytes values
         return drawn
 
     return decorate
@@ -124,5 +124,27 @@ def memo_figure(
 
 def clear_figure_memo() -> None:
     """Forget every memoised figure (the next render draws them again)."""
-    for clear in _CLEARS:
-        clear()
+    for lock, memo in _MEMOS:
+        with lock:
+            memo.clear()
+
+
+@contextmanager
+def fresh_figure_memo() -> Iterator[None]:
+    """Draw every figure anew inside the block; after it, the memo holds what it held.
+
+    What was drawn inside the block is forgotten (memos of functions decorated inside the
+    block excepted).
+    """
+    saved: list[OrderedDict[str, str | bytes]] = []
+    for lock, memo in list(_MEMOS):
+        with lock:
+            saved.append(memo.copy())
+            memo.clear()
+    try:
+        yield
+    finally:
+        for (lock, memo), before in zip(_MEMOS, saved, strict=False):
+            with lock:
+                memo.clear()
+                memo.update(before)

@@ -9,7 +9,12 @@ import pytest
 
 from efficacy._gc import gc_paused
 from efficacy.report import _figcache
-from efficacy.report._figcache import MAX_ENTRIES, clear_figure_memo, memo_figure
+from efficacy.report._figcache import (
+    MAX_ENTRIES,
+    clear_figure_memo,
+    fresh_figure_memo,
+    memo_figure,
+)
 
 
 def _counting(matplotlib_rc: bool) -> tuple[list[object], object]:
@@ -35,9 +40,25 @@ def test_equal_inputs_draw_once_and_different_inputs_draw_again() -> None:
     draw([{"a": 1.0, "b": None}], "y")
     draw([{"a": 1.0, "b": None}], label="x")
     assert len(calls) == 5
-    clear_figure_memo()
-    draw([{"a": 1.0, "b": None}], "x")
-    assert len(calls) == 6
+    with fresh_figure_memo():  # the other tests' figures stay memoised
+        clear_figure_memo()
+        draw([{"a": 1.0, "b": None}], "x")
+        assert len(calls) == 6
+
+
+def test_a_fresh_memo_draws_anew_then_gives_the_earlier_memo_back() -> None:
+    calls, draw = _counting(matplotlib_rc=False)
+    first = draw({"a": 1})
+    with fresh_figure_memo():
+        again = draw({"a": 1})
+        assert again == first and again is not first and len(calls) == 2
+        assert draw({"b": 2}) is draw({"b": 2}) and len(calls) == 3  # memoised inside too
+    assert draw({"a": 1}) is first and len(calls) == 3  # the memo of before is back
+    draw({"b": 2})
+    assert len(calls) == 4  # what was drawn inside the block is forgotten
+    with pytest.raises(ZeroDivisionError), fresh_figure_memo():
+        _ = 1 / 0
+    assert draw({"a": 1}) is first and len(calls) == 4  # given back on error too
 
 
 def test_a_changed_global_matplotlib_setting_is_a_different_figure() -> None:

@@ -11,7 +11,7 @@ import matplotlib
 import pytest
 
 from efficacy.report import outcome_figures as of
-from efficacy.report._figcache import clear_figure_memo
+from efficacy.report._figcache import fresh_figure_memo
 
 _VISITS = [{"visit": "W0", "week": 0}, {"visit": "W4", "week": 4}, {"visit": "W12", "week": 12}]
 
@@ -65,8 +65,8 @@ def test_titles_matplotlib_would_move_are_drawn_by_matplotlib(scale, rc, why) ->
     with matplotlib.rc_context(rc):
         fixed = of._change_svg(blocks, _VISITS, why, {**of._RC, "axes.titley": 1.0})
         auto = _auto(blocks, why)
-        clear_figure_memo()
-        drawn = of.change_svg(blocks, _VISITS, why)
+        with fresh_figure_memo():
+            drawn = of.change_svg(blocks, _VISITS, why)
     assert fixed[1] is False  # the check saw it
     assert drawn == auto
     if scale == 1e-7:
@@ -75,9 +75,8 @@ def test_titles_matplotlib_would_move_are_drawn_by_matplotlib(scale, rc, why) ->
 
 def test_a_global_title_position_is_kept() -> None:
     blocks = [_block(0.05)]
-    with matplotlib.rc_context({"axes.titley": 1.2}):
-        clear_figure_memo()
+    with matplotlib.rc_context({"axes.titley": 1.2}), fresh_figure_memo():
         drawn = of.change_svg(blocks, _VISITS, "y")
         assert drawn == _auto(blocks, "y")
-    clear_figure_memo()
-    assert of.change_svg(blocks, _VISITS, "y") != drawn
+    with fresh_figure_memo():
+        assert of.change_svg(blocks, _VISITS, "y") != drawn

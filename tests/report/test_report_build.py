@@ -342,9 +342,13 @@ def test_pdf_is_weasyprints_pdf_byte_for_byte(monkeypatch) -> None:
     monkeypatch.setattr(
         _weasy, "_lean_subset_module", lambda: SimpleNamespace(Options=lean.Options, Subsetter=Spy)
     )
+    stream = importlib.import_module("tinyhtml5.inputstream")
+    own_regexes = stream.characters_until_regex
     assert _pdf(page) == _weasyprint_pdf(page)  # DejaVu Sans: GSUB, GPOS and kern dropped
     assert used and all({"GPOS", "GSUB", "kern"} <= set(tables) for tables in used)
     assert fonts.subset is subset  # weasyprint's own subsetting is back
+    assert stream.characters_until_regex is own_regexes  # and tinyhtml5's own cache
+    assert len(_weasy._chars_until_cache() or ()) >= 3  # the parse looked its regexes up
     assert gc.isenabled()
     gc.disable()
     try:
@@ -353,6 +357,50 @@ def test_pdf_is_weasyprints_pdf_byte_for_byte(monkeypatch) -> None:
         assert not gc.isenabled()  # a collector the caller switched off stays off
     finally:
         gc.enable()
+
+
+def test_the_html_parser_cache_holds_the_expressions_tinyhtml5_builds(monkeypatch) -> None:
+    """tinyhtml5 builds the expression of each ``chars_until`` look-up anew (its cache is
+    stored under the wrong key); the cache the PDF render gives it answers with the very
+    expression tinyhtml5 builds, for every look-up parsing a report page makes."""
+    pytest.importorskip("weasyprint")
+    import tinyhtml5
+    from tinyhtml5 import inputstream
+
+    from efficacy.report._weasy import _CharsUntil, fast_html_parsing
+
+    built: list[tuple[object, object]] = []
+
+    class Recording(dict):
+        asked: object = None
+
+        def __getitem__(self, key):
+            self.asked = key
+            return super().__getitem__(key)
+
+        def __setitem__(self, key, value):
+            built.append((self.asked, value))
+            super().__setitem__(key, value)
+
+    page = _PAGE % ("<tr><td>ACTIVE &amp; &lt;b&gt;</td><td>60</td></tr>" * 3, "<!-- x -->")
+    monkeypatch.setattr(inputstream, "characters_until_regex", Recording())
+    tree = tinyhtml5.parse(page)
+    keys = {key for key, _ in built}
+    assert len(built) > 20 and len(keys) >= 4  # rebuilt on every look-up
+    for key, regex in built:
+        assert _CharsUntil()[key].pattern == regex.pattern, key
+    n_built = len(built)
+    with fast_html_parsing():
+        fast = tinyhtml5.parse(page)
+    assert len(built) == n_built  # the fast parse asked its own cache, built nothing here
+    assert isinstance(inputstream.characters_until_regex, Recording)  # put back
+
+    def text(root) -> bytes:
+        from xml.etree import ElementTree
+
+        return ElementTree.tostring(root)
+
+    assert text(fast) == text(tree)
 
 
 def test_pdf_of_a_page_with_footnotes_keeps_weasyprints_styles(monkeypatch) -> None:

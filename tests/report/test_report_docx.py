@@ -22,7 +22,7 @@ from docx.enum.section import WD_ORIENT  # noqa: E402
 from docx.oxml.ns import qn  # noqa: E402
 
 from efficacy.report import build_report  # noqa: E402
-from efficacy.report._figcache import clear_figure_memo  # noqa: E402
+from efficacy.report._figcache import fresh_figure_memo  # noqa: E402
 from efficacy.report._format import fixed  # noqa: E402
 from efficacy.report.docx import render_docx  # noqa: E402
 
@@ -141,8 +141,8 @@ def test_docx_is_byte_reproducible(samples, rendered, monkeypatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     trial, protocol = samples.trial("flawed_design"), samples.protocol
     first = build_report(trial, protocol).to_docx()
-    clear_figure_memo()  # the second document draws and rasterises its figures anew too
-    second = build_report(trial, protocol).to_docx()
+    with fresh_figure_memo():  # the second document draws and rasterises its figures anew
+        second = build_report(trial, protocol).to_docx()
     assert first == second
     with zipfile.ZipFile(io.BytesIO(first)) as z:
         assert {i.date_time for i in z.infolist()} == {(2023, 11, 14, 22, 13, 20)}

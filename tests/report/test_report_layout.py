@@ -185,10 +185,10 @@ def _pages(bundle: str) -> list[Any]:
     """The pages of `bundle`'s report laid out as ``Report.to_pdf`` lays them out."""
     pytest.importorskip("weasyprint")
     from efficacy._gc import gc_paused
-    from efficacy.report._weasy import factory_for
+    from efficacy.report._weasy import factory_for, fast_html_parsing
 
     page = _html(bundle)
-    with gc_paused():
+    with gc_paused(), fast_html_parsing():
         return list(factory_for(page)(string=page).render().pages)
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from efficacy.report import outcome_figures as of
 from efficacy.report._blocks import Heading, Table, sections, tlf_tables
-from efficacy.report._figcache import clear_figure_memo
+from efficacy.report._figcache import fresh_figure_memo
 from efficacy.report.shells import ShellRow, TableShell, decimal_layout
 
 
@@ -104,8 +104,8 @@ def test_change_figure_panel_titles_stay_inside_their_space(samples) -> None:
             seen.append((title.get_text(), title.get_window_extent(renderer).x1, limit))
         return str(real(fig, label))
 
-    clear_figure_memo()  # drawn figures are memoised: draw them again, through the spy
-    with mock.patch.object(of, "_svg", spy):
+    # drawn figures are memoised: draw them again, through the spy
+    with fresh_figure_memo(), mock.patch.object(of, "_svg", spy):
         of.outcome_figures(data)
     titles = [t for t, _x1, _lim in seen if t]
     assert any(t.startswith("Cutometer R5") for t in titles)
