@@ -19,9 +19,10 @@ calls, at least 9): the clean parallel and split-face factory trials of
 ``tests/validation/trial_factory.py`` (built afresh before each call, untimed; the
 parallel one also validated against the five built-in protocols in turn, as the claims
 matrix does) and every bundle of ``sample_data/`` that reads (read afresh before each
-call, untimed: the trial's memos and stored rule results never hide the work). The same calls run on the peer commit
-(`--peer`, default d12b5bb, unpacked with ``extract_commit`` and run in a subprocess),
-in `--rounds` alternating rounds (default 3); the ratio is peer / this checkout.
+call, untimed: the trial's memos and stored rule results never hide the work). The same
+calls run on the peer commit (`--peer`, default d12b5bb, unpacked with ``extract_commit``
+and run in a subprocess), in `--rounds` alternating rounds (default 3); the ratio is
+peer / this checkout.
 
 The large bundles are parallel-group trials from ``efficacy.sim.simulate_parallel`` with as
 many subjects as needed (85 measurement rows per completer: 17 endpoints x 5 visits),
