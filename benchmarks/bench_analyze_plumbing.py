@@ -34,6 +34,20 @@ untimed)::
     split_face cut to 16    analyze 0.633 -> 0.564 (1.12x; minima 1.21x)  rest 1.23x
     all bundles: summed medians 5.174 s -> 4.275 s (1.21x)
 
+Measured 2026-12-06 (session 5), ``--base d12b5bb --calls 9 --small 6 16``, load
+average 4-8, wip-mmrm (multiplicity on the result rows, contrasts-only subgroup refits,
+an LS-means grid without its cells frame, pd.isna masks)::
+
+    parallel_12wk           analyze 0.804 -> 0.753 (1.07x; minima 1.00x)  rest 1.18x
+    split_face_12wk         analyze 0.444 -> 0.428 (1.04x; minima 1.03x)  rest 1.07x
+    parallel_12wk cut to 6  analyze 1.155 -> 1.052 (1.10x; minima 1.16x)  rest 1.28x
+    split_face cut to 6     analyze 0.557 -> 0.516 (1.08x; minima 1.16x)  rest 1.10x
+    parallel_12wk cut to 16 analyze 0.405 -> 0.356 (1.14x; minima 1.10x)  rest 1.20x
+    split_face cut to 16    analyze 0.438 -> 0.347 (1.26x; minima 1.21x)  rest 1.37x
+    all bundles: summed medians 3.803 s -> 3.451 s (1.10x)
+
+(``fits`` here include the subgroup refits, whose LS means are no longer computed.)
+
 ``rest`` still holds the scoring of the trial (about 0.1 s, another stage's); the fits
 of the small trials are mostly the optimiser's iterations (other structures tried
 after the declared one fails).
