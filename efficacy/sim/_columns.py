@@ -42,7 +42,7 @@ def text_column(values: Sequence[str] | np.ndarray, codes: np.ndarray) -> Any:
     ['W2', 'W0', 'W2']
     """
     uniques = np.asarray(values, dtype=object)
-    dtype = _inferred_dtype()
+    dtype = _inferred_dtype() if len(codes) else None  # pandas keeps empty text as object
     if dtype is None:
         return uniques[codes]
     arrow = pa.array(list(uniques), type=pa.large_string()).take(np.asarray(codes, np.intp))
