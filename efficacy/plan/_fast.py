@@ -151,7 +151,8 @@ class PlanRunner:
         self.fast = model.df in _FAST_DF
         self.formula = formula_for(self.plan, ())
         self.ids = subject_ids(scenario.n_participants)
-        self.templates = {e: self._template() for e, _ in self.endpoints}
+        template = self._template()  # the design does not depend on the endpoint's data
+        self.templates = {e: template for e, _ in self.endpoints}
         self.keys = self._keys()
 
     def __reduce__(self) -> tuple[type[PlanRunner], tuple[Scenario, AnalysisPlan]]:

@@ -126,7 +126,7 @@ def synthetic_faceq_conversion(pro: pd.DataFrame | None) -> str | None:
     """
     if pro is None or pro.empty:
         return None
-    present = set(pro["scale"][pro["instrument"] == "faceq"])
+    present = set(pro["scale"][pro["instrument"] == "faceq"].unique())
     lines = ["scale,raw_sum,rasch_score"]
     for instrument, scale, first, last, low, high, _, _ in PRO_SCALES:
         if instrument != "faceq" or scale not in present:
