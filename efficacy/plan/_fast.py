@@ -148,10 +148,15 @@ class PlanRunner:
             )
         model = self.plan.model
         self.control = check_options(model.covariance, model.method, model.df, None)
+        c = self.control  # the fast path's engine settings (frozen), as fit_mmrm builds them
+        self.engine_control = EngineControl(
+            optimizers=c.optimizers, max_iter=c.max_iter, decrement_tol=c.tolerance, start=c.start
+        )
         self.fast = model.df in _FAST_DF
         self.formula = formula_for(self.plan, ())
         self.ids = subject_ids(scenario.n_participants)
-        self.templates = {e: self._template() for e, _ in self.endpoints}
+        template = self._template()  # the design does not depend on the endpoint's data
+        self.templates = {e: template for e, _ in self.endpoints}
         self.keys = self._keys()
 
     def __reduce__(self) -> tuple[type[PlanRunner], tuple[Scenario, AnalysisPlan]]:
@@ -249,10 +254,7 @@ class PlanRunner:
         arrays = ModelArrays(
             X=X, y=trial.change[endpoint][subj, vis], subject=codes, visit=vis, n_visits=self.m
         )
-        c = self.control
-        ctrl = EngineControl(
-            optimizers=c.optimizers, max_iter=c.max_iter, decrement_tol=c.tolerance, start=c.start
-        )
+        ctrl = self.engine_control
         try:  # the pattern summaries built once: the fit and Kenward-Roger's df read them
             with blas_threads(ctrl.blas_threads):  # as fit_engine builds them
                 patterns = pattern_data(arrays)

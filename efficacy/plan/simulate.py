@@ -348,7 +348,7 @@ def simulate_power(
     return PowerSimulation(
         trials=trials,
         truth=truth,
-        familywise=_familywise(trials, runner),
+        familywise=_familywise(out, runner),
         n_trials=n_trials,
         seed=seed,
         effect_scale=float(effect_scale),
@@ -385,23 +385,32 @@ def _trials_frame(out: np.ndarray, keys: tuple[RowKey, ...]) -> pd.DataFrame:
     return pd.DataFrame(cols, columns=list(TRIAL_COLUMNS))
 
 
-def _familywise(trials: pd.DataFrame, runner: PlanRunner) -> pd.DataFrame:
+def _familywise(out: np.ndarray, runner: PlanRunner) -> pd.DataFrame:
+    """Family-wise rejection per population and comparison, from the trials' numbers.
+
+    ``out`` is (n_trials, n_rows, len(FIELDS)), its rows :attr:`PlanRunner.keys`; the
+    groups come in the order of their first row, as ``groupby(..., sort=False)`` gives.
+    """
+    rejected = out[:, :, FIELDS.index("rejected")] == 1.0
+    groups: dict[tuple[str, str], list[int]] = {}
+    for j, key in enumerate(runner.keys):
+        if key.role in ("primary", "key secondary"):
+            groups.setdefault((key.population, key.comparison), []).append(j)
+    prim = runner.plan.primary
+    n = out.shape[0]
     rows = []
-    fam = trials[trials["role"].isin(["primary", "key secondary"])]
-    for (pop, comp), g in fam.groupby(["population", "comparison"], sort=False):
-        wide = g.pivot(index="trial", columns="endpoint", values="rejected")
-        prim = runner.plan.primary
-        gate = wide[prim] if prim in wide else pd.Series(False, index=wide.index)
-        keysec = [e for e in wide.columns if e != prim]
-        all_rej = gate & wide[keysec].all(axis=1) if keysec else gate
-        any_rej = wide[keysec].any(axis=1) if keysec else pd.Series(False, index=wide.index)
-        n = len(wide)
+    for (pop, comp), cols in groups.items():
+        gate_col = [j for j in cols if runner.keys[j].endpoint == prim]
+        keysec = [j for j in cols if runner.keys[j].endpoint != prim]
+        gate = rejected[:, gate_col[0]] if gate_col else np.zeros(n, dtype=bool)
+        all_rej = gate & rejected[:, keysec].all(axis=1) if keysec else gate
+        any_rej = rejected[:, keysec].any(axis=1) if keysec else np.zeros(n, dtype=bool)
         pa, pn = float(all_rej.mean()), float(any_rej.mean())
         rows.append(
             {
                 "population": pop,
                 "comparison": comp,
-                "n_hypotheses": int(len(keysec) + (prim in wide)),
+                "n_hypotheses": int(len(keysec) + bool(gate_col)),
                 "all_rejected": pa,
                 "mc_se_all": math.sqrt(pa * (1 - pa) / n),
                 "key_secondary_any": pn,

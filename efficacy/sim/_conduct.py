@@ -67,25 +67,30 @@ def simulate_deviations(
         Randomised subject ids (screening order) and each one's last attended day.
     """
     day_of = dict(zip(rand_ids, last_day, strict=True))
-    rand = subjects[subjects["randomized"].to_numpy(bool)]
-    reason = pd.Series("", index=subjects.index, dtype=object)
+    randomized = np.flatnonzero(subjects["randomized"].to_numpy(bool))
+    reason = np.full(len(subjects), "", dtype=object)  # by position in `subjects`
     rows: list[tuple[str, str, str, bool, int]] = []
-    for idx, sid, disp, pp in zip(
-        rand.index, rand["subject_id"], rand["disposition"], rand["per_protocol"], strict=True
+    for pos, sid, disp, pp in zip(
+        randomized,
+        subjects["subject_id"].to_numpy(object)[randomized],
+        subjects["disposition"].to_numpy(object)[randomized],
+        subjects["per_protocol"].to_numpy(object)[randomized],
+        strict=True,
     ):
         last = int(day_of[sid])
         if not pp and disp != "completed":
-            reason[idx] = f"did not complete the study ({str(disp).replace('_', ' ')})"
+            reason[pos] = f"did not complete the study ({str(disp).replace('_', ' ')})"
         elif not pp:
             cat, text = _MAJOR[int(rng.integers(len(_MAJOR)))]
             rows.append((str(sid), cat, text, True, int(rng.integers(1, max(last, 1) + 1))))
-            reason[idx] = f"major protocol deviation: {cat}"
+            reason[pos] = f"major protocol deviation: {cat}"
         if rng.random() < 0.15:
             cat, text = _MINOR[int(rng.integers(len(_MINOR)))]
             rows.append((str(sid), cat, text, False, int(rng.integers(1, max(last, 1) + 1))))
     table = pd.DataFrame(rows, columns=["subject_id", "category", "description", "major", "day"])
     table = table.sort_values(["subject_id", "day"], kind="stable").reset_index(drop=True)
-    return table.astype({"major": bool, "day": np.int64}), reason
+    table = table.astype({"major": bool, "day": np.int64})
+    return table, pd.Series(reason, index=subjects.index, dtype=object)
 
 
 def code_adverse_events(aes: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
@@ -96,7 +101,8 @@ def code_adverse_events(aes: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFra
     fatal.
     """
     coded = [SIM_CODING.get(str(t), ("Other [SIM]", str(t).capitalize())) for t in aes["term"]]
-    reason = subjects.set_index("subject_id")["discontinuation_reason"].astype(str)
+    reasons = subjects["discontinuation_reason"].astype(str)
+    reason = dict(zip(subjects["subject_id"], reasons, strict=True))
     led = [
         f"adverse event: {t}" == reason.get(s, "")
         for s, t in zip(aes["subject_id"], aes["term"], strict=True)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from efficacy.sim._columns import text_column
+
 __all__ = ["PRO_SCALES", "SYNTHETIC_FACEQ_FILE", "simulate_pro", "synthetic_faceq_conversion"]
 
 #: File name of the synthetic FACE-Q conversion table written into simulated bundles.
@@ -98,11 +100,11 @@ def simulate_pro(
     values[missing[subj_i, vis_i, item_i]] = pd.NA
     return pd.DataFrame(
         {
-            "subject_id": rand_ids[subj_i],
-            "visit": np.asarray(visit_ids, dtype=object)[vis_i],
+            "subject_id": text_column(rand_ids, subj_i),
+            "visit": text_column(visit_ids, vis_i),
             "day": days[subj_i, vis_i],
-            "instrument": items["instrument"].to_numpy()[item_i],
-            "scale": scale_id[item_i],
+            "instrument": text_column(items["instrument"].to_numpy(), item_i),
+            "scale": text_column(scale_id, item_i),
             "item": items["item"].to_numpy()[item_i],
             "response": values,
         }
@@ -124,7 +126,7 @@ def synthetic_faceq_conversion(pro: pd.DataFrame | None) -> str | None:
     """
     if pro is None or pro.empty:
         return None
-    present = set(pro["scale"][pro["instrument"] == "faceq"])
+    present = set(pro["scale"][pro["instrument"] == "faceq"].unique())
     lines = ["scale,raw_sum,rasch_score"]
     for instrument, scale, first, last, low, high, _, _ in PRO_SCALES:
         if instrument != "faceq" or scale not in present:

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from efficacy._tabular import safe_frame
 from efficacy.errors import EfficacyError
+from efficacy.sim._columns import text_column
 from efficacy.sim._pro import SYNTHETIC_FACEQ_FILE, synthetic_faceq_conversion
 from efficacy.sim._toml import dumps
 
@@ -88,10 +90,11 @@ def _is_inside(relpath: str) -> bool:
 def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy with flags as lower-case true/false text."""
     out = frame.copy()
-    for col in out.columns:
-        series = out[col]
-        if pd.api.types.is_bool_dtype(series.dtype):
-            out[col] = series.map({True: "true", False: "false"})
+    for i, (_, series) in enumerate(frame.items()):
+        if series.dtype == np.bool_ and len(series):  # as ``map`` below, without its lookups
+            out.isetitem(i, text_column(("false", "true"), series.to_numpy().astype(np.intp)))
+        elif pd.api.types.is_bool_dtype(series.dtype):  # nullable: missing stays missing
+            out.isetitem(i, series.map({True: "true", False: "false"}).array)
     return out
 
 

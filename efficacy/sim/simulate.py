@@ -15,6 +15,7 @@ import pandas as pd
 
 from efficacy.errors import EfficacyError
 from efficacy.instruments.catalogue import ENDPOINTS
+from efficacy.sim._columns import text_column
 from efficacy.sim._conduct import code_adverse_events, simulate_deviations
 from efficacy.sim._instruments import ENDPOINT_ORDER, effect_curve, simulate_values
 from efficacy.sim._manifest import DEVICES, build_manifest, schedule
@@ -110,28 +111,26 @@ def _measurements(
     # Room conditions per session inside 20-22 °C and 40-60% RH (FACTS.md 4.2, QB/T 4256).
     temp = np.round(np.clip(env.normal(21.0, 0.35, (r, v)), 20.0, 22.0), 1)
     hum = np.round(np.clip(env.normal(50.0, 4.0, (r, v)), 40.0, 60.0), 0)
-    endpoints = np.asarray(ENDPOINT_ORDER, dtype=object)
-    units = np.asarray([ENDPOINTS[e].unit for e in ENDPOINT_ORDER], dtype=object)
+    units = [ENDPOINTS[e].unit for e in ENDPOINT_ORDER]
     devices, settings = _device_columns(ENDPOINT_ORDER, spec.wrinkle_device)
     if spec.design == "parallel":
-        site_of = np.asarray(
-            [_PARALLEL_SITE.get(ENDPOINTS[e].instrument, "left_cheek") for e in ENDPOINT_ORDER],
-            dtype=object,
-        )
-        body_site = site_of[ei]
+        site_of = [
+            _PARALLEL_SITE.get(ENDPOINTS[e].instrument, "left_cheek") for e in ENDPOINT_ORDER
+        ]
+        body_site = text_column(site_of, ei)
     else:
-        body_site = np.asarray(sites, dtype=object)[ki]
+        body_site = text_column(sites, ki)
     return pd.DataFrame(
         {
-            "subject_id": cohort.rand_ids[ri],
-            "visit": np.asarray(visit_ids, dtype=object)[vi],
+            "subject_id": text_column(cohort.rand_ids, ri),
+            "visit": text_column(visit_ids, vi),
             "day": days[ri, vi],
-            "endpoint": endpoints[ei],
+            "endpoint": text_column(ENDPOINT_ORDER, ei),
             "value": cube[ri, vi, ki, ei],
-            "unit": units[ei],
+            "unit": text_column(units, ei),
             "body_site": body_site,
-            "device": np.asarray(devices, dtype=object)[ei],
-            "device_settings": np.asarray(settings, dtype=object)[ei],
+            "device": text_column(devices, ei),
+            "device_settings": text_column(settings, ei),
             "temperature_c": temp[ri, vi],
             "humidity_pct": hum[ri, vi],
         }

@@ -246,6 +246,16 @@ def test_null_type_one_error_per_endpoint_and_familywise_holm() -> None:
     keysec = sim.trials[(sim.trials["role"] == "key secondary")]
     assert keysec["p_adjusted"].notna().all()
     assert (keysec["p_adjusted"] >= keysec["p_value"]).all()  # Holm only raises p
+    family = sim.trials[sim.trials["role"].isin(["primary", "key secondary"])]
+    primary = family.loc[family["role"] == "primary", "endpoint"].iloc[0]
+    rows = family.groupby(["population", "comparison"], sort=False)
+    assert len(sim.familywise) == rows.ngroups == 2
+    for (pop, comp), g in rows:  # the family-wise table is the trials' table pivoted
+        wide = g.pivot(index="trial", columns="endpoint", values="rejected")
+        row = sim.familywise[sim.familywise["population"] == pop].iloc[0]
+        assert row["comparison"] == comp and len(wide) == sim.n_trials
+        assert row["all_rejected"] == wide.all(axis=1).mean()
+        assert row["key_secondary_any"] == wide.drop(columns=primary).any(axis=1).mean()
 
 
 def test_sample_size_starts_from_the_formula_and_brackets_the_target() -> None:

@@ -383,3 +383,44 @@ def test_module_main_reports_unusable_outdir(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("efficacy.sim: ") and err.count("\n") == 1
     assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    ("values", "codes"),
+    [
+        (["W0", "W2", "W12"], [2, 0, 1, 1, 2]),
+        (np.asarray(["S0001", "S0002"], dtype=object), [1, 1, 0]),
+        (["left_cheek"], []),
+        (["a,b", 'q"uote', "=1+1", ""], [3, 2, 1, 0]),
+    ],
+)
+def test_text_column_is_the_column_pandas_infers(values, codes):
+    from efficacy.sim._columns import text_column
+
+    codes = np.asarray(codes, dtype=np.intp)
+    got = pd.DataFrame({"c": text_column(values, codes)})["c"]
+    want = pd.DataFrame({"c": np.asarray(values, dtype=object)[codes]})["c"]
+    pd.testing.assert_series_equal(got, want)
+    assert got.dtype == want.dtype
+    if hasattr(want.array, "_pa_array"):  # Arrow-backed text: the same Arrow type
+        assert got.array._pa_array.type == want.array._pa_array.type
+
+
+def test_csv_flags_are_the_per_cell_map():
+    from efficacy.sim.bundle import _csv_frame
+
+    frame = pd.DataFrame(
+        {
+            "flag": [True, False, True],
+            "nullable": pd.array([True, None, False], dtype="boolean"),
+            "n": [1, 2, 3],
+            "text": ["x", "true", "y"],
+        }
+    )
+    for part in (frame, frame.iloc[:0]):
+        want = part.copy()
+        for col in ("flag", "nullable"):
+            want[col] = part[col].map({True: "true", False: "false"})
+        pd.testing.assert_frame_equal(_csv_frame(part), want)
+    assert _csv_frame(frame)["flag"].tolist() == ["true", "false", "true"]
+    assert frame["flag"].dtype == bool  # the input is not modified
