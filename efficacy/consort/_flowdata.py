@@ -126,20 +126,26 @@ def primary_endpoint(protocol: Protocol | None, trial: Trial | None = None) -> s
     return protocol.analysis.primary
 
 
+def _cells(values: pd.Series) -> tuple[list[Any], list[bool]]:
+    """Return the cells of `values` as Python objects and whether each is missing.
+
+    One object array and one missing mask of it (None, NaN, NaT, NA), instead of the
+    Series' ``tolist`` and ``isna``.
+    """
+    cells = values.to_numpy(dtype=object)
+    return cells.tolist(), pd.isna(cells).tolist()
+
+
 def _text(values: pd.Series) -> list[str | None]:
     """Return the stripped text of each cell, None for missing or empty cells."""
-    return [
-        None if gone else (str(v).strip() or None)
-        for v, gone in zip(values.tolist(), values.isna().tolist(), strict=True)
-    ]
+    cells, gone = _cells(values)
+    return [None if g else (str(v).strip() or None) for v, g in zip(cells, gone, strict=True)]
 
 
 def _flag(values: pd.Series) -> list[bool | None]:
     """Return True / False for each cell, None for missing cells."""
-    return [
-        None if gone else bool(v)
-        for v, gone in zip(values.tolist(), values.isna().tolist(), strict=True)
-    ]
+    cells, gone = _cells(values)
+    return [None if g else bool(v) for v, g in zip(cells, gone, strict=True)]
 
 
 def _measured(trial: Trial, endpoint: str | None, split: bool) -> list[tuple[Any, Any, Any]]:
