@@ -119,6 +119,10 @@ TEXT = pd.StringDtype("pyarrow")
 
 def _text_array(texts: list[Any], codes: np.ndarray) -> Any:
     """Arrow string array ``texts[code]`` per code (code -1 = the last entry)."""
+    if len(texts) == 1:  # one text (or None) for every row: repeat it, no take
+        return pd.arrays.ArrowStringArray(
+            pa.repeat(pa.scalar(texts[0], pa.large_string()), len(codes))
+        )
     idx = np.where(codes < 0, len(texts) - 1, codes)
     taken = pa.array(texts, type=pa.large_string()).take(pa.array(idx))
     return pd.arrays.ArrowStringArray(taken)  # of dtype TEXT, wrapping the Arrow array

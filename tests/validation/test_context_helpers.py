@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from efficacy.protocol import load_protocol
 from efficacy.validation.context import Context, blank, factorize, flag
@@ -48,6 +49,17 @@ def test_text_array_is_the_arrow_text_pandas_builds() -> None:
     want = pd.array([None, "a", None, "", "a"], dtype=TEXT)  # code -1: the last text
     assert got.dtype == TEXT
     pd.testing.assert_extension_array_equal(got, want)
+
+
+def test_text_array_of_one_text_equals_the_taken_array() -> None:
+    # one text (or None) is repeated, not taken: same values, Arrow type and null count
+    for text, n in itertools.product(["a", "", " b\u3000", None], range(4)):
+        codes = np.zeros(n, dtype=np.int64)
+        got = _text_array([text], codes)
+        taken = pa.array([text], type=pa.large_string()).take(pa.array(codes))
+        assert got._pa_array.combine_chunks().equals(taken), (text, n)
+        assert got._pa_array.type == pa.large_string() and got.isna().sum() == taken.null_count
+        pd.testing.assert_extension_array_equal(got, pd.array([text] * n, dtype=TEXT))
 
 
 def test_factorize_equals_pandas_factorize_for_every_column_type() -> None:
