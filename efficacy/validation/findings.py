@@ -220,7 +220,7 @@ def at_rows(
             "column": _text_column(column, n),
             "subject_id": _text_column(rows.get("subject_id"), n),
             "visit": _text_column(rows.get("visit"), n),
-            "row": pd.array(rows.index.to_numpy(), dtype="Int64"),
+            "row": pd.array(rows.index.to_numpy(), dtype=pd.Int64Dtype()),
             "value": _text_column(value, n),
             "message": _text_column(message, n),
             PATTERN: pattern_col,
