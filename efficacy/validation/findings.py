@@ -167,7 +167,9 @@ def text_by(values: pd.Series, render: Any, na_text: str = "(empty)") -> pd.Seri
 def _text_column(x: Any, n: int) -> Any:
     """Build a findings column from a scalar, None or a Series (by position)."""
     if isinstance(x, pd.Series):
-        return as_text(x).array
+        if x.dtype == TEXT:  # already text: a new array over its (immutable) Arrow data
+            return x.array.copy()
+        return as_text(x).array  # a new array (cast or built from the values)
     return _text_array([x], np.zeros(n, dtype=np.int64))
 
 
@@ -226,6 +228,7 @@ def at_rows(
             PATTERN: pattern_col,
         },
         index=pd.RangeIndex(n),
+        copy=False,  # every column is a new array (see _text_column): no copy needed
     )
 
 
