@@ -15,6 +15,10 @@ from efficacy.trial import Arm, Trial
 
 __all__ = ["Person", "Unit", "Units", "primary_endpoint", "units_frame"]
 
+#: ``object`` as a dtype instance: pandas takes a dtype instance as it is, while a type
+#: or a string is resolved inside a ``warnings.catch_warnings`` block on every call.
+_OBJECT = np.dtype(object)
+
 
 class Person(NamedTuple):
     """One assessed person (first subjects row of a subject id), as the flow counts them."""
@@ -126,20 +130,26 @@ def primary_endpoint(protocol: Protocol | None, trial: Trial | None = None) -> s
     return protocol.analysis.primary
 
 
+def _cells(values: pd.Series) -> tuple[list[Any], list[bool]]:
+    """Return the cells of `values` as Python objects and whether each is missing.
+
+    One object array and one missing mask of it (None, NaN, NaT, NA), instead of the
+    Series' ``tolist`` and ``isna``.
+    """
+    cells = values.to_numpy(dtype=object)
+    return cells.tolist(), pd.isna(cells).tolist()
+
+
 def _text(values: pd.Series) -> list[str | None]:
     """Return the stripped text of each cell, None for missing or empty cells."""
-    return [
-        None if gone else (str(v).strip() or None)
-        for v, gone in zip(values.tolist(), values.isna().tolist(), strict=True)
-    ]
+    cells, gone = _cells(values)
+    return [None if g else (str(v).strip() or None) for v, g in zip(cells, gone, strict=True)]
 
 
 def _flag(values: pd.Series) -> list[bool | None]:
     """Return True / False for each cell, None for missing cells."""
-    return [
-        None if gone else bool(v)
-        for v, gone in zip(values.tolist(), values.isna().tolist(), strict=True)
-    ]
+    cells, gone = _cells(values)
+    return [None if g else bool(v) for v, g in zip(cells, gone, strict=True)]
 
 
 def _measured(trial: Trial, endpoint: str | None, split: bool) -> list[tuple[Any, Any, Any]]:
@@ -157,7 +167,7 @@ def _measured(trial: Trial, endpoint: str | None, split: bool) -> list[tuple[Any
     if endpoint is not None:
         keep &= m["endpoint"].eq(endpoint).fillna(False).to_numpy(dtype=bool)
     rows = np.flatnonzero(keep)
-    subjects = m["subject_id"].iloc[rows].astype(object).tolist()
+    subjects = m["subject_id"].iloc[rows].astype(_OBJECT).tolist()
     if not split:
         return [(s, None, None) for s in subjects]
     sites = _text(m["body_site"].iloc[rows])
@@ -177,7 +187,7 @@ def units_frame(trial: Trial, endpoint: str | None) -> Units:
 def _people(trial: Trial) -> tuple[list[Person], list[dict[str, Any]]]:
     """Each person (:meth:`Trial.subjects_unique`) and their per-person unit fields."""
     s = trial.subjects_unique()
-    ids = s["subject_id"].astype(object).tolist()
+    ids = s["subject_id"].astype(_OBJECT).tolist()
     randomized = _flag(s["randomized"])
     reason = _text(s["discontinuation_reason"])
     arm = _text(s["arm"])
@@ -252,9 +262,9 @@ def _split_allocation(trial: Trial, rand: list[int]) -> list[tuple[int, Any, Any
     done: set[tuple[Any, Any]] = set()
     for row, sid, site, arm, ok in zip(
         a["row"].tolist(),
-        a["subject_id"].astype(object).tolist(),
-        a["site"].astype(object).tolist(),
-        a["arm"].astype(object).tolist(),
+        a["subject_id"].astype(_OBJECT).tolist(),
+        a["site"].astype(_OBJECT).tolist(),
+        a["arm"].astype(_OBJECT).tolist(),
         a["ok"].tolist(),
         strict=True,
     ):

@@ -46,6 +46,10 @@ __all__ = [
     "lookup",
 ]
 
+#: ``object`` as a dtype instance: pandas takes a dtype instance as it is, while a type
+#: or a string is resolved inside a ``warnings.catch_warnings`` block on every call.
+_OBJECT = np.dtype(object)
+
 
 def blank(values: pd.Series) -> pd.Series:
     """Return True where a text cell is missing or empty (boolean Series, no NA)."""
@@ -112,7 +116,7 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     objects = np.empty(len(uniques), dtype=object)
     objects[:] = uniques.tolist()
-    return np.asarray(codes, dtype=np.int64), pd.Index(objects, dtype=object)
+    return np.asarray(codes, dtype=np.int64), pd.Index(objects, dtype=_OBJECT)
 
 
 def flag(values: pd.Series, state: bool) -> pd.Series:
@@ -338,7 +342,7 @@ class Context:
     @cached_property
     def _all_issues(self) -> pd.DataFrame:
         issues = self.trial.issues.copy()
-        issues["row"] = pd.to_numeric(issues["row"], errors="coerce").astype("Int64")
+        issues["row"] = pd.to_numeric(issues["row"], errors="coerce").astype(pd.Int64Dtype())
         if "kind" not in issues.columns:
             issues["kind"] = "problem"
         return issues
@@ -378,7 +382,7 @@ class Context:
         The rows of :meth:`Trial.subjects_unique` (the one definition of a subject's row).
         """
         s = self.trial.subjects_unique().reset_index()
-        s.index = pd.Index(s["subject_id"].astype(object), name="subject_id")
+        s.index = pd.Index(s["subject_id"].astype(_OBJECT), name="subject_id")
         del s["subject_id"]  # s is this view's own frame (reset_index made it)
         return s
 

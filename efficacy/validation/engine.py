@@ -204,7 +204,7 @@ def _collect(rule: Rule, parts: Iterable[Part]) -> pd.DataFrame | None:
 
 
 #: The dtype of each column of a findings frame: Arrow-backed text, nullable-integer row.
-_TYPES = {c: ("Int64" if c == "row" else TEXT) for c in (*FINDING_COLUMNS, PATTERN)}
+_TYPES = {c: (pd.Int64Dtype() if c == "row" else TEXT) for c in (*FINDING_COLUMNS, PATTERN)}
 
 
 def _records(singles: list[dict[str, Any]]) -> pd.DataFrame:
@@ -223,7 +223,9 @@ def _records(singles: list[dict[str, Any]]) -> pd.DataFrame:
 def _cast(values: Any, dtype: Any) -> Any:
     """Return `values` (a list or a column) as an array of `dtype`."""
     if isinstance(values, list):
-        if dtype == "Int64":  # inferred as a records frame infers it (float with NaN)
+        if isinstance(
+            dtype, pd.Int64Dtype
+        ):  # inferred as a records frame infers it (float with NaN)
             return pd.Series(values).astype(dtype).array
         return pd.array(values, dtype=dtype)
     return values.array if values.dtype == dtype else values.astype(dtype).array
@@ -269,7 +271,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     columns = [*FINDING_COLUMNS, PATTERN]
     # `frame` is the validation's own new frame: selecting what it already is would copy
     out = frame if frame.columns.tolist() == columns else frame[columns]
-    if all(t == out.dtypes.iloc[i] for i, t in enumerate(_TYPES.values())):
+    dtypes = out.dtypes.tolist()  # once: each ``out.dtypes`` builds a Series
+    if all(t == dtypes[i] for i, t in enumerate(_TYPES.values())):
         return out  # already typed: astype would copy only
     return out.astype(_TYPES)
 

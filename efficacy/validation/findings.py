@@ -119,6 +119,10 @@ TEXT = pd.StringDtype("pyarrow")
 
 def _text_array(texts: list[Any], codes: np.ndarray) -> Any:
     """Arrow string array ``texts[code]`` per code (code -1 = the last entry)."""
+    if len(texts) == 1:  # one text (or None) for every row: repeat it, no take
+        return pd.arrays.ArrowStringArray(
+            pa.repeat(pa.scalar(texts[0], pa.large_string()), len(codes))
+        )
     idx = np.where(codes < 0, len(texts) - 1, codes)
     taken = pa.array(texts, type=pa.large_string()).take(pa.array(idx))
     return pd.arrays.ArrowStringArray(taken)  # of dtype TEXT, wrapping the Arrow array
@@ -163,7 +167,9 @@ def text_by(values: pd.Series, render: Any, na_text: str = "(empty)") -> pd.Seri
 def _text_column(x: Any, n: int) -> Any:
     """Build a findings column from a scalar, None or a Series (by position)."""
     if isinstance(x, pd.Series):
-        return as_text(x).array
+        if x.dtype == TEXT:  # already text: a new array over its (immutable) Arrow data
+            return x.array.copy()
+        return as_text(x).array  # a new array (cast or built from the values)
     return _text_array([x], np.zeros(n, dtype=np.int64))
 
 
@@ -216,12 +222,13 @@ def at_rows(
             "column": _text_column(column, n),
             "subject_id": _text_column(rows.get("subject_id"), n),
             "visit": _text_column(rows.get("visit"), n),
-            "row": pd.array(rows.index.to_numpy(), dtype="Int64"),
+            "row": pd.array(rows.index.to_numpy(), dtype=pd.Int64Dtype()),
             "value": _text_column(value, n),
             "message": _text_column(message, n),
             PATTERN: pattern_col,
         },
         index=pd.RangeIndex(n),
+        copy=False,  # every column is a new array (see _text_column): no copy needed
     )
 
 

@@ -16,6 +16,10 @@ from efficacy.validation._rule import Rule, rule
 from efficacy.validation.context import Context, combine, flag
 from efficacy.validation.findings import NotApplicable, Part, as_text, at_rows, text_by
 
+#: ``object`` as a dtype instance: pandas takes a dtype instance as it is, while a type
+#: or a string is resolved inside a ``warnings.catch_warnings`` block on every call.
+_OBJECT = np.dtype(object)
+
 _INTEGRITY = "data integrity"
 _CUTO = "FACTS.md 4.1 (Cutometer: Uf = Ue + Uv; R0 = Uf, R2 = Ua/Uf, R5 = Ur/Ue, ...)"
 _RECORD_TABLES = ("measurements", "pro_responses", "adverse_events")
@@ -121,8 +125,8 @@ def check_two_arms(ctx: Context) -> Iterator[Part]:
     s = ctx.need("subjects", "subject_id")
     if "arm" not in ctx.missing("subjects"):
         has = np.flatnonzero(~ctx.blank("subjects", "subject_id") & ~ctx.blank("subjects", "arm"))
-        ids = s["subject_id"].iloc[has].astype(object).tolist()
-        arms = s["arm"].iloc[has].astype(object).tolist()
+        ids = s["subject_id"].iloc[has].astype(_OBJECT).tolist()
+        arms = s["arm"].iloc[has].astype(_OBJECT).tolist()
         first: dict[Any, Any] = {}
         for i, a in zip(ids, arms, strict=True):
             first.setdefault(i, a)

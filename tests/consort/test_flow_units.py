@@ -57,3 +57,42 @@ def test_excluded_categories_lower_case_as_arrow_does() -> None:
         "Other reasons": 0,
     }
     assert flow.excluded.reasons == (("İNCLUSION criteria not met", 1),)
+
+
+def _text_walk(values: pd.Series) -> list[object]:
+    """The per-cell walk _text replaced (isna per cell, then str and strip)."""
+    gone = values.isna().tolist()
+    return [
+        None if g else (str(v).strip() or None) for v, g in zip(values.tolist(), gone, strict=True)
+    ]
+
+
+def _flag_walk(values: pd.Series) -> list[object]:
+    """The per-cell walk _flag replaced."""
+    gone = values.isna().tolist()
+    return [None if g else bool(v) for v, g in zip(values.tolist(), gone, strict=True)]
+
+
+def test_text_and_flag_equal_the_per_cell_walk() -> None:
+    import numpy as np
+
+    from efficacy.consort._flowdata import _flag, _text
+
+    rng = np.random.default_rng(7)
+    pool = ["a", " b ", "", "  ", "\u3000x\u2028", None, np.nan, pd.NA, 1, 2.5, 0.0, True, "nan"]
+    for _ in range(200):
+        cells = [pool[i] for i in rng.integers(0, len(pool), rng.integers(0, 9))]
+        texts = [c if isinstance(c, str) else None for c in cells]
+        floats = [float(rng.integers(0, 3)) if c is not None else np.nan for c in texts]
+        for values in (
+            pd.Series(cells, dtype=object),
+            pd.Series(texts, dtype="string[pyarrow]"),
+            pd.Series(texts, dtype="str"),
+            pd.Series(floats, dtype=float),
+            pd.Series(pd.array(floats, dtype="Float64")),
+            pd.Series([x > 0 if x == x else None for x in floats], dtype="boolean"),
+            pd.Series(pd.to_datetime(["2025-01-02" if x == x else None for x in floats])),
+        ):
+            assert _text(values) == _text_walk(values), values
+            if values.dtype != object and values.dtype.kind != "M":
+                assert _flag(values) == _flag_walk(values), values

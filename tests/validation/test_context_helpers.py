@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from efficacy.protocol import load_protocol
 from efficacy.validation.context import Context, blank, factorize, flag
@@ -50,6 +51,17 @@ def test_text_array_is_the_arrow_text_pandas_builds() -> None:
     pd.testing.assert_extension_array_equal(got, want)
 
 
+def test_text_array_of_one_text_equals_the_taken_array() -> None:
+    # one text (or None) is repeated, not taken: same values, Arrow type and null count
+    for text, n in itertools.product(["a", "", " b\u3000", None], range(4)):
+        codes = np.zeros(n, dtype=np.int64)
+        got = _text_array([text], codes)
+        taken = pa.array([text], type=pa.large_string()).take(pa.array(codes))
+        assert got._pa_array.combine_chunks().equals(taken), (text, n)
+        assert got._pa_array.type == pa.large_string() and got.isna().sum() == taken.null_count
+        pd.testing.assert_extension_array_equal(got, pd.array([text] * n, dtype=TEXT))
+
+
 def test_factorize_equals_pandas_factorize_for_every_column_type() -> None:
     text = pd.StringDtype("pyarrow")
     columns = [
@@ -83,3 +95,26 @@ def test_blank_keeps_index_and_name_for_every_text_column_type() -> None:
         pd.testing.assert_series_equal(blank(values), want)
     numbers = pd.Series(pd.array([1, None], dtype="Int64"))
     assert blank(numbers).tolist() == [False, True]
+
+
+def test_at_rows_frame_shares_no_array_with_the_rows() -> None:
+    # at_rows builds its frame without copying: every column must be a new array, so a
+    # change to the findings frame never reaches the table it quotes
+    from efficacy.validation.findings import at_rows
+
+    rows = pd.DataFrame(
+        {
+            "subject_id": pd.array(["S01", None, "S03"], dtype=TEXT),
+            "visit": pd.array(["W1", "W2", None], dtype="str"),
+            "value": [1.5, np.nan, 3.0],
+        },
+        index=pd.RangeIndex(1, 4),
+    )
+    before = rows.copy()
+    msg = pd.Series(pd.array(["a", "b", "c"], dtype=TEXT))
+    frame = at_rows(rows, table="measurements", column="subject_id", message=msg)
+    assert frame["value"].tolist() == ["S01", pd.NA, "S03"]
+    for column in frame.columns:
+        frame.loc[0, column] = 9 if column == "row" else "changed"
+    pd.testing.assert_frame_equal(rows, before)
+    assert msg.tolist() == ["a", "b", "c"] and rows.index.tolist() == [1, 2, 3]
