@@ -137,6 +137,18 @@ def test_imputation_is_seeded_and_keeps_observed_values() -> None:
     assert not np.array_equal(a, impute(b, y, arm, 5, 2))
 
 
+def _pivoted(frame: pd.DataFrame, visits: object, subjects: pd.Index) -> np.ndarray:
+    """The change per subject (rows, `subjects`) and visit (columns) by pandas' pivot."""
+    return (
+        frame.pivot_table(
+            index="subject_id", columns="visit", values="change", observed=False, dropna=False
+        )
+        .reindex(columns=visits)
+        .reindex(subjects)
+        .to_numpy(float)
+    )
+
+
 def test_no_missing_final_values_means_no_tipping_point() -> None:
     data = _trial(seed=3, n=30)
     full = data.frame.dropna()
@@ -173,26 +185,11 @@ def test_wide_change_equals_pivot_table() -> None:
     data = ModelData(frame=frame, baseline=data.baseline, notes=())
     plan = _plan()
     base, y, visits = tipping._wide(data, plan)
-    want = (
-        frame.pivot_table(
-            index="subject_id", columns="visit", values="change", observed=False, dropna=False
-        )
-        .reindex(columns=visits)
-        .reindex(base.index)
-        .to_numpy(float)
-    )
+    want = _pivoted(frame, visits, base.index)
     np.testing.assert_array_equal(y, want)
     assert np.signbit(y).sum() == np.signbit(want).sum()  # -0.0 becomes 0.0 in both
     assert tipping._wide_change(frame, base.index, len(visits)) is not None
     doubled = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)
     assert tipping._wide_change(doubled, base.index, len(visits)) is None
     _, y2, _ = tipping._wide(ModelData(doubled, data.baseline, ()), plan)
-    want2 = (
-        doubled.pivot_table(
-            index="subject_id", columns="visit", values="change", observed=False, dropna=False
-        )
-        .reindex(columns=visits)
-        .reindex(base.index)
-        .to_numpy(float)
-    )
-    np.testing.assert_array_equal(y2, want2)
+    np.testing.assert_array_equal(y2, _pivoted(doubled, visits, base.index))

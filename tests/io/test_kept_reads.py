@@ -37,6 +37,26 @@ def _from_frame(path: Path) -> tuple[dict[str, pa.ChunkedArray], str]:
     return text, meta.table_name or ""
 
 
+def _record_first_arguments(
+    monkeypatch: pytest.MonkeyPatch, module: object, name: str, kept_name: str
+) -> list[object]:
+    """Return the list that records the first argument of each real ``module.name`` call.
+
+    `module` gets a fresh ``KeptReads`` as `kept_name`, so a call recorded is a read that
+    was not kept.
+    """
+    monkeypatch.setattr(module, kept_name, KeptReads(4))
+    calls: list[object] = []
+    real = getattr(module, name)
+
+    def recording(first: object, *rest: object) -> object:
+        calls.append(first)
+        return real(first, *rest)
+
+    monkeypatch.setattr(module, name, recording)
+    return calls
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -58,16 +78,7 @@ def test_xpt_text_equals_the_dataframe_route(name: str) -> None:
 
 
 def test_same_xpt_bytes_are_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    kept: KeptReads[tuple[tuple[tuple[str, pa.ChunkedArray], ...], str]] = KeptReads(4)
-    monkeypatch.setattr(_adam_files, "_XPT_KEPT", kept)
-    calls: list[Path] = []
-    real = _adam_files._read_xport
-
-    def counting(path: Path) -> tuple[tuple[tuple[str, pa.ChunkedArray], ...], str]:
-        calls.append(path)
-        return real(path)
-
-    monkeypatch.setattr(_adam_files, "_read_xport", counting)
+    calls = _record_first_arguments(monkeypatch, _adam_files, "_read_xport", "_XPT_KEPT")
     source = REFERENCE / "adam" / "pilot" / "adsl.xpt"
     copy = tmp_path / "adsl_copy.xpt"
     shutil.copy(source, copy)
@@ -85,15 +96,7 @@ def test_same_xpt_bytes_are_read_once(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_faceq_table_copies_are_loaded_once_and_name_their_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(faceq_tables, "_KEPT", KeptReads(4))
-    loads: list[object] = []
-    real = faceq_tables._load
-
-    def counting(table, registry):  # type: ignore[no-untyped-def]
-        loads.append(table)
-        return real(table, registry)
-
-    monkeypatch.setattr(faceq_tables, "_load", counting)
+    loads = _record_first_arguments(monkeypatch, faceq_tables, "_load", "_KEPT")
     a, b = tmp_path / "a" / "conv.csv", tmp_path / "b" / "conv.csv"
     for p in (a, b):
         p.parent.mkdir()
@@ -112,15 +115,7 @@ def test_faceq_table_copies_are_loaded_once_and_name_their_path(
 def test_dataset_json_is_read_once_per_path_and_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_adam_files, "_JSON_KEPT", KeptReads(4))
-    reads: list[Path] = []
-    real = _adam_files._json_form
-
-    def counting(path: Path, fmt: str) -> _adam_files.AdamFile:
-        reads.append(path)
-        return real(path, fmt)
-
-    monkeypatch.setattr(_adam_files, "_json_form", counting)
+    reads = _record_first_arguments(monkeypatch, _adam_files, "_json_form", "_JSON_KEPT")
     source = REFERENCE / "adam" / "pilot" / "adae.dsjc"
     copy = tmp_path / "adae.dsjc"
     shutil.copy(source, copy)
