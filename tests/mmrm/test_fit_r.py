@@ -344,16 +344,20 @@ def _check_lsmeans_contrasts(case_id: str, res, exp_ls, exp_ct, what: str) -> No
     assert_close(ct["estimate"], sgn * matched["estimate"], REL, ABS, f"{case_id} {what} contrast")
     assert_close(ct["std_error"], matched["std_error"], REL, ABS, f"{case_id} {what} contr SE")
     assert_close(ct["df"], matched["df"], DF_REL, 0, f"{case_id} {what} contrast df")
-    _check_default_contrast(case_id, res, exp, arm, by, what)
+    # the arm's levels are the model factor's, with or without `by`
+    first = str(got[arm].cat.categories[0])
+    _check_default_contrast(case_id, res, exp, arm, by, what, first)
 
 
-def _check_default_contrast(case_id: str, res, exp: dict[str, list[Any]], arm: str, by, what):
+def _check_default_contrast(
+    case_id: str, res, exp: dict[str, list[Any]], arm: str, by, what, first: str
+):
     """The default contrast is emmeans' trt.vs.ctrl: each level minus the first level.
 
     R's reference rows are emmeans ``revpairwise`` (``level - reference``); those whose
-    reference is the first level are exactly ``trt.vs.ctrl``, with the same sign.
+    reference is the first level are exactly ``trt.vs.ctrl``, with the same sign. `first`
+    is the first level of `arm` in the LS-means table.
     """
-    first = str(res.lsmeans(arm)[arm].cat.categories[0])
     got = res.contrast(arm, by=by)
     keep = [i for i, r in enumerate(exp["reference"]) if r == first]
     want = {k: [v[i] for i in keep] for k, v in exp.items()}
@@ -374,8 +378,8 @@ def test_fit_lsmeans_and_contrasts(case_id: str) -> None:
     )
 
 
-def _wald_l(res, rows: list[dict[str, float]]) -> np.ndarray:
-    terms = list(res.to_frame()["term"])
+def _wald_l(terms: list[str], rows: list[dict[str, float]]) -> np.ndarray:
+    """The contrast matrix of R's `rows` (term -> coefficient) over the model's `terms`."""
     L = np.zeros((len(rows), len(terms)))
     for i, row in enumerate(rows):
         for term, value in row.items():
@@ -386,9 +390,10 @@ def _wald_l(res, rows: list[dict[str, float]]) -> np.ndarray:
 @pytest.mark.parametrize("case_id", [i for i in CASE_IDS if case(i).get("wald_tests")])
 def test_fit_wald_tests(case_id: str) -> None:
     res = fitted(case_id)
+    terms = list(res.to_frame()["term"])  # once per fit, not per test
     for test in case(case_id)["wald_tests"]:
         exp = test["satterthwaite"]
-        w = res.wald_test(_wald_l(res, test["L"]))
+        w = res.wald_test(_wald_l(terms, test["L"]))
         what = f"{case_id} {test['name']}"
         assert w.num_df == exp["num_df"], what
         assert_close(w.statistic, exp["f_stat"], REL, 0, f"{what} F")
@@ -408,9 +413,10 @@ def test_fit_kenward_roger(case_id: str, variant: str) -> None:
     assert_close(got["df"], exp["df"], DF_REL, 0, f"{case_id} {variant} df")
     if "lsmeans" in kr:
         _check_lsmeans_contrasts(case_id, res, kr["lsmeans"], kr["contrasts"], variant)
+    terms = list(got["term"])
     for test in ref.get("wald_tests") or []:
         exp_t = test[variant.replace("-", "_")]
-        w = res.wald_test(_wald_l(res, test["L"]))
+        w = res.wald_test(_wald_l(terms, test["L"]))
         what = f"{case_id} {variant} {test['name']}"
         assert_close(w.statistic, exp_t["f_stat"], REL, 0, f"{what} F")
         assert_close(w.den_df, exp_t["denom_df"], DF_REL, 0, f"{what} den df")
