@@ -19,7 +19,6 @@ import pytest
 from efficacy.analysis.data import population, site_allocation
 from efficacy.consort import allocated_units, consort_flow
 from efficacy.instruments.measures import canonical_units, prepare_measurements
-from efficacy.io import read_trial
 from efficacy.protocol import load_protocol
 from efficacy.trial import ALLOCATION_COLUMNS, first_rows, parse_allocation
 from efficacy.validation.context import Context
@@ -31,13 +30,13 @@ PLAN = SimpleNamespace(control="VEHICLE", actives=("ACTIVE",))
 
 
 @pytest.fixture(scope="module")
-def integrity():
-    return read_trial(SAMPLES / "flawed_integrity")
+def integrity(samples):
+    return samples.trial("flawed_integrity")  # read_trial(SAMPLES / "flawed_integrity")
 
 
 @pytest.fixture(scope="module")
-def flawed_split():
-    return read_trial(SAMPLES / "flawed_split_face")
+def flawed_split(samples):
+    return samples.trial("flawed_split_face")  # read_trial(SAMPLES / "flawed_split_face")
 
 
 # -- first row per subject -------------------------------------------------------------
@@ -52,8 +51,8 @@ def flawed_split():
         ("flawed_split_face", 15, 15),
     ],
 )
-def test_subjects_unique_on_sample_bundles(bundle: str, rows: int, unique: int) -> None:
-    trial = read_trial(SAMPLES / bundle)
+def test_subjects_unique_on_sample_bundles(bundle: str, rows: int, unique: int, samples) -> None:
+    trial = samples.trial(bundle)  # read_trial(SAMPLES / bundle)
     raw = pd.read_csv(SAMPLES / bundle / "subjects.csv", dtype=str)
     assert (len(trial.subjects), len(trial.subjects_unique())) == (rows, unique)
     assert len(raw) == rows and raw["subject_id"].nunique() == unique
@@ -105,8 +104,8 @@ def test_validation_flow_and_analysis_read_the_same_subject_rows(integrity) -> N
 # -- allocation ------------------------------------------------------------------------
 
 
-def test_allocations_on_split_face_sample() -> None:
-    trial = read_trial(SAMPLES / "split_face_12wk")
+def test_allocations_on_split_face_sample(samples) -> None:
+    trial = samples.trial("split_face_12wk")  # read_trial(SAMPLES / "split_face_12wk")
     a = trial.allocations()
     assert tuple(a.columns) == ALLOCATION_COLUMNS
     assert len(a) == 80 and a["ok"].all()  # 40 randomised x 2 sites

@@ -22,12 +22,10 @@ from efficacy.analysis import data as data_mod
 from efficacy.analysis.plan import resolve_plan
 from efficacy.instruments import score_trial
 
-SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
-
 
 @pytest.fixture(scope="module")
-def trial() -> efficacy.Trial:
-    return efficacy.read_trial(SAMPLES / "parallel_12wk")
+def trial(samples) -> efficacy.Trial:
+    return samples.trial("parallel_12wk")  # read_trial(sample_data/parallel_12wk)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +36,7 @@ def derived(trial) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def scored_sample():
+def scored_sample(samples):
     """``name -> (read_trial(sample_data/name), score_trial(trial).endpoints)``, each once.
 
     The tests get the endpoints as a fresh copy.
@@ -47,7 +45,7 @@ def scored_sample():
 
     def get(name: str) -> tuple[efficacy.Trial, pd.DataFrame]:
         if name not in done:
-            trial = efficacy.read_trial(SAMPLES / name)
+            trial = samples.trial(name)  # read_trial(sample_data/name)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 done[name] = (trial, score_trial(trial).endpoints)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,10 +15,8 @@ from efficacy.analysis.models import fit_endpoint
 from efficacy.analysis.stats import newcombe_difference
 from efficacy.instruments import ResponderRule, ScoringOptions, score_trial
 
-SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 
-
-def test_declared_responders(tmp_path) -> None:
+def test_declared_responders(tmp_path, samples) -> None:
     path = tmp_path / "resp.toml"
     path.write_text(
         'extends = "iso-efficacy-2025"\n[analysis]\nkey_secondary = []\nsecondary = []\n'
@@ -28,7 +25,7 @@ def test_declared_responders(tmp_path) -> None:
         "threshold = 10\nlogistic = true\n",
         encoding="utf-8",
     )
-    trial = efficacy.read_trial(SAMPLES / "parallel_12wk")
+    trial = samples.trial("parallel_12wk")  # read_trial(sample_data/parallel_12wk)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze(trial, path)
@@ -90,7 +87,7 @@ def test_fallback_along_the_declared_order() -> None:
     assert spec["n_subjects"] == 30 and spec["n_obs"] == 61
 
 
-def test_split_face_paired_responders(tmp_path) -> None:
+def test_split_face_paired_responders(tmp_path, samples) -> None:
     from efficacy.analysis.stats import newcombe_paired_difference
 
     path = tmp_path / "sf.toml"
@@ -101,7 +98,7 @@ def test_split_face_paired_responders(tmp_path) -> None:
         "threshold = 10\nlogistic = true\n",
         encoding="utf-8",
     )
-    trial = efficacy.read_trial(SAMPLES / "split_face_12wk")
+    trial = samples.trial("split_face_12wk")  # read_trial(sample_data/split_face_12wk)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze(trial, path)

@@ -17,6 +17,7 @@ import pytest
 from efficacy.consort import consort_flow
 from efficacy.io import read_trial
 from efficacy.protocol import load_protocol
+from efficacy.trial import Trial
 from efficacy.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,16 +51,17 @@ def _bundle(tmp_path: Path, flow_lines: str, drop_post_baseline_of: str | None) 
     return folder
 
 
-def _first_completer(folder: Path, arm: str) -> str:
-    s = read_trial(folder).subjects
+def _first_completer(trial: Trial, arm: str) -> str:
+    s = trial.subjects
     pick = s[(s["arm"] == arm) & (s["itt"] == True) & (s["disposition"] == "completed")]  # noqa: E712
     return str(pick["subject_id"].iloc[0])
 
 
 def test_review_reproduction_same_numbers_in_reader_validation_and_diagram(
-    tmp_path: Path,
+    tmp_path: Path, samples
 ) -> None:
-    subject = _first_completer(ROOT / "sample_data" / "parallel_12wk", "VEHICLE")
+    # samples.trial: read_trial(sample_data/parallel_12wk)
+    subject = _first_completer(samples.trial("parallel_12wk"), "VEHICLE")
     folder = _bundle(tmp_path, ATTESTED, drop_post_baseline_of=subject)
     trial = read_trial(folder)
     # 1. the reader accepts the per-arm tables and excluded_reasons: no manifest problem
