@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "CLAIM_CATEGORIES",
     "DESIGNS",
     "DISPOSITIONS",
     "OPTIONAL_TABLES",
@@ -33,6 +34,19 @@ DISPOSITIONS: tuple[str, ...] = (
     "discontinued",
     "lost_to_follow_up",
     "screen_failure",
+)
+
+#: Claim categories a trial may declare in ``[[claims]]`` (``category``); rule packs name
+#: the categories each requirement bears on. Defined here, beside the other allowed
+#: values, so that a protocol loads without pandas; :mod:`efficacy.trial` re-exports it.
+CLAIM_CATEGORIES: tuple[str, ...] = (
+    "anti_wrinkle",
+    "moisturising",
+    "firming",
+    "elasticity",
+    "barrier_repair",
+    "appearance",
+    "quality_of_life",
 )
 
 

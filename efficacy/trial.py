@@ -37,6 +37,7 @@ from efficacy._attested import (
     attested_flow,
 )
 from efficacy.schema import (
+    CLAIM_CATEGORIES,
     DESIGNS,
     DISPOSITIONS,
     OPTIONAL_TABLES,
@@ -214,19 +215,6 @@ class Visit:
     week: float
     day: int
     window_days: int
-
-
-#: Claim categories a trial may declare in ``[[claims]]`` (``category``); rule packs name
-#: the categories each requirement bears on.
-CLAIM_CATEGORIES: tuple[str, ...] = (
-    "anti_wrinkle",
-    "moisturising",
-    "firming",
-    "elasticity",
-    "barrier_repair",
-    "appearance",
-    "quality_of_life",
-)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,23 @@ its metadata and conformance problems; :func:`read_datasetjson` and
 
 from __future__ import annotations
 
-from efficacy.io.adam import read_adam
-from efficacy.io.bundle import read_trial
-from efficacy.io.datasetjson import read_datasetjson, write_datasetjson
-from efficacy.io.datasets import read_dataset
-from efficacy.io.export import analysis_datasets
-from efficacy.io.input import read_adam_folder, read_input
+from typing import TYPE_CHECKING
+
+from efficacy._lazy import lazy_exports
+
+#: Public name -> module. Imported on first use (PEP 562): a module of this package
+#: (e.g. ``efficacy.io._toml``, which the protocol loader reads TOML with) is importable
+#: without the readers of every format, and ``read_trial`` without pyreadstat.
+_EXPORTS: dict[str, str] = {
+    "analysis_datasets": "efficacy.io.export",
+    "read_adam": "efficacy.io.adam",
+    "read_adam_folder": "efficacy.io.input",
+    "read_dataset": "efficacy.io.datasets",
+    "read_datasetjson": "efficacy.io.datasetjson",
+    "read_input": "efficacy.io.input",
+    "read_trial": "efficacy.io.bundle",
+    "write_datasetjson": "efficacy.io.datasetjson",
+}
 
 __all__ = [
     "analysis_datasets",
@@ -31,3 +42,14 @@ __all__ = [
     "read_trial",
     "write_datasetjson",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from efficacy.io.adam import read_adam
+    from efficacy.io.bundle import read_trial
+    from efficacy.io.datasetjson import read_datasetjson, write_datasetjson
+    from efficacy.io.datasets import read_dataset
+    from efficacy.io.export import analysis_datasets
+    from efficacy.io.input import read_adam_folder, read_input
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

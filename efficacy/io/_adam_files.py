@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyreadstat
 
 from efficacy.errors import InputError
 from efficacy.io._convert import STRING_DTYPE, clean_text
@@ -102,6 +101,8 @@ def _read_xport(path: Path) -> tuple[tuple[tuple[str, pa.ChunkedArray], ...], st
     timestamp, string; null for a variable with no value) and casts them to the same
     text.
     """
+    import pyreadstat  # here, not at import: a CSV or Parquet bundle never needs it
+
     try:
         data, meta = pyreadstat.read_xport(str(path), output_format="dict")
     except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError, ValueError) as exc:

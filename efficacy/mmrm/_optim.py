@@ -14,7 +14,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from efficacy.mmrm import covariance as cov
 from efficacy.mmrm._likelihood import Evaluation, PatternData, evaluate, with_derivatives
@@ -181,6 +180,8 @@ def scipy_then_newton(
     obj: Objective, x0: np.ndarray, method: str, max_iter: int, decrement_tol: float
 ) -> OptimOutcome:
     """Run a scipy optimiser, then polish with Newton steps and judge convergence."""
+    from scipy import optimize  # here, not at import: only this fallback needs it
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if method == "nelder-mead":

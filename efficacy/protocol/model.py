@@ -24,7 +24,7 @@ from efficacy.protocol.params import (
     check_scoring,
     normalise_parameters,
 )
-from efficacy.trial import CLAIM_CATEGORIES
+from efficacy.schema import CLAIM_CATEGORIES
 
 __all__ = ["Protocol", "Requirement"]
 
@@ -81,7 +81,7 @@ class Requirement:
         checked clause by clause); ``practice`` industry or laboratory practice, not a
         regulatory minimum. Empty: not declared (the built-in packs declare it).
     claims : tuple of str
-        Claim categories (:data:`efficacy.trial.CLAIM_CATEGORIES`) the requirement bears
+        Claim categories (:data:`efficacy.schema.CLAIM_CATEGORIES`) the requirement bears
         on in the claims matrix; empty: every claim.
 
     Raises
