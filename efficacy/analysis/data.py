@@ -195,6 +195,24 @@ def _covariates(subjects: pd.DataFrame, covariates: tuple[str, ...]) -> list[str
     return list(covariates)
 
 
+#: `_visits_dtype` of the visit tuples seen (a dtype is immutable: frames may share it).
+_VISIT_DTYPES: dict[tuple[Any, ...], pd.CategoricalDtype] = {}
+
+
+def _visits_dtype(present: tuple[Any, ...]) -> pd.CategoricalDtype:
+    """Return the ``visit`` dtype of a model frame with the visits `present` (in order).
+
+    As ``Categorical.from_codes(..., categories=pd.Index(present))`` builds it; built
+    once per tuple of visits.
+    """
+    dtype = _VISIT_DTYPES.get(present)
+    if dtype is None:
+        if len(_VISIT_DTYPES) >= 256:  # bounded: a long session sees few schedules
+            _VISIT_DTYPES.clear()
+        dtype = _VISIT_DTYPES[present] = pd.CategoricalDtype(pd.Index(list(present)))
+    return dtype
+
+
 def _in_arm(
     subj: pd.DataFrame, plan: TrialPlan, notes: list[str]
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -217,15 +235,40 @@ def _subject_columns(where: tuple[Trial, str], subj: pd.DataFrame, covs: list[st
     return out.copy(deep=False)
 
 
+@dataclass(frozen=True)
+class _SubjectIds:
+    """What the model frames need to know of a population's subject ids."""
+
+    n_distinct: int  # distinct ids, missing ones not counted (``nunique``)
+    plain: bool  # no id missing, none repeated
+
+
+def _subject_ids(where: tuple[Trial, str], subj: pd.DataFrame) -> _SubjectIds:
+    """`_SubjectIds` of a population's subjects `subj`, computed once per trial and population.
+
+    `where` is the trial and the population name; `subj` is that population's frame
+    (any selection of its columns with ``subject_id``).
+    """
+
+    def make(_: pd.DataFrame) -> _SubjectIds:
+        ids = subj["subject_id"]
+        return _SubjectIds(int(ids.nunique()), bool(not ids.isna().any() and ids.is_unique))
+
+    trial, name = where
+    facts: _SubjectIds = trial._memo(f"subject_ids:{name}", make)
+    return facts
+
+
 def _fast_parallel_ok(
-    rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan
+    rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan, ids: _SubjectIds
 ) -> tuple[_SidDtype, _RowKeys] | None:
     """Return the merged ``subject_id`` dtype and the rows' keys when `_parallel_fast` applies.
 
-    It applies when subject ids are strings, present and unique in `subj`, arms and
-    visits distinct, ``baseline`` and ``change`` float64, no subject column shares a
-    name with a row column, and there is one row per subject, visit and phase (nothing
-    to average). Returns None when it does not.
+    It applies when subject ids are strings, present and unique in `subj` (`ids`, its
+    `_subject_ids`), arms and visits distinct, ``baseline`` and ``change`` float64, no
+    subject column shares a name with a row column, and there is one row per subject,
+    visit and phase (nothing to average), every row with a subject id. Returns None
+    when it does not.
     """
     left, right = rows["subject_id"].dtype, subj["subject_id"].dtype
     if not (isinstance(left, pd.StringDtype) and isinstance(right, pd.StringDtype)):
@@ -237,12 +280,12 @@ def _fast_parallel_ok(
         or not subj.columns.is_unique
         or any(rows[c].dtype != np.float64 for c in ("baseline", "change"))
         or set(subj.columns[1:]) & set(rows.columns)
-        or rows["subject_id"].isna().any()
-        or subj["subject_id"].isna().any()
-        or not subj["subject_id"].is_unique
+        or not ids.plain
     ):
         return None
     keys = _RowKeys.of(rows)
+    if (keys.codes[0] < 0).any():  # a row without a subject id (factorize's -1)
+        return None
     if not _distinct(list(keys.codes), len(rows)):
         return None
     return (left if left == right else np.dtype(object)), keys  # what merge gives the key
@@ -313,7 +356,9 @@ def _parallel_fast(
         "subject_id": pd.Series(sid[keep], dtype=sid_dtype),
         "arm": pd.Categorical.from_codes(arm_code[pos[keep]], dtype=arms, validate=False),
         "visit": pd.Categorical.from_codes(
-            np.searchsorted(present_pos, visit_pos[keep]), categories=pd.Index(present)
+            np.searchsorted(present_pos, visit_pos[keep]),
+            dtype=_visits_dtype(tuple(present)),
+            validate=False,  # positions in `present` by construction
         ),
         "baseline": base_v[keep],
         "change": change[keep],
@@ -485,7 +530,7 @@ def model_data(
             (trial, population_name), rows, subj, plan, (notes, covs)
         )
     else:
-        fast = _fast_parallel_ok(rows, subj, plan)
+        fast = _fast_parallel_ok(rows, subj, plan, _subject_ids((trial, population_name), subj))
         plain = fast is not None
         if fast is None:
             merged, base = _parallel(rows, subj, plan, notes, endpoint)
@@ -500,7 +545,7 @@ def model_data(
             f"{n_unscheduled} rows at visits after the estimand's visit or not "
             "scheduled were not analysed"
         )
-    n_pop = int(subj["subject_id"].nunique())
+    n_pop = _subject_ids((trial, population_name), subj).n_distinct
     ids = frame["subject_id"].to_numpy(object)[~pd.isna(frame["change"].to_numpy())]
     n_in = len(set(ids)) if plain else int(pd.Series(ids).nunique())
     if n_in < n_pop:
