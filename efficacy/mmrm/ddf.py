@@ -193,6 +193,20 @@ class KRAdjustment:
     phi_vcov: np.ndarray
     p_matrices: np.ndarray
 
+    def sandwiches(self) -> np.ndarray:
+        """``Phi P_i Phi`` of every covariance parameter ``i`` (k, p, p), read-only.
+
+        Computed on the first call and kept (each one-row df of `kr_df_rows` reads it;
+        it does not depend on the contrast).
+        """
+        got: np.ndarray | None = self.__dict__.get("_sandwiches")
+        if got is None:
+            phi = self.cov_beta_unadjusted
+            got = np.einsum("ab,kbc,cd->kad", phi, self.p_matrices, phi, optimize=True)
+            got.flags.writeable = False
+            self.__dict__["_sandwiches"] = got  # frozen: not a field, kept beside them
+        return got
+
     def _lambda_m(self, lmat: np.ndarray) -> tuple[float, float]:
         """KR scale ``lambda`` and denominator df ``m`` for contrast rows ``lmat``."""
         return kr_df(self.cov_beta_unadjusted, lmat, self.phi_vcov, self.p_matrices)
