@@ -229,10 +229,20 @@ def post_event(
                 first[sid] = min(first.get(sid, index[visit]), index[visit])
     if not first:
         return np.zeros(len(frame), dtype=bool)
-    nan = float("nan")
-    sids = frame["subject_id"].to_numpy(dtype=object)
-    visits = frame["visit"].to_numpy(dtype=object)
-    start = np.array([first.get(x, nan) if not is_missing(x) else nan for x in sids], dtype=float)
-    at = np.array([index.get(v, nan) if not is_missing(v) else nan for v in visits], dtype=float)
+    start = _per_row(frame["subject_id"].to_numpy(dtype=object), first)
+    at = _per_row(frame["visit"].to_numpy(dtype=object), index)
     marked: np.ndarray = np.nan_to_num(at, nan=-1.0) >= np.nan_to_num(start, nan=np.inf)
     return marked
+
+
+def _per_row(values: np.ndarray, table: Mapping[Any, int]) -> np.ndarray:
+    """``table.get(v, nan)`` of every value (NaN where missing), as floats.
+
+    Looked up once per distinct value: ``pd.factorize`` codes a missing value (None,
+    NaN, ``pd.NA``, NaT) -1, which picks the trailing NaN.
+    """
+    codes, uniques = pd.factorize(values)
+    nan = float("nan")
+    looked = np.array([*(table.get(u, nan) for u in uniques.tolist()), nan], dtype=float)
+    out: np.ndarray = looked[codes]
+    return out
