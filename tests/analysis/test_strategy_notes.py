@@ -2,7 +2,8 @@
 
 `strategy_notes` now passes ``isin`` only the subject ids that can be an event's
 (missing ones kept); the reference below is the formulation it replaced. The cases
-cover missing subject ids on both sides (None, NaN, ``pd.NA``), repeated ids, an id
+cover missing subject ids on both sides (None, NaN, ``pd.NA``; an unnamed event of the
+participant without id shows whether a missing id matched), repeated ids, an id
 with no event, events of participants outside the set, an event named by no strategy,
 and str, object and integer id columns.
 """
@@ -54,7 +55,7 @@ def test_same_notes_as_isin_of_every_subject(dtype) -> None:
     events = pd.DataFrame(
         {
             "subject_id": pd.Series(ids, dtype=dtype),
-            "event": ["stop", "rescue", "stop", "stop", "lost", "stop", "other"],
+            "event": ["stop", "rescue", "stop", "withdrawn", "lost", "stop", "other"],
         }
     )
     estimand = _estimand()
