@@ -135,26 +135,6 @@ class Inference:
         return float(f), float(q), float(den), p
 
 
-#: `_kr_path` of the shapes seen (a path is a list of index pairs: immutable in use).
-_KR_PATHS: dict[tuple[tuple[int, ...], tuple[int, ...]], list[Any]] = {}
-
-
-def _kr_path(L: np.ndarray, g_mats: np.ndarray) -> list[Any]:
-    """Return the contraction path ``optimize=True`` finds for `kr_df_rows`' einsum.
-
-    Found once per pair of shapes (the greedy search depends on nothing else); the
-    einsum given it contracts in the same order, so its result is the same.
-    """
-    key = (L.shape, g_mats.shape)
-    path = _KR_PATHS.get(key)
-    if path is None:
-        if len(_KR_PATHS) >= 256:  # bounded: a session sees few model sizes
-            _KR_PATHS.clear()
-        found = np.einsum_path("ia,kab,ib->ik", L, g_mats, L, optimize="greedy")[0]
-        path = _KR_PATHS[key] = list(found)
-    return path
-
-
 def kr_df_rows(kr: ddf.KRAdjustment, L: np.ndarray) -> np.ndarray:
     """Kenward-Roger df of each one-row contrast in ``L`` (vectorised `ddf.kr_df`).
 
@@ -167,7 +147,7 @@ def kr_df_rows(kr: ddf.KRAdjustment, L: np.ndarray) -> np.ndarray:
     phi, w, g_mats = kr.cov_beta_unadjusted, kr.phi_vcov, kr.sandwiches()
     v = np.einsum("ij,jk,ik->i", L, phi, L)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.einsum("ia,kab,ib->ik", L, g_mats, L, optimize=_kr_path(L, g_mats)) / v[:, None]
+        t = ddf.einsum_greedy("ia,kab,ib->ik", L, g_mats, L) / v[:, None]
         a = np.einsum("ik,kl,il->i", t, w, t)
         b = 3.5 * a
         c1, c2, c3 = -1.0 / 7.0, 2.0 / 7.0, 4.0 / 7.0
