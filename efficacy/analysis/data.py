@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-from efficacy.analysis._split_fast import split_face_fast, split_face_ok
+from efficacy.analysis._split_fast import Allocated, allocated, split_face_fast, split_face_ok
 from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import EfficacyError
 from efficacy.trial import Trial, parse_allocation
@@ -427,6 +427,21 @@ def _site_allocation(
     return alloc.copy(deep=False)
 
 
+def _allocated(
+    where: tuple[Trial, str], subj: pd.DataFrame, alloc: pd.DataFrame, plan: TrialPlan
+) -> Allocated:
+    """`allocated` of a population's subjects and allocation, once per trial, population, arms.
+
+    `where` is the trial and population name; `alloc` is `_site_allocation` of the same
+    (its key: the population and the arms), `subj` any selection of the population's
+    columns (only ``subject_id`` is read).
+    """
+    trial, name = where
+    key = f"allocated:{name}:{plan.control!r}:{plan.actives!r}"
+    view: Allocated = trial._memo(key, lambda _: allocated(subj, alloc, plan))
+    return view
+
+
 def _split_face(
     rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan, alloc: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -471,9 +486,10 @@ def _split_face_data(
     lost = len(subj) - len(alloc)
     if lost:
         notes.append(f"{lost} subjects without a usable allocation (treated and control site)")
-    sid_dtype = split_face_ok(rows, subj, alloc, plan)
+    view = _allocated(where, subj, alloc, plan)
+    sid_dtype = split_face_ok(rows, subj, alloc, plan, view)
     if sid_dtype is not None:
-        fast = split_face_fast(rows, subj, alloc, plan, (sid_dtype, covs))
+        fast = split_face_fast(rows, subj, view, plan, (sid_dtype, covs))
         if fast is not None:
             return (*fast, True)
     merged, base = _split_face(rows, subj, plan, alloc)
