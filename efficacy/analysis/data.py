@@ -387,6 +387,21 @@ def _parallel(
     return merged, base.dropna(subset=["baseline"]).reset_index(drop=True)
 
 
+#: The text columns of a `parse_allocation` pair that `site_allocation` reads.
+_PAIR_TEXT = ("subject_id", "site", "arm")
+
+
+def _first_of(keys: list[tuple[Any, ...]]) -> list[int]:
+    """Positions of the first occurrence of each key (``~duplicated(keep="first")``)."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for i, key in enumerate(keys):
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return out
+
+
 def site_allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     """Per subject: the treated and control body sites of its allocation.
 
@@ -398,18 +413,26 @@ def site_allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     ``plan.actives`` present).
     """
     pairs = parse_allocation(subj)
-    pairs = pairs[pairs["ok"].to_numpy(dtype=bool)].drop_duplicates(["row", "site", "arm"])
-    ambiguous = pairs["row"][pairs.duplicated(["row", "site"])]
-    pairs = pairs[~pairs["row"].isin(ambiguous)].drop_duplicates(["row", "arm"])
-    # the groups of groupby(["row", "subject_id"], sort=True), read as plain lists
-    group = pairs.groupby(["row", "subject_id"], sort=True).ngroup().to_numpy()
-    members: list[list[int]] = [[] for _ in range(int(group.max(initial=-1)) + 1)]
-    for i, k in enumerate(group.tolist()):
-        if k >= 0:  # a missing key is in no group
-            members[k].append(i)
-    sids, arms, sites = (pairs[c].tolist() for c in ("subject_id", "arm", "site"))
+    ok = pairs["ok"].to_numpy(dtype=bool)
+    # rows and subject ids as codes in sorted order (-1: missing), as groupby sorts them
+    row: list[int] = pd.factorize(pairs["row"].to_numpy()[ok], sort=True)[0].tolist()
+    sids, sites, arms = (pairs[c].to_numpy(dtype=object)[ok].tolist() for c in _PAIR_TEXT)
+    sid_code: list[int] = pd.factorize(np.asarray(sids, dtype=object), sort=True)[0].tolist()
+    # the first pair of each row, site and arm; then rows naming a site twice are left out
+    firsts = _first_of([(row[i], sites[i], arms[i]) for i in range(len(sites))])
+    at = [(row[i], sites[i]) for i in firsts]
+    once = set(_first_of(at))
+    ambiguous = {key[0] for j, key in enumerate(at) if j not in once}  # a site named twice
+    kept = [i for i in firsts if row[i] not in ambiguous]
+    kept = [kept[j] for j in _first_of([(row[i], arms[i]) for i in kept])]  # one site per arm
+    # the pairs of each row and subject id (both present), groups in sorted order
+    members: dict[tuple[int, int], list[int]] = {}
+    for i in kept:
+        if row[i] >= 0 and sid_code[i] >= 0:
+            members.setdefault((row[i], sid_code[i]), []).append(i)
     records = []
-    for rows in members:
+    for key in sorted(members):
+        rows = members[key]
         by_arm = {arms[i]: sites[i] for i in rows}
         ctl = by_arm.get(plan.control)
         act = next((a for a in plan.actives if a in by_arm), None)
