@@ -84,7 +84,11 @@ def _population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
         raise EfficacyError(f"population={name!r}: use 'itt' or 'per_protocol'")
     out = s[keep]
     ids = trial.subjects["subject_id"]
-    repeated = int((ids.duplicated() & ids.isin(out["subject_id"])).sum())
+    # rows repeating an id of `out` (no missing id: first_rows drops them), in Python
+    mine, again = set(out["subject_id"].to_numpy(dtype=object).tolist()), ids.duplicated()
+    repeated = sum(
+        a and v in mine for a, v in zip(again.tolist(), ids.to_numpy(object), strict=True)
+    )
     if repeated:
         text += f" ({repeated} repeated subject ids: first row used)"
     return out.reset_index(drop=True), text
