@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_analyze_plumbing.py                 # against 6ff67bd, 9 calls
     python benchmarks/bench_analyze_plumbing.py --base 6ff67bd --calls 15 --small 4 6 16
     python benchmarks/bench_analyze_plumbing.py --with-validation   # time validate() too
+    python benchmarks/bench_analyze_plumbing.py --base 0433ae2 --small --blas-threads 1
 
 The peer is the baseline commit (``git archive <base>`` into a temporary folder), run
 in a subprocess exactly like this checkout; both processes stay up and the timed calls
@@ -47,6 +48,23 @@ an LS-means grid without its cells frame, pd.isna masks)::
     all bundles: summed medians 3.803 s -> 3.451 s (1.10x)
 
 (``fits`` here include the subgroup refits, whose LS means are no longer computed.)
+
+Measured 2026-12-06 (session 6), ``--base 0433ae2 --calls 9 --small --blas-threads 1``
+(one BLAS thread, as tests/conftest.py sets it for the suite), load average 4-5,
+wip-analyze (memoised population and allocation views, Python instead of ``isin``
+with Arrow scalars, site allocation and intercurrent events without groupby, the
+Kenward-Roger sandwiches and einsum paths found once per fit, the subgroups'
+subjects made unique once)::
+
+    parallel_12wk           analyze 0.572 -> 0.482 (1.19x; minima 1.15x)  rest 1.21x
+    split_face_12wk         analyze 0.376 -> 0.295 (1.27x; minima 1.28x)  rest 1.31x
+    all bundles: summed medians 0.948 s -> 0.777 s (1.22x)
+
+Without ``--blas-threads`` (OpenBLAS's default threads, as a user's ``efficacy
+analyze``), ``--calls 7``: parallel_12wk 0.655 -> 0.475 s (1.38x; its fits 0.297 ->
+0.174 s: the aliasing QR of a 460 x 25 design now runs under the fit's one-thread
+limit, where two threads spun 30-40 ms per QR), split_face_12wk 0.351 -> 0.344 s
+(1.02x; minima 0.79x: a noisy pair).
 
 ``rest`` still holds the scoring of the trial (about 0.1 s, another stage's); the fits
 of the small trials are mostly the optimiser's iterations (other structures tried
@@ -115,8 +133,12 @@ for _ in sys.stdin:  # one timed call per line
 class _Child:
     """A checkout's benchmark process: `run` times one ``analyze`` call in it."""
 
-    def __init__(self, checkout: Path, bundle: Path, validated: bool) -> None:
+    def __init__(
+        self, checkout: Path, bundle: Path, validated: bool, threads: int | None = None
+    ) -> None:
         env = dict(os.environ, PYTHONPATH=str(checkout))
+        if threads is not None:  # as tests/conftest.py sets it for the suite
+            env["OPENBLAS_NUM_THREADS"] = str(threads)
         how = "validated" if validated else "whole"
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _CHILD, str(bundle), how],
@@ -149,6 +171,9 @@ def main() -> None:
     ap.add_argument("--bundle", action="append", help="bundle(s); default both samples")
     ap.add_argument("--small", type=int, nargs="*", default=[6], help="cut sizes (default 6)")
     ap.add_argument("--with-validation", action="store_true", help="time validate() too")
+    ap.add_argument(
+        "--blas-threads", type=int, help="OPENBLAS_NUM_THREADS of both children (the suite: 1)"
+    )
     args = ap.parse_args()
     sums = {"baseline": 0.0, "this": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
@@ -162,7 +187,7 @@ def main() -> None:
                 bundles.append((f"{b} cut to {n}", cut))
         for label, bundle in bundles:
             children = {
-                name: _Child(checkout, bundle, not args.with_validation)
+                name: _Child(checkout, bundle, not args.with_validation, args.blas_threads)
                 for name, checkout in peers.items()
             }
             got: dict[str, list[tuple[float, float]]] = {k: [] for k in peers}

@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-from efficacy.analysis._split_fast import split_face_fast, split_face_ok
+from efficacy.analysis._split_fast import Allocated, allocated, split_face_fast, split_face_ok
 from efficacy.analysis.plan import TrialPlan
 from efficacy.errors import EfficacyError
 from efficacy.trial import Trial, parse_allocation
@@ -84,7 +84,11 @@ def _population(trial: Trial, name: str) -> tuple[pd.DataFrame, str]:
         raise EfficacyError(f"population={name!r}: use 'itt' or 'per_protocol'")
     out = s[keep]
     ids = trial.subjects["subject_id"]
-    repeated = int((ids.duplicated() & ids.isin(out["subject_id"])).sum())
+    # rows repeating an id of `out` (no missing id: first_rows drops them), in Python
+    mine, again = set(out["subject_id"].to_numpy(dtype=object).tolist()), ids.duplicated()
+    repeated = sum(
+        a and v in mine for a, v in zip(again.tolist(), ids.to_numpy(object), strict=True)
+    )
     if repeated:
         text += f" ({repeated} repeated subject ids: first row used)"
     return out.reset_index(drop=True), text
@@ -195,6 +199,24 @@ def _covariates(subjects: pd.DataFrame, covariates: tuple[str, ...]) -> list[str
     return list(covariates)
 
 
+#: `_visits_dtype` of the visit tuples seen (a dtype is immutable: frames may share it).
+_VISIT_DTYPES: dict[tuple[Any, ...], pd.CategoricalDtype] = {}
+
+
+def _visits_dtype(present: tuple[Any, ...]) -> pd.CategoricalDtype:
+    """Return the ``visit`` dtype of a model frame with the visits `present` (in order).
+
+    As ``Categorical.from_codes(..., categories=pd.Index(present))`` builds it; built
+    once per tuple of visits.
+    """
+    dtype = _VISIT_DTYPES.get(present)
+    if dtype is None:
+        if len(_VISIT_DTYPES) >= 256:  # bounded: a long session sees few schedules
+            _VISIT_DTYPES.clear()
+        dtype = _VISIT_DTYPES[present] = pd.CategoricalDtype(pd.Index(list(present)))
+    return dtype
+
+
 def _in_arm(
     subj: pd.DataFrame, plan: TrialPlan, notes: list[str]
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -217,15 +239,40 @@ def _subject_columns(where: tuple[Trial, str], subj: pd.DataFrame, covs: list[st
     return out.copy(deep=False)
 
 
+@dataclass(frozen=True)
+class _SubjectIds:
+    """What the model frames need to know of a population's subject ids."""
+
+    n_distinct: int  # distinct ids, missing ones not counted (``nunique``)
+    plain: bool  # no id missing, none repeated
+
+
+def _subject_ids(where: tuple[Trial, str], subj: pd.DataFrame) -> _SubjectIds:
+    """`_SubjectIds` of a population's subjects `subj`, computed once per trial and population.
+
+    `where` is the trial and the population name; `subj` is that population's frame
+    (any selection of its columns with ``subject_id``).
+    """
+
+    def make(_: pd.DataFrame) -> _SubjectIds:
+        ids = subj["subject_id"]
+        return _SubjectIds(int(ids.nunique()), bool(not ids.isna().any() and ids.is_unique))
+
+    trial, name = where
+    facts: _SubjectIds = trial._memo(f"subject_ids:{name}", make)
+    return facts
+
+
 def _fast_parallel_ok(
-    rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan
+    rows: pd.DataFrame, subj: pd.DataFrame, plan: TrialPlan, ids: _SubjectIds
 ) -> tuple[_SidDtype, _RowKeys] | None:
     """Return the merged ``subject_id`` dtype and the rows' keys when `_parallel_fast` applies.
 
-    It applies when subject ids are strings, present and unique in `subj`, arms and
-    visits distinct, ``baseline`` and ``change`` float64, no subject column shares a
-    name with a row column, and there is one row per subject, visit and phase (nothing
-    to average). Returns None when it does not.
+    It applies when subject ids are strings, present and unique in `subj` (`ids`, its
+    `_subject_ids`), arms and visits distinct, ``baseline`` and ``change`` float64, no
+    subject column shares a name with a row column, and there is one row per subject,
+    visit and phase (nothing to average), every row with a subject id. Returns None
+    when it does not.
     """
     left, right = rows["subject_id"].dtype, subj["subject_id"].dtype
     if not (isinstance(left, pd.StringDtype) and isinstance(right, pd.StringDtype)):
@@ -237,12 +284,12 @@ def _fast_parallel_ok(
         or not subj.columns.is_unique
         or any(rows[c].dtype != np.float64 for c in ("baseline", "change"))
         or set(subj.columns[1:]) & set(rows.columns)
-        or rows["subject_id"].isna().any()
-        or subj["subject_id"].isna().any()
-        or not subj["subject_id"].is_unique
+        or not ids.plain
     ):
         return None
     keys = _RowKeys.of(rows)
+    if (keys.codes[0] < 0).any():  # a row without a subject id (factorize's -1)
+        return None
     if not _distinct(list(keys.codes), len(rows)):
         return None
     return (left if left == right else np.dtype(object)), keys  # what merge gives the key
@@ -313,7 +360,9 @@ def _parallel_fast(
         "subject_id": pd.Series(sid[keep], dtype=sid_dtype),
         "arm": pd.Categorical.from_codes(arm_code[pos[keep]], dtype=arms, validate=False),
         "visit": pd.Categorical.from_codes(
-            np.searchsorted(present_pos, visit_pos[keep]), categories=pd.Index(present)
+            np.searchsorted(present_pos, visit_pos[keep]),
+            dtype=_visits_dtype(tuple(present)),
+            validate=False,  # positions in `present` by construction
         ),
         "baseline": base_v[keep],
         "change": change[keep],
@@ -342,6 +391,21 @@ def _parallel(
     return merged, base.dropna(subset=["baseline"]).reset_index(drop=True)
 
 
+#: The text columns of a `parse_allocation` pair that `site_allocation` reads.
+_PAIR_TEXT = ("subject_id", "site", "arm")
+
+
+def _first_of(keys: list[tuple[Any, ...]]) -> list[int]:
+    """Positions of the first occurrence of each key (``~duplicated(keep="first")``)."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for i, key in enumerate(keys):
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return out
+
+
 def site_allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     """Per subject: the treated and control body sites of its allocation.
 
@@ -353,18 +417,26 @@ def site_allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     ``plan.actives`` present).
     """
     pairs = parse_allocation(subj)
-    pairs = pairs[pairs["ok"].to_numpy(dtype=bool)].drop_duplicates(["row", "site", "arm"])
-    ambiguous = pairs["row"][pairs.duplicated(["row", "site"])]
-    pairs = pairs[~pairs["row"].isin(ambiguous)].drop_duplicates(["row", "arm"])
-    # the groups of groupby(["row", "subject_id"], sort=True), read as plain lists
-    group = pairs.groupby(["row", "subject_id"], sort=True).ngroup().to_numpy()
-    members: list[list[int]] = [[] for _ in range(int(group.max(initial=-1)) + 1)]
-    for i, k in enumerate(group.tolist()):
-        if k >= 0:  # a missing key is in no group
-            members[k].append(i)
-    sids, arms, sites = (pairs[c].tolist() for c in ("subject_id", "arm", "site"))
+    ok = pairs["ok"].to_numpy(dtype=bool)
+    # rows and subject ids as codes in sorted order (-1: missing), as groupby sorts them
+    row: list[int] = pd.factorize(pairs["row"].to_numpy()[ok], sort=True)[0].tolist()
+    sids, sites, arms = (pairs[c].to_numpy(dtype=object)[ok].tolist() for c in _PAIR_TEXT)
+    sid_code: list[int] = pd.factorize(np.asarray(sids, dtype=object), sort=True)[0].tolist()
+    # the first pair of each row, site and arm; then rows naming a site twice are left out
+    firsts = _first_of([(row[i], sites[i], arms[i]) for i in range(len(sites))])
+    at = [(row[i], sites[i]) for i in firsts]
+    once = set(_first_of(at))
+    ambiguous = {key[0] for j, key in enumerate(at) if j not in once}  # a site named twice
+    kept = [i for i in firsts if row[i] not in ambiguous]
+    kept = [kept[j] for j in _first_of([(row[i], arms[i]) for i in kept])]  # one site per arm
+    # the pairs of each row and subject id (both present), groups in sorted order
+    members: dict[tuple[int, int], list[int]] = {}
+    for i in kept:
+        if row[i] >= 0 and sid_code[i] >= 0:
+            members.setdefault((row[i], sid_code[i]), []).append(i)
     records = []
-    for rows in members:
+    for key in sorted(members):
+        rows = members[key]
         by_arm = {arms[i]: sites[i] for i in rows}
         ctl = by_arm.get(plan.control)
         act = next((a for a in plan.actives if a in by_arm), None)
@@ -380,6 +452,21 @@ def _site_allocation(
     key = f"site_allocation:{population_name}:{plan.control!r}:{plan.actives!r}"
     alloc: pd.DataFrame = trial._memo(key, lambda _: site_allocation(subj, plan))
     return alloc.copy(deep=False)
+
+
+def _allocated(
+    where: tuple[Trial, str], subj: pd.DataFrame, alloc: pd.DataFrame, plan: TrialPlan
+) -> Allocated:
+    """`allocated` of a population's subjects and allocation, once per trial, population, arms.
+
+    `where` is the trial and population name; `alloc` is `_site_allocation` of the same
+    (its key: the population and the arms), `subj` any selection of the population's
+    columns (only ``subject_id`` is read).
+    """
+    trial, name = where
+    key = f"allocated:{name}:{plan.control!r}:{plan.actives!r}"
+    view: Allocated = trial._memo(key, lambda _: allocated(subj, alloc, plan))
+    return view
 
 
 def _split_face(
@@ -426,9 +513,10 @@ def _split_face_data(
     lost = len(subj) - len(alloc)
     if lost:
         notes.append(f"{lost} subjects without a usable allocation (treated and control site)")
-    sid_dtype = split_face_ok(rows, subj, alloc, plan)
+    view = _allocated(where, subj, alloc, plan)
+    sid_dtype = split_face_ok(rows, subj, alloc, plan, view)
     if sid_dtype is not None:
-        fast = split_face_fast(rows, subj, alloc, plan, (sid_dtype, covs))
+        fast = split_face_fast(rows, subj, view, plan, (sid_dtype, covs))
         if fast is not None:
             return (*fast, True)
     merged, base = _split_face(rows, subj, plan, alloc)
@@ -485,7 +573,7 @@ def model_data(
             (trial, population_name), rows, subj, plan, (notes, covs)
         )
     else:
-        fast = _fast_parallel_ok(rows, subj, plan)
+        fast = _fast_parallel_ok(rows, subj, plan, _subject_ids((trial, population_name), subj))
         plain = fast is not None
         if fast is None:
             merged, base = _parallel(rows, subj, plan, notes, endpoint)
@@ -500,7 +588,7 @@ def model_data(
             f"{n_unscheduled} rows at visits after the estimand's visit or not "
             "scheduled were not analysed"
         )
-    n_pop = int(subj["subject_id"].nunique())
+    n_pop = _subject_ids((trial, population_name), subj).n_distinct
     ids = frame["subject_id"].to_numpy(object)[~pd.isna(frame["change"].to_numpy())]
     n_in = len(set(ids)) if plain else int(pd.Series(ids).nunique())
     if n_in < n_pop:

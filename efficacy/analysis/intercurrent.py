@@ -66,6 +66,13 @@ def events_from_disposition(
         (empty when the last one attended is the last scheduled visit), ``day`` is
         missing, ``source`` is ``disposition: <disposition>``.
     """
+    return _from_disposition(subjects, [attended], visit_order)
+
+
+def _from_disposition(
+    subjects: pd.DataFrame, attended: Sequence[pd.DataFrame], visit_order: Sequence[str]
+) -> pd.DataFrame:
+    """`events_from_disposition` with the visits attended given as several tables."""
     disp = subjects["disposition"].fillna("").astype(str).str.strip()
     randomised = (
         subjects["randomized"].fillna(False).astype(bool)
@@ -75,10 +82,9 @@ def events_from_disposition(
     left = subjects[randomised & ~disp.isin(_DONE)]
     if left.empty:
         return _frame()
-    index = {v: i for i, v in enumerate(visit_order)}
-    seen = attended[["subject_id", "visit"]][attended["visit"].isin(index)]
-    last = seen.assign(i=seen["visit"].map(index)).groupby("subject_id")["i"].max()
-    after = left["subject_id"].map(last).fillna(-1).astype(int).to_numpy() + 1
+    last = _last_attended(attended, {v: i for i, v in enumerate(visit_order)})
+    sids = left["subject_id"].to_numpy(dtype=object).tolist()
+    after = np.asarray([-1 if is_missing(s) else last.get(s, -1) for s in sids], dtype=int) + 1
     order = np.asarray([*visit_order, ""], dtype=object)
     out = pd.DataFrame(
         {
@@ -93,17 +99,35 @@ def events_from_disposition(
     return _frame(out)
 
 
-def _attended(trial: Trial) -> pd.DataFrame:
-    parts = [
-        trial.table(t)[["subject_id", "visit"]]
+def _last_attended(tables: Iterable[pd.DataFrame], index: Mapping[Any, int]) -> dict[Any, int]:
+    """Position in `index` of each subject's last scheduled visit with a row in `tables`.
+
+    As ``groupby("subject_id")`` of the rows at a visit of `index` (the position's
+    maximum; rows without a subject id or visit left out), over the tables together,
+    counted per distinct subject and visit (factorised) instead of per row.
+    """
+    last: dict[Any, int] = {}
+    for table in tables:
+        v_codes, v_found = pd.factorize(table["visit"].to_numpy(dtype=object))
+        at = np.asarray([*(index.get(v, -1) for v in v_found.tolist()), -1], dtype=np.int64)
+        pos = at[v_codes]  # a missing visit (code -1) picks the trailing -1
+        s_codes, s_found = pd.factorize(table["subject_id"].to_numpy(dtype=object))
+        ok = (pos >= 0) & (s_codes >= 0)
+        best = np.full(len(s_found), -1, dtype=np.int64)
+        np.maximum.at(best, s_codes[ok], pos[ok])
+        for sid, b in zip(s_found.tolist(), best.tolist(), strict=True):
+            if b >= 0:
+                last[sid] = max(last.get(sid, -1), b)
+    return last
+
+
+def _attended(trial: Trial) -> list[pd.DataFrame]:
+    """Return the tables whose rows say a subject attended a visit (any record)."""
+    return [
+        trial.table(t)
         for t in ("measurements", "pro_responses")
         if {"subject_id", "visit"} <= set(trial.table(t).columns)
     ]
-    return (
-        pd.concat(parts, ignore_index=True).drop_duplicates()
-        if parts
-        else pd.DataFrame({"subject_id": [], "visit": []})
-    )
 
 
 def _from_table(trial: Trial, subjects: pd.DataFrame) -> pd.DataFrame:
@@ -182,7 +206,7 @@ def intercurrent_events(trial: Trial) -> pd.DataFrame:
         return _from_table(trial, subjects)
     if "disposition" not in subjects:
         return _frame()
-    return events_from_disposition(subjects, _attended(trial), trial.manifest.visit_order)
+    return _from_disposition(subjects, _attended(trial), trial.manifest.visit_order)
 
 
 def post_event(
@@ -229,10 +253,20 @@ def post_event(
                 first[sid] = min(first.get(sid, index[visit]), index[visit])
     if not first:
         return np.zeros(len(frame), dtype=bool)
-    nan = float("nan")
-    sids = frame["subject_id"].to_numpy(dtype=object)
-    visits = frame["visit"].to_numpy(dtype=object)
-    start = np.array([first.get(x, nan) if not is_missing(x) else nan for x in sids], dtype=float)
-    at = np.array([index.get(v, nan) if not is_missing(v) else nan for v in visits], dtype=float)
+    start = _per_row(frame["subject_id"].to_numpy(dtype=object), first)
+    at = _per_row(frame["visit"].to_numpy(dtype=object), index)
     marked: np.ndarray = np.nan_to_num(at, nan=-1.0) >= np.nan_to_num(start, nan=np.inf)
     return marked
+
+
+def _per_row(values: np.ndarray, table: Mapping[Any, int]) -> np.ndarray:
+    """``table.get(v, nan)`` of every value (NaN where missing), as floats.
+
+    Looked up once per distinct value: ``pd.factorize`` codes a missing value (None,
+    NaN, ``pd.NA``, NaT) -1, which picks the trailing NaN.
+    """
+    codes, uniques = pd.factorize(values)
+    nan = float("nan")
+    looked = np.array([*(table.get(u, nan) for u in uniques.tolist()), nan], dtype=float)
+    out: np.ndarray = looked[codes]
+    return out

@@ -39,8 +39,31 @@ def _strategies(estimand: Estimand) -> dict[str, str]:
     return {e.name: e.strategy for e in estimand.intercurrent_events}
 
 
+def _candidates(events: pd.DataFrame, *subjects: pd.Series) -> pd.Series:
+    """Return the values of `subjects` that may be the subject id of an event (objects).
+
+    Every missing value is kept, and every value equal to a present event subject id;
+    ``events["subject_id"].isin`` of the result is ``isin`` of all `subjects` (a value
+    equal to no event id matches no event), at a fraction of the cost: pandas turns
+    each value of an ``isin`` argument into an Arrow scalar, one by one.
+    """
+    seen = {v for v in events["subject_id"].to_numpy(dtype=object) if not pd.isna(v)}
+    keep = [
+        v
+        for ids in subjects
+        for v in ids.to_numpy(dtype=object).tolist()
+        if pd.isna(v) or v in seen
+    ]
+    return pd.Series(keep, dtype=object)
+
+
 def strategy_notes(estimand: Estimand, events: pd.DataFrame, subjects: pd.Series) -> list[str]:
     """One note per event the estimand names, and one for events it does not."""
+    return _notes(estimand, events, _candidates(events, subjects))
+
+
+def _notes(estimand: Estimand, events: pd.DataFrame, subjects: pd.Series) -> list[str]:
+    """`strategy_notes` with the `subjects` that may have an event (`_candidates`)."""
     mine = events[events["subject_id"].isin(subjects)]
     notes = []
     for ice in estimand.intercurrent_events:
@@ -72,9 +95,10 @@ def apply_strategies(
     frame = data.frame
     mask = post_event(frame, events, _strategies(estimand), visit_order)
     mask &= ~pd.isna(frame["change"].to_numpy())
-    ids = pd.Series(pd.unique(frame["subject_id"]))
-    ids = pd.concat([ids, data.baseline["subject_id"]]).drop_duplicates()
-    notes = strategy_notes(estimand, events, ids)
+    # the participants of the frame and of the baseline frame
+    notes = _notes(
+        estimand, events, _candidates(events, frame["subject_id"], data.baseline["subject_id"])
+    )
     if not mask.any():
         return data, notes
     frame = frame[~mask].reset_index(drop=True)

@@ -80,9 +80,12 @@ def age_band_labels(cuts: tuple[float, ...]) -> list[str]:
     return [f"<{c[0]}", *(f"{a} to <{b}" for a, b in itertools.pairwise(c)), f">={c[-1]}"]
 
 
-def _levels(subjects: pd.DataFrame, variable: str, cuts: tuple[float, ...]) -> pd.Series:
-    """Subgroup of each subject (index subject_id); NaN where the value is missing."""
-    s = subjects.drop_duplicates("subject_id").set_index("subject_id")
+def _levels(s: pd.DataFrame, variable: str, cuts: tuple[float, ...]) -> pd.Series:
+    """Subgroup of each subject (index subject_id); NaN where the value is missing.
+
+    `s` is the population's subjects, one row per subject id, indexed by it
+    (`_by_subject`).
+    """
     if variable == "age_band":
         age = pd.to_numeric(s["age"], errors="coerce").to_numpy(float)
         band = np.searchsorted(np.asarray(cuts, float), age, side="right")
@@ -99,6 +102,11 @@ def _levels(subjects: pd.DataFrame, variable: str, cuts: tuple[float, ...]) -> p
             v for v in present if v not in _FITZ_ORDER
         ]
     return pd.Series(pd.Categorical(values, categories=present), index=s.index)
+
+
+def _by_subject(subjects: pd.DataFrame) -> pd.DataFrame:
+    """``subjects.drop_duplicates("subject_id").set_index("subject_id")`` (done once)."""
+    return subjects[~subjects["subject_id"].duplicated().to_numpy()].set_index("subject_id")
 
 
 def _final_counts(frame: pd.DataFrame, plan: TrialPlan) -> dict[str, int]:
@@ -200,10 +208,11 @@ def _wald(
 
 
 def _variable_rows(
-    data: ModelData, subjects: pd.DataFrame, variable: str, plan: TrialPlan, pop: str
+    data: ModelData, unique: pd.DataFrame, variable: str, plan: TrialPlan, pop: str
 ) -> list[dict[str, Any]]:
+    """Rows of one subgroup variable; `unique` is the population's `_by_subject`."""
     settings = plan.settings.subgroups
-    group = _levels(subjects, variable, settings.age_bands)
+    group = _levels(unique, variable, settings.age_bands)
     frame = data.frame.assign(subgroup=data.frame["subject_id"].map(group).astype(object))
     subgroup = frame["subgroup"].to_numpy(dtype=object)
     rows: list[dict[str, Any]] = []
@@ -312,6 +321,7 @@ def subgroup_rows(
     except EfficacyError as exc:
         return [], [(plan.primary, pop, "subgroups", str(exc))]
     subjects, _ = population(trial, pop)
+    unique = _by_subject(subjects)
     rows: list[dict[str, Any]] = []
     for variable in by:
         column = "age" if variable == "age_band" else variable
@@ -319,5 +329,5 @@ def subgroup_rows(
             why = f"subjects.{column} is not recorded"
             skipped.append((plan.primary, pop, f"subgroups by {variable}", why))
             continue
-        rows += _variable_rows(data, subjects, variable, plan, pop)
+        rows += _variable_rows(data, unique, variable, plan, pop)
     return rows, skipped

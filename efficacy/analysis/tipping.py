@@ -189,18 +189,22 @@ def impute(base: np.ndarray, y: np.ndarray, group: np.ndarray, m: int, seed: int
     rng = np.random.default_rng(seed)
     miss = ~np.isfinite(y)
     out = np.repeat(y[None], m, axis=0)
+    ones = np.ones(y.shape[0])
+    # the cells with values to impute, in draw order: visit, rows imputed, rows observed
+    cells: list[tuple[int, np.ndarray, np.ndarray, int]] = []
+    for g in np.unique(group):
+        rows = group == g
+        for k in range(y.shape[1]):
+            mis = rows & miss[:, k]
+            if mis.any():
+                cells.append((k, mis, rows & ~miss[:, k], int(mis.sum())))
     for i in range(m):
         yc = out[i]
-        for g in np.unique(group):
-            rows = group == g
-            for k in range(y.shape[1]):
-                mis = rows & miss[:, k]
-                if not mis.any():
-                    continue
-                X = np.column_stack([np.ones(y.shape[0]), base, yc[:, :k]])
-                beta, sigma2 = _draw_visit(rng, X, yc[:, k], rows & ~miss[:, k])
-                noise = rng.standard_normal(int(mis.sum())) * math.sqrt(sigma2)
-                yc[mis, k] = X[mis] @ beta + noise
+        for k, mis, obs, n_mis in cells:
+            X = np.column_stack([ones, base, yc[:, :k]])
+            beta, sigma2 = _draw_visit(rng, X, yc[:, k], obs)
+            noise = rng.standard_normal(n_mis) * math.sqrt(sigma2)
+            yc[mis, k] = X[mis] @ beta + noise
     return out
 
 

@@ -389,7 +389,8 @@ def natural_from_theta(structure: str, theta: np.ndarray, m: int, n_groups: int 
     for th in blocks:
         sigma = _group_theta(structure, th, m, 0)[0]
         if structure == "us":
-            out.append(sigma[np.tril_indices(m)[0], np.tril_indices(m)[1]][_us_nat_order(m)])
+            rows, cols = _us_nat_order(m)
+            out.append(sigma[rows, cols])
         elif structure == "cs":
             out.append(np.array([sigma[0, 1], sigma[0, 0] - sigma[0, 1]]))
         elif structure == "toep":
@@ -400,10 +401,18 @@ def natural_from_theta(structure: str, theta: np.ndarray, m: int, n_groups: int 
     return np.concatenate(out)
 
 
-def _us_nat_order(m: int) -> np.ndarray:
-    """Reorder numpy's tril indices to SAS's UN order (row-major, i >= j)."""
+@functools.lru_cache(maxsize=64)
+def _us_nat_order(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of Sigma's lower triangle in SAS's UN order (row-major, i >= j).
+
+    numpy's tril indices reordered; computed once per number of visits, read-only.
+    """
     il, jl = np.tril_indices(m)
-    return np.lexsort((jl, il))
+    order = np.lexsort((jl, il))
+    rows, cols = il[order], jl[order]
+    for a in (rows, cols):
+        a.flags.writeable = False
+    return rows, cols
 
 
 def theta_from_natural(structure: str, phi: np.ndarray, m: int, n_groups: int = 1) -> np.ndarray:

@@ -162,6 +162,27 @@ def satterthwaite_f(
 
 # --------------------------------------------------------------------------- Kenward-Roger
 
+#: Contraction paths of `einsum_greedy`, per subscripts and operand shapes.
+_PATHS: dict[tuple[str, tuple[tuple[int, ...], ...]], list[object]] = {}
+
+
+def einsum_greedy(subscripts: str, *operands: np.ndarray) -> np.ndarray:
+    """``np.einsum(subscripts, *operands, optimize=True)``, its path searched once per shapes.
+
+    The greedy search ``optimize=True`` runs at every call depends only on the
+    subscripts and the operands' shapes; given the path it finds, einsum contracts in
+    the same order, so the result is the same.
+    """
+    key = (subscripts, tuple(op.shape for op in operands))
+    path = _PATHS.get(key)
+    if path is None:
+        if len(_PATHS) >= 256:  # bounded: a session sees few model sizes
+            _PATHS.clear()
+        found = np.einsum_path(subscripts, *operands, optimize="greedy")[0]
+        path = _PATHS[key] = list(found)
+    out: np.ndarray = np.einsum(subscripts, *operands, optimize=path)
+    return out
+
 
 @dataclass(frozen=True)
 class KRAdjustment:
@@ -192,6 +213,20 @@ class KRAdjustment:
     phi_names: tuple[str, ...]
     phi_vcov: np.ndarray
     p_matrices: np.ndarray
+
+    def sandwiches(self) -> np.ndarray:
+        """``Phi P_i Phi`` of every covariance parameter ``i`` (k, p, p), read-only.
+
+        Computed on the first call and kept (each one-row df of `kr_df_rows` reads it;
+        it does not depend on the contrast).
+        """
+        got: np.ndarray | None = self.__dict__.get("_sandwiches")
+        if got is None:
+            phi = self.cov_beta_unadjusted
+            got = einsum_greedy("ab,kbc,cd->kad", phi, self.p_matrices, phi)
+            got.flags.writeable = False
+            self.__dict__["_sandwiches"] = got  # frozen: not a field, kept beside them
+        return got
 
     def _lambda_m(self, lmat: np.ndarray) -> tuple[float, float]:
         """KR scale ``lambda`` and denominator df ``m`` for contrast rows ``lmat``."""
@@ -261,7 +296,7 @@ def _sum_wq(data: PatternData, ev: Evaluation, d1: np.ndarray, w: np.ndarray) ->
         eg = d1[:, g].reshape(k, m * m)
         wg = (eg.T @ w @ eg).reshape(m, m, m, m)  # [(a, b), (c, d)]
         sel = np.flatnonzero(data.pat_group == g)
-        kp[sel] = np.einsum("abcd,nbc->nad", wg, ev.sinv[sel], optimize=True)
+        kp[sel] = einsum_greedy("abcd,nbc->nad", wg, ev.sinv[sel])
     sandwich: np.ndarray = contract_sandwich(data, ev, kp[None], per_pattern=True)[0]
     return sandwich[: data.p, : data.p]
 

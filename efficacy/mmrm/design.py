@@ -150,7 +150,9 @@ def _sorted_codes(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
 def _read_factor(series: pd.Series) -> tuple[np.ndarray, list[Any], bool]:
     """Return codes (-1 = missing), levels and whether the column was a Categorical."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.cat.codes.to_numpy(dtype=np.intp), list(series.cat.categories), True
+        cat = series.array  # the Categorical itself: no accessor, no Series of codes
+        assert isinstance(cat, pd.Categorical)
+        return np.asarray(cat.codes, dtype=np.intp), list(cat.categories), True
     if isinstance(series.dtype, np.dtype) and series.dtype.kind == "b":
         return series.to_numpy(dtype=np.intp), [False, True], False
     codes, levels = _sorted_codes(series)

@@ -219,19 +219,32 @@ class DesignFits:
         stacklevel: int,
     ) -> MMRMResult:
         control = check_options(covariance, method, df, control, vcov)
-        design, arrays = self._built()
-        _check_support(design, covariance)
         engine_control = EngineControl(
             optimizers=control.optimizers,
             max_iter=control.max_iter,
             decrement_tol=control.tolerance,
             start=control.start,
         )
-        # as fit_engine builds the patterns: under its BLAS thread limit (set once here)
+        # the whole fit under the engine's BLAS thread limit (set once here): the design's
+        # QR (aliasing) and the inference are small matrices too, where threads only cost
         with blas_threads(engine_control.blas_threads):
-            if self._patterns is None:
-                self._patterns = pattern_data(arrays)
-            fit = self._engine_fit(covariance, method, engine_control)
+            return self._limited(covariance, method, df, engine_control, vcov, stacklevel + 1)
+
+    def _limited(
+        self,
+        covariance: str,
+        method: str,
+        df: str,
+        engine_control: EngineControl,
+        vcov: str,
+        stacklevel: int,
+    ) -> MMRMResult:
+        """`_fit` inside its BLAS thread limit."""
+        design, arrays = self._built()
+        _check_support(design, covariance)
+        if self._patterns is None:
+            self._patterns = pattern_data(arrays)
+        fit = self._engine_fit(covariance, method, engine_control)
         notes = list(design.warnings) + list(fit.warnings)
         if not fit.converged:
             warnings.warn(

@@ -144,11 +144,10 @@ def kr_df_rows(kr: ddf.KRAdjustment, L: np.ndarray) -> np.ndarray:
     ``c1 = -1/7``, ``c2 = 2/7``, ``c3 = 4/7``; the df is ``m = 4 + 3 / (rho - 1)``.
     Equal to `efficacy.mmrm.ddf.KRAdjustment.test` (tested), for all rows at once.
     """
-    phi, w, p_mats = kr.cov_beta_unadjusted, kr.phi_vcov, kr.p_matrices
-    g_mats = np.einsum("ab,kbc,cd->kad", phi, p_mats, phi, optimize=True)
+    phi, w, g_mats = kr.cov_beta_unadjusted, kr.phi_vcov, kr.sandwiches()
     v = np.einsum("ij,jk,ik->i", L, phi, L)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.einsum("ia,kab,ib->ik", L, g_mats, L, optimize=True) / v[:, None]
+        t = ddf.einsum_greedy("ia,kab,ib->ik", L, g_mats, L) / v[:, None]
         a = np.einsum("ik,kl,il->i", t, w, t)
         b = 3.5 * a
         c1, c2, c3 = -1.0 / 7.0, 2.0 / 7.0, 4.0 / 7.0

