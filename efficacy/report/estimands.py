@@ -251,15 +251,16 @@ def _supporting(analysis: AnalysisResult | None, estimand: Estimand) -> list[str
     lines: list[str] = []
     main = "responder_difference" if estimand.responder else "mmrm"
     est = analysis.estimates
-    ours = [mine(x) for x in est["estimand"].astype(str).tolist()]
-    hit = est[["analysis", "population", "model", "comparison"]][np.asarray(ours, dtype=bool)]
-    for r in hit.itertuples(index=False):
-        if r.analysis == main and r.population != estimand.analysis_population_id:
-            lines.append(
-                f"The primary analysis in the {pop(str(r.population))} population; {r.comparison}"
-            )
-        elif r.analysis not in (main, "reference_based"):
-            lines.append(f"{r.model} ({r.analysis}); {pop(str(r.population))}, {r.comparison}")
+    columns = ("estimand", "analysis", "population", "model", "comparison")
+    for ident, analysed, in_pop, model, comparison in zip(
+        est["estimand"].astype(str).tolist(), *(est[c].tolist() for c in columns[1:]), strict=True
+    ):
+        if not mine(ident):
+            continue
+        if analysed == main and in_pop != estimand.analysis_population_id:
+            lines.append(f"The primary analysis in the {pop(str(in_pop))} population; {comparison}")
+        elif analysed not in (main, "reference_based"):
+            lines.append(f"{model} ({analysed}); {pop(str(in_pop))}, {comparison}")
     for a in analysis.reference_based:
         for row in a.rows:
             if mine(str(row["estimand"])):

@@ -204,16 +204,26 @@ class _Measured:
     def _count(self) -> dict[tuple[Any, Any], int]:
         if self._counts is None:
             meas = self.trial.measurements
-            sel = meas[meas["value"].notna().to_numpy(dtype=bool)]
-            people = sel.groupby(["endpoint", "visit"])["subject_id"].nunique()
-            keys: list[tuple[Any, Any]] = people.index.tolist()
-            self._counts = dict(zip(keys, map(int, people.tolist()), strict=True))
-            self._seen = set(sel["endpoint"].dropna().unique().tolist())
-            pairs = sel[["endpoint", "device"]].dropna().drop_duplicates()
-            for ep, device in zip(
-                pairs["endpoint"].tolist(), pairs["device"].tolist(), strict=True
+            keep = meas["value"].notna().to_numpy(dtype=bool)
+
+            def kept(column: str) -> list[Any]:
+                values: list[Any] = meas[column].to_numpy(dtype=object)[keep].tolist()
+                return values
+
+            people: dict[tuple[Any, Any], set[Any]] = {}  # distinct non-missing ids
+            for ep, visit, sid, device in zip(
+                kept("endpoint"), kept("visit"), kept("subject_id"), kept("device"), strict=True
             ):
-                self._devices.setdefault(ep, set()).add(str(device))
+                if is_missing(ep):
+                    continue
+                self._seen.add(ep)
+                if not is_missing(device):
+                    self._devices.setdefault(ep, set()).add(str(device))
+                if not is_missing(visit):
+                    ids = people.setdefault((ep, visit), set())
+                    if not is_missing(sid):
+                        ids.add(sid)
+            self._counts = {key: len(ids) for key, ids in people.items()}
         return self._counts
 
     def text(self, endpoints: tuple[str, ...]) -> str:
@@ -232,9 +242,10 @@ class _Measured:
         return "; ".join(parts) + (f" (device: {', '.join(devices)})" if devices else "")
 
 
-def _finding_ids(frame: pd.DataFrame) -> dict[str, list[str]]:
+def _finding_ids(rule_ids: list[str]) -> dict[str, list[str]]:
+    """Return the finding ids (``F-0001``, ... in finding order) of each rule."""
     ids: dict[str, list[str]] = {}
-    for i, rid in enumerate(frame["rule_id"].astype(str).tolist(), start=1):
+    for i, rid in enumerate(rule_ids, start=1):
         ids.setdefault(rid, []).append(f"F-{i:04d}")
     return ids
 
@@ -304,8 +315,12 @@ def verdict(
     requirements, not checklist completeness), and a requirement with ``check =
     "consort_checklist"`` is judged on it.
     """
-    frame = validation.to_frame()
-    ids = _finding_ids(frame)
+    frame = validation.frame  # read only: rule ids and messages, as text, in finding order
+    rule_ids = frame["rule_id"].astype(str).tolist()
+    ids = _finding_ids(rule_ids)
+    by_rule: dict[str, list[str]] = {}
+    for rid, message in zip(rule_ids, frame["message"].astype(str).tolist(), strict=True):
+        by_rule.setdefault(rid, []).append(message)
     rows = []
     measured = _Measured(trial)
     for req in protocol.requirements:
@@ -314,7 +329,7 @@ def verdict(
             continue
         status = validation.rules.get(req.id)
         state = _VERDICT.get(status.status, "not assessable") if status else "not assessable"
-        messages = frame["message"][frame["rule_id"] == req.id].astype(str).tolist()
+        messages = by_rule.get(req.id, [])
         rows.append(
             {
                 "id": req.id,
