@@ -31,6 +31,7 @@ import pandas as pd
 from efficacy._cells import is_missing
 from efficacy.consort._flowdata import allocated_units
 from efficacy.report._harms_tables import harms_shells
+from efficacy.report._lists import isin
 from efficacy.report._stats import column, count_cell
 from efficacy.trial import Trial
 
@@ -297,7 +298,7 @@ def harms_tables(trial: Trial) -> dict[str, Any]:
             "tables": [],
         }
     ae = trial.adverse_events
-    inside = ae["subject_id"].isin(set(units["subject_id"])).fillna(False).to_numpy(dtype=bool)
+    inside = isin(ae["subject_id"].tolist(), units["subject_id"].tolist())
     notes = []
     if (~inside).any():
         notes.append(
@@ -390,7 +391,7 @@ def _from_reason(ev: pd.DataFrame, reason: pd.Series, left: set[str]) -> pd.Data
     That is the participant's event whose term the discontinuation reason names
     (``adverse event: contact dermatitis``), else their first event.
     """
-    sel = ev[ev["subject_id"].isin(left).to_numpy(dtype=bool)]
+    sel = ev[isin(ev["subject_id"].tolist(), left)]
     named = [
         str(t).lower() in reason.get(s, "").lower()
         for s, t in zip(sel["subject_id"], sel["term"], strict=True)

@@ -204,26 +204,16 @@ class _Measured:
     def _count(self) -> dict[tuple[Any, Any], int]:
         if self._counts is None:
             meas = self.trial.measurements
-            keep = meas["value"].notna().to_numpy(dtype=bool)
-
-            def kept(column: str) -> list[Any]:
-                values: list[Any] = meas[column].to_numpy(dtype=object)[keep].tolist()
-                return values
-
-            people: dict[tuple[Any, Any], set[Any]] = {}  # distinct non-missing ids
-            for ep, visit, sid, device in zip(
-                kept("endpoint"), kept("visit"), kept("subject_id"), kept("device"), strict=True
+            sel = meas[meas["value"].notna().to_numpy(dtype=bool)]
+            people = sel.groupby(["endpoint", "visit"])["subject_id"].nunique()
+            keys: list[tuple[Any, Any]] = people.index.tolist()
+            self._counts = dict(zip(keys, map(int, people.tolist()), strict=True))
+            self._seen = set(sel["endpoint"].dropna().unique().tolist())
+            pairs = sel[["endpoint", "device"]].dropna().drop_duplicates()
+            for ep, device in zip(
+                pairs["endpoint"].tolist(), pairs["device"].tolist(), strict=True
             ):
-                if is_missing(ep):
-                    continue
-                self._seen.add(ep)
-                if not is_missing(device):
-                    self._devices.setdefault(ep, set()).add(str(device))
-                if not is_missing(visit):
-                    ids = people.setdefault((ep, visit), set())
-                    if not is_missing(sid):
-                        ids.add(sid)
-            self._counts = {key: len(ids) for key, ids in people.items()}
+                self._devices.setdefault(ep, set()).add(str(device))
         return self._counts
 
     def text(self, endpoints: tuple[str, ...]) -> str:
