@@ -69,16 +69,26 @@ def _groups(trial: Trial, s: pd.DataFrame) -> list[tuple[str, str]]:
     return [(k, labels.get(k, k)) for k in keys if (s["group"] == k).any()]
 
 
-def _major(trial: Trial) -> pd.Series:
-    """Each participant's major deviation categories, joined (index subject_id)."""
+def _major(trial: Trial) -> dict[Any, str]:
+    """Each participant's major deviation categories, joined (first-seen order, no repeats).
+
+    Participants with a major deviation (and a subject id) only; "" when none of theirs
+    has a category.
+    """
     src = trial.sources.get("deviations")
     dev = trial.deviations
     if src is None or src.path is None or dev.empty:
-        return pd.Series(dtype=object)
-    major = dev[_flag(dev["major"]).to_numpy(bool)]
-    return major.groupby("subject_id")["category"].agg(
-        lambda c: "; ".join(dict.fromkeys(str(x) for x in c if not pd.isna(x)))
-    )
+        return {}
+    major = _flag(dev["major"]).to_numpy(bool).tolist()
+    categories: dict[Any, dict[str, None]] = {}
+    for sid, category, flagged in zip(
+        dev["subject_id"].tolist(), dev["category"].tolist(), major, strict=True
+    ):
+        if flagged and not is_missing(sid):
+            seen = categories.setdefault(sid, {})
+            if not is_missing(category):
+                seen[str(category)] = None
+    return {sid: "; ".join(seen) for sid, seen in categories.items()}
 
 
 def _reasons(trial: Trial, out: pd.DataFrame) -> pd.DataFrame:
@@ -91,7 +101,7 @@ def _reasons(trial: Trial, out: pd.DataFrame) -> pd.DataFrame:
         if text:
             reason.append(text)
             source.append("subjects.pp_exclusion_reason")
-        elif sid in major.index and major[sid]:
+        elif major.get(sid):
             categories = str(major[sid])
             plural = "s" if ";" in categories else ""
             reason.append(f"major protocol deviation{plural}: {categories}")
