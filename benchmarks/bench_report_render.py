@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_report_render.py --repeat 9 --peer HEAD~3
     python benchmarks/bench_report_render.py --bundle sample_data/split_face_12wk
     python benchmarks/bench_report_render.py --no-pdf         # without to_pdf
+    python benchmarks/bench_report_render.py --bundle tests/reference/adam/pilot  # ADaM
 
 The peer is another commit of this repository, extracted with ``git archive`` into a
 temporary folder; each tree runs in its own interpreter (a subprocess started from that
@@ -49,7 +50,10 @@ os.environ["SOURCE_DATE_EPOCH"] = "1767225600"
 sys.path.insert(0, os.getcwd())
 warnings.simplefilter("ignore")
 from efficacy import analyze, validate
-from efficacy.io import read_trial
+try:  # a bundle folder or an ADaM folder (the CDISC pilot)
+    from efficacy.io import read_input as read_trial
+except ImportError:
+    from efficacy.io import read_trial
 from efficacy.protocol import DEFAULT_PROTOCOL, load_protocol
 import efficacy.report.model as model
 try:
