@@ -19,6 +19,7 @@ Split-face designs have no arm per participant: one column, all participants.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,11 @@ DEVIATIONS_NOT_SUPPLIED = (
 def _text(value: Any) -> str:
     """Return the value as text; "" when missing."""
     return "" if value is None or bool(pd.isna(value)) else str(value)
+
+
+def _by_id(value: Any) -> tuple[bool, Any]:
+    """Sort key of an id: missing ids last (``sort_values``' ``na_position``)."""
+    return (True, None) if is_missing(value) else (False, value)
 
 
 def _flag(values: pd.Series) -> pd.Series:
@@ -154,8 +160,8 @@ def population_section(trial: Trial) -> dict[str, Any]:
         }
 
     reason = out["reason"].tolist()
-    order = dict(out["reason"].value_counts().items())
-    ranked = sorted(order, key=lambda r: (r == NOT_RECORDED, -int(order[r]), str(r)))
+    order = Counter(reason)
+    ranked = sorted(order, key=lambda r: (r == NOT_RECORDED, -order[r], str(r)))
     reasons = [{"reason": r, "counts": tally(reason, r)} for r in ranked]
     disp = out["disposition"].astype(object).fillna("not recorded").astype(str).tolist()
     by_disposition = [
@@ -171,7 +177,8 @@ def population_section(trial: Trial) -> dict[str, Any]:
             "reason": str(r["reason"]),
             "source": str(r["source"]),
         }
-        for r in out.sort_values("subject_id").to_dict("records")
+        # by subject id (one row each: subjects_unique), as sort_values("subject_id")
+        for r in sorted(out.to_dict("records"), key=lambda r: _by_id(r["subject_id"]))
     ]
     data: dict[str, Any] = {
         "status": "recorded" if pp_recorded else "not recorded",
@@ -294,8 +301,9 @@ def deviation_section(trial: Trial) -> dict[str, Any]:
         for cat in sorted({category_text[i] for i in sel}):
             summary.append(row(cat, [i for i in sel if category[i] == cat], 1, bool(major)))
     labels = dict(groups)
-    major_rows = dev[_flag(dev["major"]).to_numpy(bool)].sort_values(
-        ["subject_id", "day"], kind="stable"
+    major_rows = sorted(  # as sort_values(["subject_id", "day"], kind="stable")
+        dev[_flag(dev["major"]).to_numpy(bool)].to_dict("records"),
+        key=lambda r: (_by_id(r["subject_id"]), _by_id(r["day"])),
     )
     listing = [
         {
@@ -305,7 +313,7 @@ def deviation_section(trial: Trial) -> dict[str, Any]:
             "description": _text(r["description"]),
             "day": None if _text(r["day"]) == "" else int(r["day"]),
         }
-        for r in major_rows.to_dict("records")
+        for r in major_rows
     ]
     data: dict[str, Any] = {
         "status": "supplied",
