@@ -19,6 +19,7 @@ Split-face designs have no arm per participant: one column, all participants.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,11 @@ def _text(value: Any) -> str:
     return "" if value is None or bool(pd.isna(value)) else str(value)
 
 
+def _by_id(value: Any) -> tuple[bool, Any]:
+    """Sort key of an id: missing ids last (``sort_values``' ``na_position``)."""
+    return (True, None) if is_missing(value) else (False, value)
+
+
 def _flag(values: pd.Series) -> pd.Series:
     return values.astype("boolean").fillna(False).astype(bool)
 
@@ -69,16 +75,26 @@ def _groups(trial: Trial, s: pd.DataFrame) -> list[tuple[str, str]]:
     return [(k, labels.get(k, k)) for k in keys if (s["group"] == k).any()]
 
 
-def _major(trial: Trial) -> pd.Series:
-    """Each participant's major deviation categories, joined (index subject_id)."""
+def _major(trial: Trial) -> dict[Any, str]:
+    """Each participant's major deviation categories, joined (first-seen order, no repeats).
+
+    Participants with a major deviation (and a subject id) only; "" when none of theirs
+    has a category.
+    """
     src = trial.sources.get("deviations")
     dev = trial.deviations
     if src is None or src.path is None or dev.empty:
-        return pd.Series(dtype=object)
-    major = dev[_flag(dev["major"]).to_numpy(bool)]
-    return major.groupby("subject_id")["category"].agg(
-        lambda c: "; ".join(dict.fromkeys(str(x) for x in c if not pd.isna(x)))
-    )
+        return {}
+    major = _flag(dev["major"]).to_numpy(bool).tolist()
+    categories: dict[Any, dict[str, None]] = {}
+    for sid, category, flagged in zip(
+        dev["subject_id"].tolist(), dev["category"].tolist(), major, strict=True
+    ):
+        if flagged and not is_missing(sid):
+            seen = categories.setdefault(sid, {})
+            if not is_missing(category):
+                seen[str(category)] = None
+    return {sid: "; ".join(seen) for sid, seen in categories.items()}
 
 
 def _reasons(trial: Trial, out: pd.DataFrame) -> pd.DataFrame:
@@ -91,7 +107,7 @@ def _reasons(trial: Trial, out: pd.DataFrame) -> pd.DataFrame:
         if text:
             reason.append(text)
             source.append("subjects.pp_exclusion_reason")
-        elif sid in major.index and major[sid]:
+        elif major.get(sid):
             categories = str(major[sid])
             plural = "s" if ";" in categories else ""
             reason.append(f"major protocol deviation{plural}: {categories}")
@@ -144,8 +160,8 @@ def population_section(trial: Trial) -> dict[str, Any]:
         }
 
     reason = out["reason"].tolist()
-    order = dict(out["reason"].value_counts().items())
-    ranked = sorted(order, key=lambda r: (r == NOT_RECORDED, -int(order[r]), str(r)))
+    order = Counter(reason)
+    ranked = sorted(order, key=lambda r: (r == NOT_RECORDED, -order[r], str(r)))
     reasons = [{"reason": r, "counts": tally(reason, r)} for r in ranked]
     disp = out["disposition"].astype(object).fillna("not recorded").astype(str).tolist()
     by_disposition = [
@@ -161,7 +177,8 @@ def population_section(trial: Trial) -> dict[str, Any]:
             "reason": str(r["reason"]),
             "source": str(r["source"]),
         }
-        for r in out.sort_values("subject_id").to_dict("records")
+        # by subject id (one row each: subjects_unique), as sort_values("subject_id")
+        for r in sorted(out.to_dict("records"), key=lambda r: _by_id(r["subject_id"]))
     ]
     data: dict[str, Any] = {
         "status": "recorded" if pp_recorded else "not recorded",
@@ -284,8 +301,9 @@ def deviation_section(trial: Trial) -> dict[str, Any]:
         for cat in sorted({category_text[i] for i in sel}):
             summary.append(row(cat, [i for i in sel if category[i] == cat], 1, bool(major)))
     labels = dict(groups)
-    major_rows = dev[_flag(dev["major"]).to_numpy(bool)].sort_values(
-        ["subject_id", "day"], kind="stable"
+    major_rows = sorted(  # as sort_values(["subject_id", "day"], kind="stable")
+        dev[_flag(dev["major"]).to_numpy(bool)].to_dict("records"),
+        key=lambda r: (_by_id(r["subject_id"]), _by_id(r["day"])),
     )
     listing = [
         {
@@ -295,7 +313,7 @@ def deviation_section(trial: Trial) -> dict[str, Any]:
             "description": _text(r["description"]),
             "day": None if _text(r["day"]) == "" else int(r["day"]),
         }
-        for r in major_rows.to_dict("records")
+        for r in major_rows
     ]
     data: dict[str, Any] = {
         "status": "supplied",

@@ -235,8 +235,9 @@ class _Writer:
         png = self.figures.get(block.key)
         if png is None:
             return
-        self.doc.add_picture(io.BytesIO(png), width=Pt(self.text_width_pt()))
-        pic = self.doc.paragraphs[-1]
+        # Document.add_picture, keeping its paragraph (doc.paragraphs lists every one)
+        pic = self.doc.add_paragraph()
+        pic.add_run().add_picture(io.BytesIO(png), width=Pt(self.text_width_pt()))
         pic.alignment = WD_ALIGN_PARAGRAPH.CENTER
         pic.paragraph_format.keep_with_next = True
         self.para(block.caption, self.note_style.style_id)

@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from efficacy._cells import is_missing
@@ -28,6 +27,7 @@ from efficacy.instruments import get_endpoint
 from efficacy.protocol import Protocol
 from efficacy.protocol.estimands import Estimand
 from efficacy.report._endpoints import endpoint_meta
+from efficacy.report._lists import isin
 from efficacy.trial import Trial
 
 __all__ = ["estimands_section"]
@@ -143,9 +143,10 @@ def _one(
             f"change from baseline at {visit}"
         )
     # the population's events as plain lists: counted in Python, no frame filter per cell
-    inside = np.flatnonzero(events["subject_id"].isin(subjects["subject_id"]).to_numpy(bool))
-    mine_subject = events["subject_id"].take(inside).tolist()
-    mine_event = events["event"].take(inside).tolist()
+    every_subject = events["subject_id"].tolist()
+    inside = isin(every_subject, subjects["subject_id"].tolist())
+    mine_subject = [s for s, keep in zip(every_subject, inside, strict=True) if keep]
+    mine_event = [e for e, keep in zip(events["event"].tolist(), inside, strict=True) if keep]
     members = [set(ids) for _, ids in cols]
     ice: list[dict[str, Any]] = []
     per_event: list[list[int]] = []
@@ -251,15 +252,16 @@ def _supporting(analysis: AnalysisResult | None, estimand: Estimand) -> list[str
     lines: list[str] = []
     main = "responder_difference" if estimand.responder else "mmrm"
     est = analysis.estimates
-    ours = [mine(x) for x in est["estimand"].astype(str).tolist()]
-    hit = est[["analysis", "population", "model", "comparison"]][np.asarray(ours, dtype=bool)]
-    for r in hit.itertuples(index=False):
-        if r.analysis == main and r.population != estimand.analysis_population_id:
-            lines.append(
-                f"The primary analysis in the {pop(str(r.population))} population; {r.comparison}"
-            )
-        elif r.analysis not in (main, "reference_based"):
-            lines.append(f"{r.model} ({r.analysis}); {pop(str(r.population))}, {r.comparison}")
+    columns = ("estimand", "analysis", "population", "model", "comparison")
+    for ident, analysed, in_pop, model, comparison in zip(
+        est["estimand"].astype(str).tolist(), *(est[c].tolist() for c in columns[1:]), strict=True
+    ):
+        if not mine(ident):
+            continue
+        if analysed == main and in_pop != estimand.analysis_population_id:
+            lines.append(f"The primary analysis in the {pop(str(in_pop))} population; {comparison}")
+        elif analysed not in (main, "reference_based"):
+            lines.append(f"{model} ({analysed}); {pop(str(in_pop))}, {comparison}")
     for a in analysis.reference_based:
         for row in a.rows:
             if mine(str(row["estimand"])):

@@ -31,6 +31,7 @@ import pandas as pd
 from efficacy._cells import is_missing
 from efficacy.consort._flowdata import allocated_units
 from efficacy.report._harms_tables import harms_shells
+from efficacy.report._lists import isin
 from efficacy.report._stats import column, count_cell
 from efficacy.trial import Trial
 
@@ -91,7 +92,7 @@ def _columns(trial: Trial, units: pd.DataFrame, split: bool) -> list[dict[str, A
 
 
 class _Events(NamedTuple):
-    """The tabulated events' subject, column and counting unit, as plain lists.
+    """The tabulated events' subject, column and counting unit, as plain lists (None: missing).
 
     Rows are counted over positions into these lists (one pass of Python over a few
     hundred events instead of a pandas filter per row and column).
@@ -103,7 +104,12 @@ class _Events(NamedTuple):
 
     @classmethod
     def of(cls, ev: pd.DataFrame) -> _Events:
-        return cls(ev["subject_id"].tolist(), ev["col"].tolist(), ev["unit"].tolist())
+        """Return the lists of `ev`, every missing value (None, NaN, NaT, pd.NA) as None."""
+
+        def values(column: str) -> list[Any]:
+            return [None if is_missing(v) else v for v in ev[column].tolist()]
+
+        return cls(values("subject_id"), values("col"), values("unit"))
 
 
 def _distinct(values: Iterable[Any]) -> int:
@@ -119,15 +125,26 @@ def _row_at(
     label: str, ev: _Events, at: Sequence[int], cols: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Return the row of the events at positions `at` of `ev` (``n (%) [events]`` cells)."""
+    # one pass over the events: each column's distinct units and events, all subjects
+    subjects: set[Any] = set()
+    units: dict[Any, set[Any]] = {}
+    events: dict[Any, int] = {}
+    subject, column, unit = ev
+    for i in at:
+        if subject[i] is not None:
+            subjects.add(subject[i])
+        col = column[i]
+        if col is not None:
+            events[col] = events.get(col, 0) + 1
+            if unit[i] is not None:
+                units.setdefault(col, set()).add(unit[i])
     cells = {}
     for c in cols:
         key = c["key"]
         if key in ("TOTAL", "ALL"):
-            n, events = _distinct(ev.subject[i] for i in at), len(at)
+            cells[key] = count_cell(len(subjects), c["N"], len(at))
         else:
-            sel = [i for i in at if not is_missing(ev.col[i]) and ev.col[i] == key]
-            n, events = _distinct(ev.unit[i] for i in sel), len(sel)
-        cells[key] = count_cell(n, c["N"], events)
+            cells[key] = count_cell(len(units.get(key, ())), c["N"], events.get(key, 0))
     return {"label": label, "kind": "level", "cells": cells}
 
 
@@ -218,9 +235,17 @@ _LISTED += ("severity", "serious", "related", "fatal", "site")
 def _listing(ev: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry per event, by subject then onset day (JSON-ready plain values)."""
     labels = {c["key"]: c["label"] for c in cols}
-    ev = ev.sort_values(["subject_id", "onset_day"], kind="stable")
+    columns = [ev[k].tolist() for k in _LISTED]
+    subject, day = columns[0], columns[_LISTED.index("onset_day")]
+
+    def position(i: int) -> tuple[bool, Any, bool, Any]:
+        """Sort key: ``sort_values(["subject_id", "onset_day"])``, missing values last."""
+        s, d = subject[i], day[i]
+        return (is_missing(s), None if is_missing(s) else s, is_missing(d), _na(d))
+
+    order = sorted(range(len(subject)), key=position)  # stable: ties keep the file order
     out = []
-    for values in zip(*(ev[k].tolist() for k in _LISTED), strict=True):
+    for values in zip(*([c[i] for i in order] for c in columns), strict=True):
         # as ``to_dict("records")`` gives them: pd.NA as None
         r = {k: None if v is pd.NA else v for k, v in zip(_LISTED, values, strict=True)}
         soc, pt, day, sev = (_na(r[k]) for k in ("soc", "pt", "onset_day", "severity"))
@@ -273,7 +298,7 @@ def harms_tables(trial: Trial) -> dict[str, Any]:
             "tables": [],
         }
     ae = trial.adverse_events
-    inside = ae["subject_id"].isin(set(units["subject_id"])).fillna(False).to_numpy(dtype=bool)
+    inside = isin(ae["subject_id"].tolist(), units["subject_id"].tolist())
     notes = []
     if (~inside).any():
         notes.append(
@@ -366,7 +391,7 @@ def _from_reason(ev: pd.DataFrame, reason: pd.Series, left: set[str]) -> pd.Data
     That is the participant's event whose term the discontinuation reason names
     (``adverse event: contact dermatitis``), else their first event.
     """
-    sel = ev[ev["subject_id"].isin(left).to_numpy(dtype=bool)]
+    sel = ev[isin(ev["subject_id"].tolist(), left)]
     named = [
         str(t).lower() in reason.get(s, "").lower()
         for s, t in zip(sel["subject_id"], sel["term"], strict=True)

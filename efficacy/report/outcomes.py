@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from efficacy._cells import is_missing
 from efficacy.analysis import AnalysisResult
 from efficacy.errors import EfficacyError
 from efficacy.instruments import ScoredTrial
@@ -236,11 +237,16 @@ def _faceq_status(scored: ScoredTrial | None, analysed: set[str]) -> dict[str, A
     if scored is None or not any(e.startswith("faceq_") for e in analysed):
         return None
     pro = scored.pro
-    fq = pro[(pro["instrument"] == "faceq").fillna(False).to_numpy(dtype=bool)]
-    metrics = {
-        str(scale): sorted(set(g["metric"].dropna().astype(str)))
-        for scale, g in fq.groupby("scale", sort=True)
-    }
+    # each FACE-Q scale's metrics (``groupby("scale", sort=True)``, missing left out)
+    of_scale: dict[Any, set[str]] = {}
+    for instrument, scale, metric in zip(
+        pro["instrument"].tolist(), pro["scale"].tolist(), pro["metric"].tolist(), strict=True
+    ):
+        if isinstance(instrument, str) and instrument == "faceq" and not is_missing(scale):
+            found = of_scale.setdefault(scale, set())
+            if not is_missing(metric):
+                found.add(str(metric))
+    metrics = {str(scale): sorted(of_scale[scale]) for scale in sorted(of_scale)}
     source = scored.conversion_source
     name = source.replace("\\", "/").rsplit("/", 1)[-1] if source else None
     return {

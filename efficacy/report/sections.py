@@ -232,9 +232,10 @@ class _Measured:
         return "; ".join(parts) + (f" (device: {', '.join(devices)})" if devices else "")
 
 
-def _finding_ids(frame: pd.DataFrame) -> dict[str, list[str]]:
+def _finding_ids(rule_ids: list[str]) -> dict[str, list[str]]:
+    """Return the finding ids (``F-0001``, ... in finding order) of each rule."""
     ids: dict[str, list[str]] = {}
-    for i, rid in enumerate(frame["rule_id"].astype(str).tolist(), start=1):
+    for i, rid in enumerate(rule_ids, start=1):
         ids.setdefault(rid, []).append(f"F-{i:04d}")
     return ids
 
@@ -304,8 +305,12 @@ def verdict(
     requirements, not checklist completeness), and a requirement with ``check =
     "consort_checklist"`` is judged on it.
     """
-    frame = validation.to_frame()
-    ids = _finding_ids(frame)
+    frame = validation.frame  # read only: rule ids and messages, as text, in finding order
+    rule_ids = frame["rule_id"].astype(str).tolist()
+    ids = _finding_ids(rule_ids)
+    by_rule: dict[str, list[str]] = {}
+    for rid, message in zip(rule_ids, frame["message"].astype(str).tolist(), strict=True):
+        by_rule.setdefault(rid, []).append(message)
     rows = []
     measured = _Measured(trial)
     for req in protocol.requirements:
@@ -314,7 +319,7 @@ def verdict(
             continue
         status = validation.rules.get(req.id)
         state = _VERDICT.get(status.status, "not assessable") if status else "not assessable"
-        messages = frame["message"][frame["rule_id"] == req.id].astype(str).tolist()
+        messages = by_rule.get(req.id, [])
         rows.append(
             {
                 "id": req.id,

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from efficacy._cells import is_missing
 from efficacy.analysis import AnalysisResult
 from efficacy.report._endpoints import endpoint_meta, precision
 from efficacy.report._shell import ci_text, p_text, shell
@@ -52,23 +53,20 @@ def _num(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def _grouped(rows: list[dict[Any, Any]], key: str) -> dict[Any, list[dict[Any, Any]]]:
+    """Group `rows` by their `key` value, in order of first appearance, missing keys out.
+
+    As ``frame.groupby(key, sort=False)`` groups the rows of ``frame.to_dict("records")``.
+    """
+    groups: dict[Any, list[dict[Any, Any]]] = {}
+    for row in rows:
+        if not is_missing(row[key]):
+            groups.setdefault(row[key], []).append(row)
+    return groups
+
+
 def _not_run(message: str) -> dict[str, Any]:
     return {"status": "not_run", "message": message, "comparisons": [], "tables": []}
-
-
-#: The columns of a subgroup row that its level entry reads.
-_LEVEL_COLUMNS = (
-    "level",
-    "n_active",
-    "n_control",
-    "estimate",
-    "std_error",
-    "conf_low",
-    "conf_high",
-    "p_value",
-    "status",
-    "reason",
-)
 
 
 def subgroup_section(analysis: AnalysisResult | None, confidence: float) -> dict[str, Any]:
@@ -115,9 +113,9 @@ def subgroup_section(analysis: AnalysisResult | None, confidence: float) -> dict
     meta = endpoint_meta(endpoint)
     ses = [*sub["std_error"].tolist(), *primary["std_error"].tolist()]
     comparisons = []
-    for comp, rows in sub.groupby("comparison", sort=False):
-        over = primary[primary["comparison"] == comp]
-        o: dict[str, Any] | None = over.iloc[0].to_dict() if len(over) else None
+    overall_rows = primary.to_dict("records")
+    for comp, rows in _grouped(sub.to_dict("records"), "comparison").items():
+        o = next((r for r in overall_rows if r["comparison"] == comp), None)
         overall = {
             k: (_num(o[k]) if o is not None else None)
             for k in ("estimate", "std_error", "conf_low", "conf_high", "p_value")
@@ -126,8 +124,8 @@ def subgroup_section(analysis: AnalysisResult | None, confidence: float) -> dict
             "n_control": int(float(o["n_control"])) if o is not None else None,
         }
         variables = []
-        for var, g in rows.groupby("subgroup", sort=False):
-            first = g.iloc[0]
+        for var, g in _grouped(rows, "subgroup").items():
+            first = g[0]
             variables.append(
                 {
                     "subgroup": str(var),
@@ -151,7 +149,7 @@ def subgroup_section(analysis: AnalysisResult | None, confidence: float) -> dict
                             "status": str(r["status"]),
                             "reason": str(r["reason"]),
                         }
-                        for r in g[list(_LEVEL_COLUMNS)].to_dict("records")
+                        for r in g
                     ],
                 }
             )

@@ -58,16 +58,16 @@ def _results(analysis: AnalysisResult | None) -> tuple[list[dict[str, Any]], str
         n = analysis.validation_errors
         return [], f"not analysed: validation found {n} error(s) (appendix 9)"
     est = analysis.to_frame()
-    keep = (
-        (est["analysis"] == "mmrm")
-        & (est["population"] == "itt")
-        & (
-            (est["estimand"] == "primary")
-            | est["estimand"].astype(str).str.startswith("key_secondary:")
-        )
-    )
     rows = []
-    for r in est[keep].itertuples(index=False):
+    for r in est.itertuples(index=False):
+        estimand = r.estimand
+        if not (
+            r.analysis == "mmrm"
+            and r.population == "itt"
+            and isinstance(estimand, str)
+            and (estimand == "primary" or estimand.startswith("key_secondary:"))
+        ):
+            continue
         meta = endpoint_meta(str(r.endpoint))
         rows.append(
             {
