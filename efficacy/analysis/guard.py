@@ -28,7 +28,7 @@ AccT = TypeVar("AccT", bound="DataclassInstance")
 
 #: What a computation on awkward data raises: ``ArithmeticError`` covers
 #: ``ZeroDivisionError``, ``FloatingPointError`` and ``OverflowError``; ``ValueError``
-#: covers numpy's ``LinAlgError``, scipy's and pingouin's domain errors, ``math``
+#: covers numpy's ``LinAlgError``, scipy's domain errors, ``math``
 #: domain errors and every ``EfficacyError`` (``ModelSpecError`` included).
 COMPUTATION_ERRORS: tuple[type[BaseException], ...] = (
     ArithmeticError,

@@ -4,9 +4,9 @@ The engine's matrices are small (m x m, p x p), and multi-threaded BLAS on them 
 more in thread hand-offs than it gains (bcva benchmark: 0.15 s with one thread, 0.8 s
 with two on a loaded 2-core machine).
 
-Uses ``threadpoolctl`` when importable (installed with scikit-learn, a dependency of
-pingouin); otherwise the BLAS setting is left alone. The previous limits are restored
-on exit; results do not depend on the number of threads.
+Uses ``threadpoolctl`` (a dependency) when importable; otherwise the BLAS setting is
+left alone. The previous limits are restored on exit; results do not depend on the
+number of threads.
 """
 
 from __future__ import annotations

@@ -50,7 +50,6 @@ _PACKAGES = (
     "pandas",
     "patsy",
     "statsmodels",
-    "pingouin",
     "pyarrow",
     "matplotlib",
     "jinja2",

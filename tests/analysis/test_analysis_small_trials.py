@@ -106,20 +106,35 @@ def test_one_sample_g_not_estimable_below_two_df() -> None:
     assert math.isnan(g) and note.endswith("the within-subject differences do not vary (sd 0)")
 
 
-def test_two_sample_g_with_two_per_group_is_pingouin() -> None:
-    import pingouin as pg  # here, not at collection: 0.8 s of imports
-
+def test_two_sample_g_with_two_per_group_by_hand() -> None:
     # pooled sd = sqrt(((2-1) 2 + (2-1) 0.5) / 2) = sqrt(1.25); d = (2 - 0.5) / sqrt(1.25);
-    # pingouin's correction 1 - 3 / (4 (nx + ny) - 9) = 4 / 7
+    # Hedges' correction 1 - 3 / (4 (nx + ny) - 9) = 4 / 7; the interval's half-width is
+    # t(2 df, 0.975) sqrt((nx + ny) / (nx ny) + g^2 / (2 (nx + ny))), where the t quantile
+    # with 2 df has the closed form (2p - 1) / sqrt(2 p (1 - p))
     x, y = np.array([1.0, 3.0]), np.array([0.0, 1.0])
     g, low, high, note = hedges_g(x, y, 0.95)
-    assert g == pytest.approx(1.5 / math.sqrt(1.25) * 4 / 7, rel=1e-12)
-    assert g == pytest.approx(float(pg.compute_effsize(x, y, eftype="hedges")), rel=1e-12)
-    ci = pg.compute_esci(g, 2, 2, eftype="hedges", decimals=12)
-    assert (low, high) == pytest.approx((float(ci[0]), float(ci[1])), rel=1e-12)
-    assert note == "Hedges' g (pingouin)"
+    expected = 1.5 / math.sqrt(1.25) * 4 / 7
+    assert g == pytest.approx(expected, rel=1e-15)
+    half = 0.95 / math.sqrt(2 * 0.975 * 0.025) * math.sqrt(4 / 4 + expected**2 / 8)
+    assert (low, high) == pytest.approx((expected - half, expected + half), rel=1e-13)
+    assert note == "two-sample Hedges' g of the observed changes"
     g, _, _, note = hedges_g(np.array([1.0]), y, 0.95)
     assert math.isnan(g) and note.endswith("1 and 2 values; at least 2 per group needed")
+
+
+def test_two_sample_g_equals_pingouin() -> None:
+    """g and its interval are pingouin's (``compute_effsize`` / ``compute_esci``, eftype
+    "hedges"; the reference the formulas were taken from): g to the last bit, the interval
+    to rounding (pingouin rounds it; asked for 20 decimals here, it does not)."""
+    import pingouin as pg  # here, not at collection: 0.8 s of imports
+
+    rng = np.random.default_rng(10)
+    for nx, ny, level in ((2, 2, 0.95), (3, 17, 0.9), (40, 38, 0.95), (11, 5, 0.99)):
+        x, y = rng.normal(1.0, 2.0, nx), rng.normal(0.0, 1.5, ny)
+        g, low, high, _ = hedges_g(x, y, level)
+        assert g == float(pg.compute_effsize(x, y, paired=False, eftype="hedges"))
+        ci = pg.compute_esci(g, nx, ny, eftype="hedges", confidence=level, decimals=20)
+        assert (low, high) == pytest.approx((float(ci[0]), float(ci[1])), rel=1e-14, abs=1e-15)
 
 
 def _final_differences(trial, endpoint: str) -> np.ndarray:
