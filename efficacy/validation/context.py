@@ -108,14 +108,22 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
     A column of an extension type (Arrow text, nullable integers, flags) is factorized
     by its array's own ``factorize``, which is what :func:`pandas.factorize` calls for
-    it, without the Series and Index wrapping around it (a test compares the two).
+    it, without the Series and Index wrapping around it; Arrow text by Arrow's
+    dictionary encoding, which that ``factorize`` calls (a test compares the two).
     """
-    if isinstance(values.dtype, ExtensionDtype):
-        codes, uniques = values.array.factorize(use_na_sentinel=True)
+    array = values.array
+    if isinstance(array, pd.arrays.ArrowStringArray):
+        # what its factorize does (Arrow's dictionary encoding, nulls masked), without
+        # wrapping the codes and uniques in pandas arrays on the way
+        encoded = array.__arrow_array__().combine_chunks().dictionary_encode()
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        uniques = encoded.dictionary.to_pylist()
+    elif isinstance(values.dtype, ExtensionDtype):
+        codes, uniques = array.factorize(use_na_sentinel=True)
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     objects = np.empty(len(uniques), dtype=object)
-    objects[:] = uniques.tolist()
+    objects[:] = uniques if isinstance(uniques, list) else uniques.tolist()
     return np.asarray(codes, dtype=np.int64), pd.Index(objects, dtype=_OBJECT)
 
 

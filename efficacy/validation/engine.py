@@ -254,10 +254,12 @@ def _complete(
         elif c == PATTERN:
             message = cols["message"]
             given = PATTERN in frame
-            cols[c] = _filled(_cast(frame[PATTERN], dtype), message) if given else message
+            pattern = _filled(_cast(frame[PATTERN], dtype), message) if given else message
+            cols[c] = pattern.copy() if pattern is message else pattern  # no shared array
         else:
             cols[c] = _cast(frame[c], dtype)
-    return pd.DataFrame(cols, index=index)
+    # no copy: each array is new or the part's own (a rule's part is its new frame)
+    return pd.DataFrame(cols, index=index, copy=False)
 
 
 def _filled(values: Any, fill: Any) -> Any:
