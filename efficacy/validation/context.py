@@ -28,7 +28,7 @@ from pandas.api.extensions import ExtensionDtype
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.instruments.measures import canonical_units
 from efficacy.protocol import Protocol
-from efficacy.trial import TABLE_SCHEMAS, Trial, Visit
+from efficacy.trial import TABLE_SCHEMAS, Trial, Visit, _arrow_text_codes
 from efficacy.validation._cache import Reads, TrackedParams
 from efficacy.validation.findings import CouldNotRun, NotApplicable
 
@@ -111,15 +111,11 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     it, without the Series and Index wrapping around it; Arrow text by Arrow's
     dictionary encoding, which that ``factorize`` calls (a test compares the two).
     """
-    array = values.array
-    if isinstance(array, pd.arrays.ArrowStringArray):
-        # what its factorize does (Arrow's dictionary encoding, nulls masked), without
-        # wrapping the codes and uniques in pandas arrays on the way
-        encoded = array.__arrow_array__().combine_chunks().dictionary_encode()
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        uniques = encoded.dictionary.to_pylist()
+    coded = _arrow_text_codes(values)
+    if coded is not None:
+        codes, uniques = coded
     elif isinstance(values.dtype, ExtensionDtype):
-        codes, uniques = array.factorize(use_na_sentinel=True)
+        codes, uniques = values.array.factorize(use_na_sentinel=True)
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     objects = np.empty(len(uniques), dtype=object)
