@@ -166,7 +166,8 @@ def first_rows(subjects: pd.DataFrame) -> pd.DataFrame:
         running = np.maximum.accumulate(codes)
         first[0] = True
         first[1:] = running[1:] > running[:-1]
-    return subjects[first & ~_blank_of_codes(codes, uniques)]
+    unique: pd.DataFrame = subjects[first & ~_blank_of_codes(codes, uniques)]
+    return unique
 
 
 def parse_allocation(subjects: pd.DataFrame) -> pd.DataFrame:

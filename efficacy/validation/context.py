@@ -113,13 +113,15 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """
     coded = _arrow_text_codes(values)
     if coded is not None:
-        codes, uniques = coded
-    elif isinstance(values.dtype, ExtensionDtype):
-        codes, uniques = values.array.factorize(use_na_sentinel=True)
+        codes, texts = coded
     else:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    objects = np.empty(len(uniques), dtype=object)
-    objects[:] = uniques if isinstance(uniques, list) else uniques.tolist()
+        if isinstance(values.dtype, ExtensionDtype):
+            codes, uniques = values.array.factorize(use_na_sentinel=True)
+        else:
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        texts = uniques.tolist()
+    objects = np.empty(len(texts), dtype=object)
+    objects[:] = texts
     return np.asarray(codes, dtype=np.int64), pd.Index(objects, dtype=_OBJECT)
 
 
