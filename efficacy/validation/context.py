@@ -128,8 +128,9 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
 def flag(values: pd.Series, state: bool) -> pd.Series:
     """Return True where a flag column equals `state` (missing counts as neither)."""
     if isinstance(values.dtype, pd.BooleanDtype):  # a canonical flag column: in numpy
-        known = ~np.asarray(values.isna(), dtype=bool)
-        hit = values.to_numpy(dtype=bool, na_value=not state) == state
+        array = values.array  # its isna and to_numpy give numpy arrays (no Series)
+        known = ~np.asarray(array.isna(), dtype=bool)
+        hit = array.to_numpy(dtype=bool, na_value=not state) == state
         return pd.Series(known & hit, index=values.index, name=values.name)
     known_s = values.notna()
     return known_s & (values.where(known_s, not state).astype(bool) == state)
@@ -387,9 +388,10 @@ class Context:
 
         The rows of :meth:`Trial.subjects_unique` (the one definition of a subject's row).
         """
-        s = self.trial.subjects_unique().reset_index()
-        s.index = pd.Index(s["subject_id"].astype(_OBJECT), name="subject_id")
-        del s["subject_id"]  # s is this view's own frame (reset_index made it)
+        unique = self.trial.subjects_unique()  # a shallow copy: this view's own frame
+        ids = unique.pop("subject_id")  # before reset_index: fewer columns to move
+        s = unique.reset_index()
+        s.index = pd.Index(ids.to_numpy(dtype=_OBJECT), dtype=_OBJECT, name="subject_id")
         return s
 
     @cached_property
