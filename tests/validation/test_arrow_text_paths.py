@@ -58,3 +58,24 @@ def test_blank_and_first_rows_of_arrow_text_equal_the_object_path() -> None:
         assert got.index.tolist() == want.index.tolist(), cells
         assert got["arm"].tolist() == want["arm"].tolist()
         assert got["subject_id"].dtype == text.dtype
+
+
+def test_flow_cells_and_text_of_arrow_text_equal_the_object_path() -> None:
+    from efficacy.consort._flowdata import _cells, _text
+
+    rng = np.random.default_rng(11)
+    for cells in _columns():
+        text, objects = _arrow(cells), pd.Series(np.array(cells, dtype=object), dtype=object)
+        got, got_gone = _cells(text)
+        want, want_gone = _cells(objects)
+        assert got_gone == want_gone == [c is None for c in cells]
+        assert [c for c, g in zip(got, got_gone, strict=True) if not g] == [
+            c for c, g in zip(want, want_gone, strict=True) if not g
+        ]
+        assert (
+            _text(text)
+            == _text(objects)
+            == [None if c is None else c.strip() or None for c in cells]
+        )
+        rows = rng.permutation(len(cells))[: len(cells) // 2]
+        assert _text(text, rows) == _text(objects, rows) == [_text(objects)[r] for r in rows]
