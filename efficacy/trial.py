@@ -118,8 +118,12 @@ def _arrow_text_codes(values: pd.Series) -> tuple[np.ndarray, list[Any]] | None:
     array = values.array
     if not isinstance(array, pd.arrays.ArrowStringArray):
         return None
-    encoded = array.__arrow_array__().combine_chunks().dictionary_encode()
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    data = array.__arrow_array__()  # a chunked array: one array to encode
+    encoded = (data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()).dictionary_encode()
+    indices = encoded.indices
+    if indices.null_count:  # missing cells (filling costs a call when there are none)
+        indices = indices.fill_null(-1)
+    codes = indices.to_numpy(zero_copy_only=False)
     return np.asarray(codes, dtype=np.int64), encoded.dictionary.to_pylist()
 
 

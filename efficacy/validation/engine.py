@@ -22,6 +22,7 @@ from efficacy.validation.findings import (
     CouldNotRun,
     NotApplicable,
     Part,
+    _list_text,
     _text_array,
     empty_frame,
     text_counts,
@@ -222,14 +223,27 @@ def _records(singles: list[dict[str, Any]]) -> dict[str, Any]:
 def _cast(values: Any, dtype: Any) -> Any:
     """Return `values` (a list, a column or an array of `dtype`) as an array of `dtype`."""
     if isinstance(values, list):
-        if isinstance(
-            dtype, pd.Int64Dtype
-        ):  # inferred as a records frame infers it (float with NaN)
-            return pd.Series(values).astype(dtype).array
-        return pd.array(values, dtype=dtype)
+        return _list_rows(values) if isinstance(dtype, pd.Int64Dtype) else _list_text(values)
     if values.dtype == dtype:
         return values.array if isinstance(values, pd.Series) else values
     return values.astype(dtype).array
+
+
+#: Whole numbers up to this size are exact as floats (a records frame's row column).
+_EXACT = 2**53
+
+
+def _list_rows(values: list[Any]) -> Any:
+    """Return the row numbers `values` (int or None) as a nullable-integer array.
+
+    Typed as a records frame types them (float with NaN, then ``Int64``); a list of
+    ints within float precision and None is built directly, with the same values.
+    """
+    if all(v is None or (type(v) is int and -_EXACT <= v <= _EXACT) for v in values):
+        missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+        ints = np.fromiter((0 if v is None else v for v in values), np.int64, len(values))
+        return pd.arrays.IntegerArray(ints, missing)
+    return pd.Series(values).astype(pd.Int64Dtype()).array
 
 
 def _complete(

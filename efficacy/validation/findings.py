@@ -130,6 +130,17 @@ def _text_array(texts: list[Any], codes: np.ndarray) -> Any:
     return pd.arrays.ArrowStringArray(taken)  # of dtype TEXT, wrapping the Arrow array
 
 
+def _list_text(values: list[Any]) -> Any:
+    """``pd.array(values, dtype=TEXT)``, built by Arrow directly when all are str or None.
+
+    pandas' own path first makes each value text (``str``, NaN and NA to missing) and
+    then builds the same Arrow array; a list of texts and None needs neither step.
+    """
+    if all(v is None or type(v) is str for v in values):
+        return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()))
+    return pd.array(values, dtype=TEXT)
+
+
 def text_counts(values: Any) -> dict[str, int]:
     """How many times each text occurs in the text array `values` (missing not counted).
 

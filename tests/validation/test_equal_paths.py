@@ -1,9 +1,11 @@
-"""The Arrow-text paths of the subject-row helpers equal their generic pandas paths.
+"""Fast paths of the trial, flow and findings helpers equal their generic pandas paths.
 
 ``first_rows`` and the blank test factorize an Arrow text column by Arrow's dictionary
 encoding (:func:`efficacy.trial._arrow_text_codes`); the same cells held as Python
 objects go through ``Series.eq`` / ``isna`` / ``duplicated``. Both must agree on every
-column: missing cells, empty and whitespace text, repeats, several Arrow chunks.
+column: missing cells, empty and whitespace text, repeats, several Arrow chunks. The
+engine types the columns of single findings (lists) directly where pandas' conversion
+could not differ.
 """
 
 from __future__ import annotations
@@ -79,3 +81,18 @@ def test_flow_cells_and_text_of_arrow_text_equal_the_object_path() -> None:
         )
         rows = rng.permutation(len(cells))[: len(cells) // 2]
         assert _text(text, rows) == _text(objects, rows) == [_text(objects)[r] for r in rows]
+
+
+def test_single_findings_columns_equal_pandas_conversion() -> None:
+    from efficacy.validation.engine import _list_rows
+    from efficacy.validation.findings import TEXT, _list_text
+
+    texts = [[], [None], ["manifest"], ["a", None, "", " b"], [None, "x", None]]
+    for values in [*texts, [1, "a"], [2.5, None], [float("nan"), "a"], [pd.NA, "b"]]:
+        got, want = _list_text(list(values)), pd.array(list(values), dtype=TEXT)
+        pd.testing.assert_extension_array_equal(got, want)
+        assert got.__arrow_array__().type == want.__arrow_array__().type
+    rows = [[], [None], [None, None], [3], [1, None, 7], [2**53, None], [-(2**53), 4]]
+    for values in [*rows, [2**53 + 1, None], [2**60], [2.0, None], [True, None]]:
+        got, want = _list_rows(list(values)), pd.Series(list(values)).astype("Int64").array
+        pd.testing.assert_extension_array_equal(got, want)
