@@ -127,6 +127,23 @@ def _arrow_text_codes(values: pd.Series) -> tuple[np.ndarray, list[Any]] | None:
     return np.asarray(codes, dtype=np.int64), encoded.dictionary.to_pylist()
 
 
+def _filled_text(values: pd.Series) -> bool:
+    """Whether `values` is Arrow text without a missing or an empty cell (nothing blank).
+
+    Found from the column's null count and its shortest text, without factorizing it.
+    """
+    array = values.array
+    if not isinstance(array, pd.arrays.ArrowStringArray):
+        return False
+    data = array.__arrow_array__()
+    if data.null_count:
+        return False
+    import pyarrow.compute as pc  # here: pandas has imported it for its Arrow arrays
+
+    shortest = pc.min(pc.binary_length(data)).as_py()
+    return shortest is None or bool(shortest > 0)  # None: no cells
+
+
 def _blank_of_codes(codes: np.ndarray, uniques: list[Any]) -> np.ndarray:
     """Return True where a factorized text cell is missing (code -1) or empty."""
     empty = np.fromiter((u == "" for u in uniques), dtype=bool, count=len(uniques))

@@ -28,7 +28,7 @@ from pandas.api.extensions import ExtensionDtype
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.instruments.measures import canonical_units
 from efficacy.protocol import Protocol
-from efficacy.trial import TABLE_SCHEMAS, Trial, Visit, _arrow_text_codes
+from efficacy.trial import TABLE_SCHEMAS, Trial, Visit, _arrow_text_codes, _filled_text
 from efficacy.validation._cache import Reads, TrackedParams
 from efficacy.validation.findings import CouldNotRun, NotApplicable
 
@@ -261,8 +261,12 @@ class Context:
 
     def blank(self, table: str, column: str) -> np.ndarray:
         """Boolean array: the text cell is missing or empty (a new array on every call)."""
-        codes, uniques = self.codes(table, column)
         key = (table, column)
+        if key not in self._codes:  # not factorized yet: a filled column needs no codes
+            values = self.table(table)[column]
+            if _filled_text(values):
+                return np.zeros(len(values), dtype=bool)
+        codes, uniques = self.codes(table, column)
         empty = self._empty.get(key)
         if empty is None:  # which distinct values are empty, once per column
             empty = np.fromiter((str(u) == "" for u in uniques), dtype=bool, count=len(uniques))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from efficacy.trial import _arrow_text_codes, _blank, first_rows
+from efficacy.trial import _arrow_text_codes, _blank, _filled_text, first_rows
 
 _CELLS = ["S1", "", None, " ", "S2", "s1", "S1 "]
 
@@ -47,9 +47,13 @@ def test_arrow_codes_equal_pandas_factorize() -> None:
 
 
 def test_blank_and_first_rows_of_arrow_text_equal_the_object_path() -> None:
-    for cells in _columns():
+    filled = [["S1"], ["a", " ", "b"], ["x"] * 9]
+    for cells in [*_columns(), *filled]:
         text, objects = _arrow(cells), pd.Series(np.array(cells, dtype=object), dtype=object)
         assert _blank(text).tolist() == _blank(objects).tolist(), cells
+        # Context.blank answers "nothing blank" from this test, without codes
+        assert _filled_text(text) == (not _blank(objects).any()), cells
+        assert not _filled_text(objects)
         index = pd.Index(np.arange(3, 3 + len(cells)), name="row")
         arms = [f"A{i}" for i in range(len(cells))]
         got = first_rows(pd.DataFrame({"subject_id": text.array, "arm": arms}, index=index))
