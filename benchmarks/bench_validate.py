@@ -7,6 +7,7 @@ Usage::
     python benchmarks/bench_validate.py --sizes 100000 --repeat 5
     python benchmarks/bench_validate.py --small     # small trials, against the peer commit
     python benchmarks/bench_validate.py --small --repeat 15 --rounds 3 --peer 0433ae2
+    python benchmarks/bench_validate.py --small --together   # both at once, same load
     python benchmarks/bench_validate.py --small --repeat 15 --peer ""   # no peer
 
 Prints, per size: measurement rows, median seconds of ``read_trial`` and of
@@ -47,6 +48,8 @@ import os
 import pstats
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -55,7 +58,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _timing import ROOT, cpu_median, extract_commit, run_in_checkout
+from _timing import BENCHMARKS, ROOT, cpu_median, extract_commit, run_in_checkout
 
 from efficacy.io import read_trial
 from efficacy.sim import simulate_parallel, write_bundle
@@ -212,12 +215,41 @@ def _worker_run(root: Path, repeat: int, cuts: Path) -> dict[str, float]:
     return timings
 
 
-def _small(repeat: int, peer: str, rounds: int) -> None:
+def _worker_pair(roots: list[Path], repeat: int, cuts: Path) -> list[dict[str, float]]:
+    """Run :func:`_small_worker` on each checkout of `roots` at the same time.
+
+    Each in its own subprocess, as :func:`_timing.run_in_checkout` runs one: started
+    together, so that both see the same load of a shared machine.
+    """
+    children = []
+    for root in roots:
+        code = (
+            f"import sys; sys.path.insert(0, {str(root)!r}); "
+            f"sys.path.insert(1, {str(BENCHMARKS)!r}); import bench_validate; "
+            f"bench_validate._small_worker({str(root)!r}, {repeat}, {str(cuts)!r})"
+        )
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-c", code], cwd=root, stdout=subprocess.PIPE, text=True
+            )
+        )
+    out = []
+    for child in children:
+        stdout, _ = child.communicate()
+        if child.returncode:
+            raise RuntimeError(f"benchmark worker failed (exit {child.returncode})")
+        out.append(json.loads(stdout.strip().splitlines()[-1]))
+    return out
+
+
+def _small(repeat: int, peer: str, rounds: int, together: bool = False) -> None:
     """Print validate()'s median CPU seconds per small trial, here and on `peer`.
 
     `rounds` alternate the peer and this checkout (each a subprocess timing `repeat`
     calls per trial), so that a change of the machine's load hits both; the figure is
-    the median over the rounds of each round's median.
+    the median over the rounds of each round's median. `together`: each round runs
+    both subprocesses at the same time instead (a machine whose load drifts within
+    minutes, as a shared one does, then weighs both alike).
     """
     here: dict[str, list[float]] = defaultdict(list)
     base: dict[str, list[float]] = defaultdict(list)
@@ -226,14 +258,22 @@ def _small(repeat: int, peer: str, rounds: int) -> None:
             extract_commit(peer, Path(tmp) / "peer")
         cuts = _cut_bundles(Path(tmp) / "cuts")
         for _ in range(rounds):
-            if peer:
-                for name, secs in _worker_run(Path(tmp) / "peer", repeat, cuts).items():
-                    base[name].append(secs)
-            for name, secs in _worker_run(ROOT, repeat, cuts).items():
+            if peer and together:
+                ours, theirs = _worker_pair([ROOT, Path(tmp) / "peer"], repeat, cuts)
+            else:
+                theirs = _worker_run(Path(tmp) / "peer", repeat, cuts) if peer else {}
+                ours = _worker_run(ROOT, repeat, cuts)
+            for name, secs in theirs.items():
+                base[name].append(secs)
+            for name, secs in ours.items():
                 here[name].append(secs)
     med = {name: statistics.median(v) for name, v in here.items()}
     ref = {name: statistics.median(v) for name, v in base.items()}
-    print(f"validate() CPU s: median of {rounds} rounds x {repeat} calls, fresh trial per call")
+    how = "peer and this run together" if together and peer else "alternating"
+    print(
+        f"validate() CPU s: median of {rounds} rounds ({how}) x {repeat} calls, "
+        "fresh trial per call"
+    )
     print(f"{'trial':<24}{'this':>9}" + (f"{'peer ' + peer:>14}{'ratio':>8}" if ref else ""))
     for name, secs in med.items():
         line = f"{name:<24}{secs:9.4f}"
@@ -259,9 +299,12 @@ def main() -> None:
     )
     parser.add_argument("--peer", default="0433ae2", help="peer commit for --small ('' = none)")
     parser.add_argument("--rounds", type=int, default=3, help="--small: alternating rounds")
+    parser.add_argument(
+        "--together", action="store_true", help="--small: run peer and this at the same time"
+    )
     args = parser.parse_args()
     if args.small:
-        _small(max(args.repeat, 9), args.peer, args.rounds)
+        _small(max(args.repeat, 9), args.peer, args.rounds, args.together)
         return
     work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
     load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
