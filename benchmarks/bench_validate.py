@@ -6,6 +6,8 @@ Usage::
     python benchmarks/bench_validate.py --profile  # also time each rule on the 1M bundle
     python benchmarks/bench_validate.py --sizes 100000 --repeat 5
     python benchmarks/bench_validate.py --small     # small trials, against the peer commit
+    python benchmarks/bench_validate.py --small --repeat 15 --rounds 3 --peer 0433ae2
+    python benchmarks/bench_validate.py --small --together   # both at once, same load
     python benchmarks/bench_validate.py --small --repeat 15 --peer ""   # no peer
 
 Prints, per size: measurement rows, median seconds of ``read_trial`` and of
@@ -19,10 +21,13 @@ calls, at least 9): the clean parallel and split-face factory trials of
 ``tests/validation/trial_factory.py`` (built afresh before each call, untimed; the
 parallel one also validated against the five built-in protocols in turn, as the claims
 matrix does) and every bundle of ``sample_data/`` that reads (read afresh before each
-call, untimed: the trial's memos and stored rule results never hide the work). The same
-calls run on the peer commit (`--peer`, default d12b5bb, unpacked with ``extract_commit``
-and run in a subprocess), in `--rounds` alternating rounds (default 3); the ratio is
-peer / this checkout.
+call, untimed: the trial's memos and stored rule results never hide the work), and
+every such bundle cut to its first 12 subjects (``<name>@12``, the copies the hostile
+tests mutate: made once by the parent process, with the rows of the kept subjects in
+every subject-keyed table, and read by both checkouts). The same calls run on the peer
+commit (`--peer`, default 0433ae2, unpacked with ``extract_commit`` and run in a
+subprocess), in `--rounds` alternating rounds (default 3); the ratio is peer / this
+checkout.
 
 The large bundles are parallel-group trials from ``efficacy.sim.simulate_parallel`` with as
 many subjects as needed (85 measurement rows per completer: 17 endpoints x 5 visits),
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import csv
 import gc
 import importlib.util
 import json
@@ -42,6 +48,8 @@ import os
 import pstats
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -50,7 +58,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _timing import ROOT, cpu_median, extract_commit, run_in_checkout
+from _timing import BENCHMARKS, ROOT, cpu_median, extract_commit, run_in_checkout
 
 from efficacy.io import read_trial
 from efficacy.sim import simulate_parallel, write_bundle
@@ -110,8 +118,45 @@ def time_rules(folder: Path, top: int = 12) -> None:
         print(f"  {secs:7.3f}  {rule_id}")
 
 
-def _small_calls(root: Path) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
-    """Per small trial: (make a fresh trial, untimed; validate it) for the checkout `root`."""
+#: Subject-keyed tables of a sample bundle (file names as the samples spell them).
+_SUBJECT_TABLES = ("subjects", "measurements", "pro_responses", "adverse_events")
+CUT = 12
+
+
+def _cut_bundles(into: Path, n_subjects: int = CUT) -> Path:
+    """Copy every sample bundle to `into`, keeping the first `n_subjects` subjects' rows.
+
+    As the hostile tests cut their bundles (tests/hostile/mutations.py ``cut_bundle``):
+    other files are copied byte for byte; a bundle's tables are the ``<table>.csv``
+    files beside its manifest.
+    """
+    for bundle in sorted(
+        p for p in (ROOT / "sample_data").iterdir() if (p / "trial.toml").exists()
+    ):
+        target = into / f"{bundle.name}@{n_subjects}"
+        shutil.copytree(bundle, target)
+        with (target / "subjects.csv").open(newline="", encoding="utf-8") as handle:
+            keep = {r[0] for r in list(csv.reader(handle))[1 : n_subjects + 1]}
+        for table in _SUBJECT_TABLES:
+            path = target / f"{table}.csv"
+            if not path.exists():
+                continue
+            with path.open(newline="", encoding="utf-8") as handle:
+                rows = list(csv.reader(handle))
+            col = rows[0].index("subject_id")
+            kept = [rows[0], *(r for r in rows[1:] if len(r) > col and r[col] in keep)]
+            with path.open("w", newline="", encoding="utf-8") as handle:
+                csv.writer(handle).writerows(kept)
+    return into
+
+
+def _small_calls(
+    root: Path, cuts: Path | None = None
+) -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
+    """Per small trial: (make a fresh trial, untimed; validate it) for the checkout `root`.
+
+    `cuts`: a folder of cut bundles (:func:`_cut_bundles`), validated too.
+    """
     import efficacy
 
     path = root / "tests" / "validation" / "trial_factory.py"
@@ -139,6 +184,8 @@ def _small_calls(root: Path) -> dict[str, tuple[Callable[[], Any], Callable[[], 
         lambda: [efficacy.validate(held["packs"], pack) for pack in packs],
     )
     bundles = sorted(p for p in (root / "sample_data").iterdir() if (p / "trial.toml").exists())
+    if cuts is not None:
+        bundles += sorted(cuts.iterdir())
     for bundle in bundles:
         try:
             efficacy.read_trial(bundle)
@@ -148,10 +195,10 @@ def _small_calls(root: Path) -> dict[str, tuple[Callable[[], Any], Callable[[], 
     return calls
 
 
-def _small_worker(root: str, repeat: int) -> None:
+def _small_worker(root: str, repeat: int, cuts: str | None = None) -> None:
     """Time the small calls in the checkout `root` (first on ``sys.path``); print JSON."""
     warnings.simplefilter("ignore")
-    calls = _small_calls(Path(root))
+    calls = _small_calls(Path(root), None if cuts is None else Path(cuts))
     out = {}
     for name, (fresh, fn) in calls.items():
         fresh()
@@ -160,35 +207,73 @@ def _small_worker(root: str, repeat: int) -> None:
     print(json.dumps(out))
 
 
-def _worker_run(root: Path, repeat: int) -> dict[str, float]:
+def _worker_run(root: Path, repeat: int, cuts: Path) -> dict[str, float]:
     """Run :func:`_small_worker` on the checkout `root` in a subprocess."""
     timings: dict[str, float] = run_in_checkout(
-        root, "bench_validate", f"_small_worker({str(root)!r}, {repeat})"
+        root, "bench_validate", f"_small_worker({str(root)!r}, {repeat}, {str(cuts)!r})"
     )
     return timings
 
 
-def _small(repeat: int, peer: str, rounds: int) -> None:
+def _worker_pair(roots: list[Path], repeat: int, cuts: Path) -> list[dict[str, float]]:
+    """Run :func:`_small_worker` on each checkout of `roots` at the same time.
+
+    Each in its own subprocess, as :func:`_timing.run_in_checkout` runs one: started
+    together, so that both see the same load of a shared machine.
+    """
+    children = []
+    for root in roots:
+        code = (
+            f"import sys; sys.path.insert(0, {str(root)!r}); "
+            f"sys.path.insert(1, {str(BENCHMARKS)!r}); import bench_validate; "
+            f"bench_validate._small_worker({str(root)!r}, {repeat}, {str(cuts)!r})"
+        )
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-c", code], cwd=root, stdout=subprocess.PIPE, text=True
+            )
+        )
+    out = []
+    for child in children:
+        stdout, _ = child.communicate()
+        if child.returncode:
+            raise RuntimeError(f"benchmark worker failed (exit {child.returncode})")
+        out.append(json.loads(stdout.strip().splitlines()[-1]))
+    return out
+
+
+def _small(repeat: int, peer: str, rounds: int, together: bool = False) -> None:
     """Print validate()'s median CPU seconds per small trial, here and on `peer`.
 
     `rounds` alternate the peer and this checkout (each a subprocess timing `repeat`
     calls per trial), so that a change of the machine's load hits both; the figure is
-    the median over the rounds of each round's median.
+    the median over the rounds of each round's median. `together`: each round runs
+    both subprocesses at the same time instead (a machine whose load drifts within
+    minutes, as a shared one does, then weighs both alike).
     """
     here: dict[str, list[float]] = defaultdict(list)
     base: dict[str, list[float]] = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="bench-peer-") as tmp:
         if peer:
-            extract_commit(peer, Path(tmp))
+            extract_commit(peer, Path(tmp) / "peer")
+        cuts = _cut_bundles(Path(tmp) / "cuts")
         for _ in range(rounds):
-            if peer:
-                for name, secs in _worker_run(Path(tmp), repeat).items():
-                    base[name].append(secs)
-            for name, secs in _worker_run(ROOT, repeat).items():
+            if peer and together:
+                ours, theirs = _worker_pair([ROOT, Path(tmp) / "peer"], repeat, cuts)
+            else:
+                theirs = _worker_run(Path(tmp) / "peer", repeat, cuts) if peer else {}
+                ours = _worker_run(ROOT, repeat, cuts)
+            for name, secs in theirs.items():
+                base[name].append(secs)
+            for name, secs in ours.items():
                 here[name].append(secs)
     med = {name: statistics.median(v) for name, v in here.items()}
     ref = {name: statistics.median(v) for name, v in base.items()}
-    print(f"validate() CPU s: median of {rounds} rounds x {repeat} calls, fresh trial per call")
+    how = "peer and this run together" if together and peer else "alternating"
+    print(
+        f"validate() CPU s: median of {rounds} rounds ({how}) x {repeat} calls, "
+        "fresh trial per call"
+    )
     print(f"{'trial':<24}{'this':>9}" + (f"{'peer ' + peer:>14}{'ratio':>8}" if ref else ""))
     for name, secs in med.items():
         line = f"{name:<24}{secs:9.4f}"
@@ -212,11 +297,14 @@ def main() -> None:
     parser.add_argument(
         "--small", action="store_true", help="validate() of small trials against --peer"
     )
-    parser.add_argument("--peer", default="d12b5bb", help="peer commit for --small ('' = none)")
+    parser.add_argument("--peer", default="0433ae2", help="peer commit for --small ('' = none)")
     parser.add_argument("--rounds", type=int, default=3, help="--small: alternating rounds")
+    parser.add_argument(
+        "--together", action="store_true", help="--small: run peer and this at the same time"
+    )
     args = parser.parse_args()
     if args.small:
-        _small(max(args.repeat, 9), args.peer, args.rounds)
+        _small(max(args.repeat, 9), args.peer, args.rounds, args.together)
         return
     work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
     load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3

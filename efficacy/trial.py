@@ -108,8 +108,55 @@ def empty_issues() -> pd.DataFrame:
 ALLOCATION_COLUMNS: tuple[str, ...] = ("row", "subject_id", "pair", "site", "arm", "ok")
 
 
+def _arrow_text_codes(values: pd.Series) -> tuple[np.ndarray, list[Any]] | None:
+    """Factorize an Arrow text column by Arrow's dictionary encoding; None for others.
+
+    Returns int64 codes (-1 = missing, uniques numbered in order of first appearance)
+    and the uniques as Python strings: what :func:`pandas.factorize` gives for such a
+    column (its ``factorize`` is this encoding), without wrapping either in pandas
+    objects, which costs more than the encoding on short columns.
+    """
+    array = values.array
+    if not isinstance(array, pd.arrays.ArrowStringArray):
+        return None
+    data = array.__arrow_array__()  # a chunked array: one array to encode
+    encoded = (data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()).dictionary_encode()
+    indices = encoded.indices
+    if indices.null_count:  # missing cells (filling costs a call when there are none)
+        indices = indices.fill_null(-1)
+    codes = indices.to_numpy(zero_copy_only=False)
+    return np.asarray(codes, dtype=np.int64), encoded.dictionary.to_pylist()
+
+
+def _filled_text(values: pd.Series) -> bool:
+    """Whether `values` is Arrow text without a missing or an empty cell (nothing blank).
+
+    Found from the column's null count and its shortest text, without factorizing it.
+    """
+    array = values.array
+    if not isinstance(array, pd.arrays.ArrowStringArray):
+        return False
+    data = array.__arrow_array__()
+    if data.null_count:
+        return False
+    import pyarrow.compute as pc  # here: pandas has imported it for its Arrow arrays
+
+    shortest = pc.min(pc.binary_length(data)).as_py()
+    return shortest is None or bool(shortest > 0)  # None: no cells
+
+
+def _blank_of_codes(codes: np.ndarray, uniques: list[Any]) -> np.ndarray:
+    """Return True where a factorized text cell is missing (code -1) or empty."""
+    empty = np.fromiter((u == "" for u in uniques), dtype=bool, count=len(uniques))
+    blank: np.ndarray = np.append(empty, True)[codes]
+    return blank
+
+
 def _blank(values: pd.Series) -> np.ndarray:
     """Return True where a text cell is missing or empty (boolean array, row order)."""
+    coded = _arrow_text_codes(values)
+    if coded is not None:
+        return _blank_of_codes(*coded)
     empty = values.eq("").to_numpy(dtype=bool, na_value=False)  # a missing cell: not ""
     blank: np.ndarray = values.isna().to_numpy(dtype=bool) | empty
     return blank
@@ -129,8 +176,20 @@ def first_rows(subjects: pd.DataFrame) -> pd.DataFrame:
     {1: {'subject_id': 'S1', 'arm': 'A'}, 3: {'subject_id': 'S2', 'arm': 'B'}}
     """
     ids = subjects["subject_id"]
-    keep = ~_blank(ids) & ~ids.duplicated().to_numpy(dtype=bool)
-    return subjects[keep]
+    coded = _arrow_text_codes(ids)
+    if coded is None:
+        keep = ~_blank(ids) & ~ids.duplicated().to_numpy(dtype=bool)
+        return subjects[keep]
+    # Arrow text: codes number the ids in order of first appearance, so an id's first
+    # row is where the running maximum of the codes grows (a blank id is left out)
+    codes, uniques = coded
+    first = np.zeros(len(codes), dtype=bool)
+    if len(codes):
+        running = np.maximum.accumulate(codes)
+        first[0] = True
+        first[1:] = running[1:] > running[:-1]
+    unique: pd.DataFrame = subjects[first & ~_blank_of_codes(codes, uniques)]
+    return unique
 
 
 def parse_allocation(subjects: pd.DataFrame) -> pd.DataFrame:

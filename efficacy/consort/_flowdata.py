@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from efficacy.protocol import Protocol
-from efficacy.trial import Arm, Trial
+from efficacy.trial import Arm, Trial, _arrow_text_codes
 
 __all__ = ["Person", "Unit", "Units", "primary_endpoint", "units_frame"]
 
@@ -134,15 +134,31 @@ def _cells(values: pd.Series) -> tuple[list[Any], list[bool]]:
     """Return the cells of `values` as Python objects and whether each is missing.
 
     One object array and one missing mask of it (None, NaN, NaT, NA), instead of the
-    Series' ``tolist`` and ``isna``.
+    Series' ``tolist`` and ``isna``. Arrow text gives its Python strings, None where
+    missing. The cells of a column without missing cells are its ``astype(object)``
+    values.
     """
+    array = values.array
+    if isinstance(array, pd.arrays.ArrowStringArray):
+        texts = array.__arrow_array__().to_pylist()
+        return texts, [t is None for t in texts]
     cells = values.to_numpy(dtype=object)
     return cells.tolist(), pd.isna(cells).tolist()
 
 
-def _text(values: pd.Series) -> list[str | None]:
-    """Return the stripped text of each cell, None for missing or empty cells."""
-    cells, gone = _cells(values)
+def _text(values: pd.Series, rows: np.ndarray | None = None) -> list[str | None]:
+    """Return the stripped text of each cell, None for missing or empty cells.
+
+    `rows`: only the cells at these positions (default all), in that order.
+    """
+    coded = _arrow_text_codes(values)
+    if coded is not None:  # Arrow text: strip each distinct text once
+        codes, uniques = coded
+        texts = np.empty(len(uniques) + 1, dtype=object)
+        texts[:] = [*(u.strip() or None for u in uniques), None]
+        stripped: list[str | None] = texts[codes if rows is None else codes[rows]].tolist()
+        return stripped
+    cells, gone = _cells(values if rows is None else values.iloc[rows])
     return [None if g else (str(v).strip() or None) for v, g in zip(cells, gone, strict=True)]
 
 
@@ -167,11 +183,11 @@ def _measured(trial: Trial, endpoint: str | None, split: bool) -> list[tuple[Any
     if endpoint is not None:
         keep &= m["endpoint"].eq(endpoint).fillna(False).to_numpy(dtype=bool)
     rows = np.flatnonzero(keep)
-    subjects = m["subject_id"].iloc[rows].astype(_OBJECT).tolist()
+    subjects, _ = _cells(m["subject_id"].iloc[rows])  # none missing (see keep)
     if not split:
         return [(s, None, None) for s in subjects]
-    sites = _text(m["body_site"].iloc[rows])
-    visit = _text(m["visit"].iloc[rows])
+    sites = _text(m["body_site"], rows)
+    visit = _text(m["visit"], rows)
     return list(zip(subjects, sites, visit, strict=True))
 
 
@@ -187,7 +203,7 @@ def units_frame(trial: Trial, endpoint: str | None) -> Units:
 def _people(trial: Trial) -> tuple[list[Person], list[dict[str, Any]]]:
     """Each person (:meth:`Trial.subjects_unique`) and their per-person unit fields."""
     s = trial.subjects_unique()
-    ids = s["subject_id"].astype(_OBJECT).tolist()
+    ids, _ = _cells(s["subject_id"])  # none missing (first rows of non-blank ids)
     randomized = _flag(s["randomized"])
     reason = _text(s["discontinuation_reason"])
     arm = _text(s["arm"])

@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from efficacy.trial import _arrow_text_codes
+
 __all__ = ["TEXT", "Readings", "encode", "group_ids", "group_range", "text_array"]
 
 #: Coded text columns.
@@ -136,9 +138,17 @@ def group_range(values: np.ndarray, gid: np.ndarray, n: int) -> tuple[np.ndarray
 
 
 def encode(values: pd.Series) -> tuple[np.ndarray, list[object]]:
-    """(codes, vocabulary) of a text column; missing and blank cells get -1."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    vocab = list(uniques)
+    """(codes, vocabulary) of a text column; missing and blank cells get -1.
+
+    Arrow text is factorized by Arrow's dictionary encoding, which :func:`pandas.factorize`
+    applies to it too (:func:`efficacy.trial._arrow_text_codes`), without its wrapping.
+    """
+    coded = _arrow_text_codes(values)
+    if coded is not None:
+        codes, vocab = coded
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        vocab = list(uniques)
     blank = [i for i, v in enumerate(vocab) if isinstance(v, str) and not v.strip()]
     codes = codes.astype(np.int64)
     if blank:

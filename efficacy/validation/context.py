@@ -28,7 +28,7 @@ from pandas.api.extensions import ExtensionDtype
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.instruments.measures import canonical_units
 from efficacy.protocol import Protocol
-from efficacy.trial import TABLE_SCHEMAS, Trial, Visit
+from efficacy.trial import TABLE_SCHEMAS, Trial, Visit, _arrow_text_codes, _filled_text
 from efficacy.validation._cache import Reads, TrackedParams
 from efficacy.validation.findings import CouldNotRun, NotApplicable
 
@@ -108,22 +108,29 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
     A column of an extension type (Arrow text, nullable integers, flags) is factorized
     by its array's own ``factorize``, which is what :func:`pandas.factorize` calls for
-    it, without the Series and Index wrapping around it (a test compares the two).
+    it, without the Series and Index wrapping around it; Arrow text by Arrow's
+    dictionary encoding, which that ``factorize`` calls (a test compares the two).
     """
-    if isinstance(values.dtype, ExtensionDtype):
-        codes, uniques = values.array.factorize(use_na_sentinel=True)
+    coded = _arrow_text_codes(values)
+    if coded is not None:
+        codes, texts = coded
     else:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    objects = np.empty(len(uniques), dtype=object)
-    objects[:] = uniques.tolist()
+        if isinstance(values.dtype, ExtensionDtype):
+            codes, uniques = values.array.factorize(use_na_sentinel=True)
+        else:
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        texts = uniques.tolist()
+    objects = np.empty(len(texts), dtype=object)
+    objects[:] = texts
     return np.asarray(codes, dtype=np.int64), pd.Index(objects, dtype=_OBJECT)
 
 
 def flag(values: pd.Series, state: bool) -> pd.Series:
     """Return True where a flag column equals `state` (missing counts as neither)."""
     if isinstance(values.dtype, pd.BooleanDtype):  # a canonical flag column: in numpy
-        known = ~np.asarray(values.isna(), dtype=bool)
-        hit = values.to_numpy(dtype=bool, na_value=not state) == state
+        array = values.array  # its isna and to_numpy give numpy arrays (no Series)
+        known = ~np.asarray(array.isna(), dtype=bool)
+        hit = array.to_numpy(dtype=bool, na_value=not state) == state
         return pd.Series(known & hit, index=values.index, name=values.name)
     known_s = values.notna()
     return known_s & (values.where(known_s, not state).astype(bool) == state)
@@ -254,8 +261,12 @@ class Context:
 
     def blank(self, table: str, column: str) -> np.ndarray:
         """Boolean array: the text cell is missing or empty (a new array on every call)."""
-        codes, uniques = self.codes(table, column)
         key = (table, column)
+        if key not in self._codes:  # not factorized yet: a filled column needs no codes
+            values = self.table(table)[column]
+            if _filled_text(values):
+                return np.zeros(len(values), dtype=bool)
+        codes, uniques = self.codes(table, column)
         empty = self._empty.get(key)
         if empty is None:  # which distinct values are empty, once per column
             empty = np.fromiter((str(u) == "" for u in uniques), dtype=bool, count=len(uniques))
@@ -381,9 +392,10 @@ class Context:
 
         The rows of :meth:`Trial.subjects_unique` (the one definition of a subject's row).
         """
-        s = self.trial.subjects_unique().reset_index()
-        s.index = pd.Index(s["subject_id"].astype(_OBJECT), name="subject_id")
-        del s["subject_id"]  # s is this view's own frame (reset_index made it)
+        unique = self.trial.subjects_unique()  # a shallow copy: this view's own frame
+        ids = unique.pop("subject_id")  # before reset_index: fewer columns to move
+        s = unique.reset_index()
+        s.index = pd.Index(ids.to_numpy(dtype=_OBJECT), dtype=_OBJECT, name="subject_id")
         return s
 
     @cached_property

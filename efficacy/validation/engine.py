@@ -22,8 +22,10 @@ from efficacy.validation.findings import (
     CouldNotRun,
     NotApplicable,
     Part,
+    _list_text,
     _text_array,
     empty_frame,
+    text_counts,
 )
 from efficacy.validation.registry import Rule, rules_for
 from efficacy.validation.report import RuleStatus, Status, ValidationReport
@@ -168,8 +170,8 @@ def _run(rule: Rule, ctx: Context) -> tuple[RuleStatus, pd.DataFrame | None]:
         return status("could_not_run", f"{_CRASHED}{type(exc).__name__}: {exc}"), None
     if frame is None or frame.empty:
         return status("passed"), None
-    sev = frame["severity"].value_counts().to_dict()
-    counts = {f"n_{s}": int(sev.get(s, 0)) for s in ("error", "warning", "notice")}
+    sev = text_counts(frame["severity"].array)
+    counts = {f"n_{s}": sev.get(s, 0) for s in ("error", "warning", "notice")}
     return status("failed", n_listed=len(frame), **counts), frame
 
 
@@ -193,51 +195,69 @@ def _collect(rule: Rule, parts: Iterable[Part]) -> pd.DataFrame | None:
                 frames.append(part)
         else:
             singles.append(part)
-    if singles:
-        frames.append(_records(singles))
-    if not frames:
+    if not frames and not singles:
         return None
-    if len(frames) == 1:
-        return _complete(rule, frames[0], frames[0].index)
-    done = [_complete(rule, f, pd.RangeIndex(len(f))) for f in frames]
-    return pd.concat(done, ignore_index=True)
+    # one part keeps its index; parts put together are numbered from 0
+    alone = len(frames) == 1 and not singles
+    done = [_complete(rule, f, f.index if alone else None) for f in frames]
+    if singles:
+        done.append(_complete(rule, _records(singles), None))
+    return done[0] if len(done) == 1 else pd.concat(done, ignore_index=True)
 
 
 #: The dtype of each column of a findings frame: Arrow-backed text, nullable-integer row.
 _TYPES = {c: (pd.Int64Dtype() if c == "row" else TEXT) for c in (*FINDING_COLUMNS, PATTERN)}
 
 
-def _records(singles: list[dict[str, Any]]) -> pd.DataFrame:
-    """Return single findings (:func:`~efficacy.validation.findings.at_trial`) as a frame.
+def _records(singles: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return single findings (:func:`~efficacy.validation.findings.at_trial`) as columns.
 
     Only the findings columns are kept, each cast to its type from the list of values
-    (as casting a frame built from the records would, without that object frame).
+    (as casting a frame built from the records would, without that object frame): the
+    columns :func:`_complete` reads, by name, like a frame's.
     """
     keys = [k for k in dict.fromkeys(k for d in singles for k in d) if k in _TYPES]
-    return pd.DataFrame(
-        {k: _cast([d.get(k) for d in singles], _TYPES[k]) for k in keys},
-        index=pd.RangeIndex(len(singles)),
-    )
+    return {k: _cast([d.get(k) for d in singles], _TYPES[k]) for k in keys}
 
 
 def _cast(values: Any, dtype: Any) -> Any:
-    """Return `values` (a list or a column) as an array of `dtype`."""
+    """Return `values` (a list, a column or an array of `dtype`) as an array of `dtype`."""
     if isinstance(values, list):
-        if isinstance(
-            dtype, pd.Int64Dtype
-        ):  # inferred as a records frame infers it (float with NaN)
-            return pd.Series(values).astype(dtype).array
-        return pd.array(values, dtype=dtype)
-    return values.array if values.dtype == dtype else values.astype(dtype).array
+        return _list_rows(values) if isinstance(dtype, pd.Int64Dtype) else _list_text(values)
+    if values.dtype == dtype:
+        return values.array if isinstance(values, pd.Series) else values
+    return values.astype(dtype).array
 
 
-def _complete(rule: Rule, frame: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+#: Whole numbers up to this size are exact as floats (a records frame's row column).
+_EXACT = 2**53
+
+
+def _list_rows(values: list[Any]) -> Any:
+    """Return the row numbers `values` (int or None) as a nullable-integer array.
+
+    Typed as a records frame types them (float with NaN, then ``Int64``); a list of
+    ints within float precision and None is built directly, with the same values.
+    """
+    if all(v is None or (type(v) is int and -_EXACT <= v <= _EXACT) for v in values):
+        missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+        ints = np.fromiter((0 if v is None else v for v in values), np.int64, len(values))
+        return pd.arrays.IntegerArray(ints, missing)
+    return pd.Series(values).astype(pd.Int64Dtype()).array
+
+
+def _complete(
+    rule: Rule, frame: pd.DataFrame | dict[str, Any], index: pd.Index | None
+) -> pd.DataFrame:
     """Return `frame` with only the typed findings columns, filled in for `rule`.
 
     The rule's id and category; its severity where the finding sets none; the message as
-    the pattern where the finding gives none.
+    the pattern where the finding gives none. `frame` is a findings frame or the columns
+    of :func:`_records`; `index` None numbers the rows from 0.
     """
-    n = len(frame)
+    n = len(frame) if isinstance(frame, pd.DataFrame) else len(next(iter(frame.values())))
+    if index is None:
+        index = pd.RangeIndex(n)
     cols: dict[str, Any] = {}
     for c, dtype in _TYPES.items():
         if c == "rule_id" or c == "category":
@@ -247,11 +267,13 @@ def _complete(rule: Rule, frame: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
             cols[c] = _filled(_cast(frame["severity"], dtype), rule.severity)
         elif c == PATTERN:
             message = cols["message"]
-            given = PATTERN in frame.columns
-            cols[c] = _filled(_cast(frame[PATTERN], dtype), message) if given else message
+            given = PATTERN in frame
+            pattern = _filled(_cast(frame[PATTERN], dtype), message) if given else message
+            cols[c] = pattern.copy() if pattern is message else pattern  # no shared array
         else:
             cols[c] = _cast(frame[c], dtype)
-    return pd.DataFrame(cols, index=index)
+    # no copy: each array is new or the part's own (a rule's part is its new frame)
+    return pd.DataFrame(cols, index=index, copy=False)
 
 
 def _filled(values: Any, fill: Any) -> Any:

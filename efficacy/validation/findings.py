@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -36,6 +37,7 @@ __all__ = [
     "group_codes",
     "group_findings",
     "text_by",
+    "text_counts",
 ]
 
 #: Columns of :meth:`ValidationReport.to_frame`, in order (fixed, whatever the options).
@@ -126,6 +128,27 @@ def _text_array(texts: list[Any], codes: np.ndarray) -> Any:
     idx = np.where(codes < 0, len(texts) - 1, codes)
     taken = pa.array(texts, type=pa.large_string()).take(pa.array(idx))
     return pd.arrays.ArrowStringArray(taken)  # of dtype TEXT, wrapping the Arrow array
+
+
+def _list_text(values: list[Any]) -> Any:
+    """``pd.array(values, dtype=TEXT)``, built by Arrow directly when all are str or None.
+
+    pandas' own path first makes each value text (``str``, NaN and NA to missing) and
+    then builds the same Arrow array; a list of texts and None needs neither step.
+    """
+    if all(v is None or type(v) is str for v in values):
+        return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()))
+    return pd.array(values, dtype=TEXT)
+
+
+def text_counts(values: Any) -> dict[str, int]:
+    """How many times each text occurs in the text array `values` (missing not counted).
+
+    ``Series(values).value_counts().to_dict()`` with int counts, counted by Arrow
+    without building a Series and its index.
+    """
+    counted = pc.value_counts(pa.array(values)).to_pylist()
+    return {c["values"]: c["counts"] for c in counted if c["values"] is not None}
 
 
 def as_text(values: pd.Series) -> pd.Series:
