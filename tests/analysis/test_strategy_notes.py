@@ -1,11 +1,11 @@
 """`strategy_notes` gives the notes of its former formulation (``isin`` of every subject id).
 
 `strategy_notes` now passes ``isin`` only the subject ids that can be an event's
-(missing ones kept); the reference below is the formulation it replaced. The cases
-cover missing subject ids on both sides (None, NaN, ``pd.NA``; an unnamed event of the
-participant without id shows whether a missing id matched), repeated ids, an id
-with no event, events of participants outside the set, an event named by no strategy,
-and str, object and integer id columns.
+(missing ones kept); the reference is the formulation it replaced: the same notes
+(`_notes`) over every subject id. The cases cover missing subject ids on both sides
+(None, NaN, ``pd.NA``; an unnamed event of the participant without id shows whether a
+missing id matched), repeated ids, an id with no event, events of participants outside
+the set, an event named by no strategy, and str, object and integer id columns.
 """
 
 from __future__ import annotations
@@ -16,26 +16,13 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from efficacy.analysis.strategies import strategy_notes
+from efficacy.analysis.strategies import _notes, strategy_notes
 from efficacy.protocol.estimands import IntercurrentEventSpec
 
 
 def _reference(estimand, events, subjects):
-    mine = events[events["subject_id"].isin(subjects)]
-    notes = []
-    for ice in estimand.intercurrent_events:
-        n = int(mine["subject_id"][mine["event"] == ice.name].nunique())
-        notes.append(
-            f"estimand {estimand.id}: {ice.name} in {n} participant(s), "
-            f"{ice.strategy.replace('_', ' ')} strategy ({ice.text})"
-        )
-    other = sorted(set(mine["event"]) - {e.name for e in estimand.intercurrent_events})
-    if other:
-        notes.append(
-            f"intercurrent events {other} are not named by estimand {estimand.id}: their "
-            "post-event values are used as observed"
-        )
-    return notes
+    """The former formulation: the notes of every subject id, no candidate filter."""
+    return _notes(estimand, events, subjects)
 
 
 def _estimand():
