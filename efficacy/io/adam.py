@@ -99,9 +99,13 @@ def _arms(adsl: pd.DataFrame) -> list[str]:
 
 
 def _control_arms(
-    adsl: pd.DataFrame, arms: Sequence[str], control: str | Sequence[str] | None
+    adsl: pd.DataFrame, arms: Sequence[str], control: str | Sequence[str] | None, path: Path
 ) -> tuple[set[str], str]:
-    """Control arm(s) and how they were found: argument, TRT01PN = 0, or the arm's name."""
+    """Control arm(s) and how they were found: argument, TRT01PN = 0, or the arm's name.
+
+    `path` is the ADSL file's, for the message when a named control cannot be an arm
+    because ADSL has no TRT01P.
+    """
     if control is None:
         if "TRT01PN" in adsl and "TRT01P" in adsl:
             zero = pd.to_numeric(adsl["TRT01PN"], errors="coerce").eq(0).fillna(False)
@@ -112,6 +116,11 @@ def _control_arms(
         return named, ("TRT01P names placebo / vehicle / control" if named else "none found")
     wanted = [control] if isinstance(control, str) else list(control)
     unknown = [c for c in wanted if c not in arms]
+    if unknown and "TRT01P" not in adsl:
+        raise InputError(
+            f"{path}: control={unknown!r} names a planned arm, but this ADSL has no TRT01P "
+            "variable (planned treatment); add TRT01P, or name no control"
+        )
     if unknown:
         raise EfficacyError(
             f"control={unknown!r} is not a TRT01P value; use one or more of {list(arms)}"
@@ -458,7 +467,7 @@ def adam_trial(
     for data in datasets:
         _require(data.path, data.frame, ("USUBJID", "PARAMCD", "AVAL"), "ADaM BDS")
     arms = _arms(adsl_frame)
-    controls, control_how = _control_arms(adsl_frame, arms, o.control)
+    controls, control_how = _control_arms(adsl_frame, arms, o.control, adsl_data.path)
     codes = _endpoints(datasets, o.endpoints)
     subjects_txt, subject_how, ongoing = subjects_text(adsl_frame, arms)
     subjects, subjects_source, subject_issues = build_table(

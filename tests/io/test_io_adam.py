@@ -307,3 +307,16 @@ def test_unusable_files(tmp_path: Path) -> None:
         read_adam(tmp_path / "absent.xpt")
     with pytest.raises(InputError, match="no PARAMCD, AVAL variable"):
         read_adam(ADSL, ADSL)
+
+
+def test_named_control_without_trt01p_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    """No TRT01P: no arm is known, so a named control cannot be one (before: "is not a
+    TRT01P value; use one or more of []"). Without a named control the ADSL still reads."""
+    (tmp_path / "adsl.csv").write_text("STUDYID,USUBJID,ITTFL\nS,1,Y\nS,2,Y\n")
+    with pytest.raises(InputError) as caught:
+        read_adam(tmp_path / "adsl.csv", control="Placebo")
+    assert str(caught.value) == (
+        f"{tmp_path / 'adsl.csv'}: control=['Placebo'] names a planned arm, but this ADSL "
+        "has no TRT01P variable (planned treatment); add TRT01P, or name no control"
+    )
+    assert read_adam(tmp_path / "adsl.csv").manifest.control_arms == ()
