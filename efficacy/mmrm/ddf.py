@@ -17,6 +17,7 @@ fev_data in ``tests/reference/mmrm/sas_reference.md`` (tables 1 and 5).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -214,18 +215,16 @@ class KRAdjustment:
     phi_vcov: np.ndarray
     p_matrices: np.ndarray
 
+    @cached_property
     def sandwiches(self) -> np.ndarray:
         """``Phi P_i Phi`` of every covariance parameter ``i`` (k, p, p), read-only.
 
-        Computed on the first call and kept (each one-row df of `kr_df_rows` reads it;
-        it does not depend on the contrast).
+        Computed on first use and kept (each one-row df of `kr_df_rows` reads it; it
+        does not depend on the contrast).
         """
-        got: np.ndarray | None = self.__dict__.get("_sandwiches")
-        if got is None:
-            phi = self.cov_beta_unadjusted
-            got = einsum_greedy("ab,kbc,cd->kad", phi, self.p_matrices, phi)
-            got.flags.writeable = False
-            self.__dict__["_sandwiches"] = got  # frozen: not a field, kept beside them
+        phi = self.cov_beta_unadjusted
+        got = einsum_greedy("ab,kbc,cd->kad", phi, self.p_matrices, phi)
+        got.flags.writeable = False
         return got
 
     def _lambda_m(self, lmat: np.ndarray) -> tuple[float, float]:

@@ -144,7 +144,7 @@ def kr_df_rows(kr: ddf.KRAdjustment, L: np.ndarray) -> np.ndarray:
     ``c1 = -1/7``, ``c2 = 2/7``, ``c3 = 4/7``; the df is ``m = 4 + 3 / (rho - 1)``.
     Equal to `efficacy.mmrm.ddf.KRAdjustment.test` (tested), for all rows at once.
     """
-    phi, w, g_mats = kr.cov_beta_unadjusted, kr.phi_vcov, kr.sandwiches()
+    phi, w, g_mats = kr.cov_beta_unadjusted, kr.phi_vcov, kr.sandwiches
     v = np.einsum("ij,jk,ik->i", L, phi, L)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = ddf.einsum_greedy("ia,kab,ib->ik", L, g_mats, L) / v[:, None]
