@@ -1,4 +1,4 @@
-"""One test of a single table cell for "missing", shared by the stages that count cells.
+"""Whether a table cell is missing, and its sort key: shared by the stages that count cells.
 
 The report's builders and the intercurrent-event lookup count over plain lists of cell
 values (``Series.tolist()``), where pandas' missing markers arrive as ``None``,
@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["is_missing"]
+__all__ = ["is_missing", "missing_last"]
 
 
 def is_missing(value: Any) -> bool:
@@ -26,3 +26,17 @@ def is_missing(value: Any) -> bool:
     [True, True, True, True, False, False]
     """
     return value is None or value is pd.NA or bool(value != value)
+
+
+def missing_last(value: Any) -> tuple[bool, Any]:
+    """Sort key of one cell value: in value order, missing values last.
+
+    As ``sort_values(..., na_position="last")`` orders a column (with ``kind="stable"``
+    when sorted with Python's stable ``sorted``).
+
+    Examples
+    --------
+    >>> sorted(["S2", None, "S1", float("nan")], key=missing_last)[:2]
+    ['S1', 'S2']
+    """
+    return (True, None) if is_missing(value) else (False, value)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from efficacy._cells import is_missing
+from efficacy._cells import is_missing, missing_last
 from efficacy.report._shell import n_pct, shell
 from efficacy.trial import Trial
 
@@ -44,11 +44,6 @@ DEVIATIONS_NOT_SUPPLIED = (
 def _text(value: Any) -> str:
     """Return the value as text; "" when missing."""
     return "" if value is None or bool(pd.isna(value)) else str(value)
-
-
-def _by_id(value: Any) -> tuple[bool, Any]:
-    """Sort key of an id: missing ids last (``sort_values``' ``na_position``)."""
-    return (True, None) if is_missing(value) else (False, value)
 
 
 def _flag(values: pd.Series) -> pd.Series:
@@ -178,7 +173,7 @@ def population_section(trial: Trial) -> dict[str, Any]:
             "source": str(r["source"]),
         }
         # by subject id (one row each: subjects_unique), as sort_values("subject_id")
-        for r in sorted(out.to_dict("records"), key=lambda r: _by_id(r["subject_id"]))
+        for r in sorted(out.to_dict("records"), key=lambda r: missing_last(r["subject_id"]))
     ]
     data: dict[str, Any] = {
         "status": "recorded" if pp_recorded else "not recorded",
@@ -303,7 +298,7 @@ def deviation_section(trial: Trial) -> dict[str, Any]:
     labels = dict(groups)
     major_rows = sorted(  # as sort_values(["subject_id", "day"], kind="stable")
         dev[_flag(dev["major"]).to_numpy(bool)].to_dict("records"),
-        key=lambda r: (_by_id(r["subject_id"]), _by_id(r["day"])),
+        key=lambda r: (missing_last(r["subject_id"]), missing_last(r["day"])),
     )
     listing = [
         {

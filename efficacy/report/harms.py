@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from efficacy._cells import is_missing
+from efficacy._cells import is_missing, missing_last
 from efficacy.consort._flowdata import allocated_units
 from efficacy.report._harms_tables import harms_shells
 from efficacy.report._lists import isin
@@ -238,10 +238,9 @@ def _listing(ev: pd.DataFrame, cols: list[dict[str, Any]]) -> list[dict[str, Any
     columns = [ev[k].tolist() for k in _LISTED]
     subject, day = columns[0], columns[_LISTED.index("onset_day")]
 
-    def position(i: int) -> tuple[bool, Any, bool, Any]:
+    def position(i: int) -> tuple[tuple[bool, Any], tuple[bool, Any]]:
         """Sort key: ``sort_values(["subject_id", "onset_day"])``, missing values last."""
-        s, d = subject[i], day[i]
-        return (is_missing(s), None if is_missing(s) else s, is_missing(d), _na(d))
+        return missing_last(subject[i]), missing_last(day[i])
 
     order = sorted(range(len(subject)), key=position)  # stable: ties keep the file order
     out = []
