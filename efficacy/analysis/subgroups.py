@@ -83,8 +83,8 @@ def age_band_labels(cuts: tuple[float, ...]) -> list[str]:
 def _levels(s: pd.DataFrame, variable: str, cuts: tuple[float, ...]) -> pd.Series:
     """Subgroup of each subject (index subject_id); NaN where the value is missing.
 
-    `s` is the population's subjects, one row per subject id, indexed by it
-    (`_by_subject`).
+    `s` is the population's subjects (one row per subject id: :func:`population`),
+    indexed by subject id.
     """
     if variable == "age_band":
         age = pd.to_numeric(s["age"], errors="coerce").to_numpy(float)
@@ -102,11 +102,6 @@ def _levels(s: pd.DataFrame, variable: str, cuts: tuple[float, ...]) -> pd.Serie
             v for v in present if v not in _FITZ_ORDER
         ]
     return pd.Series(pd.Categorical(values, categories=present), index=s.index)
-
-
-def _by_subject(subjects: pd.DataFrame) -> pd.DataFrame:
-    """``subjects.drop_duplicates("subject_id").set_index("subject_id")`` (done once)."""
-    return subjects[~subjects["subject_id"].duplicated().to_numpy()].set_index("subject_id")
 
 
 def _final_counts(frame: pd.DataFrame, plan: TrialPlan) -> dict[str, int]:
@@ -210,7 +205,7 @@ def _wald(
 def _variable_rows(
     data: ModelData, unique: pd.DataFrame, variable: str, plan: TrialPlan, pop: str
 ) -> list[dict[str, Any]]:
-    """Rows of one subgroup variable; `unique` is the population's `_by_subject`."""
+    """Rows of one subgroup variable; `unique` is the population indexed by subject id."""
     settings = plan.settings.subgroups
     group = _levels(unique, variable, settings.age_bands)
     frame = data.frame.assign(subgroup=data.frame["subject_id"].map(group).astype(object))
@@ -321,7 +316,7 @@ def subgroup_rows(
     except EfficacyError as exc:
         return [], [(plan.primary, pop, "subgroups", str(exc))]
     subjects, _ = population(trial, pop)
-    unique = _by_subject(subjects)
+    unique = subjects.set_index("subject_id")  # one row per id: population's first rows
     rows: list[dict[str, Any]] = []
     for variable in by:
         column = "age" if variable == "age_band" else variable
