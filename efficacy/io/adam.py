@@ -43,7 +43,7 @@ from efficacy.io._convert import (
     issues_frame,
 )
 from efficacy.io._dsj_meta import PROBLEMS_KEY, problem_records
-from efficacy.trial import Arm, DataEndpoint, Manifest, TableSource, Trial
+from efficacy.trial import Arm, DataEndpoint, Manifest, TableSource, Trial, first_rows
 
 __all__ = ["AdamOptions", "adam_trial", "read_adam", "read_dataset"]
 
@@ -473,7 +473,7 @@ def adam_trial(
     subjects, subjects_source, subject_issues = build_table(
         "subjects", subjects_txt, adsl_data.path, adsl_data.fmt
     )
-    first = subjects.drop_duplicates("subject_id")
+    first = first_rows(subjects)
     in_arm = first["randomized"].fillna(False).astype(bool) & first["arm"].notna()
     randomised = set(first["subject_id"][in_arm.to_numpy(bool)].dropna())
     selected = _Bds(datasets, o.analysis_flag, o.include_derived, randomised, o.baseline_visit)

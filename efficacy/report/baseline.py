@@ -100,7 +100,7 @@ def _demographics(
     trial: Trial, units: pd.DataFrame, split: bool, scored: ScoredTrial | None
 ) -> dict[str, Any]:
     people = units.drop_duplicates("subject_id")
-    subj = trial.subjects.drop_duplicates("subject_id").set_index("subject_id")
+    subj = trial.subjects_unique().set_index("subject_id")
     if split:
         groups = {"ALL": people["subject_id"].tolist()}
         cols = [column("ALL", "All randomised participants", len(people))]

@@ -354,7 +354,7 @@ def _discontinued(trial: Trial, ev: pd.DataFrame, by_column: bool) -> pd.DataFra
     """Events leading to discontinuation: the flag when recorded, else the reason."""
     if by_column:
         return ev[_flag(ev["led_to_discontinuation"])]
-    people = trial.subjects.drop_duplicates("subject_id").set_index("subject_id")
+    people = trial.subjects_unique().set_index("subject_id")
     reason = people["discontinuation_reason"].astype(object).fillna("").astype(str)
     left_ae = set(reason[reason.str.lower().str.startswith("adverse event")].index)
     return _from_reason(ev, reason, left_ae)
