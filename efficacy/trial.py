@@ -292,20 +292,26 @@ class Claim:
         Smallest treatment difference (active minus control, final visit) the claim
         rests on, in the endpoint's unit, signed in the improving direction (negative
         for an endpoint where lower is better, e.g. wrinkle depth).
+    arm : str or None
+        The active arm (an ``[[arms]]`` id) whose difference from control the claim rests
+        on. None (the default) when the trial has one active arm; a trial that compares
+        several active arms with control must name it, or the claim cannot be assessed.
     """
 
     text: str
     category: str
     endpoint: str
     min_effect: float
+    arm: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the claim as plain data."""
+        """Return the claim as plain data (``arm`` None when the claim names none)."""
         return {
             "text": self.text,
             "category": self.category,
             "endpoint": self.endpoint,
             "min_effect": self.min_effect,
+            "arm": self.arm,
         }
 
 

@@ -213,10 +213,42 @@ def _parse_trial(p: _Problems, raw: Mapping[str, Any]) -> tuple[dict[str, str], 
     return out, int(base_day)
 
 
-_CLAIM_KEYS = ("text", "category", "endpoint", "min_effect")
+_CLAIM_KEYS = ("text", "category", "endpoint", "min_effect", "arm")
 
 
-def _parse_claim(p: _Problems, path: str, entry: Mapping[str, Any]) -> Claim | None:
+def _active_arm_ids(raw: Mapping[str, Any]) -> tuple[list[str], list[str]] | None:
+    """Return the ``[[arms]]`` ids of a ``trial.toml`` as (active, control); None if unreadable."""
+    arms = raw.get("arms")
+    if not isinstance(arms, list) or not all(
+        isinstance(a, Mapping) and isinstance(a.get("id"), str) for a in arms
+    ):
+        return None  # the arms' own problems are reported by the arms parser
+    active = [str(a["id"]).strip() for a in arms if a.get("control") is not True]
+    control = [str(a["id"]).strip() for a in arms if a.get("control") is True]
+    return active, control
+
+
+def _claim_arm(p: _Problems, path: str, entry: Mapping[str, Any], raw: Mapping[str, Any]) -> str:
+    """Return the claim's ``arm`` ("" when it names none), checked against the active arms."""
+    arm = _text(p, entry, "arm", path, required=False)
+    ids = _active_arm_ids(raw)
+    if not arm or ids is None:
+        return arm
+    active, control = ids
+    if arm in control:
+        p.add(
+            path,
+            arm,
+            f"arm {arm!r} is the control; a claim rests on an active arm: " + ", ".join(active),
+        )
+    elif arm not in active:
+        p.add(path, arm, f"arm {arm!r} is not an [[arms]] id; use one of: " + ", ".join(active))
+    return arm
+
+
+def _parse_claim(
+    p: _Problems, path: str, entry: Mapping[str, Any], raw: Mapping[str, Any]
+) -> Claim | None:
     """One ``[[claims]]`` entry, or None (with one issue per problem) when it is unusable."""
     before = len(p.rows)
     for key in entry:
@@ -261,9 +293,12 @@ def _parse_claim(p: _Problems, path: str, entry: Mapping[str, Any]) -> Claim | N
                 f"'min_effect' must be {relation}: "
                 f"{endpoint} improves when it is {known.direction}",
             )
+    arm = _claim_arm(p, f"{path}.arm", entry, raw)
     if len(p.rows) > before:
         return None
-    return Claim(text=text, category=category, endpoint=endpoint, min_effect=effect)
+    return Claim(
+        text=text, category=category, endpoint=endpoint, min_effect=effect, arm=arm or None
+    )
 
 
 def _parse_claims(p: _Problems, raw: Mapping[str, Any]) -> tuple[Claim, ...]:
@@ -272,7 +307,7 @@ def _parse_claims(p: _Problems, raw: Mapping[str, Any]) -> tuple[Claim, ...]:
         return ()
     claims = []
     for path, entry in _entries(p, raw, "claims"):
-        claim = _parse_claim(p, path, entry)
+        claim = _parse_claim(p, path, entry, raw)
         if claim is not None:
             claims.append(claim)
     return tuple(claims)

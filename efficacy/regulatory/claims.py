@@ -60,8 +60,9 @@ ClaimStatus = Literal["supported", "not_supported", "not_assessable"]
 #: The estimate rule, said in every output.
 SIGNIFICANCE_RULE = (
     "A claim is supported when the pack's requirements that bear on its category raise no "
-    "error, and the ITT treatment difference (active minus control) at the final visit on "
-    "its endpoint improves by at least min_effect (point estimate) and is significant at "
+    "error, and the ITT treatment difference (active minus control; the claim's arm when "
+    "the trial has several active arms) at the final visit on its endpoint improves by at "
+    "least min_effect (point estimate) and is significant at "
     "the pack's level (two-sided p < max_p of its p_threshold rule, else the plan's alpha; "
     "the multiplicity-adjusted p where the plan adjusts it)."
 )
@@ -166,6 +167,7 @@ class ClaimCell:
             "category": self.claim.category,
             "endpoint": self.claim.endpoint,
             "min_effect": self.claim.min_effect,
+            "arm": self.claim.arm,
             "rules": list(self.rules),
             "max_p": self.max_p,
             "estimate": self.estimate.to_dict() if self.estimate is not None else None,
@@ -219,7 +221,13 @@ class ClaimsMatrix:
         rows = []
         for claim in self.claims:
             mine = {c.jurisdiction: c for c in self.cells if c.claim == claim}
-            label = f"{claim.text} ({claim.category}; {claim.endpoint} >= {claim.min_effect:g})"
+            # the difference must reach min_effect in the improving direction
+            at_least = "<=" if ENDPOINTS[claim.endpoint].direction == "lower" else ">="
+            arm = f"; arm {claim.arm}" if claim.arm is not None else ""
+            label = (
+                f"{claim.text} ({claim.category}; {claim.endpoint} {at_least} "
+                f"{claim.min_effect:g}{arm})"
+            )
             rows.append([label, *(mine[j].status.replace("_", " ") for j in codes)])
         return {
             "id": "claims.matrix",
@@ -269,14 +277,25 @@ class ClaimsMatrix:
         )
 
 
-def _estimate(frame: pd.DataFrame, claim: Claim) -> ClaimEstimate | None:
-    """Return the ITT MMRM row of the claim's endpoint at the estimand's (final) visit."""
+def _estimate(frame: pd.DataFrame, claim: Claim) -> ClaimEstimate | tuple[str, ...] | None:
+    """Return the ITT MMRM row of the claim's endpoint at the estimand's (final) visit.
+
+    The row of the claim's ``arm`` versus control; when the claim names no arm and the
+    trial compares several active arms with control, the tuple of those arms instead (the
+    claim cannot be read: its arm is unknown). None when there is no such row.
+    """
     rows = frame[
         (frame["endpoint"] == claim.endpoint)
         & (frame["population"] == "itt")
         & (frame["analysis"] == "mmrm")
         & (frame["estimand"].fillna("").astype(str) != "")
     ]
+    if claim.arm is not None:
+        rows = rows[rows["active_arm"] == claim.arm]
+    else:
+        arms = tuple(dict.fromkeys(rows["active_arm"].astype(str)))
+        if len(arms) > 1:
+            return arms
     if rows.empty:
         return None
     row = rows.iloc[0]
@@ -349,16 +368,27 @@ def _requirement_reasons(
 
 
 def _estimate_reason(
-    est: ClaimEstimate | None, claim: Claim, max_p: float, analysis: AnalysisResult
+    est: ClaimEstimate | tuple[str, ...] | None,
+    claim: Claim,
+    max_p: float,
+    analysis: AnalysisResult,
 ) -> tuple[str, bool | None]:
     """Return the estimate rule's reason and outcome (None: not assessable)."""
     if not analysis.analysed:
         why = "; ".join(analysis.notes) or analysis.status
         return f"estimate: the trial was not analysed ({why})", None
-    if est is None:
+    if isinstance(est, tuple):
         return (
-            f"estimate: no ITT estimate of {claim.endpoint} at the final visit; add it to the "
-            "plan's [analysis] key_secondary or secondary",
+            f"estimate: the trial compares {len(est)} active arms with control "
+            f"({', '.join(est)}); name the arm the claim rests on in its [[claims]] entry, "
+            f'e.g. arm = "{est[0]}"',
+            None,
+        )
+    if est is None:
+        arm = f" for arm {claim.arm}" if claim.arm is not None else ""
+        return (
+            f"estimate: no ITT estimate of {claim.endpoint}{arm} at the final visit; add it "
+            "to the plan's [analysis] key_secondary or secondary",
             None,
         )
     if math.isnan(est.estimate) or math.isnan(est.p_value):
@@ -383,7 +413,7 @@ def _cell(
     report: ValidationReport,
     findings: Mapping[str, list[dict[str, Any]]],
     analysis: AnalysisResult,
-    est: ClaimEstimate | None,
+    est: ClaimEstimate | tuple[str, ...] | None,
 ) -> ClaimCell:
     reqs = [r for r in pack.requirements if claim in relevant_claims((claim,), r)]
     reasons: list[str] = []
@@ -410,7 +440,7 @@ def _cell(
         status=status,
         reasons=tuple(reasons),
         rules=tuple(r.id for r in reqs),
-        estimate=est,
+        estimate=est if isinstance(est, ClaimEstimate) else None,
         max_p=max_p,
     )
 
@@ -465,7 +495,10 @@ def claims_matrix(
     For a claim with endpoint *E*, direction sign *s* (+1 when higher is better, -1 when
     lower is) and ``min_effect`` *m*, the estimate rule reads the ITT MMRM row of *E* at
     the estimand's (final) visit, active minus control, with estimate *d* and p-value
-    *p* (the multiplicity-adjusted one when the plan adjusts *E*). It is met when
+    *p* (the multiplicity-adjusted one when the plan adjusts *E*). The active arm is the
+    claim's ``arm``; a claim that names none is read on the trial's one comparison, and
+    is not assessable when the trial compares several active arms with control (the
+    reason names them). It is met when
     ``s*d >= s*m``, ``s*d > 0`` and ``p < max_p``, where ``max_p`` is the smallest
     ``max_p`` of the pack's ``p_threshold`` requirements bearing on the claim (else the
     pack's plan alpha, else 0.05).

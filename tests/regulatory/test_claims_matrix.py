@@ -34,6 +34,7 @@ CELL_KEYS = {
     "category",
     "endpoint",
     "min_effect",
+    "arm",
     "rules",
     "max_p",
     "estimate",
@@ -155,41 +156,75 @@ def test_min_effect_boundary_and_kr_subject_minimum(samples) -> None:
 def test_manifest_claim_problems_are_one_line_each() -> None:
     raw = {
         "trial": {"id": "T", "title": "t", "design": "parallel", "baseline_visit": "W0"},
-        "arms": [{"id": "A", "label": "a"}],
+        "arms": [{"id": "A", "label": "a"}, {"id": "C", "label": "c", "control": True}],
         "visits": [{"id": "W0", "week": 0, "day": 0, "window_days": 0}],
         "tables": {"subjects": "s.csv"},
         "claims": [
             {"text": "ok", "category": "moisturising", "endpoint": "corneometer", "min_effect": 2},
+            {
+                "text": "A's",
+                "category": "firming",
+                "endpoint": "cutometer_r2",
+                "min_effect": 0,
+                "arm": "A",
+            },
             {"text": "a", "category": "glow", "endpoint": "corneometer", "min_effect": 1.0},
             {"text": "b", "category": "anti_wrinkle", "endpoint": "wrinkle_rz", "min_effect": 3},
             {"text": "c", "category": "elasticity", "endpoint": "cutometer_r6", "min_effect": 1},
             {"text": "d", "category": "elasticity", "endpoint": "nope", "min_effect": 1, "x": 1},
             {"category": "elasticity", "endpoint": "cutometer_r2", "min_effect": "big"},
+            {
+                "text": "e",
+                "category": "firming",
+                "endpoint": "cutometer_r2",
+                "min_effect": 0,
+                "arm": "C",
+            },
+            {
+                "text": "f",
+                "category": "firming",
+                "endpoint": "cutometer_r2",
+                "min_effect": 0,
+                "arm": "B",
+            },
+            {
+                "text": "g",
+                "category": "firming",
+                "endpoint": "cutometer_r2",
+                "min_effect": 0,
+                "arm": 1,
+            },
         ],
     }
     manifest, issues = parse_manifest(raw, None)
-    assert manifest.claims == (Claim("ok", "moisturising", "corneometer", 2.0),)
+    assert manifest.claims == (
+        Claim("ok", "moisturising", "corneometer", 2.0),
+        Claim("A's", "firming", "cutometer_r2", 0.0, arm="A"),
+    )
     got = issues[issues["column"].str.startswith("claims")][["column", "problem"]]
     assert got.values.tolist() == [
         [
-            "claims[2].category",
+            "claims[3].category",
             "'category' must be one of: anti_wrinkle, moisturising, firming, "
             "elasticity, barrier_repair, appearance, quality_of_life",
         ],
-        ["claims[3].min_effect", "'min_effect' must be <= 0: wrinkle_rz improves when it is lower"],
+        ["claims[4].min_effect", "'min_effect' must be <= 0: wrinkle_rz improves when it is lower"],
         [
-            "claims[4].endpoint",
+            "claims[5].endpoint",
             "endpoint 'cutometer_r6' has no direction of improvement; a claim "
             "needs one (e.g. cutometer_r2, corneometer, wrinkle_rz)",
         ],
-        ["claims[5].x", "unknown key 'x'; known: text, category, endpoint, min_effect"],
+        ["claims[6].x", "unknown key 'x'; known: text, category, endpoint, min_effect, arm"],
         [
-            "claims[5].endpoint",
+            "claims[6].endpoint",
             "'endpoint' must be a catalogue endpoint id, e.g. corneometer, "
             "cutometer_r2, wrinkle_rz",
         ],
-        ["claims[6].text", "missing 'text': add text = \"...\""],
-        ["claims[6].min_effect", "'min_effect' must be a number, got 'big'"],
+        ["claims[7].text", "missing 'text': add text = \"...\""],
+        ["claims[7].min_effect", "'min_effect' must be a number, got 'big'"],
+        ["claims[8].arm", "arm 'C' is the control; a claim rests on an active arm: A"],
+        ["claims[9].arm", "arm 'B' is not an [[arms]] id; use one of: A"],
+        ["claims[10].arm", "'arm' must be a quoted string, got int"],
     ]
 
 
@@ -241,3 +276,81 @@ def test_cli_exit_codes_and_outputs(tmp_path: Path, cli) -> None:
     assert got[("Strengthens the skin barrier", "kr")] == "not_assessable"
     html = (tmp_path / "o" / "claims.html").read_text(encoding="utf-8")
     assert "<script" not in html and html.count(DISCLAIMER.replace("'", "&#x27;")) == 1
+
+
+def test_matrix_labels_say_the_improving_direction(matrix) -> None:
+    """A lower-is-better endpoint's claim needs a difference at or below min_effect."""
+    labels = [row[0] for row in matrix.table()["rows"]]
+    assert "Visibly reduces wrinkle depth in 12 weeks (anti_wrinkle; wrinkle_rz <= -5)" in labels
+    assert "Improves skin hydration (moisturising; corneometer >= 5)" in labels
+
+
+@pytest.fixture(scope="module")
+def three_arms(tmp_path_factory):
+    """The parallel sample with every second ACTIVE subject moved to a new active arm
+    LOWDOSE (two comparisons with VEHICLE); the wrinkle claim names LOWDOSE, the others
+    name no arm."""
+    import warnings
+
+    import pandas as pd
+
+    from efficacy import analyze, read_trial
+
+    root = tmp_path_factory.mktemp("claims3") / "three_arms"
+    shutil.copytree(BUNDLE, root)
+    subjects = pd.read_csv(root / "subjects.csv", dtype=str, keep_default_na=False)
+    active = subjects.index[subjects["arm"] == "ACTIVE"]
+    subjects.loc[active[1::2], "arm"] = "LOWDOSE"
+    subjects.to_csv(root / "subjects.csv", index=False)
+    toml = (root / "trial.toml").read_text(encoding="utf-8")
+    vehicle = '[[arms]]\nid = "VEHICLE"'
+    wrinkle = 'endpoint = "wrinkle_rz"\nmin_effect = -5.0\n'
+    assert toml.count(vehicle) == 1 and toml.count(wrinkle) == 1
+    toml = toml.replace(
+        vehicle, f'[[arms]]\nid = "LOWDOSE"\nlabel = "Half strength"\ncontrol = false\n\n{vehicle}'
+    ).replace(wrinkle, wrinkle + 'arm = "LOWDOSE"\n')
+    (root / "trial.toml").write_text(toml, encoding="utf-8")
+    trial = read_trial(root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analysis = analyze(trial)
+    return trial, analysis, claims_matrix(trial, analysis, ["kr", "iso"])
+
+
+def test_several_active_arms_claim_without_arm_is_not_assessable(three_arms) -> None:
+    _, _, matrix = three_arms
+    unnamed = [c for c in matrix.cells if c.claim.arm is None and c.claim.endpoint != "tewl"]
+    assert len(unnamed) == 2 * 3  # three claims without arm (TEWL has no estimate), 2 packs
+    for cell in unnamed:
+        assert cell.status == "not_assessable" and cell.estimate is None
+        assert cell.reasons[-1] == (
+            "estimate: the trial compares 2 active arms with control (ACTIVE, LOWDOSE); name "
+            'the arm the claim rests on in its [[claims]] entry, e.g. arm = "ACTIVE"'
+        )
+
+
+def test_claim_names_its_arm_and_reads_that_comparison(three_arms) -> None:
+    _, analysis, matrix = three_arms
+    rows = analysis.to_frame()
+    row = rows[
+        (rows["endpoint"] == "wrinkle_rz")
+        & (rows["population"] == "itt")
+        & (rows["analysis"] == "mmrm")
+        & (rows["estimand"].fillna("") != "")
+        & (rows["active_arm"] == "LOWDOSE")
+    ]
+    assert len(row) == 1
+    row = row.iloc[0]
+    assert row["comparison"] == "LOWDOSE vs VEHICLE" and row["control_arm"] == "VEHICLE"
+    p = row["p_adjusted"] if row["p_adjusted"] == row["p_adjusted"] else row["p_value"]
+    assert row["estimate"] <= -5.0 and p < 0.05  # so the claim is supported in both packs
+    for code in ("kr", "iso"):
+        cell = matrix.cell("Visibly reduces wrinkle depth in 12 weeks", code)
+        assert cell.claim.arm == "LOWDOSE" and cell.estimate is not None
+        assert cell.estimate.comparison == "LOWDOSE vs VEHICLE"
+        assert cell.estimate.estimate == row["estimate"] and cell.estimate.p_value == p
+        assert cell.to_dict()["arm"] == "LOWDOSE" and cell.status == "supported"
+    labels = [r[0] for r in matrix.table()["rows"]]
+    assert labels[0] == (
+        "Visibly reduces wrinkle depth in 12 weeks (anti_wrinkle; wrinkle_rz <= -5; arm LOWDOSE)"
+    )
