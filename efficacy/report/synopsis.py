@@ -179,18 +179,22 @@ def synopsis(
     return out
 
 
+def _primary_text(r: Mapping[str, Any]) -> str:
+    """One primary result: the difference, its interval and p, naming the comparison."""
+    return (
+        f"{r['label']}: difference ({r['comparison'].replace(' vs ', ' minus ')}) "
+        f"in mean change from baseline at {r['visit']}, ITT: "
+        f"{ci_text(r['estimate'], r['conf_low'], r['conf_high'], r['decimals'])}, "
+        f"p {p_text(r['p_value'])}"
+    )
+
+
 def _shells(s: Mapping[str, Any], tb: Mapping[str, Any]) -> list[dict[str, Any]]:
-    primary = next((r for r in s["results"] if r["role"] == "primary"), None)
-    if primary is not None:
-        d = primary["decimals"]
-        estimand = (
-            f"{primary['label']}: difference ({primary['comparison'].replace(' vs ', ' minus ')}) "
-            f"in mean change from baseline at {primary['visit']}, ITT: "
-            f"{ci_text(primary['estimate'], primary['conf_low'], primary['conf_high'], d)}, "
-            f"p {p_text(primary['p_value'])}"
-        )
-    else:
-        estimand = s["results_message"]
+    # every comparison of the primary endpoint (a trial may compare several active arms)
+    primaries = [_primary_text(r) for r in s["results"] if r["role"] == "primary"]
+    estimand = "; ".join(primaries) if primaries else s["results_message"]
+    # with several comparisons, each row says which one it is
+    several = len({r["comparison"] for r in s["results"]}) > 1
     about = shell(
         "synopsis",
         "Synopsis",
@@ -208,10 +212,19 @@ def _shells(s: Mapping[str, Any], tb: Mapping[str, Any]) -> list[dict[str, Any]]
     results = shell(
         "synopsis_results",
         "Synopsis: primary and key secondary results (ITT)",
-        ["Endpoint", "Role", "Visit", f"Difference ({s['confidence_pct']}% CI)", "p", "Adjusted p"],
+        [
+            "Endpoint",
+            *(["Comparison"] if several else []),
+            "Role",
+            "Visit",
+            f"Difference ({s['confidence_pct']}% CI)",
+            "p",
+            "Adjusted p",
+        ],
         [
             [
                 r["label"] + (f" ({unit_text(r['unit'])})" if r["unit"] else ""),
+                *([r["comparison"]] if several else []),
                 r["role"],
                 r["visit"],
                 ci_text(r["estimate"], r["conf_low"], r["conf_high"], r["decimals"]),
@@ -228,10 +241,17 @@ def _shells(s: Mapping[str, Any], tb: Mapping[str, Any]) -> list[dict[str, Any]]
                 else "active minus control. "
             )
             + "Adjusted p: the key secondary family "
+            + ("of each comparison " if several else "")
             + (
                 f"({next((r['adjustment'] for r in s['results'] if r['adjustment']), '')})."
                 if s["results"]
                 else "."
+            )
+            + (
+                " Each comparison with control is tested at the full alpha; the comparisons "
+                "are not adjusted for one another."
+                if several
+                else ""
             )
         ]
         if s["results"]

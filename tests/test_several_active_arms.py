@@ -1,0 +1,158 @@
+"""A trial that compares several active arms with control: every output names the comparison.
+
+The trial is the parallel sample with every second ACTIVE subject moved to a new active
+arm LOWDOSE, so the analysis has two comparisons with VEHICLE (ACTIVE vs VEHICLE and
+LOWDOSE vs VEHICLE). The expected values are the analysis rows themselves
+(``AnalysisResult.to_frame()``): the outputs must read them, never pick one silently.
+
+- The claims matrix: a claim that names its ``arm`` reads that comparison; one that names
+  none cannot be assessed (it used to read the first comparison without saying so).
+- The report's synopsis: the primary result and every results row say which comparison
+  they are (the table used to list two unlabelled rows per endpoint).
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from efficacy import analyze, read_trial
+from efficacy.regulatory import claims_matrix
+from efficacy.report import build_report
+
+BUNDLE = Path(__file__).resolve().parents[1] / "sample_data" / "parallel_12wk"
+WRINKLE = "Visibly reduces wrinkle depth in 12 weeks"
+
+
+@pytest.fixture(scope="module")
+def three_arms(tmp_path_factory):
+    """(trial, analysis) of the three-arm trial; its wrinkle claim names LOWDOSE."""
+    root = tmp_path_factory.mktemp("arms") / "three_arms"
+    shutil.copytree(BUNDLE, root)
+    subjects = pd.read_csv(root / "subjects.csv", dtype=str, keep_default_na=False)
+    active = subjects.index[subjects["arm"] == "ACTIVE"]
+    subjects.loc[active[1::2], "arm"] = "LOWDOSE"
+    subjects.to_csv(root / "subjects.csv", index=False)
+    toml = (root / "trial.toml").read_text(encoding="utf-8")
+    vehicle = '[[arms]]\nid = "VEHICLE"'
+    wrinkle = 'endpoint = "wrinkle_rz"\nmin_effect = -5.0\n'
+    assert toml.count(vehicle) == 1 and toml.count(wrinkle) == 1
+    toml = toml.replace(
+        vehicle, f'[[arms]]\nid = "LOWDOSE"\nlabel = "Half strength"\ncontrol = false\n\n{vehicle}'
+    ).replace(wrinkle, wrinkle + 'arm = "LOWDOSE"\n')
+    (root / "trial.toml").write_text(toml, encoding="utf-8")
+    trial = read_trial(root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analysis = analyze(trial)
+    assert analysis.analysed
+    return trial, analysis
+
+
+def _final_itt(analysis, endpoint: str | None = None) -> pd.DataFrame:
+    """The ITT MMRM rows of the estimands (final visit), optionally of one endpoint."""
+    rows = analysis.to_frame()
+    keep = (
+        (rows["population"] == "itt")
+        & (rows["analysis"] == "mmrm")
+        & (rows["estimand"].fillna("") != "")
+    )
+    if endpoint is not None:
+        keep &= rows["endpoint"] == endpoint
+    return rows[keep]
+
+
+# --------------------------------------------------------------------------- claims matrix
+
+
+@pytest.fixture(scope="module")
+def matrix(three_arms):
+    trial, analysis = three_arms
+    return claims_matrix(trial, analysis, ["kr", "iso"])
+
+
+def test_claim_without_arm_is_not_assessable_and_names_the_arms(matrix) -> None:
+    unnamed = [c for c in matrix.cells if c.claim.arm is None and c.claim.endpoint != "tewl"]
+    assert len(unnamed) == 3 * 2  # three claims without arm (TEWL has no estimate), 2 packs
+    for cell in unnamed:
+        assert cell.status == "not_assessable" and cell.estimate is None
+        assert cell.reasons[-1] == (
+            "estimate: the trial compares 2 active arms with control (ACTIVE, LOWDOSE); name "
+            'the arm the claim rests on in its [[claims]] entry, e.g. arm = "ACTIVE"'
+        )
+
+
+def test_claim_names_its_arm_and_reads_that_comparison(three_arms, matrix) -> None:
+    _, analysis = three_arms
+    rows = _final_itt(analysis, "wrinkle_rz")
+    assert rows["comparison"].tolist() == ["ACTIVE vs VEHICLE", "LOWDOSE vs VEHICLE"]
+    row = rows[rows["active_arm"] == "LOWDOSE"].iloc[0]
+    p = row["p_adjusted"] if pd.notna(row["p_adjusted"]) else row["p_value"]
+    assert row["estimate"] <= -5.0 and p < 0.05  # so the claim is supported in both packs
+    for code in ("kr", "iso"):
+        cell = matrix.cell(WRINKLE, code)
+        assert cell.claim.arm == "LOWDOSE" and cell.estimate is not None
+        assert cell.estimate.comparison == "LOWDOSE vs VEHICLE"
+        assert cell.estimate.estimate == row["estimate"] and cell.estimate.p_value == p
+        assert cell.to_dict()["arm"] == "LOWDOSE" and cell.status == "supported"
+    labels = [r[0] for r in matrix.table()["rows"]]
+    assert labels[0] == f"{WRINKLE} (anti_wrinkle; wrinkle_rz <= -5; arm LOWDOSE)"
+
+
+# --------------------------------------------------------------------------- synopsis
+
+
+@pytest.fixture(scope="module")
+def synopsis(three_arms):
+    trial, analysis = three_arms
+    tables = build_report(trial, analysis=analysis).data["synopsis"]["tables"]
+    return {t["id"]: t for t in tables}
+
+
+def test_synopsis_primary_result_gives_every_comparison(three_arms, synopsis) -> None:
+    _, analysis = three_arms
+    rows = _final_itt(analysis, "cutometer_r2")
+    assert rows["active_arm"].tolist() == ["ACTIVE", "LOWDOSE"]
+    primary = dict(synopsis["synopsis"]["rows"])["Primary result"]
+    parts = primary.split("; ")
+    assert len(parts) == 2
+    for part, row in zip(parts, rows.itertuples(), strict=True):
+        assert part.startswith(
+            f"Cutometer R2 (gross elasticity, Ua/Uf): difference ({row.active_arm} minus "
+            "VEHICLE) in mean change from baseline at W12, ITT: "
+        )
+        assert f"{row.estimate:.4f} ({row.conf_low:.4f}, {row.conf_high:.4f})" in part
+
+
+def test_synopsis_results_rows_name_their_comparison(three_arms, synopsis) -> None:
+    _, analysis = three_arms
+    table = synopsis["synopsis_results"]
+    assert table["header"][:3] == ["Endpoint", "Comparison", "Role"]
+    rows = _final_itt(analysis)
+    rows = rows[rows["role"].isin(["primary", "key secondary"])]
+    assert [r[1] for r in table["rows"]] == rows["comparison"].tolist()
+    assert len(set(map(tuple, table["rows"]))) == len(table["rows"])  # no two rows alike
+    assert table["footnotes"][0].endswith(
+        "Adjusted p: the key secondary family of each comparison (holm across 3 key "
+        "secondary endpoints). Each comparison with control is tested at the full alpha; "
+        "the comparisons are not adjusted for one another."
+    )
+
+
+def test_two_arm_synopsis_has_no_comparison_column(samples) -> None:
+    """With one comparison the table keeps its columns (the rows cannot be confused)."""
+    tables = {t["id"]: t for t in samples.report("parallel_12wk").data["synopsis"]["tables"]}
+    table = tables["synopsis_results"]
+    assert table["header"] == [
+        "Endpoint",
+        "Role",
+        "Visit",
+        "Difference (95% CI)",
+        "p",
+        "Adjusted p",
+    ]
+    assert "of each comparison" not in table["footnotes"][0]
