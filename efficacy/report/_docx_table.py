@@ -39,9 +39,11 @@ def column_widths(shell: TableShell, available: float) -> list[float]:
 
     A table of little text takes at least 60% of the width, never more than it needs
     beyond that; one that needs more than 70% takes all of it. A table wider than the
-    page shrinks its text columns only, while its numbers take at most 60% of it.
+    page shrinks its text columns only, while its numbers take at most 60% of it; the
+    text columns shrink in proportion, but none below its longest word while the others
+    can give the room (:func:`_shrink`).
     """
-    weights = [c * _CHAR_PT * 1.05 + CELL_PAD_PT for c in shell.widths()]
+    weights = [_points(c) for c in shell.widths()]
     natural = sum(weights)
     total = available if natural > 0.7 * available else max(0.6 * available, natural)
     if natural > total:
@@ -49,11 +51,46 @@ def column_widths(shell: TableShell, available: float) -> list[float]:
         # columns wrap ("W12" and "<0.001" must not break across lines)
         numeric = [a in ("d", "r") for a in shell.alignments]
         kept = sum(w for w, n in zip(weights, numeric, strict=True) if n)
-        rest = natural - kept
-        if rest > 0 and kept < 0.6 * total:
-            scale = (total - kept) / rest
-            return [w if n else w * scale for w, n in zip(weights, numeric, strict=True)]
+        if natural - kept > 0 and kept < 0.6 * total:
+            floors = [_points(c) for c in shell.min_widths()]
+            return _shrink(weights, numeric, floors, total - kept)
     return [x * total / sum(weights) for x in weights]
+
+
+def _points(chars: float) -> float:
+    """Return the width in points of a column `chars` characters wide, with its margins."""
+    return chars * _CHAR_PT * 1.05 + CELL_PAD_PT
+
+
+def _shrink(
+    weights: Sequence[float], fixed: Sequence[bool], floors: Sequence[float], room: float
+) -> list[float]:
+    """Scale the columns not `fixed` to fill `room`, none below its floor if room allows.
+
+    Columns that proportional scaling would take below their floor (their longest word)
+    keep the floor and the others share what is left; when the floors alone do not fit,
+    every free column scales in proportion (words break, as they must).
+    """
+    free = [j for j, f in enumerate(fixed) if not f]
+    pinned: set[int] = set()
+    while True:
+        loose = [j for j in free if j not in pinned]
+        left = room - sum(floors[j] for j in pinned)
+        want = sum(weights[j] for j in loose)
+        if not loose or left <= 0 or want <= 0:
+            break
+        scale = left / want
+        below = {j for j in loose if weights[j] * scale < floors[j]}
+        if not below:
+            out = list(weights)
+            for j in loose:
+                out[j] = weights[j] * scale
+            for j in pinned:
+                out[j] = floors[j]
+            return out
+        pinned |= below
+    scale = room / sum(weights[j] for j in free)
+    return [w * scale if j in free else w for j, w in enumerate(weights)]
 
 
 def _tw(pt: float) -> int:

@@ -179,17 +179,30 @@ class TableShell:
         are ignored (they span the table).
         """
         out = []
-        for j in range(self.ncol):
+        for j, least in enumerate(self.min_widths()):
             cells = [r.cells[j] for r in self.rows if not r.group]
             body = [
                 len(c) + (3 * r.level if j == 0 else 0)
                 for c, r in zip(cells, (r for r in self.rows if not r.group), strict=True)
             ]
-            word = max((len(w) for c in cells for w in c.split()), default=0)
-            head = max((len(w) for w in self.header[j].split()), default=0)
             longest_line = max((len(x) for x in self.header[j].split("\n")), default=0)
             natural = min(44, max([*body, min(longest_line, 14), 4]))
-            out.append(float(max(natural, min(word, 70), head)))
+            out.append(max(float(natural), least))
+        return tuple(out)
+
+    def min_widths(self) -> tuple[float, ...]:
+        """Return the narrowest each column can be without breaking a word, in characters.
+
+        Its longest word, of the body (at most 70) or of the header label; ``group`` rows
+        are ignored. :meth:`widths` is never narrower.
+        """
+        out = []
+        for j in range(self.ncol):
+            word = max(
+                (len(w) for r in self.rows if not r.group for w in r.cells[j].split()), default=0
+            )
+            head = max((len(w) for w in self.header[j].split()), default=0)
+            out.append(float(max(min(word, 70), head)))
         return tuple(out)
 
     @property
