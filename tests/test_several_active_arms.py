@@ -9,6 +9,8 @@ LOWDOSE vs VEHICLE). The expected values are the analysis rows themselves
   none cannot be assessed (it used to read the first comparison without saying so).
 - The report's synopsis: the primary result and every results row say which comparison
   they are (the table used to list two unlabelled rows per endpoint).
+- ``AnalysisResult.primary``: takes the ``arm``, and asks for it rather than return the
+  first arm's row.
 """
 
 from __future__ import annotations
@@ -156,3 +158,29 @@ def test_two_arm_synopsis_has_no_comparison_column(samples) -> None:
         "Adjusted p",
     ]
     assert "of each comparison" not in table["footnotes"][0]
+
+
+# --------------------------------------------------------------------------- Python API
+
+
+def test_primary_needs_the_arm_when_there_are_several(three_arms) -> None:
+    from efficacy.errors import EfficacyError
+
+    _, analysis = three_arms
+    with pytest.raises(EfficacyError) as err:
+        analysis.primary("itt")
+    assert str(err.value) == (
+        "the trial compares 2 active arms with control (ACTIVE, LOWDOSE): name one, "
+        "e.g. primary('itt', arm='ACTIVE')"
+    )
+    rows = _final_itt(analysis, "cutometer_r2")
+    for arm in ("ACTIVE", "LOWDOSE"):
+        want = rows[rows["active_arm"] == arm].iloc[0]
+        pd.testing.assert_series_equal(analysis.primary("itt", arm=arm), want)
+    with pytest.raises(EfficacyError, match=r"^arm='VEHICLE': no primary estimand row"):
+        analysis.primary("itt", arm="VEHICLE")
+
+
+def test_primary_of_a_two_arm_trial_needs_no_arm(samples) -> None:
+    analysis = samples.analysis("parallel_12wk")
+    pd.testing.assert_series_equal(analysis.primary("itt", arm="ACTIVE"), analysis.primary("itt"))

@@ -377,20 +377,28 @@ class AnalysisResult:
         """
         return self.estimates.copy()
 
-    def primary(self, population: str = "itt") -> pd.Series:
+    def primary(self, population: str = "itt", arm: str | None = None) -> pd.Series:
         """Return the primary estimand's row in `population`.
 
         The primary endpoint's row whose ``estimand`` is the primary estimand's id (the
         default ``"primary"``, or the declared id) or ``"<id>@<population>"`` (see
         :func:`row_estimand`), of the estimand's own analysis (a reference-based row
-        naming the estimand is a sensitivity analysis of it); with several active arms,
-        the first arm's.
+        naming the estimand is a sensitivity analysis of it).
+
+        Parameters
+        ----------
+        population : str
+            Analysis population, e.g. ``"itt"`` or ``"per_protocol"``.
+        arm : str, optional
+            The active arm of the comparison (``active_arm``). Needed when the trial
+            compares several active arms with control; with one, it may be left out.
 
         Raises
         ------
         EfficacyError
-            No such row (not analysed, the population not in the plan, or the primary
-            endpoint's model could not be fitted).
+            No such row (not analysed, the population not in the plan, the primary
+            endpoint's model could not be fitted, or no row of `arm`), or several active
+            arms and no `arm` named.
         """
         e = self.estimates
         hit = e[
@@ -404,9 +412,22 @@ class AnalysisResult:
                 est.id if population == est.analysis_population_id else f"{est.id}@{population}"
             )
         hit = hit[hit["estimand"].isin(ids)]
-        if hit.empty:
-            from efficacy.errors import EfficacyError
+        from efficacy.errors import EfficacyError
 
+        arms = list(dict.fromkeys(hit["active_arm"].astype(str)))
+        if arm is not None:
+            hit = hit[hit["active_arm"] == arm]
+            if hit.empty and arms:
+                raise EfficacyError(
+                    f"arm={arm!r}: no primary estimand row of that active arm in "
+                    f"population={population!r}; use one of {', '.join(arms)}"
+                )
+        elif len(arms) > 1:
+            raise EfficacyError(
+                f"the trial compares {len(arms)} active arms with control "
+                f"({', '.join(arms)}): name one, e.g. primary({population!r}, arm={arms[0]!r})"
+            )
+        if hit.empty:
             raise EfficacyError(
                 f"population={population!r}: no primary estimand row (status: {self.status})"
             )
