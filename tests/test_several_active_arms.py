@@ -145,6 +145,19 @@ def test_synopsis_results_rows_name_their_comparison(three_arms, synopsis) -> No
     )
 
 
+def test_synopsis_text_columns_wrap_in_the_html(three_arms, samples) -> None:
+    """Endpoint, comparison and role are text: left-aligned, free to wrap (a right-aligned
+    cell never wraps, and "ACTIVE vs VEHICLE" ran into "key secondary" in the PDF)."""
+    trial, analysis = three_arms
+    three = build_report(trial, analysis=analysis).to_html()
+    two = samples.html("parallel_12wk")
+    assert (
+        "<thead><tr><th>Endpoint</th><th>Comparison</th><th>Role</th>"
+        '<th class="r">Visit</th>' in three
+    )
+    assert '<thead><tr><th>Endpoint</th><th>Role</th><th class="r">Visit</th>' in two
+
+
 def test_two_arm_synopsis_has_no_comparison_column(samples) -> None:
     """With one comparison the table keeps its columns (the rows cannot be confused)."""
     tables = {t["id"]: t for t in samples.report("parallel_12wk").data["synopsis"]["tables"]}

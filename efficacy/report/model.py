@@ -36,6 +36,7 @@ from efficacy.report.harms import harms_tables
 from efficacy.report.outcomes import outcome_sections
 from efficacy.report.reference_based import reference_based_section
 from efficacy.report.sections import appendices, generated_at, title_block, verdict
+from efficacy.report.shells import lead_text
 from efficacy.report.subgroups import subgroup_section
 from efficacy.report.synopsis import synopsis
 from efficacy.trial import Trial
@@ -294,6 +295,7 @@ def _template() -> Template:
     env.filters["fixed"] = fixed
     env.filters["pval"] = pval
     env.filters["unit"] = unit_text
+    env.filters["lead_text"] = lead_text
     text = (
         resources.files("efficacy.report")
         .joinpath("templates/report.html.j2")

@@ -50,7 +50,15 @@ from typing import Any
 
 from efficacy.errors import EfficacyError
 
-__all__ = ["ALIGNMENTS", "ShellRow", "TableShell", "decimal_layout", "decimal_split", "text_width"]
+__all__ = [
+    "ALIGNMENTS",
+    "ShellRow",
+    "TableShell",
+    "decimal_layout",
+    "decimal_split",
+    "lead_text",
+    "text_width",
+]
 
 #: Column alignments: left, right, on the decimal point.
 ALIGNMENTS: tuple[str, ...] = ("l", "r", "d")
@@ -344,3 +352,22 @@ def decimal_layout(shell: TableShell, j: int, inner_pt: float, size_pt: float) -
     return [
         0.0 if skip else round(pad + rmax - w, 2) for skip, w in zip(plain, rights, strict=True)
     ]
+
+
+def lead_text(table: Mapping[str, Any]) -> int:
+    """Return how many leading columns of a table shell hold text (at least the stub).
+
+    The HTML report left-aligns and wraps these and right-aligns the rest
+    (:attr:`TableShell.alignments` says which columns are text).
+
+    Examples
+    --------
+    >>> lead_text({"id": "t", "title": "T", "header": ["Endpoint", "Role", "p"],
+    ...            "rows": [["R2", "key secondary", "<0.001"]]})
+    2
+    """
+    aligns = TableShell.from_dict(table).alignments
+    n = 1
+    while n < len(aligns) and aligns[n] == "l":
+        n += 1
+    return n
