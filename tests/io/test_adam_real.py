@@ -336,3 +336,36 @@ def test_unknown_control_is_a_usage_error(tmp_path: Path) -> None:
     y = np.array([w - b for b, w in values.values()], dtype=float)
     beta = np.linalg.lstsq(x, y, rcond=None)[0]
     assert row["estimate"] == pytest.approx(beta[2], rel=1e-8)
+
+
+def test_pilot_two_doses_synopsis_names_both_comparisons(itt_only) -> None:
+    """The CDISC pilot compares two xanomeline doses with placebo: with ADAS-Cog named as
+    the primary endpoint, the report's synopsis gives both comparisons, each labelled,
+    with the analysis' numbers; ``primary()`` asks which dose."""
+    from efficacy.errors import EfficacyError
+    from efficacy.report import build_report
+
+    trial = efficacy.read_adam(
+        PILOT / "adsl.xpt", PILOT / "adadas.dsjc", control="Placebo", primary="ACTOT"
+    )
+    analysis = efficacy.analyze(trial, efficacy.load_protocol(itt_only))
+    rows = analysis.to_frame()
+    rows = rows[(rows["role"] == "primary") & (rows["estimand"].fillna("") != "")]
+    assert rows["comparison"].tolist() == [
+        "Xanomeline Low Dose vs Placebo",
+        "Xanomeline High Dose vs Placebo",
+    ]
+    tables = {t["id"]: t for t in build_report(trial, analysis=analysis).data["synopsis"]["tables"]}
+    results = tables["synopsis_results"]
+    assert results["header"][:2] == ["Endpoint", "Comparison"]
+    assert [r[1] for r in results["rows"]] == rows["comparison"].tolist()
+    primary = dict(tables["synopsis"]["rows"])["Primary result"].split("; ")
+    for text, row in zip(primary, rows.itertuples(), strict=True):
+        dose = row.comparison.replace(" vs ", " minus ")
+        assert text.startswith(f"actot: difference ({dose}) in mean change from baseline")
+        assert f"{row.estimate:.1f}".replace("-", "\u2212") in text
+    with pytest.raises(EfficacyError, match="compares 2 active arms"):
+        analysis.primary("itt")
+    assert (
+        analysis.primary("itt", arm="Xanomeline High Dose")["estimate"] == rows["estimate"].iloc[1]
+    )
