@@ -189,6 +189,29 @@ def _primary_text(r: Mapping[str, Any]) -> str:
     )
 
 
+def _results_note(results: list[dict[str, Any]], design: str, several: bool) -> str:
+    """Return the results table's footnote: what the difference is, which p is adjusted."""
+    what = (
+        "treated minus control site (within person)"
+        if design == "split_face"
+        else "active minus control"
+    )
+    how = next((r["adjustment"] for r in results if r["adjustment"]), "")
+    family = "of each comparison " if several else ""
+    adjusted = (
+        f"Adjusted p: the key secondary family {family}({how})."
+        if how
+        else "Adjusted p: none (the plan has no key secondary endpoint)."
+    )
+    across = (
+        " Each comparison with control is tested at the full alpha; the comparisons are "
+        "not adjusted for one another."
+        if several
+        else ""
+    )
+    return f"Difference in LS mean change from baseline, {what}. {adjusted}{across}"
+
+
 def _shells(s: Mapping[str, Any], tb: Mapping[str, Any]) -> list[dict[str, Any]]:
     # every comparison of the primary endpoint (a trial may compare several active arms)
     primaries = [_primary_text(r) for r in s["results"] if r["role"] == "primary"]
@@ -233,27 +256,7 @@ def _shells(s: Mapping[str, Any], tb: Mapping[str, Any]) -> list[dict[str, Any]]
             ]
             for r in s["results"]
         ],
-        footnotes=[
-            "Difference in LS mean change from baseline, "
-            + (
-                "treated minus control site (within person). "
-                if tb.get("design") == "split_face"
-                else "active minus control. "
-            )
-            + "Adjusted p: the key secondary family "
-            + ("of each comparison " if several else "")
-            + (
-                f"({next((r['adjustment'] for r in s['results'] if r['adjustment']), '')})."
-                if s["results"]
-                else "."
-            )
-            + (
-                " Each comparison with control is tested at the full alpha; the comparisons "
-                "are not adjusted for one another."
-                if several
-                else ""
-            )
-        ]
+        footnotes=[_results_note(s["results"], str(tb.get("design")), several)]
         if s["results"]
         else [f"No estimates: {s['results_message']}."],
     )

@@ -359,6 +359,13 @@ def test_pilot_two_doses_synopsis_names_both_comparisons(itt_only) -> None:
     results = tables["synopsis_results"]
     assert results["header"][:2] == ["Endpoint", "Comparison"]
     assert [r[1] for r in results["rows"]] == rows["comparison"].tolist()
+    # no key secondary endpoint: no p is adjusted (the note said "family of each
+    # comparison ()." before)
+    assert results["footnotes"] == [
+        "Difference in LS mean change from baseline, active minus control. Adjusted p: none "
+        "(the plan has no key secondary endpoint). Each comparison with control is tested at "
+        "the full alpha; the comparisons are not adjusted for one another."
+    ]
     primary = dict(tables["synopsis"]["rows"])["Primary result"].split("; ")
     for text, row in zip(primary, rows.itertuples(), strict=True):
         dose = row.comparison.replace(" vs ", " minus ")
