@@ -446,18 +446,30 @@ class AnalysisPlan:
 
         Model, populations, alpha and sensitivity settings are kept; the endpoints are
         replaced (`primary` may be ``""``: none named), the key secondary family and the
-        responder rules (written for catalogue endpoints) are dropped. Not checked
-        against the catalogue: the data declare these endpoints
-        (:class:`efficacy.trial.DataEndpoint`).
+        responder rules (written for catalogue endpoints) are dropped. The estimands are
+        the defaults of the new endpoints (:func:`default_estimands`: the primary's, none
+        when no primary is named): the protocol's, declared or default, describe its
+        catalogue endpoints, which the data do not have. Not checked against the
+        catalogue: the data declare these endpoints (:class:`efficacy.trial.DataEndpoint`).
 
         Examples
         --------
         >>> from efficacy.protocol import load_protocol
-        >>> plan = load_protocol("iso-efficacy-2025").analysis.for_data_endpoints("", ("actot",))
+        >>> iso = load_protocol("iso-efficacy-2025").analysis
+        >>> plan = iso.for_data_endpoints("", ("actot",))
         >>> plan.primary, plan.key_secondary, plan.secondary, plan.parallel.covariance
         ('', (), ('actot',), 'us')
+        >>> [(e.id, e.endpoint) for e in iso.for_data_endpoints("actot", ()).estimands]
+        [('primary', 'actot')]
         """
-        return replace(self, primary=primary, key_secondary=(), secondary=secondary, responders=())
+        return replace(
+            self,
+            primary=primary,
+            key_secondary=(),
+            secondary=secondary,
+            responders=(),
+            estimands=default_estimands(primary, ()) if primary else (),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-serialisable): the ``[analysis]`` table it was built from.

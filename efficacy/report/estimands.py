@@ -278,6 +278,15 @@ def _supporting(analysis: AnalysisResult | None, estimand: Estimand) -> list[str
     return list(dict.fromkeys(lines))
 
 
+def _roles(analysis: AnalysisResult) -> dict[str, str]:
+    """Endpoint -> role (``primary``, ``key secondary``, ...) as the analysis rows give it."""
+    est = analysis.estimates
+    out: dict[str, str] = {}
+    for endpoint, role in zip(est["endpoint"].tolist(), est["role"].tolist(), strict=True):
+        out.setdefault(str(endpoint), str(role))
+    return out
+
+
 def _summary_text(estimand: Estimand, trial: Trial, visit: str) -> str:
     order = (
         "treated minus control site"
@@ -298,12 +307,15 @@ def estimands_section(
     protocol : Protocol
         Whose ``[analysis]`` plan declares (or defaults) the estimands.
     analysis : AnalysisResult, optional
-        Its ``intercurrent`` events are used when it was analysed (computed once).
+        When it was analysed, its ``estimands`` (ADaM data endpoints replace the
+        protocol's) and ``intercurrent`` events are shown (computed once), and the roles
+        its rows give.
 
     Returns
     -------
     dict
-        ``status`` (``"shown"`` or ``"no plan"``), ``message`` (why not shown),
+        ``status`` (``"shown"``, ``"no plan"``, or ``"none"``: the analysis estimated
+        none), ``message`` (why not shown),
         ``declared`` (the protocol declares its estimands; False: the defaults),
         ``events_source`` (``intercurrent_events table`` or ``disposition``),
         ``estimands`` (one record per estimand: ``id``, ``name``, ``label``,
@@ -326,15 +338,28 @@ def estimands_section(
             "estimands": [],
             "tables": [],
         }
+    roles = {plan.primary: "primary", **dict.fromkeys(plan.key_secondary, "key secondary")}
     if analysis is not None and analysis.analysed:
-        events = analysis.intercurrent
+        # the estimands the analysis estimated (ADaM data endpoints replace the protocol's)
+        events, estimands = analysis.intercurrent, analysis.estimands
+        roles |= _roles(analysis)  # an endpoint without rows keeps the plan's role
     else:
-        events = intercurrent_events(trial)
+        events, estimands = intercurrent_events(trial), plan.estimands
+    if not estimands:  # ADaM data endpoints, none named primary: all are secondary
+        return {
+            "status": "none",
+            "message": "No estimand: the data name no primary endpoint, so every parameter "
+            "is analysed as a secondary endpoint. Name the primary PARAMCD ([adam] primary "
+            "in trial.toml, or read_adam(..., primary=...)) to define its estimand.",
+            "declared": False,
+            "events_source": "",
+            "estimands": [],
+            "tables": [],
+        }
     source = trial.sources.get("intercurrent_events")
     supplied = (source is not None and source.path is not None) or len(trial.intercurrent_events)
-    roles = {plan.primary: "primary", **dict.fromkeys(plan.key_secondary, "key secondary")}
     records, tables = [], []
-    for e in plan.estimands:
+    for e in estimands:
         supporting = _supporting(analysis, e)
         record, table = _one(
             trial, protocol, e, roles.get(e.endpoint, "secondary"), events, supporting
@@ -344,7 +369,7 @@ def estimands_section(
     return {
         "status": "shown",
         "message": "",
-        "declared": any(e.declared for e in plan.estimands),
+        "declared": any(e.declared for e in estimands),
         "events_source": "intercurrent_events table" if supplied else "disposition",
         "estimands": records,
         "tables": tables,

@@ -233,6 +233,8 @@ def test_pilot_report(pilot_analysis, itt_only, tmp_path_factory) -> None:
     assert code == 1 and "verdict: does not conform" in stdout
     report = json.loads((out / "r" / "report.json").read_text(encoding="utf-8"))
     assert report["verdict"]["overall"] == "does not conform"
+    # no primary named: no estimand (it described the protocol's Cutometer R2 before)
+    assert report["estimands"]["status"] == "none" and report["estimands"]["estimands"] == []
     inputs = {i["file"]: i["role"] for i in report["title_block"]["inputs"]}
     assert inputs == {
         "adsl.xpt": "subjects",
@@ -355,7 +357,13 @@ def test_pilot_two_doses_synopsis_names_both_comparisons(itt_only) -> None:
         "Xanomeline Low Dose vs Placebo",
         "Xanomeline High Dose vs Placebo",
     ]
-    tables = {t["id"]: t for t in build_report(trial, analysis=analysis).data["synopsis"]["tables"]}
+    data = build_report(trial, analysis=analysis).data
+    # the estimand the analysis estimated, ADAS-Cog's; not the protocol's Cutometer R2
+    assert [
+        (e["id"], e["endpoint"], e["role"], e["visit"]) for e in data["estimands"]["estimands"]
+    ] == [("primary", "actot", "primary", "Week 24")]
+    assert [(e.id, e.endpoint) for e in analysis.estimands] == [("primary", "actot")]
+    tables = {t["id"]: t for t in data["synopsis"]["tables"]}
     results = tables["synopsis_results"]
     assert results["header"][:2] == ["Endpoint", "Comparison"]
     assert [r[1] for r in results["rows"]] == rows["comparison"].tolist()
