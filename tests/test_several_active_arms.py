@@ -197,3 +197,28 @@ def test_primary_needs_the_arm_when_there_are_several(three_arms) -> None:
 def test_primary_of_a_two_arm_trial_needs_no_arm(samples) -> None:
     analysis = samples.analysis("parallel_12wk")
     pd.testing.assert_series_equal(analysis.primary("itt", arm="ACTIVE"), analysis.primary("itt"))
+
+
+# --------------------------------------------------------------------------- section 6 summary
+
+
+def test_estimates_summary_rows_name_their_comparison(three_arms, samples) -> None:
+    """Section 6's table of all endpoints: each row says which comparison it is, in the
+    HTML (under the population) and in the DOCX/RTF shell; two-arm tables do not."""
+    from efficacy.report._adapt_outcomes import _summary
+
+    trial, analysis = three_arms
+    report = build_report(trial, analysis=analysis)
+    summary = report.data["efficacy"]["result"]["summary"]
+    comparisons = [x["comparison"] for x in summary]
+    assert set(comparisons) == {"ACTIVE vs VEHICLE", "LOWDOSE vs VEHICLE"}
+    html = report.to_html()
+    for comparison in set(comparisons):
+        tag = f'<span class="cmp">{comparison}</span>'
+        assert html.count(tag) == comparisons.count(comparison)
+    shell = _summary(report.data["efficacy"]["result"], "95", False)
+    cells = [r.cells[0] for r in shell.rows if not r.group]
+    assert cells == [f"{x['population_label']}\n{x['comparison']}" for x in summary]
+    assert 'class="cmp"' not in samples.html("parallel_12wk")
+    two = _summary(samples.report("parallel_12wk").data["efficacy"]["result"], "95", False)
+    assert all("\n" not in r.cells[0] for r in two.rows)

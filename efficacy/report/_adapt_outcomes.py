@@ -133,6 +133,8 @@ def _endpoint(num: str, b: Mapping[str, Any], cl: str, split: bool) -> list[Bloc
 def _summary(e: Mapping[str, Any], cl: str, split: bool) -> TableShell:
     rows: list[ShellRow] = []
     last = None
+    # with several active arms each row names its comparison under the population
+    several = len({x["comparison"] for x in e["summary"]}) > 1
     for x in e["summary"]:
         if x["endpoint"] != last:
             unit = x["unit"] or "no unit"
@@ -143,7 +145,7 @@ def _summary(e: Mapping[str, Any], cl: str, split: bool) -> TableShell:
         rows.append(
             ShellRow(
                 (
-                    x["population_label"],
+                    x["population_label"] + (f"\n{x['comparison']}" if several else ""),
                     str(x["visit"]),
                     fixed(x["estimate"], d),
                     _ci(x["conf_low"], x["conf_high"], d),
