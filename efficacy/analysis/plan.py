@@ -117,12 +117,19 @@ def _visits(trial: Trial, settings: AnalysisPlan) -> tuple[tuple[str, ...], str,
     return post[: post.index(final) + 1], final, week, notes
 
 
-def _data_plan(trial: Trial, settings: AnalysisPlan) -> tuple[AnalysisPlan, str] | None:
+def data_plan(trial: Trial, settings: AnalysisPlan) -> tuple[AnalysisPlan, str] | None:
     """Return the plan on the data's own endpoints (ADaM parameters), or None.
 
     Used when the trial declares data endpoints (:attr:`Manifest.data_endpoints`) and
     none of the protocol's endpoints is among them: every parameter with baseline
     records is analysed with the protocol's model; the named primary (if any) first.
+    The one decision of which endpoints a trial's analysis runs on: :func:`resolve_plan`
+    and the report's baseline table read it.
+
+    Raises
+    ------
+    EfficacyError
+        No parameter has baseline records.
     """
     declared = trial.manifest.data_endpoints
     planned = {settings.primary, *settings.key_secondary, *settings.secondary}
@@ -177,9 +184,9 @@ def resolve_plan(trial: Trial, protocol: Protocol) -> TrialPlan:
             f"[analysis] covariates {unknown} are not columns of the subjects table; "
             f"use some of {', '.join(map(str, trial.subjects.columns))}"
         )
-    data_plan = _data_plan(trial, settings)
-    if data_plan is not None:
-        settings, data_note = data_plan
+    on_data = data_plan(trial, settings)
+    if on_data is not None:
+        settings, data_note = on_data
         notes.append(data_note)
     endpoints = [(settings.primary, "primary")] if settings.primary else []
     endpoints += [(e, "key secondary") for e in settings.key_secondary]

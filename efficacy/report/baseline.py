@@ -18,10 +18,13 @@ import numpy as np
 import pandas as pd
 
 from efficacy._cells import is_missing
+from efficacy.analysis.plan import data_plan
 from efficacy.consort._flowdata import allocated_units
+from efficacy.errors import EfficacyError
 from efficacy.instruments import ScoredTrial
 from efficacy.instruments.catalogue import ENDPOINTS
 from efficacy.protocol import Protocol
+from efficacy.report._endpoints import endpoint_meta
 from efficacy.report._format import unit_text
 from efficacy.report._stats import NUMERIC_ROWS, column, count_cell, decimals, numeric_cells
 from efficacy.trial import Trial
@@ -210,12 +213,24 @@ def _faceq_note(trial: Trial, scored: ScoredTrial | None) -> str | None:
     )
 
 
-def _endpoint_ids(protocol: Protocol | None) -> list[str]:
+def _endpoint_ids(trial: Trial, protocol: Protocol | None) -> tuple[list[str], str]:
+    """Return the endpoints tabulated and the primary.
+
+    The plan's catalogue endpoints, or the data's own parameters when the analysis runs
+    on them (ADaM input, :func:`efficacy.analysis.plan.data_plan`).
+    """
     plan = protocol.analysis if protocol is not None else None
     if plan is None:
-        return []
+        return [], ""
+    try:
+        on_data = data_plan(trial, plan)
+    except EfficacyError:  # no parameter has a baseline: nothing to tabulate
+        return [], ""
+    if on_data is not None:
+        ids = [on_data[0].primary, *on_data[0].secondary]
+        return [i for i in dict.fromkeys(ids) if i], on_data[0].primary
     ids = [plan.primary, *plan.key_secondary, *plan.secondary]
-    return [i for i in dict.fromkeys(ids) if i in ENDPOINTS]
+    return [i for i in dict.fromkeys(ids) if i in ENDPOINTS], plan.primary
 
 
 def _endpoints(
@@ -228,7 +243,7 @@ def _endpoints(
     cols = _columns(trial, units, split)
     if not split:
         cols.append(column("TOTAL", "Total", int(units["subject_id"].nunique())))
-    ids = _endpoint_ids(protocol)
+    ids, primary = _endpoint_ids(trial, protocol)
     values = None
     if scored is not None:
         d = scored.endpoints
@@ -236,7 +251,6 @@ def _endpoints(
             ids
         ).fillna(False)
         values = d[keep.to_numpy(dtype=bool)]
-    primary = protocol.analysis.primary if protocol is not None and protocol.analysis else None
     present = set(values["endpoint"].dropna().tolist()) if values is not None else set()
     by_endpoint: dict[Any, pd.DataFrame] = {}
     means: dict[Any, dict[Any, float]] = {}
@@ -250,14 +264,15 @@ def _endpoints(
     for eid in ids:
         if eid not in present:
             continue
-        ep = ENDPOINTS[eid]
+        meta = endpoint_meta(eid)
+        unit = unit_text(meta["unit"]) or "no unit"
         if split:
             by = _by_site(by_endpoint[eid], units, cols)
         else:
             mean = means.get(eid, {})
             by = {c["key"]: _take(mean, who[c["key"]]) for c in cols}
         tag = " (primary)" if eid == primary else ""
-        rows += _numeric_rows(f"{ep.label}, {unit_text(ep.unit)}{tag}", by)
+        rows += _numeric_rows(f"{meta['label']}, {unit}{tag}", by)
     return {
         "id": "endpoints",
         "title": "Baseline values of the endpoints"

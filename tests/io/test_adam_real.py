@@ -363,6 +363,20 @@ def test_pilot_two_doses_synopsis_names_both_comparisons(itt_only) -> None:
         (e["id"], e["endpoint"], e["role"], e["visit"]) for e in data["estimands"]["estimands"]
     ] == [("primary", "actot", "primary", "Week 24")]
     assert [(e.id, e.endpoint) for e in analysis.estimands] == [("primary", "actot")]
+    # section 5 tabulates the data's parameters at baseline (it was an empty table): the
+    # mean (SD) of each arm's ADAS-Cog baseline, computed here from the measurements
+    (endpoints,) = [t for t in data["baseline"]["tables"] if t["id"] == "endpoints"]
+    assert endpoints["rows"][0]["label"] == "actot, no unit (primary)"
+    (stat,) = [r for r in endpoints["rows"][:5] if r["label"] == "Mean (SD)"]
+    m = trial.measurements
+    base = m[(m["endpoint"] == "actot") & (m["visit"] == "Baseline")]
+    arms = trial.subjects.set_index("subject_id")["arm"]
+    by_arm = base.assign(arm=base["subject_id"].map(arms)).groupby("arm")["value"]
+    assert sorted(by_arm.groups) == sorted(set(stat["cells"]) - {"TOTAL"})  # three arms
+    for arm, values in by_arm:
+        cell = stat["cells"][arm]
+        assert cell["mean"] == pytest.approx(values.mean(), abs=1e-8)
+        assert cell["sd"] == pytest.approx(values.std(ddof=1), abs=1e-8)
     tables = {t["id"]: t for t in data["synopsis"]["tables"]}
     results = tables["synopsis_results"]
     assert results["header"][:2] == ["Endpoint", "Comparison"]
