@@ -222,3 +222,35 @@ def test_estimates_summary_rows_name_their_comparison(three_arms, samples) -> No
     assert 'class="cmp"' not in samples.html("parallel_12wk")
     two = _summary(samples.report("parallel_12wk").data["efficacy"]["result"], "95", False)
     assert all("\n" not in r.cells[0] for r in two.rows)
+
+
+def test_tipping_points_name_their_comparison(three_arms) -> None:
+    """One tipping-point analysis per comparison and population: each heading, title and
+    table id says which comparison it is (two headings read alike before)."""
+    from efficacy.report._adapt_outcomes import _tipping
+    from efficacy.report._blocks import Heading, Table
+
+    trial, analysis = three_arms
+    report = build_report(trial, analysis=analysis)
+    tips = report.data["efficacy"]["result"]["sensitivity"]
+    assert [(t["population"], t["comparison"]) for t in tips] == [
+        ("itt", "ACTIVE vs VEHICLE"),
+        ("itt", "LOWDOSE vs VEHICLE"),
+        ("per_protocol", "ACTIVE vs VEHICLE"),
+        ("per_protocol", "LOWDOSE vs VEHICLE"),
+    ]
+    html = report.to_html()
+    for t in tips:
+        assert (
+            f"Missing-data sensitivity: tipping point, {t['label']}, {t['population_label']}, "
+            f"{t['comparison']}</h3>" in html
+        )
+    blocks = [b for t in tips for b in _tipping(t, "95", "6.9", True)]
+    headings = [b.text for b in blocks if isinstance(b, Heading)]
+    ids = [b.shell.id for b in blocks if isinstance(b, Table)]
+    assert len(set(headings)) == len(headings) == 4
+    # a grid table only where a tipping point exists (the ITT ones here), ids distinct
+    assert ids == [
+        "efficacy.tipping.cutometer_r2.itt.ACTIVE-vs-VEHICLE",
+        "efficacy.tipping.cutometer_r2.itt.LOWDOSE-vs-VEHICLE",
+    ]

@@ -8,6 +8,7 @@ is marked ``(final)``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -183,12 +184,14 @@ def _summary(e: Mapping[str, Any], cl: str, split: bool) -> TableShell:
     )
 
 
-def _tipping(tp: Mapping[str, Any], cl: str, num: str) -> list[Block]:
+def _tipping(tp: Mapping[str, Any], cl: str, num: str, several: bool) -> list[Block]:
     d = tp["decimals"]
+    # with several active arms the heading, the title and the table id name the comparison
+    which = f", {tp['comparison']}" if several else ""
     out: list[Block] = [
         Heading(
             f"{num} Missing-data sensitivity: tipping point, {tp['label']}, "
-            f"{tp['population_label']}"
+            f"{tp['population_label']}{which}"
         )
     ]
     mar = tp.get("mar")
@@ -251,9 +254,16 @@ def _tipping(tp: Mapping[str, Any], cl: str, num: str) -> list[Block]:
     out.append(
         Table(
             TableShell(
-                f"efficacy.tipping.{tp['endpoint']}.{tp['population']}",
-                f"Tipping point, {tp['label']}, {tp['population_label']}",
-                (f"Delta ({tp['unit']})", "Difference", f"{cl}% CI", "p", "Conclusion"),
+                f"efficacy.tipping.{tp['endpoint']}.{tp['population']}"
+                + ("." + re.sub(r"[^A-Za-z0-9_.-]", "-", tp["comparison"]) if several else ""),
+                f"Tipping point, {tp['label']}, {tp['population_label']}{which}",
+                (
+                    f"Delta ({tp['unit']})" if tp["unit"] else "Delta",
+                    "Difference",
+                    f"{cl}% CI",
+                    "p",
+                    "Conclusion",
+                ),
                 tuple(rows),
                 footnotes=(
                     f"{len(tp['shown'])} of the {len(tp['grid'])} grid rows (all in the "
@@ -365,8 +375,9 @@ def efficacy(data: Mapping[str, Any]) -> list[Block]:
     for i, b in enumerate(e["endpoints"]):
         out += _endpoint(f"6.{i + at + 2}", b, cl, split)
     sec = len(e["endpoints"]) + at + 2
+    several = len({tp["comparison"] for tp in e["sensitivity"]}) > 1
     for i, tp in enumerate(e["sensitivity"]):
-        out += _tipping(tp, cl, f"6.{sec + i}")
+        out += _tipping(tp, cl, f"6.{sec + i}", several)
     sec += len(e["sensitivity"])
     if e.get("ancova"):
         out += _ancova(e, cl, f"6.{sec}")

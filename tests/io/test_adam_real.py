@@ -357,7 +357,11 @@ def test_pilot_two_doses_synopsis_names_both_comparisons(itt_only) -> None:
         "Xanomeline Low Dose vs Placebo",
         "Xanomeline High Dose vs Placebo",
     ]
-    data = build_report(trial, analysis=analysis).data
+    report = build_report(trial, analysis=analysis)
+    data = report.data
+    # ADAS-Cog has no unit: the tipping-point grid says "Delta", not "Delta ()"
+    html = report.to_html()
+    assert '<th class="r">Delta</th>' in html and "Delta ()" not in html
     # the estimand the analysis estimated, ADAS-Cog's; not the protocol's Cutometer R2
     assert [
         (e["id"], e["endpoint"], e["role"], e["visit"]) for e in data["estimands"]["estimands"]
