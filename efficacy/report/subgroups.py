@@ -196,7 +196,8 @@ def _shell(data: Mapping[str, Any], comp: Mapping[str, Any], number: int) -> dic
     indent = [0]
     notes = []
     for v in comp["variables"]:
-        rows.append([v["label"], "", "", "", p_text(v["interaction_p"])])
+        p = v["interaction_p"]  # None: not estimable (the note below says why)
+        rows.append([v["label"], "", "", "", p_text(p) if p is not None else "not estimable"])
         indent.append(0)
         for lev in v["levels"]:
             if lev["status"] == "estimated":
