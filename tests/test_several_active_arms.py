@@ -219,6 +219,13 @@ def test_estimates_summary_rows_name_their_comparison(three_arms, samples) -> No
     shell = _summary(report.data["efficacy"]["result"], "95", False)
     cells = [r.cells[0] for r in shell.rows if not r.group]
     assert cells == [f"{x['population_label']}\n{x['comparison']}" for x in summary]
+    # the note under the table says how the comparisons are tested
+    note = (
+        "Each comparison with control has its own family and is tested at the full level; "
+        "the comparisons are not adjusted for one another."
+    )
+    assert note in html and note in shell.footnotes[0]
+    assert note not in samples.html("parallel_12wk")
     assert 'class="cmp"' not in samples.html("parallel_12wk")
     two = _summary(samples.report("parallel_12wk").data["efficacy"]["result"], "95", False)
     assert all("\n" not in r.cells[0] for r in two.rows)

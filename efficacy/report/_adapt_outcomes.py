@@ -177,7 +177,13 @@ def _summary(e: Mapping[str, Any], cl: str, split: bool) -> TableShell:
         tuple(rows),
         footnotes=(
             "Adjusted p only for the key secondary endpoints (the multiplicity family; the "
-            "primary endpoint is tested at the full level).",
+            "primary endpoint is tested at the full level)."
+            + (
+                " Each comparison with control has its own family and is tested at the full "
+                "level; the comparisons are not adjusted for one another."
+                if several
+                else ""
+            ),
             f"Hedges' g: {g} (observed cases).",
         ),
         align=("l", "l", "d", "d", "d", "d", "d"),
