@@ -261,3 +261,21 @@ def test_tipping_points_name_their_comparison(three_arms) -> None:
         "efficacy.tipping.cutometer_r2.itt.ACTIVE-vs-VEHICLE",
         "efficacy.tipping.cutometer_r2.itt.LOWDOSE-vs-VEHICLE",
     ]
+
+
+def test_forest_plot_tells_the_comparisons_apart(three_arms, samples) -> None:
+    """Figure 6.1 draws one series per population and comparison, each in the legend (the
+    two comparisons' markers were alike before); a two-arm figure keeps one per
+    population, and split-face reads its design, not the comparison text."""
+    from efficacy.report.outcome_figures import forest_svg
+
+    trial, analysis = three_arms
+    summary = build_report(trial, analysis=analysis).data["efficacy"]["result"]["summary"]
+    svg = forest_svg(summary, "forest", "95")
+    for pop in ("ITT", "Per protocol"):
+        for comparison in ("ACTIVE vs VEHICLE", "LOWDOSE vs VEHICLE"):
+            assert f"{pop}, {comparison}" in svg
+    two = samples.report("parallel_12wk").data["efficacy"]["result"]["summary"]
+    plain = forest_svg(two, "forest", "95")
+    assert "ITT, ACTIVE vs VEHICLE" not in plain and "(active \u2212 control)" in plain
+    assert "(treated \u2212 control site)" in forest_svg(two, "forest", "95", split=True)

@@ -316,8 +316,15 @@ def _change_svg(
 
 
 @memo_figure(matplotlib_rc=True)
-def forest_svg(summary: Sequence[Mapping[str, Any]], label: str, level: str = "95") -> str:
-    """Hedges' g (95% CI) at the final visit per endpoint: ITT circles, PP squares."""
+def forest_svg(
+    summary: Sequence[Mapping[str, Any]], label: str, level: str = "95", split: bool = False
+) -> str:
+    """Hedges' g (95% CI) at the final visit per endpoint: ITT circles, PP squares.
+
+    One series per population and comparison: with several active arms each comparison
+    has its own marker and legend entry, so a reader can tell the arms apart. `split`:
+    the trial is split-face (the axis reads treated minus control site).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -326,13 +333,15 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str, level: str = "9
     rows = [r for r in summary if r.get("hedges_g") is not None]
     endpoints = list(dict.fromkeys(r["endpoint"] for r in rows))
     meta = {r["endpoint"]: r for r in rows}
-    height = 0.24 * len(endpoints) + 0.9
+    series = list(dict.fromkeys((r["population"], r["comparison"]) for r in rows))
+    several = len({c for _, c in series}) > 1
+    height = 0.24 * len(endpoints) * (2 if several else 1) + (1.2 if several else 0.9)
     with matplotlib.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(_WIDTH, height))
-        pops = list(dict.fromkeys(r["population"] for r in rows))
-        for j, pop in enumerate(pops):
-            sel = [r for r in rows if r["population"] == pop]
-            ys = [endpoints.index(r["endpoint"]) + (j - (len(pops) - 1) / 2) * 0.22 for r in sel]
+        for j, (pop, comparison) in enumerate(series):
+            sel = [r for r in rows if (r["population"], r["comparison"]) == (pop, comparison)]
+            shift = (j - (len(series) - 1) / 2) * (0.18 if several else 0.22)
+            ys = [endpoints.index(r["endpoint"]) + shift for r in sel]
             gs = [r["hedges_g"] for r in sel]
             err = [
                 [r["hedges_g"] - r["g_low"] for r in sel],
@@ -348,7 +357,7 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str, level: str = "9
                 markersize=4,
                 capsize=0,
                 elinewidth=1.0,
-                label=sel[0]["population_label"],
+                label=sel[0]["population_label"] + (f", {comparison}" if several else ""),
             )
         ax.axvline(0, color="#444444", linewidth=0.8)
         arrows = {"higher": " \u2191", "lower": " \u2193"}
@@ -367,7 +376,6 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str, level: str = "9
             ]
         )
         ax.set_ylim(len(endpoints) - 0.5, -0.5)
-        split = any(" site vs " in str(r["comparison"]) for r in rows)
         contrast = "treated \u2212 control site" if split else "active \u2212 control"
         ax.set_xlabel(f"Hedges' g at the final visit ({contrast}), {level}% CI")
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.5)
@@ -375,7 +383,7 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str, level: str = "9
         ax.legend(
             loc="lower right",
             bbox_to_anchor=(1.0, 1.0),
-            ncol=len(pops),
+            ncol=2 if several else len(series),
             frameon=False,
             borderaxespad=0.1,
         )
@@ -385,7 +393,10 @@ def forest_svg(summary: Sequence[Mapping[str, Any]], label: str, level: str = "9
         )
         left = min(0.55 * _WIDTH, 0.15 + 0.052 * longest)
         fig.subplots_adjust(
-            left=left / _WIDTH, right=0.98, top=1 - 0.28 / height, bottom=0.4 / height
+            left=left / _WIDTH,
+            right=0.98,
+            top=1 - (0.5 if several else 0.28) / height,  # two legend rows when several
+            bottom=0.4 / height,
         )
         return _svg(fig, label)
 
@@ -411,7 +422,10 @@ def outcome_figures(report: Mapping[str, Any]) -> dict[str, str]:
         )
     if any(r.get("hedges_g") is not None for r in eff["summary"]):
         level = str(eff["analysis"].get("confidence_pct", "95"))
-        out["forest"] = forest_svg(eff["summary"], f"Hedges' g forest plot, {trial}", level)
+        split = report["title_block"].get("design") == "split_face"
+        out["forest"] = forest_svg(
+            eff["summary"], f"Hedges' g forest plot, {trial}", level, split=split
+        )
     pros = (report.get("pros") or {}).get("result")
     if pros and pros["endpoints"] and visits:
         out["change_pros"] = change_svg(
