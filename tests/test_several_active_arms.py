@@ -279,3 +279,20 @@ def test_forest_plot_tells_the_comparisons_apart(three_arms, samples) -> None:
     plain = forest_svg(two, "forest", "95")
     assert "ITT, ACTIVE vs VEHICLE" not in plain and "(active \u2212 control)" in plain
     assert "(treated \u2212 control site)" in forest_svg(two, "forest", "95", split=True)
+
+
+def test_difference_table_caption_names_every_comparison(three_arms) -> None:
+    """Each endpoint's table of differences holds both comparisons, and its caption says so
+    (it named the first comparison only)."""
+    from efficacy.report._adapt_outcomes import _differences
+
+    trial, analysis = three_arms
+    report = build_report(trial, analysis=analysis)
+    both = "ACTIVE vs VEHICLE; LOWDOSE vs VEHICLE"
+    html = report.to_html()
+    assert f"Treatment difference in LS mean change from baseline ({both}), by population" in html
+    block = report.data["efficacy"]["result"]["endpoints"][0]
+    shell = _differences(block, "95", "efficacy.x", False)
+    assert shell.title.endswith(
+        f"Treatment difference in LS mean change from baseline ({both}), by population"
+    )

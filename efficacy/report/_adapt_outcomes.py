@@ -96,7 +96,7 @@ def _differences(b: Mapping[str, Any], cl: str, sid: str, split: bool) -> TableS
                 cells.append(pval(x["p_adjusted"]) if x.get("p_adjusted") is not None else "")
             cells.append(_g(x))
             rows.append(ShellRow(tuple(cells), level=1))
-    comparison = first[0]["comparison"] if first else ""
+    comparison = "; ".join(dict.fromkeys(x["comparison"] for x in first))  # every one
     what = (
         "Within-person difference in change from baseline, treated minus control site"
         if split
