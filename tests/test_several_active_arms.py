@@ -296,3 +296,15 @@ def test_difference_table_caption_names_every_comparison(three_arms) -> None:
     assert shell.title.endswith(
         f"Treatment difference in LS mean change from baseline ({both}), by population"
     )
+
+
+def test_lsmeans_list_the_active_arms_then_the_control(three_arms, samples) -> None:
+    """LS-means tables (and Figure 6.2, which follows them) list the active arms, then the
+    control, as every other table does (VEHICLE came between the two active arms)."""
+    trial, analysis = three_arms
+    blocks = build_report(trial, analysis=analysis).data["efficacy"]["result"]["endpoints"]
+    assert {tuple(p["arms"]) for b in blocks for p in b["populations"]} == {
+        ("ACTIVE", "LOWDOSE", "VEHICLE")
+    }
+    two = samples.report("parallel_12wk").data["efficacy"]["result"]["endpoints"]
+    assert {tuple(p["arms"]) for b in two for p in b["populations"]} == {("ACTIVE", "VEHICLE")}

@@ -99,11 +99,13 @@ def _diff(row: Mapping[str, Any], effect: Mapping[str, Any] | None) -> dict[str,
 
 
 def _lsmean_rows(
-    ls: Sequence[Mapping[str, Any]], visits: Sequence[str], n_by: Mapping[tuple[str, str], Any]
+    ls: Sequence[Mapping[str, Any]],
+    visits: Sequence[str],
+    n_by: Mapping[tuple[str, str], Any],
+    order: Sequence[str],
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """Arms (in first-seen order) and one row per visit of LS means by arm."""
+    """Arms (`order` first, then any other in first-seen order) and one row per visit."""
     seen = list(dict.fromkeys(str(r["arm"]) for r in ls))
-    order = list(dict.fromkeys(arm for arm, _visit in n_by))  # active arm(s), then control
     arms = [a for a in order if a in seen] + [a for a in seen if a not in order]
     rows = []
     for visit in visits:
@@ -140,7 +142,11 @@ def _population(
         else:
             n_by.setdefault((active, r["visit"]), r["n_active"])
             n_by.setdefault((control, r["visit"]), r["n_control"])
-    arms, ls_rows = _lsmean_rows(ls, visits, n_by)
+    # the active arm(s), then the control (with two active arms the control came between)
+    named = [arm for arm, _visit in n_by]
+    if not split:
+        named = [str(r["active_arm"]) for r in est] + [str(r["control_arm"]) for r in est]
+    arms, ls_rows = _lsmean_rows(ls, visits, n_by, list(dict.fromkeys(named)))
     diffs = [
         {
             "visit": r["visit"],
