@@ -109,9 +109,20 @@ def test_claim_names_its_arm_and_reads_that_comparison(three_arms, matrix) -> No
 
 
 @pytest.fixture(scope="module")
-def synopsis(three_arms):
+def report3(three_arms):
+    """The three-arm trial's report (the report only reads the analysis)."""
     trial, analysis = three_arms
-    tables = build_report(trial, analysis=analysis).data["synopsis"]["tables"]
+    return build_report(trial, analysis=analysis)
+
+
+@pytest.fixture(scope="module")
+def html3(report3) -> str:
+    return str(report3.to_html())
+
+
+@pytest.fixture(scope="module")
+def synopsis(report3):
+    tables = report3.data["synopsis"]["tables"]
     return {t["id"]: t for t in tables}
 
 
@@ -145,11 +156,10 @@ def test_synopsis_results_rows_name_their_comparison(three_arms, synopsis) -> No
     )
 
 
-def test_synopsis_text_columns_wrap_in_the_html(three_arms, samples) -> None:
+def test_synopsis_text_columns_wrap_in_the_html(html3, samples) -> None:
     """Endpoint, comparison and role are text: left-aligned, free to wrap (a right-aligned
     cell never wraps, and "ACTIVE vs VEHICLE" ran into "key secondary" in the PDF)."""
-    trial, analysis = three_arms
-    three = build_report(trial, analysis=analysis).to_html()
+    three = html3
     two = samples.html("parallel_12wk")
     assert (
         "<thead><tr><th>Endpoint</th><th>Comparison</th><th>Role</th>"
@@ -202,17 +212,16 @@ def test_primary_of_a_two_arm_trial_needs_no_arm(samples) -> None:
 # --------------------------------------------------------------------------- section 6 summary
 
 
-def test_estimates_summary_rows_name_their_comparison(three_arms, samples) -> None:
+def test_estimates_summary_rows_name_their_comparison(report3, html3, samples) -> None:
     """Section 6's table of all endpoints: each row says which comparison it is, in the
     HTML (under the population) and in the DOCX/RTF shell; two-arm tables do not."""
     from efficacy.report._adapt_outcomes import _summary
 
-    trial, analysis = three_arms
-    report = build_report(trial, analysis=analysis)
+    report = report3
     summary = report.data["efficacy"]["result"]["summary"]
     comparisons = [x["comparison"] for x in summary]
     assert set(comparisons) == {"ACTIVE vs VEHICLE", "LOWDOSE vs VEHICLE"}
-    html = report.to_html()
+    html = html3
     for comparison in set(comparisons):
         tag = f'<span class="cmp">{comparison}</span>'
         assert html.count(tag) == comparisons.count(comparison)
@@ -231,22 +240,20 @@ def test_estimates_summary_rows_name_their_comparison(three_arms, samples) -> No
     assert all("\n" not in r.cells[0] for r in two.rows)
 
 
-def test_tipping_points_name_their_comparison(three_arms) -> None:
+def test_tipping_points_name_their_comparison(report3, html3) -> None:
     """One tipping-point analysis per comparison and population: each heading, title and
     table id says which comparison it is (two headings read alike before)."""
     from efficacy.report._adapt_outcomes import _tipping
     from efficacy.report._blocks import Heading, Table
 
-    trial, analysis = three_arms
-    report = build_report(trial, analysis=analysis)
-    tips = report.data["efficacy"]["result"]["sensitivity"]
+    tips = report3.data["efficacy"]["result"]["sensitivity"]
     assert [(t["population"], t["comparison"]) for t in tips] == [
         ("itt", "ACTIVE vs VEHICLE"),
         ("itt", "LOWDOSE vs VEHICLE"),
         ("per_protocol", "ACTIVE vs VEHICLE"),
         ("per_protocol", "LOWDOSE vs VEHICLE"),
     ]
-    html = report.to_html()
+    html = html3
     for t in tips:
         assert (
             f"Missing-data sensitivity: tipping point, {t['label']}, {t['population_label']}, "
@@ -263,14 +270,13 @@ def test_tipping_points_name_their_comparison(three_arms) -> None:
     ]
 
 
-def test_forest_plot_tells_the_comparisons_apart(three_arms, samples) -> None:
+def test_forest_plot_tells_the_comparisons_apart(report3, samples) -> None:
     """Figure 6.1 draws one series per population and comparison, each in the legend (the
     two comparisons' markers were alike before); a two-arm figure keeps one per
     population, and split-face reads its design, not the comparison text."""
     from efficacy.report.outcome_figures import forest_svg
 
-    trial, analysis = three_arms
-    summary = build_report(trial, analysis=analysis).data["efficacy"]["result"]["summary"]
+    summary = report3.data["efficacy"]["result"]["summary"]
     svg = forest_svg(summary, "forest", "95")
     for pop in ("ITT", "Per protocol"):
         for comparison in ("ACTIVE vs VEHICLE", "LOWDOSE vs VEHICLE"):
@@ -281,15 +287,14 @@ def test_forest_plot_tells_the_comparisons_apart(three_arms, samples) -> None:
     assert "(treated \u2212 control site)" in forest_svg(two, "forest", "95", split=True)
 
 
-def test_difference_table_caption_names_every_comparison(three_arms) -> None:
+def test_difference_table_caption_names_every_comparison(report3, html3) -> None:
     """Each endpoint's table of differences holds both comparisons, and its caption says so
     (it named the first comparison only)."""
     from efficacy.report._adapt_outcomes import _differences
 
-    trial, analysis = three_arms
-    report = build_report(trial, analysis=analysis)
+    report = report3
     both = "ACTIVE vs VEHICLE; LOWDOSE vs VEHICLE"
-    html = report.to_html()
+    html = html3
     assert f"Treatment difference in LS mean change from baseline ({both}), by population" in html
     block = report.data["efficacy"]["result"]["endpoints"][0]
     shell = _differences(block, "95", "efficacy.x", False)
@@ -298,11 +303,10 @@ def test_difference_table_caption_names_every_comparison(three_arms) -> None:
     )
 
 
-def test_lsmeans_list_the_active_arms_then_the_control(three_arms, samples) -> None:
+def test_lsmeans_list_the_active_arms_then_the_control(report3, samples) -> None:
     """LS-means tables (and Figure 6.2, which follows them) list the active arms, then the
     control, as every other table does (VEHICLE came between the two active arms)."""
-    trial, analysis = three_arms
-    blocks = build_report(trial, analysis=analysis).data["efficacy"]["result"]["endpoints"]
+    blocks = report3.data["efficacy"]["result"]["endpoints"]
     assert {tuple(p["arms"]) for b in blocks for p in b["populations"]} == {
         ("ACTIVE", "LOWDOSE", "VEHICLE")
     }
