@@ -55,14 +55,20 @@ def test_xpt_written_from_dataset_json_reads_back_equal(tmp_path: Path, adsl_jso
 
 def test_csv_and_parquet_are_typed(tmp_path: Path) -> None:
     frame = pd.DataFrame(
-        {"USUBJID": ["01", "02", "03"], "AVAL": ["1.5", "", "3"], "AGE": ["40", "41", "42"]}
+        {
+            "USUBJID": ["01", "02", "03"],
+            "AVAL": ["1.5", "", "3"],
+            "AGE": ["40", "41", "42"],
+            "VISIT": ["2", "WEEK 4", "8"],  # one cell is not a number: the column stays text
+        }
     )
     (tmp_path / "adx.csv").write_text(frame.to_csv(index=False), encoding="utf-8")
     frame.to_parquet(tmp_path / "adx.parquet", index=False)
     for name in ("adx.csv", "adx.parquet"):
         data, meta, problems = read_dataset(tmp_path / name)
         assert problems == () and meta.name == "ADX"
-        assert [c.data_type for c in meta.columns] == ["string", "float", "integer"]
+        assert [c.data_type for c in meta.columns] == ["string", "float", "integer", "string"]
+        assert _values(data["VISIT"]) == ["2", "WEEK 4", "8"]
         assert _values(data["USUBJID"]) == ["01", "02", "03"]  # leading zeros kept
         assert _values(data["AVAL"]) == [1.5, None, 3.0]
         assert _values(data["AGE"]) == [40, 41, 42]
