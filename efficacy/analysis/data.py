@@ -437,12 +437,25 @@ def site_allocation(subj: pd.DataFrame, plan: TrialPlan) -> pd.DataFrame:
     records = []
     for key in sorted(members):
         rows = members[key]
-        by_arm = {arms[i]: sites[i] for i in rows}
-        ctl = by_arm.get(plan.control)
-        act = next((a for a in plan.actives if a in by_arm), None)
-        if ctl is not None and act is not None:
-            records.append((sids[rows[0]], act, by_arm[act], ctl))
+        record = subject_sites(sids[rows[0]], {arms[i]: sites[i] for i in rows}, plan)
+        if record is not None:
+            records.append(record)
     return pd.DataFrame(records, columns=["subject_id", "arm", "treated_site", "control_site"])
+
+
+def subject_sites(
+    subject_id: Any, by_arm: Mapping[str, str], plan: TrialPlan
+) -> tuple[Any, str, str, str] | None:
+    """Return (subject id, active arm, treated site, control site) of one allocation.
+
+    `by_arm` maps each arm to its site; None without a control site or a site of an
+    active arm (the first of ``plan.actives`` present).
+    """
+    ctl = by_arm.get(plan.control)
+    act = next((a for a in plan.actives if a in by_arm), None)
+    if ctl is None or act is None:
+        return None
+    return (subject_id, act, by_arm[act], ctl)
 
 
 def _site_allocation(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from efficacy.analysis.data import site_allocation
+from efficacy.analysis.data import site_allocation, subject_sites
 from efficacy.trial import parse_allocation
 
 
@@ -32,13 +32,10 @@ def _reference(subj, plan):
         if k >= 0:
             members[k].append(i)
     sids, arms, sites = (pairs[c].tolist() for c in ("subject_id", "arm", "site"))
-    records = []
-    for rows in members:
-        by_arm = {arms[i]: sites[i] for i in rows}
-        ctl = by_arm.get(plan.control)
-        act = next((a for a in plan.actives if a in by_arm), None)
-        if ctl is not None and act is not None:
-            records.append((sids[rows[0]], act, by_arm[act], ctl))
+    # each group's record is built as the product builds it (subject_sites): what is
+    # compared here is which pairs are kept and how they are grouped
+    found = (subject_sites(sids[r[0]], {arms[i]: sites[i] for i in r}, plan) for r in members)
+    records = [r for r in found if r is not None]
     return pd.DataFrame(records, columns=["subject_id", "arm", "treated_site", "control_site"])
 
 
