@@ -216,26 +216,17 @@ def _parse_trial(p: _Problems, raw: Mapping[str, Any]) -> tuple[dict[str, str], 
 _CLAIM_KEYS = ("text", "category", "endpoint", "min_effect", "arm")
 
 
-def _active_arm_ids(raw: Mapping[str, Any]) -> tuple[list[str], list[str]] | None:
-    """Return the ``[[arms]]`` ids of a ``trial.toml`` as (active, control); None if unreadable."""
-    arms = raw.get("arms")
-    if not isinstance(arms, list) or not all(
-        isinstance(a, Mapping) and isinstance(a.get("id"), str) for a in arms
-    ):
-        return None  # the arms' own problems are reported by the arms parser
-    active = [str(a["id"]).strip() for a in arms if a.get("control") is not True]
-    control = [str(a["id"]).strip() for a in arms if a.get("control") is True]
-    return active, control
-
-
 def _claim_arm(p: _Problems, path: str, entry: Mapping[str, Any], raw: Mapping[str, Any]) -> str:
     """Return the claim's ``arm`` ("" when it names none), checked against the active arms."""
     arm = _text(p, entry, "arm", path, required=False)
-    ids = _active_arm_ids(raw)
-    if not arm or ids is None:
+    if not arm:
         return arm
-    active, control = ids
-    if arm in control:
+    # the one arms parser; its problems are reported where the arms are read
+    arms = [a for a in _parse_arms(_Problems(), raw) if a.id]
+    if not arms:  # no arm to check against (the arms' own problem is reported)
+        return arm
+    active = [a.id for a in arms if not a.control]
+    if arm in {a.id for a in arms if a.control}:
         p.add(
             path,
             arm,
