@@ -8,13 +8,13 @@ is marked ``(final)``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from efficacy.report._blocks import Block, Figure, Heading, Para, Table
+from efficacy.report._endpoints import several_comparisons
 from efficacy.report._format import fixed, pval
-from efficacy.report.shells import ShellRow, TableShell
+from efficacy.report.shells import ShellRow, TableShell, id_part
 
 __all__ = ["efficacy", "models", "pros"]
 
@@ -76,7 +76,7 @@ def _lsmeans(b: Mapping[str, Any], cl: str, sid: str) -> TableShell:
 def _differences(b: Mapping[str, Any], cl: str, sid: str, split: bool) -> TableShell:
     d = b["decimals"]
     first = b["populations"][0]["differences"]
-    multi = len({x["comparison"] for x in first}) > 1
+    multi = several_comparisons(first)
     adjusted = bool(b.get("adjusted"))
     header = ["Visit"] + (["Comparison"] if multi else [])
     header += ["n pairs" if split else "n (active, control)", "Difference (SE)", f"{cl}% CI", "p"]
@@ -135,7 +135,7 @@ def _summary(e: Mapping[str, Any], cl: str, split: bool) -> TableShell:
     rows: list[ShellRow] = []
     last = None
     # with several active arms each row names its comparison under the population
-    several = len({x["comparison"] for x in e["summary"]}) > 1
+    several = several_comparisons(e["summary"])
     for x in e["summary"]:
         if x["endpoint"] != last:
             unit = x["unit"] or "no unit"
@@ -261,7 +261,7 @@ def _tipping(tp: Mapping[str, Any], cl: str, num: str, several: bool) -> list[Bl
         Table(
             TableShell(
                 f"efficacy.tipping.{tp['endpoint']}.{tp['population']}"
-                + ("." + re.sub(r"[^A-Za-z0-9_.-]", "-", tp["comparison"]) if several else ""),
+                + (f".{id_part(tp['comparison'])}" if several else ""),
                 f"Tipping point, {tp['label']}, {tp['population_label']}{which}",
                 (
                     f"Delta ({tp['unit']})" if tp["unit"] else "Delta",
@@ -381,7 +381,7 @@ def efficacy(data: Mapping[str, Any]) -> list[Block]:
     for i, b in enumerate(e["endpoints"]):
         out += _endpoint(f"6.{i + at + 2}", b, cl, split)
     sec = len(e["endpoints"]) + at + 2
-    several = len({tp["comparison"] for tp in e["sensitivity"]}) > 1
+    several = several_comparisons(e["sensitivity"])
     for i, tp in enumerate(e["sensitivity"]):
         out += _tipping(tp, cl, f"6.{sec + i}", several)
     sec += len(e["sensitivity"])

@@ -15,15 +15,29 @@ standard errors get one decimal more.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["POPULATION_LABELS", "endpoint_blocks", "endpoint_meta", "precision"]
+__all__ = [
+    "POPULATION_LABELS",
+    "endpoint_blocks",
+    "endpoint_meta",
+    "precision",
+    "several_comparisons",
+]
 
 POPULATION_LABELS: Mapping[str, str] = {"itt": "ITT", "per_protocol": "Per protocol"}
 _ROLE_ORDER = {"primary": 0, "key secondary": 1, "secondary": 2}
 _POP_ORDER = {"itt": 0, "per_protocol": 1}
 _PRO_UNIT = "score 0-100"
+
+
+def several_comparisons(rows: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether `rows` (records with a ``comparison``) hold more than one comparison.
+
+    With several active arms every output names the comparison of each row.
+    """
+    return len({r["comparison"] for r in rows}) > 1
 
 
 def precision(std_errors: Sequence[float | None]) -> int:

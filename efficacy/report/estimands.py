@@ -12,7 +12,6 @@ The section's ``tables`` are table shells (``notes/SHELLS.md``): every cell a st
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +27,7 @@ from efficacy.protocol import Protocol
 from efficacy.protocol.estimands import Estimand
 from efficacy.report._endpoints import endpoint_meta
 from efficacy.report._lists import isin
+from efficacy.report.shells import id_part
 from efficacy.trial import Trial
 
 __all__ = ["estimands_section"]
@@ -224,7 +224,7 @@ def _one(
             "post-event values are used as observed."
         )
     table = {
-        "id": "estimand_" + re.sub(r"[^A-Za-z0-9_.-]", "-", estimand.id),  # a shell id
+        "id": "estimand_" + id_part(estimand.id),
         "title": name,
         "header": header,
         "rows": rows,

@@ -56,6 +56,7 @@ __all__ = [
     "TableShell",
     "decimal_layout",
     "decimal_split",
+    "id_part",
     "lead_text",
     "text_width",
 ]
@@ -63,6 +64,16 @@ __all__ = [
 #: Column alignments: left, right, on the decimal point.
 ALIGNMENTS: tuple[str, ...] = ("l", "r", "d")
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_NOT_ID = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def id_part(text: str) -> str:
+    """Return `text` usable in a table shell id: each other character as ``-``.
+
+    >>> id_part("ACTIVE vs VEHICLE")
+    'ACTIVE-vs-VEHICLE'
+    """
+    return _NOT_ID.sub("-", text)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from efficacy.analysis import AnalysisResult
-from efficacy.report._endpoints import endpoint_meta, precision
+from efficacy.report._endpoints import endpoint_meta, precision, several_comparisons
 from efficacy.report._format import unit_text
 from efficacy.report._shell import ci_text, p_text, shell
 
@@ -217,7 +217,7 @@ def _shells(s: Mapping[str, Any], tb: Mapping[str, Any]) -> list[dict[str, Any]]
     primaries = [_primary_text(r) for r in s["results"] if r["role"] == "primary"]
     estimand = "; ".join(primaries) if primaries else s["results_message"]
     # with several comparisons, each row says which one it is
-    several = len({r["comparison"] for r in s["results"]}) > 1
+    several = several_comparisons(s["results"])
     about = shell(
         "synopsis",
         "Synopsis",
